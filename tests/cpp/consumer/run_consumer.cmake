@@ -1,0 +1,22 @@
+# Installs the build tree into a scratch prefix, then configures, builds and runs the consumer.
+set(PREFIX ${BUILD}/consumer-prefix)
+set(CBUILD ${BUILD}/consumer-build)
+file(REMOVE_RECURSE ${PREFIX} ${CBUILD})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD} --prefix ${PREFIX}
+  RESULT_VARIABLE r OUTPUT_QUIET)
+if(r)
+  message(FATAL_ERROR "cmake --install failed")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${SRC}/tests/cpp/consumer -B ${CBUILD} -G Ninja
+  "-DCMAKE_PREFIX_PATH=${PREFIX};${TORCH_DIR}/../../.." -DCMAKE_BUILD_TYPE=Release RESULT_VARIABLE r)
+if(r)
+  message(FATAL_ERROR "configuring the consumer failed")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${CBUILD} RESULT_VARIABLE r)
+if(r)
+  message(FATAL_ERROR "building the consumer failed")
+endif()
+execute_process(COMMAND ${CBUILD}/consumer RESULT_VARIABLE r)
+if(r)
+  message(FATAL_ERROR "the consumer failed")
+endif()
