@@ -33,11 +33,30 @@ class Factorization {
   virtual std::pair<at::Tensor, at::Tensor> slogdet() const = 0;
   virtual Kind kind() const = 0;
   virtual std::string name() const = 0;  // e.g. "cholmod-supernodal-llt", "umfpack-lu"
+
+  // Selected entries of the inverse: out[k] = (A⁻¹)[rows[k], cols[k]] (int64 [m] each, CPU),
+  // in float64 / complex128, never forming A⁻¹. Used by the gradient of log|det A|.
+  // CHOLMOD (Cholesky, LDLᵀ): selected inversion (Takahashi recurrences) on the simplicial
+  // LDLᵀ factor, O(Σ_j |L(:,j)|²) time — about one factorization — and O(nnz(L)) memory.
+  // UMFPACK (LU): inverse_entries_by_solves. The base class throws (not implemented).
+  virtual at::Tensor inverse_entries(const at::Tensor& rows, const at::Tensor& cols) const;
 };
+
+// Selected inverse entries by blocked solves: A X = E for blocks of 64 unit vectors (the
+// distinct columns in `cols`), reading only the requested rows of X. O(#distinct cols / 64)
+// multi-RHS solves, i.e. O(n · nnz(factors)) time for a full pattern, O(64 n) memory.
+at::Tensor inverse_entries_by_solves(const Factorization& f, int64_t n, const at::Tensor& rows,
+                                     const at::Tensor& cols);
 
 // Whether this build has a backend for `kind` (SuiteSparse found by CMake).
 bool available(Kind kind);
-// ordering: "auto" (the library's choice), "amd", "metis", "natural".
+// Number of symbolic analyses (CHOLMOD analyze, UMFPACK symbolic) run by this process: tests
+// use it to prove that analysis is cached on the Pattern.
+int64_t analysis_count();
+// ordering: "auto" (the library's choice), "amd", "metis", "natural" ("nesdis" for CHOLMOD:
+// its own nested dissection on METIS bisections).
+// float32 / complex64 values are factorized in float64 / complex128 internally (SuiteSparse is
+// double precision only); solve() returns the promoted dtype of the factorization and b.
 std::unique_ptr<Factorization> make_factorization(const PatternPtr& pattern, Kind kind,
                                                   at::ScalarType dtype,
                                                   const std::string& ordering = "auto");
