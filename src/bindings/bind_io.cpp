@@ -1,0 +1,62 @@
+// Python bindings of Matrix Market IO: dsla._C.read_mtx, read_mtx_info, write_mtx.
+// The Python-facing wrappers (path-like arguments, device, SparseTensor) are in python/dsla/io.py.
+#include <torch/csrc/Dtype.h>
+#include <torch/extension.h>
+
+#include <dsla/io.h>
+
+#include "bindings/registry.h"
+
+namespace dsla::bindings {
+namespace {
+
+namespace py = pybind11;
+
+// None -> float64; a torch.dtype -> its ScalarType (read_mtx checks which are allowed).
+at::ScalarType dtype_arg(const py::object& dtype) {
+  if (dtype.is_none()) return at::kDouble;
+  TORCH_CHECK_TYPE(THPDtype_Check(dtype.ptr()),
+                   "dsla: argument 'dtype': expected a torch.dtype or None, got ",
+                   py::str(py::type::handle_of(dtype)).cast<std::string>());
+  return reinterpret_cast<THPDtype*>(dtype.ptr())->scalar_type;
+}
+
+py::dict info_dict(const MtxInfo& info) {
+  py::dict d;
+  d["object"] = info.object;
+  d["format"] = info.format;
+  d["field"] = info.field;
+  d["symmetry"] = info.symmetry;
+  d["rows"] = info.rows;
+  d["cols"] = info.cols;
+  d["entries"] = info.entries;
+  return d;
+}
+
+void bind(py::module_& m) {
+  m.def(
+      "read_mtx",
+      [](const std::string& path, const py::object& dtype) {
+        const at::ScalarType st = dtype_arg(dtype);
+        py::gil_scoped_release nogil;  // parsing a large file should not block other threads
+        return read_mtx(path, st);
+      },
+      py::arg("path"), py::arg("dtype") = py::none(),
+      "Reads a Matrix Market file (.mtx or gzip-compressed) into a SparseMatrix.");
+  m.def(
+      "read_mtx_info", [](const std::string& path) { return info_dict(read_mtx_info(path)); },
+      py::arg("path"), "Banner and size line of a Matrix Market file, as a dict.");
+  m.def(
+      "write_mtx",
+      [](const SparseMatrix& A, const std::string& path, const std::string& symmetry) {
+        py::gil_scoped_release nogil;
+        write_mtx(A, path, symmetry);
+      },
+      py::arg("A"), py::arg("path"), py::arg("symmetry") = "general",
+      "Writes a SparseMatrix in coordinate Matrix Market format (gzip when path ends in .gz).");
+}
+
+DSLA_REGISTER_BINDINGS(io, bind);
+
+}  // namespace
+}  // namespace dsla::bindings

@@ -1,0 +1,143 @@
+// read_mtx / read_mtx_info / write_mtx: the torch side of Matrix Market IO. The format itself
+// (parsing, symmetric expansion, validation, writing) lives in kernels/cpu/mtx_format.h; this
+// file moves the parsed vectors into tensors without copying, picks the dtype, and turns the
+// parser's exceptions into ValueError.
+#include <dsla/errors.h>
+#include <dsla/io.h>
+
+#include <ATen/ATen.h>
+
+#include <cfloat>
+#include <cmath>
+#include <utility>
+
+#include "kernels/cpu/mtx_format.h"
+
+namespace dsla {
+namespace {
+
+MtxInfo to_info(const mtx::Header& h) {
+  MtxInfo info;
+  info.format = mtx::to_string(h.format);
+  info.field = mtx::to_string(h.field);
+  info.symmetry = mtx::to_string(h.symmetry);
+  info.rows = h.rows;
+  info.cols = h.cols;
+  info.entries = h.entries;
+  return info;
+}
+
+// A 1-D tensor that takes ownership of the vector's buffer (no copy of a possibly large file).
+template <class T>
+at::Tensor adopt(std::vector<T>&& v, at::ScalarType dtype) {
+  const auto n = static_cast<int64_t>(v.size());
+  if (n == 0) return at::empty({0}, at::TensorOptions().dtype(dtype));
+  auto* owner = new std::vector<T>(std::move(v));
+  return at::from_blob(
+      owner->data(), {n}, [owner](void*) { delete owner; }, at::TensorOptions().dtype(dtype));
+}
+
+// The parser's std::invalid_argument (MtxError: file + line) as a ValueError naming `arg`.
+template <class F>
+auto value_errors(const char* arg, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::invalid_argument& e) {
+    DSLA_CHECK_ARG(false, arg, e.what());
+  }
+  TORCH_INTERNAL_ASSERT(false, "unreachable");
+}
+
+mtx::Symmetry parse_symmetry(const std::string& s) {
+  if (s == "general") return mtx::Symmetry::kGeneral;
+  if (s == "symmetric") return mtx::Symmetry::kSymmetric;
+  if (s == "skew-symmetric") return mtx::Symmetry::kSkewSymmetric;
+  if (s == "hermitian") return mtx::Symmetry::kHermitian;
+  DSLA_CHECK_ARG(false, "symmetry", "expected 'general', 'symmetric', 'skew-symmetric' or ",
+                 "'hermitian', got '", s, "'");
+  return mtx::Symmetry::kGeneral;
+}
+
+template <class T>
+std::vector<T> to_vector(const at::Tensor& t) {
+  const at::Tensor c = t.contiguous();
+  const T* p = c.data_ptr<T>();
+  return std::vector<T>(p, p + c.numel());
+}
+
+}  // namespace
+
+SparseMatrix read_mtx(const std::string& path, at::ScalarType dtype, MtxInfo* info) {
+  DSLA_CHECK_ARG(dtype == at::kFloat || dtype == at::kDouble || dtype == at::kComplexFloat ||
+                     dtype == at::kComplexDouble,
+                 "dtype", "expected float32, float64, complex64 or complex128, got ", dtype);
+  mtx::Coo coo = value_errors("path", [&] { return mtx::read_file(path); });
+  const mtx::Header h = coo.header;
+  if (info) *info = to_info(h);
+  const bool single = dtype == at::kFloat || dtype == at::kComplexFloat;
+  if (single) {
+    // Values that float32 cannot hold would become inf: refuse instead of returning them.
+    for (const auto* v : {&coo.re, &coo.im}) {
+      for (size_t k = 0; k < v->size(); ++k) {
+        DSLA_CHECK_ARG(std::fabs((*v)[k]) <= FLT_MAX, "dtype", "entry (", coo.row[k] + 1, ", ",
+                       coo.col[k] + 1, ") of '", path, "' is ", (*v)[k],
+                       ", beyond the float32 range: read it as float64");
+      }
+    }
+  }
+  const int64_t nnz = static_cast<int64_t>(coo.nnz());
+  at::Tensor values;
+  if (h.field == mtx::Field::kPattern) {
+    values = at::ones({nnz}, at::TensorOptions().dtype(at::kDouble));
+  } else if (h.field == mtx::Field::kComplex) {
+    values =
+        at::complex(adopt(std::move(coo.re), at::kDouble), adopt(std::move(coo.im), at::kDouble));
+  } else {
+    values = adopt(std::move(coo.re), at::kDouble);
+  }
+  // complex files stay complex (complex64 when single precision was asked for).
+  at::ScalarType target = dtype;
+  if (h.field == mtx::Field::kComplex) target = single ? at::kComplexFloat : at::kComplexDouble;
+  values = values.to(target);
+  const at::Tensor row = adopt(std::move(coo.row), at::kLong);
+  const at::Tensor col = adopt(std::move(coo.col), at::kLong);
+  // The parser has already checked indices (in range) and values (finite): no second pass.
+  CooOptions opt;
+  opt.check = false;
+  return SparseMatrix::from_coo(row, col, values, {h.rows, h.cols}, opt);
+}
+
+MtxInfo read_mtx_info(const std::string& path) {
+  return to_info(value_errors("path", [&] { return mtx::read_header(path); }));
+}
+
+void write_mtx(const SparseMatrix& A, const std::string& path, const std::string& symmetry) {
+  DSLA_CHECK_ARG(A.defined(), "A", "the matrix is undefined");
+  DSLA_CHECK_ARG(!A.is_batched(), "A", "a batch of ", A.batch_size(),
+                 " matrices cannot be written to one Matrix Market file: write each member, ",
+                 "e.g. A.with_values(A.values()[b])");
+  mtx::WriteOptions opt;
+  opt.symmetry = parse_symmetry(symmetry);
+  opt.field = A.is_complex() ? mtx::Field::kComplex : mtx::Field::kReal;
+  opt.comment = "written by dsla";
+  const SparseMatrix C = A.detach().to(c10::Device(c10::kCPU));
+  const std::vector<int64_t> row = to_vector<int64_t>(C.row_indices().to(at::kLong));
+  const std::vector<int64_t> col = to_vector<int64_t>(C.col_indices().to(at::kLong));
+  std::vector<double> re, im;
+  if (A.is_complex()) {
+    const at::Tensor v = C.values().to(at::kComplexDouble);
+    re = to_vector<double>(at::real(v));
+    im = to_vector<double>(at::imag(v));
+  } else {
+    re = to_vector<double>(C.values().to(at::kDouble));
+  }
+  try {
+    mtx::write_file(path, C.rows(), C.cols(), row, col, re, im, opt);
+  } catch (const mtx::MtxError& e) {  // the file could not be written
+    DSLA_CHECK_ARG(false, "path", e.what());
+  } catch (const std::invalid_argument& e) {  // the matrix is not what `symmetry` claims
+    DSLA_CHECK_ARG(false, "A", e.what());
+  }
+}
+
+}  // namespace dsla

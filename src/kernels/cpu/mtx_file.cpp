@@ -1,0 +1,130 @@
+// Matrix Market files on disk: reading through zlib (which reads plain files unchanged, so a
+// compressed file is recognised by its content, not its name) and writing plain or gzip.
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "kernels/cpu/mtx_format.h"
+
+namespace dsla::mtx {
+namespace {
+
+struct GzCloser {
+  void operator()(gzFile f) const { gzclose(f); }
+};
+using GzFile = std::unique_ptr<gzFile_s, GzCloser>;
+
+GzFile open_read(const std::string& path) {
+  errno = 0;
+  GzFile f(gzopen(path.c_str(), "rb"));
+  if (!f) {
+    throw MtxError(
+        path, 0,
+        std::string("cannot open the file: ") + (errno ? std::strerror(errno) : "out of memory"));
+  }
+  gzbuffer(f.get(), 1 << 18);
+  return f;
+}
+
+// Appends up to `chunk` bytes; false at the end of the file. Decompression errors throw.
+bool read_chunk(gzFile f, const std::string& path, std::string& text, size_t chunk) {
+  const size_t old = text.size();
+  text.resize(old + chunk);
+  const int n = gzread(f, &text[old], static_cast<unsigned>(chunk));
+  if (n < 0) {
+    int err = 0;
+    const char* msg = gzerror(f, &err);
+    text.resize(old);
+    throw MtxError(
+        path, 0,
+        std::string("cannot read the file: ") + (err == Z_ERRNO ? std::strerror(errno) : msg));
+  }
+  text.resize(old + static_cast<size_t>(n));
+  if (n == 0) {
+    // gzread returns 0 both at a clean end and at a truncated gzip stream: gzerror tells.
+    int err = 0;
+    const char* msg = gzerror(f, &err);
+    if (err != Z_OK) {
+      throw MtxError(path, 0, std::string("the compressed data is damaged: ") + msg);
+    }
+    return false;
+  }
+  return true;
+}
+
+// True when `text` holds the banner and a complete size line (the first line after the banner
+// that is neither blank nor a comment, terminated by '\n').
+bool has_size_line(const std::string& text) {
+  size_t pos = text.find('\n');
+  while (pos != std::string::npos) {
+    const size_t b = pos + 1;
+    const size_t nl = text.find('\n', b);
+    if (nl == std::string::npos) return false;
+    const size_t first = text.find_first_not_of(" \t\r\v\f", b);
+    if (first < nl && text[first] != '%') return true;
+    pos = nl;
+  }
+  return false;
+}
+
+void write_all(const std::string& path, const std::string& text) {
+  const bool gz = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  errno = 0;
+  if (gz) {
+    gzFile f = gzopen(path.c_str(), "wb6");
+    if (!f) throw MtxError(path, 0, std::string("cannot create the file: ") + std::strerror(errno));
+    size_t done = 0;
+    bool ok = true;
+    while (ok && done < text.size()) {
+      const unsigned n = static_cast<unsigned>(std::min<size_t>(text.size() - done, 1u << 30));
+      ok = gzwrite(f, text.data() + done, n) == static_cast<int>(n);
+      done += n;
+    }
+    int err = 0;
+    const std::string msg = ok ? "" : gzerror(f, &err);
+    if (gzclose(f) != Z_OK || !ok) {
+      throw MtxError(path, 0,
+                     "cannot write the file: " + (msg.empty() ? std::strerror(errno) : msg));
+    }
+    return;
+  }
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw MtxError(path, 0, std::string("cannot create the file: ") + std::strerror(errno));
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (std::fclose(f) != 0 || !ok) {
+    throw MtxError(path, 0, std::string("cannot write the file: ") + std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+std::string load_file(const std::string& path) {
+  GzFile f = open_read(path);
+  std::string text;
+  size_t chunk = size_t{1} << 20;
+  while (read_chunk(f.get(), path, text, chunk)) chunk = std::min(chunk * 2, size_t{1} << 28);
+  return text;
+}
+
+Coo read_file(const std::string& path) {
+  return parse(load_file(path), path);
+}
+
+Header read_header(const std::string& path) {
+  GzFile f = open_read(path);
+  std::string text;
+  while (!has_size_line(text) && read_chunk(f.get(), path, text, size_t{1} << 16)) {
+  }
+  return parse_header(text, path);
+}
+
+void write_file(const std::string& path, int64_t rows, int64_t cols,
+                const std::vector<int64_t>& row, const std::vector<int64_t>& col,
+                const std::vector<double>& re, const std::vector<double>& im,
+                const WriteOptions& opt) {
+  write_all(path, format(rows, cols, row, col, re, im, opt));
+}
+
+}  // namespace dsla::mtx

@@ -1,0 +1,470 @@
+// Matrix Market parser over an in-memory buffer.
+//
+// The text is walked line by line (memchr for the newline) and each line is tokenized in place
+// with std::from_chars: no iostreams, no per-token allocation, and no token can run past its line,
+// so a malformed or truncated file can only produce an MtxError with the line it is on.
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/cpu/mtx_format.h"
+
+namespace dsla::mtx {
+namespace {
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// A token as it may appear in a message: quoted, at most 40 characters, non-printable bytes
+// escaped (fuzzed or binary input must still give a readable message).
+std::string quote(const char* b, const char* e) {
+  std::string out = "'";
+  for (int n = 0; b < e; ++b, ++n) {
+    if (n == 40) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(*b);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out + "'";
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string str(int64_t v) {
+  return std::to_string(v);
+}
+
+class Parser {
+ public:
+  Parser(std::string_view text, const std::string& name)
+      : next_(text.data()), end_(text.data() + text.size()), name_(name) {}
+
+  Header head();
+  void body(Coo& out);
+
+ private:
+  [[noreturn]] void fail(const std::string& msg) const { throw MtxError(name_, line_, msg); }
+
+  // Advances to the next line: [b_, e_) without its '\n'. False at the end of the text.
+  bool next_line() {
+    if (next_ >= end_) return false;
+    b_ = next_;
+    const void* nl = std::memchr(next_, '\n', static_cast<size_t>(end_ - next_));
+    e_ = nl ? static_cast<const char*>(nl) : end_;
+    next_ = nl ? e_ + 1 : end_;
+    t_ = b_;
+    ++line_;
+    return true;
+  }
+  // Next line that is neither blank nor a comment, with t_ on its first token.
+  bool next_data_line() {
+    while (next_line()) {
+      skip_space();
+      if (t_ != e_ && *t_ != '%') return true;
+    }
+    return false;
+  }
+  void skip_space() {
+    while (t_ < e_ && is_space(*t_)) ++t_;
+  }
+  const char* token_end() const {
+    const char* s = t_;
+    while (s < e_ && !is_space(*s)) ++s;
+    return s;
+  }
+
+  int64_t parse_int(const char* what);
+  double parse_real(const char* what);
+  double parse_value(const char* what) {
+    return header_.field == Field::kInteger ? static_cast<double>(parse_int(what))
+                                            : parse_real(what);
+  }
+  int64_t parse_index(const char* what, int64_t count);
+  void expect_line_end(const char* layout);
+  const char* entry_layout() const;
+  void parse_banner();
+  void coordinate_body(Coo& out);
+  void array_body(Coo& out);
+  void push(Coo& out, int64_t i, int64_t j, double re, double im) const;
+  void check_diagonal(double re, double im);
+
+  const char* next_;  // start of the line after the current one
+  const char* end_;
+  const char* b_ = nullptr;  // current line
+  const char* e_ = nullptr;
+  const char* t_ = nullptr;  // cursor in the current line
+  int64_t line_ = 0;
+  int64_t size_line_ = 0;
+  const std::string& name_;
+  Header header_;
+};
+
+int64_t Parser::parse_int(const char* what) {
+  skip_space();
+  if (t_ == e_) fail(std::string("expected ") + what + ", found the end of the line");
+  const char* te = token_end();
+  const char* s = t_;
+  if (*s == '+' && s + 1 < te && s[1] != '-') ++s;  // from_chars rejects a leading '+'
+  int64_t v = 0;
+  const auto [q, ec] = std::from_chars(s, te, v);
+  if (ec == std::errc::result_out_of_range) {
+    fail(std::string(what) + " " + quote(t_, te) + " does not fit in a 64-bit integer");
+  }
+  if (ec != std::errc() || q != te) {
+    fail(std::string("expected ") + what + " (an integer), got " + quote(t_, te));
+  }
+  t_ = te;
+  return v;
+}
+
+double Parser::parse_real(const char* what) {
+  skip_space();
+  if (t_ == e_) fail(std::string("expected ") + what + ", found the end of the line");
+  const char* te = token_end();
+  const char* s = t_;
+  if (*s == '+' && s + 1 < te && s[1] != '-') ++s;
+  double v = 0;
+  const auto [q, ec] = std::from_chars(s, te, v, std::chars_format::general);
+  if (ec == std::errc::result_out_of_range && q == te) {
+    // Overflow or underflow: strtod tells which. Underflow (a denormal or zero) is a fine value.
+    const std::string tok(s, te);
+    v = std::strtod(tok.c_str(), nullptr);
+  } else if (ec != std::errc() || q != te) {
+    fail(std::string("expected ") + what + " (a number), got " + quote(t_, te));
+  }
+  if (!std::isfinite(v)) {
+    fail(std::string(what) + " " + quote(t_, te) +
+         " is not finite: NaN and infinite values are not accepted (they would poison every "
+         "solve); fix or remove the entry");
+  }
+  t_ = te;
+  return v;
+}
+
+int64_t Parser::parse_index(const char* what, int64_t count) {
+  const int64_t v = parse_int(what);
+  if (v < 1 || v > count) {
+    fail(std::string(what) + " " + str(v) + " is out of range: the size line (line " +
+         str(size_line_) + ") allows 1 to " + str(count) +
+         (v == 0 ? " (Matrix Market indices are 1-based)" : ""));
+  }
+  return v - 1;
+}
+
+const char* Parser::entry_layout() const {
+  const bool coo = header_.format == Format::kCoordinate;
+  switch (header_.field) {
+    case Field::kPattern:
+      return "'row col'";
+    case Field::kComplex:
+      return coo ? "'row col real imag'" : "'real imag'";
+    default:
+      return coo ? "'row col value'" : "'value'";
+  }
+}
+
+void Parser::expect_line_end(const char* layout) {
+  skip_space();
+  if (t_ != e_) {
+    fail("unexpected " + quote(t_, token_end()) + " at the end of the line: expected " + layout);
+  }
+}
+
+void Parser::parse_banner() {
+  const char* s = b_;
+  if (e_ - s >= 3 && std::memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3;  // UTF-8 byte order mark
+  std::vector<std::string_view> tok;
+  while (s < e_ && tok.size() < 6) {
+    while (s < e_ && is_space(*s)) ++s;
+    const char* b = s;
+    while (s < e_ && !is_space(*s)) ++s;
+    if (s > b) tok.emplace_back(b, static_cast<size_t>(s - b));
+  }
+  const char* example = "'%%MatrixMarket matrix coordinate real general'";
+  if (tok.empty() || lower(tok[0]) != "%%matrixmarket") {
+    fail(std::string("expected the banner ") + example + " on the first line, got " +
+         quote(b_, e_));
+  }
+  if (tok.size() != 5) {
+    fail(std::string("the banner needs 4 words after %%MatrixMarket (object format field "
+                     "symmetry), e.g. ") +
+         example + "; got " + quote(b_, e_));
+  }
+  const std::string object = lower(tok[1]), format = lower(tok[2]), field = lower(tok[3]),
+                    sym = lower(tok[4]);
+  if (object != "matrix") {
+    fail("unsupported object '" + object + "': only 'matrix' files can be read");
+  }
+  Header& h = header_;
+  if (format == "coordinate") {
+    h.format = Format::kCoordinate;
+  } else if (format == "array") {
+    h.format = Format::kArray;
+  } else {
+    fail("unknown format '" + format + "' in the banner: expected 'coordinate' or 'array'");
+  }
+  if (field == "real") {
+    h.field = Field::kReal;
+  } else if (field == "integer") {
+    h.field = Field::kInteger;
+  } else if (field == "complex") {
+    h.field = Field::kComplex;
+  } else if (field == "pattern") {
+    h.field = Field::kPattern;
+  } else {
+    fail("unknown field '" + field +
+         "' in the banner: expected 'real', 'integer', 'complex' or 'pattern'");
+  }
+  if (sym == "general") {
+    h.symmetry = Symmetry::kGeneral;
+  } else if (sym == "symmetric") {
+    h.symmetry = Symmetry::kSymmetric;
+  } else if (sym == "skew-symmetric") {
+    h.symmetry = Symmetry::kSkewSymmetric;
+  } else if (sym == "hermitian") {
+    h.symmetry = Symmetry::kHermitian;
+  } else {
+    fail("unknown symmetry '" + sym +
+         "' in the banner: expected 'general', 'symmetric', 'skew-symmetric' or 'hermitian'");
+  }
+  if (h.field == Field::kPattern && h.format == Format::kArray) {
+    fail("'array pattern' is not a valid combination: an array file stores every value");
+  }
+  if (h.field == Field::kPattern && h.symmetry != Symmetry::kGeneral &&
+      h.symmetry != Symmetry::kSymmetric) {
+    fail("'pattern " + sym + "' is not a valid combination: a pattern has no values to " +
+         (h.symmetry == Symmetry::kHermitian ? "conjugate" : "negate") +
+         " (use 'general' or 'symmetric')");
+  }
+  if (h.symmetry == Symmetry::kHermitian && h.field != Field::kComplex) {
+    fail("'" + field +
+         " hermitian' is not a valid combination: hermitian needs the complex field "
+         "(a real Hermitian matrix is 'symmetric')");
+  }
+}
+
+Header Parser::head() {
+  if (!next_line()) {
+    throw MtxError(name_, 0,
+                   "the file is empty: expected the banner '%%MatrixMarket matrix coordinate real "
+                   "general' and a size line");
+  }
+  parse_banner();
+  Header& h = header_;
+  const bool coo = h.format == Format::kCoordinate;
+  const char* size_layout = coo ? "the size line 'rows cols entries'" : "the size line 'rows cols'";
+  if (!next_data_line()) {
+    fail(std::string("the file ends here: expected ") + size_layout + " after the banner");
+  }
+  size_line_ = line_;
+  h.rows = parse_int("the row count");
+  h.cols = parse_int("the column count");
+  if (coo) h.entries = parse_int("the entry count");
+  expect_line_end(size_layout);
+  if (h.rows < 0 || h.cols < 0 || h.entries < 0) {
+    fail("negative number on the size line: expected " + std::string(size_layout) +
+         " with counts >= 0");
+  }
+  if (h.symmetry != Symmetry::kGeneral && h.rows != h.cols) {
+    fail(std::string("a ") + to_string(h.symmetry) +
+         " matrix must be square, but the size line "
+         "says " +
+         str(h.rows) + " x " + str(h.cols));
+  }
+  if (!coo) {
+    // Values stored: the whole matrix, the lower triangle, or the strict lower triangle.
+    const int64_t n = h.rows;
+    bool overflow = false;
+    if (h.symmetry == Symmetry::kGeneral) {
+      overflow = __builtin_mul_overflow(h.rows, h.cols, &h.entries);
+    } else if (h.symmetry == Symmetry::kSkewSymmetric) {
+      overflow = __builtin_mul_overflow(n, n > 0 ? n - 1 : 0, &h.entries);
+      h.entries /= 2;
+    } else {
+      overflow = __builtin_mul_overflow(n, n + 1, &h.entries);
+      h.entries /= 2;
+    }
+    if (overflow) fail("the matrix is too large: its entry count does not fit in 64 bits");
+  }
+  return h;
+}
+
+void Parser::push(Coo& out, int64_t i, int64_t j, double re, double im) const {
+  out.row.push_back(i);
+  out.col.push_back(j);
+  if (header_.field != Field::kPattern) out.re.push_back(re);
+  if (header_.field == Field::kComplex) out.im.push_back(im);
+  if (i == j) return;
+  // Mirror of symmetric storage: (j, i) gets a, -a or conj(a).
+  switch (header_.symmetry) {
+    case Symmetry::kGeneral:
+      return;
+    case Symmetry::kSymmetric:
+      break;
+    case Symmetry::kSkewSymmetric:
+      re = -re;
+      im = -im;
+      break;
+    case Symmetry::kHermitian:
+      im = -im;
+      break;
+  }
+  out.row.push_back(j);
+  out.col.push_back(i);
+  if (header_.field != Field::kPattern) out.re.push_back(re);
+  if (header_.field == Field::kComplex) out.im.push_back(im);
+}
+
+void Parser::check_diagonal(double re, double im) {
+  if (header_.symmetry == Symmetry::kSkewSymmetric && (re != 0 || im != 0)) {
+    fail(
+        "a skew-symmetric matrix has a zero diagonal, but this diagonal entry is not zero "
+        "(declare the matrix 'general' if it is not skew-symmetric)");
+  }
+  if (header_.symmetry == Symmetry::kHermitian && im != 0) {
+    fail("a Hermitian matrix has a real diagonal, but this diagonal entry has imaginary part " +
+         std::to_string(im) + " (declare the matrix 'general' if it is not Hermitian)");
+  }
+}
+
+void Parser::coordinate_body(Coo& out) {
+  const Header& h = header_;
+  const bool pattern = h.field == Field::kPattern, cplx = h.field == Field::kComplex;
+  // Capacity from the header, but never more than the remaining text could hold (a line is at
+  // least 3 bytes), so a lying size line cannot make us allocate terabytes.
+  const int64_t room = (end_ - next_) / 3 + 1;
+  const int64_t cap = std::min(h.entries, room) * (h.symmetry == Symmetry::kGeneral ? 1 : 2);
+  out.row.reserve(static_cast<size_t>(cap));
+  out.col.reserve(static_cast<size_t>(cap));
+  if (!pattern) out.re.reserve(static_cast<size_t>(cap));
+  if (cplx) out.im.reserve(static_cast<size_t>(cap));
+  const char* value_what = cplx ? "the real part" : "the value";
+  // A symmetric file stores one triangle. Entries on both sides would be doubled by mirroring,
+  // so the side of the first off-diagonal entry is remembered and the other side rejected.
+  int side = 0;
+  int64_t side_line = 0;
+  for (int64_t k = 0; k < h.entries; ++k) {
+    if (!next_data_line()) {
+      fail("the file ends after " + str(k) + " of the " + str(h.entries) +
+           " entries declared on the size line (line " + str(size_line_) +
+           "): the file is truncated or the size line is wrong");
+    }
+    const int64_t i = parse_index("the row index", h.rows);
+    const int64_t j = parse_index("the column index", h.cols);
+    double re = 1, im = 0;
+    if (!pattern) re = parse_value(value_what);
+    if (cplx) im = parse_real("the imaginary part");
+    expect_line_end(entry_layout());
+    if (h.symmetry != Symmetry::kGeneral) {
+      if (i == j) {
+        check_diagonal(re, im);
+      } else {
+        const int s = i > j ? -1 : 1;
+        if (side == 0) {
+          side = s;
+          side_line = line_;
+        } else if (s != side) {
+          fail("entry (" + str(i + 1) + ", " + str(j + 1) + ") is " + (s > 0 ? "above" : "below") +
+               " the diagonal but line " + str(side_line) + " has one " +
+               (s > 0 ? "below" : "above") + ": a " + to_string(h.symmetry) +
+               " file stores one triangle only (declare it 'general' to store both)");
+        }
+      }
+    }
+    push(out, i, j, re, im);
+  }
+  if (next_data_line()) {
+    fail("more entries than the " + str(h.entries) + " declared on the size line (line " +
+         str(size_line_) + "): expected only comments or blank lines here");
+  }
+}
+
+void Parser::array_body(Coo& out) {
+  const Header& h = header_;
+  const bool cplx = h.field == Field::kComplex;
+  const int64_t room = (end_ - next_) / 2 + 1;  // a value line is at least 2 bytes
+  const int64_t cap = std::min(h.entries, room) * (h.symmetry == Symmetry::kGeneral ? 1 : 2);
+  out.row.reserve(static_cast<size_t>(cap));
+  out.col.reserve(static_cast<size_t>(cap));
+  out.re.reserve(static_cast<size_t>(cap));
+  if (cplx) out.im.reserve(static_cast<size_t>(cap));
+  // Column-major; symmetric/hermitian columns start at the diagonal, skew-symmetric below it.
+  auto start = [&](int64_t c) -> int64_t {
+    switch (h.symmetry) {
+      case Symmetry::kGeneral:
+        return 0;
+      case Symmetry::kSkewSymmetric:
+        return c + 1;
+      default:
+        return c;
+    }
+  };
+  int64_t j = 0;
+  while (j < h.cols && start(j) >= h.rows) ++j;
+  int64_t i = start(j);
+  for (int64_t k = 0; k < h.entries; ++k) {
+    if (!next_data_line()) {
+      fail("the file ends after " + str(k) + " of the " + str(h.entries) +
+           " values an array of this size and symmetry stores (size line " + str(size_line_) +
+           "): the file is truncated or the size line is wrong");
+    }
+    const double re = parse_value(cplx ? "the real part" : "the value");
+    const double im = cplx ? parse_real("the imaginary part") : 0.0;
+    expect_line_end(entry_layout());
+    if (i == j) check_diagonal(re, im);
+    push(out, i, j, re, im);
+    if (++i >= h.rows) {
+      do {
+        ++j;
+      } while (j < h.cols && start(j) >= h.rows);
+      i = start(j);
+    }
+  }
+  if (next_data_line()) {
+    fail("more values than the " + str(h.entries) + " an array of this size and symmetry " +
+         "stores (size line " + str(size_line_) + "): expected only comments or blank lines here");
+  }
+}
+
+void Parser::body(Coo& out) {
+  out.header = header_;
+  if (header_.format == Format::kCoordinate) {
+    coordinate_body(out);
+  } else {
+    array_body(out);
+  }
+}
+
+}  // namespace
+
+Header parse_header(std::string_view text, const std::string& name) {
+  Parser p(text, name);
+  return p.head();
+}
+
+Coo parse(std::string_view text, const std::string& name) {
+  Parser p(text, name);
+  Coo out;
+  p.head();
+  p.body(out);
+  return out;
+}
+
+}  // namespace dsla::mtx
