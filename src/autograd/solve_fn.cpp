@@ -32,7 +32,8 @@ class SolveFunction : public torch::autograd::Function<SolveFunction> {
   // [Bb, n, k]. Returns x3 [B, m, k].
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& values2, const at::Tensor& b3,
                             const Solver& solver, SolveInfo* info) {
-    auto x = detail::solve3(solver, b3, /*adjoint=*/false, info);
+    // A solve inside a backward pass (double backward) warns: its SolveInfo is not returned.
+    auto x = detail::solve3(solver, b3, /*adjoint=*/false, info, /*force_warn=*/info == nullptr);
     ctx->saved_data["solver"] = autograd::hold(solver.detached());
     ctx->saved_data["version"] = solver.version();
     ctx->saved_data["b_batch"] = b3.size(0);
@@ -63,7 +64,7 @@ class SolveFunction : public torch::autograd::Function<SolveFunction> {
       if (ctx->needs_input_grad(0))
         gv = reduce_batch(-detail::sddmm_reference(*pattern, lam, x), values2.size(0));
     } else {
-      lam = detail::solve3(solver, g, /*adjoint=*/true, nullptr);
+      lam = detail::solve3(solver, g, /*adjoint=*/true, nullptr, /*force_warn=*/true);
       if (ctx->needs_input_grad(0))
         gv = reduce_batch(-detail::sddmm(*pattern, lam, x), values2.size(0));
     }

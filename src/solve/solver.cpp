@@ -313,7 +313,8 @@ Rhs normalize_rhs(const SparseMatrix& A, const at::Tensor& b, bool adjoint, cons
   return r;
 }
 
-at::Tensor solve3(const Solver& s, const at::Tensor& b3_in, bool adjoint, SolveInfo* info_out) {
+at::Tensor solve3(const Solver& s, const at::Tensor& b3_in, bool adjoint, SolveInfo* info_out,
+                  bool force_warn) {
   TORCH_CHECK_VALUE(s.defined(), "dsla: the Solver is empty (default-constructed)");
   const auto& I = *s.impl_for_internal();
   const double t0 = now();
@@ -402,7 +403,8 @@ at::Tensor solve3(const Solver& s, const at::Tensor& b3_in, bool adjoint, SolveI
   info.solve_time = now() - t0;
   if (!info.converged) {
     if (I.opt.raise_on_failure) throw SolveError("dsla: " + info.message);
-    if (I.opt.warn) TORCH_WARN("dsla: ", info.message);
+    if (I.opt.warn || force_warn)
+      TORCH_WARN("dsla: ", force_warn ? "adjoint solve in backward: " : "", info.message);
   }
   if (info_out) *info_out = std::move(info);
   return x;

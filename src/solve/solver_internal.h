@@ -19,6 +19,9 @@ Rhs normalize_rhs(const SparseMatrix& A, const at::Tensor& b, bool adjoint, cons
 
 // x3 [B, cols, k] = A⁻¹ b3 (A⁻ᴴ with `adjoint`), x0 optional ([B or 1, cols, k]). Applies the
 // solver's failure policy (warn / raise) and fills info.
-at::Tensor solve3(const Solver& s, const at::Tensor& b3, bool adjoint, SolveInfo* info);
+// `force_warn`: warn on failure even when the options say not to (backward passes: Python
+// cannot see their SolveInfo).
+at::Tensor solve3(const Solver& s, const at::Tensor& b3, bool adjoint, SolveInfo* info,
+                  bool force_warn = false);
 
 }  // namespace dsla::detail

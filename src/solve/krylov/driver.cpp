@@ -70,7 +70,14 @@ void run(Method method, const Problem& P, const at::Tensor& b, at::Tensor& x, So
       status = Status::NotFinite;
       break;
     }
-    const Status f = mon.failure();
+    Status f = mon.failure();
+    // BiCGStab's rho = 0 breakdown usually goes away with a fresh shadow residual: restart.
+    const bool retry = f == Status::Breakdown && method == Method::BiCGStab && restart < 8 &&
+                       !mon.out_of_iterations() && worst < prev_worst;
+    if (retry) {
+      mon.clear_failures();
+      f = Status::Converged;
+    }
     if (f != Status::Converged) {
       status = f;
       break;
@@ -79,7 +86,7 @@ void run(Method method, const Problem& P, const at::Tensor& b, at::Tensor& x, So
       status = Status::MaxIterations;
       break;
     }
-    if (restart >= 8 || !(worst < 0.5 * prev_worst)) {
+    if (!retry && (restart >= 8 || !(worst < 0.5 * prev_worst))) {
       status = Status::Stagnated;
       break;
     }

@@ -48,6 +48,7 @@ class Monitor {
   bool out_of_iterations() const { return iterations >= maxiter; }
   // The most serious failure flagged so far (Converged when none).
   Status failure() const;
+  void clear_failures();
   void set_active(const at::Tensor& mask);
   bool any_active() const;  // one host read
 

@@ -99,6 +99,8 @@ bool Monitor::check() {
 
 bool Monitor::any_active() const { return (active != 0).any().item<bool>(); }
 
+void Monitor::clear_failures() { flags_.zero_(); }
+
 Status Monitor::failure() const {
   auto f = flags_.cpu();
   const bool* p = f.data_ptr<bool>();
