@@ -32,7 +32,7 @@ void bicgstab(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon
     omega = safe_div(space.dot(t, s), tt);
     omega = at::where(half, at::zeros_like(omega), omega) * mon.active;
     mon.fail(Status::Breakdown, at::logical_and(omega == 0, half.logical_not()));
-    x.add_(alpha * phat + omega * shat);
+    masked_add_(x, at::ones_like(alpha), alpha * phat + omega * shat, mon.active);
     r = at::where(on, s - omega * t, r);
     rho_old = at::where(on, rho, rho_old);
     if (mon.step(space.norm(r))) break;

@@ -51,8 +51,8 @@ void cg_generic(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& m
     auto pq = re_dot(space, p, q);
     mon.fail(Status::Indefinite, pq <= 0);
     auto alpha = safe_div(rz, pq) * mon.active;
-    x.add_(alpha * p);
-    r.sub_(alpha * q);
+    masked_add_(x, alpha, p, mon.active);
+    masked_add_(r, -alpha, q, mon.active);
     if (mon.step(space.norm(r))) break;
     z = precondition(P, r);
     auto rz_new = re_dot(space, r, z);

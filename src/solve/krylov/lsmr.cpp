@@ -54,7 +54,7 @@ void lsmr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
     zeta = cbar * zetabar;
     zetabar = -sbar * zetabar;
     hbar = h - safe_div(thetabar * rho, rhoold * rhobarold) * hbar;
-    x.add_((safe_div(zeta, rho * rhobar) * mon.active) * hbar);
+    masked_add_(x, safe_div(zeta, rho * rhobar), hbar, mon.active);
     h = v - safe_div(thetanew, rho) * h;
     // ‖r‖ estimate.
     auto betaacute = betadd;

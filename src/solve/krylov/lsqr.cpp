@@ -31,7 +31,7 @@ void lsqr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
     rhobar = -c * alfa;
     auto phi = c * phibar;
     phibar = s * phibar;
-    x.add_((safe_div(phi, rho) * mon.active) * w);
+    masked_add_(x, safe_div(phi, rho), w, mon.active);
     w = v - safe_div(theta, rho) * w;
     auto arnorm = phibar * alfa * c.abs();
     auto done = at::logical_or(phibar <= mon.tol, arnorm <= rtol * P.anorm * phibar);

@@ -37,6 +37,12 @@ at::Tensor precondition(const Problem& P, const at::Tensor& r) {
   return z;
 }
 
+void masked_add_(at::Tensor& x, const at::Tensor& coef, const at::Tensor& v,
+                 const at::Tensor& active) {
+  auto upd = coef * v;
+  x.add_(at::where(active != 0, upd, at::zeros_like(upd)));
+}
+
 Monitor::Monitor(const SolveOptions& opt, const at::Tensor& bn, int64_t mi, c10::Device dev)
     : maxiter(mi), opt_(opt) {
   bnorm = bn;
