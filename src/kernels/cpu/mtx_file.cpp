@@ -98,11 +98,33 @@ void write_all(const std::string& path, const std::string& text) {
   }
 }
 
+// A plain file in one read (zlib's transparent mode would copy it through its buffer in
+// chunks); false when the file starts with the gzip magic bytes or cannot be sized.
+bool load_plain(const std::string& path, std::string& text) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;  // open_read reports the error
+  unsigned char magic[2] = {0, 0};
+  const size_t got = std::fread(magic, 1, 2, f);
+  long size = -1;
+  if (!(got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) && std::fseek(f, 0, SEEK_END) == 0) {
+    size = std::ftell(f);
+  }
+  bool ok = size >= 0 && std::fseek(f, 0, SEEK_SET) == 0;
+  if (ok) {
+    text.resize(static_cast<size_t>(size));
+    ok = std::fread(text.data(), 1, text.size(), f) == text.size() && std::fgetc(f) == EOF;
+  }
+  std::fclose(f);
+  return ok;
+}
+
 }  // namespace
 
 std::string load_file(const std::string& path) {
-  GzFile f = open_read(path);
   std::string text;
+  if (load_plain(path, text)) return text;
+  text.clear();
+  GzFile f = open_read(path);
   size_t chunk = size_t{1} << 20;
   while (read_chunk(f.get(), path, text, chunk)) chunk = std::min(chunk * 2, size_t{1} << 28);
   return text;
