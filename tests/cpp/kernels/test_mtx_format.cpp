@@ -238,6 +238,10 @@ TEST(MtxParse, ArrayFormat) {
   // Degenerate shapes store nothing.
   EXPECT_EQ(dsla::mtx::parse("%%MatrixMarket matrix array real skew-symmetric\n1 1\n").nnz(), 0u);
   EXPECT_EQ(dsla::mtx::parse("%%MatrixMarket matrix array real general\n0 5\n").nnz(), 0u);
+  // Found by the fuzzer: an empty array with 2^63-1 columns once made the reader scan them all.
+  EXPECT_EQ(
+      dsla::mtx::parse("%%MatrixMarket matrix array real general\n0 9223372036854775807\n").nnz(),
+      0u);
 }
 
 TEST(MtxParse, TolerantSyntax) {
