@@ -2,6 +2,7 @@
 // compressed file is recognised by its content, not its name) and writing plain or gzip.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -54,20 +55,34 @@ bool read_chunk(gzFile f, const std::string& path, std::string& text, size_t chu
   return true;
 }
 
-// True when `text` holds the banner and a complete size line (the first line after the banner
-// that is neither blank nor a comment, terminated by '\n').
-bool has_size_line(const std::string& text) {
-  size_t pos = text.find('\n');
-  while (pos != std::string::npos) {
-    const size_t b = pos + 1;
-    const size_t nl = text.find('\n', b);
-    if (nl == std::string::npos) return false;
-    const size_t first = text.find_first_not_of(" \t\r\v\f", b);
-    if (first < nl && text[first] != '%') return true;
-    pos = nl;
+// Finds the end of the size line (the first line after the banner that is neither blank nor a
+// comment) in a growing prefix of the file. It resumes where it stopped, so reading a file that
+// has no such line costs linear time, not a rescan per chunk.
+class SizeLineFinder {
+ public:
+  bool found(const std::string& text) {
+    for (;;) {
+      const size_t nl = text.find('\n', std::max(next_, scanned_));
+      if (nl == std::string::npos) {
+        scanned_ = text.size();
+        return false;
+      }
+      const size_t begin = next_;
+      next_ = nl + 1;
+      if (!banner_seen_) {
+        banner_seen_ = true;
+        continue;
+      }
+      const size_t first = text.find_first_not_of(" \t\r\v\f", begin);  // stops at '\n'
+      if (first < nl && text[first] != '%') return true;
+    }
   }
-  return false;
-}
+
+ private:
+  size_t next_ = 0;     // start of the first line not yet examined
+  size_t scanned_ = 0;  // no '\n' before this offset after next_
+  bool banner_seen_ = false;
+};
 
 void write_all(const std::string& path, const std::string& text) {
   const bool gz = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
@@ -137,7 +152,8 @@ Coo read_file(const std::string& path) {
 Header read_header(const std::string& path) {
   GzFile f = open_read(path);
   std::string text;
-  while (!has_size_line(text) && read_chunk(f.get(), path, text, size_t{1} << 16)) {
+  SizeLineFinder finder;
+  while (!finder.found(text) && read_chunk(f.get(), path, text, size_t{1} << 16)) {
   }
   return parse_header(text, path);
 }
