@@ -1,0 +1,37 @@
+"""dsla: Differentiable Sparse Linear Algebra on PyTorch.
+
+    import dsla, torch
+    A = dsla.poisson2d(64)                 # or dsla.SparseTensor(values, row, col, shape)
+    y = A @ torch.ones(A.shape[1], dtype=torch.float64)
+
+Products, solves and factorizations are differentiable in the matrix values and the dense
+operands. The numerics live in the C++ library (dsla._C); this package is a thin layer.
+"""
+import torch  # noqa: F401  (loads libtorch before the extension)
+
+from . import _C
+from ._C import SingularMatrixError, SolveError
+from .generators import (aniso2d, convdiff2d, generate, poisson2d, poisson3d, random_sparse,
+                         random_spd)
+from .sparse_tensor import SparseTensor
+from .plot import spy
+
+__version__ = _C.__version__
+features = dict(_C.features)
+
+
+def matmul(A, x):
+    """``A @ x`` for a SparseTensor ``A`` (see SparseTensor.__matmul__)."""
+    return A @ x
+
+
+def add(A, B, alpha=1.0, beta=1.0):
+    """``alpha * A + beta * B`` over the union pattern (differentiable)."""
+    return SparseTensor._wrap(_C.add(A._m, B._m, float(alpha), float(beta)))
+
+
+__all__ = [
+    "SparseTensor", "SolveError", "SingularMatrixError", "matmul", "add", "poisson2d",
+    "poisson3d", "aniso2d", "convdiff2d", "random_spd", "random_sparse", "generate", "spy",
+    "features",
+]

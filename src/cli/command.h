@@ -1,0 +1,51 @@
+// CLI plumbing: each subcommand lives in its own cmd_*.cpp and registers itself here.
+#pragma once
+
+#include <dsla/errors.h>
+#include <dsla/sparse_matrix.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dsla::cli {
+
+// Minimal GNU-style options: --name value, --name=value, --flag; the rest are positionals.
+class Args {
+ public:
+  Args(int argc, char** argv, int first);
+  bool flag(const std::string& name) const;
+  std::string get(const std::string& name, const std::string& dflt = "") const;
+  double get_double(const std::string& name, double dflt) const;
+  int64_t get_int(const std::string& name, int64_t dflt) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+  // Options given but never read: reported as errors so typos do not pass silently.
+  std::vector<std::string> unused() const;
+
+ private:
+  std::map<std::string, std::string> opts_;
+  mutable std::map<std::string, bool> used_;
+  std::vector<std::string> positional_;
+};
+
+struct Command {
+  std::string name;
+  std::string summary;
+  std::string usage;  // full help text
+  std::function<int(const Args&)> run;
+};
+
+struct CommandRegistrar {
+  explicit CommandRegistrar(Command c);
+};
+const std::map<std::string, Command>& commands();
+
+// Loads FILE (.mtx/.mtx.gz) or generates PROBLEM (poisson2d:N ...), with --dtype/--device.
+SparseMatrix load_matrix(const std::string& what, const Args& args);
+// Common help text for the matrix argument and the --dtype/--device options.
+extern const char* kMatrixHelp;
+// Minimal JSON writer helpers.
+std::string json_escape(const std::string& s);
+
+}  // namespace dsla::cli

@@ -1,0 +1,249 @@
+// The canonical benchmark problems (../shared/BENCHMARKS.md) built straight into CSR (no sort),
+// plus random test matrices.
+#include <dsla/generators.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "core/dispatch.h"
+
+#include <sstream>
+#include <vector>
+
+namespace dsla {
+
+using detail::ptr;
+
+namespace {
+
+// Builds the CSR matrix of a stencil on an nx x ny x nz grid (lexicographic, x fastest).
+// `emit(ix, iy, iz, add)` calls add(col, value) for the row's entries in increasing column order.
+template <class I, class Emit>
+SparseMatrix stencil(int64_t nx, int64_t ny, int64_t nz, int64_t max_per_row, Emit emit,
+                     const GenOptions& opt) {
+  const int64_t N = nx * ny * nz;
+  auto crow = at::empty({N + 1}, at::TensorOptions().dtype(c10::CppTypeToScalarType<I>::value));
+  I* cr = ptr<I>(crow);
+  // Count, then fill: rows are independent, so both loops run in parallel.
+  at::parallel_for(0, N, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      int64_t c = 0;
+      emit(i % nx, (i / nx) % ny, i / (nx * ny), [&](int64_t, double) { ++c; });
+      cr[i + 1] = static_cast<I>(c);
+    }
+  });
+  cr[0] = 0;
+  for (int64_t i = 0; i < N; ++i) cr[i + 1] += cr[i];
+  const int64_t nnz = cr[N];
+  auto col = at::empty({nnz}, crow.options());
+  auto val = at::empty({nnz}, at::TensorOptions().dtype(at::kDouble));
+  I* cc = ptr<I>(col);
+  double* vv = ptr<double>(val);
+  at::parallel_for(0, N, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      int64_t q = cr[i];
+      emit(i % nx, (i / nx) % ny, i / (nx * ny), [&](int64_t j, double v) {
+        cc[q] = static_cast<I>(j);
+        vv[q++] = v;
+      });
+    }
+  });
+  (void)max_per_row;
+  auto p = Pattern::from_csr(crow, col, N, N, /*check=*/false)->to(opt.device);
+  return SparseMatrix(p, val.to(opt.device, opt.dtype), /*check=*/false);
+}
+
+template <class Emit>
+SparseMatrix stencil_any(int64_t nx, int64_t ny, int64_t nz, int64_t per_row, Emit emit,
+                         const GenOptions& opt) {
+  const int64_t N = nx * ny * nz;
+  if (Pattern::index_dtype_for(N, N, N * per_row) == at::kInt) {
+    return stencil<int32_t>(nx, ny, nz, per_row, emit, opt);
+  }
+  return stencil<int64_t>(nx, ny, nz, per_row, emit, opt);
+}
+
+void check_gen(const GenOptions& opt) {
+  DSLA_CHECK_TYPE(detail::is_value_dtype(opt.dtype), "dtype",
+                  "must be float32, float64, complex64 or complex128");
+}
+
+void check_size(int64_t n, const char* arg) {
+  DSLA_CHECK_ARG(n >= 1, arg, "grid size must be >= 1, got ", n);
+}
+
+}  // namespace
+
+SparseMatrix poisson2d(int64_t n, const GenOptions& opt) {
+  check_size(n, "n");
+  check_gen(opt);
+  return stencil_any(
+      n, n, 1, 5,
+      [n](int64_t x, int64_t y, int64_t, auto add) {
+        const int64_t i = x + n * y;
+        if (y > 0) add(i - n, -1.0);
+        if (x > 0) add(i - 1, -1.0);
+        add(i, 4.0);
+        if (x + 1 < n) add(i + 1, -1.0);
+        if (y + 1 < n) add(i + n, -1.0);
+      },
+      opt);
+}
+
+SparseMatrix poisson3d(int64_t n, const GenOptions& opt) {
+  check_size(n, "n");
+  check_gen(opt);
+  const int64_t nn = n * n;
+  return stencil_any(
+      n, n, n, 7,
+      [n, nn](int64_t x, int64_t y, int64_t z, auto add) {
+        const int64_t i = x + n * y + nn * z;
+        if (z > 0) add(i - nn, -1.0);
+        if (y > 0) add(i - n, -1.0);
+        if (x > 0) add(i - 1, -1.0);
+        add(i, 6.0);
+        if (x + 1 < n) add(i + 1, -1.0);
+        if (y + 1 < n) add(i + n, -1.0);
+        if (z + 1 < n) add(i + nn, -1.0);
+      },
+      opt);
+}
+
+SparseMatrix aniso2d(int64_t n, double eps, const GenOptions& opt) {
+  check_size(n, "n");
+  check_gen(opt);
+  DSLA_CHECK_ARG(eps > 0, "eps", "anisotropy must be positive, got ", eps);
+  return stencil_any(
+      n, n, 1, 5,
+      [n, eps](int64_t x, int64_t y, int64_t, auto add) {
+        const int64_t i = x + n * y;
+        if (y > 0) add(i - n, -1.0);
+        if (x > 0) add(i - 1, -eps);
+        add(i, 2.0 + 2.0 * eps);
+        if (x + 1 < n) add(i + 1, -eps);
+        if (y + 1 < n) add(i + n, -1.0);
+      },
+      opt);
+}
+
+SparseMatrix convdiff2d(int64_t n, double pe, const GenOptions& opt) {
+  check_size(n, "n");
+  check_gen(opt);
+  DSLA_CHECK_ARG(pe >= 0, "pe", "Péclet number must be >= 0, got ", pe);
+  // Velocity (1, 1); first-order upwind takes the west and south neighbours.
+  return stencil_any(
+      n, n, 1, 5,
+      [n, pe](int64_t x, int64_t y, int64_t, auto add) {
+        const int64_t i = x + n * y;
+        if (y > 0) add(i - n, -1.0 - pe);
+        if (x > 0) add(i - 1, -1.0 - pe);
+        add(i, 4.0 + 2.0 * pe);
+        if (x + 1 < n) add(i + 1, -1.0);
+        if (y + 1 < n) add(i + n, -1.0);
+      },
+      opt);
+}
+
+namespace {
+
+at::Generator seeded(uint64_t seed) {
+  return at::make_generator<at::CPUGeneratorImpl>(seed);
+}
+
+}  // namespace
+
+SparseMatrix random_spd(int64_t n, double density, uint64_t seed, const GenOptions& opt) {
+  check_size(n, "n");
+  check_gen(opt);
+  DSLA_CHECK_ARG(density >= 0 && density <= 1, "density", "must be in [0, 1], got ", density);
+  auto gen = seeded(seed);
+  const int64_t m = static_cast<int64_t>(density * static_cast<double>(n) * n / 2);
+  auto i = at::randint(n, {m}, gen, at::kLong), j = at::randint(n, {m}, gen, at::kLong);
+  auto keep = at::nonzero(i != j).view(-1);
+  i = i.index_select(0, keep);
+  j = j.index_select(0, keep);
+  auto v = -at::rand({i.numel()}, gen, at::kDouble);
+  auto off = SparseMatrix::from_coo(at::cat({i, j}), at::cat({j, i}), at::cat({v, v}), {n, n});
+  // Strict diagonal dominance with a positive diagonal makes the matrix SPD.
+  auto d = off.values().abs().new_zeros({n}).index_add(0, off.row_indices().to(at::kLong),
+                                                       off.values().abs()) +
+           1.0 + at::rand({n}, gen, at::kDouble);
+  auto diag_idx = at::arange(n, at::kLong);
+  auto A = SparseMatrix::from_coo(at::cat({off.row_indices().to(at::kLong), diag_idx}),
+                                  at::cat({off.col_indices().to(at::kLong), diag_idx}),
+                                  at::cat({off.values(), d}), {n, n});
+  return A.to(opt.device, opt.dtype);
+}
+
+SparseMatrix random_sparse(int64_t rows, int64_t cols, double density, uint64_t seed,
+                           const GenOptions& opt) {
+  check_size(rows, "rows");
+  check_size(cols, "cols");
+  check_gen(opt);
+  DSLA_CHECK_ARG(density >= 0 && density <= 1, "density", "must be in [0, 1], got ", density);
+  auto gen = seeded(seed);
+  const int64_t m = static_cast<int64_t>(density * static_cast<double>(rows) * cols);
+  auto i = at::randint(rows, {m}, gen, at::kLong), j = at::randint(cols, {m}, gen, at::kLong);
+  auto v = at::randn({m}, gen, at::kDouble);
+  auto A = SparseMatrix::from_coo(i, j, v, {rows, cols});
+  if (rows == cols) {
+    // A diagonal larger than each row's off-diagonal sum keeps the square case nonsingular.
+    auto rs = A.values().abs().new_zeros({rows}).index_add(0, A.row_indices().to(at::kLong),
+                                                           A.values().abs());
+    auto idx = at::arange(rows, at::kLong);
+    A = SparseMatrix::from_coo(at::cat({A.row_indices().to(at::kLong), idx}),
+                               at::cat({A.col_indices().to(at::kLong), idx}),
+                               at::cat({A.values(), rs + 1.0}), {rows, cols});
+  }
+  return A.to(opt.device, opt.dtype);
+}
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep)) out.push_back(item);
+  return out;
+}
+
+const char* kSpecHelp =
+    "expected poisson2d:N, poisson3d:N, aniso2d:N[:EPS], convdiff2d:N[:PE], random_spd:N[:DENSITY]"
+    " or random:N[:DENSITY]";
+
+}  // namespace
+
+bool is_generator_spec(const std::string& spec) {
+  const auto name = split(spec, ':').empty() ? std::string() : split(spec, ':')[0];
+  return name == "poisson2d" || name == "poisson3d" || name == "aniso2d" || name == "convdiff2d" ||
+         name == "random_spd" || name == "random";
+}
+
+SparseMatrix generate(const std::string& spec, const GenOptions& opt) {
+  auto parts = split(spec, ':');
+  DSLA_CHECK_ARG(parts.size() >= 2 && is_generator_spec(spec), "problem", "unknown problem '", spec,
+                 "': ", kSpecHelp);
+  auto num = [&](size_t k, double dflt) -> double {
+    if (parts.size() <= k) return dflt;
+    try {
+      size_t used = 0;
+      double v = std::stod(parts[k], &used);
+      DSLA_CHECK_ARG(used == parts[k].size(), "problem", "bad number '", parts[k], "' in '", spec,
+                     "'");
+      return v;
+    } catch (const std::logic_error&) {
+      DSLA_CHECK_ARG(false, "problem", "bad number '", parts[k], "' in '", spec, "': ", kSpecHelp);
+    }
+    return dflt;
+  };
+  const auto& name = parts[0];
+  const auto n = static_cast<int64_t>(num(1, 0));
+  if (name == "poisson2d") return poisson2d(n, opt);
+  if (name == "poisson3d") return poisson3d(n, opt);
+  if (name == "aniso2d") return aniso2d(n, num(2, 1e-3), opt);
+  if (name == "convdiff2d") return convdiff2d(n, num(2, 10.0), opt);
+  if (name == "random_spd") return random_spd(n, num(2, 5.0 / std::max<int64_t>(n, 1)), 0, opt);
+  return random_sparse(n, n, num(2, 5.0 / std::max<int64_t>(n, 1)), 0, opt);
+}
+
+}  // namespace dsla

@@ -1,0 +1,84 @@
+// Sparse x dense products: CPU kernels, CUDA kernels (src/cuda) when built, ATen elsewhere.
+#include "core/products.h"
+
+#include <dsla/config.h>
+
+#include "core/dispatch.h"
+#include "kernels/cpu/csr_kernels.h"
+#if DSLA_HAVE_CUDA
+#include "cuda/products.h"
+#endif
+
+namespace dsla::detail {
+
+namespace kc = kernels::cpu;
+
+namespace {
+
+int64_t batch_of(const at::Tensor& a, const at::Tensor& b, const char* what) {
+  const int64_t ba = a.size(0), bb = b.size(0);
+  TORCH_CHECK_VALUE(ba == bb || ba == 1 || bb == 1, "dsla: ", what, ": batch sizes ", ba, " and ",
+                    bb, " do not match");
+  return std::max(ba, bb);
+}
+
+}  // namespace
+
+at::Tensor spmm_reference(const Pattern& p, const at::Tensor& values, const at::Tensor& x) {
+  const int64_t B = batch_of(values, x, "matmul");
+  auto row = p.row().to(at::kLong), col = p.col().to(at::kLong);
+  auto prod = values.unsqueeze(-1) * x.index_select(1, col);  // [B, nnz, k]
+  auto y = at::zeros({B, p.rows(), x.size(2)}, prod.options());
+  return y.index_add(1, row, prod.expand({B, p.nnz(), x.size(2)}));
+}
+
+at::Tensor sddmm_reference(const Pattern& p, const at::Tensor& gy, const at::Tensor& x) {
+  auto row = p.row().to(at::kLong), col = p.col().to(at::kLong);
+  return (gy.index_select(1, row) * x.index_select(1, col).conj()).sum(-1);
+}
+
+at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x, at::Tensor out) {
+  const int64_t B = batch_of(values, x, "matmul");
+  const int64_t k = x.size(2);
+#if DSLA_HAVE_CUDA
+  if (x.is_cuda()) return cuda::spmm(p, values, x, out);
+#endif
+  if (!x.is_cpu()) {
+    auto y = spmm_reference(p, values, x);
+    if (out.defined()) return out.copy_(y);
+    return y;
+  }
+  auto v = dense_operand(values), xx = dense_operand(x);
+  if (!out.defined()) out = at::empty({B, p.rows(), k}, xx.options());
+  DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul", [&] {
+    DSLA_DISPATCH_VALUE(v.scalar_type(), "matmul", [&] {
+      kc::csr_spmm<scalar_t, index_t>(p.rows(), k, B, ptr<index_t>(p.crow()), ptr<index_t>(p.col()),
+                                      ptr<scalar_t>(v), v.size(0) == 1 ? 0 : p.nnz(),
+                                      ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k,
+                                      ptr<scalar_t>(out), p.rows() * k, num_threads());
+    });
+  });
+  return out;
+}
+
+at::Tensor sddmm(const Pattern& p, const at::Tensor& gy, const at::Tensor& x) {
+  const int64_t B = batch_of(gy, x, "matmul backward");
+  const int64_t k = x.size(2);
+#if DSLA_HAVE_CUDA
+  if (x.is_cuda()) return cuda::sddmm(p, gy, x);
+#endif
+  if (!x.is_cpu()) return sddmm_reference(p, gy, x);
+  auto g = dense_operand(gy), xx = dense_operand(x);
+  auto out = at::empty({B, p.nnz()}, xx.options());
+  DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul backward", [&] {
+    DSLA_DISPATCH_VALUE(xx.scalar_type(), "matmul backward", [&] {
+      kc::csr_sddmm<scalar_t, index_t>(
+          p.rows(), k, B, ptr<index_t>(p.crow()), ptr<index_t>(p.col()), ptr<scalar_t>(g),
+          g.size(0) == 1 ? 0 : p.rows() * k, ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k,
+          ptr<scalar_t>(out), p.nnz(), num_threads());
+    });
+  });
+  return out;
+}
+
+}  // namespace dsla::detail

@@ -1,0 +1,329 @@
+// SparseMatrix construction, conversion and the structural/elementwise operations that are
+// expressed through ATen index ops (and so are differentiable in the values for free).
+#include <dsla/sparse_matrix.h>
+
+#include "core/dispatch.h"
+#include "kernels/cpu/csr_kernels.h"
+
+#include <sstream>
+
+namespace dsla {
+
+using detail::num_threads;
+using detail::ptr;
+namespace kc = kernels::cpu;
+
+void check_value_dtype(const at::Tensor& values, const char* arg) {
+  DSLA_CHECK_TYPE(detail::is_value_dtype(values.scalar_type()), arg,
+                  "dtype must be float32, float64, complex64 or complex128, got ",
+                  values.scalar_type(), "; convert with .to(torch.float64)");
+}
+
+void check_finite(const at::Tensor& t, const char* arg) {
+  if (t.numel() == 0) return;
+  DSLA_CHECK_ARG(at::isfinite(t).all().item<bool>(), arg, "contains NaN or Inf");
+}
+
+namespace {
+
+void check_values_shape(const at::Tensor& values, int64_t nnz, const char* arg) {
+  DSLA_CHECK_ARG(
+      (values.dim() == 1 && values.size(0) == nnz) || (values.dim() == 2 && values.size(1) == nnz),
+      arg, "must have shape [nnz] or [B, nnz] with nnz = ", nnz, ", got ", values.sizes());
+}
+
+void check_index_tensor(const at::Tensor& t, const char* arg) {
+  DSLA_CHECK_TYPE(at::isIntegralType(t.scalar_type(), /*includeBool=*/false), arg,
+                  "must be an integer tensor (int32 or int64), got ", t.scalar_type());
+  DSLA_CHECK_ARG(t.dim() == 1, arg, "must be 1-D, got shape ", t.sizes());
+}
+
+}  // namespace
+
+SparseMatrix::SparseMatrix(PatternPtr pattern, at::Tensor values, bool check)
+    : pattern_(std::move(pattern)), values_(std::move(values)) {
+  DSLA_CHECK_ARG(pattern_ != nullptr, "pattern", "must not be null");
+  check_value_dtype(values_, "values");
+  check_values_shape(values_, pattern_->nnz(), "values");
+  DSLA_CHECK_ARG(values_.device() == pattern_->device(), "values", "is on ", values_.device(),
+                 " but the pattern is on ", pattern_->device(), "; move both with .to(device)");
+  if (check) check_finite(values_, "values");
+}
+
+SparseMatrix SparseMatrix::from_coo(const at::Tensor& row, const at::Tensor& col,
+                                    const at::Tensor& values, Shape shape, const CooOptions& opt) {
+  check_index_tensor(row, "row");
+  check_index_tensor(col, "col");
+  DSLA_CHECK_ARG(row.numel() == col.numel(), "col", "has ", col.numel(), " entries but row has ",
+                 row.numel());
+  DSLA_CHECK_ARG(shape.rows >= 0 && shape.cols >= 0, "shape",
+                 "dimensions must be non-negative, got (", shape.rows, ", ", shape.cols, ")");
+  check_value_dtype(values, "values");
+  check_values_shape(values, row.numel(), "values");
+  DSLA_CHECK_ARG(row.device() == col.device(), "col", "must be on row's device");
+  const int64_t nnz_in = row.numel();
+  auto r = row.to(at::kCPU, at::kLong).contiguous();
+  auto c = col.to(at::kCPU, at::kLong).contiguous();
+  if (opt.check) {
+    const int64_t bad = kc::find_bad_coo_index(nnz_in, ptr<int64_t>(r), ptr<int64_t>(c), shape.rows,
+                                               shape.cols, num_threads());
+    DSLA_CHECK_INDEX(
+        bad < 0,
+        bad >= 0 && (r[bad].item<int64_t>() < 0 || r[bad].item<int64_t>() >= shape.rows) ? "row"
+                                                                                         : "col",
+        "entry ", bad, " = (", bad >= 0 ? r[bad].item<int64_t>() : 0, ", ",
+        bad >= 0 ? c[bad].item<int64_t>() : 0, ") is outside the shape (", shape.rows, ", ",
+        shape.cols, ")");
+    check_finite(values, "values");
+  }
+  const auto idt =
+      opt.index_dtype.value_or(Pattern::index_dtype_for(shape.rows, shape.cols, nnz_in));
+  auto crow = at::empty({shape.rows + 1}, r.options().dtype(idt));
+  auto cols = at::empty({nnz_in}, r.options().dtype(idt));
+  auto map = at::empty({nnz_in}, r.options());
+  const int64_t nnz = DSLA_DISPATCH_INDEX(idt, "from_coo", [&] {
+    return kc::coo_to_csr<index_t>(shape.rows, nnz_in, ptr<int64_t>(r), ptr<int64_t>(c),
+                                   ptr<index_t>(crow), ptr<index_t>(cols), ptr<int64_t>(map),
+                                   num_threads());
+  });
+  DSLA_CHECK_ARG(opt.sum_duplicates || nnz == nnz_in, "row",
+                 "contains duplicate (row, col) entries and sum_duplicates is false");
+  cols = cols.slice(0, 0, nnz).clone();
+  auto pattern =
+      Pattern::from_csr(crow, cols, shape.rows, shape.cols, /*check=*/false)->to(values.device());
+  auto dev_map = map.to(values.device());
+  at::Tensor v;
+  const bool identity = nnz == nnz_in && at::equal(map, at::arange(nnz_in, map.options()));
+  if (identity) {
+    v = values;
+  } else {
+    auto shape_out = values.sizes().vec();
+    shape_out.back() = nnz;
+    v = at::zeros(shape_out, values.options()).index_add(-1, dev_map, values);
+  }
+  return SparseMatrix(pattern, v, /*check=*/false);
+}
+
+SparseMatrix SparseMatrix::from_csr(const at::Tensor& crow, const at::Tensor& col,
+                                    const at::Tensor& values, Shape shape, bool check) {
+  auto p = Pattern::from_csr(crow, col, shape.rows, shape.cols, check);
+  return SparseMatrix(p, values, check);
+}
+
+SparseMatrix SparseMatrix::from_dense(const at::Tensor& dense) {
+  DSLA_CHECK_ARG(dense.dim() == 2 || dense.dim() == 3, "dense",
+                 "must be [n, m] or [B, n, m], got shape ", dense.sizes());
+  check_value_dtype(dense, "dense");
+  auto mask = dense.detach() != 0;
+  if (dense.dim() == 3) mask = mask.any(0);
+  auto idx = at::nonzero(mask.cpu());  // row-major order: already CSR-sorted
+  auto r = idx.select(1, 0).contiguous(), c = idx.select(1, 1).contiguous();
+  const int64_t n = dense.size(-2), m = dense.size(-1);
+  auto flat = (r * m + c).to(dense.device());
+  at::Tensor v = dense.dim() == 2 ? dense.reshape({n * m}).index_select(0, flat)
+                                  : dense.reshape({dense.size(0), n * m}).index_select(1, flat);
+  CooOptions opt;
+  opt.check = false;
+  return from_coo(r, c, v, {n, m}, opt);
+}
+
+SparseMatrix SparseMatrix::from_torch(const at::Tensor& t) {
+  if (t.layout() == at::kSparse) {
+    DSLA_CHECK_ARG(t.sparse_dim() == 2 && t.dense_dim() == 0, "tensor",
+                   "must be a 2-D sparse COO tensor with scalar values");
+    auto tc = t.coalesce();
+    auto idx = tc._indices();
+    return from_coo(idx[0], idx[1], tc._values(), {t.size(0), t.size(1)});
+  }
+  if (t.layout() == at::kSparseCsr) {
+    DSLA_CHECK_ARG(t.dim() == 2, "tensor", "must be a 2-D sparse CSR tensor");
+    auto crow = t.crow_indices(), col = t.col_indices();
+    auto vals = t.values();
+    // torch allows unsorted/duplicate columns in CSR: go through COO to normalize.
+    auto p = Pattern::from_csr(crow, col, t.size(0), t.size(1), /*check=*/false);
+    auto row = p->row();
+    return from_coo(row, col, vals, {t.size(0), t.size(1)});
+  }
+  DSLA_CHECK_ARG(t.layout() == at::kStrided, "tensor",
+                 "layout must be sparse_coo, sparse_csr or strided, got ", t.layout());
+  return from_dense(t);
+}
+
+int64_t SparseMatrix::rows() const {
+  return pattern_ ? pattern_->rows() : 0;
+}
+int64_t SparseMatrix::cols() const {
+  return pattern_ ? pattern_->cols() : 0;
+}
+int64_t SparseMatrix::nnz() const {
+  return pattern_ ? pattern_->nnz() : 0;
+}
+at::ScalarType SparseMatrix::dtype() const {
+  return values_.scalar_type();
+}
+c10::Device SparseMatrix::device() const {
+  return values_.device();
+}
+bool SparseMatrix::is_complex() const {
+  return at::isComplexType(dtype());
+}
+at::Tensor SparseMatrix::row_indices() const {
+  return pattern_->row();
+}
+at::Tensor SparseMatrix::col_indices() const {
+  return pattern_->col();
+}
+at::Tensor SparseMatrix::crow_indices() const {
+  return pattern_->crow();
+}
+
+at::Tensor SparseMatrix::to_dense() const {
+  const int64_t n = rows(), m = cols();
+  auto flat = (row_indices().to(at::kLong) * m + col_indices().to(at::kLong));
+  if (!is_batched()) {
+    return at::zeros({n * m}, values_.options()).index_add(0, flat, values_).view({n, m});
+  }
+  const int64_t B = values_.size(0);
+  return at::zeros({B, n * m}, values_.options()).index_add(1, flat, values_).view({B, n, m});
+}
+
+at::Tensor SparseMatrix::to_torch_coo() const {
+  DSLA_CHECK_ARG(!is_batched(), "self", "to_torch_coo needs an unbatched matrix");
+  auto idx = at::stack({row_indices().to(at::kLong), col_indices().to(at::kLong)});
+  return at::sparse_coo_tensor(idx, values_, {rows(), cols()})._coalesced_(true);
+}
+
+at::Tensor SparseMatrix::to_torch_csr() const {
+  DSLA_CHECK_ARG(!is_batched(), "self", "to_torch_csr needs an unbatched matrix");
+  return at::sparse_csr_tensor(pattern_->crow(), pattern_->col(), values_, {rows(), cols()},
+                               values_.options().layout(at::kSparseCsr));
+}
+
+SparseMatrix SparseMatrix::with_values(at::Tensor values) const {
+  return SparseMatrix(pattern_, std::move(values), /*check=*/false);
+}
+
+SparseMatrix SparseMatrix::to(c10::Device device) const {
+  return SparseMatrix(pattern_->to(device), values_.to(device), false);
+}
+SparseMatrix SparseMatrix::to(at::ScalarType dtype) const {
+  check_value_dtype(at::empty({0}, at::TensorOptions().dtype(dtype)), "dtype");
+  return with_values(values_.to(dtype));
+}
+SparseMatrix SparseMatrix::to(c10::Device device, at::ScalarType dtype) const {
+  return to(device).to(dtype);
+}
+SparseMatrix SparseMatrix::detach() const {
+  return with_values(values_.detach());
+}
+
+SparseMatrix SparseMatrix::transpose() const {
+  return SparseMatrix(pattern_->transpose(), values_.index_select(-1, pattern_->transpose_perm()),
+                      false);
+}
+SparseMatrix SparseMatrix::conj() const {
+  return is_complex() ? with_values(values_.conj().resolve_conj()) : *this;
+}
+SparseMatrix SparseMatrix::conj_transpose() const {
+  return transpose().conj();
+}
+
+at::Tensor SparseMatrix::diagonal() const {
+  const auto& pos = pattern_->diag_pos();
+  auto gathered = values_.index_select(-1, pos.clamp_min(0));
+  return gathered * (pos >= 0).to(gathered.scalar_type());
+}
+
+bool SparseMatrix::is_symmetric(double rtol, double atol, bool hermitian) const {
+  if (rows() != cols()) return false;
+  if (nnz() == 0) return true;
+  at::Tensor diff;
+  auto t = transpose();
+  if (hermitian) t = t.conj();
+  if (pattern_->is_structurally_symmetric()) {
+    diff = values_ - t.values();
+  } else {
+    // Different patterns may still hold symmetric values (explicit zeros): compare A - Aᵀ.
+    auto d = SparseMatrix::from_coo(at::cat({row_indices(), t.row_indices()}).to(at::kLong),
+                                    at::cat({col_indices(), t.col_indices()}).to(at::kLong),
+                                    at::cat({values_, -t.values()}, -1), {rows(), cols()},
+                                    CooOptions{false, true, {}});
+    diff = d.values();
+  }
+  const double scale = values_.abs().max().item<double>();
+  return diff.abs().max().item<double>() <= atol + rtol * scale;
+}
+
+at::Tensor SparseMatrix::row_sums() const {
+  auto z = at::zeros(
+      is_batched() ? std::vector<int64_t>{values_.size(0), rows()} : std::vector<int64_t>{rows()},
+      values_.options());
+  return z.index_add(-1, row_indices().to(at::kLong), values_);
+}
+
+at::Tensor SparseMatrix::col_sums() const {
+  auto z = at::zeros(
+      is_batched() ? std::vector<int64_t>{values_.size(0), cols()} : std::vector<int64_t>{cols()},
+      values_.options());
+  return z.index_add(-1, col_indices().to(at::kLong), values_);
+}
+
+at::Tensor SparseMatrix::norm(const std::string& ord) const {
+  auto a = values_.abs();
+  if (ord == "fro") return a.pow(2).sum(-1).sqrt();
+  if (ord == "1" || ord == "inf") {
+    const bool by_col = ord == "1";
+    const int64_t len = by_col ? cols() : rows();
+    auto z = at::zeros(
+        is_batched() ? std::vector<int64_t>{values_.size(0), len} : std::vector<int64_t>{len},
+        a.options());
+    auto sums = z.index_add(-1, (by_col ? col_indices() : row_indices()).to(at::kLong), a);
+    return len == 0 ? sums.sum(-1) : std::get<0>(sums.max(-1));
+  }
+  DSLA_CHECK_ARG(false, "ord", "must be 'fro', '1' or 'inf', got '", ord,
+                 "' (the 2-norm needs an eigensolver: use svds)");
+  return {};
+}
+
+SparseMatrix SparseMatrix::scale(const at::Scalar& alpha) const {
+  return with_values(values_ * alpha);
+}
+
+SparseMatrix SparseMatrix::submatrix(const at::Tensor& rows_sel, const at::Tensor& cols_sel) const {
+  check_index_tensor(rows_sel, "rows");
+  check_index_tensor(cols_sel, "cols");
+  auto rs = rows_sel.to(at::kCPU, at::kLong), cs = cols_sel.to(at::kCPU, at::kLong);
+  auto make_map = [](const at::Tensor& sel, int64_t n, const char* arg) {
+    if (sel.numel()) {
+      DSLA_CHECK_INDEX(sel.min().item<int64_t>() >= 0 && sel.max().item<int64_t>() < n, arg,
+                       "indices must lie in [0, ", n, ")");
+      DSLA_CHECK_ARG(std::get<0>(at::_unique(sel)).numel() == sel.numel(), arg,
+                     "must not contain repeated indices");
+    }
+    auto map = at::full({n}, -1, sel.options());
+    map.index_put_({sel}, at::arange(sel.numel(), sel.options()));
+    return map;
+  };
+  auto rmap = make_map(rs, rows(), "rows"), cmap = make_map(cs, cols(), "cols");
+  auto new_r = rmap.index_select(0, row_indices().cpu().to(at::kLong));
+  auto new_c = cmap.index_select(0, col_indices().cpu().to(at::kLong));
+  auto keep = at::nonzero((new_r >= 0) & (new_c >= 0)).view(-1);
+  auto v = values_.index_select(-1, keep.to(values_.device()));
+  CooOptions opt;
+  opt.check = false;
+  return from_coo(new_r.index_select(0, keep), new_c.index_select(0, keep), v,
+                  {rs.numel(), cs.numel()}, opt);
+}
+
+std::string SparseMatrix::repr() const {
+  std::ostringstream s;
+  s << "SparseMatrix(shape=(" << rows() << ", " << cols() << "), nnz=" << nnz();
+  if (is_batched()) s << ", batch=" << batch_size();
+  if (defined()) {
+    s << ", dtype=" << dtype() << ", device=" << device() << ", index=" << pattern_->index_dtype();
+  }
+  s << ")";
+  return s.str();
+}
+
+}  // namespace dsla

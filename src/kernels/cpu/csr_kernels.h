@@ -1,0 +1,74 @@
+// CPU kernels on raw CSR arrays (no torch). Value types: float, double, std::complex<float>,
+// std::complex<double>; index types: int32_t, int64_t. Every kernel takes its thread count so
+// the caller (ATen's setting) decides; kernels never allocate tensors.
+#pragma once
+
+#include <complex>
+#include <cstdint>
+
+namespace dsla::kernels::cpu {
+
+template <class T>
+inline T conj_if(const T& v) {
+  return v;
+}
+template <class T>
+inline std::complex<T> conj_if(const std::complex<T>& v) {
+  return std::conj(v);
+}
+
+// ---- structure ---------------------------------------------------------------------------------
+
+// First k with row[k] or col[k] outside [0, rows) x [0, cols), or -1 when all are in range.
+int64_t find_bad_coo_index(int64_t nnz, const int64_t* row, const int64_t* col, int64_t rows,
+                           int64_t cols, int nthreads);
+
+// COO (any order, duplicates allowed) -> CSR with sorted, unique columns per row.
+// crow: [rows + 1]; col_out: capacity nnz; map: [nnz], input entry k -> output position, so that
+// values_csr = zeros(nnz_out).index_add(0, map, values). Returns nnz_out.
+template <class I>
+int64_t coo_to_csr(int64_t rows, int64_t nnz, const int64_t* row, const int64_t* col, I* crow,
+                   I* col_out, int64_t* map, int nthreads);
+
+// Checks a CSR structure: crow[0] == 0, crow nondecreasing, crow[rows] == nnz, columns in range,
+// strictly increasing within each row. Returns 0 when valid, else an error code (below) and sets
+// *where to the offending row (codes 1-3) or entry (codes 4-5).
+enum CsrError : int {
+  kCsrOk = 0,
+  kCsrBadStart = 1,
+  kCsrDecreasing = 2,
+  kCsrBadEnd = 3,
+  kCsrColRange = 4,
+  kCsrUnsorted = 5
+};
+template <class I>
+int validate_csr(int64_t rows, int64_t cols, int64_t nnz, const I* crow, const I* col,
+                 int64_t* where, int nthreads);
+
+// Transpose structure: crow_t [cols + 1], col_t [nnz], perm [nnz] (int64) such that entry p of
+// the transpose is entry perm[p] of the original. Columns of the transpose come out sorted.
+template <class I>
+void csr_transpose(int64_t rows, int64_t cols, const I* crow, const I* col, I* crow_t, I* col_t,
+                   int64_t* perm, int nthreads);
+
+// Expanded row index of every entry.
+template <class I>
+void csr_row_indices(int64_t rows, const I* crow, I* row, int nthreads);
+
+// ---- products ----------------------------------------------------------------------------------
+
+// Y[b] = A[b] X[b] for b < batch: A is rows x ? with values vals + b * vals_bstride; X is
+// [?, k] row-major at x + b * x_bstride (x_bstride = 0 broadcasts one X); Y [rows, k] row-major
+// at y + b * y_bstride. Rows are split between threads by nonzeros, not by count.
+template <class V, class I>
+void csr_spmm(int64_t rows, int64_t k, int64_t batch, const I* crow, const I* col, const V* vals,
+              int64_t vals_bstride, const V* x, int64_t x_bstride, V* y, int64_t y_bstride,
+              int nthreads);
+
+// Gradient of values for Y = A X: G[b, p] = sum_j Gy[b, row(p), j] * conj(X[b, col(p), j]).
+template <class V, class I>
+void csr_sddmm(int64_t rows, int64_t k, int64_t batch, const I* crow, const I* col, const V* gy,
+               int64_t gy_bstride, const V* x, int64_t x_bstride, V* g, int64_t g_bstride,
+               int nthreads);
+
+}  // namespace dsla::kernels::cpu

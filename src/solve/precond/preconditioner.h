@@ -1,0 +1,43 @@
+// Preconditioners: an operator z = M⁻¹ r plus a numeric setup that can be redone when only the
+// values change (training loops), reusing the pattern-level analysis cached on the Pattern.
+#pragma once
+
+#include <dsla/linear_operator.h>
+#include <dsla/sparse_matrix.h>
+
+#include <memory>
+#include <string>
+
+namespace dsla::precond {
+
+struct Options {
+  std::string kind = "none";  // none, jacobi, block_jacobi, sgs, ssor, chebyshev, ic0, ilu0, amg
+  int64_t block_size = 0;     // block_jacobi: 0 = auto (e.g. 4, or the natural block of the matrix)
+  double omega = 1.0;         // ssor relaxation
+  int64_t degree = 3;         // chebyshev polynomial degree
+  double lambda_ratio = 30.0; // chebyshev: smooth [lmax / ratio, lmax] (used when not SPD-solving)
+  int64_t power_iters = 10;   // chebyshev: iterations of the eigenvalue estimate
+};
+
+class Preconditioner : public LinearOperator {
+ public:
+  // New values, same pattern: redo only the numeric part.
+  virtual void update(const SparseMatrix& A) = 0;
+  // Whether M⁻¹ is symmetric positive definite whenever A is (CG and MINRES need this).
+  virtual bool is_symmetric() const = 0;
+  virtual std::string name() const = 0;
+  // The inverse diagonal [B', n, 1] when this is plain Jacobi (CG fuses it into its vector
+  // updates); undefined otherwise.
+  virtual at::Tensor jacobi_inverse_diagonal() const { return {}; }
+  // The preconditioner of Aᴴ (adjoint solves). Symmetric preconditioners return themselves.
+  virtual std::shared_ptr<const Preconditioner> adjoint() const = 0;
+};
+
+using PreconditionerPtr = std::shared_ptr<Preconditioner>;
+
+// Builds the preconditioner `opt.kind` for A (on A's device). Throws ValueError for unknown
+// kinds, for kinds that need a full nonzero diagonal when A lacks one (naming the first bad row),
+// and NotImplementedError for kinds not built on that device.
+PreconditionerPtr make_preconditioner(const SparseMatrix& A, const Options& opt);
+
+}  // namespace dsla::precond
