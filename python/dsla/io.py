@@ -13,6 +13,7 @@ from typing import Optional, Union
 import torch
 
 from . import _C
+from ._util import dtype_name
 from .sparse_tensor import SparseTensor
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -53,7 +54,7 @@ def read_mtx(path: PathLike, dtype: Optional[torch.dtype] = None,
         >>> A.shape, A.nnz
         ((112, 112), 640)
     """
-    A = SparseTensor._wrap(_C.read_mtx(_existing(path), dtype))
+    A = SparseTensor._wrap(_C.read_mtx(_existing(path), dtype_name(dtype)))
     if device is not None:
         A = A.to(device)
     return A

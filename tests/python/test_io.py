@@ -71,7 +71,7 @@ def test_dtypes():
     with pytest.raises(ValueError, match="dtype"):
         dsla.read_mtx(DATA / "bcsstk03.mtx", dtype=torch.int64)
     with pytest.raises(TypeError, match="dtype"):
-        dsla.read_mtx(DATA / "bcsstk03.mtx", dtype="float64")
+        dsla.read_mtx(DATA / "bcsstk03.mtx", dtype=torch.bool)
 
 
 def test_float32_overflow_is_refused(tmp_path):

@@ -90,6 +90,7 @@ void write_all(const std::string& path, const std::string& text) {
   if (gz) {
     gzFile f = gzopen(path.c_str(), "wb6");
     if (!f) throw MtxError(path, 0, std::string("cannot create the file: ") + std::strerror(errno));
+    gzbuffer(f, 1 << 20);
     size_t done = 0;
     bool ok = true;
     while (ok && done < text.size()) {
