@@ -70,8 +70,8 @@ SparseMatrix spgemm(const SparseMatrix& A, const SparseMatrix& B) {
   DSLA_CHECK_ARG(A.cols() == B.rows(), "B", "has ", B.rows(), " rows but A has ", A.cols(),
                  " columns: A @ B needs A.cols == B.rows (A is ", A.rows(), " x ", A.cols(),
                  ", B is ", B.rows(), " x ", B.cols(), ")");
-  DSLA_CHECK_TYPE(A.dtype() == B.dtype(), "B", "dtype ", B.dtype(), " differs from A's ",
-                  A.dtype(), "; convert one of them with .to(dtype)");
+  DSLA_CHECK_TYPE(A.dtype() == B.dtype(), "B", "dtype ", B.dtype(), " differs from A's ", A.dtype(),
+                  "; convert one of them with .to(dtype)");
   DSLA_CHECK_ARG(A.device() == B.device(), "B", "is on ", B.device(), " but A is on ", A.device(),
                  "; move both to one device");
   DSLA_CHECK_ARG(!A.is_batched() || !B.is_batched() || A.batch_size() == B.batch_size(), "B",

@@ -136,15 +136,13 @@ const SpgemmPlan::Entries& SpgemmPlan::entries(const Pattern& a, const Pattern& 
     DSLA_DISPATCH_INDEX(dt, "spgemm", [&] {
       kc::spgemm_expand<index_t>(
           a.rows(), b.cols(), ptr<index_t>(ai.crow), ptr<index_t>(ai.col), ptr<index_t>(bi.crow),
-          ptr<index_t>(bi.col), ptr<index_t>(c->crow()), ptr<index_t>(c->col()),
-          ptr<int64_t>(work), hash, ptr<int64_t>(e.a_pos), ptr<int64_t>(e.b_pos),
-          ptr<int64_t>(e.c_pos), num_threads());
+          ptr<index_t>(bi.col), ptr<index_t>(c->crow()), ptr<index_t>(c->col()), ptr<int64_t>(work),
+          hash, ptr<int64_t>(e.a_pos), ptr<int64_t>(e.b_pos), ptr<int64_t>(e.c_pos), num_threads());
     });
     host = entries_.emplace("cpu", e).first;
   }
   if (device.is_cpu()) return host->second;
-  e = {host->second.a_pos.to(device), host->second.b_pos.to(device),
-       host->second.c_pos.to(device)};
+  e = {host->second.a_pos.to(device), host->second.b_pos.to(device), host->second.c_pos.to(device)};
   return entries_.emplace(key, e).first->second;
 }
 
@@ -190,8 +188,8 @@ at::Tensor spgemm_values(const PatternPtr& a, const at::Tensor& av, const Patter
           c.rows(), c.cols(), B, ptr<index_t>(ai.crow), ptr<index_t>(ai.col), ptr<scalar_t>(va),
           va.size(0) == 1 ? 0 : a->nnz(), ptr<index_t>(bi.crow), ptr<index_t>(bi.col),
           ptr<scalar_t>(vb), vb.size(0) == 1 ? 0 : b->nnz(), ptr<index_t>(c.crow()),
-          ptr<index_t>(c.col()), ptr<scalar_t>(out), c.nnz(), ptr<int64_t>(plan->work),
-          plan->hash, num_threads());
+          ptr<index_t>(c.col()), ptr<scalar_t>(out), c.nnz(), ptr<int64_t>(plan->work), plan->hash,
+          num_threads());
     });
   });
   return out;

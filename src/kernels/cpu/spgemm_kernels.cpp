@@ -176,8 +176,8 @@ void spgemm_symbolic_fill(int64_t rows, int64_t cols, const I* a_crow, const I* 
 template <class V, class I>
 void spgemm_numeric(int64_t rows, int64_t cols, int64_t batch, const I* a_crow, const I* a_col,
                     const V* a_vals, int64_t a_bstride, const I* b_crow, const I* b_col,
-                    const V* b_vals, int64_t b_bstride, const I* c_crow, const I* c_col,
-                    V* c_vals, int64_t c_bstride, const int64_t* work, bool hash, int nthreads) {
+                    const V* b_vals, int64_t b_bstride, const I* c_crow, const I* c_col, V* c_vals,
+                    int64_t c_bstride, const int64_t* work, bool hash, int nthreads) {
   for_rows<I>(rows, cols, work, hash, /*as_marker=*/false, nthreads, [&](int64_t i, auto& map) {
     const I c0 = c_crow[i], c1 = c_crow[i + 1];
     map.begin_row(i, c1 - c0);
@@ -239,25 +239,25 @@ void spgemm_expand(int64_t rows, int64_t cols, const I* a_crow, const I* a_col, 
   });
 }
 
-#define DSLA_INSTANTIATE_I(I)                                                                     \
-  template void spgemm_work<I>(int64_t, const I*, const I*, const I*, int64_t*, int);             \
-  template void spgemm_symbolic_count<I>(int64_t, int64_t, const I*, const I*, const I*,          \
-                                         const I*, const int64_t*, bool, int64_t*, int);          \
-  template void spgemm_symbolic_fill<I>(int64_t, int64_t, const I*, const I*, const I*, const I*, \
-                                        const int64_t*, bool, const I*, I*, int);                 \
-  template void spgemm_expand<I>(int64_t, int64_t, const I*, const I*, const I*, const I*,        \
-                                 const I*, const I*, const int64_t*, bool, int64_t*, int64_t*,    \
+#define DSLA_INSTANTIATE_I(I)                                                                      \
+  template void spgemm_work<I>(int64_t, const I*, const I*, const I*, int64_t*, int);              \
+  template void spgemm_symbolic_count<I>(int64_t, int64_t, const I*, const I*, const I*, const I*, \
+                                         const int64_t*, bool, int64_t*, int);                     \
+  template void spgemm_symbolic_fill<I>(int64_t, int64_t, const I*, const I*, const I*, const I*,  \
+                                        const int64_t*, bool, const I*, I*, int);                  \
+  template void spgemm_expand<I>(int64_t, int64_t, const I*, const I*, const I*, const I*,         \
+                                 const I*, const I*, const int64_t*, bool, int64_t*, int64_t*,     \
                                  int64_t*, int);
 DSLA_INSTANTIATE_I(int32_t)
 DSLA_INSTANTIATE_I(int64_t)
 #undef DSLA_INSTANTIATE_I
 
-#define DSLA_INSTANTIATE(V, I)                                                                    \
-  template void spgemm_numeric<V, I>(int64_t, int64_t, int64_t, const I*, const I*, const V*,     \
-                                     int64_t, const I*, const I*, const V*, int64_t, const I*,    \
-                                     const I*, V*, int64_t, const int64_t*, bool, int);           \
-  template void spgemm_sampled<V, I>(int64_t, int64_t, int64_t, const I*, const I*, const I*,     \
-                                     const I*, const V*, int64_t, const I*, const I*, const V*,   \
+#define DSLA_INSTANTIATE(V, I)                                                                  \
+  template void spgemm_numeric<V, I>(int64_t, int64_t, int64_t, const I*, const I*, const V*,   \
+                                     int64_t, const I*, const I*, const V*, int64_t, const I*,  \
+                                     const I*, V*, int64_t, const int64_t*, bool, int);         \
+  template void spgemm_sampled<V, I>(int64_t, int64_t, int64_t, const I*, const I*, const I*,   \
+                                     const I*, const V*, int64_t, const I*, const I*, const V*, \
                                      int64_t, V*, int64_t, const int64_t*, bool, int);
 #define DSLA_INSTANTIATE_V(V)  \
   DSLA_INSTANTIATE(V, int32_t) \

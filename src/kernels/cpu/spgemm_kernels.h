@@ -42,8 +42,8 @@ void spgemm_symbolic_fill(int64_t rows, int64_t cols, const I* a_crow, const I* 
 template <class V, class I>
 void spgemm_numeric(int64_t rows, int64_t cols, int64_t batch, const I* a_crow, const I* a_col,
                     const V* a_vals, int64_t a_bstride, const I* b_crow, const I* b_col,
-                    const V* b_vals, int64_t b_bstride, const I* c_crow, const I* c_col,
-                    V* c_vals, int64_t c_bstride, const int64_t* work, bool hash, int nthreads);
+                    const V* b_vals, int64_t b_bstride, const I* c_crow, const I* c_col, V* c_vals,
+                    int64_t c_bstride, const int64_t* work, bool hash, int nthreads);
 
 // Sampled product S = G Hᴴ on pattern P (the value gradient of a SpGEMM):
 //   S[b, p] = sum over stored (j, k) of H of G[b](i, k) * conj(H[b](j, k)),  for p = (i, j) in P.
