@@ -45,6 +45,7 @@ bool factor_member(std::unique_ptr<direct::Factorization>& f, const PatternPtr& 
   } else if (method == "cholesky" || method == "ldlt" || (automatic && structurally_symmetric)) {
     const auto kind = method == "ldlt" ? direct::Kind::LDLT : direct::Kind::Cholesky;
     f = direct::make_factorization(pattern, kind, v.scalar_type(), ordering);
+    f->set_pivot_tolerance(0.0);  // a nearly singular matrix still has a determinant
     try {
       f->factorize(v);
       return true;
@@ -56,6 +57,7 @@ bool factor_member(std::unique_ptr<direct::Factorization>& f, const PatternPtr& 
   }
   f = direct::make_factorization(pattern, direct::Kind::LU, v.scalar_type(),
                                  ordering == "nesdis" ? "auto" : ordering);
+  f->set_pivot_tolerance(0.0);
   try {
     f->factorize(v);
     return true;
@@ -152,18 +154,17 @@ void check_matrix(const SparseMatrix& A, const DetOptions& opt, const char* who)
   DSLA_CHECK_ARG(A.rows() == A.cols(), "A", who, " needs a square matrix, got ", A.rows(), " x ",
                  A.cols());
   DSLA_CHECK_ARG(A.rows() > 0, "A", who, " needs a non-empty matrix, got 0 x 0");
-  DSLA_CHECK_ARG(A.device().is_cpu(), "A", who,
-                 " runs on the CPU (SuiteSparse), the matrix is on ", A.device(),
+  DSLA_CHECK_ARG(A.device().is_cpu(), "A", who, " runs on the CPU (SuiteSparse), the matrix is on ",
+                 A.device(),
                  "; move it with A.to('cpu') (a CUDA determinant via cuDSS is not available yet)");
   const at::ScalarType dt = A.dtype();
-  DSLA_CHECK_TYPE(dt == at::kFloat || dt == at::kDouble || dt == at::kComplexFloat ||
-                      dt == at::kComplexDouble,
-                  "A", who, ": expected float32, float64, complex64 or complex128 values, got ",
-                  dt);
+  DSLA_CHECK_TYPE(
+      dt == at::kFloat || dt == at::kDouble || dt == at::kComplexFloat || dt == at::kComplexDouble,
+      "A", who, ": expected float32, float64, complex64 or complex128 values, got ", dt);
   DSLA_CHECK_ARG(opt.method == "auto" || opt.method == "cholesky" || opt.method == "ldlt" ||
                      opt.method == "lu",
-                 "method", who, ": expected 'auto', 'cholesky', 'ldlt' or 'lu', got '",
-                 opt.method, "'");
+                 "method", who, ": expected 'auto', 'cholesky', 'ldlt' or 'lu', got '", opt.method,
+                 "'");
   DSLA_CHECK_ARG(direct::available(direct::Kind::LU), "A", who,
                  ": dsla was built without SuiteSparse: install libsuitesparse-dev and rebuild");
 }

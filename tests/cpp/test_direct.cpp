@@ -23,8 +23,12 @@ using dsla::direct::make_factorization;
 
 #if DSLA_HAVE_SUITESPARSE
 
-std::string data(const std::string& name) { return std::string(DSLA_DATA_DIR) + "/" + name; }
-bool have(const std::string& name) { return std::ifstream(data(name)).good(); }
+std::string data(const std::string& name) {
+  return std::string(DSLA_DATA_DIR) + "/" + name;
+}
+bool have(const std::string& name) {
+  return std::ifstream(data(name)).good();
+}
 #define REQUIRE_DATA(name) \
   if (!have(name)) GTEST_SKIP() << "missing " << data(name)
 
@@ -55,8 +59,9 @@ double residual(const SparseMatrix& A, const at::Tensor& x, const at::Tensor& b,
   at::Tensor D = A.to_dense().to(x.scalar_type());
   if (adj) D = D.conj().t();
   at::Tensor r = at::matmul(D, x) - b.to(x.scalar_type());
-  return r.abs().max().item<double>() / (D.abs().max().item<double>() * x.abs().max().item<double>() +
-                                         b.abs().max().item<double>());
+  return r.abs().max().item<double>() /
+         (D.abs().max().item<double>() * x.abs().max().item<double>() +
+          b.abs().max().item<double>());
 }
 
 std::unique_ptr<dsla::direct::Factorization> factor(const SparseMatrix& A, Kind k,
@@ -150,7 +155,8 @@ TEST(DirectLU, SuiteSparseNonsymmetric) {
   for (const char* name : {"orsirr_1.mtx", "sherman5.mtx", "hor_131.mtx", "young1c.mtx"}) {
     if (!have(name)) continue;
     SparseMatrix A = dsla::read_mtx(data(name));
-    for (const char* ord : {"auto", "amd", "metis", "natural"}) check_solves(A, Kind::LU, 1e-9, ord);
+    for (const char* ord : {"auto", "amd", "metis", "natural"})
+      check_solves(A, Kind::LU, 1e-9, ord);
     check_slogdet(A, Kind::LU, 1e-9);
   }
 }
@@ -170,16 +176,14 @@ TEST(DirectLU, ComplexGeneralRandom) {
 TEST(DirectLU, Int64IndicesAndFloat32) {
   at::Tensor D = random_general(80, 0.08, 11);
   SparseMatrix A32 = SparseMatrix::from_dense(D);
-  SparseMatrix A64 = SparseMatrix::from_csr(A32.crow_indices().to(at::kLong),
-                                            A32.col_indices().to(at::kLong), A32.values(),
-                                            {80, 80});
+  SparseMatrix A64 = SparseMatrix::from_csr(
+      A32.crow_indices().to(at::kLong), A32.col_indices().to(at::kLong), A32.values(), {80, 80});
   ASSERT_EQ(A64.pattern()->index_dtype(), at::kLong);
   check_solves(A64, Kind::LU, 1e-12);
   at::Tensor S = random_spd(80, 0.08, 12);
   SparseMatrix B32 = SparseMatrix::from_dense(S);
-  SparseMatrix B64 = SparseMatrix::from_csr(B32.crow_indices().to(at::kLong),
-                                            B32.col_indices().to(at::kLong), B32.values(),
-                                            {80, 80});
+  SparseMatrix B64 = SparseMatrix::from_csr(
+      B32.crow_indices().to(at::kLong), B32.col_indices().to(at::kLong), B32.values(), {80, 80});
   check_solves(B64, Kind::Cholesky, 1e-12);
   // float32: factorized in float64, result cast back to float32.
   SparseMatrix F = SparseMatrix::from_dense(S.to(at::kFloat));
@@ -187,8 +191,8 @@ TEST(DirectLU, Int64IndicesAndFloat32) {
   at::Tensor b = at::randn({80}, at::kFloat);
   at::Tensor x = f->solve(b, false);
   EXPECT_EQ(x.scalar_type(), at::kFloat);
-  EXPECT_LT(rel_err(x.to(at::kDouble), at::linalg_solve(S.to(at::kFloat).to(at::kDouble),
-                                                       b.to(at::kDouble))),
+  EXPECT_LT(rel_err(x.to(at::kDouble),
+                    at::linalg_solve(S.to(at::kFloat).to(at::kDouble), b.to(at::kDouble))),
             1e-5);
 }
 

@@ -32,8 +32,12 @@ namespace {
 
 using cplx = std::complex<double>;
 
-inline double conj_(double x) { return x; }
-inline cplx conj_(cplx x) { return std::conj(x); }
+inline double conj_(double x) {
+  return x;
+}
+inline cplx conj_(cplx x) {
+  return std::conj(x);
+}
 
 struct Common {
   cholmod_common c;
@@ -49,14 +53,22 @@ struct Common {
 
 const char* ordering_name(int o) {
   switch (o) {
-    case CHOLMOD_NATURAL: return "natural";
-    case CHOLMOD_GIVEN: return "given";
-    case CHOLMOD_AMD: return "amd";
-    case CHOLMOD_METIS: return "metis";
-    case CHOLMOD_NESDIS: return "nesdis";
-    case CHOLMOD_COLAMD: return "colamd";
-    case CHOLMOD_POSTORDERED: return "postordered";
-    default: return "?";
+    case CHOLMOD_NATURAL:
+      return "natural";
+    case CHOLMOD_GIVEN:
+      return "given";
+    case CHOLMOD_AMD:
+      return "amd";
+    case CHOLMOD_METIS:
+      return "metis";
+    case CHOLMOD_NESDIS:
+      return "nesdis";
+    case CHOLMOD_COLAMD:
+      return "colamd";
+    case CHOLMOD_POSTORDERED:
+      return "postordered";
+    default:
+      return "?";
   }
 }
 
@@ -132,9 +144,8 @@ std::shared_ptr<Analysis> analyze(const Pattern& pat, Kind kind, const std::stri
   configure_ordering(c, ordering);
   an->L = cholmod_l_analyze(&A, &c);
   count_analysis();
-  TORCH_CHECK(an->L != nullptr && c.status >= CHOLMOD_OK,
-              "dsla: CHOLMOD analysis failed (status ", c.status, ")",
-              c.status == CHOLMOD_OUT_OF_MEMORY ? ": out of memory" : "");
+  TORCH_CHECK(an->L != nullptr && c.status >= CHOLMOD_OK, "dsla: CHOLMOD analysis failed (status ",
+              c.status, ")", c.status == CHOLMOD_OUT_OF_MEMORY ? ": out of memory" : "");
   an->ordering_used = ordering_name(an->L->ordering);
   an->lnz = c.lnz;
   an->flops = c.fl;
@@ -152,10 +163,8 @@ class CholmodFactorization final : public Factorization {
                    "symmetric; use method='lu' for a general matrix");
     complex_ = at::isComplexType(dtype);
     const std::string key = std::string("dsla.direct.cholmod.") +
-                            (kind == Kind::Cholesky ? "llt-super." : "ldlt-simplicial.") +
-                            ordering;
-    an_ = pattern_->cached<Analysis>(
-        key, [&] { return analyze(*pattern_, kind, ordering); });
+                            (kind == Kind::Cholesky ? "llt-super." : "ldlt-simplicial.") + ordering;
+    an_ = pattern_->cached<Analysis>(key, [&] { return analyze(*pattern_, kind, ordering); });
     {
       std::lock_guard<std::mutex> lock(an_->mu);
       L_ = cholmod_l_copy_factor(an_->L, &an_->common.c);
@@ -215,7 +224,22 @@ class CholmodFactorization final : public Factorization {
       throw_singular(msg.str(), orig);
     }
     compute_logdet();
+    if (rcond_ < pivot_tol_) {
+      const int64_t orig = L_->Perm ? static_cast<const int64_t*>(L_->Perm)[min_step_] : min_step_;
+      std::ostringstream msg;
+      msg << (kind_ == Kind::Cholesky ? "cholesky" : "ldlt")
+          << ": the matrix is singular to working precision: smallest pivot / largest = " << rcond_
+          << " < pivot_tolerance " << pivot_tol_ << " at elimination step " << min_step_
+          << " (row/column " << orig << " of A); a positive semidefinite matrix with a null space "
+          << "(e.g. a pure Neumann Laplacian) needs regularization or a constraint";
+      throw_singular(msg.str(), orig);
+    }
     factored_ = true;
+  }
+
+  double rcond() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return factored_ ? rcond_ : 0.0;
   }
 
   at::Tensor solve(const at::Tensor& b, bool adjoint) const override {
@@ -308,6 +332,17 @@ class CholmodFactorization final : public Factorization {
     const double* x = static_cast<const double*>(L_->x);
     double logabs = 0.0;
     int neg = 0;
+    // Pivot magnitudes |D_jj| (= L_jj² for LLᵀ): the smallest / largest is the rcond estimate.
+    double dmin = INFINITY, dmax = 0.0;
+    int64_t argmin = 0;
+    auto pivot = [&](int64_t j, double d) {
+      d = std::abs(d);
+      if (d < dmin) {
+        dmin = d;
+        argmin = j;
+      }
+      dmax = std::max(dmax, d);
+    };
     if (L_->is_super) {
       const int64_t* super = static_cast<const int64_t*>(L_->super);
       const int64_t* pi = static_cast<const int64_t*>(L_->pi);
@@ -316,7 +351,9 @@ class CholmodFactorization final : public Factorization {
         const int64_t k1 = super[s], k2 = super[s + 1];
         const int64_t nsrow = pi[s + 1] - pi[s];
         for (int64_t jj = 0; jj < k2 - k1; ++jj) {
-          logabs += 2.0 * std::log(x[(px[s] + jj * nsrow + jj) * w]);
+          const double l = x[(px[s] + jj * nsrow + jj) * w];
+          logabs += 2.0 * std::log(l);
+          pivot(k1 + jj, l * l);
         }
       }
     } else {
@@ -325,14 +362,18 @@ class CholmodFactorization final : public Factorization {
         const double d = x[p[j] * w];
         if (L_->is_ll) {
           logabs += 2.0 * std::log(d);
+          pivot(j, d * d);
         } else {
           logabs += std::log(std::abs(d));
           neg += d < 0;
+          pivot(j, d);
         }
       }
     }
     logabs_ = logabs;
     sign_ = (neg % 2) ? -1.0 : 1.0;
+    rcond_ = dmax > 0 ? dmin / dmax : 0.0;
+    min_step_ = argmin;
   }
 
   template <class T>
@@ -348,7 +389,8 @@ class CholmodFactorization final : public Factorization {
   cholmod_factor* L_ = nullptr;
   std::vector<double> ax_;
   bool factored_ = false;
-  double logabs_ = 0.0, sign_ = 1.0;
+  double logabs_ = 0.0, sign_ = 1.0, rcond_ = 0.0;
+  int64_t min_step_ = 0;
   mutable cholmod_dense *X_ = nullptr, *Y_ = nullptr, *E_ = nullptr;
 };
 
@@ -370,8 +412,10 @@ at::Tensor CholmodFactorization::takahashi(const at::Tensor& rows, const at::Ten
   } guard{&F, &c};
   const int ok = cholmod_l_change_factor(F->xtype, /*to_ll=*/0, /*to_super=*/0, /*to_packed=*/1,
                                          /*to_monotonic=*/1, F, &c);
-  TORCH_CHECK(ok && !F->is_super && !F->is_ll, "dsla: CHOLMOD could not convert the factor to "
-              "simplicial LDLᵀ (status ", c.status, ")");
+  TORCH_CHECK(ok && !F->is_super && !F->is_ll,
+              "dsla: CHOLMOD could not convert the factor to "
+              "simplicial LDLᵀ (status ",
+              c.status, ")");
   const int64_t n = static_cast<int64_t>(F->n);
   const int64_t* Lp = static_cast<const int64_t*>(F->p);
   const int64_t* Li = static_cast<const int64_t*>(F->i);
@@ -404,8 +448,10 @@ at::Tensor CholmodFactorization::takahashi(const at::Tensor& rows, const at::Ten
           ++found;
         }
       }
-      TORCH_CHECK(found == m - 1 - t, "dsla: internal: factor pattern is not closed under fill "
-                  "(column ", i, ")");
+      TORCH_CHECK(found == m - 1 - t,
+                  "dsla: internal: factor pattern is not closed under fill "
+                  "(column ",
+                  i, ")");
     }
     T zjj = T(1.0 / std::real(Lx[Lp[j]]));
     for (int64_t t = 0; t < m; ++t) {
@@ -451,8 +497,8 @@ at::Tensor CholmodFactorization::takahashi(const at::Tensor& rows, const at::Ten
 at::Tensor CholmodFactorization::inverse_entries(const at::Tensor& rows,
                                                  const at::Tensor& cols) const {
   DSLA_CHECK_ARG(rows.dim() == 1 && cols.dim() == 1 && rows.numel() == cols.numel(), "rows",
-                 "inverse_entries: rows and cols must be 1-D of equal length, got ",
-                 rows.sizes(), " and ", cols.sizes());
+                 "inverse_entries: rows and cols must be 1-D of equal length, got ", rows.sizes(),
+                 " and ", cols.sizes());
   std::lock_guard<std::mutex> lock(mu_);
   TORCH_CHECK(factored_, "dsla: inverse_entries: call factorize(values) first");
   return complex_ ? takahashi<cplx>(rows, cols) : takahashi<double>(rows, cols);

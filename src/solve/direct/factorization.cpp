@@ -28,7 +28,9 @@ namespace {
 std::atomic<int64_t> g_analyses{0};
 }
 
-void count_analysis() { g_analyses.fetch_add(1, std::memory_order_relaxed); }
+void count_analysis() {
+  g_analyses.fetch_add(1, std::memory_order_relaxed);
+}
 
 void csr_as_int64(const Pattern& p, std::vector<int64_t>& crow, std::vector<int64_t>& col) {
   const at::Tensor c = p.crow().to(at::kCPU, at::kLong).contiguous();
@@ -41,16 +43,15 @@ at::Tensor prepare_values(const at::Tensor& values, int64_t nnz, at::ScalarType 
                           const char* who) {
   DSLA_CHECK_ARG(values.defined(), "values", who, ": values are undefined");
   DSLA_CHECK_ARG(values.device().is_cpu(), "values", who,
-                 ": the SuiteSparse factorizations run on the CPU, got values on ",
-                 values.device(), "; move the matrix to the CPU or use a CUDA direct solver "
+                 ": the SuiteSparse factorizations run on the CPU, got values on ", values.device(),
+                 "; move the matrix to the CPU or use a CUDA direct solver "
                  "(cuDSS, device='cuda')");
   DSLA_CHECK_ARG(values.dim() == 1 && values.size(0) == nnz, "values", who,
                  ": expected shape [nnz] = [", nnz, "], got ", values.sizes(),
                  " (a batch [B, nnz] needs one factorization per member)");
-  DSLA_CHECK_TYPE(at::isFloatingType(values.scalar_type()) ||
-                      at::isComplexType(values.scalar_type()),
-                  "values", who, ": expected a floating or complex dtype, got ",
-                  values.scalar_type());
+  DSLA_CHECK_TYPE(
+      at::isFloatingType(values.scalar_type()) || at::isComplexType(values.scalar_type()), "values",
+      who, ": expected a floating or complex dtype, got ", values.scalar_type());
   DSLA_CHECK_TYPE(at::isComplexType(values.scalar_type()) == at::isComplexType(dtype), "values",
                   who, ": the factorization was made for ", dtype, " but values are ",
                   values.scalar_type(), "; make a factorization for this dtype");
@@ -88,7 +89,9 @@ void throw_singular(const std::string& what, int64_t pivot) {
 
 }  // namespace detail
 
-int64_t analysis_count() { return detail::g_analyses.load(); }
+int64_t analysis_count() {
+  return detail::g_analyses.load();
+}
 
 bool available(Kind kind) {
   (void)kind;
@@ -106,7 +109,8 @@ std::unique_ptr<Factorization> make_factorization(const PatternPtr& pattern, Kin
                  "a direct factorization needs a non-empty matrix, got 0 x 0");
   DSLA_CHECK_ARG(pattern->device().is_cpu(), "pattern",
                  "the SuiteSparse factorizations (cholesky/ldlt/lu) run on the CPU, the matrix is "
-                 "on ", pattern->device(),
+                 "on ",
+                 pattern->device(),
                  "; move it to the CPU (A.to('cpu')) or use the CUDA direct solver (cuDSS) with "
                  "device='cuda'");
   DSLA_CHECK_TYPE(dtype == at::kFloat || dtype == at::kDouble || dtype == at::kComplexFloat ||
@@ -136,15 +140,16 @@ std::unique_ptr<Factorization> make_factorization(const PatternPtr& pattern, Kin
 }
 
 at::Tensor Factorization::inverse_entries(const at::Tensor& rows, const at::Tensor& cols) const {
-  TORCH_CHECK(false, "dsla: ", name(), " does not implement inverse_entries; call "
+  TORCH_CHECK(false, "dsla: ", name(),
+              " does not implement inverse_entries; call "
               "dsla::direct::inverse_entries_by_solves(*this, n, rows, cols)");
 }
 
 at::Tensor inverse_entries_by_solves(const Factorization& f, int64_t n, const at::Tensor& rows,
                                      const at::Tensor& cols) {
   DSLA_CHECK_ARG(rows.dim() == 1 && cols.dim() == 1 && rows.numel() == cols.numel(), "rows",
-                 "inverse_entries: rows and cols must be 1-D of equal length, got ",
-                 rows.sizes(), " and ", cols.sizes());
+                 "inverse_entries: rows and cols must be 1-D of equal length, got ", rows.sizes(),
+                 " and ", cols.sizes());
   const at::Tensor r = rows.to(at::kCPU, at::kLong).contiguous();
   const at::Tensor c = cols.to(at::kCPU, at::kLong).contiguous();
   const int64_t m = r.numel();

@@ -34,12 +34,28 @@ class Factorization {
   virtual Kind kind() const = 0;
   virtual std::string name() const = 0;  // e.g. "cholmod-supernodal-llt", "umfpack-lu"
 
+  // Singularity test of factorize(): besides exact zero pivots (and Cholesky's non-positive
+  // ones), the matrix is reported singular when min|pivot| / max|pivot| < pivot_tolerance
+  // (pivots: D of LDLᵀ = squared diagonal of L, or the diagonal of U; CHOLMOD's and UMFPACK's
+  // rcond estimate). The default 1e-14 catches matrices singular to working precision (a pure
+  // Neumann Laplacian factors to a last pivot ~1e-15 of the largest, with no exact zero) while
+  // accepting ill-conditioned ones (mhd1280b: 4e-13). 0 = exact zero pivots only (slogdet uses
+  // that: the determinant of a nearly singular matrix is still a number).
+  static constexpr double kDefaultPivotTolerance = 1e-14;
+  void set_pivot_tolerance(double tol) { pivot_tol_ = tol; }
+  double pivot_tolerance() const { return pivot_tol_; }
+  // min|pivot| / max|pivot| of the last successful factorize() (0 before).
+  virtual double rcond() const = 0;
+
   // Selected entries of the inverse: out[k] = (A⁻¹)[rows[k], cols[k]] (int64 [m] each, CPU),
   // in float64 / complex128, never forming A⁻¹. Used by the gradient of log|det A|.
   // CHOLMOD (Cholesky, LDLᵀ): selected inversion (Takahashi recurrences) on the simplicial
   // LDLᵀ factor, O(Σ_j |L(:,j)|²) time — about one factorization — and O(nnz(L)) memory.
   // UMFPACK (LU): inverse_entries_by_solves. The base class throws (not implemented).
   virtual at::Tensor inverse_entries(const at::Tensor& rows, const at::Tensor& cols) const;
+
+ protected:
+  double pivot_tol_ = kDefaultPivotTolerance;
 };
 
 // Selected inverse entries by blocked solves: A X = E for blocks of 64 unit vectors (the

@@ -55,16 +55,26 @@ void default_control(double* control, bool complex, const std::string& ordering)
 
 const char* status_text(SL status) {
   switch (status) {
-    case UMFPACK_ERROR_out_of_memory: return "out of memory";
-    case UMFPACK_ERROR_invalid_matrix: return "invalid matrix";
-    case UMFPACK_ERROR_different_pattern: return "pattern changed since the analysis";
-    case UMFPACK_ERROR_invalid_Symbolic_object: return "invalid Symbolic object";
-    case UMFPACK_ERROR_invalid_Numeric_object: return "invalid Numeric object";
-    case UMFPACK_ERROR_argument_missing: return "argument missing";
-    case UMFPACK_ERROR_n_nonpositive: return "n <= 0";
-    case UMFPACK_ERROR_internal_error: return "internal error";
-    case UMFPACK_ERROR_ordering_failed: return "ordering failed";
-    default: return "error";
+    case UMFPACK_ERROR_out_of_memory:
+      return "out of memory";
+    case UMFPACK_ERROR_invalid_matrix:
+      return "invalid matrix";
+    case UMFPACK_ERROR_different_pattern:
+      return "pattern changed since the analysis";
+    case UMFPACK_ERROR_invalid_Symbolic_object:
+      return "invalid Symbolic object";
+    case UMFPACK_ERROR_invalid_Numeric_object:
+      return "invalid Numeric object";
+    case UMFPACK_ERROR_argument_missing:
+      return "argument missing";
+    case UMFPACK_ERROR_n_nonpositive:
+      return "n <= 0";
+    case UMFPACK_ERROR_internal_error:
+      return "internal error";
+    case UMFPACK_ERROR_ordering_failed:
+      return "ordering failed";
+    default:
+      return "error";
   }
 }
 
@@ -89,8 +99,8 @@ void* symbolic(int64_t n, const std::vector<int64_t>& Ap, const std::vector<int6
   count_analysis();
   if (status != UMFPACK_OK) {
     free_symbolic(&sym, complex);
-    TORCH_CHECK(false, "dsla: UMFPACK symbolic analysis failed: ", status_text(status),
-                " (status ", status, ")");
+    TORCH_CHECK(false, "dsla: UMFPACK symbolic analysis failed: ", status_text(status), " (status ",
+                status, ")");
   }
   return sym;
 }
@@ -144,11 +154,20 @@ class UmfpackFactorization final : public Factorization {
       own_sym_ = symbolic(an_->n, an_->Ap, an_->Ai, data(), complex_, an_->control);
       status = numeric(own_sym_);
     }
-    if (status == UMFPACK_WARNING_singular_matrix) throw_zero_pivot();
-    TORCH_CHECK(status == UMFPACK_OK, "dsla: UMFPACK numeric factorization failed: ",
-                status_text(status), " (status ", status, ")");
+    if (status == UMFPACK_WARNING_singular_matrix) throw_small_pivot(0.0);
+    TORCH_CHECK(status == UMFPACK_OK,
+                "dsla: UMFPACK numeric factorization failed: ", status_text(status), " (status ",
+                status, ")");
+    // UMFPACK_RCOND: min |U_ii| / max |U_ii|.
+    rcond_ = info_[UMFPACK_RCOND];
+    if (!(rcond_ >= pivot_tol_)) throw_small_pivot(rcond_);
     compute_logdet();
     factored_ = true;
+  }
+
+  double rcond() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return factored_ ? rcond_ : 0.0;
   }
 
   at::Tensor solve(const at::Tensor& b, bool adjoint) const override {
@@ -169,15 +188,14 @@ class UmfpackFactorization final : public Factorization {
       const double* B = reinterpret_cast<const double*>(rhs.data_ptr());
       double* X = reinterpret_cast<double*>(x.data_ptr());
       for (int64_t j = 0; j < k; ++j) {
-        const SL status =
-            complex_ ? umfpack_zl_wsolve(sys, p, i, data(), nullptr, X + j * n * w, nullptr,
-                                         B + j * n * w, nullptr, numeric_, an_->control, info,
-                                         wi_.data(), w_.data())
-                     : umfpack_dl_wsolve(sys, p, i, data(), X + j * n, B + j * n, numeric_,
-                                         an_->control, info, wi_.data(), w_.data());
+        const SL status = complex_
+                              ? umfpack_zl_wsolve(sys, p, i, data(), nullptr, X + j * n * w,
+                                                  nullptr, B + j * n * w, nullptr, numeric_,
+                                                  an_->control, info, wi_.data(), w_.data())
+                              : umfpack_dl_wsolve(sys, p, i, data(), X + j * n, B + j * n, numeric_,
+                                                  an_->control, info, wi_.data(), w_.data());
         TORCH_CHECK(status == UMFPACK_OK || status == UMFPACK_WARNING_singular_matrix,
-                    "dsla: UMFPACK solve failed: ", status_text(status), " (status ", status,
-                    ")");
+                    "dsla: UMFPACK solve failed: ", status_text(status), " (status ", status, ")");
       }
       if (adjoint && complex_) x = x.conj().resolve_conj().contiguous();
       return x;
@@ -189,10 +207,9 @@ class UmfpackFactorization final : public Factorization {
     TORCH_CHECK(factored_, "dsla: slogdet: call factorize(values) first");
     const at::ScalarType real = at::toRealValueType(dtype_);
     at::Tensor logabs = at::scalar_tensor(logabs_, at::TensorOptions().dtype(real));
-    at::Tensor sign =
-        complex_ ? at::scalar_tensor(c10::complex<double>(sign_.real(), sign_.imag()),
-                                     at::TensorOptions().dtype(dtype_))
-                 : at::scalar_tensor(sign_.real(), at::TensorOptions().dtype(dtype_));
+    at::Tensor sign = complex_ ? at::scalar_tensor(c10::complex<double>(sign_.real(), sign_.imag()),
+                                                   at::TensorOptions().dtype(dtype_))
+                               : at::scalar_tensor(sign_.real(), at::TensorOptions().dtype(dtype_));
     return {sign, logabs};
   }
 
@@ -207,7 +224,7 @@ class UmfpackFactorization final : public Factorization {
   const double* data() const { return reinterpret_cast<const double*>(vals_.data_ptr()); }
 
   SL numeric(void* sym) {
-    double info[UMFPACK_INFO];
+    double* info = info_;
     const SL* p = reinterpret_cast<const SL*>(an_->Ap.data());
     const SL* i = reinterpret_cast<const SL*>(an_->Ai.data());
     return complex_ ? umfpack_zl_numeric(p, i, data(), nullptr, sym, &numeric_, an_->control, info)
@@ -223,28 +240,39 @@ class UmfpackFactorization final : public Factorization {
     }
   }
 
-  [[noreturn]] void throw_zero_pivot() {
+  // Exact zero pivot (rc == 0) or min|U_ii| / max|U_ii| = rc below the tolerance.
+  [[noreturn]] void throw_small_pivot(double rc) {
     const int64_t n = an_->n;
     std::vector<SL> P(n), Q(n);
     std::vector<double> D((complex_ ? 2 : 1) * n);
     SL do_recip = 0;
     const SL status =
-        complex_ ? umfpack_zl_get_numeric(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                                          nullptr, nullptr, P.data(), Q.data(), D.data(), nullptr,
-                                          &do_recip, nullptr, numeric_)
-                 : umfpack_dl_get_numeric(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                                          P.data(), Q.data(), D.data(), &do_recip,
-                                          nullptr, numeric_);
+        complex_
+            ? umfpack_zl_get_numeric(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                     nullptr, P.data(), Q.data(), D.data(), nullptr, &do_recip,
+                                     nullptr, numeric_)
+            : umfpack_dl_get_numeric(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, P.data(),
+                                     Q.data(), D.data(), &do_recip, nullptr, numeric_);
     int64_t step = -1;
     if (status == UMFPACK_OK) {
-      for (int64_t k = 0; k < n && step < 0; ++k) {
-        const bool zero = complex_ ? (D[2 * k] == 0.0 && D[2 * k + 1] == 0.0) : D[k] == 0.0;
-        if (zero) step = k;
+      double best = INFINITY;
+      for (int64_t k = 0; k < n; ++k) {
+        const double a = complex_ ? std::abs(cplx(D[2 * k], D[2 * k + 1])) : std::abs(D[k]);
+        if (a < best) {
+          best = a;
+          step = k;
+        }
       }
     }
     free_numeric();
     std::ostringstream msg;
-    msg << "lu: the matrix is singular (UMFPACK: zero pivot";
+    if (rc == 0.0) {
+      msg << "lu: the matrix is singular (UMFPACK: zero pivot";
+    } else {
+      msg << "lu: the matrix is singular to working precision (UMFPACK: smallest pivot / "
+             "largest = "
+          << rc << " < pivot_tolerance " << pivot_tol_;
+    }
     int64_t pivot = -1;
     if (step >= 0) {
       // B = Aᵀ: B's column Q[k] is A's row, B's row P[k] is A's column.
@@ -282,7 +310,8 @@ class UmfpackFactorization final : public Factorization {
   void* numeric_ = nullptr;
   at::Tensor vals_;  // the factored values (kept for iterative refinement in solve)
   bool factored_ = false;
-  double logabs_ = 0.0;
+  double logabs_ = 0.0, rcond_ = 0.0;
+  double info_[UMFPACK_INFO] = {};
   cplx sign_ = 1.0;
   mutable std::vector<SL> wi_;
   mutable std::vector<double> w_;
