@@ -18,6 +18,8 @@ from .io import read_mtx, read_mtx_info, write_mtx
 from .det import det, logdet, slogdet
 from .solve import Solver, SolveInfo, SolveWarning, solve
 from .plot import spy
+from .eigen import EigenInfo, EigenWarning, cond, eigs, eigsh, norm2, svds
+from .nonlinear import NonlinearInfo, NonlinearWarning, nonlinear_solve
 
 __version__ = _C.__version__
 features = dict(_C.features)
@@ -38,4 +40,6 @@ __all__ = [
     "poisson3d", "aniso2d", "convdiff2d", "random_spd", "random_sparse", "generate", "spy",
     "features", "det", "logdet", "slogdet", "read_mtx", "read_mtx_info", "write_mtx",
     "solve", "Solver", "SolveInfo", "SolveWarning",
+    "eigsh", "eigs", "svds", "norm2", "cond", "EigenInfo", "EigenWarning",
+    "nonlinear_solve", "NonlinearInfo", "NonlinearWarning",
 ]

@@ -270,14 +270,41 @@ class SparseTensor:
         raise ValueError("dsla: argument 'dim': use None, 0 or 1")
 
     def norm(self, ord="fro"):
-        """Matrix norm: ``"fro"``, ``1`` (max column sum) or ``inf`` (max row sum)."""
+        """Matrix norm: ``"fro"``, ``1`` (max column sum), ``inf`` (max row sum) or ``2``
+        (largest singular value, see :func:`dsla.norm2`)."""
         if ord in (1, "1"):
             ord = "1"
         elif ord in (float("inf"), "inf"):
             ord = "inf"
-        elif ord == 2:
-            raise NotImplementedError("dsla: the 2-norm needs an eigensolver (svds)")
+        elif ord in (2, "2"):
+            from .eigen import norm2
+
+            return norm2(self)
         return self._m.norm(ord)
+
+    def eigsh(self, k=6, which="SA", **kwargs):
+        """k eigenpairs of a symmetric matrix (LOBPCG); see :func:`dsla.eigsh`."""
+        from .eigen import eigsh
+
+        return eigsh(self, k, which, **kwargs)
+
+    def eigs(self, k=6, which="LM", **kwargs):
+        """k eigenpairs of a general matrix (Arnoldi); see :func:`dsla.eigs`."""
+        from .eigen import eigs
+
+        return eigs(self, k, which, **kwargs)
+
+    def svds(self, k=6, **kwargs):
+        """k singular triplets (U, S, V); see :func:`dsla.svds`."""
+        from .eigen import svds
+
+        return svds(self, k, **kwargs)
+
+    def cond(self, **kwargs):
+        """2-norm condition number estimate; see :func:`dsla.cond`."""
+        from .eigen import cond
+
+        return cond(self, **kwargs)
 
     def submatrix(self, rows, cols):
         """``A[rows][:, cols]`` for index tensors (no repeats); differentiable."""

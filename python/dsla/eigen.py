@@ -1,0 +1,153 @@
+"""Eigenvalues and singular values of sparse matrices (a few of them).
+
+``eigsh`` (symmetric / Hermitian, generalized with SPD ``M``): LOBPCG with an optional
+preconditioner, shift-invert through a ``dsla.Solver`` for interior eigenvalues (``sigma``).
+``eigs`` (nonsymmetric): restarted Arnoldi. ``svds``: singular triplets. ``norm``/``cond``.
+
+Pair ``i`` has converged when ``‖A x − λ M x‖ / ((‖A‖ + |λ| ‖M‖) ‖x‖) ≤ tol``; ``info``
+(``return_info=True``) reports the converged count and these residuals, recomputed on the
+original problem. Non-convergence warns, or raises ``dsla.SolveError`` with
+``raise_on_failure=True``. Eigenvalues come in ascending order.
+
+Gradients flow to ``A.values`` (and ``M.values``): eigenvalues always, eigenvectors where the
+eigenvalues are simple (clusters closer than ``degenerate_tol`` warn: only functions invariant
+under rotations within a cluster, such as its projector, then have meaningful gradients),
+singular values (not singular vectors). ``eigs`` results are not differentiable.
+"""
+import warnings
+
+import torch
+
+from . import _C
+
+EigenInfo = _C.EigenInfo
+
+
+def _check_A(A, name="A"):
+    from .sparse_tensor import SparseTensor
+
+    if not isinstance(A, SparseTensor):
+        raise TypeError(f"dsla: argument '{name}': expected a dsla.SparseTensor, got "
+                        f"{type(A).__name__}")
+
+
+def _check_k(k):
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise TypeError(f"dsla: argument 'k': expected an int, got {type(k).__name__}")
+
+
+def _precond_entry(precond, d):
+    from .sparse_tensor import SparseTensor
+
+    if precond is None:
+        d["precond"] = "none"
+    elif isinstance(precond, str):
+        d["precond"] = precond.lower()
+    elif isinstance(precond, SparseTensor):
+        d["precond_op"] = lambda x: precond @ x
+    elif callable(precond):
+        d["precond_op"] = precond
+    else:
+        raise TypeError("dsla: argument 'precond': expected a name ('jacobi', 'amg', ...), a "
+                        "SparseTensor, or a callable X -> T X on [n, m] tensors")
+
+
+def _options(which, tol, maxiter, block, sigma, solver, X0, seed, raise_on_failure,
+             degenerate_tol=1e-6, precond=None):
+    d = dict(which=str(which).upper(), tol=float(tol), seed=int(seed), warn=False,
+             raise_on_failure=bool(raise_on_failure), degenerate_tol=float(degenerate_tol))
+    if maxiter is not None:
+        d["maxiter"] = int(maxiter)
+    if block is not None:
+        d["block"] = int(block)
+    if sigma is not None:
+        d["sigma"] = float(sigma)
+    if X0 is not None:
+        d["X0"] = torch.as_tensor(X0)
+    if solver is not None:
+        if isinstance(solver, str):
+            solver = {"method": solver}
+        for key in ("method", "precond", "rtol"):
+            if key in solver:
+                d["solver_" + key] = solver[key]
+    _precond_entry(precond, d)
+    return d
+
+
+class EigenWarning(UserWarning):
+    """An eigensolve that did not converge (see the EigenInfo in the message)."""
+
+
+def _report(info, raise_on_failure):
+    if not info.ok and not raise_on_failure:
+        warnings.warn(f"dsla: {info.message}", EigenWarning, stacklevel=3)
+
+
+def eigsh(A, k=6, which="SA", M=None, precond=None, sigma=None, tol=1e-8, maxiter=None,
+          block=None, X0=None, seed=0, solver=None, return_info=False, raise_on_failure=False,
+          degenerate_tol=1e-6):
+    """k eigenpairs of a symmetric / Hermitian ``A`` (``A x = λ M x`` with SPD ``M``).
+
+    which: ``"SA"`` smallest, ``"LA"`` largest, ``"SM"`` smallest magnitude (shift-invert at
+    0), ``"LM"`` largest magnitude. sigma: the k eigenvalues nearest sigma (shift-invert through
+    a Solver; ``solver`` = method name or dict of method/precond/rtol). precond: ``"jacobi"``,
+    ``"amg"``, a SparseTensor or a callable approximating ``A⁻¹`` (LOBPCG's preconditioner).
+    Returns ``(values [k], vectors [n, k])`` (+ info): differentiable in A.values / M.values.
+    """
+    _check_A(A)
+    _check_k(k)
+    if M is not None:
+        _check_A(M, "M")
+    d = _options(which, tol, maxiter, block, sigma, solver, X0, seed, raise_on_failure,
+                 degenerate_tol, precond)
+    lam, U, info = _C.eigsh(A._m, k, None if M is None else M._m, d)
+    _report(info, raise_on_failure)
+    return (lam, U, info) if return_info else (lam, U)
+
+
+def eigs(A, k=6, which="LM", sigma=None, tol=1e-8, maxiter=None, ncv=None, seed=0, solver=None,
+         return_info=False, raise_on_failure=False):
+    """k eigenpairs of a general square ``A`` by restarted Arnoldi (complex results).
+
+    which: ``"LM"``, ``"SM"`` (shift-invert at 0), ``"LR"``, ``"SR"``; sigma: nearest sigma.
+    ncv: Krylov basis size (default max(2k + 1, 20)). maxiter: restarts. Not differentiable.
+    """
+    _check_A(A)
+    _check_k(k)
+    d = _options(which, tol, maxiter, ncv, sigma, solver, None, seed, raise_on_failure)
+    lam, U, info = _C.eigs(A._m, k, d)
+    _report(info, raise_on_failure)
+    return (lam, U, info) if return_info else (lam, U)
+
+
+def svds(A, k=6, which="LM", tol=1e-8, maxiter=None, block=None, seed=0, solver=None,
+         return_info=False, raise_on_failure=False):
+    """k singular triplets ``(U [n, k], S [k], V [m, k])`` with ``A V = U diag(S)``.
+
+    which: ``"LM"`` largest (descending), ``"SM"`` smallest (square A, through a Solver;
+    ascending). S is differentiable in A.values; U and V are not (backward through them raises).
+    """
+    _check_A(A)
+    _check_k(k)
+    d = _options(which, tol, maxiter, block, None, solver, None, seed, raise_on_failure)
+    U, S, V, info = _C.svds(A._m, k, d)
+    _report(info, raise_on_failure)
+    return (U, S, V, info) if return_info else (U, S, V)
+
+
+def norm2(A, tol=1e-8, maxiter=None, return_info=False, raise_on_failure=False):
+    """Largest singular value ``‖A‖₂`` (differentiable)."""
+    _check_A(A)
+    s, info = _C.norm2(A._m, _options("LM", tol, maxiter, None, None, None, None, 0,
+                                      raise_on_failure))
+    _report(info, raise_on_failure)
+    return (s, info) if return_info else s
+
+
+def cond(A, tol=1e-8, maxiter=None, solver=None, return_info=False, raise_on_failure=False):
+    """2-norm condition number ``σ_max / σ_min`` of a square ``A`` (σ_min through a Solver)."""
+    _check_A(A)
+    s, info = _C.cond(A._m, _options("LM", tol, maxiter, None, None, solver, None, 0,
+                                     raise_on_failure))
+    _report(info, raise_on_failure)
+    return (s, info) if return_info else s

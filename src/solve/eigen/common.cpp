@@ -1,0 +1,92 @@
+// Shared pieces of the eigen front ends: block operators over a SparseMatrix, phase
+// normalization, failure reporting, and the matrix-free Krylov entry point.
+#include <ATen/ATen.h>
+#include <dsla/errors.h>
+#include <dsla/ops.h>
+
+#include <sstream>
+
+#include "solve/eigen/eigen_internal.h"
+#include "solve/krylov/krylov.h"
+
+namespace dsla {
+namespace detail {
+
+eigen::BlockOp complexify(eigen::BlockOp op) {
+  return [op](const at::Tensor& X) -> at::Tensor {
+    if (!X.is_complex()) return op(X);
+    const int64_t m = X.size(1);
+    auto r = op(at::cat({at::real(X), at::imag(X)}, 1));
+    return at::complex(r.slice(1, 0, m), r.slice(1, m, 2 * m));
+  };
+}
+
+eigen::BlockOp matrix_block_op(const SparseMatrix& A) {
+  auto Ad = A.detach();
+  eigen::BlockOp op = [Ad](const at::Tensor& X) {
+    at::NoGradGuard g;
+    return dsla::matmul(Ad, X.contiguous());
+  };
+  return Ad.is_complex() ? op : complexify(op);
+}
+
+at::Tensor normalize_phase(const at::Tensor& U) {
+  if (U.numel() == 0) return U;
+  auto idx = U.abs().argmax(0, /*keepdim=*/true);
+  auto piv = U.gather(0, idx);
+  auto phase = piv / piv.abs().clamp_min(1e-300);
+  return U / phase;
+}
+
+void finish(EigenInfo& info, int64_t k, int64_t converged, int64_t iterations,
+            const at::Tensor& residuals, const EigenOptions& opt, const char* what) {
+  info.iterations = iterations;
+  info.converged = converged;
+  info.ok = converged == k;
+  info.residuals = residuals.to(at::kDouble).cpu();
+  std::ostringstream msg;
+  const double worst = residuals.numel() ? residuals.max().item<double>() : 0.0;
+  if (info.ok) {
+    msg << what << " converged: " << k << " pairs in " << iterations
+        << " iterations (largest backward error " << worst << ")";
+  } else {
+    msg << what << " did not converge: " << converged << " of " << k << " pairs met tol "
+        << opt.tol << " after " << iterations << " iterations (largest backward error " << worst
+        << "); raise maxiter, loosen tol, use a preconditioner, or shift-invert (sigma)";
+  }
+  info.message = msg.str();
+  if (!info.ok) {
+    if (opt.raise_on_failure) throw SolveError("dsla: " + info.message);
+    if (opt.warn) TORCH_WARN("dsla: ", info.message);
+  }
+}
+
+}  // namespace detail
+
+at::Tensor solve_operator(const LinearOperatorPtr& A, const at::Tensor& b,
+                          const SolveOptions& opt, SolveInfo* info) {
+  DSLA_CHECK_ARG(A != nullptr, "A", "is empty");
+  DSLA_CHECK_ARG(!is_direct(opt.method) && opt.method != Method::Auto, "method",
+                 "a matrix-free solve needs an iterative method (gmres, fgmres, bicgstab, cg, "
+                 "minres); got ", to_string(opt.method));
+  DSLA_CHECK_ARG(b.dim() == 1 || b.dim() == 2, "b", "must be [n] or [n, k]; got ", b.sizes());
+  DSLA_CHECK_ARG(b.size(0) == A->rows(), "b", "has ", b.size(0), " rows; the operator has ",
+                 A->rows());
+  auto b3 = (b.dim() == 1 ? b.view({1, -1, 1}) : b.unsqueeze(0)).contiguous();
+  krylov::Problem P;
+  P.A = A.get();
+  P.M = opt.M.get();
+  P.opt = &opt;
+  auto x = opt.x0.defined() ? opt.x0.reshape(b3.sizes()).to(b3.options()).clone()
+                            : at::zeros_like(b3);
+  SolveInfo inf;
+  krylov::run(opt.method, P, b3, x, inf);
+  if (!inf.converged) {
+    if (opt.raise_on_failure) throw SolveError("dsla: " + inf.message);
+    if (opt.warn) TORCH_WARN("dsla: ", inf.message);
+  }
+  if (info) *info = std::move(inf);
+  return b.dim() == 1 ? x.view({-1}) : x.squeeze(0);
+}
+
+}  // namespace dsla

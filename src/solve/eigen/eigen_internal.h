@@ -1,0 +1,88 @@
+// Internal eigen kernels (src/solve/eigen): LOBPCG and restarted Arnoldi over operator callables
+// on 2-D blocks [n, m], written with ATen ops so they run on any device. The public front ends
+// (eigsh, eigs, svds) live in src/autograd, which attaches the gradients.
+#pragma once
+
+#include <dsla/eigen.h>
+
+#include <ATen/ATen.h>
+
+#include <functional>
+
+namespace dsla::eigen {
+
+using BlockOp = std::function<at::Tensor(const at::Tensor&)>;  // [n, m] -> [n, m]
+
+// Orthonormalizes the columns of X in the B-inner product (BX = B X, or undefined for B = I):
+// Cholesky QR on the column-scaled Gram matrix, with an SVQB fallback (eigh of the Gram matrix)
+// that drops directions below `drop` (relative). Applies the same transform to every tensor in
+// `also` (e.g. A X, B X). Returns the transform C (X_new = X C).
+at::Tensor orthonormalize(at::Tensor& X, at::Tensor& BX, std::vector<at::Tensor*> also,
+                          double drop = 1e-12);
+
+struct LobpcgProblem {
+  int64_t n = 0;
+  BlockOp A;         // symmetric / Hermitian
+  BlockOp B;         // SPD; empty: identity
+  BlockOp T;         // preconditioner ≈ A⁻¹; empty: none
+  double anorm = 0;  // ‖A‖ estimate for the backward error (0: largest |Ritz value|)
+  double bnorm = 1;  // ‖B‖ estimate
+  at::TensorOptions options;
+};
+
+struct LobpcgResult {
+  at::Tensor values;     // [k] real, ascending (largest: descending as found, caller sorts)
+  at::Tensor vectors;    // [n, k], B-orthonormal
+  at::Tensor residuals;  // [k] double CPU backward errors
+  int64_t iterations = 0;
+  int64_t converged = 0;
+};
+
+// The k smallest (largest = false) or largest eigenpairs of A x = λ B x.
+LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::Tensor& X0,
+                    double tol, int64_t maxiter, int64_t block, uint64_t seed);
+
+// Restarted Arnoldi for a general operator: the k eigenvalues first in `which` order
+// ("LM", "SM", "LR", "SR" on the operator's own eigenvalues).
+struct ArnoldiResult {
+  at::Tensor values;     // [k] complex
+  at::Tensor vectors;    // [n, k] complex, unit norm
+  at::Tensor residuals;  // [k] double CPU: ‖A x − θ x‖ / (anorm ‖x‖)
+  int64_t iterations = 0;
+  int64_t converged = 0;
+};
+ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, int64_t k,
+                      const std::string& which, double anorm, double tol, int64_t maxiter,
+                      int64_t ncv, uint64_t seed);
+
+// Ordering helper: indices of the k first entries of `vals` (complex or real) under `which`.
+at::Tensor select(const at::Tensor& vals, const std::string& which, int64_t k);
+
+// A random [n, m] block (CPU generator, seeded) with `options`.
+at::Tensor random_block(int64_t n, int64_t m, at::TensorOptions options, uint64_t seed);
+
+}  // namespace dsla::eigen
+
+namespace dsla::detail {
+
+// The computations behind dsla::eigsh / eigs / svds without gradients (src/autograd attaches
+// them). Validate their arguments, fill info, and apply the failure policy.
+std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k,
+                                                const EigenOptions& opt, const SparseMatrix* M,
+                                                EigenInfo* info);
+std::tuple<at::Tensor, at::Tensor> eigs_nograd(const SparseMatrix& A, int64_t k,
+                                               const EigenOptions& opt, EigenInfo* info);
+std::tuple<at::Tensor, at::Tensor, at::Tensor> svds_nograd(const SparseMatrix& A, int64_t k,
+                                                           const EigenOptions& opt,
+                                                           EigenInfo* info);
+
+// Helpers shared by the front ends.
+eigen::BlockOp matrix_block_op(const SparseMatrix& A);  // X -> A X (real A, complex X allowed)
+eigen::BlockOp complexify(eigen::BlockOp real_op);      // accepts complex X for a real operator
+// Entry with the largest magnitude of each column made real positive.
+at::Tensor normalize_phase(const at::Tensor& U);
+// Reports and applies the failure policy.
+void finish(EigenInfo& info, int64_t k, int64_t converged, int64_t iterations,
+            const at::Tensor& residuals, const EigenOptions& opt, const char* what);
+
+}  // namespace dsla::detail

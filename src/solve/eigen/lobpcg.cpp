@@ -1,0 +1,196 @@
+// LOBPCG (locally optimal block preconditioned conjugate gradient) for A x = λ B x with A
+// Hermitian and B SPD. Each iteration: residuals of the active (not yet converged) columns,
+// preconditioned, B-orthogonalized against X and B-orthonormalized (Cholesky QR / SVQB); the
+// search directions P are carried implicitly (the non-X part of the previous Ritz vectors); a
+// Rayleigh–Ritz step on [X, W, P] picks the new block. A X, B X, A P, B P are updated by the
+// same small linear combinations, so one block product with A (and B) per iteration.
+// Soft locking: converged columns stay in the Rayleigh–Ritz basis (they keep improving) but add
+// no new directions. Small problems (n ≤ 3 × block) use a dense eigensolver instead.
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "solve/eigen/eigen_internal.h"
+
+namespace dsla::eigen {
+namespace {
+
+at::Tensor apply_b(const LobpcgProblem& P, const at::Tensor& X) { return P.B ? P.B(X) : X; }
+
+at::Tensor col_norms(const at::Tensor& X) { return at::linalg_vector_norm(X, 2, {0}); }
+
+// Rayleigh–Ritz on the basis Q (B-orthonormal up to rounding): returns (θ ascending, C).
+std::tuple<at::Tensor, at::Tensor> rayleigh_ritz(const at::Tensor& Q, const at::Tensor& AQ,
+                                                 const at::Tensor& BQ, bool& ok) {
+  auto GA = Q.mH().matmul(AQ);
+  GA = (GA + GA.mH()) * 0.5;
+  auto GB = Q.mH().matmul(BQ);
+  GB = (GB + GB.mH()) * 0.5;
+  auto [L, info] = at::linalg_cholesky_ex(GB);
+  ok = info.item<int64_t>() == 0;
+  if (!ok) return {};
+  auto I = at::eye(L.size(0), L.options());
+  auto Li = at::linalg_solve_triangular(L, I, /*upper=*/false);
+  auto H = Li.matmul(GA).matmul(Li.mH());
+  H = (H + H.mH()) * 0.5;
+  auto [theta, Z] = at::linalg_eigh(H);
+  return {theta, Li.mH().matmul(Z)};
+}
+
+at::Tensor pick(const at::Tensor& theta, int64_t m, bool largest) {
+  const int64_t s = theta.size(0);
+  auto idx = at::arange(s, theta.options().dtype(at::kLong));
+  return largest ? idx.slice(0, s - m, s).flip(0) : idx.slice(0, 0, m);
+}
+
+LobpcgResult dense(const LobpcgProblem& P, int64_t k, bool largest) {
+  auto I = at::eye(P.n, P.options);
+  auto Ad = P.A(I);
+  Ad = (Ad + Ad.mH()) * 0.5;
+  auto Bd = apply_b(P, I);
+  bool ok = false;
+  auto [theta, C] = rayleigh_ritz(I, Ad, Bd, ok);
+  TORCH_CHECK_VALUE(ok, "dsla: argument 'M': the matrix is not positive definite (Cholesky "
+                    "failed); the generalized problem needs an SPD M");
+  auto sel = pick(theta, k, largest);
+  LobpcgResult r;
+  r.values = theta.index_select(0, sel);
+  r.vectors = C.index_select(1, sel);
+  r.residuals = at::zeros({k}, at::kDouble);
+  r.converged = k;
+  return r;
+}
+
+}  // namespace
+
+LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::Tensor& X0,
+                    double tol, int64_t maxiter, int64_t block, uint64_t seed) {
+  const int64_t n = P.n;
+  int64_t m = block > 0 ? block : std::min<int64_t>(n, k + std::max<int64_t>(2, k / 2));
+  if (X0.defined()) m = std::max<int64_t>(m, X0.size(1));
+  m = std::max(m, k);
+  if (n <= 3 * m) return dense(P, k, largest);
+  if (maxiter < 0) maxiter = std::max<int64_t>(500, std::min<int64_t>(n, 20000));
+
+  at::Tensor X = random_block(n, m, P.options, seed);
+  if (X0.defined()) X.slice(1, 0, X0.size(1)).copy_(X0);
+  at::Tensor BX = P.B ? P.B(X) : at::Tensor();
+  orthonormalize(X, BX, {});
+  at::Tensor AX = P.A(X);
+  if (!P.B) BX = X;
+  bool ok = false;
+  auto [th0, C0] = rayleigh_ritz(X, AX, BX, ok);
+  TORCH_CHECK_VALUE(ok, "dsla: argument 'M': the matrix is not positive definite");
+  auto sel0 = pick(th0, m, largest);
+  at::Tensor theta = th0.index_select(0, sel0);
+  auto Cs = C0.index_select(1, sel0);
+  X = X.matmul(Cs);
+  AX = AX.matmul(Cs);
+  BX = P.B ? BX.matmul(Cs) : X;
+
+  at::Tensor Pd, APd, BPd;  // implicit search directions
+  at::Tensor res;
+  double anorm = P.anorm;
+  LobpcgResult out;
+  int64_t it = 0;
+  for (;; ++it) {
+    const auto th_c = theta.to(X.scalar_type());
+    auto R = AX - BX * th_c.unsqueeze(0);
+    if (P.anorm <= 0) anorm = std::max(anorm, theta.abs().max().item<double>());
+    auto scale = (anorm + theta.abs() * P.bnorm).to(at::kDouble) * col_norms(X).to(at::kDouble);
+    res = (col_norms(R).to(at::kDouble) / scale.clamp_min(1e-300)).cpu();
+    auto conv = res <= tol;
+    const int64_t nconv = conv.slice(0, 0, k).sum().item<int64_t>();
+    if (nconv == k || it >= maxiter || !at::isfinite(res).all().item<bool>()) {
+      out.converged = nconv;
+      break;
+    }
+    auto active = conv.logical_not().nonzero().squeeze(1).to(X.device());
+    at::Tensor W = R.index_select(1, active);
+    if (P.T) W = P.T(W);
+    // W ⟂_B X (twice: classical Gram–Schmidt against a B-orthonormal block).
+    for (int pass = 0; pass < 2; ++pass) W = W - X.matmul(BX.mH().matmul(W));
+    at::Tensor BW = P.B ? P.B(W) : at::Tensor();
+    orthonormalize(W, BW, {});
+    if (W.size(1) == 0) {  // residual directions already in span(X): nothing left to gain
+      out.converged = nconv;
+      break;
+    }
+    at::Tensor AW = P.A(W);
+    if (!P.B) BW = W;
+    // P ⟂_B [X, W], then orthonormalized; dropped when it degenerates.
+    bool use_p = Pd.defined() && Pd.size(1) > 0;
+    if (use_p) {
+      for (auto* Y : {&X, &W}) {
+        const auto& BY = (Y == &X) ? BX : BW;
+        const auto& AY = (Y == &X) ? AX : AW;
+        auto c = BY.mH().matmul(Pd);
+        Pd = Pd - Y->matmul(c);
+        APd = APd - AY.matmul(c);
+        if (P.B) BPd = BPd - (Y == &X ? BX : BW).matmul(c);
+      }
+      at::Tensor BPtmp = P.B ? BPd : at::Tensor();
+      orthonormalize(Pd, BPtmp, {&APd});
+      if (P.B) BPd = BPtmp;
+      use_p = Pd.size(1) > 0;
+    }
+    at::Tensor Q, AQ, BQ, theta_all, C;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (use_p) {
+        Q = at::cat({X, W, Pd}, 1);
+        AQ = at::cat({AX, AW, APd}, 1);
+        BQ = P.B ? at::cat({BX, BW, BPd}, 1) : Q;
+      } else {
+        Q = at::cat({X, W}, 1);
+        AQ = at::cat({AX, AW}, 1);
+        BQ = P.B ? at::cat({BX, BW}, 1) : Q;
+      }
+      std::tie(theta_all, C) = rayleigh_ritz(Q, AQ, BQ, ok);
+      if (ok || !use_p) break;
+      use_p = false;
+    }
+    TORCH_CHECK(ok, "dsla: LOBPCG lost B-orthogonality (the Gram matrix of its basis is not "
+                    "positive definite); check that M is SPD, or use a smaller block");
+    auto sel = pick(theta_all, m, largest);
+    auto Cx = C.index_select(1, sel);
+    theta = theta_all.index_select(0, sel);
+    // New directions: the non-X part of the Ritz vectors of the active columns.
+    auto Cp = Cx.slice(0, m, Cx.size(0)).index_select(1, active);
+    auto Qr = Q.slice(1, m, Q.size(1));
+    Pd = Qr.matmul(Cp);
+    APd = AQ.slice(1, m, AQ.size(1)).matmul(Cp);
+    if (P.B) BPd = BQ.slice(1, m, BQ.size(1)).matmul(Cp);
+    X = Q.matmul(Cx);
+    AX = AQ.matmul(Cx);
+    BX = P.B ? BQ.matmul(Cx) : X;
+    // Rounding in the implicit updates: refresh A X exactly every 20 iterations.
+    if (it % 20 == 19) {
+      if (P.B) {
+        BX = P.B(X);
+        orthonormalize(X, BX, {});
+      } else {
+        at::Tensor none;
+        orthonormalize(X, none, {});
+        BX = X;
+      }
+      AX = P.A(X);
+      auto [thr, Cr] = rayleigh_ritz(X, AX, BX, ok);
+      if (ok) {
+        auto selr = pick(thr, m, largest);
+        theta = thr.index_select(0, selr);
+        auto Crs = Cr.index_select(1, selr);
+        X = X.matmul(Crs);
+        AX = AX.matmul(Crs);
+        BX = P.B ? BX.matmul(Crs) : X;
+      }
+    }
+  }
+  out.iterations = it;
+  out.values = theta.slice(0, 0, k);
+  out.vectors = X.slice(1, 0, k);
+  out.residuals = res.slice(0, 0, k).clone();
+  return out;
+}
+
+}  // namespace dsla::eigen

@@ -1,0 +1,283 @@
+"""eigsh / eigs / svds / norm2 / cond against SciPy and dense torch.linalg, with gradients."""
+import numpy as np
+import pytest
+import scipy.io
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+import torch
+
+import dsla
+
+torch.set_default_dtype(torch.float64)
+
+
+def sym_random(n, density=0.05, seed=0, shift=0.0):
+    rng = np.random.default_rng(seed)
+    R = sp.random(n, n, density=density, random_state=rng, format="csr")
+    S = (R + R.T) * 0.5 + sp.diags(rng.standard_normal(n) + shift)
+    return S.tocsr()
+
+
+def graph_laplacian(S):
+    S = abs(S.tocsr())
+    S = ((S + S.T) > 0).astype(np.float64)
+    S.setdiag(0)
+    S.eliminate_zeros()
+    d = np.asarray(S.sum(1)).ravel()
+    return (sp.diags(d) - S).tocsr()
+
+
+def test_eigsh_sa_poisson_vs_scipy():
+    A = dsla.poisson2d(30)
+    lam, U, info = A.eigsh(6, which="SA", return_info=True)
+    ref = np.sort(spla.eigsh(A.to_scipy(), 6, which="SA")[0])
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-8)
+    assert info.ok and info.converged == 6
+    R = A @ U - U * lam
+    assert float(R.norm()) < 1e-5
+    np.testing.assert_allclose((U.T @ U).numpy(), np.eye(6), atol=1e-10)
+
+
+@pytest.mark.parametrize("which", ["SA", "LA", "LM", "SM"])
+def test_eigsh_which_random_vs_dense(which):
+    S = sym_random(400, seed=1)
+    A = dsla.SparseTensor.from_scipy(S)
+    lam, U = A.eigsh(4, which=which, tol=1e-10, maxiter=3000)
+    w = np.linalg.eigvalsh(S.toarray())
+    if which == "SA":
+        ref = w[:4]
+    elif which == "LA":
+        ref = w[-4:]
+    elif which == "LM":
+        ref = np.sort(w[np.argsort(-abs(w))[:4]])
+    else:
+        ref = np.sort(w[np.argsort(abs(w))[:4]])
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-7, atol=1e-8)
+
+
+def test_eigsh_jacobi_preconditioner_and_real(data_dir):
+    S = scipy.io.mmread(str(data_dir / "bcsstk08.mtx")).tocsr()
+    A = dsla.SparseTensor.from_scipy(S)
+    lam, U, info = A.eigsh(5, which="SA", precond="jacobi", tol=1e-9, return_info=True)
+    ref = np.sort(spla.eigsh(S.tocsc(), 5, sigma=0, which="LM")[0])
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-7)
+    assert info.ok
+
+
+@pytest.mark.parametrize("name", ["494_bus.mtx", "gr_30_30.mtx", "bcsstk03.mtx"])
+def test_eigsh_real_spd_shift_invert(data_dir, name):
+    S = scipy.io.mmread(str(data_dir / name)).tocsr().astype(np.float64)
+    A = dsla.SparseTensor.from_scipy(S)
+    lam = A.eigsh(4, which="SM")[0]
+    ref = np.sort(spla.eigsh(S.tocsc(), 4, sigma=0, which="LM")[0])
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-7)
+
+
+def test_eigsh_graph_laplacian_g51(data_dir):
+    L = graph_laplacian(scipy.io.mmread(str(data_dir / "G51.mtx")))
+    A = dsla.SparseTensor.from_scipy(L)
+    lam = A.eigsh(3, which="LA", tol=1e-9)[0]
+    ref = np.sort(spla.eigsh(L, 3, which="LA")[0])
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-7)
+
+
+def test_eigsh_interior_sigma():
+    A = dsla.poisson2d(20)
+    lam, U = A.eigsh(5, sigma=2.05)  # (2.0 itself is an eigenvalue: A - 2I is singular)
+    w = np.linalg.eigvalsh(A.to_dense().numpy())
+    ref = np.sort(w[np.argsort(abs(w - 2.05))[:5]])
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-9)
+
+
+def test_eigsh_generalized():
+    A = dsla.poisson2d(20)
+    n = A.shape[0]
+    rng = np.random.default_rng(3)
+    Ms = sp.diags(1 + rng.random(n)) + 0.1 * sp.eye(n, k=1) + 0.1 * sp.eye(n, k=-1)
+    M = dsla.SparseTensor.from_scipy(Ms.tocsr())
+    lam, U = A.eigsh(4, which="SA", M=M, tol=1e-10)
+    import scipy.linalg as sla
+
+    ref = sla.eigh(A.to_dense().numpy(), Ms.toarray(), eigvals_only=True)[:4]
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-8)
+    np.testing.assert_allclose((U.T @ (M @ U)).numpy(), np.eye(4), atol=1e-8)
+    lam2 = A.eigsh(3, M=M, sigma=3.0)[0]
+    w = sla.eigh(A.to_dense().numpy(), Ms.toarray(), eigvals_only=True)
+    np.testing.assert_allclose(lam2.numpy(), np.sort(w[np.argsort(abs(w - 3.0))[:3]]),
+                               rtol=1e-8)
+
+
+def test_eigsh_small_dense_path_and_complex():
+    H = torch.randn(8, 8, dtype=torch.complex128)
+    H = H + H.mH
+    A = dsla.SparseTensor.from_dense(H)
+    lam, U = A.eigsh(3)
+    np.testing.assert_allclose(lam.numpy(), torch.linalg.eigvalsh(H)[:3].numpy(), rtol=1e-10)
+
+
+def test_eigsh_bad_arguments():
+    A = dsla.poisson2d(5)
+    with pytest.raises(ValueError, match="argument 'k'"):
+        A.eigsh(25)
+    with pytest.raises(ValueError, match="argument 'which'"):
+        A.eigsh(2, which="XX")
+    with pytest.raises(ValueError, match="argument 'A'"):
+        dsla.SparseTensor.from_dense(torch.ones(3, 4)).eigsh(1)
+
+
+def test_eigsh_nonconvergence_reported():
+    A = dsla.poisson2d(40)
+    with pytest.warns(UserWarning, match="did not converge"):
+        lam, U, info = A.eigsh(4, maxiter=2, return_info=True)
+    assert not info.ok and info.converged < 4
+    with pytest.raises(dsla.SolveError):
+        A.eigsh(4, maxiter=2, raise_on_failure=True)
+
+
+def _sym_values(n, seed):
+    """A symmetric matrix as a function of its upper-triangle parameters (gradcheck-friendly)."""
+    rng = np.random.default_rng(seed)
+    S = sp.random(n, n, density=0.3, random_state=rng) + sp.diags(np.arange(n) * 1.0)
+    S = ((S + S.T) * 0.5).tocoo()
+    A0 = dsla.SparseTensor.from_scipy(S.tocsr())
+    row, col = A0.row, A0.col
+    upper = row <= col
+    tp = torch.nonzero(upper).squeeze(1)
+    # index of the transposed entry for every nonzero
+    key = {(int(r), int(c)): i for i, (r, c) in enumerate(zip(row.tolist(), col.tolist()))}
+    tr = torch.tensor([key[(int(c), int(r))] for r, c in zip(row.tolist(), col.tolist())])
+    pos = torch.full((A0.nnz,), -1, dtype=torch.long)
+    pos[tp] = torch.arange(len(tp))
+    src = torch.where(upper, pos, pos[tr])
+    theta = A0.values[tp].clone().requires_grad_(True)
+    return A0, theta, src
+
+
+def test_eigsh_eigenvalue_gradcheck():
+    A0, theta, src = _sym_values(40, 0)
+
+    def f(t):
+        A = A0.with_values(t[src])
+        return A.eigsh(3, which="SA", tol=1e-12)[0]
+
+    assert torch.autograd.gradcheck(f, (theta,), eps=1e-6, atol=1e-5)
+
+
+def test_eigsh_eigenvector_gradcheck_sign_invariant():
+    A0, theta, src = _sym_values(40, 1)
+    v = torch.randn(40)
+
+    def f(t):
+        A = A0.with_values(t[src])
+        lam, U = A.eigsh(2, which="SA", tol=1e-13, block=6)
+        return (U.T @ v) ** 2  # sign-invariant: (uᵢᵀv)²
+
+    assert torch.autograd.gradcheck(f, (theta,), eps=1e-6, atol=1e-5)
+
+
+def test_eigsh_eigenvector_grad_vs_dense_eigh():
+    A0, theta, src = _sym_values(30, 2)
+    W = torch.randn(30, 30)
+    W = W + W.T
+
+    def loss(U):
+        return sum(U[:, i] @ W @ U[:, i] for i in range(U.shape[1]))
+
+    t1 = theta.detach().clone().requires_grad_(True)
+    lam, U = A0.with_values(t1[src]).eigsh(3, tol=1e-13, block=6)
+    (loss(U) + lam.sum()).backward()
+    t2 = theta.detach().clone().requires_grad_(True)
+    w, V = torch.linalg.eigh(A0.with_values(t2[src]).to_dense())
+    (loss(V[:, :3]) + w[:3].sum()).backward()
+    np.testing.assert_allclose(t1.grad.numpy(), t2.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_eigsh_generalized_gradients():
+    A0, theta, src = _sym_values(30, 4)
+    Md = dsla.SparseTensor.from_dense(torch.diag(1 + torch.rand(30)))
+    md = Md.values.detach().clone().requires_grad_(True)
+    v = torch.randn(30)
+
+    def f(t, m):
+        lam, U = A0.with_values(t[src]).eigsh(2, M=Md.with_values(m), tol=1e-13, block=6)
+        return torch.cat([lam, (U.T @ v) ** 2])
+
+    assert torch.autograd.gradcheck(f, (theta, md), eps=1e-6, atol=1e-5)
+
+
+def test_eigsh_graph_one_node():
+    A = dsla.poisson2d(10).requires_grad_()
+    lam, U = A.eigsh(2)
+    assert lam.grad_fn is not None
+    lam.sum().backward()
+    assert A.values.grad is not None
+
+
+def test_eigs_nonsymmetric_real(data_dir):
+    for name in ("orsirr_1.mtx", "cage8.mtx"):
+        S = scipy.io.mmread(str(data_dir / name)).tocsr()
+        A = dsla.SparseTensor.from_scipy(S)
+        lam, U, info = A.eigs(4, which="LM", return_info=True, maxiter=500)
+        ref = spla.eigs(S, 4, which="LM", return_eigenvectors=False)
+        np.testing.assert_allclose(np.sort(abs(lam.numpy())), np.sort(abs(ref)), rtol=1e-6)
+        assert info.ok
+
+
+@pytest.mark.parametrize("which", ["LM", "LR", "SR", "SM"])
+def test_eigs_which_vs_dense(which):
+    rng = np.random.default_rng(11)
+    A = dsla.SparseTensor.from_scipy((sp.random(300, 300, density=0.03, random_state=rng)
+                                      + sp.diags(rng.standard_normal(300))).tocsr())
+    w = torch.linalg.eigvals(A.to_dense()).numpy()
+    lam = A.eigs(3, which=which, tol=1e-10)[0].numpy()
+    key = {"LM": -abs(w), "SM": abs(w), "LR": -w.real, "SR": w.real}[which]
+    ref = w[np.argsort(key, kind="stable")[:4]]
+    ref = np.concatenate([ref, ref.conj()])  # ties between conjugate pairs
+    for x in lam:
+        assert np.min(abs(ref - x)) < 1e-6 * max(1, abs(x))
+
+
+def test_eigs_not_differentiable():
+    A = dsla.convdiff2d(6, 1.0).requires_grad_()
+    lam, U = A.eigs(2)
+    with pytest.raises(Exception, match="not differentiable"):
+        lam.abs().sum().backward()
+
+
+def test_svds_vs_scipy_and_grad():
+    rng = np.random.default_rng(5)
+    S = sp.random(120, 80, density=0.1, random_state=rng).tocsr()
+    A = dsla.SparseTensor.from_scipy(S)
+    U, s, V = A.svds(4, tol=1e-10)
+    ref = np.sort(spla.svds(S, 4, return_singular_vectors=False))[::-1]
+    np.testing.assert_allclose(s.numpy(), ref, rtol=1e-8)
+    np.testing.assert_allclose((A @ V).numpy(), (U * s).numpy(), atol=1e-8)
+    d = torch.linalg.svdvals(A.to_dense())
+    np.testing.assert_allclose(s.numpy(), d[:4].numpy(), rtol=1e-8)
+    vals = A.values.detach().clone().requires_grad_(True)
+
+    def f(v):
+        return A.with_values(v).svds(2, tol=1e-13)[1]
+
+    assert torch.autograd.gradcheck(f, (vals,), eps=1e-6, atol=1e-5)
+
+
+def test_norm2_cond():
+    A = dsla.poisson2d(12)
+    d = torch.linalg.svdvals(A.to_dense())
+    np.testing.assert_allclose(float(A.norm(2)), float(d[0]), rtol=1e-8)
+    np.testing.assert_allclose(float(A.cond()), float(d[0] / d[-1]), rtol=1e-7)
+    v = A.values.detach().clone().requires_grad_(True)
+    c = A.with_values(v).cond()
+    c.backward()
+    assert torch.isfinite(v.grad).all()
+
+
+@pytest.mark.gpu
+def test_eigsh_cuda():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    A = dsla.poisson2d(30).to(device="cuda")
+    lam = A.eigsh(4)[0]
+    ref = dsla.poisson2d(30).eigsh(4)[0]
+    np.testing.assert_allclose(lam.cpu().numpy(), ref.numpy(), rtol=1e-8)
