@@ -124,7 +124,11 @@ class _Linear:
                 self.solver.refactor(J.values)
             else:
                 o = {k: v for k, v in self.opts.items() if k not in ("M",)}
-                o.setdefault("method", "auto")
+                if o.get("method", "auto") in ("auto", None):
+                    # Newton Jacobians are nonsymmetric in general (and their symmetry can change
+                    # between steps, which refactor cannot follow): LU on the CPU, GMRES elsewhere.
+                    # Pass method="cholesky" / "cg" for problems known to stay SPD.
+                    o["method"] = "lu" if J.device.type == "cpu" else "gmres"
                 self.solver = Solver(J, **o)
                 self.pattern = pat
             return
@@ -260,7 +264,8 @@ def _fixed_point(F, G, u, params, info, rtol, atol, maxiter, step_tol, anderson_
             return u
         h = info.residual_history
         if len(h) > stall and h[-1] > 0.99 * h[-1 - stall]:
-            info.status = "stagnated"
+            # no progress over the window: growing residuals diverge, flat ones stagnate
+            info.status = "diverged" if h[-1] > 10 * h[-1 - stall] else "stagnated"
             return u
         g = G(u, *params)
         f = (g - u).reshape(-1)
