@@ -127,7 +127,9 @@ const CommandRegistrar reg(
                  "                 (default 100; 0 = quiet)\n"
                  "  exit status 2 when the solve did not converge\n\n") +
          kMatrixHelp,
-     run_solve});
+     run_solve,
+     {"method", "precond", "rtol", "atol", "maxiter", "restart", "ordering", "check-every",
+      "threads", "progress"}});
 
 }  // namespace
 }  // namespace dsla::cli
