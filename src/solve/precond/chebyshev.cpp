@@ -41,6 +41,7 @@ class Chebyshev final : public PrecondBase {
     setup(A);
   }
   bool is_symmetric() const override { return true; }
+  const std::vector<std::pair<double, double>>& intervals() const { return intervals_; }
   std::string name() const override {
     std::ostringstream s;
     s << "chebyshev(degree=" << opt_.degree << ", interval=[" << lo_ << ", " << hi_ << "])";
@@ -98,6 +99,7 @@ class Chebyshev final : public PrecondBase {
     auto be = at::stack(betas, 1).to(at::kCPU, at::kDouble);
     lo_ = 0.0;
     hi_ = 0.0;
+    intervals_.clear();
     std::vector<double> c0(Bp), c1(Bp * opt_.degree), c2(Bp * opt_.degree);
     for (int64_t b = 0; b < Bp; ++b) {
       // Stop at a (near) invariant subspace: later Lanczos vectors are noise.
@@ -122,6 +124,7 @@ class Chebyshev final : public PrecondBase {
       DSLA_CHECK_ARG(lmax > 0, "A",
                      "precond 'chebyshev': the estimated largest eigenvalue of "
                      "D⁻¹A is not positive; A is not positive definite");
+      intervals_.emplace_back(lo, hi);
       lo_ = b == 0 ? lo : std::min(lo_, lo);
       hi_ = std::max(hi_, hi);
       // Recurrence coefficients (see run()): theta, delta of the interval, rho_k.
@@ -171,10 +174,17 @@ class Chebyshev final : public PrecondBase {
   at::Tensor vals_h_, dinv_h_;
   bool hermitian_ = true;
   double lo_ = 0.0, hi_ = 0.0;
+  std::vector<std::pair<double, double>> intervals_;
   mutable at::Tensor res_, d_, t_;  // workspaces: apply is not reentrant
 };
 
 }  // namespace
+
+std::vector<std::pair<double, double>> chebyshev_intervals(const Preconditioner& p) {
+  const auto* c = dynamic_cast<const Chebyshev*>(&p);
+  DSLA_CHECK_ARG(c != nullptr, "p", "not a Chebyshev preconditioner: ", p.name());
+  return c->intervals();
+}
 
 PreconditionerPtr make_chebyshev(const SparseMatrix& A, const Options& opt) {
   DSLA_CHECK_ARG(opt.degree >= 1, "degree", "chebyshev degree must be >= 1, got ", opt.degree);

@@ -9,6 +9,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace dsla::precond::detail {
 
@@ -51,6 +53,10 @@ void check_diagonal_stored(const SparseMatrix& A, const std::string& kind);
 bool is_hermitian(const SparseMatrix& A);
 // A CPU view of the pattern's diagonal positions (int64 [n]).
 at::Tensor diag_positions_cpu(const Pattern& p);
+
+// Test hook: the interval [a, b] of D⁻¹A's spectrum a Chebyshev preconditioner smooths on, one
+// per batch member (throws ValueError when `p` is not a Chebyshev preconditioner).
+std::vector<std::pair<double, double>> chebyshev_intervals(const Preconditioner& p);
 
 PreconditionerPtr make_identity(const SparseMatrix& A);
 PreconditionerPtr make_jacobi(const SparseMatrix& A, const Options& opt);
