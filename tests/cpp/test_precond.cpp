@@ -439,6 +439,13 @@ TEST(Precond, BadInput) {
   Options o = kind("ssor");
   o.omega = 2.0;
   EXPECT_THROW(make_preconditioner(dsla::poisson2d(3), o), c10::ValueError);
+  // Non-finite values.
+  auto N = tridiagonal(6);
+  N = N.with_values(N.values().index_fill(0, at::tensor({1}, at::kLong), NAN));
+  for (const char* k : {"sgs", "ilu0", "ic0", "block_jacobi", "chebyshev"}) {
+    msg = error_of([&] { make_preconditioner(N, kind(k)); });
+    EXPECT_NE(msg.find("not finite"), std::string::npos) << k << ": " << msg;
+  }
   // Singular diagonal block.
   auto S = at::eye(8, at::kDouble);
   S.narrow(0, 4, 2).narrow(1, 4, 2).fill_(1.0);
@@ -455,31 +462,24 @@ TEST(Precond, BadInput) {
 }
 
 TEST(Precond, Ic0BreakdownShiftsOrThrows) {
-  // SPD but not an M-matrix, with IC(0) breakdown: strong positive off-diagonals.
-  auto n = 12;
-  auto A = at::eye(n, at::kDouble) * 1.0;
-  for (int64_t i = 0; i + 1 < n; ++i) {
-    A[i][i + 1] = 0.6;
-    A[i + 1][i] = 0.6;
-  }
-  for (int64_t i = 0; i + 2 < n; ++i) {
-    A[i][i + 2] = 0.45;
-    A[i + 2][i] = 0.45;
-  }
-  // Make it SPD by adding a multiple of the identity just above -λmin.
-  const double lmin = at::linalg_eigvalsh(A).min().item<double>();
-  A += at::eye(n, at::kDouble) * (1e-3 - std::min(0.0, lmin));
-  auto S = SparseMatrix::from_dense(A);
+  // Kershaw's matrix: SPD (eigenvalues > 0) but IC(0) meets a negative pivot in row 3.
+  auto K = at::tensor({3., -2., 0., 2., -2., 3., -2., 0., 0., -2., 3., -2., 2., 0., -2., 3.},
+                      at::kDouble)
+               .view({4, 4});
+  ASSERT_GT(at::linalg_eigvalsh(K).min().item<double>(), 0);
+  auto S = SparseMatrix::from_dense(K);
   Options o = kind("ic0");
   o.auto_shift = false;
   std::string msg = error_of([&] { make_preconditioner(S, o); });
-  if (!msg.empty()) {
-    EXPECT_NE(msg.find("broke down"), std::string::npos) << msg;
-    auto P = make_preconditioner(S, kind("ic0"));
-    EXPECT_NE(P->name().find("shift="), std::string::npos) << P->name();
-    auto M = dense_inverse(*P)[0];
-    EXPECT_GT(at::linalg_eigvalsh(0.5 * (M + M.t())).min().item<double>(), 0);
-  }
+  EXPECT_NE(msg.find("broke down"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("row 3"), std::string::npos) << msg;
+  auto P = make_preconditioner(S, kind("ic0"));  // auto_shift (default) retries
+  EXPECT_NE(P->name().find("ic0(shift="), std::string::npos) << P->name();
+  auto M = dense_inverse(*P)[0];
+  EXPECT_GT(at::linalg_eigvalsh(0.5 * (M + M.t())).min().item<double>(), 0);
+  // A given shift large enough needs no retry and is reported too.
+  o.shift = 0.5;
+  EXPECT_EQ(make_preconditioner(S, o)->name(), "ic0(shift=0.5)");
   // An indefinite matrix: ic0 fails even with shifts.
   auto Ind = SparseMatrix::from_dense(at::diag(at::tensor({1.0, -1.0, 2.0}, at::kDouble)));
   msg = error_of([&] { make_preconditioner(Ind, kind("ic0")); });

@@ -47,9 +47,12 @@ T abs2(const std::complex<T>& v) {
 
 // One member's solve; the four cases are the row-oriented (T z = r) and column-oriented
 // (Tᴴ z = r, reading T's rows) sweeps, forwards or backwards as the triangle dictates.
-template <class V, class I>
-void tri_solve_one(int64_t n, int64_t k, const I* crow, const I* col, const int64_t* diag,
+// K > 0 fixes the number of right-hand sides at compile time (the common k = 1 then has no inner
+// loop: the sweep is latency-bound along the rows, so loop overhead shows directly).
+template <int64_t K, class V, class I>
+void tri_solve_one(int64_t k_runtime, int64_t n, const I* crow, const I* col, const int64_t* diag,
                    const V* vals, V* z, const TriSolve& how) {
+  const int64_t k = K > 0 ? K : k_runtime;
   using R = typename RealOf<V>::type;
   const R s = static_cast<R>(how.off_scale);
   if (!how.conj_trans) {
@@ -101,7 +104,13 @@ void csr_tri_solve(int64_t n, int64_t k, int64_t batch, const I* crow, const I* 
                    int64_t z_bstride, const TriSolve& how, int nthreads) {
 #pragma omp parallel for num_threads(nthreads) schedule(static) if (batch > 1)
   for (int64_t b = 0; b < batch; ++b) {
-    tri_solve_one(n, k, crow, col, diag, vals + b * vals_bstride, z + b * z_bstride, how);
+    const V* v = vals + b * vals_bstride;
+    V* zb = z + b * z_bstride;
+    if (k == 1) {
+      tri_solve_one<1>(k, n, crow, col, diag, v, zb, how);
+    } else {
+      tri_solve_one<0>(k, n, crow, col, diag, v, zb, how);
+    }
   }
 }
 

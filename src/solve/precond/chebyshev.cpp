@@ -4,8 +4,11 @@
 // 0 < λ <= b: M⁻¹ is SPD when A is, provided b bounds the spectrum (hence the 1.1 safety factor
 // over the estimated λmax). Bounds come from a few Lanczos steps on D^{-1/2} A D^{-1/2} with a
 // fixed, device-generated start vector; Lanczos gives λmin and λmax together:
-//   estimate_lambda_min (default): a = estimated λmin (an over-estimate of the true λmin, which
-//     keeps q positive and weights the whole spectrum: what CG wants);
+//   estimate_lambda_min (default): a = max(estimated λmin, b / lambda_ratio). The Ritz value
+//     over-estimates the true λmin, which keeps q positive; taking the larger of the two helps
+//     well-conditioned matrices a lot and costs little elsewhere (PCG iterations, degree 3,
+//     rtol 1e-8: poisson2d:128 87 vs 104 with λmin alone; random_spd:5000 8 vs 17 with the
+//     ratio alone; bcsstk08 81 vs 77 with λmin alone);
 //   otherwise: a = b / lambda_ratio (the high end only: what a multigrid smoother wants).
 // Everything is ATen plus detail::spmm, so it runs on any device. Needs a real positive diagonal.
 #include <dsla/errors.h>
@@ -119,8 +122,8 @@ class Chebyshev final : public PrecondBase {
       auto ev = at::linalg_eigvalsh(T);
       const double lmax = ev.max().item<double>(), lmin = ev.min().item<double>();
       const double hi = 1.1 * lmax;
-      const double lo =
-          opt_.estimate_lambda_min ? std::max(lmin, 1e-6 * hi) : hi / opt_.lambda_ratio;
+      const double lo = opt_.estimate_lambda_min ? std::max(lmin, hi / opt_.lambda_ratio)
+                                                 : hi / opt_.lambda_ratio;
       DSLA_CHECK_ARG(lmax > 0, "A",
                      "precond 'chebyshev': the estimated largest eigenvalue of "
                      "D⁻¹A is not positive; A is not positive definite");

@@ -50,8 +50,17 @@ void PrecondBase::check_update(const SparseMatrix& A) const {
 }
 
 at::Tensor PrecondBase::values_2d(const SparseMatrix& A) {
-  const auto& v = A.values();
-  return v.detach().reshape({A.batch_size(), A.nnz()}).resolve_conj().contiguous();
+  auto v = A.values().detach().reshape({A.batch_size(), A.nnz()}).resolve_conj().contiguous();
+  // One pass at setup: a NaN would otherwise flow silently through the sweeps into every apply.
+  auto bad = at::isfinite(v).logical_not();
+  if (bad.any().item<bool>()) {
+    const int64_t q = at::nonzero(bad.flatten())[0].item<int64_t>();
+    DSLA_CHECK_ARG(
+        false, "A", "value ", q % std::max<int64_t>(A.nnz(), 1), " (CSR order)",
+        A.batch_size() > 1 ? " of batch member " + std::to_string(q / A.nnz()) : std::string(),
+        " is not finite (NaN or Inf); a preconditioner needs finite values");
+  }
+  return v;
 }
 
 namespace {

@@ -17,9 +17,10 @@ struct Options {
   int64_t degree = 3;         // chebyshev polynomial degree
   double lambda_ratio = 30.0;  // chebyshev: smooth [lmax / ratio, lmax] (used when not SPD-solving)
   int64_t power_iters = 10;    // chebyshev: iterations of the eigenvalue estimate
-  // chebyshev: also estimate λmin (Lanczos gives both) and smooth on [max(λmin, λmax / ratio),
-  // 1.1 λmax]. As a CG preconditioner the whole spectrum matters, so this is the default; set it
-  // false for smoother use (then [λmax / ratio, 1.1 λmax], the high end only).
+  // chebyshev: also estimate λmin (Lanczos gives both) and work on [max(λmin, b / ratio), b],
+  // b = 1.1 λmax. As a CG preconditioner the whole spectrum matters, so this is the default (it
+  // wins on well-conditioned matrices, see chebyshev.cpp); false gives [b / ratio, b], the high
+  // end only, as a multigrid smoother wants.
   bool estimate_lambda_min = true;
   // ic0/ilu0: factor A + shift·diag(A). When a pivot breaks down (zero, or not positive for
   // ic0) and auto_shift is set, the factorization is retried with growing shifts (1e-3, 4e-3,
