@@ -315,6 +315,22 @@ TEST(Precond, BatchedIsPerMember) {
   }
 }
 
+TEST(Precond, OneColumnAndStridedOutputMatchDense) {
+  auto A = dsla::random_sparse(30, 30, 0.12, 13);
+  auto H = dsla::random_spd(30, 0.12, 13);
+  for (const auto& k : kAllKinds) {
+    auto P = make_preconditioner(k == "chebyshev" || k == "ic0" ? H : A, kind(k));
+    auto M = dense_inverse(*P);  // k = n right-hand sides
+    auto x = at::randn({1, 30, 1}, at::kDouble), y = at::empty_like(x);
+    P->apply(x, y);  // k = 1
+    expect_close(y, at::matmul(M, x), 1e-12, k + " one column");
+    auto yt = at::empty({1, 2, 30}, at::kDouble).transpose(1, 2);  // non-contiguous output
+    auto x2 = at::randn({1, 30, 2}, at::kDouble);
+    P->apply(x2, yt);
+    expect_close(yt, at::matmul(M, x2), 1e-12, k + " strided output");
+  }
+}
+
 TEST(Precond, ComplexHermitianAndGeneral) {
   auto H = complex_hpd(30);
   for (const auto& k : kSpdKinds) {

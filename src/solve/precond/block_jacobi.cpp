@@ -14,6 +14,9 @@ namespace {
 // Whether every stored entry's b x b block is fully stored: then b is the natural block size.
 bool pattern_has_blocks(const Pattern& p, int64_t b) {
   if (p.rows() % b != 0) return false;
+  // Cheap necessary condition first (O(n)): every row length is a multiple of b.
+  auto len = p.crow().slice(0, 1).sub(p.crow().slice(0, 0, p.rows()));
+  if (!at::remainder(len, b).eq(0).all().item<bool>()) return false;
   auto row = p.row().to(at::kLong), col = p.col().to(at::kLong);
   auto key = at::div(row, b, "floor") * ((p.cols() + b - 1) / b) + at::div(col, b, "floor");
   const int64_t blocks = std::get<0>(at::_unique(key, /*sorted=*/false)).numel();
