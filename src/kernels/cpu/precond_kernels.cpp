@@ -58,6 +58,10 @@ void tri_solve_one(int64_t k_runtime, int64_t n, const I* crow, const I* col, co
   if (!how.conj_trans) {
     auto row = [&](int64_t i, int64_t lo, int64_t hi) {
       V* zi = z + i * k;
+      if (how.rhs_times_diag) {
+        const V d = vals[diag[i]];
+        for (int64_t j = 0; j < k; ++j) zi[j] *= d;
+      }
       for (int64_t p = lo; p < hi; ++p) {
         const V a = vals[p] * s;
         const V* zc = z + static_cast<int64_t>(col[p]) * k;

@@ -24,6 +24,9 @@ struct TriSolve {
   bool conj_trans = false;  // solve Tᴴ z = r instead of T z = r
   bool unit_diag = false;   // T has ones on the diagonal (the stored diagonal is ignored)
   double off_scale = 1.0;   // strictly off-diagonal entries are multiplied by this (SSOR's omega)
+  // Solve T z = D z_in (D the stored diagonal): SSOR's middle factor fused into its backward
+  // sweep, saving a pass over the vectors. Only with conj_trans = false.
+  bool rhs_times_diag = false;
 };
 
 // z <- T⁻¹ z (or T⁻ᴴ z) in place, for each of `batch` members: values at vals + b * vals_bstride,

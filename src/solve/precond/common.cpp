@@ -30,7 +30,7 @@ void PrecondBase::check_apply(const at::Tensor& x, const at::Tensor& y, const ch
   DSLA_CHECK_ARG(x.device() == device_ && y.device() == device_, "x", who,
                  ": vectors must be on the matrix device ", device_, ", got ", x.device(), " and ",
                  y.device());
-  DSLA_CHECK_ARG(!x.is_same(y) && x.data_ptr() != y.data_ptr(), "y", who,
+  DSLA_CHECK_ARG(y.numel() == 0 || (!x.is_same(y) && x.data_ptr() != y.data_ptr()), "y", who,
                  ": must not alias x (pass a separate output)");
 }
 

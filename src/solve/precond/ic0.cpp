@@ -40,7 +40,11 @@ class Ic0 final : public PrecondBase {
     check_apply(x, y, "ic0.apply");
     in_place(x, y, [&](at::Tensor& z) {
       tri_solve(*pattern_, diag_, l_, z, {/*lower=*/true, false, false, 1.0});
-      tri_solve(*pattern_, diag_, l_, z, {/*lower=*/true, /*conj_trans=*/true, false, 1.0});
+      if (lh_.defined()) {  // Lᴴ stored row-wise: a gather sweep, faster than the scatter one
+        tri_solve(*pattern_, diag_, lh_, z, {/*lower=*/false, false, false, 1.0});
+      } else {
+        tri_solve(*pattern_, diag_, l_, z, {/*lower=*/true, /*conj_trans=*/true, false, 1.0});
+      }
     });
   }
   void apply_adjoint(const at::Tensor& x, at::Tensor& y) const override { apply(x, y); }
@@ -72,10 +76,15 @@ class Ic0 final : public PrecondBase {
           });
         });
     l_ = l;
+    // On a structurally symmetric pattern (the usual case) the transpose permutation maps L's
+    // entries onto the upper triangle of the same layout, so Lᴴ can be kept row-wise.
+    if (pattern_->is_structurally_symmetric()) {
+      lh_ = l.index_select(1, pattern_->transpose_perm()).conj().resolve_conj().contiguous();
+    }
   }
 
   Options opt_;
-  at::Tensor diag_, l_;
+  at::Tensor diag_, l_, lh_;  // lh_: Lᴴ in A's layout (upper part), when the pattern allows
   std::shared_ptr<kc::Ic0Symbolic> symbolic_;
   double shift_ = 0.0;
 };

@@ -28,8 +28,8 @@ class Ssor final : public PrecondBase {
     check_apply(x, y, "ssor.apply");
     in_place(x, y, [&](at::Tensor& z) {
       tri_solve(*pattern_, diag_, vals_, z, {/*lower=*/true, false, false, omega_});
-      scale_by_diagonal(*pattern_, diag_, vals_, z, /*conj=*/false);
-      tri_solve(*pattern_, diag_, vals_, z, {/*lower=*/false, false, false, omega_});
+      tri_solve(*pattern_, diag_, vals_, z,
+                {/*lower=*/false, false, false, omega_, /*rhs_times_diag=*/true});
       if (omega_ != 1.0) z.mul_(omega_ * (2.0 - omega_));
     });
   }
