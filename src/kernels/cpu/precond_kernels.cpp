@@ -68,8 +68,10 @@ void tri_solve_one(int64_t k_runtime, int64_t n, const I* crow, const I* col, co
         for (int64_t j = 0; j < k; ++j) zi[j] -= a * zc[j];
       }
       if (!how.unit_diag) {
-        const V d = vals[diag[i]];
-        for (int64_t j = 0; j < k; ++j) zi[j] /= d;
+        // The reciprocal does not depend on z, so it is computed off the row-to-row dependency
+        // chain; a division on the chain would add its full latency to every row.
+        const V inv = V(1) / vals[diag[i]];
+        for (int64_t j = 0; j < k; ++j) zi[j] *= inv;
       }
     };
     if (how.lower) {
@@ -83,8 +85,8 @@ void tri_solve_one(int64_t k_runtime, int64_t n, const I* crow, const I* col, co
     auto col_step = [&](int64_t i, int64_t lo, int64_t hi) {
       V* zi = z + i * k;
       if (!how.unit_diag) {
-        const V d = conj_if(vals[diag[i]]);
-        for (int64_t j = 0; j < k; ++j) zi[j] /= d;
+        const V inv = V(1) / conj_if(vals[diag[i]]);
+        for (int64_t j = 0; j < k; ++j) zi[j] *= inv;
       }
       for (int64_t p = lo; p < hi; ++p) {
         const V a = conj_if(vals[p]) * s;
