@@ -405,3 +405,27 @@ def test_sparse_tensor_solve_and_float32():
     x = A.solve(b, method="cg", rtol=1e-5)
     assert x.dtype == torch.float32
     assert ((b - A @ x).norm() / b.norm()) < 1e-5
+
+
+PRECONDS = ["none", "jacobi", "block_jacobi", "ssor", "sgs", "chebyshev", "ic0", "ilu0"]
+
+
+@pytest.mark.parametrize("precond", PRECONDS)
+@pytest.mark.parametrize("method", ["cg", "minres", "gmres", "fgmres", "bicgstab"])
+def test_method_x_preconditioner_real(method, precond):
+    A = load("gr_30_30.mtx")
+    b = A @ torch.ones(900, dtype=torch.float64)
+    x, info = dsla.solve(A, b, method=method, precond=precond, rtol=1e-10, return_info=True)
+    assert info.converged, info.message
+    assert torch.allclose(x, torch.ones(900, dtype=torch.float64), atol=1e-7)
+
+
+@pytest.mark.parametrize("method,precond", [("gmres", "ilu0"), ("cg", "ic0"), ("bicgstab", "ssor")])
+def test_gradcheck_preconditioned(method, precond):
+    D = dense_spd(6, 11)
+    A = dsla.SparseTensor.from_dense(D)
+    v = A.values.detach().clone().requires_grad_()
+    b = torch.randn(6, dtype=torch.float64, requires_grad=True)
+    f = lambda v, b: dsla.solve(A.with_values(sym_values(A, v)), b, method=method,  # noqa: E731
+                                precond=precond, rtol=1e-13)
+    assert torch.autograd.gradcheck(f, (v, b), atol=1e-6, rtol=1e-5)
