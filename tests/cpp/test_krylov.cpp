@@ -22,8 +22,12 @@ using dsla::SolveOptions;
 using dsla::SparseMatrix;
 using dsla::Status;
 
-std::string data(const std::string& name) { return std::string(DSLA_DATA_DIR) + "/" + name; }
-bool have(const std::string& name) { return std::ifstream(data(name)).good(); }
+std::string data(const std::string& name) {
+  return std::string(DSLA_DATA_DIR) + "/" + name;
+}
+bool have(const std::string& name) {
+  return std::ifstream(data(name)).good();
+}
 
 at::Tensor dense_spd(int64_t n, at::ScalarType dt = at::kDouble) {
   at::manual_seed(1);
