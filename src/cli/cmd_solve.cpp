@@ -50,16 +50,15 @@ int run_solve(const Args& args) {
   opt.warn = false;
   const int64_t every = args.get_int("progress", 100);
   auto A = load_matrix(what, args);
-  const double t_start = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now().time_since_epoch())
-                             .count();
+  const double t_start =
+      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   if (!json && every > 0) {
     opt.callback = [every, t_start](int64_t it, double res) {
       if (it % every != 0) return;
-      const double t = std::chrono::duration<double>(
-                           std::chrono::steady_clock::now().time_since_epoch())
-                           .count() -
-                       t_start;
+      const double t =
+          std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+              .count() -
+          t_start;
       std::cerr << "  iteration " << std::setw(7) << it << "  residual " << std::scientific
                 << std::setprecision(3) << res << std::defaultfloat << "  (" << std::fixed
                 << std::setprecision(2) << t << " s)" << std::defaultfloat << "\n";
@@ -80,12 +79,11 @@ int run_solve(const Args& args) {
               << A.device() << "\", \"dtype\": \"" << A.dtype()
               << "\", \"threads\": " << at::get_num_threads() << ", \"method\": \""
               << to_string(info.method) << "\", \"preconditioner\": \""
-              << json_escape(info.preconditioner) << "\", \"status\": \""
-              << to_string(info.status) << "\", \"converged\": "
-              << (info.converged ? "true" : "false") << ", \"iterations\": " << info.iterations
-              << ", \"residual\": " << info.residual << ", \"rtol\": " << opt.rtol
-              << ", \"setup_s\": " << S.setup_time() << ", \"solve_s\": " << info.solve_time
-              << ", \"time_per_iteration_s\": "
+              << json_escape(info.preconditioner) << "\", \"status\": \"" << to_string(info.status)
+              << "\", \"converged\": " << (info.converged ? "true" : "false")
+              << ", \"iterations\": " << info.iterations << ", \"residual\": " << info.residual
+              << ", \"rtol\": " << opt.rtol << ", \"setup_s\": " << S.setup_time()
+              << ", \"solve_s\": " << info.solve_time << ", \"time_per_iteration_s\": "
               << (info.iterations ? info.solve_time / info.iterations : 0.0)
               << ", \"peak_rss_bytes\": " << mem << "}\n";
   } else {
@@ -95,16 +93,16 @@ int run_solve(const Args& args) {
     std::cout << "\n  method     " << to_string(info.method);
     if (!is_direct(info.method)) std::cout << " + " << info.preconditioner;
     std::cout << (opt.method == Method::Auto ? " (picked by auto)" : "") << "\n  status     "
-              << to_string(info.status) << "\n  iterations " << info.iterations
-              << "\n  residual   " << std::scientific << std::setprecision(3) << info.residual
-              << " (true ‖b − Ax‖/‖b‖, rtol " << opt.rtol << ")" << std::defaultfloat
-              << std::fixed << std::setprecision(3) << "\n  setup      " << S.setup_time()
-              << " s\n  solve      " << info.solve_time << " s";
+              << to_string(info.status) << "\n  iterations " << info.iterations << "\n  residual   "
+              << std::scientific << std::setprecision(3) << info.residual
+              << " (true ‖b − Ax‖/‖b‖, rtol " << opt.rtol << ")" << std::defaultfloat << std::fixed
+              << std::setprecision(3) << "\n  setup      " << S.setup_time() << " s\n  solve      "
+              << info.solve_time << " s";
     if (info.iterations > 1)
       std::cout << " (" << info.solve_time / info.iterations * 1e3 << " ms/iteration)";
     if (mem > 0)
-      std::cout << "\n  memory     " << std::setprecision(1) << mem / 1048576.0
-                << " MiB peak RSS (" << std::setprecision(0) << mem / n << " B/DOF)";
+      std::cout << "\n  memory     " << std::setprecision(1) << mem / 1048576.0 << " MiB peak RSS ("
+                << std::setprecision(0) << mem / n << " B/DOF)";
     std::cout << std::defaultfloat << "\n";
     if (!info.converged) std::cout << "  " << info.message << "\n";
   }
@@ -113,7 +111,8 @@ int run_solve(const Args& args) {
 }
 
 const CommandRegistrar reg(
-    {"solve", "solve A x = b (b = A·1 for files, 1 for generated problems); default poisson2d:256",
+    {"solve",
+     "solve A x = b (b = A·1 for files, 1 for generated problems); default poisson2d:256",
      std::string("usage: dsla solve [MATRIX] [--method M] [--precond P] [--rtol R] [--maxiter N]\n"
                  "                  [--restart K] [--threads T] [--progress EVERY] [--json]\n"
                  "                  [--device cuda] [--dtype float32]\n\n"
@@ -127,7 +126,9 @@ const CommandRegistrar reg(
                  "                 (default 100; 0 = quiet)\n"
                  "  exit status 2 when the solve did not converge\n\n") +
          kMatrixHelp,
-     run_solve});
+     run_solve,
+     {"method", "precond", "rtol", "atol", "maxiter", "restart", "ordering", "check-every",
+      "threads", "progress"}});
 
 }  // namespace
 }  // namespace dsla::cli

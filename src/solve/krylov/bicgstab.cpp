@@ -12,6 +12,7 @@ void bicgstab(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon
   auto rho_old = one.clone(), alpha = one.clone(), omega = one.clone();
   auto v = at::zeros_like(x), p = at::zeros_like(x);
   mon.begin(space.norm(r));
+  if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
     auto on = mon.active != 0;
     auto rho = space.dot(rhat, r);

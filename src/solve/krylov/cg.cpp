@@ -30,6 +30,7 @@ void cg_fused(const Problem& P, const SparseMatrix& Am, const at::Tensor& b, at:
   mon.begin(at::sqrt(rr));
   auto q = at::empty_like(p);
   auto pq = at::empty_like(rz), rz_new = at::empty_like(rz);
+  if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
     cg_spmv_dot(pattern, values, p, q, pq);
     mon.fail(Status::Indefinite, pq <= 0);
@@ -46,6 +47,7 @@ void cg_generic(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& m
   auto p = z.clone();
   auto rz = re_dot(space, r, z);
   mon.begin(space.norm(r));
+  if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
     auto q = apply(*P.A, p);
     auto pq = re_dot(space, p, q);

@@ -35,6 +35,7 @@ void lsmr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
   mon.begin(beta);
   mon.set_active(at::logical_and(mon.active != 0, alpha * beta > 0));
   at::Tensor c, s, tmp;
+  if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
     u = apply(A, v) - alpha * u;
     beta = space.norm(u);

@@ -18,6 +18,7 @@ void lsqr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
   auto phibar = beta.clone(), rhobar = alfa.clone();
   mon.begin(beta);
   mon.set_active(at::logical_and(mon.active != 0, alfa * beta > 0));
+  if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
     u = apply(A, v) - alfa * u;
     beta = space.norm(u);

@@ -29,6 +29,7 @@ void minres(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) 
   const double tiny = x.scalar_type() == at::kFloat || x.scalar_type() == at::kComplexFloat
                           ? double(std::numeric_limits<float>::epsilon())
                           : std::numeric_limits<double>::epsilon();
+  if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
     auto v = safe_div(at::ones_like(beta), beta) * y;
     y = apply(*P.A, v);

@@ -9,7 +9,9 @@ namespace {
 enum Flag { kBreakdown = 0, kIndefinite = 1, kNotFinite = 2, kFlags = 3 };
 }
 
-at::Tensor real_scalar(const at::Tensor& t) { return t.is_complex() ? at::real(t) : t; }
+at::Tensor real_scalar(const at::Tensor& t) {
+  return t.is_complex() ? at::real(t) : t;
+}
 
 at::Tensor safe_div(const at::Tensor& num, const at::Tensor& den) {
   auto nz = den != 0;
@@ -52,7 +54,9 @@ Monitor::Monitor(const SolveOptions& opt, const at::Tensor& bn, int64_t mi, c10:
   flags_ = at::zeros({kFlags}, bn.options().dtype(at::kBool));
 }
 
-void Monitor::set_active(const at::Tensor& mask) { active = mask.to(active.scalar_type()); }
+void Monitor::set_active(const at::Tensor& mask) {
+  active = mask.to(active.scalar_type());
+}
 
 void Monitor::begin(const at::Tensor& rnorm) {
   active.masked_fill_(rnorm <= tol, 0);
@@ -62,7 +66,7 @@ void Monitor::begin(const at::Tensor& rnorm) {
 }
 
 void Monitor::fail(Status s, const at::Tensor& mask) {
-  const int idx = s == Status::Indefinite ? kIndefinite
+  const int idx = s == Status::Indefinite  ? kIndefinite
                   : s == Status::NotFinite ? kNotFinite
                                            : kBreakdown;
   auto m = at::logical_and(mask, active != 0);
@@ -103,9 +107,13 @@ bool Monitor::check() {
   return !any_active || iterations >= maxiter;
 }
 
-bool Monitor::any_active() const { return (active != 0).any().item<bool>(); }
+bool Monitor::any_active() const {
+  return (active != 0).any().item<bool>();
+}
 
-void Monitor::clear_failures() { flags_.zero_(); }
+void Monitor::clear_failures() {
+  flags_.zero_();
+}
 
 Status Monitor::failure() const {
   auto f = flags_.cpu();
