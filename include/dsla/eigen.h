@@ -34,10 +34,11 @@ namespace dsla {
 struct EigenOptions {
   // eigsh: "SA" (smallest algebraic), "LA" (largest), "SM" (smallest magnitude: shift-invert at
   // 0), "LM" (largest magnitude). eigs: "LM", "SM", "LR", "SR". svds: "LM" or "SM" (square A).
-  std::string which = "SA";
-  double tol = 1e-8;      // backward error per pair
-  int64_t maxiter = -1;   // LOBPCG iterations / Arnoldi restarts; -1: automatic
-  int64_t block = 0;      // LOBPCG block size / Arnoldi basis size; 0: automatic
+  // Empty: the function's default (eigsh "SA", eigs and svds "LM").
+  std::string which;
+  double tol = 1e-8;     // backward error per pair
+  int64_t maxiter = -1;  // LOBPCG iterations / Arnoldi restarts; -1: automatic
+  int64_t block = 0;     // LOBPCG block size / Arnoldi basis size; 0: automatic
   // eigsh preconditioner T ≈ A⁻¹ for LOBPCG: "none", "jacobi", "amg", ... (precond kinds), or
   // an operator (overrides the name).
   std::string precond = "none";
@@ -85,7 +86,7 @@ at::Tensor cond(const SparseMatrix& A, const EigenOptions& opt = {}, EigenInfo* 
 // A Krylov solve on an operator (matrix-free), e.g. GMRES on Jacobian-vector products or MINRES
 // on a deflated operator. b: [n] or [n, k]. opt.method must be iterative; opt.M (if set) is the
 // preconditioner. Not differentiable.
-at::Tensor solve_operator(const LinearOperatorPtr& A, const at::Tensor& b,
-                          const SolveOptions& opt, SolveInfo* info = nullptr);
+at::Tensor solve_operator(const LinearOperatorPtr& A, const at::Tensor& b, const SolveOptions& opt,
+                          SolveInfo* info = nullptr);
 
 }  // namespace dsla

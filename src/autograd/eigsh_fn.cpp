@@ -29,7 +29,9 @@ at::Tensor sampled(const at::Tensor& row, const at::Tensor& col, const at::Tenso
   return (X.index_select(0, row) * Y.index_select(0, col).conj()).sum(1);
 }
 
-bool any_nonzero(const at::Tensor& g) { return g.defined() && (g != 0).any().item<bool>(); }
+bool any_nonzero(const at::Tensor& g) {
+  return g.defined() && (g != 0).any().item<bool>();
+}
 
 // Projected solves for the eigenvector part; returns w [n, k] (zero columns where g is zero).
 at::Tensor eigvec_adjoint(const SparseMatrix& A, const SparseMatrix* M, const at::Tensor& lam,
@@ -66,14 +68,14 @@ at::Tensor eigvec_adjoint(const SparseMatrix& A, const SparseMatrix* M, const at
   c10::optional<SparseMatrix> Md;
   if (M) Md = M->detach();
   auto lamc = lam.to(U.scalar_type());
-  auto op = make_operator(
-      n, n, U.scalar_type(), U.device(),
-      [Ad, Md, lamc, proj](const at::Tensor& x3, at::Tensor& y3) {
-        at::NoGradGuard ng;
-        auto x = proj(x3.squeeze(0));
-        auto Mx = Md ? dsla::matmul(*Md, x) : x;
-        y3.copy_(proj(dsla::matmul(Ad, x) - Mx * lamc.unsqueeze(0)).unsqueeze(0));
-      });
+  auto op =
+      make_operator(n, n, U.scalar_type(), U.device(),
+                    [Ad, Md, lamc, proj](const at::Tensor& x3, at::Tensor& y3) {
+                      at::NoGradGuard ng;
+                      auto x = proj(x3.squeeze(0));
+                      auto Mx = Md ? dsla::matmul(*Md, x) : x;
+                      y3.copy_(proj(dsla::matmul(Ad, x) - Mx * lamc.unsqueeze(0)).unsqueeze(0));
+                    });
   SolveOptions so;
   so.method = Method::MINRES;
   so.precond = "none";
@@ -98,8 +100,8 @@ class EigshFunction : public torch::autograd::Function<EigshFunction> {
     ctx->saved_data["has_m"] = M != nullptr;
     ctx->saved_data["dtol"] = dtol;
     ctx->saved_data["n"] = A.rows();
-    std::vector<at::Tensor> s = {lam, U, va.detach(), A.crow_indices(), A.col_indices(),
-                                 A.row_indices()};
+    std::vector<at::Tensor> s = {
+        lam, U, va.detach(), A.crow_indices(), A.col_indices(), A.row_indices()};
     if (M) {
       s.push_back(vm.detach());
       s.push_back(M->crow_indices());
@@ -131,7 +133,8 @@ class EigshFunction : public torch::autograd::Function<EigshFunction> {
       if (has_m) add(gM, -sampled(s[9], s[8], U * (glc * lam.to(U.scalar_type())), U));
     }
     if (any_nonzero(gU)) {
-      TORCH_CHECK_NOT_IMPLEMENTED(!U.is_complex(), "dsla: eigsh backward: eigenvector gradients "
+      TORCH_CHECK_NOT_IMPLEMENTED(!U.is_complex(),
+                                  "dsla: eigsh backward: eigenvector gradients "
                                   "of complex (Hermitian) problems are not implemented; "
                                   "differentiate the eigenvalues or use a real matrix");
       at::NoGradGuard ng;
@@ -176,7 +179,8 @@ class NoGradFunction : public torch::autograd::Function<NoGradFunction> {
     return {a.clone(), b.clone()};
   }
   static variable_list backward(AutogradContext*, variable_list) {
-    TORCH_CHECK_NOT_IMPLEMENTED(false, "dsla: eigs results are not differentiable (nonsymmetric "
+    TORCH_CHECK_NOT_IMPLEMENTED(false,
+                                "dsla: eigs results are not differentiable (nonsymmetric "
                                 "eigenpair gradients need left eigenvectors); detach them, or "
                                 "use eigsh for symmetric matrices");
     return {};
@@ -189,9 +193,8 @@ bool wants_grad(const SparseMatrix& A) {
 
 }  // namespace
 
-std::tuple<at::Tensor, at::Tensor> eigsh(const SparseMatrix& A, int64_t k,
-                                         const EigenOptions& opt, const SparseMatrix* M,
-                                         EigenInfo* info) {
+std::tuple<at::Tensor, at::Tensor> eigsh(const SparseMatrix& A, int64_t k, const EigenOptions& opt,
+                                         const SparseMatrix* M, EigenInfo* info) {
   auto [lam, U] = detail::eigsh_nograd(A, k, opt, M, info);
   if (!wants_grad(A) && !(M && wants_grad(*M))) return {lam, U};
   auto vm = M ? M->values() : at::zeros({0}, A.values().options().requires_grad(false));
@@ -199,8 +202,8 @@ std::tuple<at::Tensor, at::Tensor> eigsh(const SparseMatrix& A, int64_t k,
   return {out[0], out[1]};
 }
 
-std::tuple<at::Tensor, at::Tensor> eigs(const SparseMatrix& A, int64_t k,
-                                        const EigenOptions& opt, EigenInfo* info) {
+std::tuple<at::Tensor, at::Tensor> eigs(const SparseMatrix& A, int64_t k, const EigenOptions& opt,
+                                        EigenInfo* info) {
   auto [lam, U] = detail::eigs_nograd(A, k, opt, info);
   if (!wants_grad(A)) return {lam, U};
   auto out = NoGradFunction::apply(A.values(), lam, U);
@@ -222,8 +225,8 @@ at::Tensor norm2(const SparseMatrix& A, const EigenOptions& opt, EigenInfo* info
 }
 
 at::Tensor cond(const SparseMatrix& A, const EigenOptions& opt, EigenInfo* info) {
-  DSLA_CHECK_ARG(A.defined() && A.rows() == A.cols(), "A",
-                 "cond needs a square matrix; got ", A.rows(), " x ", A.cols());
+  DSLA_CHECK_ARG(A.defined() && A.rows() == A.cols(), "A", "cond needs a square matrix; got ",
+                 A.rows(), " x ", A.cols());
   EigenOptions o = opt;
   o.which = "LM";
   EigenInfo i1, i2;

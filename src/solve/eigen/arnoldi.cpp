@@ -16,11 +16,16 @@ namespace dsla::eigen {
 at::Tensor select(const at::Tensor& vals, const std::string& which, int64_t k) {
   at::Tensor key;
   auto re = vals.is_complex() ? at::real(vals) : vals;
-  if (which == "LM") key = -vals.abs();
-  else if (which == "SM") key = vals.abs();
-  else if (which == "LR" || which == "LA") key = -re;
-  else if (which == "SR" || which == "SA") key = re;
-  else TORCH_CHECK_VALUE(false, "dsla: argument 'which': unknown value '", which, "'");
+  if (which == "LM")
+    key = -vals.abs();
+  else if (which == "SM")
+    key = vals.abs();
+  else if (which == "LR" || which == "LA")
+    key = -re;
+  else if (which == "SR" || which == "SA")
+    key = re;
+  else
+    TORCH_CHECK_VALUE(false, "dsla: argument 'which': unknown value '", which, "'");
   auto order = std::get<1>(key.to(at::kDouble).sort(/*stable=*/true, 0, false));
   return order.slice(0, 0, k);
 }
@@ -43,7 +48,8 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
     out.converged = k;
     return out;
   }
-  TORCH_CHECK_VALUE(ncv > k + 1, "dsla: argument 'ncv': needs more than k + 1 basis vectors; "
+  TORCH_CHECK_VALUE(ncv > k + 1,
+                    "dsla: argument 'ncv': needs more than k + 1 basis vectors; "
                     "raise ncv or lower k");
   if (maxiter < 0) maxiter = 300;
   auto V = at::zeros({n, ncv + 1}, copt);
@@ -106,8 +112,8 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
   out.vectors = X;
   auto R = A(X) - X * out.values.unsqueeze(0);
   double scale = anorm > 0 ? anorm : out.values.abs().max().item<double>();
-  out.residuals = (at::linalg_vector_norm(R, 2, {0}).to(at::kDouble) / std::max(scale, 1e-300))
-                      .cpu();
+  out.residuals =
+      (at::linalg_vector_norm(R, 2, {0}).to(at::kDouble) / std::max(scale, 1e-300)).cpu();
   out.converged = (out.residuals <= tol).sum().item<int64_t>();
   return out;
 }

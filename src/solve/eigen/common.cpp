@@ -50,8 +50,8 @@ void finish(EigenInfo& info, int64_t k, int64_t converged, int64_t iterations,
     msg << what << " converged: " << k << " pairs in " << iterations
         << " iterations (largest backward error " << worst << ")";
   } else {
-    msg << what << " did not converge: " << converged << " of " << k << " pairs met tol "
-        << opt.tol << " after " << iterations << " iterations (largest backward error " << worst
+    msg << what << " did not converge: " << converged << " of " << k << " pairs met tol " << opt.tol
+        << " after " << iterations << " iterations (largest backward error " << worst
         << "); raise maxiter, loosen tol, use a preconditioner, or shift-invert (sigma)";
   }
   info.message = msg.str();
@@ -63,12 +63,13 @@ void finish(EigenInfo& info, int64_t k, int64_t converged, int64_t iterations,
 
 }  // namespace detail
 
-at::Tensor solve_operator(const LinearOperatorPtr& A, const at::Tensor& b,
-                          const SolveOptions& opt, SolveInfo* info) {
+at::Tensor solve_operator(const LinearOperatorPtr& A, const at::Tensor& b, const SolveOptions& opt,
+                          SolveInfo* info) {
   DSLA_CHECK_ARG(A != nullptr, "A", "is empty");
   DSLA_CHECK_ARG(!is_direct(opt.method) && opt.method != Method::Auto, "method",
                  "a matrix-free solve needs an iterative method (gmres, fgmres, bicgstab, cg, "
-                 "minres); got ", to_string(opt.method));
+                 "minres); got ",
+                 to_string(opt.method));
   DSLA_CHECK_ARG(b.dim() == 1 || b.dim() == 2, "b", "must be [n] or [n, k]; got ", b.sizes());
   DSLA_CHECK_ARG(b.size(0) == A->rows(), "b", "has ", b.size(0), " rows; the operator has ",
                  A->rows());
@@ -77,8 +78,8 @@ at::Tensor solve_operator(const LinearOperatorPtr& A, const at::Tensor& b,
   P.A = A.get();
   P.M = opt.M.get();
   P.opt = &opt;
-  auto x = opt.x0.defined() ? opt.x0.reshape(b3.sizes()).to(b3.options()).clone()
-                            : at::zeros_like(b3);
+  auto x =
+      opt.x0.defined() ? opt.x0.reshape(b3.sizes()).to(b3.options()).clone() : at::zeros_like(b3);
   SolveInfo inf;
   krylov::run(opt.method, P, b3, x, inf);
   if (!inf.converged) {

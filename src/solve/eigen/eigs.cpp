@@ -11,13 +11,14 @@ namespace dsla::detail {
 std::tuple<at::Tensor, at::Tensor> eigs_nograd(const SparseMatrix& A, int64_t k,
                                                const EigenOptions& opt, EigenInfo* info_out) {
   DSLA_CHECK_ARG(A.defined(), "A", "is an empty (default-constructed) matrix");
-  TORCH_CHECK_NOT_IMPLEMENTED(!A.is_batched(), "dsla: eigs: batched matrices are not supported; "
+  TORCH_CHECK_NOT_IMPLEMENTED(!A.is_batched(),
+                              "dsla: eigs: batched matrices are not supported; "
                               "loop over the batch members");
   DSLA_CHECK_ARG(A.rows() == A.cols(), "A", "must be square; got ", A.rows(), " x ", A.cols());
   const int64_t n = A.rows();
   DSLA_CHECK_ARG(k >= 1 && k < n - 1, "k", "must be in [1, n - 2] = [1, ", n - 2, "]; got ", k,
                  " (use torch.linalg.eigvals on A.to_dense() for the full spectrum)");
-  const auto& which = opt.which;
+  const std::string which = opt.which.empty() ? "LM" : opt.which;
   DSLA_CHECK_ARG(which == "LM" || which == "SM" || which == "LR" || which == "SR", "which",
                  "must be 'LM', 'SM', 'LR' or 'SR'; got '", which, "'");
   DSLA_CHECK_ARG(opt.tol > 0, "tol", "must be positive; got ", opt.tol);
@@ -41,8 +42,7 @@ std::tuple<at::Tensor, at::Tensor> eigs_nograd(const SparseMatrix& A, int64_t k,
     r = eigen::arnoldi(K, n, options, k, "LM", 0.0, opt.tol, opt.maxiter, opt.block, opt.seed);
     lam = *sigma + 1.0 / r.values;
   } else {
-    r = eigen::arnoldi(Aop, n, options, k, which, anorm, opt.tol, opt.maxiter, opt.block,
-                       opt.seed);
+    r = eigen::arnoldi(Aop, n, options, k, which, anorm, opt.tol, opt.maxiter, opt.block, opt.seed);
     lam = r.values;
   }
   U = r.vectors;

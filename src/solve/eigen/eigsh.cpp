@@ -19,11 +19,13 @@ SparseMatrix identity_like(const SparseMatrix& A) {
   const int64_t n = A.rows();
   auto io = at::TensorOptions().dtype(at::kLong).device(A.device());
   return SparseMatrix::from_csr(at::arange(n + 1, io), at::arange(n, io),
-                                at::ones({n}, A.values().options().requires_grad(false)),
-                                {n, n}, /*check=*/false);
+                                at::ones({n}, A.values().options().requires_grad(false)), {n, n},
+                                /*check=*/false);
 }
 
-double inf_norm(const SparseMatrix& A) { return A.detach().norm("inf").item<double>(); }
+double inf_norm(const SparseMatrix& A) {
+  return A.detach().norm("inf").item<double>();
+}
 
 struct Run {
   eigen::LobpcgResult r;
@@ -36,13 +38,14 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
                                                 const EigenOptions& opt, const SparseMatrix* M,
                                                 EigenInfo* info_out) {
   DSLA_CHECK_ARG(A.defined(), "A", "is an empty (default-constructed) matrix");
-  TORCH_CHECK_NOT_IMPLEMENTED(!A.is_batched(), "dsla: eigsh: batched matrices are not supported; "
+  TORCH_CHECK_NOT_IMPLEMENTED(!A.is_batched(),
+                              "dsla: eigsh: batched matrices are not supported; "
                               "loop over the batch members");
   DSLA_CHECK_ARG(A.rows() == A.cols(), "A", "must be square; got ", A.rows(), " x ", A.cols());
   const int64_t n = A.rows();
   DSLA_CHECK_ARG(k >= 1 && k < n, "k", "must be in [1, n - 1] = [1, ", n - 1, "]; got ", k,
                  " (use torch.linalg.eigh on A.to_dense() for the full spectrum)");
-  const auto& which = opt.which;
+  const std::string which = opt.which.empty() ? "SA" : opt.which;
   DSLA_CHECK_ARG(which == "SA" || which == "LA" || which == "SM" || which == "LM", "which",
                  "must be 'SA', 'LA', 'SM' or 'LM'; got '", which, "'");
   DSLA_CHECK_ARG(opt.tol > 0, "tol", "must be positive; got ", opt.tol);
@@ -132,9 +135,12 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
   auto U = at::cat(vecs, 1);
   auto cv = at::cat(conv);
   at::Tensor keep;
-  if (sigma) keep = eigen::select(lam - *sigma, "SM", k);
-  else if (which == "LM") keep = eigen::select(lam, "LM", k);
-  else keep = at::arange(k, lam.options().dtype(at::kLong));
+  if (sigma)
+    keep = eigen::select(lam - *sigma, "SM", k);
+  else if (which == "LM")
+    keep = eigen::select(lam, "LM", k);
+  else
+    keep = at::arange(k, lam.options().dtype(at::kLong));
   lam = lam.index_select(0, keep);
   U = U.index_select(1, keep);
   cv = cv.index_select(0, keep.cpu());

@@ -16,9 +16,13 @@
 namespace dsla::eigen {
 namespace {
 
-at::Tensor apply_b(const LobpcgProblem& P, const at::Tensor& X) { return P.B ? P.B(X) : X; }
+at::Tensor apply_b(const LobpcgProblem& P, const at::Tensor& X) {
+  return P.B ? P.B(X) : X;
+}
 
-at::Tensor col_norms(const at::Tensor& X) { return at::linalg_vector_norm(X, 2, {0}); }
+at::Tensor col_norms(const at::Tensor& X) {
+  return at::linalg_vector_norm(X, 2, {0});
+}
 
 // Rayleigh–Ritz on the basis Q (B-orthonormal up to rounding): returns (θ ascending, C).
 std::tuple<at::Tensor, at::Tensor> rayleigh_ritz(const at::Tensor& Q, const at::Tensor& AQ,
@@ -51,7 +55,8 @@ LobpcgResult dense(const LobpcgProblem& P, int64_t k, bool largest) {
   auto Bd = apply_b(P, I);
   bool ok = false;
   auto [theta, C] = rayleigh_ritz(I, Ad, Bd, ok);
-  TORCH_CHECK_VALUE(ok, "dsla: argument 'M': the matrix is not positive definite (Cholesky "
+  TORCH_CHECK_VALUE(ok,
+                    "dsla: argument 'M': the matrix is not positive definite (Cholesky "
                     "failed); the generalized problem needs an SPD M");
   auto sel = pick(theta, k, largest);
   LobpcgResult r;
@@ -150,8 +155,9 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
       if (ok || !use_p) break;
       use_p = false;
     }
-    TORCH_CHECK(ok, "dsla: LOBPCG lost B-orthogonality (the Gram matrix of its basis is not "
-                    "positive definite); check that M is SPD, or use a smaller block");
+    TORCH_CHECK(ok,
+                "dsla: LOBPCG lost B-orthogonality (the Gram matrix of its basis is not "
+                "positive definite); check that M is SPD, or use a smaller block");
     auto sel = pick(theta_all, m, largest);
     auto Cx = C.index_select(1, sel);
     theta = theta_all.index_select(0, sel);

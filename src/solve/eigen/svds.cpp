@@ -14,15 +14,17 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> svds_nograd(const SparseMatrix& A
                                                            const EigenOptions& opt,
                                                            EigenInfo* info_out) {
   DSLA_CHECK_ARG(A.defined(), "A", "is an empty (default-constructed) matrix");
-  TORCH_CHECK_NOT_IMPLEMENTED(!A.is_batched(), "dsla: svds: batched matrices are not supported; "
+  TORCH_CHECK_NOT_IMPLEMENTED(!A.is_batched(),
+                              "dsla: svds: batched matrices are not supported; "
                               "loop over the batch members");
+  const std::string which = opt.which.empty() ? "LM" : opt.which;
   const int64_t n = A.rows(), m = A.cols();
   const int64_t p = std::min(n, m);
-  DSLA_CHECK_ARG(k >= 1 && k < p, "k", "must be in [1, min(n, m) - 1] = [1, ", p - 1, "]; got ",
-                 k, " (use torch.linalg.svd on A.to_dense() for all singular values)");
-  DSLA_CHECK_ARG(opt.which == "LM" || opt.which == "SM", "which", "must be 'LM' or 'SM'; got '",
-                 opt.which, "'");
-  DSLA_CHECK_ARG(opt.which == "LM" || n == m, "which",
+  DSLA_CHECK_ARG(k >= 1 && k < p, "k", "must be in [1, min(n, m) - 1] = [1, ", p - 1, "]; got ", k,
+                 " (use torch.linalg.svd on A.to_dense() for all singular values)");
+  DSLA_CHECK_ARG(which == "LM" || which == "SM", "which", "must be 'LM' or 'SM'; got '", which,
+                 "'");
+  DSLA_CHECK_ARG(which == "LM" || n == m, "which",
                  "'SM' needs a square matrix (it solves with A); got ", n, " x ", m);
   DSLA_CHECK_ARG(opt.tol > 0, "tol", "must be positive; got ", opt.tol);
   auto options = A.values().options().requires_grad(false);
@@ -36,7 +38,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> svds_nograd(const SparseMatrix& A
   P.options = options;
   at::Tensor U, S, V;
   eigen::LobpcgResult r;
-  if (opt.which == "LM") {
+  if (which == "LM") {
     const bool right = m <= n;
     P.n = right ? m : n;
     P.A = right ? eigen::BlockOp([Aop, AHop](const at::Tensor& X) { return AHop(Aop(X)); })
@@ -64,7 +66,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> svds_nograd(const SparseMatrix& A
     V = r.vectors;
     U = Aop(V) / S.to(V.scalar_type()).unsqueeze(0);
   }
-  auto order = std::get<1>(S.sort(/*stable=*/true, 0, /*descending=*/opt.which == "LM"));
+  auto order = std::get<1>(S.sort(/*stable=*/true, 0, /*descending=*/which == "LM"));
   S = S.index_select(0, order);
   V = V.index_select(1, order);
   U = U.index_select(1, order);
