@@ -27,6 +27,14 @@ double inf_norm(const SparseMatrix& A) {
   return A.detach().norm("inf").item<double>();
 }
 
+// Gershgorin bounds (lo, hi) of a symmetric matrix's spectrum.
+std::pair<double, double> gershgorin(const SparseMatrix& A) {
+  auto Ad = A.detach();
+  auto d = at::real(Ad.diagonal());
+  auto off = at::real(Ad.with_values(Ad.values().abs()).row_sums()) - d.abs();
+  return {(d - off).min().item<double>(), (d + off).max().item<double>()};
+}
+
 struct Run {
   eigen::LobpcgResult r;
   at::Tensor mu;  // eigenvalues of the operator that was run
@@ -94,7 +102,8 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
     P.anorm = 0;  // largest |Ritz value| of the inverse
     P.bnorm = bnorm;
     run(P, true);
-    run(P, false);
+    // A − σM SPD (Cholesky succeeded): every μ > 0, the negative side has nothing to offer.
+    if (S.method() != Method::Cholesky) run(P, false);
   } else {
     P.A = Aop;
     P.anorm = anorm;
@@ -120,8 +129,10 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
         };
       }
     }
-    if (which == "SA" || which == "LM") run(P, false);
-    if (which == "LA" || which == "LM") run(P, true);
+    // LM: Gershgorin bounds skip a side with no eigenvalues (e.g. semidefinite A).
+    auto [glo, ghi] = gershgorin(A);
+    if (which == "SA" || (which == "LM" && glo < 0)) run(P, false);
+    if (which == "LA" || (which == "LM" && ghi > 0)) run(P, true);
   }
   // Merge the runs: λ and vectors of every candidate, then keep k by `which`.
   std::vector<at::Tensor> lams, vecs, conv;
