@@ -8,6 +8,7 @@
 #include <dsla/errors.h>
 #include <dsla/generators.h>
 #include <dsla/io.h>
+#include <dsla/nonlinear.h>
 #include <dsla/ops.h>
 #include <dsla/pattern.h>
 #include <dsla/sparse_matrix.h>
