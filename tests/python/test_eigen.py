@@ -281,3 +281,26 @@ def test_eigsh_cuda():
     lam = A.eigsh(4)[0]
     ref = dsla.poisson2d(30).eigsh(4)[0]
     np.testing.assert_allclose(lam.cpu().numpy(), ref.numpy(), rtol=1e-8)
+
+
+def test_eigsh_callable_preconditioner_and_x0():
+    A = dsla.poisson2d(30)
+    d = A.diagonal()
+    lam1 = A.eigsh(4, precond=lambda X: X / d.unsqueeze(1), tol=1e-9)[0]
+    lam2 = A.eigsh(4, X0=torch.randn(900, 6), tol=1e-9)[0]
+    ref = torch.linalg.eigvalsh(A.to_dense())[:4]
+    np.testing.assert_allclose(lam1.numpy(), ref.numpy(), rtol=1e-8)
+    np.testing.assert_allclose(lam2.numpy(), ref.numpy(), rtol=1e-8)
+
+
+def test_svds_smallest_and_eigs_sigma():
+    A = dsla.convdiff2d(10, 3.0)
+    U, s, V = A.svds(3, which="SM", tol=1e-10)
+    d = torch.linalg.svdvals(A.to_dense())
+    np.testing.assert_allclose(s.numpy(), d.flip(0)[:3].numpy(), rtol=1e-8)
+    lam = A.eigs(3, sigma=1.0, tol=1e-10)[0]
+    w = torch.linalg.eigvals(A.to_dense()).numpy()
+    for x in lam.numpy():
+        assert np.min(abs(w - x)) < 1e-8
+    near = np.sort(abs(w - 1.0))[:3]
+    np.testing.assert_allclose(np.sort(abs(lam.numpy() - 1.0)), near, rtol=1e-6)

@@ -277,3 +277,27 @@ def test_bad_arguments():
         dsla.nonlinear_solve(lambda u: u, torch.zeros(3, 2))
     with pytest.raises(ValueError, match="argument 'F'"):
         dsla.nonlinear_solve(lambda u: u[:2], torch.zeros(3))
+
+
+def test_jfnk_with_preconditioner_and_anderson_default_map():
+    m = 12
+    A, F, J = bratu2d_problem(m)
+    lam = torch.tensor(2.0)
+    S = dsla.Solver(A, method="cholesky")
+    u, info = dsla.nonlinear_solve(F, torch.zeros(m * m), lam, jacobian=None,
+                                   linear_solver={"M": S.solve, "rtol": 1e-10},
+                                   rtol=1e-10, return_info=True)
+    assert info.converged, info.message
+    u_ref = dsla.nonlinear_solve(F, torch.zeros(m * m), lam, jacobian=J, rtol=1e-12)
+    np.testing.assert_allclose(u.numpy(), u_ref.numpy(), rtol=1e-7, atol=1e-10)
+    # preconditioned GMRES needs few iterations per Newton step
+    assert max(info.linear_iterations) <= 10
+    # Anderson on the default damped map u - omega F(u) (omega below 2 / lambda_max)
+    n = 20
+    L, _ = bratu1d(n)
+    Fs = bratu_F(L)
+    w = 1.0 / float(L.norm("inf"))
+    _, ia = dsla.nonlinear_solve(Fs, torch.zeros(n), torch.tensor(1.0), method="anderson",
+                                 omega=w, anderson_m=10, rtol=1e-10, maxiter=400,
+                                 return_info=True)
+    assert ia.converged, ia.message
