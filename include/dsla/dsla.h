@@ -9,4 +9,5 @@
 #include <dsla/io.h>
 #include <dsla/ops.h>
 #include <dsla/pattern.h>
+#include <dsla/solve.h>
 #include <dsla/sparse_matrix.h>
