@@ -31,6 +31,10 @@ if(DSLA_BUILD_PYTHON)
     set(Python3_EXECUTABLE $ENV{DSLA_PYTHON})
   endif()
   find_package(Python3 REQUIRED COMPONENTS Interpreter Development.Module)
+  # pybind11's FindPython mode calls python_add_library (module FindPython, not FindPython3):
+  # find the same interpreter under that name too (needed with CMake 4 + pip's pybind11).
+  set(Python_EXECUTABLE ${Python3_EXECUTABLE})
+  find_package(Python REQUIRED COMPONENTS Interpreter Development.Module)
   set(PYBIND11_FINDPYTHON ON)
   find_package(pybind11 CONFIG QUIET)
   if(NOT pybind11_FOUND)
