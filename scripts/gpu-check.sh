@@ -41,7 +41,7 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" -DDSLA_WITH_CUDA=ON -DDSLA_CUDA_ARCH=90 \
   -DDSLA_DATA_DIR="$DATA" -DDSLA_BUILD_BENCH=OFF -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
   "${EXTRA[@]}" > "$OUT/build.log" 2>&1 &&
-  cmake --build "$BUILD" -j"$(nproc)" >> "$OUT/build.log" 2>&1
+  cmake --build "$BUILD" -j"$(nproc)" -- -k 0 >> "$OUT/build.log" 2>&1
 rc=$?
 tail -5 "$OUT/build.log"
 if [ $rc -ne 0 ]; then

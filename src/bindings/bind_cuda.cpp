@@ -14,10 +14,12 @@
 namespace dsla::bindings {
 namespace {
 
+#if !DSLA_HAVE_CUDA
 [[noreturn]] void no_cuda() {
   TORCH_CHECK_NOT_IMPLEMENTED(false, "dsla was built without CUDA");
   std::abort();
 }
+#endif
 
 void bind(py::module_& m) {
   m.def(
