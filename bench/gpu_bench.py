@@ -87,27 +87,32 @@ def bench_spmv(name, A, bw, results, variants=True):
     print(json.dumps(row), flush=True)
 
 
-def bench_cg(m, bw, results, reps=5, graph=True, check_every=32):
+def bench_cg(m, bw, results, reps=5, graph=True, check_every=32, group=0, maxiter=-1):
     name = "poisson2d:%d" % m
     A = dsla.poisson2d(m)
     dinv_cpu = 1.0 / A.diagonal()
-    Ag = A.cuda()
+    # Only crow/col/values travel (A.cuda() would also carry the CPU pattern's cached analysis).
+    Ag = dsla.SparseTensor.from_csr(A.crow.cuda(), A.col.cuda(), A.values.detach().cuda(),
+                                    A.shape, check=False)
     del A
     n, nnz = Ag.shape[0], Ag.nnz
     b = torch.ones(n, dtype=torch.float64, device="cuda")
     dinv = dinv_cpu.cuda()
     # warm-up (plan analysis, graph path, allocator)
-    out = _C._cuda_cg(Ag._m, b, dinv, rtol=1e-6, graph=graph, check_every=check_every)
+    out = _C._cuda_cg(Ag._m, b, dinv, rtol=1e-6, graph=graph, check_every=check_every,
+                      group=group, maxiter=maxiter)
     del out
     torch.cuda.synchronize()
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
     times, its = [], []
     for _ in range(reps):
         s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         w0 = time.perf_counter()
         s.record()
-        out = _C._cuda_cg(Ag._m, b, dinv, rtol=1e-6, graph=graph, check_every=check_every)
+        out = _C._cuda_cg(Ag._m, b, dinv, rtol=1e-6, graph=graph, check_every=check_every,
+                          group=group, maxiter=maxiter)
         e.record()
         e.synchronize()
         wall = time.perf_counter() - w0
@@ -131,6 +136,8 @@ def bench_cg(m, bw, results, reps=5, graph=True, check_every=32):
         "achieved_GBps": per_it_bytes / (t / it) / 1e9,
         "fraction_of_copy_bw": per_it_bytes / (t / it) / bw,
         "peak_bytes": peak, "peak_B_per_DOF": peak / n,
+        "inputs_B_per_DOF": base / n, "solver_extra_B_per_DOF": (peak - base) / n,
+        "group": group or _C._cuda_spmv_plan(Ag._m)["group"], "maxiter": maxiter,
     }
     results.append(row)
     print(json.dumps(row), flush=True)
@@ -168,6 +175,8 @@ def main():
     ap.add_argument("--spmv-sizes", default="1024,4096")
     ap.add_argument("--data", default=os.environ.get("DSLA_DATA_DIR", ""))
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--group-sweep", action="store_true",
+                    help="CG time per iteration for 1, 2, 4, 8 lanes per row (300 iterations)")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         print("gpu_bench: no CUDA device; nothing to do")
@@ -184,7 +193,7 @@ def main():
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "copy_bandwidth_GBps": bw / 1e9,
         "protocol": "CUDA events, warm-up, median of >= 5; fp64; bytes counted per BENCHMARKS.md",
-        "spmv": [], "cg": [],
+        "spmv": [], "cg": [], "cg_group_sweep": [],
     }
     for m in [int(s) for s in args.spmv_sizes.split(",") if s]:
         bench_spmv("poisson2d:%d" % m, dsla.poisson2d(m), bw, doc["spmv"])
@@ -194,6 +203,10 @@ def main():
             if os.path.exists(path):
                 A = dsla.SparseTensor._wrap(_C.read_mtx(path))
                 bench_spmv(name, A, bw, doc["spmv"], variants=True)
+    if args.group_sweep:
+        for m in (1024, 4096):
+            for g in (1, 2, 4, 8):
+                bench_cg(m, bw, doc["cg_group_sweep"], reps=3, group=g, maxiter=300)
     for m in [int(s) for s in args.sizes.split(",") if s]:
         bench_cg(m, bw, doc["cg"], reps=args.reps)
         if m <= 1024:

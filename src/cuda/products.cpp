@@ -74,7 +74,7 @@ at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x,
   const auto plan = spmv_plan(p);
   at::Tensor ws;
   if (k == 1 && plan.kind == kc::SpmvPlan::Merge) {
-    ws = at::empty({kc::csr_spmv_workspace_bytes(plan, int(xx.element_size())) * B},
+    ws = at::empty({kc::csr_spmv_workspace_bytes(plan, int(xx.element_size())) * B + 16},
                    xx.options().dtype(at::kByte));
   }
   auto stream = at::cuda::getCurrentCUDAStream();

@@ -70,6 +70,13 @@ __global__ void __launch_bounds__(kBlock)
   }
 }
 
+__device__ __forceinline__ double rcp(double d) {
+  return __drcp_rn(d);
+}
+__device__ __forceinline__ float rcp(float d) {
+  return __frcp_rn(d);
+}
+
 template <class T>
 __global__ void __launch_bounds__(kBlock)
     cg_k2(int64_t n, const T* __restrict__ dinv, int64_t d_bs, T* __restrict__ z,
@@ -88,7 +95,7 @@ __global__ void __launch_bounds__(kBlock)
     const T d = dinv ? __ldg(dinv + i) : T(1);
     const T zi = fma(-a * d, q[i], z[i]);
     z[i] = zi;
-    const T ri = zi / d;
+    const T ri = zi * rcp(d);
     rz += double(ri) * double(zi);
     rr += double(ri) * double(ri);
   }
@@ -133,6 +140,19 @@ __global__ void cg_finish_kernel(int64_t n, T* x, const T* p0, const T* p1, cons
     x[b * n + i] = fma(a, p[i], x[b * n + i]);
 }
 
+// One wave: as many blocks as can be resident (the grid-stride loops then split the rows evenly
+// across all of them; a partial second wave would run its share at low occupancy).
+template <class K>
+int64_t wave_blocks(K kernel, int64_t threads) {
+  static const int per_sm = [&] {
+    int b = 0;
+    DSLA_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&b, kernel, kBlock, 0));
+    return std::max(1, std::min(b, 2048 / kBlock));
+  }();
+  const int64_t cap = int64_t(sm_count()) * per_sm;
+  return std::max<int64_t>(1, std::min<int64_t>((threads + kBlock - 1) / kBlock, cap));
+}
+
 int64_t capped_blocks(int64_t threads) {
   const int64_t cap = int64_t(sm_count()) * (2048 / kBlock);
   return std::max<int64_t>(1, std::min<int64_t>((threads + kBlock - 1) / kBlock, cap));
@@ -158,13 +178,12 @@ void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I*
   const T* p_in = parity == 0 ? p0 : p1;
   T* p_out = parity == 0 ? p1 : p0;
   const int oi = parity == 0 ? 1 : 0;
-  const dim3 g1(unsigned(capped_blocks(n * group)), unsigned(B));
-  const dim3 g2(unsigned(capped_blocks(n)), unsigned(B));
+  const dim3 g2(unsigned(wave_blocks(cg_k2<T>, n)), unsigned(B));
   double* part1 = partials;
   double* part2 = partials + B * cg_fused_blocks(n, group);
 #define DSLA_K1(GG)                                                                           \
   case GG:                                                                                    \
-    cg_k1<GG><<<g1, kBlock, 0, s>>>(n, crow, col, val, v_bs, z, p_in, p_out, q, x, st, part1, \
+    cg_k1<GG><<<dim3(unsigned(wave_blocks(cg_k1<GG, T, I>, n * GG)), unsigned(B)), kBlock, 0, s>>>(n, crow, col, val, v_bs, z, p_in, p_out, q, x, st, part1, \
                                     oi);                                                      \
     break;
   switch (group) {
