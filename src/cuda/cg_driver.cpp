@@ -61,7 +61,10 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, cons
   }
   const int64_t maxiter = opt.maxiter < 0 ? 10 * n : opt.maxiter;
   const int m = std::max(2, (opt.check_every + 1) / 2 * 2);
-  const int group = opt.group > 0 ? opt.group : spmv_plan(P).group;
+  // Fused K1 gathers two vectors per nonzero: one lane per row measured best for short rows
+  // (H100, poisson2d:4096: 0.909 ms/it with 1 lane, 1.01 with 2, 1.49 with 4; NOTES-gpu.md).
+  const int plan_group = spmv_plan(P).group;
+  const int group = opt.group > 0 ? opt.group : (plan_group <= 2 ? 1 : plan_group);
 
   auto vo = b.options();
   auto x = x0.defined() ? (x0.dim() == 1 ? x0.unsqueeze(0) : x0).expand({B, n}).contiguous().clone()

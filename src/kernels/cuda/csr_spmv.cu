@@ -268,6 +268,7 @@ void csr_sddmm(int64_t rows, int64_t k, int64_t B, int64_t nnz, const I* crow, c
     break;
   switch (G) {
     DSLA_SDDMM_G(1)
+    DSLA_SDDMM_G(2)
     DSLA_SDDMM_G(4)
     DSLA_SDDMM_G(8)
     DSLA_SDDMM_G(16)
