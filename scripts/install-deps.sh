@@ -11,6 +11,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-numpy python3-scipy python3-pytest python3-matplotlib
   zlib1g-dev clang-format
+  clang-14 libclang-rt-14-dev   # libFuzzer for tests/fuzz (cmake -DDSLA_BUILD_FUZZ=ON)
 )
 
 missing=()

@@ -1,7 +1,9 @@
 // dsla: Differentiable Sparse Linear Algebra. The one header a user includes.
 #pragma once
 
+#include <ATen/ATen.h>  // users of dsla.h get the tensor API with it
 #include <dsla/config.h>
+#include <dsla/det.h>
 #include <dsla/errors.h>
 #include <dsla/generators.h>
 #include <dsla/io.h>

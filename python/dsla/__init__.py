@@ -14,6 +14,8 @@ from ._C import SingularMatrixError, SolveError
 from .generators import (aniso2d, convdiff2d, generate, poisson2d, poisson3d, random_sparse,
                          random_spd)
 from .sparse_tensor import SparseTensor
+from .io import read_mtx, read_mtx_info, write_mtx
+from .det import det, logdet, slogdet
 from .plot import spy
 
 __version__ = _C.__version__
@@ -33,5 +35,5 @@ def add(A, B, alpha=1.0, beta=1.0):
 __all__ = [
     "SparseTensor", "SolveError", "SingularMatrixError", "matmul", "add", "poisson2d",
     "poisson3d", "aniso2d", "convdiff2d", "random_spd", "random_sparse", "generate", "spy",
-    "features",
+    "features", "det", "logdet", "slogdet", "read_mtx", "read_mtx_info", "write_mtx",
 ]

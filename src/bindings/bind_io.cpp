@@ -1,6 +1,6 @@
-// Python bindings of Matrix Market IO: dsla._C.read_mtx, read_mtx_info, write_mtx.
+// Python bindings of Matrix Market IO: dsla._C.read_mtx, read_mtx_info, write_mtx. Dtypes
+// cross as strings ("float32", ...; "" = float64), like every binding (see registry.h).
 // The Python-facing wrappers (path-like arguments, device, SparseTensor) are in python/dsla/io.py.
-#include <torch/csrc/Dtype.h>
 #include <torch/extension.h>
 
 #include <dsla/io.h>
@@ -9,17 +9,6 @@
 
 namespace dsla::bindings {
 namespace {
-
-namespace py = pybind11;
-
-// None -> float64; a torch.dtype -> its ScalarType (read_mtx checks which are allowed).
-at::ScalarType dtype_arg(const py::object& dtype) {
-  if (dtype.is_none()) return at::kDouble;
-  TORCH_CHECK_TYPE(THPDtype_Check(dtype.ptr()),
-                   "dsla: argument 'dtype': expected a torch.dtype or None, got ",
-                   py::str(py::type::handle_of(dtype)).cast<std::string>());
-  return reinterpret_cast<THPDtype*>(dtype.ptr())->scalar_type;
-}
 
 py::dict info_dict(const MtxInfo& info) {
   py::dict d;
@@ -36,12 +25,12 @@ py::dict info_dict(const MtxInfo& info) {
 void bind(py::module_& m) {
   m.def(
       "read_mtx",
-      [](const std::string& path, const py::object& dtype) {
-        const at::ScalarType st = dtype_arg(dtype);
+      [](const std::string& path, const std::string& dtype) {
+        const at::ScalarType st = dtype.empty() ? at::kDouble : parse_dtype(dtype);
         py::gil_scoped_release nogil;  // parsing a large file should not block other threads
         return read_mtx(path, st);
       },
-      py::arg("path"), py::arg("dtype") = py::none(),
+      py::arg("path"), py::arg("dtype") = "",
       "Reads a Matrix Market file (.mtx or gzip-compressed) into a SparseMatrix.");
   m.def(
       "read_mtx_info", [](const std::string& path) { return info_dict(read_mtx_info(path)); },

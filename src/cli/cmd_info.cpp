@@ -69,7 +69,7 @@ int run_info(const Args& args) {
 const CommandRegistrar reg({"info", "shape, nnz, symmetry, diagonal dominance, memory",
                             std::string("usage: dsla info MATRIX [--json] [--dtype D]\n\n") +
                                 kMatrixHelp,
-                            run_info});
+                            run_info, std::vector<std::string>{}});
 
 }  // namespace
 }  // namespace dsla::cli

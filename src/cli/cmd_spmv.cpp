@@ -57,13 +57,15 @@ int run_spmv(const Args& args) {
 }
 
 const CommandRegistrar reg(
-    {"spmv", "time y = A x (GB/s against a copy measured in the same run)",
+    {"spmv",
+     "time y = A x (GB/s against a copy measured in the same run)",
      std::string("usage: dsla spmv MATRIX [--k K] [--repeat R] [--json] "
                  "[--device cuda] [--dtype float32]\n\n"
                  "  --k K       number of right-hand sides (SpMM), default 1\n"
                  "  --repeat R  timed repetitions (median), default 20\n\n") +
          kMatrixHelp,
-     run_spmv});
+     run_spmv,
+     {"k", "repeat"}});
 
 }  // namespace
 }  // namespace dsla::cli

@@ -6,6 +6,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 namespace dsla::cli {
 
 Args::Args(int argc, char** argv, int first) {
@@ -30,13 +32,11 @@ Args::Args(int argc, char** argv, int first) {
 }
 
 bool Args::flag(const std::string& name) const {
-  used_[name] = true;
   auto it = opts_.find(name);
   return it != opts_.end() && it->second != "0" && it->second != "false";
 }
 
 std::string Args::get(const std::string& name, const std::string& dflt) const {
-  used_[name] = true;
   auto it = opts_.find(name);
   return it == opts_.end() ? dflt : it->second;
 }
@@ -63,10 +63,15 @@ int64_t Args::get_int(const std::string& name, int64_t dflt) const {
   return dflt;
 }
 
-std::vector<std::string> Args::unused() const {
+std::vector<std::string> Args::unknown(const std::vector<std::string>& known) const {
+  static const std::vector<std::string> common = {"dtype",   "device", "json",
+                                                  "threads", "help",   "h"};
   std::vector<std::string> out;
   for (const auto& kv : opts_) {
-    if (!used_.count(kv.first)) out.push_back(kv.first);
+    if (std::find(known.begin(), known.end(), kv.first) == known.end() &&
+        std::find(common.begin(), common.end(), kv.first) == common.end()) {
+      out.push_back(kv.first);
+    }
   }
   return out;
 }
@@ -95,7 +100,8 @@ const char* kMatrixHelp =
     "common options:\n"
     "  --dtype float64|float32   value type (default float64)\n"
     "  --device cpu|cuda         where the matrix lives (default cpu)\n"
-    "  --json                    machine-readable output on stdout\n";
+    "  --json                    machine-readable output on stdout\n"
+    "  --threads N               CPU threads (default: all cores)\n";
 
 SparseMatrix load_matrix(const std::string& what, const Args& args) {
   const auto dtype_s = args.get("dtype", "float64");

@@ -20,12 +20,11 @@ class Args {
   double get_double(const std::string& name, double dflt) const;
   int64_t get_int(const std::string& name, int64_t dflt) const;
   const std::vector<std::string>& positional() const { return positional_; }
-  // Options given but never read: reported as errors so typos do not pass silently.
-  std::vector<std::string> unused() const;
+  // Options given that are not in `known`: reported as errors so typos do not pass silently.
+  std::vector<std::string> unknown(const std::vector<std::string>& known) const;
 
  private:
   std::map<std::string, std::string> opts_;
-  mutable std::map<std::string, bool> used_;
   std::vector<std::string> positional_;
 };
 
@@ -34,6 +33,8 @@ struct Command {
   std::string summary;
   std::string usage;  // full help text
   std::function<int(const Args&)> run;
+  // Options the command reads (besides the common ones); anything else is rejected up front.
+  std::vector<std::string> options;
 };
 
 struct CommandRegistrar {

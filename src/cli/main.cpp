@@ -1,7 +1,10 @@
 // dsla command-line tool: `dsla <command> [options]`; `dsla --help` lists the commands.
 #include <dsla/config.h>
 
+#include <ATen/Parallel.h>
+
 #include <iostream>
+#include <thread>
 
 #include "cli/command.h"
 
@@ -42,13 +45,19 @@ int main(int argc, char** argv) {
       std::cout << it->second.usage;
       return 0;
     }
-    const int rc = it->second.run(args);
-    auto unused = args.unused();
-    if (!unused.empty()) {
-      std::cerr << "dsla " << argv[1] << ": unknown option --" << unused[0] << " (see --help)\n";
+    auto unknown = args.unknown(it->second.options);
+    if (!unknown.empty()) {
+      std::cerr << "dsla " << argv[1] << ": unknown option --" << unknown[0] << " (see --help)\n";
       return 2;
     }
-    return rc;
+    // CPU threads: --threads N, else every core the machine has (torch's own default is the
+    // physical-core count, often half of what a CLI user expects).
+    const int64_t threads = args.get_int("threads", 0);
+    DSLA_CHECK_ARG(threads >= 0, "--threads", "must be >= 0 (0 = all cores)");
+    at::set_num_threads(threads > 0
+                            ? static_cast<int>(threads)
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    return it->second.run(args);
   } catch (const c10::Error& e) {
     std::cerr << "dsla " << argv[1] << ": error: " << e.what_without_backtrace() << "\n";
     return 1;

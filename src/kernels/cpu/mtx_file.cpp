@@ -2,6 +2,7 @@
 // compressed file is recognised by its content, not its name) and writing plain or gzip.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -54,20 +55,34 @@ bool read_chunk(gzFile f, const std::string& path, std::string& text, size_t chu
   return true;
 }
 
-// True when `text` holds the banner and a complete size line (the first line after the banner
-// that is neither blank nor a comment, terminated by '\n').
-bool has_size_line(const std::string& text) {
-  size_t pos = text.find('\n');
-  while (pos != std::string::npos) {
-    const size_t b = pos + 1;
-    const size_t nl = text.find('\n', b);
-    if (nl == std::string::npos) return false;
-    const size_t first = text.find_first_not_of(" \t\r\v\f", b);
-    if (first < nl && text[first] != '%') return true;
-    pos = nl;
+// Finds the end of the size line (the first line after the banner that is neither blank nor a
+// comment) in a growing prefix of the file. It resumes where it stopped, so reading a file that
+// has no such line costs linear time, not a rescan per chunk.
+class SizeLineFinder {
+ public:
+  bool found(const std::string& text) {
+    for (;;) {
+      const size_t nl = text.find('\n', std::max(next_, scanned_));
+      if (nl == std::string::npos) {
+        scanned_ = text.size();
+        return false;
+      }
+      const size_t begin = next_;
+      next_ = nl + 1;
+      if (!banner_seen_) {
+        banner_seen_ = true;
+        continue;
+      }
+      const size_t first = text.find_first_not_of(" \t\r\v\f", begin);  // stops at '\n'
+      if (first < nl && text[first] != '%') return true;
+    }
   }
-  return false;
-}
+
+ private:
+  size_t next_ = 0;     // start of the first line not yet examined
+  size_t scanned_ = 0;  // no '\n' before this offset after next_
+  bool banner_seen_ = false;
+};
 
 void write_all(const std::string& path, const std::string& text) {
   const bool gz = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
@@ -75,6 +90,7 @@ void write_all(const std::string& path, const std::string& text) {
   if (gz) {
     gzFile f = gzopen(path.c_str(), "wb6");
     if (!f) throw MtxError(path, 0, std::string("cannot create the file: ") + std::strerror(errno));
+    gzbuffer(f, 1 << 20);
     size_t done = 0;
     bool ok = true;
     while (ok && done < text.size()) {
@@ -98,11 +114,33 @@ void write_all(const std::string& path, const std::string& text) {
   }
 }
 
+// A plain file in one read (zlib's transparent mode would copy it through its buffer in
+// chunks); false when the file starts with the gzip magic bytes or cannot be sized.
+bool load_plain(const std::string& path, std::string& text) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;  // open_read reports the error
+  unsigned char magic[2] = {0, 0};
+  const size_t got = std::fread(magic, 1, 2, f);
+  long size = -1;
+  if (!(got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) && std::fseek(f, 0, SEEK_END) == 0) {
+    size = std::ftell(f);
+  }
+  bool ok = size >= 0 && std::fseek(f, 0, SEEK_SET) == 0;
+  if (ok) {
+    text.resize(static_cast<size_t>(size));
+    ok = std::fread(text.data(), 1, text.size(), f) == text.size() && std::fgetc(f) == EOF;
+  }
+  std::fclose(f);
+  return ok;
+}
+
 }  // namespace
 
 std::string load_file(const std::string& path) {
-  GzFile f = open_read(path);
   std::string text;
+  if (load_plain(path, text)) return text;
+  text.clear();
+  GzFile f = open_read(path);
   size_t chunk = size_t{1} << 20;
   while (read_chunk(f.get(), path, text, chunk)) chunk = std::min(chunk * 2, size_t{1} << 28);
   return text;
@@ -115,7 +153,8 @@ Coo read_file(const std::string& path) {
 Header read_header(const std::string& path) {
   GzFile f = open_read(path);
   std::string text;
-  while (!has_size_line(text) && read_chunk(f.get(), path, text, size_t{1} << 16)) {
+  SizeLineFinder finder;
+  while (!finder.found(text) && read_chunk(f.get(), path, text, size_t{1} << 16)) {
   }
   return parse_header(text, path);
 }

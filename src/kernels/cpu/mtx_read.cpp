@@ -416,9 +416,9 @@ void Parser::array_body(Coo& out) {
         return c;
     }
   };
-  int64_t j = 0;
-  while (j < h.cols && start(j) >= h.rows) ++j;
-  int64_t i = start(j);
+  // While values remain, the next column always has room for one (the count came from the
+  // shape), so one step moves to it. No scan over columns: an empty matrix may declare 10^18.
+  int64_t j = 0, i = start(0);
   for (int64_t k = 0; k < h.entries; ++k) {
     if (!next_data_line()) {
       fail("the file ends after " + str(k) + " of the " + str(h.entries) +
@@ -430,12 +430,7 @@ void Parser::array_body(Coo& out) {
     expect_line_end(entry_layout());
     if (i == j) check_diagonal(re, im);
     push(out, i, j, re, im);
-    if (++i >= h.rows) {
-      do {
-        ++j;
-      } while (j < h.cols && start(j) >= h.rows);
-      i = start(j);
-    }
+    if (++i >= h.rows) i = start(++j);
   }
   if (next_data_line()) {
     fail("more values than the " + str(h.entries) + " an array of this size and symmetry " +

@@ -238,6 +238,10 @@ TEST(MtxParse, ArrayFormat) {
   // Degenerate shapes store nothing.
   EXPECT_EQ(dsla::mtx::parse("%%MatrixMarket matrix array real skew-symmetric\n1 1\n").nnz(), 0u);
   EXPECT_EQ(dsla::mtx::parse("%%MatrixMarket matrix array real general\n0 5\n").nnz(), 0u);
+  // Found by the fuzzer: an empty array with 2^63-1 columns once made the reader scan them all.
+  EXPECT_EQ(
+      dsla::mtx::parse("%%MatrixMarket matrix array real general\n0 9223372036854775807\n").nnz(),
+      0u);
 }
 
 TEST(MtxParse, TolerantSyntax) {
@@ -443,4 +447,20 @@ TEST(MtxWrite, RefusesWhatItCannotWriteTruthfully) {
   });
   throws("cannot create",
          [&] { dsla::mtx::write_file("/nonexistent_dir/x.mtx", 1, 1, {0}, {0}, {1}, {}); });
+}
+
+TEST(MtxHeader, ReadsOnlyTheBannerAndSizeLine) {
+  const std::string path = tmp("header_only.mtx");
+  std::ofstream(path) << "%%MatrixMarket matrix coordinate complex hermitian\n% c\n\n"
+                      << "  7 7 3  \n"
+                      << std::string(1 << 20, '#') << "\n";
+  const dsla::mtx::Header h = dsla::mtx::read_header(path);  // the garbage body is never read
+  EXPECT_EQ(h.field, Field::kComplex);
+  EXPECT_EQ(h.symmetry, Symmetry::kHermitian);
+  EXPECT_EQ(h.rows, 7);
+  EXPECT_EQ(h.entries, 3);
+  EXPECT_THROW(dsla::mtx::read_file(path), MtxError);
+  const dsla::mtx::Header a =
+      dsla::mtx::parse_header("%%MatrixMarket matrix array real symmetric\n4 4\n");
+  EXPECT_EQ(a.entries, 10);
 }
