@@ -55,7 +55,7 @@ echo "== C++ tests (gpu, then cpu references)"
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | head -30
 
 echo "== Python tests"
-PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m pytest -q -x -p no:cacheprovider \
+PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m pytest -q -p no:cacheprovider \
   "$ROOT/tests/python" > "$OUT/pytest.log" 2>&1 || status=1
 tail -15 "$OUT/pytest.log"
 
