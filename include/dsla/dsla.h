@@ -11,4 +11,5 @@
 #include <dsla/nonlinear.h>
 #include <dsla/ops.h>
 #include <dsla/pattern.h>
+#include <dsla/solve.h>
 #include <dsla/sparse_matrix.h>

@@ -1,7 +1,7 @@
 """CPU solve benchmarks (BENCHMARKS.md protocol): CG + Jacobi time per iteration on
 poisson2d:N with 1 and 2 threads (bytes per iteration vs a copy measured in the same run), and
 forward + backward of a differentiable solve against the forward alone (direct and CG).
-Writes JSON under bench/results/. Usage: python bench/solve_cpu.py [--n 1024] [--repeat 5]."""
+Writes JSON under bench/results/. Usage: python bench/cpu_solve.py [--n 1024] [--repeat 5]."""
 import argparse
 import json
 import pathlib
