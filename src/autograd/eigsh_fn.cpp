@@ -10,6 +10,7 @@
 //                 the cluster's projector) then have meaningful gradients.
 //   singular values ∂σᵢ/∂A[q] = uᵢ[row q] conj(vᵢ[col q]).
 // The nodes keep the pairs and the index tensors: O(nnz + n k), one node per call.
+#include <c10/core/GradMode.h>
 #include <dsla/eigen.h>
 #include <dsla/errors.h>
 #include <dsla/ops.h>
@@ -71,7 +72,7 @@ at::Tensor eigvec_adjoint(const SparseMatrix& A, const SparseMatrix* M, const at
   auto op =
       make_operator(n, n, U.scalar_type(), U.device(),
                     [Ad, Md, lamc, proj](const at::Tensor& x3, at::Tensor& y3) {
-                      at::NoGradGuard ng;
+                      c10::AutoGradMode ng(false);
                       auto x = proj(x3.squeeze(0));
                       auto Mx = Md ? dsla::matmul(*Md, x) : x;
                       y3.copy_(proj(dsla::matmul(Ad, x) - Mx * lamc.unsqueeze(0)).unsqueeze(0));
@@ -137,7 +138,7 @@ class EigshFunction : public torch::autograd::Function<EigshFunction> {
                                   "dsla: eigsh backward: eigenvector gradients "
                                   "of complex (Hermitian) problems are not implemented; "
                                   "differentiate the eigenvalues or use a real matrix");
-      at::NoGradGuard ng;
+      c10::AutoGradMode ng(false);
       auto w = eigvec_adjoint(A, M ? &*M : nullptr, lam, U, gU, dtol);
       add(gA, -sampled(rowA, colA, w, U));
       if (has_m) {

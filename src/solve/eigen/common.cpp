@@ -1,6 +1,7 @@
 // Shared pieces of the eigen front ends: block operators over a SparseMatrix, phase
 // normalization, failure reporting, and the matrix-free Krylov entry point.
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <dsla/errors.h>
 #include <dsla/ops.h>
 
@@ -24,7 +25,7 @@ eigen::BlockOp complexify(eigen::BlockOp op) {
 eigen::BlockOp matrix_block_op(const SparseMatrix& A) {
   auto Ad = A.detach();
   eigen::BlockOp op = [Ad](const at::Tensor& X) {
-    at::NoGradGuard g;
+    c10::AutoGradMode g(false);
     return dsla::matmul(Ad, X.contiguous());
   };
   return Ad.is_complex() ? op : complexify(op);

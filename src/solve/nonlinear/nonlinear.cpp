@@ -1,4 +1,5 @@
 // dsla::nonlinear_solve: argument checks, method dispatch, failure policy.
+#include <c10/core/GradMode.h>
 #include <dsla/errors.h>
 #include <dsla/nonlinear.h>
 
@@ -23,7 +24,7 @@ at::Tensor nonlinear_solve(const ResidualFn& F, const at::Tensor& u0, const Nonl
   auto r0 = Fr(u0);
   DSLA_CHECK_ARG(r0.sizes() == u0.sizes(), "F", "must return a tensor of u's shape ", u0.sizes(),
                  "; got ", r0.sizes());
-  at::NoGradGuard ng;
+  c10::AutoGradMode ng(false);
   NonlinearInfo info;
   at::Tensor u = u0.detach().clone();
   if (opt.method == NonlinearMethod::Newton) {
