@@ -304,3 +304,27 @@ def test_svds_smallest_and_eigs_sigma():
         assert np.min(abs(w - x)) < 1e-8
     near = np.sort(abs(w - 1.0))[:3]
     np.testing.assert_allclose(np.sort(abs(lam.numpy() - 1.0)), near, rtol=1e-6)
+
+
+@pytest.mark.gpu
+def test_eigen_family_cuda():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    A = dsla.poisson2d(20).to(device="cuda")
+    Ac = dsla.poisson2d(20)
+    lam, U = A.eigsh(3, which="LA", precond="jacobi")
+    assert U.is_cuda
+    np.testing.assert_allclose(lam.cpu().numpy(), Ac.eigsh(3, which="LA")[0].numpy(), rtol=1e-8)
+    s = A.svds(2)[1]
+    np.testing.assert_allclose(s.cpu().numpy(), Ac.svds(2)[1].numpy(), rtol=1e-8)
+    C = dsla.convdiff2d(12, 3.0)
+    w = C.to(device="cuda").eigs(2, which="LR")[0].cpu().numpy()
+    np.testing.assert_allclose(np.sort(w.real), np.sort(C.eigs(2, which="LR")[0].numpy().real),
+                               rtol=1e-8)
+    v = A.values.detach().clone().requires_grad_(True)
+    lam, U = A.with_values(v).eigsh(2, tol=1e-12)
+    (lam.sum() + (U[0] ** 2).sum()).backward()
+    vc = Ac.values.detach().clone().requires_grad_(True)
+    lam, U = Ac.with_values(vc).eigsh(2, tol=1e-12)
+    (lam.sum() + (U[0] ** 2).sum()).backward()
+    np.testing.assert_allclose(v.grad.cpu().numpy(), vc.grad.numpy(), rtol=1e-5, atol=1e-8)

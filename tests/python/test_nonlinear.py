@@ -301,3 +301,37 @@ def test_jfnk_with_preconditioner_and_anderson_default_map():
                                  omega=w, anderson_m=10, rtol=1e-10, maxiter=400,
                                  return_info=True)
     assert ia.converged, ia.message
+
+
+@pytest.mark.gpu
+def test_bratu2d_cuda():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    m = 16
+    A, F, J = bratu2d_problem(m)
+    Ag = A.to(device="cuda")
+
+    def Fg(u, lam):
+        return Ag @ u - lam * torch.exp(u)
+
+    def Jg(u, lam):
+        r = Ag.row.long()
+        v = Ag.values.clone()
+        dm = r == Ag.col.long()
+        v[dm] = v[dm] - lam * torch.exp(u[r[dm]])
+        return Ag.with_values(v)
+
+    lam = torch.tensor(5.0, device="cuda", requires_grad=True)
+    u_ref = dsla.nonlinear_solve(F, torch.zeros(m * m), torch.tensor(5.0), jacobian=J,
+                                 rtol=1e-12)
+    for jac in (Jg, None):
+        u, info = dsla.nonlinear_solve(Fg, torch.zeros(m * m, device="cuda"), lam, jacobian=jac,
+                                       rtol=1e-10, linear_solver={"rtol": 1e-12},
+                                       return_info=True)
+        assert info.converged, info.message
+        assert u.is_cuda
+        np.testing.assert_allclose(u.detach().cpu().numpy(), u_ref.numpy(), rtol=1e-7,
+                                   atol=1e-9)
+        lam.grad = None
+        u.sum().backward()
+        assert torch.isfinite(lam.grad)
