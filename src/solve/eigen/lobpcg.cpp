@@ -42,6 +42,43 @@ std::tuple<at::Tensor, at::Tensor> rayleigh_ritz(const at::Tensor& Q, const at::
   return {theta, Li.mH().matmul(Z)};
 }
 
+// Rayleigh–Ritz on [X, S] with X B-orthonormal and Xᴴ A X = diag(θ) (kept so by the updates
+// and refreshed periodically): only the blocks involving S are computed.
+std::tuple<at::Tensor, at::Tensor> rayleigh_ritz_structured(const at::Tensor& X,
+                                                            const at::Tensor& theta,
+                                                            const at::Tensor& S,
+                                                            const at::Tensor& AS,
+                                                            const at::Tensor& BS, bool& ok) {
+  const int64_t m = X.size(1), s = S.size(1);
+  auto XAB = X.mH().matmul(at::cat({AS, BS}, 1));  // [m, 2s]
+  auto SAB = S.mH().matmul(at::cat({AS, BS}, 1));  // [s, 2s]
+  auto GA = at::zeros({m + s, m + s}, X.options());
+  auto GB = at::zeros({m + s, m + s}, X.options());
+  GA.slice(0, 0, m).slice(1, 0, m).copy_(at::diag(theta.to(X.scalar_type())));
+  GB.slice(0, 0, m).slice(1, 0, m).copy_(at::eye(m, X.options()));
+  GA.slice(0, 0, m).slice(1, m, m + s).copy_(XAB.slice(1, 0, s));
+  GB.slice(0, 0, m).slice(1, m, m + s).copy_(XAB.slice(1, s, 2 * s));
+  GA.slice(0, m, m + s).slice(1, m, m + s).copy_(SAB.slice(1, 0, s));
+  GB.slice(0, m, m + s).slice(1, m, m + s).copy_(SAB.slice(1, s, 2 * s));
+  GA.slice(0, m, m + s).slice(1, 0, m).copy_(XAB.slice(1, 0, s).mH());
+  GB.slice(0, m, m + s).slice(1, 0, m).copy_(XAB.slice(1, s, 2 * s).mH());
+  GA = (GA + GA.mH()) * 0.5;
+  GB = (GB + GB.mH()) * 0.5;
+  auto [L, info] = at::linalg_cholesky_ex(GB);
+  ok = info.item<int64_t>() == 0;
+  if (ok) {
+    auto ld = at::real(L.diagonal());
+    ok = ld.min().item<double>() > 1e-7 * ld.max().item<double>();
+  }
+  if (!ok) return {};
+  auto I = at::eye(L.size(0), L.options());
+  auto Li = at::linalg_solve_triangular(L, I, /*upper=*/false);
+  auto H = Li.matmul(GA).matmul(Li.mH());
+  H = (H + H.mH()) * 0.5;
+  auto [th, Z] = at::linalg_eigh(H);
+  return {th, Li.mH().matmul(Z)};
+}
+
 at::Tensor pick(const at::Tensor& theta, int64_t m, bool largest) {
   const int64_t s = theta.size(0);
   auto idx = at::arange(s, theta.options().dtype(at::kLong));
@@ -114,8 +151,8 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
     auto active = conv.logical_not().nonzero().squeeze(1).to(X.device());
     at::Tensor W = R.index_select(1, active);
     if (P.T) W = P.T(W);
-    // W ⟂_B X (twice: classical Gram–Schmidt against a B-orthonormal block).
-    for (int pass = 0; pass < 2; ++pass) W = W - X.matmul(BX.mH().matmul(W));
+    // W ⟂_B X (classical Gram–Schmidt against the B-orthonormal X), then B-orthonormalized.
+    W = W - X.matmul(BX.mH().matmul(W));
     at::Tensor BW = P.B ? P.B(W) : at::Tensor();
     orthonormalize(W, BW, {});
     if (W.size(1) == 0) {  // residual directions already in span(X): nothing left to gain
@@ -124,34 +161,28 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
     }
     at::Tensor AW = P.A(W);
     if (!P.B) BW = W;
-    // P ⟂_B [X, W], then orthonormalized; dropped when it degenerates.
+    // P: columns B-normalized only (the generalized Rayleigh–Ritz copes with the rest; P is
+    // dropped when its Gram matrix is not positive definite).
     bool use_p = Pd.defined() && Pd.size(1) > 0;
     if (use_p) {
-      for (auto* Y : {&X, &W}) {
-        const auto& BY = (Y == &X) ? BX : BW;
-        const auto& AY = (Y == &X) ? AX : AW;
-        auto c = BY.mH().matmul(Pd);
-        Pd = Pd - Y->matmul(c);
-        APd = APd - AY.matmul(c);
-        if (P.B) BPd = BPd - (Y == &X ? BX : BW).matmul(c);
+      auto pn = at::real((Pd.conj() * (P.B ? BPd : Pd)).sum(0)).clamp_min(0).sqrt();
+      use_p = pn.min().item<double>() > 1e-14 * std::max(pn.max().item<double>(), 1e-300);
+      if (use_p) {
+        auto inv = (1.0 / pn).to(Pd.scalar_type()).unsqueeze(0);
+        Pd = Pd * inv;
+        APd = APd * inv;
+        if (P.B) BPd = BPd * inv;
       }
-      at::Tensor BPtmp = P.B ? BPd : at::Tensor();
-      orthonormalize(Pd, BPtmp, {&APd});
-      if (P.B) BPd = BPtmp;
-      use_p = Pd.size(1) > 0;
     }
     at::Tensor Q, AQ, BQ, theta_all, C;
     for (int attempt = 0; attempt < 2; ++attempt) {
-      if (use_p) {
-        Q = at::cat({X, W, Pd}, 1);
-        AQ = at::cat({AX, AW, APd}, 1);
-        BQ = P.B ? at::cat({BX, BW, BPd}, 1) : Q;
-      } else {
-        Q = at::cat({X, W}, 1);
-        AQ = at::cat({AX, AW}, 1);
-        BQ = P.B ? at::cat({BX, BW}, 1) : Q;
-      }
-      std::tie(theta_all, C) = rayleigh_ritz(Q, AQ, BQ, ok);
+      at::Tensor S = use_p ? at::cat({W, Pd}, 1) : W;
+      at::Tensor AS = use_p ? at::cat({AW, APd}, 1) : AW;
+      at::Tensor BS = P.B ? (use_p ? at::cat({BW, BPd}, 1) : BW) : S;
+      Q = at::cat({X, S}, 1);
+      AQ = at::cat({AX, AS}, 1);
+      BQ = P.B ? at::cat({BX, BS}, 1) : Q;
+      std::tie(theta_all, C) = rayleigh_ritz_structured(X, theta, S, AS, BS, ok);
       if (ok || !use_p) break;
       use_p = false;
     }
