@@ -1,0 +1,89 @@
+// AMG prolongators: tentative (per-aggregate QR of the near-nullspace), Jacobi-smoothed, and the
+// sparse products of the Galerkin operator. Device-generic ATen except the CPU SpGEMM kernel.
+#include <dsla/errors.h>
+
+#include "core/spgemm.h"
+#include "solve/amg/amg_internal.h"
+
+namespace dsla::amg::detail {
+
+at::Tensor product_values(const PatternPtr& a, const at::Tensor& av, const PatternPtr& b,
+                          const at::Tensor& bv) {
+  if (av.is_cpu()) return dsla::detail::spgemm_values(a, av, b, bv);
+  // Other devices: gathers over the cached entry map (24 B per multiply; a CUDA SpGEMM kernel
+  // would avoid that memory).
+  return dsla::detail::spgemm_values_reference(a, av, b, bv);
+}
+
+void build_tentative(LevelStructure& st) {
+  const int64_t n = st.a->rows(), m = st.nullspace.size(1), n_agg = st.n_agg;
+  auto lo = at::TensorOptions().dtype(at::kLong).device(st.agg.device());
+  auto in = st.agg >= 0;
+  auto rows_in = in.nonzero().squeeze(1);
+  auto a_in = st.agg.index_select(0, rows_in);
+  auto b_in = st.nullspace.index_select(0, rows_in);  // [n_in, m]
+  const int64_t n_in = rows_in.numel();
+  auto counts = in.to(at::kLong) * m;
+  auto crow = at::cat({at::zeros({1}, lo), counts.cumsum(0)});
+  at::Tensor col, vals;
+  if (m == 1) {
+    auto norm2 = at::zeros({n_agg}, b_in.options()).index_add_(0, a_in, b_in.select(1, 0).square());
+    auto norm = norm2.sqrt();
+    // An aggregate where the vector vanishes keeps a zero column (norm 1 avoids 0/0).
+    auto safe = at::where(norm > 0, norm, at::ones_like(norm));
+    vals = b_in.select(1, 0) / safe.index_select(0, a_in);
+    col = a_in;
+    st.coarse_nullspace = norm.unsqueeze(1);
+  } else {
+    // Rows of each aggregate in order: local index of every row inside its aggregate.
+    auto sorted = at::sort(a_in, /*stable=*/true, 0, false);
+    auto order = std::get<1>(sorted);
+    auto per_agg = at::zeros({n_agg}, lo).index_add_(0, a_in, at::ones_like(a_in));
+    auto start = per_agg.cumsum(0) - per_agg;
+    auto local = at::empty({n_in}, lo);
+    local.index_put_({order}, at::arange(n_in, lo) - start.index_select(0, std::get<0>(sorted)));
+    const int64_t smax = per_agg.max().item<int64_t>();
+    auto blocks = at::zeros({n_agg, smax, m}, b_in.options());
+    blocks.index_put_({a_in, local}, b_in);
+    auto qr = at::linalg_qr(blocks, "reduced");
+    auto q = std::get<0>(qr), r = std::get<1>(qr);  // [n_agg, smax, kq], [n_agg, kq, m]
+    const int64_t kq = q.size(2);
+    if (kq < m) {  // aggregates smaller than m: pad (the missing directions are dropped)
+      q = at::constant_pad_nd(q, {0, m - kq});
+      r = at::constant_pad_nd(r, {0, 0, 0, m - kq});
+    }
+    vals = q.index({a_in, local}).reshape({n_in * m});
+    col = (a_in * m).unsqueeze(1) + at::arange(m, lo).unsqueeze(0);
+    col = col.reshape({n_in * m});
+    st.coarse_nullspace = r.reshape({n_agg * m, m}).contiguous();
+  }
+  const auto dt = Pattern::index_dtype_for(n, n_agg * m, col.numel());
+  st.t = Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), n, n_agg * m, false);
+  st.t_values = vals.reshape({1, -1}).contiguous();
+}
+
+void build_prolongator_pattern(LevelStructure& st, bool smoothed) {
+  if (!smoothed) {
+    st.p = st.t;
+    st.t_in_p = at::arange(st.t->nnz(), st.t_values.options().dtype(at::kLong));
+    return;
+  }
+  st.p = dsla::detail::spgemm_pattern(st.a, st.t);
+  const int64_t nc = st.p->cols();
+  auto keys_p = st.p->row().to(at::kLong) * nc + st.p->col().to(at::kLong);
+  auto keys_t = st.t->row().to(at::kLong) * nc + st.t->col().to(at::kLong);
+  st.t_in_p = at::searchsorted(keys_p, keys_t);
+}
+
+at::Tensor prolongator_values(const LevelStructure& st, const Level& lv, const at::Tensor& scale,
+                              bool smoothed) {
+  const int64_t B = lv.values.size(0), n = st.a->rows();
+  if (!smoothed) return st.t_values.expand({B, st.t->nnz()}).contiguous();
+  auto at_vals = product_values(st.a, lv.values, st.t, st.t_values);  // [B, nnz_p]
+  auto f = (scale.view({B, 1}) * lv.dinv.view({B, n})).index_select(1, st.p->row().to(at::kLong));
+  auto pv = -(f * at_vals);
+  pv.index_add_(1, st.t_in_p, st.t_values.expand({B, st.t->nnz()}));
+  return pv;
+}
+
+}  // namespace dsla::amg::detail
