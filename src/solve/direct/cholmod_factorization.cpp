@@ -1,0 +1,516 @@
+// CHOLMOD behind dsla::direct::Factorization: supernodal LLᵀ (Cholesky, real SPD and complex
+// HPD) and simplicial LDLᵀ (symmetric / Hermitian indefinite, no pivoting).
+//
+// Input: the full symmetric CSR pattern (both triangles). Row j of the CSR's upper triangle
+// (col >= j), conjugated, is column j of the lower triangle of A in CSC form, so CHOLMOD gets
+// an stype = -1 (lower) matrix with no sorting: the gather map `sel` is computed once per pattern.
+// The symbolic analysis (ordering + supernodal / simplicial symbolic factor) is cached on the
+// Pattern per (kind, ordering); every Factorization copies the cached symbolic factor and
+// factors numerically into its own copy, with its own cholmod_common (thread safety).
+#include <dsla/config.h>
+
+#if DSLA_HAVE_SUITESPARSE
+
+#include "solve/direct/factorization.h"
+#include "solve/direct/internal.h"
+
+#include <dsla/errors.h>
+#include <dsla/pattern.h>
+
+#include <ATen/ATen.h>
+
+#include <cholmod.h>
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <mutex>
+#include <sstream>
+
+namespace dsla::direct::detail {
+namespace {
+
+using cplx = std::complex<double>;
+
+inline double conj_(double x) {
+  return x;
+}
+inline cplx conj_(cplx x) {
+  return std::conj(x);
+}
+
+struct Common {
+  cholmod_common c;
+  Common() {
+    cholmod_l_start(&c);
+    c.print = 0;  // we report failures ourselves, with the pivot
+    c.error_handler = nullptr;
+  }
+  ~Common() { cholmod_l_finish(&c); }
+  Common(const Common&) = delete;
+  Common& operator=(const Common&) = delete;
+};
+
+const char* ordering_name(int o) {
+  switch (o) {
+    case CHOLMOD_NATURAL:
+      return "natural";
+    case CHOLMOD_GIVEN:
+      return "given";
+    case CHOLMOD_AMD:
+      return "amd";
+    case CHOLMOD_METIS:
+      return "metis";
+    case CHOLMOD_NESDIS:
+      return "nesdis";
+    case CHOLMOD_COLAMD:
+      return "colamd";
+    case CHOLMOD_POSTORDERED:
+      return "postordered";
+    default:
+      return "?";
+  }
+}
+
+void configure_ordering(cholmod_common& c, const std::string& ordering) {
+  if (ordering == "auto") {
+    c.nmethods = 0;  // CHOLMOD's default: AMD, then METIS when AMD's fill is high
+    return;
+  }
+  c.nmethods = 1;
+  if (ordering == "amd") {
+    c.method[0].ordering = CHOLMOD_AMD;
+  } else if (ordering == "metis") {
+    c.method[0].ordering = CHOLMOD_METIS;
+  } else if (ordering == "nesdis") {
+    c.method[0].ordering = CHOLMOD_NESDIS;
+  } else {  // natural
+    c.method[0].ordering = CHOLMOD_NATURAL;
+    c.postorder = 0;  // keep the natural order exactly
+  }
+}
+
+// Per (pattern, kind, ordering): the lower-CSC structure, the gather map from CSR values, and the
+// symbolic factor. Immutable after construction except `L`'s copy, which takes `mu`.
+struct Analysis {
+  int64_t n = 0;
+  std::vector<int64_t> p, i, sel;  // lower CSC of A: p [n+1], i [nnz_lower]; sel: CSR positions
+  Common common;
+  cholmod_factor* L = nullptr;  // symbolic
+  std::mutex mu;
+  std::string ordering_used;
+  double lnz = 0, flops = 0;
+  ~Analysis() {
+    if (L) cholmod_l_free_factor(&L, &common.c);
+  }
+};
+
+std::shared_ptr<Analysis> analyze(const Pattern& pat, Kind kind, const std::string& ordering) {
+  auto an = std::make_shared<Analysis>();
+  std::vector<int64_t> crow, col;
+  csr_as_int64(pat, crow, col);
+  const int64_t n = pat.rows();
+  an->n = n;
+  an->p.assign(n + 1, 0);
+  for (int64_t j = 0; j < n; ++j) {
+    int64_t cnt = 0;
+    for (int64_t q = crow[j]; q < crow[j + 1]; ++q) cnt += col[q] >= j;
+    an->p[j + 1] = an->p[j] + cnt;
+  }
+  an->i.resize(an->p[n]);
+  an->sel.resize(an->p[n]);
+  for (int64_t j = 0, t = 0; j < n; ++j) {
+    for (int64_t q = crow[j]; q < crow[j + 1]; ++q) {
+      if (col[q] >= j) {
+        an->i[t] = col[q];
+        an->sel[t] = q;
+        ++t;
+      }
+    }
+  }
+  cholmod_sparse A{};
+  A.nrow = A.ncol = static_cast<size_t>(n);
+  A.nzmax = static_cast<size_t>(an->p[n]);
+  A.p = an->p.data();
+  A.i = an->i.data();
+  A.stype = -1;
+  A.itype = CHOLMOD_LONG;
+  A.xtype = CHOLMOD_PATTERN;
+  A.dtype = CHOLMOD_DOUBLE;
+  A.sorted = 1;
+  A.packed = 1;
+  cholmod_common& c = an->common.c;
+  c.supernodal = kind == Kind::Cholesky ? CHOLMOD_SUPERNODAL : CHOLMOD_SIMPLICIAL;
+  configure_ordering(c, ordering);
+  an->L = cholmod_l_analyze(&A, &c);
+  count_analysis();
+  TORCH_CHECK(an->L != nullptr && c.status >= CHOLMOD_OK, "dsla: CHOLMOD analysis failed (status ",
+              c.status, ")", c.status == CHOLMOD_OUT_OF_MEMORY ? ": out of memory" : "");
+  an->ordering_used = ordering_name(an->L->ordering);
+  an->lnz = c.lnz;
+  an->flops = c.fl;
+  return an;
+}
+
+class CholmodFactorization final : public Factorization {
+ public:
+  CholmodFactorization(PatternPtr pattern, Kind kind, at::ScalarType dtype,
+                       const std::string& ordering)
+      : pattern_(std::move(pattern)), kind_(kind), dtype_(dtype) {
+    DSLA_CHECK_ARG(pattern_->is_structurally_symmetric(), "A",
+                   kind == Kind::Cholesky ? "cholesky" : "ldlt",
+                   " needs a symmetric matrix stored with both triangles, but the pattern is not "
+                   "symmetric; use method='lu' for a general matrix");
+    complex_ = at::isComplexType(dtype);
+    const std::string key = std::string("dsla.direct.cholmod.") +
+                            (kind == Kind::Cholesky ? "llt-super." : "ldlt-simplicial.") + ordering;
+    an_ = pattern_->cached<Analysis>(key, [&] { return analyze(*pattern_, kind, ordering); });
+    {
+      std::lock_guard<std::mutex> lock(an_->mu);
+      L_ = cholmod_l_copy_factor(an_->L, &an_->common.c);
+    }
+    TORCH_CHECK(L_ != nullptr, "dsla: CHOLMOD could not copy the symbolic factor (out of memory)");
+    cholmod_common& c = cm_.c;
+    c.supernodal = kind == Kind::Cholesky ? CHOLMOD_SUPERNODAL : CHOLMOD_SIMPLICIAL;
+    c.final_ll = kind == Kind::Cholesky ? 1 : 0;
+    ax_.resize(an_->sel.size() * (complex_ ? 2 : 1));
+  }
+
+  ~CholmodFactorization() override {
+    cholmod_common* c = &cm_.c;
+    if (L_) cholmod_l_free_factor(&L_, c);
+    if (X_) cholmod_l_free_dense(&X_, c);
+    if (Y_) cholmod_l_free_dense(&Y_, c);
+    if (E_) cholmod_l_free_dense(&E_, c);
+  }
+
+  void factorize(const at::Tensor& values) override {
+    const char* who = kind_ == Kind::Cholesky ? "cholesky" : "ldlt";
+    const at::Tensor v = prepare_values(values, pattern_->nnz(), dtype_, who);
+    check_symmetric(v, who);
+    std::lock_guard<std::mutex> lock(mu_);
+    factored_ = false;
+    const int64_t m = static_cast<int64_t>(an_->sel.size());
+    const int64_t* sel = an_->sel.data();
+    if (complex_) {
+      const cplx* src = reinterpret_cast<const cplx*>(v.data_ptr<c10::complex<double>>());
+      cplx* dst = reinterpret_cast<cplx*>(ax_.data());
+      for (int64_t t = 0; t < m; ++t) dst[t] = std::conj(src[sel[t]]);
+    } else {
+      const double* src = v.data_ptr<double>();
+      for (int64_t t = 0; t < m; ++t) ax_[t] = src[sel[t]];
+    }
+    cholmod_sparse A = matrix();
+    cholmod_common& c = cm_.c;
+    const int ok = cholmod_l_factorize(&A, L_, &c);
+    if (!ok || c.status < CHOLMOD_OK) {
+      TORCH_CHECK(false, "dsla: CHOLMOD factorization failed (status ", c.status, ")",
+                  c.status == CHOLMOD_OUT_OF_MEMORY ? ": out of memory" : "");
+    }
+    const int64_t n = an_->n;
+    if (c.status == CHOLMOD_NOT_POSDEF || static_cast<int64_t>(L_->minor) < n) {
+      const int64_t step = static_cast<int64_t>(L_->minor);
+      const int64_t orig = L_->Perm ? static_cast<const int64_t*>(L_->Perm)[step] : step;
+      std::ostringstream msg;
+      if (kind_ == Kind::Cholesky) {
+        msg << "cholesky: the matrix is not positive definite (CHOLMOD stopped at elimination step "
+            << step << ", row/column " << orig
+            << " of A); for a symmetric indefinite matrix use method='ldlt' or 'lu'";
+      } else {
+        msg << "ldlt: zero pivot at elimination step " << step << " (row/column " << orig
+            << " of A): the matrix is singular, or needs pivoting that CHOLMOD's LDLᵀ does not "
+               "do; use method='lu'";
+      }
+      throw_singular(msg.str(), orig);
+    }
+    compute_logdet();
+    if (rcond_ < pivot_tol_) {
+      const int64_t orig = L_->Perm ? static_cast<const int64_t*>(L_->Perm)[min_step_] : min_step_;
+      std::ostringstream msg;
+      msg << (kind_ == Kind::Cholesky ? "cholesky" : "ldlt")
+          << ": the matrix is singular to working precision: smallest pivot / largest = " << rcond_
+          << " < pivot_tolerance " << pivot_tol_ << " at elimination step " << min_step_
+          << " (row/column " << orig << " of A); a positive semidefinite matrix with a null space "
+          << "(e.g. a pure Neumann Laplacian) needs regularization or a constraint";
+      throw_singular(msg.str(), orig);
+    }
+    factored_ = true;
+  }
+
+  double rcond() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return factored_ ? rcond_ : 0.0;
+  }
+
+  at::Tensor solve(const at::Tensor& b, bool adjoint) const override {
+    (void)adjoint;  // A is symmetric / Hermitian: A⁻ᴴ = A⁻¹
+    const char* who = kind_ == Kind::Cholesky ? "cholesky solve" : "ldlt solve";
+    const int64_t n = an_->n;
+    return solve_with(b, dtype_, n, who, [&](const at::Tensor& bcm) {
+      std::lock_guard<std::mutex> lock(mu_);
+      TORCH_CHECK(factored_, "dsla: ", who, ": call factorize(values) first");
+      const int64_t k = bcm.size(0);
+      cholmod_dense B{};
+      B.nrow = static_cast<size_t>(n);
+      B.ncol = static_cast<size_t>(k);
+      B.d = static_cast<size_t>(n);
+      B.nzmax = static_cast<size_t>(n * k);
+      B.x = const_cast<void*>(bcm.data_ptr());
+      B.xtype = complex_ ? CHOLMOD_COMPLEX : CHOLMOD_REAL;
+      B.dtype = CHOLMOD_DOUBLE;
+      cholmod_common& c = cm_.c;
+      const int ok = cholmod_l_solve2(CHOLMOD_A, L_, &B, nullptr, &X_, nullptr, &Y_, &E_, &c);
+      TORCH_CHECK(ok && X_ != nullptr, "dsla: CHOLMOD solve failed (status ", c.status, ")");
+      at::Tensor x = at::empty({k, n}, bcm.options());
+      const size_t ld = X_->d;
+      const int64_t w = complex_ ? 2 : 1;
+      double* dst = reinterpret_cast<double*>(x.data_ptr());
+      const double* src = static_cast<const double*>(X_->x);
+      for (int64_t j = 0; j < k; ++j)
+        std::copy(src + j * ld * w, src + j * ld * w + n * w, dst + j * n * w);
+      return x;
+    });
+  }
+
+  std::pair<at::Tensor, at::Tensor> slogdet() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    TORCH_CHECK(factored_, "dsla: slogdet: call factorize(values) first");
+    const at::ScalarType real = at::toRealValueType(dtype_);
+    at::Tensor logabs = at::scalar_tensor(logabs_, at::TensorOptions().dtype(real));
+    at::Tensor sign = complex_ ? at::scalar_tensor(c10::complex<double>(sign_, 0.0),
+                                                   at::TensorOptions().dtype(dtype_))
+                               : at::scalar_tensor(sign_, at::TensorOptions().dtype(dtype_));
+    return {sign, logabs};
+  }
+
+  Kind kind() const override { return kind_; }
+
+  std::string name() const override {
+    return std::string(kind_ == Kind::Cholesky ? "cholmod-supernodal-llt"
+                                               : "cholmod-simplicial-ldlt") +
+           "(" + an_->ordering_used + ")";
+  }
+
+  at::Tensor inverse_entries(const at::Tensor& rows, const at::Tensor& cols) const override;
+
+ private:
+  cholmod_sparse matrix() const {
+    cholmod_sparse A{};
+    A.nrow = A.ncol = static_cast<size_t>(an_->n);
+    A.nzmax = an_->sel.size();
+    A.p = const_cast<int64_t*>(an_->p.data());
+    A.i = const_cast<int64_t*>(an_->i.data());
+    A.x = const_cast<double*>(ax_.data());
+    A.stype = -1;
+    A.itype = CHOLMOD_LONG;
+    A.xtype = complex_ ? CHOLMOD_COMPLEX : CHOLMOD_REAL;
+    A.dtype = CHOLMOD_DOUBLE;
+    A.sorted = 1;
+    A.packed = 1;
+    return A;
+  }
+
+  // CHOLMOD reads one triangle only: refuse values that are not symmetric (Hermitian) within
+  // rounding, instead of silently factoring a different matrix. O(nnz).
+  void check_symmetric(const at::Tensor& v, const char* who) const {
+    const at::Tensor vt = v.index_select(0, pattern_->transpose_perm().to(at::kLong));
+    const at::Tensor diff = (v - (complex_ ? vt.conj() : vt)).abs().max();
+    const double scale = v.numel() ? v.abs().max().item<double>() : 0.0;
+    const double d = v.numel() ? diff.item<double>() : 0.0;
+    const bool single = dtype_ == at::kFloat || dtype_ == at::kComplexFloat;
+    DSLA_CHECK_ARG(d <= (single ? 1e-5 : 1e-10) * scale, "A", who, " needs a ",
+                   complex_ ? "Hermitian" : "symmetric", " matrix, but max |A - A",
+                   complex_ ? "ᴴ" : "ᵀ", "| = ", d, " (max |A| = ", scale,
+                   "); use method='lu' for a general matrix");
+  }
+
+  void compute_logdet() {
+    // LLᵀ: log det = 2 Σ log L_jj (> 0). LDLᵀ: Σ log |D_jj|, sign = Π sign(D_jj) (D is real for
+    // Hermitian A, so the determinant is real).
+    const int64_t n = an_->n;
+    const int64_t w = complex_ ? 2 : 1;
+    const double* x = static_cast<const double*>(L_->x);
+    double logabs = 0.0;
+    int neg = 0;
+    // Pivot magnitudes |D_jj| (= L_jj² for LLᵀ): the smallest / largest is the rcond estimate.
+    double dmin = INFINITY, dmax = 0.0;
+    int64_t argmin = 0;
+    auto pivot = [&](int64_t j, double d) {
+      d = std::abs(d);
+      if (d < dmin) {
+        dmin = d;
+        argmin = j;
+      }
+      dmax = std::max(dmax, d);
+    };
+    if (L_->is_super) {
+      const int64_t* super = static_cast<const int64_t*>(L_->super);
+      const int64_t* pi = static_cast<const int64_t*>(L_->pi);
+      const int64_t* px = static_cast<const int64_t*>(L_->px);
+      for (size_t s = 0; s < L_->nsuper; ++s) {
+        const int64_t k1 = super[s], k2 = super[s + 1];
+        const int64_t nsrow = pi[s + 1] - pi[s];
+        for (int64_t jj = 0; jj < k2 - k1; ++jj) {
+          const double l = x[(px[s] + jj * nsrow + jj) * w];
+          logabs += 2.0 * std::log(l);
+          pivot(k1 + jj, l * l);
+        }
+      }
+    } else {
+      const int64_t* p = static_cast<const int64_t*>(L_->p);
+      for (int64_t j = 0; j < n; ++j) {
+        const double d = x[p[j] * w];
+        if (L_->is_ll) {
+          logabs += 2.0 * std::log(d);
+          pivot(j, d * d);
+        } else {
+          logabs += std::log(std::abs(d));
+          neg += d < 0;
+          pivot(j, d);
+        }
+      }
+    }
+    logabs_ = logabs;
+    sign_ = (neg % 2) ? -1.0 : 1.0;
+    rcond_ = dmax > 0 ? dmin / dmax : 0.0;
+    min_step_ = argmin;
+  }
+
+  template <class T>
+  at::Tensor takahashi(const at::Tensor& rows, const at::Tensor& cols) const;
+
+  PatternPtr pattern_;
+  Kind kind_;
+  at::ScalarType dtype_;
+  bool complex_ = false;
+  std::shared_ptr<Analysis> an_;
+  mutable std::mutex mu_;
+  mutable Common cm_;
+  cholmod_factor* L_ = nullptr;
+  std::vector<double> ax_;
+  bool factored_ = false;
+  double logabs_ = 0.0, sign_ = 1.0, rcond_ = 0.0;
+  int64_t min_step_ = 0;
+  mutable cholmod_dense *X_ = nullptr, *Y_ = nullptr, *E_ = nullptr;
+};
+
+// Selected inversion. With P A Pᵀ = L D Lᴴ (L unit lower triangular) and Z = (L D Lᴴ)⁻¹, the
+// entries of Z on the pattern of L + Lᴴ satisfy, for j = n-1 down to 0 and S = struct(L(:,j))\{j}:
+//   Z(k, j) = - Σ_{i ∈ S} Z(k, i) L(i, j)          (k ∈ S)
+//   Z(j, j) = 1 / D(j) - Σ_{i ∈ S} conj(L(i, j)) Z(i, j)
+// and every Z(k, i) needed (k, i ∈ S) lies in column min(k, i) of the pattern of L (the fill
+// rule), already computed. Z(i, k) = conj(Z(k, i)). Cost Σ_j Σ_{i ∈ S_j} |L(:, i)|.
+template <class T>
+at::Tensor CholmodFactorization::takahashi(const at::Tensor& rows, const at::Tensor& cols) const {
+  cholmod_common& c = cm_.c;
+  cholmod_factor* F = cholmod_l_copy_factor(L_, &c);
+  TORCH_CHECK(F != nullptr, "dsla: CHOLMOD could not copy the factor (out of memory)");
+  struct Guard {
+    cholmod_factor** f;
+    cholmod_common* c;
+    ~Guard() { cholmod_l_free_factor(f, c); }
+  } guard{&F, &c};
+  const int ok = cholmod_l_change_factor(F->xtype, /*to_ll=*/0, /*to_super=*/0, /*to_packed=*/1,
+                                         /*to_monotonic=*/1, F, &c);
+  TORCH_CHECK(ok && !F->is_super && !F->is_ll,
+              "dsla: CHOLMOD could not convert the factor to "
+              "simplicial LDLᵀ (status ",
+              c.status, ")");
+  const int64_t n = static_cast<int64_t>(F->n);
+  const int64_t* Lp = static_cast<const int64_t*>(F->p);
+  const int64_t* Li = static_cast<const int64_t*>(F->i);
+  const T* Lx = static_cast<const T*>(F->x);
+  const int64_t* perm = static_cast<const int64_t*>(F->Perm);
+  // Sorted rows per column (diagonal first) are needed for the lookups below.
+  for (int64_t j = 0; j < n; ++j) {
+    TORCH_CHECK(Lp[j] < Lp[j + 1] && Li[Lp[j]] == j, "dsla: internal: factor column ", j,
+                " does not start with its diagonal");
+    for (int64_t q = Lp[j] + 1; q + 1 < Lp[j + 1]; ++q)
+      TORCH_CHECK(Li[q] < Li[q + 1], "dsla: internal: factor rows are not sorted");
+  }
+  std::vector<T> Z(static_cast<size_t>(Lp[n]));
+  std::vector<int64_t> pos(n, -1);
+  std::vector<T> z;
+  for (int64_t j = n - 1; j >= 0; --j) {
+    const int64_t b = Lp[j] + 1, e = Lp[j + 1], m = e - b;
+    for (int64_t t = 0; t < m; ++t) pos[Li[b + t]] = t;
+    z.assign(m, T(0));
+    for (int64_t t = 0; t < m; ++t) {
+      const int64_t i = Li[b + t];
+      const T li = Lx[b + t];
+      z[t] += Z[Lp[i]] * li;
+      int64_t found = 0;
+      for (int64_t q = Lp[i] + 1; q < Lp[i + 1]; ++q) {
+        const int64_t u = pos[Li[q]];
+        if (u >= 0) {
+          z[u] += Z[q] * li;
+          z[t] += conj_(Z[q]) * Lx[b + u];
+          ++found;
+        }
+      }
+      TORCH_CHECK(found == m - 1 - t,
+                  "dsla: internal: factor pattern is not closed under fill "
+                  "(column ",
+                  i, ")");
+    }
+    T zjj = T(1.0 / std::real(Lx[Lp[j]]));
+    for (int64_t t = 0; t < m; ++t) {
+      Z[b + t] = -z[t];
+      zjj -= conj_(Lx[b + t]) * Z[b + t];
+      pos[Li[b + t]] = -1;
+    }
+    Z[Lp[j]] = T(std::real(zjj));  // real for a Hermitian inverse
+  }
+  std::vector<int64_t> iperm(n);
+  for (int64_t k = 0; k < n; ++k) iperm[perm ? perm[k] : k] = k;
+  const at::Tensor r = rows.to(at::kCPU, at::kLong).contiguous();
+  const at::Tensor cc = cols.to(at::kCPU, at::kLong).contiguous();
+  const int64_t M = r.numel();
+  const at::ScalarType out_t = complex_ ? at::kComplexDouble : at::kDouble;
+  at::Tensor out = at::empty({M}, at::TensorOptions().dtype(out_t));
+  T* o = reinterpret_cast<T*>(out.data_ptr());
+  const int64_t* rp = r.data_ptr<int64_t>();
+  const int64_t* cp = cc.data_ptr<int64_t>();
+  for (int64_t k = 0; k < M; ++k) {
+    DSLA_CHECK_INDEX(rp[k] >= 0 && rp[k] < n && cp[k] >= 0 && cp[k] < n, "rows",
+                     "inverse_entries: entry ", k, " = (", rp[k], ", ", cp[k],
+                     ") is out of range for n = ", n);
+    int64_t a = iperm[rp[k]], bb = iperm[cp[k]];
+    bool conj = false;
+    if (a < bb) {
+      std::swap(a, bb);
+      conj = true;
+    }
+    // Z(a, bb), a >= bb: column bb.
+    const int64_t* lo = Li + Lp[bb];
+    const int64_t* hi = Li + Lp[bb + 1];
+    const int64_t* it = std::lower_bound(lo, hi, a);
+    TORCH_CHECK(it != hi && *it == a, "dsla: inverse_entries: entry (", rp[k], ", ", cp[k],
+                ") is outside the pattern of the factor (only entries of A's pattern are "
+                "available by selected inversion)");
+    const T val = Z[it - Li];
+    o[k] = conj ? conj_(val) : val;
+  }
+  return out;
+}
+
+at::Tensor CholmodFactorization::inverse_entries(const at::Tensor& rows,
+                                                 const at::Tensor& cols) const {
+  DSLA_CHECK_ARG(rows.dim() == 1 && cols.dim() == 1 && rows.numel() == cols.numel(), "rows",
+                 "inverse_entries: rows and cols must be 1-D of equal length, got ", rows.sizes(),
+                 " and ", cols.sizes());
+  std::lock_guard<std::mutex> lock(mu_);
+  TORCH_CHECK(factored_, "dsla: inverse_entries: call factorize(values) first");
+  return complex_ ? takahashi<cplx>(rows, cols) : takahashi<double>(rows, cols);
+}
+
+}  // namespace
+
+std::unique_ptr<Factorization> make_cholmod(const PatternPtr& pattern, Kind kind,
+                                            at::ScalarType dtype, const std::string& ordering) {
+  return std::make_unique<CholmodFactorization>(pattern, kind, dtype, ordering);
+}
+
+}  // namespace dsla::direct::detail
+
+#endif  // DSLA_HAVE_SUITESPARSE
