@@ -15,6 +15,7 @@ from .generators import (aniso2d, convdiff2d, generate, poisson2d, poisson3d, ra
                          random_spd)
 from .sparse_tensor import SparseTensor
 from .io import read_mtx, read_mtx_info, write_mtx
+from .solve import Solver, SolveInfo, SolveWarning, solve
 from .plot import spy
 
 __version__ = _C.__version__
@@ -34,5 +35,6 @@ def add(A, B, alpha=1.0, beta=1.0):
 __all__ = [
     "SparseTensor", "SolveError", "SingularMatrixError", "matmul", "add", "poisson2d",
     "poisson3d", "aniso2d", "convdiff2d", "random_spd", "random_sparse", "generate", "spy",
-    "features", "read_mtx", "read_mtx_info", "write_mtx",
+    "features", "read_mtx", "read_mtx_info", "write_mtx", "solve", "Solver", "SolveInfo",
+    "SolveWarning",
 ]

@@ -242,6 +242,12 @@ class SparseTensor:
     def __truediv__(self, alpha):
         return self.with_values(self.values / alpha)
 
+    def solve(self, b, **kwargs):
+        """``x`` with ``A x = b`` (differentiable); options as for :func:`dsla.solve`."""
+        from .solve import solve
+
+        return solve(self, b, **kwargs)
+
     def diagonal(self):
         """Main diagonal (zeros where not stored); differentiable."""
         return self._m.diagonal()

@@ -1,3 +1,4 @@
+// Namespace dsla::krylov (not dsla::solve: that name is the public solve function).
 // The fused steps of (Jacobi-)preconditioned CG, one function per pass over the vectors.
 // Fusing the vector updates with the dot products is what makes CG bandwidth-bound rather than
 // launch- or pass-bound; keeping alpha and beta on the device keeps the GPU loop free of host
@@ -15,7 +16,7 @@
 
 #include <ATen/Tensor.h>
 
-namespace dsla::solve {
+namespace dsla::krylov {
 
 // q = A p;  pq = Re <p, q>.
 void cg_spmv_dot(const Pattern& pattern, const at::Tensor& values, const at::Tensor& p,
@@ -32,4 +33,4 @@ void cg_update(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Tens
 void cg_direction(at::Tensor& p, const at::Tensor& r, const at::Tensor& z, const at::Tensor& dinv,
                   at::Tensor& rz, const at::Tensor& rz_new, const at::Tensor& active);
 
-}  // namespace dsla::solve
+}  // namespace dsla::krylov

@@ -1,0 +1,192 @@
+"""Linear solves ``A x = b``: Krylov methods, direct factorizations, and a prepared ``Solver``.
+
+Every solve is differentiable in ``A.values`` and ``b`` (adjoint rule: backward does one more
+solve with ``Aᴴ``, reusing the factorization or preconditioner; the graph has one node).
+
+SciPy semantics: system ``j`` has converged when ``‖b_j − A x_j‖ ≤ max(rtol ‖b_j‖, atol)``,
+checked on the *true* residual at exit. Non-convergence warns (``SolveWarning``) unless
+``raise_on_failure=True``, which raises ``dsla.SolveError``.
+"""
+import warnings
+
+import torch
+
+from . import _C
+
+SolveError = _C.SolveError
+SolveInfo = _C.SolveInfo
+
+METHODS = ("auto", "cg", "bicgstab", "gmres", "fgmres", "minres", "lsqr", "lsmr", "cholesky",
+           "ldlt", "lu")
+
+
+class SolveWarning(UserWarning):
+    """A solve that did not meet its tolerance (see the SolveInfo in the message)."""
+
+
+def _info_plot(self, ax=None, **kw):
+    """Convergence history (needs ``history=True`` or ``callback``): residual vs iteration."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots()
+    its, res = list(self.history_iterations), list(self.history_residuals)
+    if not its:
+        raise ValueError("dsla: SolveInfo has no history; solve with history=True")
+    ax.semilogy(its, res, label=kw.pop("label", f"{self.method} + {self.preconditioner}"), **kw)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("relative residual (estimate)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return ax
+
+
+SolveInfo.plot = _info_plot
+
+
+def _as_callable(M, n):
+    """A user preconditioner as (apply, apply_adjoint) callables on [B, n, k] tensors."""
+    from .sparse_tensor import SparseTensor
+
+    if isinstance(M, SparseTensor):
+        return (lambda x: torch.stack([M @ xb for xb in x]),
+                lambda x: torch.stack([M.H @ xb for xb in x]))
+
+    def batched(f):
+        def g(x):
+            out = torch.empty_like(x)
+            for b in range(x.shape[0]):
+                for j in range(x.shape[2]):
+                    out[b, :, j] = torch.as_tensor(f(x[b, :, j])).to(x.dtype)
+            return out
+        return g
+
+    if hasattr(M, "matvec"):  # scipy.sparse.linalg.LinearOperator-like (NumPy in and out)
+        def mv(v):
+            return torch.as_tensor(M.matvec(v.detach().cpu().numpy()))
+        adj = None
+        if hasattr(M, "rmatvec"):
+            def adj(v):
+                return torch.as_tensor(M.rmatvec(v.detach().cpu().numpy()))
+        return batched(mv), (batched(adj) if adj else None)
+    if hasattr(M, "toarray") or hasattr(M, "tocsr"):  # a scipy.sparse matrix
+        return _as_callable(SparseTensor.from_scipy(M), n)
+    if callable(M):
+        return batched(M), None
+    raise TypeError("dsla: argument 'M': expected a SparseTensor, a callable r -> M r, or an "
+                    "object with matvec (scipy.sparse.linalg.LinearOperator)")
+
+
+def _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_failure,
+             callback, check_every, history, ordering):
+    if method is None:
+        method = "auto"
+    method = str(method).lower()
+    if method not in METHODS and method not in ("chol", "cholmod", "umfpack", "spsolve"):
+        raise ValueError(f"dsla: argument 'method': unknown method {method!r}; use one of "
+                         f"{', '.join(METHODS)}")
+    d = dict(method=method, precond="auto" if precond is None else str(precond).lower(),
+             rtol=float(rtol), atol=float(atol), restart=int(restart),
+             raise_on_failure=bool(raise_on_failure), warn=False, history=bool(history),
+             ordering=ordering)
+    if maxiter is not None:
+        d["maxiter"] = int(maxiter)
+    if check_every is not None:
+        d["check_every"] = int(check_every)
+    if x0 is not None:
+        d["x0"] = torch.as_tensor(x0)
+    if M is not None:
+        d["M"], d["M_adjoint"] = _as_callable(M, A.shape[-2])
+    if callback is not None:
+        d["callback"] = callback
+    return d
+
+
+def _report(info, raise_on_failure):
+    if not info.converged and not raise_on_failure:
+        warnings.warn(f"dsla: {info.message}", SolveWarning, stacklevel=3)
+
+
+def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, restart=30,
+          x0=None, M=None, return_info=False, raise_on_failure=False, callback=None,
+          check_every=None, history=False, ordering="auto"):
+    """Solve ``A x = b`` (least squares ``min ‖A x − b‖`` for rectangular A with lsqr/lsmr).
+
+    A: ``SparseTensor`` ``(n, m)`` or a batch ``(B, n, m)``. b: ``[n]``, ``[n, k]``; batched A
+    also ``[B, n]``, ``[B, n, k]``. method: ``"auto"`` (direct on the CPU up to 2e5 rows —
+    Cholesky when A looks SPD, LU otherwise — else CG + Jacobi for SPD-looking A, GMRES
+    otherwise; LSQR for rectangular A), ``"cg"``, ``"bicgstab"``, ``"gmres"``, ``"fgmres"``,
+    ``"minres"``, ``"lsqr"``, ``"lsmr"``, ``"cholesky"``, ``"ldlt"``, ``"lu"``.
+    precond: ``None``/``"auto"``, ``"none"``, ``"jacobi"``, ... ; M: a user preconditioner
+    (SparseTensor, callable ``r -> M r``, or scipy LinearOperator). callback(iteration,
+    residual) is called at every convergence check.
+
+    Returns ``x`` (differentiable), or ``(x, info)`` with ``return_info=True``.
+    """
+    from .sparse_tensor import SparseTensor
+
+    if not isinstance(A, SparseTensor):
+        raise TypeError(f"dsla: argument 'A': expected a dsla.SparseTensor, got {type(A).__name__}")
+    b = torch.as_tensor(b)
+    opts = _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_failure,
+                    callback, check_every, history, ordering)
+    x, info = _C.solve(A._m, b, opts)
+    _report(info, raise_on_failure)
+    return (x, info) if return_info else x
+
+
+class Solver:
+    """A solve prepared once for ``A`` (factorization or preconditioner kept)::
+
+        S = dsla.Solver(A, method="cholesky")
+        x = S.solve(b)            # differentiable in A.values and b
+        y = S.solve_adjoint(c)    # Aᴴ y = c with the same factorization
+        S.refactor(new_values)    # same pattern: numeric phase only
+
+    Options as for :func:`dsla.solve`. ``S.info`` is the SolveInfo of the last solve.
+    """
+
+    def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
+                 restart=30, x0=None, M=None, raise_on_failure=False, callback=None,
+                 check_every=None, history=False, ordering="auto"):
+        from .sparse_tensor import SparseTensor
+
+        if not isinstance(A, SparseTensor):
+            raise TypeError("dsla: argument 'A': expected a dsla.SparseTensor, got "
+                            f"{type(A).__name__}")
+        self._raise = raise_on_failure
+        self._s = _C.Solver(A._m, _options(A, method, precond, rtol, atol, maxiter, restart, x0,
+                                           M, raise_on_failure, callback, check_every, history,
+                                           ordering))
+        self.info = None
+
+    def solve(self, b, return_info=False):
+        x, self.info = self._s.solve(torch.as_tensor(b))
+        _report(self.info, self._raise)
+        return (x, self.info) if return_info else x
+
+    def solve_adjoint(self, b, return_info=False):
+        x, self.info = self._s.solve_adjoint(torch.as_tensor(b))
+        _report(self.info, self._raise)
+        return (x, self.info) if return_info else x
+
+    solve_transpose = solve_adjoint
+
+    def refactor(self, values):
+        """New values (same pattern, shape, dtype): redoes only the numeric phase."""
+        self._s.refactor(values.values if hasattr(values, "_m") else values)
+
+    @property
+    def method(self):
+        return self._s.method
+
+    @property
+    def preconditioner(self):
+        return self._s.preconditioner
+
+    @property
+    def setup_time(self):
+        return self._s.setup_time
+
+    def __repr__(self):
+        return f"dsla.Solver(method={self.method!r}, preconditioner={self.preconditioner!r})"

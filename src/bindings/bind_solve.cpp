@@ -1,0 +1,138 @@
+// Bindings for solves: _C.SolveInfo, _C.Solver, _C.solve. Options cross as a dict built by
+// python/dsla/solve.py; user preconditioners and callbacks are Python callables (the GIL is
+// released during solves and taken back to call them).
+#include <dsla/solve.h>
+
+#include <torch/csrc/autograd/python_variable.h>
+
+#include "bindings/registry.h"
+
+namespace dsla::bindings {
+namespace {
+
+LinearOperatorPtr python_operator(const SparseMatrix& A, py::object fn, py::object fn_adj) {
+  auto call = [](py::object f) {
+    return [f](const at::Tensor& x, at::Tensor& y) {
+      py::gil_scoped_acquire gil;
+      at::Tensor r = f(x).cast<at::Tensor>();
+      TORCH_CHECK_VALUE(r.sizes() == y.sizes(), "dsla: argument 'M': the preconditioner returned "
+                        "shape ", r.sizes(), " for input ", x.sizes(), "; it must keep the shape");
+      y.copy_(r);
+    };
+  };
+  std::function<void(const at::Tensor&, at::Tensor&)> adj;
+  if (!fn_adj.is_none()) adj = call(fn_adj);
+  return make_operator(A.rows(), A.rows(), A.dtype(), A.device(), call(fn), adj);
+}
+
+SolveOptions options_from(const SparseMatrix& A, const py::dict& d) {
+  SolveOptions o;
+  auto has = [&](const char* k) { return d.contains(k) && !d[k].is_none(); };
+  if (has("method")) o.method = parse_method(d["method"].cast<std::string>());
+  if (has("precond")) o.precond = d["precond"].cast<std::string>();
+  if (has("rtol")) o.rtol = d["rtol"].cast<double>();
+  if (has("atol")) o.atol = d["atol"].cast<double>();
+  if (has("maxiter")) o.maxiter = d["maxiter"].cast<int64_t>();
+  if (has("restart")) o.restart = d["restart"].cast<int64_t>();
+  if (has("x0")) o.x0 = d["x0"].cast<at::Tensor>();
+  if (has("raise_on_failure")) o.raise_on_failure = d["raise_on_failure"].cast<bool>();
+  if (has("warn")) o.warn = d["warn"].cast<bool>();
+  if (has("check_every")) o.check_every = d["check_every"].cast<int64_t>();
+  if (has("history")) o.history = d["history"].cast<bool>();
+  if (has("ordering")) o.ordering = d["ordering"].cast<std::string>();
+  if (has("block_size")) o.precond_block_size = d["block_size"].cast<int64_t>();
+  if (has("omega")) o.precond_omega = d["omega"].cast<double>();
+  if (has("degree")) o.precond_degree = d["degree"].cast<int64_t>();
+  if (has("M")) {
+    py::object adj = has("M_adjoint") ? py::object(d["M_adjoint"]) : py::none();
+    o.M = python_operator(A, d["M"], adj);
+  }
+  if (has("callback")) {
+    py::object cb = d["callback"];
+    o.callback = [cb](int64_t it, double res) {
+      py::gil_scoped_acquire gil;
+      cb(it, res);
+    };
+  }
+  return o;
+}
+
+void bind(py::module_& m) {
+  py::class_<SolveInfo>(m, "SolveInfo")
+      .def_readonly("iterations", &SolveInfo::iterations)
+      .def_readonly("residual", &SolveInfo::residual)
+      .def_readonly("residuals", &SolveInfo::residuals)
+      .def_readonly("converged", &SolveInfo::converged)
+      .def_property_readonly("status", [](const SolveInfo& i) { return to_string(i.status); })
+      .def_property_readonly("method", [](const SolveInfo& i) { return to_string(i.method); })
+      .def_readonly("preconditioner", &SolveInfo::preconditioner)
+      .def_readonly("message", &SolveInfo::message)
+      .def_readonly("setup_time", &SolveInfo::setup_time)
+      .def_readonly("solve_time", &SolveInfo::solve_time)
+      .def_readonly("history_iterations", &SolveInfo::history_iterations)
+      .def_readonly("history_residuals", &SolveInfo::history_residuals)
+      .def("summary", &SolveInfo::summary)
+      .def("__repr__", [](const SolveInfo& i) { return "SolveInfo(" + i.summary() + ")"; });
+
+  py::class_<Solver>(m, "Solver")
+      .def(py::init([](const SparseMatrix& A, const py::dict& d) {
+             auto o = options_from(A, d);
+             py::gil_scoped_release nogil;
+             return Solver(A, o);
+           }),
+           py::arg("A"), py::arg("options"))
+      .def(
+          "solve",
+          [](const Solver& s, const at::Tensor& b) {
+            SolveInfo info;
+            at::Tensor x;
+            {
+              py::gil_scoped_release nogil;
+              x = dsla::solve(s, b, &info);
+            }
+            return py::make_tuple(x, info);
+          },
+          py::arg("b"))
+      .def(
+          "solve_adjoint",
+          [](const Solver& s, const at::Tensor& b) {
+            SolveInfo info;
+            at::Tensor x;
+            {
+              py::gil_scoped_release nogil;
+              x = dsla::solve(s.adjoint(), b, &info);
+            }
+            return py::make_tuple(x, info);
+          },
+          py::arg("b"))
+      .def(
+          "refactor",
+          [](Solver& s, const at::Tensor& v) {
+            py::gil_scoped_release nogil;
+            s.refactor(v);
+          },
+          py::arg("values"))
+      .def_property_readonly("method", [](const Solver& s) { return to_string(s.method()); })
+      .def_property_readonly("preconditioner", &Solver::preconditioner)
+      .def_property_readonly("setup_time", &Solver::setup_time)
+      .def_property_readonly("matrix", &Solver::matrix);
+
+  m.def(
+      "solve",
+      [](const SparseMatrix& A, const at::Tensor& b, const py::dict& d) {
+        auto o = options_from(A, d);
+        SolveInfo info;
+        at::Tensor x;
+        {
+          py::gil_scoped_release nogil;
+          x = dsla::solve(A, b, o, &info);
+        }
+        return py::make_tuple(x, info);
+      },
+      py::arg("A"), py::arg("b"), py::arg("options"));
+}
+
+DSLA_REGISTER_BINDINGS(solve, bind);
+
+}  // namespace
+}  // namespace dsla::bindings

@@ -1,0 +1,142 @@
+// Dispatch of the fused CG steps: CPU kernels, CUDA kernels (src/cuda/cg_steps.h) when built,
+// and an ATen formulation for any other device (also the reference the kernels are tested
+// against).
+#include "solve/krylov/cg_steps.h"
+
+#include <dsla/config.h>
+
+#include "core/dispatch.h"
+#include "core/products.h"
+#include "kernels/cpu/cg_kernels.h"
+#if DSLA_HAVE_CUDA
+#include "cuda/cg_steps.h"
+#endif
+
+namespace dsla::krylov {
+
+namespace kc = kernels::cpu;
+using detail::ptr;
+
+namespace {
+
+at::Tensor re_dot(const at::Tensor& a, const at::Tensor& b) {
+  auto d = (a.is_complex() ? a.conj() * b : a * b).sum(1, /*keepdim=*/true);
+  return d.is_complex() ? at::real(d) : d;
+}
+
+at::Tensor safe_div(const at::Tensor& num, const at::Tensor& den) {
+  return at::where(den != 0, num / at::where(den != 0, den, at::ones_like(den)),
+                   at::zeros_like(num));
+}
+
+void spmv_dot_aten(const Pattern& pattern, const at::Tensor& values, const at::Tensor& p,
+                   at::Tensor& q, at::Tensor& pq) {
+  detail::spmm(pattern, values, p, q);
+  pq.copy_(re_dot(p, q));
+}
+
+void update_aten(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Tensor& q,
+                 const at::Tensor& dinv, const at::Tensor& rz, const at::Tensor& pq,
+                 const at::Tensor& active, at::Tensor& rz_new, at::Tensor& rr) {
+  auto alpha = safe_div(rz, pq);
+  if (active.defined()) alpha = alpha * active;
+  x.add_(alpha * p);
+  r.sub_(alpha * q);
+  rr.copy_(re_dot(r, r));
+  if (dinv.defined()) {
+    rz_new.copy_(re_dot(r, dinv * r));
+  } else {
+    rz_new.copy_(rr);
+  }
+}
+
+void direction_aten(at::Tensor& p, const at::Tensor& r, const at::Tensor& z, const at::Tensor& dinv,
+                    at::Tensor& rz, const at::Tensor& rz_new, const at::Tensor& active) {
+  auto beta = safe_div(rz_new, rz);
+  at::Tensor zz = z.defined() ? z : (dinv.defined() ? dinv * r : r);
+  auto pn = zz + beta * p;
+  if (active.defined()) {
+    p.copy_(at::where(active != 0, pn, p));
+    rz.copy_(at::where(active != 0, rz_new, rz));
+  } else {
+    p.copy_(pn);
+    rz.copy_(rz_new);
+  }
+}
+
+bool cpu_ok(const at::Tensor& t) { return !t.defined() || (t.is_cpu() && t.is_contiguous()); }
+
+const void* opt_ptr(const at::Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
+
+int64_t dinv_stride(const at::Tensor& dinv, int64_t n) {
+  return (dinv.defined() && dinv.size(0) > 1) ? n : 0;
+}
+
+}  // namespace
+
+void cg_spmv_dot(const Pattern& pattern, const at::Tensor& values, const at::Tensor& p,
+                 at::Tensor& q, at::Tensor& pq) {
+#if DSLA_HAVE_CUDA
+  if (p.is_cuda()) return cuda::cg_spmv_dot(pattern, values, p, q, pq);
+#endif
+  if (!p.is_cpu() || !cpu_ok(values) || !cpu_ok(p) || !cpu_ok(q) || !cpu_ok(pq) ||
+      values.is_conj()) {
+    return spmv_dot_aten(pattern, values, p, q, pq);
+  }
+  const int64_t B = p.size(0), n = p.size(1), k = p.size(2);
+  DSLA_DISPATCH_INDEX(pattern.index_dtype(), "cg", [&] {
+    DSLA_DISPATCH_VALUE(p.scalar_type(), "cg", [&] {
+      using R = kc::real_of_t<scalar_t>;
+      kc::cg_spmv_dot<scalar_t, index_t>(n, k, B, ptr<index_t>(pattern.crow()),
+                                         ptr<index_t>(pattern.col()), ptr<scalar_t>(values),
+                                         values.size(0) == 1 ? 0 : pattern.nnz(),
+                                         ptr<scalar_t>(p), ptr<scalar_t>(q), ptr<R>(pq),
+                                         detail::num_threads());
+    });
+  });
+}
+
+void cg_update(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Tensor& q,
+               const at::Tensor& dinv, const at::Tensor& rz, const at::Tensor& pq,
+               const at::Tensor& active, at::Tensor& rz_new, at::Tensor& rr) {
+#if DSLA_HAVE_CUDA
+  if (x.is_cuda()) return cuda::cg_update(x, r, p, q, dinv, rz, pq, active, rz_new, rr);
+#endif
+  if (!x.is_cpu() || !cpu_ok(x) || !cpu_ok(r) || !cpu_ok(p) || !cpu_ok(q) || !cpu_ok(dinv) ||
+      !cpu_ok(rz) || !cpu_ok(pq) || !cpu_ok(active) || !cpu_ok(rz_new) || !cpu_ok(rr) ||
+      (dinv.defined() && dinv.is_conj())) {
+    return update_aten(x, r, p, q, dinv, rz, pq, active, rz_new, rr);
+  }
+  const int64_t B = x.size(0), n = x.size(1), k = x.size(2);
+  DSLA_DISPATCH_VALUE(x.scalar_type(), "cg", [&] {
+    using R = kc::real_of_t<scalar_t>;
+    kc::cg_update<scalar_t>(n, k, B, ptr<scalar_t>(x), ptr<scalar_t>(r), ptr<scalar_t>(p),
+                            ptr<scalar_t>(q), static_cast<const scalar_t*>(opt_ptr(dinv)),
+                            dinv_stride(dinv, n), ptr<R>(rz), ptr<R>(pq),
+                            static_cast<const R*>(opt_ptr(active)), ptr<R>(rz_new), ptr<R>(rr),
+                            detail::num_threads());
+  });
+}
+
+void cg_direction(at::Tensor& p, const at::Tensor& r, const at::Tensor& z, const at::Tensor& dinv,
+                  at::Tensor& rz, const at::Tensor& rz_new, const at::Tensor& active) {
+#if DSLA_HAVE_CUDA
+  if (p.is_cuda()) return cuda::cg_direction(p, r, z, dinv, rz, rz_new, active);
+#endif
+  if (!p.is_cpu() || !cpu_ok(p) || !cpu_ok(r) || !cpu_ok(z) || !cpu_ok(dinv) || !cpu_ok(rz) ||
+      !cpu_ok(rz_new) || !cpu_ok(active) || (dinv.defined() && dinv.is_conj()) ||
+      (z.defined() && z.is_conj())) {
+    return direction_aten(p, r, z, dinv, rz, rz_new, active);
+  }
+  const int64_t B = p.size(0), n = p.size(1), k = p.size(2);
+  DSLA_DISPATCH_VALUE(p.scalar_type(), "cg", [&] {
+    using R = kc::real_of_t<scalar_t>;
+    kc::cg_direction<scalar_t>(n, k, B, ptr<scalar_t>(p), ptr<scalar_t>(r),
+                               static_cast<const scalar_t*>(opt_ptr(z)),
+                               static_cast<const scalar_t*>(opt_ptr(dinv)), dinv_stride(dinv, n),
+                               ptr<R>(rz), ptr<R>(rz_new), static_cast<const R*>(opt_ptr(active)),
+                               detail::num_threads());
+  });
+}
+
+}  // namespace dsla::krylov

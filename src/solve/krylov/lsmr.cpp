@@ -1,0 +1,78 @@
+// LSMR (Fong–Saunders): min ‖A x − b‖ with ‖Aᴴ r‖ decreasing monotonically; the same
+// bidiagonalization as LSQR and the same stopping rule. Norm estimates of r and Aᴴ r follow the
+// published recurrences (no damping).
+#include "solve/krylov/krylov.h"
+
+namespace dsla::krylov {
+
+namespace {
+// (c, s, r) with r = hypot(a, b) >= 0, c = a / r, s = b / r (c = 1, s = 0 when r = 0).
+void sym_ortho(const at::Tensor& a, const at::Tensor& b, at::Tensor& c, at::Tensor& s,
+               at::Tensor& r) {
+  r = at::sqrt(a * a + b * b);
+  c = at::where(r > 0, safe_div(a, r), at::ones_like(r));
+  s = safe_div(b, r);
+}
+}  // namespace
+
+void lsmr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
+  const auto& space = P.A->space();
+  const auto& A = *P.A;
+  const double rtol = P.opt->rtol;
+  auto u = b - apply(A, x);
+  auto beta = space.norm(u);
+  u = safe_div(u, beta);
+  auto v = apply_adjoint(A, u);
+  auto alpha = space.norm(v);
+  v = safe_div(v, alpha);
+  auto zero = at::zeros_like(beta), one = at::ones_like(beta);
+  auto zetabar = alpha * beta, alphabar = alpha.clone();
+  auto rho = one.clone(), rhobar = one.clone(), cbar = one.clone(), sbar = zero.clone();
+  auto h = v.clone(), hbar = at::zeros_like(x);
+  auto betadd = beta.clone(), betad = zero.clone(), rhodold = one.clone();
+  auto tautildeold = zero.clone(), thetatilde = zero.clone(), zeta = zero.clone();
+  auto d = zero.clone();
+  mon.begin(beta);
+  mon.set_active(at::logical_and(mon.active != 0, alpha * beta > 0));
+  at::Tensor c, s, tmp;
+  while (!mon.out_of_iterations()) {
+    u = apply(A, v) - alpha * u;
+    beta = space.norm(u);
+    u = safe_div(u, beta);
+    v = apply_adjoint(A, u) - beta * v;
+    alpha = space.norm(v);
+    v = safe_div(v, alpha);
+    // No damping: the first rotation is the identity (alphahat = alphabar).
+    auto rhoold = rho;
+    sym_ortho(alphabar, beta, c, s, rho);
+    auto thetanew = s * alpha;
+    alphabar = c * alpha;
+    auto rhobarold = rhobar, zetaold = zeta;
+    auto thetabar = sbar * rho;
+    auto rhotemp = cbar * rho;
+    sym_ortho(rhotemp, thetanew, cbar, sbar, rhobar);
+    zeta = cbar * zetabar;
+    zetabar = -sbar * zetabar;
+    hbar = h - safe_div(thetabar * rho, rhoold * rhobarold) * hbar;
+    x.add_((safe_div(zeta, rho * rhobar) * mon.active) * hbar);
+    h = v - safe_div(thetanew, rho) * h;
+    // ‖r‖ estimate.
+    auto betaacute = betadd;
+    auto betahat = c * betaacute;
+    betadd = -s * betaacute;
+    auto thetatildeold = thetatilde;
+    at::Tensor ctildeold, stildeold, rhotildeold;
+    sym_ortho(rhodold, thetabar, ctildeold, stildeold, rhotildeold);
+    thetatilde = stildeold * rhobar;
+    rhodold = ctildeold * rhobar;
+    betad = -stildeold * betad + ctildeold * betahat;
+    tautildeold = safe_div(zetaold - thetatildeold * tautildeold, rhotildeold);
+    auto taud = safe_div(zeta - thetatilde * tautildeold, rhodold);
+    auto normr = at::sqrt(d + (betad - taud) * (betad - taud) + betadd * betadd);
+    auto normar = zetabar.abs();
+    auto done = at::logical_or(normr <= mon.tol, normar <= rtol * P.anorm * normr);
+    if (mon.step_done(done, normr)) break;
+  }
+}
+
+}  // namespace dsla::krylov

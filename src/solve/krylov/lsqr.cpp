@@ -1,0 +1,42 @@
+// LSQR (Paige–Saunders): min ‖A x − b‖ for rectangular A, through Golub–Kahan bidiagonalization
+// (needs Aᴴ). Stops when ‖r‖ ≤ max(rtol ‖b‖, atol) or ‖Aᴴ r‖ ≤ rtol ‖A‖_F ‖r‖.
+#include "solve/krylov/krylov.h"
+
+namespace dsla::krylov {
+
+void lsqr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
+  const auto& space = P.A->space();
+  const auto& A = *P.A;
+  const double rtol = P.opt->rtol;
+  auto u = b - apply(A, x);
+  auto beta = space.norm(u);
+  u = safe_div(u, beta);
+  auto v = apply_adjoint(A, u);
+  auto alfa = space.norm(v);
+  v = safe_div(v, alfa);
+  auto w = v.clone();
+  auto phibar = beta.clone(), rhobar = alfa.clone();
+  mon.begin(beta);
+  mon.set_active(at::logical_and(mon.active != 0, alfa * beta > 0));
+  while (!mon.out_of_iterations()) {
+    u = apply(A, v) - alfa * u;
+    beta = space.norm(u);
+    u = safe_div(u, beta);
+    v = apply_adjoint(A, u) - beta * v;
+    alfa = space.norm(v);
+    v = safe_div(v, alfa);
+    auto rho = at::sqrt(rhobar * rhobar + beta * beta);
+    auto c = safe_div(rhobar, rho), s = safe_div(beta, rho);
+    auto theta = s * alfa;
+    rhobar = -c * alfa;
+    auto phi = c * phibar;
+    phibar = s * phibar;
+    x.add_((safe_div(phi, rho) * mon.active) * w);
+    w = v - safe_div(theta, rho) * w;
+    auto arnorm = phibar * alfa * c.abs();
+    auto done = at::logical_or(phibar <= mon.tol, arnorm <= rtol * P.anorm * phibar);
+    if (mon.step_done(done, phibar)) break;
+  }
+}
+
+}  // namespace dsla::krylov

@@ -1,0 +1,113 @@
+// Monitor: convergence checks with one host read every `check_every` iterations.
+#include <limits>
+
+#include "solve/krylov/krylov.h"
+
+namespace dsla::krylov {
+
+namespace {
+enum Flag { kBreakdown = 0, kIndefinite = 1, kNotFinite = 2, kFlags = 3 };
+}
+
+at::Tensor real_scalar(const at::Tensor& t) { return t.is_complex() ? at::real(t) : t; }
+
+at::Tensor safe_div(const at::Tensor& num, const at::Tensor& den) {
+  auto nz = den != 0;
+  auto d = at::where(nz, den, at::ones_like(den));
+  return at::where(nz, num / d, at::zeros_like(num / d));
+}
+
+at::Tensor apply(const LinearOperator& A, const at::Tensor& x) {
+  auto y = at::empty({x.size(0), A.rows(), x.size(2)}, x.options());
+  A.apply(x, y);
+  return y;
+}
+
+at::Tensor apply_adjoint(const LinearOperator& A, const at::Tensor& x) {
+  auto y = at::empty({x.size(0), A.cols(), x.size(2)}, x.options());
+  A.apply_adjoint(x, y);
+  return y;
+}
+
+at::Tensor precondition(const Problem& P, const at::Tensor& r) {
+  if (P.dinv.defined()) return P.dinv * r;
+  if (P.M == nullptr) return r;
+  auto z = at::empty_like(r);
+  P.M->apply(r, z);
+  return z;
+}
+
+Monitor::Monitor(const SolveOptions& opt, const at::Tensor& bn, int64_t mi, c10::Device dev)
+    : maxiter(mi), opt_(opt) {
+  bnorm = bn;
+  tol = at::clamp_min(bn * opt.rtol, opt.atol);
+  active = at::ones_like(bn);
+  check_every_ = opt.check_every > 0 ? opt.check_every : (dev.is_cpu() ? 1 : 16);
+  flags_ = at::zeros({kFlags}, bn.options().dtype(at::kBool));
+}
+
+void Monitor::set_active(const at::Tensor& mask) { active = mask.to(active.scalar_type()); }
+
+void Monitor::begin(const at::Tensor& rnorm) {
+  active.masked_fill_(rnorm <= tol, 0);
+  auto bad = at::logical_and(at::isfinite(rnorm).logical_not(), active != 0);
+  fail(Status::NotFinite, bad);
+  last_rnorm_ = rnorm;
+}
+
+void Monitor::fail(Status s, const at::Tensor& mask) {
+  const int idx = s == Status::Indefinite ? kIndefinite
+                  : s == Status::NotFinite ? kNotFinite
+                                           : kBreakdown;
+  auto m = at::logical_and(mask, active != 0);
+  flags_.select(0, idx).logical_or_(m.any());
+  active.masked_fill_(m, 0);
+}
+
+bool Monitor::step(const at::Tensor& rnorm) {
+  auto bad = at::isfinite(rnorm).logical_not();
+  fail(Status::NotFinite, bad);
+  return step_done(rnorm <= tol, rnorm);
+}
+
+bool Monitor::step_done(const at::Tensor& done, const at::Tensor& rnorm) {
+  ++iterations;
+  active.masked_fill_(done, 0);
+  last_rnorm_ = rnorm;
+  const bool want = (iterations % check_every_ == 0) || iterations >= maxiter ||
+                    (opt_.callback && iterations % check_every_ == 0);
+  if (!want) return false;
+  return check();
+}
+
+bool Monitor::check() {
+  auto rel = safe_div(last_rnorm_.to(at::kDouble), bnorm.to(at::kDouble));
+  rel = at::where(bnorm > 0, rel, last_rnorm_.to(at::kDouble));
+  auto pack = at::cat({(active != 0).any().to(at::kDouble).view({1}), flags_.to(at::kDouble),
+                       rel.numel() ? rel.max().view({1}) : at::zeros({1}, rel.options())})
+                  .cpu();
+  const double* h = pack.data_ptr<double>();
+  const bool any_active = h[0] != 0;
+  const double worst = h[1 + kFlags];
+  if (opt_.history) {
+    hist_it.push_back(iterations);
+    hist_res.push_back(worst);
+  }
+  if (opt_.callback) opt_.callback(iterations, worst);
+  return !any_active || iterations >= maxiter;
+}
+
+bool Monitor::any_active() const { return (active != 0).any().item<bool>(); }
+
+void Monitor::clear_failures() { flags_.zero_(); }
+
+Status Monitor::failure() const {
+  auto f = flags_.cpu();
+  const bool* p = f.data_ptr<bool>();
+  if (p[kNotFinite]) return Status::NotFinite;
+  if (p[kIndefinite]) return Status::Indefinite;
+  if (p[kBreakdown]) return Status::Breakdown;
+  return Status::Converged;
+}
+
+}  // namespace dsla::krylov
