@@ -32,13 +32,19 @@ namespace dsla::amg {
 
 struct AmgOptions {
   double strength_threshold = 0.08;  // θ: strong if |a_ij| >= θ sqrt(|a_ii a_jj|); 0 = all
-  std::string aggregation = "mis2";  // "mis2" (parallel, deterministic) or "greedy" (serial CPU)
+  // θ on level l is θ · decay^l: Galerkin operators get wider stencils with smaller entries (a
+  // 27-point coarse stencil of a 3D problem has |a_ij| ≈ a_ii / 26), so a fixed θ would cut every
+  // connection of a coarse level and stall coarsening there.
+  double strength_decay = 0.5;
+  // "mis2" (parallel, deterministic, same result on every device), "greedy" (serial, on the host;
+  // smaller aggregates: fewer iterations on the CPU), "auto": greedy on the CPU, mis2 elsewhere.
+  std::string aggregation = "auto";
   double prolongation_omega = 4.0 / 3.0;  // ω in P = (I - ω/ρ(D⁻¹A) D⁻¹A) T; 0: unsmoothed
   int64_t max_levels = 20;
   int64_t coarse_size = 500;            // stop coarsening at or below this many rows
   std::string smoother = "chebyshev";   // "chebyshev" or "l1_jacobi"
-  int64_t chebyshev_degree = 2;         // SpMVs per smoothing sweep (chebyshev)
-  double chebyshev_ratio = 30.0;        // smooth eigenvalues of D⁻¹A in [λmax / ratio, λmax]
+  int64_t chebyshev_degree = 3;         // SpMVs per smoothing sweep (chebyshev)
+  double chebyshev_ratio = 10.0;        // smooth eigenvalues of D⁻¹A in [λmax / ratio, λmax]
   double jacobi_omega = 1.0;            // l1_jacobi damping
   int64_t pre_sweeps = 1;
   int64_t post_sweeps = 1;

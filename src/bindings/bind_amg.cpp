@@ -18,6 +18,8 @@ AmgOptions amg_options(const py::dict& d) {
     if (v.is_none()) continue;
     if (k == "strength_threshold") {
       o.strength_threshold = v.cast<double>();
+    } else if (k == "strength_decay") {
+      o.strength_decay = v.cast<double>();
     } else if (k == "aggregation") {
       o.aggregation = v.cast<std::string>();
     } else if (k == "prolongation_omega") {

@@ -39,6 +39,7 @@ struct Level {
   // Smoother: chebyshev (inv_theta, coefficient pairs per extra degree) or l1-Jacobi (l1inv).
   at::Tensor inv_theta;
   std::vector<at::Tensor> cheb_a, cheb_b;
+  std::vector<double> cheb_host;  // CPU, B = 1: inv_theta, then (a, b) per extra degree
   at::Tensor l1inv;
   // Transfer to the next level (all but the coarsest).
   at::Tensor p_values, r_values;  // [B, nnz_p] (R = Pᵀ values in Pᵀ's pattern order)

@@ -3,6 +3,7 @@
 #include <dsla/errors.h>
 
 #include <chrono>
+#include <cmath>
 
 #include "core/products.h"
 #include "core/spgemm.h"
@@ -34,8 +35,11 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 void validate_options(const AmgOptions& o) {
   DSLA_CHECK_ARG(o.strength_threshold >= 0 && o.strength_threshold < 1, "strength_threshold",
                  "must be in [0, 1), got ", o.strength_threshold);
-  DSLA_CHECK_ARG(o.aggregation == "mis2" || o.aggregation == "greedy", "aggregation",
-                 "must be \"mis2\" or \"greedy\", got \"", o.aggregation, "\"");
+  DSLA_CHECK_ARG(o.strength_decay > 0 && o.strength_decay <= 1, "strength_decay",
+                 "must be in (0, 1], got ", o.strength_decay);
+  DSLA_CHECK_ARG(o.aggregation == "mis2" || o.aggregation == "greedy" || o.aggregation == "auto",
+                 "aggregation", "must be \"auto\", \"mis2\" or \"greedy\", got \"",
+                 o.aggregation, "\"");
   DSLA_CHECK_ARG(o.prolongation_omega >= 0 && o.prolongation_omega < 2, "prolongation_omega",
                  "must be in [0, 2), got ", o.prolongation_omega);
   DSLA_CHECK_ARG(o.max_levels >= 1, "max_levels", "must be >= 1, got ", o.max_levels);
@@ -109,10 +113,13 @@ void AmgHierarchy::Impl::numeric(bool first) {
       S.a = L.a;
       S.nullspace = l == 0 ? opt.near_nullspace : st[l - 1].coarse_nullspace;
       auto t1 = Clock::now();
-      auto sg = detail::strength_graph(L.a, L.values[0], opt.strength_threshold, symmetric);
+      const double theta = opt.strength_threshold * std::pow(opt.strength_decay, double(l));
+      auto sg = detail::strength_graph(L.a, L.values[0], theta, symmetric);
       stats.t_strength += since(t1);
       t1 = Clock::now();
-      S.n_agg = detail::aggregate(sg, opt.aggregation, opt.seed, S.agg);
+      const std::string method =
+          opt.aggregation != "auto" ? opt.aggregation : (sg->device().is_cpu() ? "greedy" : "mis2");
+      S.n_agg = detail::aggregate(sg, method, opt.seed, S.agg);
       S.unaggregated = (S.agg < 0).sum().item<int64_t>();
       stats.t_aggregation += since(t1);
       const int64_t m = S.nullspace.size(1);

@@ -3,6 +3,9 @@
 
 #include <dsla/errors.h>
 
+#include "core/dispatch.h"
+#include "kernels/cpu/amg_kernels.h"
+
 namespace dsla::amg::detail {
 
 namespace {
@@ -15,11 +18,37 @@ PatternPtr pattern_from_rows_cols(const at::Tensor& row, const at::Tensor& col, 
   return Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), n, n, /*check=*/false);
 }
 
+// The CPU kernels (no symmetrization: values_symmetric only).
+PatternPtr strength_cpu(const PatternPtr& a, const at::Tensor& values, double theta) {
+  using dsla::detail::ptr;
+  const int64_t n = a->rows();
+  auto v = values.contiguous();
+  auto absdiag = v.index_select(0, a->diag_pos()).abs().contiguous();
+  auto keep = at::empty({a->nnz()}, v.options().dtype(at::kByte));
+  auto count = at::empty({n}, v.options().dtype(at::kLong));
+  const int nt = dsla::detail::num_threads();
+  at::Tensor crow, col;
+  DSLA_DISPATCH_INDEX(a->index_dtype(), "amg strength", [&] {
+    AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "amg strength", [&] {
+      kernels::cpu::amg_strength_mark<scalar_t, index_t>(
+          n, ptr<index_t>(a->crow()), ptr<index_t>(a->col()), ptr<scalar_t>(v),
+          ptr<scalar_t>(absdiag), theta, ptr<uint8_t>(keep), ptr<int64_t>(count), nt);
+    });
+    crow = at::cat({at::zeros({1}, count.options()), count.cumsum(0)});
+    col = at::empty({crow[n].item<int64_t>()}, a->col().options());
+    kernels::cpu::amg_strength_fill<index_t>(n, ptr<index_t>(a->crow()), ptr<index_t>(a->col()),
+                                             ptr<uint8_t>(keep), ptr<int64_t>(crow),
+                                             ptr<index_t>(col), nt);
+  });
+  return Pattern::from_csr(crow.to(a->index_dtype()), col, n, n, /*check=*/false);
+}
+
 }  // namespace
 
 PatternPtr strength_graph(const PatternPtr& a, const at::Tensor& values, double theta,
                           bool values_symmetric) {
   const int64_t n = a->rows();
+  if (values_symmetric && values.is_cpu()) return strength_cpu(a, values, theta);
   auto row = a->row().to(at::kLong), col = a->col().to(at::kLong);
   auto av = values.abs();
   auto d = av.index_select(0, a->diag_pos());
