@@ -41,26 +41,28 @@ struct AmgOptions {
   std::string aggregation = "auto";
   double prolongation_omega = 4.0 / 3.0;  // ω in P = (I - ω/ρ(D⁻¹A) D⁻¹A) T; 0: unsmoothed
   int64_t max_levels = 20;
-  int64_t coarse_size = 500;            // stop coarsening at or below this many rows
-  std::string smoother = "chebyshev";   // "chebyshev" or "l1_jacobi"
-  int64_t chebyshev_degree = 3;         // SpMVs per smoothing sweep (chebyshev)
-  double chebyshev_ratio = 10.0;        // smooth eigenvalues of D⁻¹A in [λmax / ratio, λmax]
-  double jacobi_omega = 1.0;            // l1_jacobi damping
+  int64_t coarse_size = 500;  // stop coarsening at or below this many rows
+  // "chebyshev", "l1_jacobi", or "auto": Chebyshev for symmetric A, l1-Jacobi otherwise (the
+  // eigenvalues of D⁻¹A of a nonsymmetric A are complex: a real-interval Chebyshev diverges).
+  std::string smoother = "auto";
+  int64_t chebyshev_degree = 3;   // SpMVs per smoothing sweep (chebyshev)
+  double chebyshev_ratio = 10.0;  // smooth eigenvalues of D⁻¹A in [λmax / ratio, λmax]
+  double jacobi_omega = 1.0;      // l1_jacobi damping
   int64_t pre_sweeps = 1;
   int64_t post_sweeps = 1;
-  std::string cycle = "V";              // "V" or "W"
-  int64_t eig_iters = 12;               // Lanczos / power steps for ρ(D⁻¹A)
+  std::string cycle = "V";  // "V" or "W"
+  int64_t eig_iters = 12;   // Lanczos / power steps for ρ(D⁻¹A)
   // Near-nullspace vectors [n, m] (e.g. rigid-body modes for elasticity); undefined: constant.
   at::Tensor near_nullspace;
-  uint64_t seed = 0;                    // MIS-2 priorities
+  uint64_t seed = 0;  // MIS-2 priorities
   // "auto": check the values; "yes"/"no" to skip the O(nnz) check.
   std::string symmetric = "auto";
 };
 
 struct AmgLevelStats {
   int64_t rows = 0, nnz = 0;
-  int64_t aggregates = 0;      // rows of the next level / m (0 on the coarsest)
-  int64_t unaggregated = 0;    // rows without a strong neighbour (outside every aggregate)
+  int64_t aggregates = 0;    // rows of the next level / m (0 on the coarsest)
+  int64_t unaggregated = 0;  // rows without a strong neighbour (outside every aggregate)
 };
 
 struct AmgStats {
@@ -68,7 +70,7 @@ struct AmgStats {
   double operator_complexity = 0;  // Σ nnz_l / nnz_0
   double grid_complexity = 0;      // Σ rows_l / rows_0
   int64_t near_nullspace_dim = 1;
-  std::string coarse_solver;       // "cholesky", "lu", "pinv" or "smoother"
+  std::string coarse_solver;  // "cholesky", "lu", "pinv" or "smoother"
   // Setup seconds (wall, host); on CUDA the phases synchronize only where sizes are needed.
   double t_strength = 0, t_aggregation = 0, t_prolongation = 0, t_rap = 0, t_smoother = 0,
          t_coarse = 0, t_total = 0;

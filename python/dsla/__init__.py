@@ -17,6 +17,7 @@ from .sparse_tensor import SparseTensor
 from .io import read_mtx, read_mtx_info, write_mtx
 from .solve import Solver, SolveInfo, SolveWarning, solve
 from .plot import spy
+from .amg import AMG, amg, amg_solve
 
 __version__ = _C.__version__
 features = dict(_C.features)
@@ -36,5 +37,5 @@ __all__ = [
     "SparseTensor", "SolveError", "SingularMatrixError", "matmul", "add", "poisson2d",
     "poisson3d", "aniso2d", "convdiff2d", "random_spd", "random_sparse", "generate", "spy",
     "features", "read_mtx", "read_mtx_info", "write_mtx", "solve", "Solver", "SolveInfo",
-    "SolveWarning",
+    "SolveWarning", "AMG", "amg", "amg_solve",
 ]

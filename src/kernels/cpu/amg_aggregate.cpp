@@ -38,8 +38,8 @@ bool has_neighbour(int64_t v, const I* crow, const I* col) {
 template <class I>
 int64_t amg_aggregate_mis2(int64_t n, const I* crow, const I* col, uint64_t seed, int64_t* agg,
                            int64_t* work, int64_t* rounds, int nthreads) {
-  int64_t* key = work;       // current state: kIn, kOut or the priority of an undecided vertex
-  int64_t* m1 = work + n;    // max over distance <= 1
+  int64_t* key = work;         // current state: kIn, kOut or the priority of an undecided vertex
+  int64_t* m1 = work + n;      // max over distance <= 1
   int64_t* m2 = work + 2 * n;  // max over distance <= 2
   int64_t undecided = 0;
 #pragma omp parallel for num_threads(nthreads) schedule(static, 1024) reduction(+ : undecided)
@@ -71,7 +71,7 @@ int64_t amg_aggregate_mis2(int64_t n, const I* crow, const I* col, uint64_t seed
   // Number the roots in index order.
   int64_t n_agg = 0;
   for (int64_t v = 0; v < n; ++v) agg[v] = key[v] == kIn ? n_agg++ : -1;
-  // Distance 1: m1[v] = largest root key among v's neighbours (the root's own key is kept in m2).
+    // Distance 1: m1[v] = largest root key among v's neighbours (the root's own key is kept in m2).
 #pragma omp parallel for num_threads(nthreads) schedule(static, 1024)
   for (int64_t v = 0; v < n; ++v) m2[v] = key[v] == kIn ? amg_mis2_key(v, seed) : kOut;
   row_max(n, crow, col, m2, m1, nthreads);
@@ -127,9 +127,9 @@ int64_t amg_aggregate_greedy(int64_t n, const I* crow, const I* col, int64_t* ag
   return n_agg;
 }
 
-#define DSLA_INST(I)                                                                            \
-  template int64_t amg_aggregate_mis2<I>(int64_t, const I*, const I*, uint64_t, int64_t*,      \
-                                         int64_t*, int64_t*, int);                             \
+#define DSLA_INST(I)                                                                      \
+  template int64_t amg_aggregate_mis2<I>(int64_t, const I*, const I*, uint64_t, int64_t*, \
+                                         int64_t*, int64_t*, int);                        \
   template int64_t amg_aggregate_greedy<I>(int64_t, const I*, const I*, int64_t*);
 DSLA_INST(int32_t)
 DSLA_INST(int64_t)

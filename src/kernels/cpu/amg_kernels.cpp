@@ -17,8 +17,7 @@ void amg_strength_mark(int64_t n, const I* crow, const I* col, const V* vals, co
     for (I p = crow[i]; p < crow[i + 1]; ++p) {
       const I j = col[p];
       const double a = std::abs(static_cast<double>(vals[p]));
-      const bool k =
-          j != i && a > 0 && (theta <= 0 || a >= theta * std::sqrt(di * absdiag[j]));
+      const bool k = j != i && a > 0 && (theta <= 0 || a >= theta * std::sqrt(di * absdiag[j]));
       keep[p] = k;
       c += k;
     }
@@ -52,8 +51,8 @@ void amg_cheb_first(int64_t n, const I* crow, const I* col, const V* vals, const
 }
 
 template <class V, class I>
-void amg_cheb_step(int64_t n, const I* crow, const I* col, const V* vals, const V* dinv, V ca,
-                   V cb, V* r, const V* d, V* dn, V* x, int mode, int nthreads) {
+void amg_cheb_step(int64_t n, const I* crow, const I* col, const V* vals, const V* dinv, V ca, V cb,
+                   V* r, const V* d, V* dn, V* x, int mode, int nthreads) {
 #pragma omp parallel for num_threads(nthreads) schedule(static, 1024)
   for (int64_t i = 0; i < n; ++i) {
     V s = 0;
@@ -72,12 +71,12 @@ void amg_cheb_step(int64_t n, const I* crow, const I* col, const V* vals, const 
   }
 }
 
-#define DSLA_INST(V, I)                                                                          \
-  template void amg_strength_mark<V, I>(int64_t, const I*, const I*, const V*, const V*, double, \
-                                        uint8_t*, int64_t*, int);                                \
-  template void amg_cheb_first<V, I>(int64_t, const I*, const I*, const V*, const V*, V,         \
-                                     const V*, const V*, V*, V*, int);                           \
-  template void amg_cheb_step<V, I>(int64_t, const I*, const I*, const V*, const V*, V, V, V*,   \
+#define DSLA_INST(V, I)                                                                            \
+  template void amg_strength_mark<V, I>(int64_t, const I*, const I*, const V*, const V*, double,   \
+                                        uint8_t*, int64_t*, int);                                  \
+  template void amg_cheb_first<V, I>(int64_t, const I*, const I*, const V*, const V*, V, const V*, \
+                                     const V*, V*, V*, int);                                       \
+  template void amg_cheb_step<V, I>(int64_t, const I*, const I*, const V*, const V*, V, V, V*,     \
                                     const V*, V*, V*, int, int);
 DSLA_INST(float, int32_t)
 DSLA_INST(float, int64_t)

@@ -24,7 +24,7 @@ void amg_cheb_first(int64_t n, const I* crow, const I* col, const V* vals, const
 // step: r -= A d; dn = ca * d + cb * dinv * r; then x per mode: 0: x += dn, 1: x += d + dn,
 // 2: x = d + dn.
 template <class V, class I>
-void amg_cheb_step(int64_t n, const I* crow, const I* col, const V* vals, const V* dinv, V ca,
-                   V cb, V* r, const V* d, V* dn, V* x, int mode, int nthreads);
+void amg_cheb_step(int64_t n, const I* crow, const I* col, const V* vals, const V* dinv, V ca, V cb,
+                   V* r, const V* d, V* dn, V* x, int mode, int nthreads);
 
 }  // namespace dsla::kernels::cpu

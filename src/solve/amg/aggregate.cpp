@@ -20,8 +20,8 @@ constexpr int64_t kIn = std::numeric_limits<int64_t>::max();
 at::Tensor mis2_keys(int64_t n, uint64_t seed, const at::TensorOptions& o) {
   constexpr int64_t p = 2147483647;
   auto v = at::arange(n, o);
-  auto h = (v.remainder(p) * 1103515245 + static_cast<int64_t>((seed * 7919 + 12345) % p))
-               .remainder(p);
+  auto h =
+      (v.remainder(p) * 1103515245 + static_cast<int64_t>((seed * 7919 + 12345) % p)).remainder(p);
   h = h.bitwise_xor(h.div(int64_t{1} << 15, "floor"));
   h = (h * 1597334677 + 11).remainder(p);
   h = h.bitwise_xor(h.div(int64_t{1} << 13, "floor"));
@@ -77,9 +77,9 @@ int64_t aggregate(const PatternPtr& s, const std::string& method, uint64_t seed,
     const auto* col = ptr<index_t>(h->col());
     if (method == "mis2") {
       auto work = at::empty({3 * n}, out.options());
-      n_agg = kc::amg_aggregate_mis2<index_t>(n, crow, col, seed, ptr<int64_t>(out),
-                                              ptr<int64_t>(work), nullptr,
-                                              dsla::detail::num_threads());
+      n_agg =
+          kc::amg_aggregate_mis2<index_t>(n, crow, col, seed, ptr<int64_t>(out), ptr<int64_t>(work),
+                                          nullptr, dsla::detail::num_threads());
     } else {
       n_agg = kc::amg_aggregate_greedy<index_t>(n, crow, col, ptr<int64_t>(out));
     }

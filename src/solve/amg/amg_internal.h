@@ -15,19 +15,19 @@ namespace dsla::amg::detail {
 
 // Pattern-level data of one level: computed by build(), reused by update().
 struct LevelStructure {
-  PatternPtr a;             // this level's operator pattern
-  at::Tensor agg;           // [n] int64 aggregate of each row, -1 = unaggregated
+  PatternPtr a;    // this level's operator pattern
+  at::Tensor agg;  // [n] int64 aggregate of each row, -1 = unaggregated
   int64_t n_agg = 0;
   int64_t unaggregated = 0;
-  at::Tensor nullspace;     // [n, m] near-nullspace of this level
-  PatternPtr t;             // tentative prolongator [n, n_agg * m]
-  at::Tensor t_values;      // [1, nnz_t]
+  at::Tensor nullspace;         // [n, m] near-nullspace of this level
+  PatternPtr t;                 // tentative prolongator [n, n_agg * m]
+  at::Tensor t_values;          // [1, nnz_t]
   at::Tensor coarse_nullspace;  // [n_agg * m, m]
-  PatternPtr p;             // prolongator pattern (that of A T when smoothed, else t)
-  at::Tensor t_in_p;        // [nnz_t] int64: position of each entry of T in P
-  PatternPtr pt;            // pattern of Pᵀ
-  PatternPtr ap;            // pattern of A P
-  PatternPtr ac;            // pattern of Pᵀ A P: the next level's `a`
+  PatternPtr p;                 // prolongator pattern (that of A T when smoothed, else t)
+  at::Tensor t_in_p;            // [nnz_t] int64: position of each entry of T in P
+  PatternPtr pt;                // pattern of Pᵀ
+  PatternPtr ap;                // pattern of A P
+  PatternPtr ac;                // pattern of Pᵀ A P: the next level's `a`
 };
 
 // Numeric data of one level.

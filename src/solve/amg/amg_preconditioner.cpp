@@ -8,10 +8,18 @@ namespace dsla::amg {
 AmgPreconditioner::AmgPreconditioner(const SparseMatrix& A, const AmgOptions& opt)
     : opt_(opt), h_(AmgHierarchy::build(A, opt)) {}
 
-int64_t AmgPreconditioner::rows() const { return h_->rows(); }
-int64_t AmgPreconditioner::cols() const { return h_->rows(); }
-at::ScalarType AmgPreconditioner::dtype() const { return h_->dtype(); }
-c10::Device AmgPreconditioner::device() const { return h_->device(); }
+int64_t AmgPreconditioner::rows() const {
+  return h_->rows();
+}
+int64_t AmgPreconditioner::cols() const {
+  return h_->rows();
+}
+at::ScalarType AmgPreconditioner::dtype() const {
+  return h_->dtype();
+}
+c10::Device AmgPreconditioner::device() const {
+  return h_->device();
+}
 
 void AmgPreconditioner::apply(const at::Tensor& x, at::Tensor& y) const {
   DSLA_CHECK_ARG(x.dim() == 3 && x.size(1) == rows(), "x", "must be [B, ", rows(), ", k], got ",
@@ -33,7 +41,9 @@ void AmgPreconditioner::update(const SparseMatrix& A) {
   adjoint_.reset();
 }
 
-bool AmgPreconditioner::is_symmetric() const { return h_->is_symmetric(); }
+bool AmgPreconditioner::is_symmetric() const {
+  return h_->is_symmetric();
+}
 
 std::shared_ptr<const precond::Preconditioner> AmgPreconditioner::adjoint() const {
   if (h_->is_symmetric()) return shared_from_this();

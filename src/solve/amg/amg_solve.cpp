@@ -30,7 +30,9 @@ at::Tensor from3d(const at::Tensor& x, const at::Tensor& like, const SparseMatri
   return x;
 }
 
-at::Tensor norms(const at::Tensor& v) { return v.norm(2, {1}, true); }  // [B, 1, k]
+at::Tensor norms(const at::Tensor& v) {
+  return v.norm(2, {1}, true);
+}  // [B, 1, k]
 
 }  // namespace
 
@@ -52,7 +54,8 @@ at::Tensor solve(const AmgHierarchy& H, const SparseMatrix& A, const at::Tensor&
   auto bn = norms(b3);
   auto bn_safe = at::where(bn > 0, bn, at::ones_like(bn));
   at::Tensor x = at::zeros_like(b3);
-  if (vals.size(0) > 1 && x.size(0) == 1) x = x.expand({vals.size(0), x.size(1), x.size(2)}).clone();
+  if (vals.size(0) > 1 && x.size(0) == 1)
+    x = x.expand({vals.size(0), x.size(1), x.size(2)}).clone();
   at::Tensor r = b3.expand_as(x).clone();
   std::vector<double> hist;
   double rel = (norms(r) / bn_safe).max().item<double>();

@@ -17,7 +17,7 @@ using detail::LevelStructure;
 struct AmgHierarchy::Impl {
   AmgOptions opt;
   SparseMatrix A;
-  bool symmetric = false;   // values of A symmetric
+  bool symmetric = false;          // values of A symmetric
   std::vector<LevelStructure> st;  // one per level but the coarsest
   std::vector<Level> lv;           // one per level
   at::Tensor coarse_inv;           // [B, n, n]; undefined when the coarsest level smooths
@@ -30,7 +30,9 @@ struct AmgHierarchy::Impl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 void validate_options(const AmgOptions& o) {
   DSLA_CHECK_ARG(o.strength_threshold >= 0 && o.strength_threshold < 1, "strength_threshold",
@@ -38,18 +40,18 @@ void validate_options(const AmgOptions& o) {
   DSLA_CHECK_ARG(o.strength_decay > 0 && o.strength_decay <= 1, "strength_decay",
                  "must be in (0, 1], got ", o.strength_decay);
   DSLA_CHECK_ARG(o.aggregation == "mis2" || o.aggregation == "greedy" || o.aggregation == "auto",
-                 "aggregation", "must be \"auto\", \"mis2\" or \"greedy\", got \"",
-                 o.aggregation, "\"");
+                 "aggregation", "must be \"auto\", \"mis2\" or \"greedy\", got \"", o.aggregation,
+                 "\"");
   DSLA_CHECK_ARG(o.prolongation_omega >= 0 && o.prolongation_omega < 2, "prolongation_omega",
                  "must be in [0, 2), got ", o.prolongation_omega);
   DSLA_CHECK_ARG(o.max_levels >= 1, "max_levels", "must be >= 1, got ", o.max_levels);
   DSLA_CHECK_ARG(o.coarse_size >= 1, "coarse_size", "must be >= 1, got ", o.coarse_size);
-  DSLA_CHECK_ARG(o.smoother == "chebyshev" || o.smoother == "l1_jacobi", "smoother",
-                 "must be \"chebyshev\" or \"l1_jacobi\", got \"", o.smoother, "\"");
+  DSLA_CHECK_ARG(o.smoother == "chebyshev" || o.smoother == "l1_jacobi" || o.smoother == "auto",
+                 "smoother", "must be \"auto\", \"chebyshev\" or \"l1_jacobi\", got \"", o.smoother,
+                 "\"");
   DSLA_CHECK_ARG(o.chebyshev_degree >= 1 && o.chebyshev_degree <= 10, "chebyshev_degree",
                  "must be in [1, 10], got ", o.chebyshev_degree);
-  DSLA_CHECK_ARG(o.chebyshev_ratio > 1, "chebyshev_ratio", "must be > 1, got ",
-                 o.chebyshev_ratio);
+  DSLA_CHECK_ARG(o.chebyshev_ratio > 1, "chebyshev_ratio", "must be > 1, got ", o.chebyshev_ratio);
   DSLA_CHECK_ARG(o.jacobi_omega > 0 && o.jacobi_omega <= 2, "jacobi_omega",
                  "must be in (0, 2], got ", o.jacobi_omega);
   DSLA_CHECK_ARG(o.pre_sweeps >= 0 && o.post_sweeps >= 0 && o.pre_sweeps + o.post_sweeps > 0,
@@ -57,8 +59,8 @@ void validate_options(const AmgOptions& o) {
   DSLA_CHECK_ARG(o.cycle == "V" || o.cycle == "W", "cycle", "must be \"V\" or \"W\", got \"",
                  o.cycle, "\"");
   DSLA_CHECK_ARG(o.eig_iters >= 2, "eig_iters", "must be >= 2, got ", o.eig_iters);
-  DSLA_CHECK_ARG(o.symmetric == "auto" || o.symmetric == "yes" || o.symmetric == "no",
-                 "symmetric", "must be \"auto\", \"yes\" or \"no\", got \"", o.symmetric, "\"");
+  DSLA_CHECK_ARG(o.symmetric == "auto" || o.symmetric == "yes" || o.symmetric == "no", "symmetric",
+                 "must be \"auto\", \"yes\" or \"no\", got \"", o.symmetric, "\"");
 }
 
 void validate_matrix(const SparseMatrix& A) {
@@ -100,9 +102,9 @@ void AmgHierarchy::Impl::numeric(bool first) {
       DSLA_CHECK_ARG(at::isfinite(L.dinv).all().item<bool>(), "A",
                      "has a zero diagonal entry (AMG smoothers divide by the diagonal)");
     }
-    const bool last = first ? (L.a->rows() <= opt.coarse_size ||
-                               static_cast<int64_t>(l) + 1 >= opt.max_levels)
-                            : l + 1 == lv.size();
+    const bool last =
+        first ? (L.a->rows() <= opt.coarse_size || static_cast<int64_t>(l) + 1 >= opt.max_levels)
+              : l + 1 == lv.size();
     if (!last || opt.smoother == "chebyshev" || smoothed) {
       L.rho = detail::estimate_rho(*L.a, L.values, L.dinv, opt.eig_iters, symmetric);
     }
@@ -232,6 +234,7 @@ std::shared_ptr<AmgHierarchy> AmgHierarchy::build(const SparseMatrix& A, const A
   } else {
     impl->symmetric = opt.symmetric == "yes";
   }
+  if (opt.smoother == "auto") impl->opt.smoother = impl->symmetric ? "chebyshev" : "l1_jacobi";
   impl->lv.emplace_back();
   impl->lv[0].a = A.pattern();
   impl->lv[0].values = values2d(A);
@@ -258,9 +261,9 @@ void AmgHierarchy::update(const SparseMatrix& A) {
   auto t0 = Clock::now();
   auto& I = *impl_;
   const auto& p0 = *I.A.pattern();
-  DSLA_CHECK_ARG(A.defined() && A.rows() == p0.rows() && A.cols() == p0.cols() &&
-                     A.nnz() == p0.nnz(),
-                 "A", "update() needs the pattern the hierarchy was built for");
+  DSLA_CHECK_ARG(
+      A.defined() && A.rows() == p0.rows() && A.cols() == p0.cols() && A.nnz() == p0.nnz(), "A",
+      "update() needs the pattern the hierarchy was built for");
   DSLA_CHECK_ARG(A.pattern() == I.A.pattern() || (at::equal(A.pattern()->crow(), p0.crow()) &&
                                                   at::equal(A.pattern()->col(), p0.col())),
                  "A", "update() needs the pattern the hierarchy was built for");
@@ -288,20 +291,38 @@ at::Tensor AmgHierarchy::apply(const at::Tensor& r) const {
   return x;
 }
 
-const AmgStats& AmgHierarchy::stats() const { return impl_->stats; }
-const AmgOptions& AmgHierarchy::options() const { return impl_->opt; }
-int64_t AmgHierarchy::num_levels() const { return static_cast<int64_t>(impl_->lv.size()); }
-int64_t AmgHierarchy::rows() const { return impl_->A.rows(); }
-int64_t AmgHierarchy::batch_size() const { return impl_->lv[0].values.size(0); }
-at::ScalarType AmgHierarchy::dtype() const { return impl_->A.dtype(); }
-c10::Device AmgHierarchy::device() const { return impl_->A.device(); }
+const AmgStats& AmgHierarchy::stats() const {
+  return impl_->stats;
+}
+const AmgOptions& AmgHierarchy::options() const {
+  return impl_->opt;
+}
+int64_t AmgHierarchy::num_levels() const {
+  return static_cast<int64_t>(impl_->lv.size());
+}
+int64_t AmgHierarchy::rows() const {
+  return impl_->A.rows();
+}
+int64_t AmgHierarchy::batch_size() const {
+  return impl_->lv[0].values.size(0);
+}
+at::ScalarType AmgHierarchy::dtype() const {
+  return impl_->A.dtype();
+}
+c10::Device AmgHierarchy::device() const {
+  return impl_->A.device();
+}
 bool AmgHierarchy::is_symmetric() const {
   return impl_->symmetric && impl_->opt.pre_sweeps == impl_->opt.post_sweeps;
 }
-const SparseMatrix& AmgHierarchy::matrix() const { return impl_->A; }
+const SparseMatrix& AmgHierarchy::matrix() const {
+  return impl_->A;
+}
 
 namespace {
-at::Tensor unbatch(const at::Tensor& v) { return v.size(0) == 1 ? v.select(0, 0) : v; }
+at::Tensor unbatch(const at::Tensor& v) {
+  return v.size(0) == 1 ? v.select(0, 0) : v;
+}
 }  // namespace
 
 SparseMatrix AmgHierarchy::level_matrix(int64_t l) const {
@@ -310,18 +331,18 @@ SparseMatrix AmgHierarchy::level_matrix(int64_t l) const {
   return SparseMatrix(L.a, unbatch(L.values), false);
 }
 SparseMatrix AmgHierarchy::prolongator(int64_t l) const {
-  DSLA_CHECK_INDEX(l >= 0 && l + 1 < num_levels(), "level", "out of range [0, ",
-                   num_levels() - 1, ")");
+  DSLA_CHECK_INDEX(l >= 0 && l + 1 < num_levels(), "level", "out of range [0, ", num_levels() - 1,
+                   ")");
   return SparseMatrix(impl_->st[l].p, unbatch(impl_->lv[l].p_values), false);
 }
 SparseMatrix AmgHierarchy::tentative_prolongator(int64_t l) const {
-  DSLA_CHECK_INDEX(l >= 0 && l + 1 < num_levels(), "level", "out of range [0, ",
-                   num_levels() - 1, ")");
+  DSLA_CHECK_INDEX(l >= 0 && l + 1 < num_levels(), "level", "out of range [0, ", num_levels() - 1,
+                   ")");
   return SparseMatrix(impl_->st[l].t, impl_->st[l].t_values.select(0, 0), false);
 }
 at::Tensor AmgHierarchy::aggregates(int64_t l) const {
-  DSLA_CHECK_INDEX(l >= 0 && l + 1 < num_levels(), "level", "out of range [0, ",
-                   num_levels() - 1, ")");
+  DSLA_CHECK_INDEX(l >= 0 && l + 1 < num_levels(), "level", "out of range [0, ", num_levels() - 1,
+                   ")");
   return impl_->st[l].agg;
 }
 at::Tensor AmgHierarchy::near_nullspace(int64_t l) const {
