@@ -27,4 +27,11 @@ template <class V, class I>
 void amg_cheb_step(int64_t n, const I* crow, const I* col, const V* vals, const V* dinv, V ca, V cb,
                    V* r, const V* d, V* dn, V* x, int mode, int nthreads);
 
+// K Lanczos steps on S A S with S = diag(sqrt(dinv)) (similar to D⁻¹A; dinv > 0) from the
+// quasi-random start vector v_i = frac(0.618.. i + 0.25) - 0.5: writes the tridiagonal
+// coefficients alpha[K], beta[K - 1] (a breakdown continues with zeros).
+template <class V, class I>
+void amg_lanczos(int64_t n, const I* crow, const I* col, const V* vals, const V* dinv, int64_t K,
+                 double* alpha, double* beta, int nthreads);
+
 }  // namespace dsla::kernels::cpu

@@ -70,6 +70,9 @@ at::Tensor prolongator_values(const LevelStructure& st, const Level& lv, const a
 at::Tensor product_values(const PatternPtr& a, const at::Tensor& av, const PatternPtr& b,
                           const at::Tensor& bv);
 
+// values.index_select(1, idx) for [B, nnz] values (1-D fast path for B = 1).
+at::Tensor gather_values(const at::Tensor& values, const at::Tensor& idx);
+
 // ---- spectral.cpp
 // Estimate of ρ(D⁻¹A) per member ([B, 1, 1]): Lanczos on D^-1/2 A D^-1/2 when symmetric with a
 // positive diagonal, power iteration otherwise. No host synchronization.

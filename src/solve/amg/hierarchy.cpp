@@ -149,7 +149,7 @@ void AmgHierarchy::Impl::numeric(bool first) {
       at::Tensor scale;
       if (smoothed) scale = opt.prolongation_omega / Lc.rho;
       Lc.p_values = detail::prolongator_values(S, Lc, scale, smoothed);
-      Lc.r_values = Lc.p_values.index_select(1, S.p->transpose_perm());
+      Lc.r_values = detail::gather_values(Lc.p_values, S.p->transpose_perm());
       stats.t_prolongation += since(t1);
       t1 = Clock::now();
       auto ap = detail::product_values(S.a, Lc.values, S.p, Lc.p_values);

@@ -75,14 +75,26 @@ void build_prolongator_pattern(LevelStructure& st, bool smoothed) {
   st.t_in_p = at::searchsorted(keys_p, keys_t);
 }
 
+at::Tensor gather_values(const at::Tensor& v, const at::Tensor& idx) {
+  // [1, nnz] values: a 1-D gather is several times faster than one along dim 1.
+  if (v.size(0) == 1) return v.select(0, 0).index_select(0, idx).unsqueeze(0);
+  return v.index_select(1, idx);
+}
+
 at::Tensor prolongator_values(const LevelStructure& st, const Level& lv, const at::Tensor& scale,
                               bool smoothed) {
   const int64_t B = lv.values.size(0), n = st.a->rows();
   if (!smoothed) return st.t_values.expand({B, st.t->nnz()}).contiguous();
   auto at_vals = product_values(st.a, lv.values, st.t, st.t_values);  // [B, nnz_p]
-  auto f = (scale.view({B, 1}) * lv.dinv.view({B, n})).index_select(1, st.p->row().to(at::kLong));
-  auto pv = -(f * at_vals);
-  pv.index_add_(1, st.t_in_p, st.t_values.expand({B, st.t->nnz()}));
+  auto f = gather_values(-scale.view({B, 1}) * lv.dinv.view({B, n}), st.p->row().to(at::kLong));
+  auto pv = f.mul_(at_vals);
+  // T's entries sit at distinct positions of P: a gather and a scatter, not an index_add.
+  auto pos = st.t_in_p;
+  auto tv = st.t_values.expand({B, st.t->nnz()});
+  for (int64_t b = 0; b < B; ++b) {
+    auto row = pv.select(0, b);
+    row.index_put_({pos}, row.index_select(0, pos) + tv.select(0, b));
+  }
   return pv;
 }
 
