@@ -51,7 +51,7 @@ struct AmgOptions {
   int64_t pre_sweeps = 1;
   int64_t post_sweeps = 1;
   std::string cycle = "V";  // "V" or "W"
-  int64_t eig_iters = 12;   // Lanczos / power steps for ρ(D⁻¹A)
+  int64_t eig_iters = 8;    // Lanczos / power steps for ρ(D⁻¹A)
   // Near-nullspace vectors [n, m] (e.g. rigid-body modes for elasticity); undefined: constant.
   at::Tensor near_nullspace;
   uint64_t seed = 0;  // MIS-2 priorities

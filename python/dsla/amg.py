@@ -48,7 +48,9 @@ class AMG:
 
     def __init__(self, A, **options):
         self._A = _matrix(A)
-        self._h = _C.amg_setup(self._A, _options(options))
+        self._options = _options(options)
+        self._h = _C.amg_setup(self._A, self._options)
+        self._adjoint = None
 
     # -- preconditioner -------------------------------------------------------------------------
     def apply(self, r):
@@ -66,6 +68,18 @@ class AMG:
 
     __call__ = apply
 
+    def _apply_batched(self, r):
+        """[B, n, k] -> [B, n, k] (what dsla.solve calls; no reshaping)."""
+        return self._h.apply(r.contiguous())
+
+    def _apply_batched_adjoint(self, r):
+        """The adjoint: itself when symmetric, else the AMG of Aᴴ (built on first use)."""
+        if self._h.is_symmetric:
+            return self._h.apply(r.contiguous())
+        if getattr(self, "_adjoint", None) is None:
+            self._adjoint = _C.amg_setup(self._A.conj_transpose(), self._options)
+        return self._adjoint.apply(r.contiguous())
+
     @property
     def is_symmetric(self):
         """Whether ``M⁻¹`` is symmetric (symmetric ``A`` and equal pre/post sweeps): then it is
@@ -76,6 +90,7 @@ class AMG:
         """New values with the same pattern: redo only the numeric setup."""
         self._A = _matrix(A)
         self._h.update(self._A)
+        self._adjoint = None
         return self
 
     # -- solver ---------------------------------------------------------------------------------

@@ -21,9 +21,9 @@ at::Tensor estimate_rho(const Pattern& a, const at::Tensor& values, const at::Te
                         int64_t iters, bool symmetric) {
   const int64_t B = values.size(0), n = a.rows();
   const int64_t K = std::max<int64_t>(2, std::min<int64_t>(iters, n));
-  auto v = start_vector(B, n, values.options());
   const bool lanczos = symmetric && (dinv > 0).all().item<bool>();
   if (!lanczos) {
+    auto v = start_vector(B, n, values.options());
     // Power iteration on D⁻¹A: ‖D⁻¹A v‖ for unit v converges to ρ from below for diagonalizable
     // matrices with a dominant eigenvalue; the caller pads it.
     at::Tensor lam;
@@ -51,6 +51,7 @@ at::Tensor estimate_rho(const Pattern& a, const at::Tensor& values, const at::Te
     auto ev = at::linalg_eigvalsh(T);
     return ev.select(1, K - 1).view({1, 1, 1}).to(values.scalar_type());
   }
+  auto v = start_vector(B, n, values.options());
   auto s = dinv.sqrt();
   auto v_prev = at::zeros_like(v);
   auto beta = at::zeros({B, 1, 1}, values.options());
