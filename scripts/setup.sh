@@ -6,8 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 echo
-echo "== dsla info poisson2d:256"
-build/bin/dsla info poisson2d:256
-echo
-echo "== dsla spmv poisson2d:1024"
-build/bin/dsla spmv poisson2d:1024
+echo "== dsla solve   (built-in default problem: poisson2d:256, method picked automatically)"
+build/bin/dsla solve

@@ -3,9 +3,11 @@
 
 #include <ATen/ATen.h>  // users of dsla.h get the tensor API with it
 #include <dsla/config.h>
+#include <dsla/det.h>
 #include <dsla/errors.h>
 #include <dsla/generators.h>
 #include <dsla/io.h>
 #include <dsla/ops.h>
 #include <dsla/pattern.h>
+#include <dsla/solve.h>
 #include <dsla/sparse_matrix.h>

@@ -48,9 +48,9 @@ struct SolveOptions {
   // "jacobi", ... (see precond::Options::kind). Ignored by direct methods.
   std::string precond = "auto";
   int64_t precond_block_size = 0;  // block_jacobi block (0: auto)
-  double precond_omega = 1.0;       // ssor relaxation
-  int64_t precond_degree = 3;       // chebyshev degree
-  LinearOperatorPtr M;  // user preconditioner z = M r (overrides `precond`)
+  double precond_omega = 1.0;      // ssor relaxation
+  int64_t precond_degree = 3;      // chebyshev degree
+  LinearOperatorPtr M;             // user preconditioner z = M r (overrides `precond`)
   // Relative tolerance. Default 1e-8: a differentiable solve's gradient is only as accurate as
   // the forward and adjoint solves, and 1e-8 keeps gradients good to about 6 digits.
   double rtol = 1e-8;
@@ -63,8 +63,8 @@ struct SolveOptions {
   // Called at each convergence check with the iteration and the largest relative residual
   // estimate over the systems (costs one host read per check).
   std::function<void(int64_t, double)> callback;
-  int64_t check_every = 0;  // iterations between convergence checks; 0: 1 on CPU, 16 on CUDA
-  bool history = false;     // record (iteration, residual estimate) at each check
+  int64_t check_every = 0;        // iterations between convergence checks; 0: 1 on CPU, 16 on CUDA
+  bool history = false;           // record (iteration, residual estimate) at each check
   std::string ordering = "auto";  // direct methods: "auto", "amd", "metis", "natural", "nesdis"
 };
 

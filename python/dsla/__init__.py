@@ -15,6 +15,7 @@ from .generators import (aniso2d, convdiff2d, generate, poisson2d, poisson3d, ra
                          random_spd)
 from .sparse_tensor import SparseTensor
 from .io import read_mtx, read_mtx_info, write_mtx
+from .det import det, logdet, slogdet
 from .solve import Solver, SolveInfo, SolveWarning, solve
 from .plot import spy
 from .amg import AMG, amg, amg_solve
@@ -36,6 +37,6 @@ def add(A, B, alpha=1.0, beta=1.0):
 __all__ = [
     "SparseTensor", "SolveError", "SingularMatrixError", "matmul", "add", "poisson2d",
     "poisson3d", "aniso2d", "convdiff2d", "random_spd", "random_sparse", "generate", "spy",
-    "features", "read_mtx", "read_mtx_info", "write_mtx", "solve", "Solver", "SolveInfo",
-    "SolveWarning", "AMG", "amg", "amg_solve",
+    "features", "det", "logdet", "slogdet", "read_mtx", "read_mtx_info", "write_mtx",
+    "solve", "Solver", "SolveInfo", "SolveWarning", "AMG", "amg", "amg_solve",
 ]

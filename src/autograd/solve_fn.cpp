@@ -54,7 +54,8 @@ class SolveFunction : public torch::autograd::Function<SolveFunction> {
     auto g = grads[0].contiguous();
     const auto& pattern = solver.matrix().pattern();
     at::Tensor lam, gv, gb;
-    if (!ctx->needs_input_grad(0) && !ctx->needs_input_grad(1)) return {at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    if (!ctx->needs_input_grad(0) && !ctx->needs_input_grad(1))
+      return {at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
     if (at::GradMode::is_enabled()) {
       // Differentiable backward: the adjoint solve is this Function on Aᴴ.
       Solver adj = solver.adjoint();

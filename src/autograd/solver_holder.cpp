@@ -7,8 +7,12 @@ namespace {
 const auto kSolverHolderClass = torch::class_<SolverHolder>("dsla", "SolverHolder");
 }  // namespace
 
-c10::IValue hold(const Solver& s) { return c10::IValue(c10::make_intrusive<SolverHolder>(s)); }
+c10::IValue hold(const Solver& s) {
+  return c10::IValue(c10::make_intrusive<SolverHolder>(s));
+}
 
-Solver solver_of(const c10::IValue& v) { return v.toCustomClass<SolverHolder>()->solver; }
+Solver solver_of(const c10::IValue& v) {
+  return v.toCustomClass<SolverHolder>()->solver;
+}
 
 }  // namespace dsla::autograd

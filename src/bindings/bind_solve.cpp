@@ -21,8 +21,10 @@ LinearOperatorPtr python_operator(const SparseMatrix& A, py::object fn, py::obje
     return [f](const at::Tensor& x, at::Tensor& y) {
       py::gil_scoped_acquire gil;
       at::Tensor r = (*f)(x).cast<at::Tensor>();
-      TORCH_CHECK_VALUE(r.sizes() == y.sizes(), "dsla: argument 'M': the preconditioner returned "
-                        "shape ", r.sizes(), " for input ", x.sizes(), "; it must keep the shape");
+      TORCH_CHECK_VALUE(r.sizes() == y.sizes(),
+                        "dsla: argument 'M': the preconditioner returned "
+                        "shape ",
+                        r.sizes(), " for input ", x.sizes(), "; it must keep the shape");
       y.copy_(r);
     };
   };

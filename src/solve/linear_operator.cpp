@@ -36,8 +36,7 @@ namespace {
 class MatrixOperator final : public LinearOperator {
  public:
   explicit MatrixOperator(const SparseMatrix& A)
-      : A_(A.detach()),
-        values_(A_.is_batched() ? A_.values() : A_.values().unsqueeze(0)) {}
+      : A_(A.detach()), values_(A_.is_batched() ? A_.values() : A_.values().unsqueeze(0)) {}
   int64_t rows() const override { return A_.rows(); }
   int64_t cols() const override { return A_.cols(); }
   at::ScalarType dtype() const override { return A_.dtype(); }

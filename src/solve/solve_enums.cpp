@@ -8,31 +8,50 @@ namespace dsla {
 
 std::string to_string(Method m) {
   switch (m) {
-    case Method::Auto: return "auto";
-    case Method::CG: return "cg";
-    case Method::BiCGStab: return "bicgstab";
-    case Method::GMRES: return "gmres";
-    case Method::FGMRES: return "fgmres";
-    case Method::MINRES: return "minres";
-    case Method::LSQR: return "lsqr";
-    case Method::LSMR: return "lsmr";
-    case Method::Cholesky: return "cholesky";
-    case Method::LDLT: return "ldlt";
-    case Method::LU: return "lu";
+    case Method::Auto:
+      return "auto";
+    case Method::CG:
+      return "cg";
+    case Method::BiCGStab:
+      return "bicgstab";
+    case Method::GMRES:
+      return "gmres";
+    case Method::FGMRES:
+      return "fgmres";
+    case Method::MINRES:
+      return "minres";
+    case Method::LSQR:
+      return "lsqr";
+    case Method::LSMR:
+      return "lsmr";
+    case Method::Cholesky:
+      return "cholesky";
+    case Method::LDLT:
+      return "ldlt";
+    case Method::LU:
+      return "lu";
   }
   return "?";
 }
 
 std::string to_string(Status s) {
   switch (s) {
-    case Status::Converged: return "converged";
-    case Status::MaxIterations: return "max_iterations";
-    case Status::Breakdown: return "breakdown";
-    case Status::Indefinite: return "indefinite";
-    case Status::Singular: return "singular";
-    case Status::NotFinite: return "not_finite";
-    case Status::Stagnated: return "stagnated";
-    case Status::Inaccurate: return "inaccurate";
+    case Status::Converged:
+      return "converged";
+    case Status::MaxIterations:
+      return "max_iterations";
+    case Status::Breakdown:
+      return "breakdown";
+    case Status::Indefinite:
+      return "indefinite";
+    case Status::Singular:
+      return "singular";
+    case Status::NotFinite:
+      return "not_finite";
+    case Status::Stagnated:
+      return "stagnated";
+    case Status::Inaccurate:
+      return "inaccurate";
   }
   return "?";
 }
@@ -40,9 +59,9 @@ std::string to_string(Status s) {
 Method parse_method(const std::string& name) {
   std::string s = name;
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (Method m : {Method::Auto, Method::CG, Method::BiCGStab, Method::GMRES, Method::FGMRES,
-                   Method::MINRES, Method::LSQR, Method::LSMR, Method::Cholesky, Method::LDLT,
-                   Method::LU}) {
+  for (Method m :
+       {Method::Auto, Method::CG, Method::BiCGStab, Method::GMRES, Method::FGMRES, Method::MINRES,
+        Method::LSQR, Method::LSMR, Method::Cholesky, Method::LDLT, Method::LU}) {
     if (to_string(m) == s) return m;
   }
   if (s == "chol" || s == "cholmod") return Method::Cholesky;

@@ -110,8 +110,8 @@ struct Solver::Impl {
         kind = nonzero_diagonal(A) ? "jacobi" : "none";
       }
     }
-    DSLA_CHECK_ARG(kind == "none" || (method != Method::LSQR && method != Method::LSMR),
-                   "precond", to_string(method),
+    DSLA_CHECK_ARG(kind == "none" || (method != Method::LSQR && method != Method::LSMR), "precond",
+                   to_string(method),
                    " takes no preconditioner (it solves the normal equations implicitly); use "
                    "precond='none'");
     precond_name = kind;
@@ -214,11 +214,21 @@ const SparseMatrix& Solver::matrix() const {
   TORCH_CHECK_VALUE(defined(), "dsla: the Solver is empty (default-constructed)");
   return A_;
 }
-Method Solver::method() const { return impl_->method; }
-std::string Solver::preconditioner() const { return impl_->precond_name; }
-const SolveOptions& Solver::options() const { return impl_->opt; }
-double Solver::setup_time() const { return impl_->setup_time; }
-int64_t Solver::version() const { return impl_->version; }
+Method Solver::method() const {
+  return impl_->method;
+}
+std::string Solver::preconditioner() const {
+  return impl_->precond_name;
+}
+const SolveOptions& Solver::options() const {
+  return impl_->opt;
+}
+double Solver::setup_time() const {
+  return impl_->setup_time;
+}
+int64_t Solver::version() const {
+  return impl_->version;
+}
 
 Solver Solver::adjoint() const {
   TORCH_CHECK_VALUE(defined(), "dsla: the Solver is empty (default-constructed)");
@@ -293,10 +303,10 @@ Rhs normalize_rhs(const SparseMatrix& A, const at::Tensor& b, bool adjoint, cons
     r.x_shape = {B, m};
   } else if (b.dim() == 2) {
     DSLA_CHECK_ARG(b.size(0) == n, arg, "has shape ", b.sizes(), ", expected [", n, "] or [", n,
-                   ", k]",
-                   batched ? " or [B, n] with B = " + std::to_string(B) : std::string());
+                   ", k]", batched ? " or [B, n] with B = " + std::to_string(B) : std::string());
     r.b3 = b.unsqueeze(0);
-    r.x_shape = batched ? std::vector<int64_t>{B, m, b.size(1)} : std::vector<int64_t>{m, b.size(1)};
+    r.x_shape =
+        batched ? std::vector<int64_t>{B, m, b.size(1)} : std::vector<int64_t>{m, b.size(1)};
   } else {
     DSLA_CHECK_ARG(b.dim() == 3 && batched && b.size(0) == B && b.size(1) == n, arg, "has shape ",
                    b.sizes(), "; expected [n], [n, k]",

@@ -11,8 +11,12 @@
 namespace dsla::kernels::cpu {
 namespace {
 
-inline double re_dot(float a, float b) { return double(a) * b; }
-inline double re_dot(double a, double b) { return a * b; }
+inline double re_dot(float a, float b) {
+  return double(a) * b;
+}
+inline double re_dot(double a, double b) {
+  return a * b;
+}
 template <class T>
 inline double re_dot(const std::complex<T>& a, const std::complex<T>& b) {
   return double(a.real()) * b.real() + double(a.imag()) * b.imag();
@@ -54,9 +58,8 @@ void reduce_partials(const std::vector<double>& part, int nt, int64_t m, R* out)
 }  // namespace
 
 template <class V, class I>
-void cg_spmv_dot(int64_t rows, int64_t k, int64_t batch, const I* crow, const I* col,
-                 const V* vals, int64_t vals_bstride, const V* p, V* q, real_of_t<V>* pq,
-                 int nthreads) {
+void cg_spmv_dot(int64_t rows, int64_t k, int64_t batch, const I* crow, const I* col, const V* vals,
+                 int64_t vals_bstride, const V* p, V* q, real_of_t<V>* pq, int nthreads) {
   const int64_t m = batch * k;
   if (m == 0) return;
   const int nt = threads_for(rows * batch * k + static_cast<int64_t>(crow[rows]), nthreads);
@@ -100,9 +103,8 @@ void cg_spmv_dot(int64_t rows, int64_t k, int64_t batch, const I* crow, const I*
 
 template <class V>
 void cg_update(int64_t n, int64_t k, int64_t batch, V* x, V* r, const V* p, const V* q,
-               const V* dinv, int64_t dinv_bstride, const real_of_t<V>* rz,
-               const real_of_t<V>* pq, const real_of_t<V>* active, real_of_t<V>* rz_new,
-               real_of_t<V>* rr, int nthreads) {
+               const V* dinv, int64_t dinv_bstride, const real_of_t<V>* rz, const real_of_t<V>* pq,
+               const real_of_t<V>* active, real_of_t<V>* rz_new, real_of_t<V>* rr, int nthreads) {
   using R = real_of_t<V>;
   const int64_t m = batch * k;
   if (m == 0) return;
@@ -172,9 +174,9 @@ void cg_update(int64_t n, int64_t k, int64_t batch, V* x, V* r, const V* p, cons
 }
 
 template <class V>
-void cg_direction(int64_t n, int64_t k, int64_t batch, V* p, const V* r, const V* z,
-                  const V* dinv, int64_t dinv_bstride, real_of_t<V>* rz,
-                  const real_of_t<V>* rz_new, const real_of_t<V>* active, int nthreads) {
+void cg_direction(int64_t n, int64_t k, int64_t batch, V* p, const V* r, const V* z, const V* dinv,
+                  int64_t dinv_bstride, real_of_t<V>* rz, const real_of_t<V>* rz_new,
+                  const real_of_t<V>* active, int nthreads) {
   using R = real_of_t<V>;
   const int64_t m = batch * k;
   if (m == 0) return;
@@ -224,14 +226,14 @@ void cg_direction(int64_t n, int64_t k, int64_t batch, V* p, const V* r, const V
     if (on[s]) rz[s] = rz_new[s];
 }
 
-#define DSLA_CG_INSTANTIATE_V(V)                                                              \
-  template void cg_update<V>(int64_t, int64_t, int64_t, V*, V*, const V*, const V*, const V*, \
-                             int64_t, const real_of_t<V>*, const real_of_t<V>*,               \
-                             const real_of_t<V>*, real_of_t<V>*, real_of_t<V>*, int);         \
-  template void cg_direction<V>(int64_t, int64_t, int64_t, V*, const V*, const V*, const V*,  \
-                                int64_t, real_of_t<V>*, const real_of_t<V>*,                  \
-                                const real_of_t<V>*, int);
-#define DSLA_CG_INSTANTIATE_VI(V, I)                                                      \
+#define DSLA_CG_INSTANTIATE_V(V)                                                                  \
+  template void cg_update<V>(int64_t, int64_t, int64_t, V*, V*, const V*, const V*, const V*,     \
+                             int64_t, const real_of_t<V>*, const real_of_t<V>*,                   \
+                             const real_of_t<V>*, real_of_t<V>*, real_of_t<V>*, int);             \
+  template void cg_direction<V>(int64_t, int64_t, int64_t, V*, const V*, const V*, const V*,      \
+                                int64_t, real_of_t<V>*, const real_of_t<V>*, const real_of_t<V>*, \
+                                int);
+#define DSLA_CG_INSTANTIATE_VI(V, I)                                                       \
   template void cg_spmv_dot<V, I>(int64_t, int64_t, int64_t, const I*, const I*, const V*, \
                                   int64_t, const V*, V*, real_of_t<V>*, int);
 

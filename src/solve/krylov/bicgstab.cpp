@@ -12,6 +12,7 @@ void bicgstab(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon
   auto rho_old = one.clone(), alpha = one.clone(), omega = one.clone();
   auto v = at::zeros_like(x), p = at::zeros_like(x);
   mon.begin(space.norm(r));
+  if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
     auto on = mon.active != 0;
     auto rho = space.dot(rhat, r);
@@ -32,7 +33,7 @@ void bicgstab(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon
     omega = safe_div(space.dot(t, s), tt);
     omega = at::where(half, at::zeros_like(omega), omega) * mon.active;
     mon.fail(Status::Breakdown, at::logical_and(omega == 0, half.logical_not()));
-    x.add_(alpha * phat + omega * shat);
+    masked_add_(x, at::ones_like(alpha), alpha * phat + omega * shat, mon.active);
     r = at::where(on, s - omega * t, r);
     rho_old = at::where(on, rho, rho_old);
     if (mon.step(space.norm(r))) break;

@@ -64,9 +64,13 @@ void direction_aten(at::Tensor& p, const at::Tensor& r, const at::Tensor& z, con
   }
 }
 
-bool cpu_ok(const at::Tensor& t) { return !t.defined() || (t.is_cpu() && t.is_contiguous()); }
+bool cpu_ok(const at::Tensor& t) {
+  return !t.defined() || (t.is_cpu() && t.is_contiguous());
+}
 
-const void* opt_ptr(const at::Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
+const void* opt_ptr(const at::Tensor& t) {
+  return t.defined() ? t.data_ptr() : nullptr;
+}
 
 int64_t dinv_stride(const at::Tensor& dinv, int64_t n) {
   return (dinv.defined() && dinv.size(0) > 1) ? n : 0;
@@ -89,9 +93,8 @@ void cg_spmv_dot(const Pattern& pattern, const at::Tensor& values, const at::Ten
       using R = kc::real_of_t<scalar_t>;
       kc::cg_spmv_dot<scalar_t, index_t>(n, k, B, ptr<index_t>(pattern.crow()),
                                          ptr<index_t>(pattern.col()), ptr<scalar_t>(values),
-                                         values.size(0) == 1 ? 0 : pattern.nnz(),
-                                         ptr<scalar_t>(p), ptr<scalar_t>(q), ptr<R>(pq),
-                                         detail::num_threads());
+                                         values.size(0) == 1 ? 0 : pattern.nnz(), ptr<scalar_t>(p),
+                                         ptr<scalar_t>(q), ptr<R>(pq), detail::num_threads());
     });
   });
 }
@@ -110,11 +113,10 @@ void cg_update(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Tens
   const int64_t B = x.size(0), n = x.size(1), k = x.size(2);
   DSLA_DISPATCH_VALUE(x.scalar_type(), "cg", [&] {
     using R = kc::real_of_t<scalar_t>;
-    kc::cg_update<scalar_t>(n, k, B, ptr<scalar_t>(x), ptr<scalar_t>(r), ptr<scalar_t>(p),
-                            ptr<scalar_t>(q), static_cast<const scalar_t*>(opt_ptr(dinv)),
-                            dinv_stride(dinv, n), ptr<R>(rz), ptr<R>(pq),
-                            static_cast<const R*>(opt_ptr(active)), ptr<R>(rz_new), ptr<R>(rr),
-                            detail::num_threads());
+    kc::cg_update<scalar_t>(
+        n, k, B, ptr<scalar_t>(x), ptr<scalar_t>(r), ptr<scalar_t>(p), ptr<scalar_t>(q),
+        static_cast<const scalar_t*>(opt_ptr(dinv)), dinv_stride(dinv, n), ptr<R>(rz), ptr<R>(pq),
+        static_cast<const R*>(opt_ptr(active)), ptr<R>(rz_new), ptr<R>(rr), detail::num_threads());
   });
 }
 
@@ -131,11 +133,10 @@ void cg_direction(at::Tensor& p, const at::Tensor& r, const at::Tensor& z, const
   const int64_t B = p.size(0), n = p.size(1), k = p.size(2);
   DSLA_DISPATCH_VALUE(p.scalar_type(), "cg", [&] {
     using R = kc::real_of_t<scalar_t>;
-    kc::cg_direction<scalar_t>(n, k, B, ptr<scalar_t>(p), ptr<scalar_t>(r),
-                               static_cast<const scalar_t*>(opt_ptr(z)),
-                               static_cast<const scalar_t*>(opt_ptr(dinv)), dinv_stride(dinv, n),
-                               ptr<R>(rz), ptr<R>(rz_new), static_cast<const R*>(opt_ptr(active)),
-                               detail::num_threads());
+    kc::cg_direction<scalar_t>(
+        n, k, B, ptr<scalar_t>(p), ptr<scalar_t>(r), static_cast<const scalar_t*>(opt_ptr(z)),
+        static_cast<const scalar_t*>(opt_ptr(dinv)), dinv_stride(dinv, n), ptr<R>(rz),
+        ptr<R>(rz_new), static_cast<const R*>(opt_ptr(active)), detail::num_threads());
   });
 }
 

@@ -56,10 +56,11 @@ void run(Method method, const Problem& P, const at::Tensor& b, at::Tensor& x, So
     auto rel = at::where(bnorm > 0, safe_div(rn.to(at::kDouble), bnorm.to(at::kDouble)),
                          rn.to(at::kDouble));
     auto finite = at::isfinite(rn);
-    auto pack = at::stack({conv.all().to(at::kDouble), finite.all().to(at::kDouble),
-                           rel.numel() ? at::nan_to_num(rel, std::numeric_limits<double>::infinity()).max()
-                                       : at::zeros({}, rel.options())})
-                    .cpu();
+    auto pack =
+        at::stack({conv.all().to(at::kDouble), finite.all().to(at::kDouble),
+                   rel.numel() ? at::nan_to_num(rel, std::numeric_limits<double>::infinity()).max()
+                               : at::zeros({}, rel.options())})
+            .cpu();
     const double* h = pack.data_ptr<double>();
     const double worst = h[2];
     if (h[0] != 0) {
@@ -93,8 +94,8 @@ void run(Method method, const Problem& P, const at::Tensor& b, at::Tensor& x, So
     prev_worst = worst;
     mon.set_active(at::logical_and(conv.logical_not(), finite));
   }
-  auto rel = at::where(bnorm > 0, safe_div(rn.to(at::kDouble), bnorm.to(at::kDouble)),
-                       rn.to(at::kDouble));
+  auto rel =
+      at::where(bnorm > 0, safe_div(rn.to(at::kDouble), bnorm.to(at::kDouble)), rn.to(at::kDouble));
   info.residuals = rel.squeeze(1).cpu();
   info.residual = info.residuals.numel() ? info.residuals.max().item<double>() : 0.0;
   if (std::isnan(info.residual)) info.residual = std::numeric_limits<double>::quiet_NaN();
@@ -106,12 +107,12 @@ void run(Method method, const Problem& P, const at::Tensor& b, at::Tensor& x, So
   std::ostringstream msg;
   msg << to_string(method);
   if (info.converged) {
-    msg << " converged in " << info.iterations << " iterations (relative residual "
-        << info.residual << ")";
+    msg << " converged in " << info.iterations << " iterations (relative residual " << info.residual
+        << ")";
   } else {
     msg << " did not converge: " << to_string(status) << " after " << info.iterations
-        << " iterations, relative residual " << info.residual << " (rtol " << opt.rtol
-        << ", atol " << opt.atol << ")";
+        << " iterations, relative residual " << info.residual << " (rtol " << opt.rtol << ", atol "
+        << opt.atol << ")";
     switch (status) {
       case Status::MaxIterations:
         msg << "; raise maxiter, loosen rtol, or use a stronger preconditioner";

@@ -11,15 +11,20 @@ namespace dsla::krylov {
 namespace {
 
 // [B, n, k] <-> [B, k, n]
-at::Tensor to_t(const at::Tensor& v) { return v.permute({0, 2, 1}); }
-at::Tensor from_t(const at::Tensor& v) { return v.permute({0, 2, 1}).contiguous(); }
+at::Tensor to_t(const at::Tensor& v) {
+  return v.permute({0, 2, 1});
+}
+at::Tensor from_t(const at::Tensor& v) {
+  return v.permute({0, 2, 1}).contiguous();
+}
 
 }  // namespace
 
 void gmres(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon, bool flexible) {
   const auto& space = P.A->space();
   const int64_t B = x.size(0), n = x.size(1), k = x.size(2);
-  const int64_t m = std::max<int64_t>(1, std::min<int64_t>(P.opt->restart, std::max<int64_t>(n, 1)));
+  const int64_t m =
+      std::max<int64_t>(1, std::min<int64_t>(P.opt->restart, std::max<int64_t>(n, 1)));
   auto opts = x.options();
   auto ropts = opts.dtype(c10::toRealValueType(x.scalar_type()));
   auto V = at::zeros({B, k, m + 1, n}, opts);
@@ -47,13 +52,13 @@ void gmres(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon, b
       auto vj = from_t(V.select(2, j));
       auto zj = precondition(P, vj);
       if (flexible) Z.select(2, j).copy_(to_t(zj));
-      auto w = to_t(apply(*P.A, zj)).contiguous();  // [B, k, n]
-      auto Vj = V.narrow(2, 0, j + 1);              // [B, k, j+1, n]
+      auto w = to_t(apply(*P.A, zj)).contiguous();      // [B, k, n]
+      auto Vj = V.narrow(2, 0, j + 1);                  // [B, k, j+1, n]
       auto h = at::matmul(Vj.conj(), w.unsqueeze(-1));  // [B, k, j+1, 1]
       w.sub_(at::matmul(Vj.transpose(-1, -2), h).squeeze(-1));
       auto h2 = at::matmul(Vj.conj(), w.unsqueeze(-1));
       w.sub_(at::matmul(Vj.transpose(-1, -2), h2).squeeze(-1));
-      h = (h + h2).squeeze(-1);                                       // [B, k, j+1]
+      h = (h + h2).squeeze(-1);  // [B, k, j+1]
       auto hn = at::linalg_vector_norm(w, 2, at::IntArrayRef{-1}, false, c10::nullopt);  // [B, k]
       V.select(2, j + 1).copy_(safe_div(w, hn.unsqueeze(-1)));
       auto col = at::cat({h, hn.to(opts.dtype()).unsqueeze(-1)}, -1);  // [B, k, j+2]
@@ -93,7 +98,7 @@ void gmres(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon, b
     mon.fail(Status::Breakdown, zero_pivot.any(-1).unsqueeze(1));
     R = R * mm + eye * (1 - mask).unsqueeze(-1) + at::diag_embed(zero_pivot.to(opts.dtype()));
     auto gy = (g.narrow(2, 0, J) * mask).unsqueeze(-1);
-    auto y = at::linalg_solve_triangular(R, gy, /*upper=*/true);  // [B, k, J, 1]
+    auto y = at::linalg_solve_triangular(R, gy, /*upper=*/true);    // [B, k, J, 1]
     auto basis = flexible ? Z.narrow(2, 0, J) : V.narrow(2, 0, J);  // [B, k, J, n]
     auto upd = from_t(at::matmul(basis.transpose(-1, -2), y).squeeze(-1));
     if (!flexible) upd = precondition(P, upd);

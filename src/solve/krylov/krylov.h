@@ -66,6 +66,9 @@ at::Tensor safe_div(const at::Tensor& num, const at::Tensor& den);
 at::Tensor apply(const LinearOperator& A, const at::Tensor& x);
 at::Tensor apply_adjoint(const LinearOperator& A, const at::Tensor& x);
 at::Tensor precondition(const Problem& P, const at::Tensor& r);
+// x += coef * v on active systems only (frozen systems may carry garbage: 0 * NaN stays out).
+void masked_add_(at::Tensor& x, const at::Tensor& coef, const at::Tensor& v,
+                 const at::Tensor& active);
 
 // The methods: x (initial guess, [B, cols, k]) is updated in place; they compute their own
 // starting residual from x.

@@ -35,6 +35,7 @@ void lsmr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
   mon.begin(beta);
   mon.set_active(at::logical_and(mon.active != 0, alpha * beta > 0));
   at::Tensor c, s, tmp;
+  if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
     u = apply(A, v) - alpha * u;
     beta = space.norm(u);
@@ -54,7 +55,7 @@ void lsmr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
     zeta = cbar * zetabar;
     zetabar = -sbar * zetabar;
     hbar = h - safe_div(thetabar * rho, rhoold * rhobarold) * hbar;
-    x.add_((safe_div(zeta, rho * rhobar) * mon.active) * hbar);
+    masked_add_(x, safe_div(zeta, rho * rhobar), hbar, mon.active);
     h = v - safe_div(thetanew, rho) * h;
     // ‖r‖ estimate.
     auto betaacute = betadd;

@@ -18,6 +18,7 @@ void lsqr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
   auto phibar = beta.clone(), rhobar = alfa.clone();
   mon.begin(beta);
   mon.set_active(at::logical_and(mon.active != 0, alfa * beta > 0));
+  if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
     u = apply(A, v) - alfa * u;
     beta = space.norm(u);
@@ -31,7 +32,7 @@ void lsqr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
     rhobar = -c * alfa;
     auto phi = c * phibar;
     phibar = s * phibar;
-    x.add_((safe_div(phi, rho) * mon.active) * w);
+    masked_add_(x, safe_div(phi, rho), w, mon.active);
     w = v - safe_div(theta, rho) * w;
     auto arnorm = phibar * alfa * c.abs();
     auto done = at::logical_or(phibar <= mon.tol, arnorm <= rtol * P.anorm * phibar);

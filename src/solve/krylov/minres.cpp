@@ -2,6 +2,8 @@
 // preconditioner must be Hermitian positive definite (rᴴ M r < 0 is reported as Indefinite).
 // All recurrence scalars are real, [B, 1, k]. The recurrence residual is in the M⁻¹-norm; it is
 // rescaled by the starting ratio of the two norms, and the driver confirms with the true one.
+#include <limits>
+
 #include "solve/krylov/krylov.h"
 
 namespace dsla::krylov {
@@ -24,7 +26,10 @@ void minres(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) 
   auto phibar = beta1.clone(), cs = -at::ones_like(beta1), sn = zero.clone();
   auto w = at::zeros_like(x), w2 = at::zeros_like(x);
   auto r2 = r1.clone();
-  const double tiny = std::numeric_limits<double>::min();
+  const double tiny = x.scalar_type() == at::kFloat || x.scalar_type() == at::kComplexFloat
+                          ? double(std::numeric_limits<float>::epsilon())
+                          : std::numeric_limits<double>::epsilon();
+  if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
     auto v = safe_div(at::ones_like(beta), beta) * y;
     y = apply(*P.A, v);
@@ -51,7 +56,7 @@ void minres(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) 
     auto w1 = w2;
     w2 = w;
     w = (v - oldeps * w1 - delta * w2) / gamma;
-    x.add_((phi * mon.active) * w);
+    masked_add_(x, phi, w, mon.active);
     if (mon.step(safe_div(phibar, ratio))) break;
   }
 }

@@ -9,7 +9,9 @@ namespace {
 enum Flag { kBreakdown = 0, kIndefinite = 1, kNotFinite = 2, kFlags = 3 };
 }
 
-at::Tensor real_scalar(const at::Tensor& t) { return t.is_complex() ? at::real(t) : t; }
+at::Tensor real_scalar(const at::Tensor& t) {
+  return t.is_complex() ? at::real(t) : t;
+}
 
 at::Tensor safe_div(const at::Tensor& num, const at::Tensor& den) {
   auto nz = den != 0;
@@ -37,6 +39,12 @@ at::Tensor precondition(const Problem& P, const at::Tensor& r) {
   return z;
 }
 
+void masked_add_(at::Tensor& x, const at::Tensor& coef, const at::Tensor& v,
+                 const at::Tensor& active) {
+  auto upd = coef * v;
+  x.add_(at::where(active != 0, upd, at::zeros_like(upd)));
+}
+
 Monitor::Monitor(const SolveOptions& opt, const at::Tensor& bn, int64_t mi, c10::Device dev)
     : maxiter(mi), opt_(opt) {
   bnorm = bn;
@@ -46,7 +54,9 @@ Monitor::Monitor(const SolveOptions& opt, const at::Tensor& bn, int64_t mi, c10:
   flags_ = at::zeros({kFlags}, bn.options().dtype(at::kBool));
 }
 
-void Monitor::set_active(const at::Tensor& mask) { active = mask.to(active.scalar_type()); }
+void Monitor::set_active(const at::Tensor& mask) {
+  active = mask.to(active.scalar_type());
+}
 
 void Monitor::begin(const at::Tensor& rnorm) {
   active.masked_fill_(rnorm <= tol, 0);
@@ -56,7 +66,7 @@ void Monitor::begin(const at::Tensor& rnorm) {
 }
 
 void Monitor::fail(Status s, const at::Tensor& mask) {
-  const int idx = s == Status::Indefinite ? kIndefinite
+  const int idx = s == Status::Indefinite  ? kIndefinite
                   : s == Status::NotFinite ? kNotFinite
                                            : kBreakdown;
   auto m = at::logical_and(mask, active != 0);
@@ -97,9 +107,13 @@ bool Monitor::check() {
   return !any_active || iterations >= maxiter;
 }
 
-bool Monitor::any_active() const { return (active != 0).any().item<bool>(); }
+bool Monitor::any_active() const {
+  return (active != 0).any().item<bool>();
+}
 
-void Monitor::clear_failures() { flags_.zero_(); }
+void Monitor::clear_failures() {
+  flags_.zero_();
+}
 
 Status Monitor::failure() const {
   auto f = flags_.cpu();

@@ -15,8 +15,18 @@ struct Options {
   int64_t block_size = 0;     // block_jacobi: 0 = auto (e.g. 4, or the natural block of the matrix)
   double omega = 1.0;         // ssor relaxation
   int64_t degree = 3;         // chebyshev polynomial degree
-  double lambda_ratio = 30.0; // chebyshev: smooth [lmax / ratio, lmax] (used when not SPD-solving)
-  int64_t power_iters = 10;   // chebyshev: iterations of the eigenvalue estimate
+  double lambda_ratio = 30.0;  // chebyshev: smooth [lmax / ratio, lmax] (used when not SPD-solving)
+  int64_t power_iters = 10;    // chebyshev: iterations of the eigenvalue estimate
+  // chebyshev: also estimate λmin (Lanczos gives both) and work on [max(λmin, b / ratio), b],
+  // b = 1.1 λmax. As a CG preconditioner the whole spectrum matters, so this is the default (it
+  // wins on well-conditioned matrices, see chebyshev.cpp); false gives [b / ratio, b], the high
+  // end only, as a multigrid smoother wants.
+  bool estimate_lambda_min = true;
+  // ic0/ilu0: factor A + shift·diag(A). When a pivot breaks down (zero, or not positive for
+  // ic0) and auto_shift is set, the factorization is retried with growing shifts (1e-3, 4e-3,
+  // ... up to 1); the shift used is reported in name(). Without auto_shift breakdown throws.
+  double shift = 0.0;
+  bool auto_shift = true;
 };
 
 class Preconditioner : public LinearOperator {
@@ -39,5 +49,11 @@ using PreconditionerPtr = std::shared_ptr<Preconditioner>;
 // kinds, for kinds that need a full nonzero diagonal when A lacks one (naming the first bad row),
 // and NotImplementedError for kinds not built on that device.
 PreconditionerPtr make_preconditioner(const SparseMatrix& A, const Options& opt);
+
+// Wraps any operator z = M⁻¹ r as a preconditioner: update() is a no-op, is_symmetric() is the
+// caller's declaration, adjoint() is the operator itself when symmetric, else its apply_adjoint
+// (an error at apply time when the operator has none).
+PreconditionerPtr make_user_preconditioner(LinearOperatorPtr op, bool symmetric,
+                                           std::string name = "user");
 
 }  // namespace dsla::precond

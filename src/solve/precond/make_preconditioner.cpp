@@ -1,0 +1,36 @@
+// make_preconditioner: validates A and the options, then builds the named kind.
+#include <dsla/errors.h>
+
+#include "core/dispatch.h"
+#include "solve/amg/amg_preconditioner.h"
+#include "solve/precond/common.h"
+
+namespace dsla::precond {
+
+namespace {
+constexpr const char* kKinds =
+    "none, jacobi, block_jacobi, sgs, ssor, chebyshev, ic0, ilu0, amg";
+}
+
+PreconditionerPtr make_preconditioner(const SparseMatrix& A, const Options& opt) {
+  DSLA_CHECK_ARG(A.defined(), "A", "the matrix is undefined");
+  DSLA_CHECK_ARG(A.rows() == A.cols(), "A", "a preconditioner needs a square matrix, got ",
+                 A.rows(), " x ", A.cols());
+  DSLA_CHECK_ARG(A.rows() > 0, "A", "the matrix is empty (0 x 0)");
+  DSLA_CHECK_TYPE(dsla::detail::is_value_dtype(A.dtype()), "A", "unsupported dtype ", A.dtype(),
+                  "; use float32, float64, complex64 or complex128");
+  const std::string& k = opt.kind;
+  if (k == "none" || k.empty()) return detail::make_identity(A);
+  if (k == "jacobi") return detail::make_jacobi(A, opt);
+  if (k == "block_jacobi") return detail::make_block_jacobi(A, opt);
+  if (k == "sgs") return detail::make_ssor(A, opt, /*symmetric_gs=*/true);
+  if (k == "ssor") return detail::make_ssor(A, opt, /*symmetric_gs=*/false);
+  if (k == "chebyshev") return detail::make_chebyshev(A, opt);
+  if (k == "ic0") return detail::make_ic0(A, opt);
+  if (k == "ilu0") return detail::make_ilu0(A, opt);
+  if (k == "amg") return amg::make_amg_preconditioner(A);  // default AmgOptions
+  DSLA_CHECK_ARG(false, "precond", "unknown preconditioner '", k, "'; valid kinds: ", kKinds);
+  return nullptr;
+}
+
+}  // namespace dsla::precond
