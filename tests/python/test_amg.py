@@ -157,3 +157,21 @@ def test_cuda_setup_matches_cpu():
     b = torch.ones(A.shape[0], dtype=torch.float64, device="cuda")
     x, info = dsla.amg_solve(Ac, b, accel="cg")
     assert info["converged"] and info["iterations"] <= 20
+
+
+def test_precond_amg_by_name_gradient():
+    """precond="amg" (the C++ Preconditioner; its adjoint is itself) through dsla.solve."""
+    A = dsla.poisson2d(10)
+    n = A.shape[0]
+    vals = A.values.clone().requires_grad_(True)
+    b = torch.ones(n, dtype=torch.float64, requires_grad=True)
+    x, info = dsla.solve(A.with_values(vals), b, method="cg", precond="amg", rtol=1e-12,
+                         return_info=True)
+    assert info.preconditioner.startswith("amg") and info.iterations <= 15
+    gv, gb = torch.autograd.grad((x ** 2).sum(), (vals, b))
+    vals2 = A.values.clone().requires_grad_(True)
+    b2 = b.detach().clone().requires_grad_(True)
+    x2 = torch.linalg.solve(A.with_values(vals2).to_dense(), b2)
+    gv2, gb2 = torch.autograd.grad((x2 ** 2).sum(), (vals2, b2))
+    torch.testing.assert_close(gb, gb2, atol=1e-8, rtol=1e-8)
+    torch.testing.assert_close(gv, gv2, atol=1e-8, rtol=1e-8)
