@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 
 #include <iomanip>
 #include <iostream>
@@ -26,7 +27,7 @@ int run_spmv(const Args& args) {
   auto x = k == 1 ? at::rand({A.cols()}, A.values().options())
                   : at::rand({A.cols(), k}, A.values().options());
   at::Tensor y;
-  at::NoGradGuard no_grad;
+  c10::AutoGradMode no_grad(false);
   const double t = median_seconds([&] { y = matmul(A, x); }, dev, 3, static_cast<int>(repeat));
   const int64_t isz = A.pattern()->index_dtype() == at::kInt ? 4 : 8;
   const int64_t vsz = A.values().element_size();

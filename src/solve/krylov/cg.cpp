@@ -1,8 +1,13 @@
 // Preconditioned conjugate gradients. Fast path: A is a matrix and M is none or Jacobi — three
 // fused passes per iteration (cg_steps). Generic path: any operator and any SPD preconditioner.
 // pᴴAp ≤ 0 marks the system Indefinite (CG needs A Hermitian positive definite).
+#include <dsla/config.h>
+
 #include "solve/krylov/cg_steps.h"
 #include "solve/krylov/krylov.h"
+#if DSLA_HAVE_CUDA
+#include "cuda/cg_driver.h"
+#endif
 
 namespace dsla::krylov {
 
@@ -67,11 +72,40 @@ void cg_generic(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& m
   }
 }
 
+#if DSLA_HAVE_CUDA
+// On the GPU, one column of a real matrix with no per-iteration callback runs in the CUDA
+// driver: two kernels per iteration, graph-captured blocks, one host check per block.
+bool cg_cuda_driver(const Problem& P, const SparseMatrix& Am, const at::Tensor& b, at::Tensor& x,
+                    Monitor& mon) {
+  const auto& opt = *P.opt;
+  if (!x.is_cuda() || x.size(2) != 1 || at::isComplexType(x.scalar_type()) || opt.callback ||
+      opt.history) {
+    return false;
+  }
+  cuda::CgFusedOptions o;
+  o.rtol = opt.rtol;
+  o.atol = opt.atol;
+  o.maxiter = mon.maxiter - mon.iterations;
+  auto dinv = P.dinv.defined() ? P.dinv.squeeze(-1) : at::Tensor();
+  auto r = cuda::cg_fused_solve(Am, b.squeeze(-1), dinv, o, x.squeeze(-1));
+  x.copy_(r.x.view_as(x));
+  mon.iterations += r.iterations.max().item<int64_t>();
+  const auto st = r.status;
+  if ((st == 3).any().item<bool>()) {
+    mon.fail(Status::Breakdown, (st == 3).to(x.device()).view({-1, 1, 1}));
+  }
+  return true;
+}
+#endif
+
 }  // namespace
 
 void cg(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
   const SparseMatrix* Am = P.A->matrix();
   const bool fused = Am != nullptr && (P.M == nullptr || P.dinv.defined()) && x.is_contiguous();
+#if DSLA_HAVE_CUDA
+  if (fused && cg_cuda_driver(P, *Am, b, x, mon)) return;
+#endif
   if (fused) return cg_fused(P, *Am, b, x, mon);
   cg_generic(P, b, x, mon);
 }

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The GPU machine's check: builds dsla against that machine's torch (sm_90, CUDA on, cuDSS when
+# CUDSS_ROOT points at an unpacked nvidia-cudss-cu13 wheel), runs the GPU C++ tests (label gpu),
+# the CPU C++ tests (the references), the Python tests (GPU ones skip cleanly without a GPU) and
+# the GPU benchmarks; logs and JSON go to ${OUT:-bench/results/gpu}. Works from a bare machine:
+# nothing is downloaded (GoogleTest: installed, or sources in third_party/googletest,
+# DSLA_GTEST_SOURCE_DIR or /usr/src/googletest).
+#
+#   OUT=/tmp/gpu DSLA_DATA_DIR=$PWD/data scripts/gpu-check.sh [--no-bench] [--bench-args "..."]
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+OUT=${OUT:-bench/results/gpu}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+BUILD=${BUILD:-$ROOT/build-gpu}
+BENCH=1
+BENCH_ARGS=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-bench) BENCH=0 ;;
+    --bench-args) BENCH_ARGS="$2"; shift ;;
+    *) echo "gpu-check: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+PY=${DSLA_PYTHON:-$(command -v python3)}
+export DSLA_PYTHON=$PY
+TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+DATA=${DSLA_DATA_DIR:-$ROOT/../shared/data}
+export DSLA_DATA_DIR=$DATA
+export DSLA_COMMIT=${DSLA_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || cat "$ROOT/COMMIT" 2>/dev/null || echo unknown)}
+EXTRA=()
+if [ -n "${CUDSS_ROOT:-}" ]; then EXTRA+=("-DCUDSS_ROOT=$CUDSS_ROOT"); fi
+if [ -n "${DSLA_GTEST_SOURCE_DIR:-}" ]; then EXTRA+=("-DDSLA_GTEST_SOURCE_DIR=$DSLA_GTEST_SOURCE_DIR"); fi
+status=0
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; "$PY" -c 'import torch;print(torch.__version__, torch.version.cuda)'; nvcc --version | tail -1; cmake --version | head -1; } > "$OUT/machine.txt" 2>&1
+
+echo "== configure + build"
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" -DDSLA_WITH_CUDA=ON -DDSLA_CUDA_ARCH=90 \
+  -DDSLA_DATA_DIR="$DATA" -DDSLA_BUILD_BENCH=OFF -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
+  "${EXTRA[@]}" > "$OUT/build.log" 2>&1 &&
+  cmake --build "$BUILD" -j"$(nproc)" -- -k 0 >> "$OUT/build.log" 2>&1
+rc=$?
+tail -5 "$OUT/build.log"
+if [ $rc -ne 0 ]; then
+  grep -E "error|Error" "$OUT/build.log" | head -40
+  echo "gpu-check: build failed"; exit 1
+fi
+
+echo "== C++ tests (gpu, then cpu references)"
+(cd "$BUILD" && ctest -L gpu --output-on-failure --timeout 900 > "$OUT/ctest.log" 2>&1) || status=1
+(cd "$BUILD" && ctest -L cpu -LE install --output-on-failure --timeout 900 >> "$OUT/ctest.log" 2>&1) || status=1
+grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | head -30
+
+echo "== Python tests"
+PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m pytest -q -p no:cacheprovider \
+  "$ROOT/tests/python" > "$OUT/pytest.log" 2>&1 || status=1
+tail -15 "$OUT/pytest.log"
+
+if [ $BENCH -eq 1 ]; then
+  echo "== benchmarks"
+  # shellcheck disable=SC2086
+  PYTHONPATH="$ROOT/python" PYTHONUNBUFFERED=1 "$PY" "$ROOT/bench/gpu_bench.py" --out "$OUT" \
+    --data "$DATA" $BENCH_ARGS > "$OUT/bench.log" 2>&1 || status=1
+  tail -30 "$OUT/bench.log"
+fi
+exit $status

@@ -1,0 +1,115 @@
+#include "cuda/cg_steps.h"
+
+#include <ATen/ATen.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include "core/dispatch.h"
+#include "cuda/products.h"
+#include "kernels/cuda/cg_cuda.h"
+
+namespace dsla::cuda {
+
+namespace kc = kernels::cuda;
+using detail::ptr;
+
+namespace {
+
+template <class T>
+struct Real {
+  using type = T;
+};
+template <class R>
+struct Real<std::complex<R>> {
+  using type = R;
+};
+
+void check_vec(const at::Tensor& t, const char* what) {
+  TORCH_CHECK(t.is_cuda() && t.is_contiguous() && t.dim() == 3, "dsla: cg step: ", what,
+              " must be a contiguous CUDA tensor [B, n, k]");
+}
+void check_scalar(const at::Tensor& t, int64_t B, int64_t k, const char* what) {
+  TORCH_CHECK(t.is_cuda() && t.is_contiguous() && t.numel() == B * k && !t.is_complex(),
+              "dsla: cg step: ", what, " must be a contiguous real CUDA tensor [B, 1, k]");
+}
+// dinv as the real dtype (a Hermitian matrix has a real diagonal).
+at::Tensor real_dinv(const at::Tensor& dinv, at::ScalarType real) {
+  if (!dinv.defined()) return dinv;
+  auto d = dinv.is_complex() ? at::real(dinv) : dinv;
+  return d.to(real).contiguous();
+}
+const at::Tensor& opt(const at::Tensor& t) {
+  return t;
+}
+
+}  // namespace
+
+void cg_spmv_dot(const Pattern& pattern, const at::Tensor& values, const at::Tensor& p,
+                 at::Tensor& q, at::Tensor& pq) {
+  check_vec(p, "p");
+  check_vec(q, "q");
+  const c10::cuda::CUDAGuard guard(p.device());
+  spmm(pattern, values, p, q);
+  const int64_t B = p.size(0), n = p.size(1), k = p.size(2);
+  check_scalar(pq, B, k, "pq");
+  auto partials = at::empty({B * k * kc::cg_step_blocks(n) * 2}, pq.options());
+  auto s = at::cuda::getCurrentCUDAStream().stream();
+  DSLA_DISPATCH_VALUE(p.scalar_type(), "cg", [&] {
+    using R = typename Real<scalar_t>::type;
+    kc::cg_dot_step<scalar_t, R>(n, k, B, ptr<scalar_t>(p), ptr<scalar_t>(q), ptr<R>(pq),
+                                 ptr<R>(partials), s);
+  });
+}
+
+void cg_update(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Tensor& q,
+               const at::Tensor& dinv, const at::Tensor& rz, const at::Tensor& pq,
+               const at::Tensor& active, at::Tensor& rz_new, at::Tensor& rr) {
+  check_vec(x, "x");
+  check_vec(r, "r");
+  check_vec(p, "p");
+  check_vec(q, "q");
+  const c10::cuda::CUDAGuard guard(x.device());
+  const int64_t B = x.size(0), n = x.size(1), k = x.size(2);
+  check_scalar(rz, B, k, "rz");
+  check_scalar(pq, B, k, "pq");
+  check_scalar(rz_new, B, k, "rz_new");
+  check_scalar(rr, B, k, "rr");
+  if (active.defined()) check_scalar(active, B, k, "active");
+  auto d = real_dinv(dinv, rz.scalar_type());
+  const int64_t d_bs = d.defined() && d.size(0) > 1 ? n : 0;
+  auto partials = at::empty({B * k * kc::cg_step_blocks(n) * 2}, rz.options());
+  auto s = at::cuda::getCurrentCUDAStream().stream();
+  DSLA_DISPATCH_VALUE(x.scalar_type(), "cg", [&] {
+    using R = typename Real<scalar_t>::type;
+    kc::cg_update_step<scalar_t, R>(
+        n, k, B, ptr<scalar_t>(x), ptr<scalar_t>(r), ptr<scalar_t>(p), ptr<scalar_t>(q),
+        d.defined() ? ptr<R>(d) : nullptr, d_bs, ptr<R>(rz), ptr<R>(pq),
+        active.defined() ? ptr<R>(opt(active)) : nullptr, ptr<R>(rz_new), ptr<R>(rr),
+        ptr<R>(partials), s);
+  });
+}
+
+void cg_direction(at::Tensor& p, const at::Tensor& r, const at::Tensor& z, const at::Tensor& dinv,
+                  at::Tensor& rz, const at::Tensor& rz_new, const at::Tensor& active) {
+  check_vec(p, "p");
+  check_vec(r, "r");
+  if (z.defined()) check_vec(z, "z");
+  const c10::cuda::CUDAGuard guard(p.device());
+  const int64_t B = p.size(0), n = p.size(1), k = p.size(2);
+  check_scalar(rz, B, k, "rz");
+  check_scalar(rz_new, B, k, "rz_new");
+  if (active.defined()) check_scalar(active, B, k, "active");
+  auto d = z.defined() ? at::Tensor() : real_dinv(dinv, rz.scalar_type());
+  const int64_t d_bs = d.defined() && d.size(0) > 1 ? n : 0;
+  auto beta = at::empty({B * k}, rz.options());
+  auto s = at::cuda::getCurrentCUDAStream().stream();
+  DSLA_DISPATCH_VALUE(p.scalar_type(), "cg", [&] {
+    using R = typename Real<scalar_t>::type;
+    kc::cg_direction_step<scalar_t, R>(
+        n, k, B, ptr<scalar_t>(p), ptr<scalar_t>(r), z.defined() ? ptr<scalar_t>(z) : nullptr,
+        d.defined() ? ptr<R>(d) : nullptr, d_bs, ptr<R>(rz), ptr<R>(rz_new),
+        active.defined() ? ptr<R>(active) : nullptr, ptr<R>(beta), s);
+  });
+}
+
+}  // namespace dsla::cuda

@@ -1,0 +1,71 @@
+// CUDA kernels for conjugate gradients (no torch).
+//
+// 1. The fused CG steps of src/solve/krylov/cg_steps.h for vectors [B, n, k] (any k), scalars
+//    [B, 1, k] of the real type R (see that header for the exact formulas). Each step is one
+//    streaming kernel writing per-block partial sums plus one tiny kernel reducing them.
+//
+// 2. A fused Jacobi-PCG iteration for k = 1 (the CUDA CG driver, src/cuda/cg_driver.h), two
+//    kernels per iteration, scalars and the convergence flag kept on the device:
+//      K1  p' = z + beta p (formed on the fly, also at neighbours); q = A p'; x += alpha_prev p;
+//          pq = <p', q>; the last block computes alpha = rz / pq.
+//      K2  z -= alpha dinv q; r = z / dinv; rz' = <r, z>; rr = <r, r>; the last block computes
+//          beta = rz' / rz, counts the iteration and sets `done` (converged / maxiter).
+//    The residual r is never stored: z = dinv r is (r = z / dinv). p is double-buffered (K1
+//    reads p at neighbours while writing p'). Vectors read/written per iteration: 10 plus the
+//    matrix. Reductions are deterministic (fixed partition, fixed order).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/cuda/csr_cuda.h"
+
+namespace dsla::kernels::cuda {
+
+// ---------------------------------------------------------------- 1. steps
+// Scratch: `partials` holds 2 * B * k * cg_step_blocks(n) reals (R).
+int64_t cg_step_blocks(int64_t n);
+
+template <class T, class R>
+void cg_dot_step(int64_t n, int64_t k, int64_t B, const T* p, const T* q, R* pq, R* partials,
+                 cudaStream_t s);
+// dinv: [Bd, n] (d_bs = 0 or n) or null; active: [B, k] or null.
+template <class T, class R>
+void cg_update_step(int64_t n, int64_t k, int64_t B, T* x, T* r, const T* p, const T* q,
+                    const R* dinv, int64_t d_bs, const R* rz, const R* pq, const R* active,
+                    R* rz_new, R* rr, R* partials, cudaStream_t s);
+// z: given preconditioned residual or null (then dinv * r, or r). beta: scratch [B * k].
+template <class T, class R>
+void cg_direction_step(int64_t n, int64_t k, int64_t B, T* p, const T* r, const T* z,
+                       const R* dinv, int64_t d_bs, R* rz, const R* rz_new, const R* active,
+                       R* beta, cudaStream_t s);
+
+// ---------------------------------------------------------------- 2. fused driver
+struct CgState {
+  double rz, pq, rr, alpha, alpha_prev, beta, tol2;
+  int done;  // 0 running, 1 converged, 2 maxiter, 3 breakdown (pq <= 0 or not finite)
+  int iters, maxiter, pbuf;
+  unsigned cnt1, cnt2;
+};
+
+int64_t cg_fused_blocks(int64_t n, int group);
+
+// Sets state b from rz, rr (device [B]), tol2 (device [B]); p0 must be zeroed by the caller.
+void cg_fused_init(int64_t B, const double* rz, const double* rr, const double* tol2,
+                   int maxiter, CgState* st, cudaStream_t s);
+
+// One iteration: reads p from p0 (parity 0) or p1 (parity 1), writes the other; alternate the
+// parity between calls. partials: 3 * B * cg_fused_blocks(n) doubles. dinv null: no precond.
+template <class T, class I>
+void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I* col,
+                        const T* val, int64_t v_bs, const T* dinv, int64_t d_bs, T* z, T* p0,
+                        T* p1, int parity, T* q, T* x, CgState* st, double* partials,
+                        cudaStream_t s);
+
+// x += alpha_prev * p[pbuf] (the update K1 would have applied next).
+template <class T>
+void cg_fused_finish(int64_t n, int64_t B, T* x, const T* p0, const T* p1, CgState* st,
+                     cudaStream_t s);
+
+}  // namespace dsla::kernels::cuda

@@ -1,0 +1,46 @@
+// CUDA CSR kernels on raw pointers (no torch): SpMV/SpMM, SDDMM. Value types: float, double,
+// std::complex<float>, std::complex<double> (layout-compatible with the device complex type);
+// index types int32_t, int64_t. All work is enqueued on `stream`; nothing synchronizes.
+//
+// Batches: values/x/y carry a batch stride (0 = broadcast); grid.y runs over the batch.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace dsla::kernels::cuda {
+
+// How one SpMV is run, decided once per pattern from its row-length statistics (csr_plan).
+struct SpmvPlan {
+  enum Kind : int { Vector = 0, Merge = 1 };
+  int kind = Vector;
+  int group = 4;               // Vector: threads per row (1, 2, 4, 8, 16 or 32)
+  int64_t merge_threads = 0;   // Merge: threads in the merge-path split (carry slots per batch)
+  int merge_items = 0;         // Merge: rows + nonzeros merged by one thread
+  int64_t nnz = 0;
+};
+
+// Row-length statistics -> plan. mean = nnz / rows, max_len = the longest row.
+SpmvPlan csr_plan(int64_t rows, int64_t nnz, int64_t max_len, int sm_count);
+// Threads per row the vector kernel uses for mean row length `mean`.
+int csr_group_for(double mean);
+
+// Bytes of workspace the plan needs per batch member (merge path carries); 0 for Vector.
+int64_t csr_spmv_workspace_bytes(const SpmvPlan& plan, int value_size);
+
+// Y[b] = A[b] X[b]: y[b*y_bs + i*k + j] = sum_q val[b*v_bs + q] * x[b*x_bs + col[q]*k + j].
+// k == 1 uses the plan; k > 1 uses the row-tiled SpMM kernel. `workspace` as sized above
+// (times B) when plan.kind == Merge.
+template <class T, class I>
+void csr_spmm(int64_t rows, int64_t k, int64_t B, const I* crow, const I* col, const T* val,
+              int64_t v_bs, const T* x, int64_t x_bs, T* y, int64_t y_bs, const SpmvPlan& plan,
+              void* workspace, cudaStream_t stream);
+
+// out[b, q] = sum_j gy[b, row(q), j] * conj(x[b, col(q), j]).
+template <class T, class I>
+void csr_sddmm(int64_t rows, int64_t k, int64_t B, int64_t nnz, const I* crow, const I* col,
+               const T* gy, int64_t g_bs, const T* x, int64_t x_bs, T* out,
+               cudaStream_t stream);
+
+}  // namespace dsla::kernels::cuda

@@ -1,0 +1,202 @@
+// CUDA kernels against the CPU kernels / ATen references (the oracle). Skips without a GPU.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <dsla/generators.h>
+#include <dsla/io.h>
+#include <dsla/sparse_matrix.h>
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+
+#include <string>
+
+#include "core/products.h"
+#include "cuda/cg_driver.h"
+#include "cuda/cg_steps.h"
+#include "cuda/products.h"
+
+namespace {
+
+using dsla::SparseMatrix;
+
+#define SKIP_WITHOUT_GPU() \
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
+
+double tol_for(at::ScalarType t) {
+  return (t == at::kFloat || t == at::kComplexFloat) ? 2e-4 : 1e-11;
+}
+
+void expect_close(const at::Tensor& got, const at::Tensor& want, double tol, const std::string& what) {
+  auto g = got.cpu().to(want.scalar_type());
+  const double scale = std::max(1.0, want.abs().max().item<double>());
+  const double err = (g - want).abs().max().item<double>();
+  EXPECT_LE(err, tol * scale) << what << ": max error " << err << " (scale " << scale << ")";
+}
+
+// An irregular matrix: a few dense rows among short ones (exercises the merge-path kernel).
+SparseMatrix irregular(int64_t n, at::ScalarType dtype) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  std::vector<int64_t> r, c;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t len = (i % 97 == 3) ? n / 2 : 1 + (i % 5);
+    for (int64_t t = 0; t < len; ++t) {
+      r.push_back(i);
+      c.push_back((i * 31 + t * 17 + t * t) % n);
+    }
+  }
+  auto row = at::tensor(r, at::kLong), col = at::tensor(c, at::kLong);
+  auto vals = at::randn({int64_t(r.size())}, gen, at::TensorOptions().dtype(dtype));
+  return SparseMatrix::from_coo(row, col, vals, {n, n});
+}
+
+std::vector<SparseMatrix> matrices(at::ScalarType dtype) {
+  std::vector<SparseMatrix> out;
+  dsla::GenOptions o;
+  o.dtype = dtype;
+  out.push_back(dsla::poisson2d(37, o));
+  out.push_back(irregular(3000, dtype));
+  for (const char* name : {"bcsstk03", "orsirr_1", "gr_30_30"}) {
+    const std::string path = std::string(DSLA_DATA_DIR) + "/" + name + ".mtx";
+    if (FILE* f = std::fopen(path.c_str(), "r")) {
+      std::fclose(f);
+      out.push_back(dsla::read_mtx(path, dtype));
+    }
+  }
+  return out;
+}
+
+class CudaProducts : public ::testing::TestWithParam<std::tuple<at::ScalarType, at::ScalarType>> {};
+
+TEST_P(CudaProducts, SpmmAndSddmmMatchCpu) {
+  SKIP_WITHOUT_GPU();
+  const auto [dtype, itype] = GetParam();
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  for (const auto& A0 : matrices(dtype)) {
+    auto pat = A0.pattern()->with_index_dtype(itype);
+    const auto& P = *pat;
+    const auto opt = at::TensorOptions().dtype(dtype);
+    auto Pg = pat->to(at::Device(at::kCUDA, 0));
+    for (int64_t B : {1, 3}) {
+      for (int64_t k : {1, 2, 5}) {
+        auto vals = at::randn({B, P.nnz()}, gen, opt);
+        auto x = at::randn({B, P.cols(), k}, gen, opt);
+        auto want = dsla::detail::spmm(P, vals, x);
+        auto got = dsla::detail::spmm(*Pg, vals.cuda(), x.cuda());
+        expect_close(got, want, tol_for(dtype), "spmm B=" + std::to_string(B) + " k=" + std::to_string(k));
+        // broadcast values over a batch of x
+        auto got1 = dsla::detail::spmm(*Pg, vals.slice(0, 0, 1).cuda(), x.cuda());
+        expect_close(got1, dsla::detail::spmm(P, vals.slice(0, 0, 1), x), tol_for(dtype), "spmm bcast");
+        auto gy = at::randn({B, P.rows(), k}, gen, opt);
+        expect_close(dsla::detail::sddmm(*Pg, gy.cuda(), x.cuda()), dsla::detail::sddmm(P, gy, x),
+                     tol_for(dtype), "sddmm");
+      }
+    }
+    // Every SpMV kernel variant, forced.
+    auto vals = at::randn({1, P.nnz()}, gen, opt);
+    auto x = at::randn({1, P.cols(), 1}, gen, opt);
+    auto want = dsla::detail::spmm(P, vals, x);
+    for (int kind : {0, 1}) {
+      for (int g : {1, 2, 4, 8, 16, 32}) {
+        if (kind == 1 && g > 1) break;
+        dsla::cuda::set_spmv_override(kind, g);
+        expect_close(dsla::detail::spmm(*Pg, vals.cuda(), x.cuda()), want, tol_for(dtype),
+                     "kind " + std::to_string(kind) + " group " + std::to_string(g));
+      }
+    }
+    dsla::cuda::set_spmv_override(-1, 4);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, CudaProducts,
+                         ::testing::Combine(::testing::Values(at::kFloat, at::kDouble,
+                                                              at::kComplexFloat, at::kComplexDouble),
+                                            ::testing::Values(at::kInt, at::kLong)));
+
+TEST(CudaCgSteps, MatchAtenFormulas) {
+  SKIP_WITHOUT_GPU();
+  for (auto dtype : {at::kDouble, at::kComplexDouble, at::kFloat}) {
+    dsla::GenOptions o;
+    o.dtype = dtype;
+    auto A = dsla::poisson2d(20, o);
+    const int64_t n = A.rows(), B = 2, k = 3;
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+    const auto opt = at::TensorOptions().dtype(dtype);
+    const auto real = at::toRealValueType(dtype);
+    const auto ropt = at::TensorOptions().dtype(real);
+    auto Pg = A.pattern()->to(at::Device(at::kCUDA, 0));
+    auto vals = A.values().unsqueeze(0);
+    auto p = at::randn({B, n, k}, gen, opt), r = at::randn({B, n, k}, gen, opt);
+    auto x = at::randn({B, n, k}, gen, opt);
+    auto dinv = at::rand({1, n, 1}, gen, ropt) + 0.5;
+    auto active = at::ones({B, 1, k}, ropt);
+    active[1][0][2] = 0;
+    auto redot = [](const at::Tensor& a, const at::Tensor& b) {
+      auto d = (a.conj() * b).sum(1, true);
+      return d.is_complex() ? at::real(d) : d;
+    };
+    // spmv_dot
+    auto q_ref = dsla::detail::spmm(*A.pattern(), vals, p);
+    auto pq_ref = redot(p, q_ref);
+    auto pg = p.cuda(), qg = at::empty_like(pg), pqg = at::empty({B, 1, k}, ropt.device(at::kCUDA));
+    dsla::cuda::cg_spmv_dot(*Pg, vals.cuda(), pg, qg, pqg);
+    expect_close(qg, q_ref, tol_for(dtype), "q");
+    expect_close(pqg, pq_ref, tol_for(dtype), "pq");
+    // update
+    auto rz = at::rand({B, 1, k}, gen, ropt) + 1;
+    auto alpha = at::where(active != 0, rz / pq_ref, at::zeros_like(rz));
+    auto x_ref = x + alpha * p, r_ref = r - alpha * q_ref;
+    auto rzn_ref = redot(r_ref, dinv * r_ref), rr_ref = redot(r_ref, r_ref);
+    auto xg = x.cuda(), rg = r.cuda(), rzn = at::empty_like(pqg), rr = at::empty_like(pqg);
+    dsla::cuda::cg_update(xg, rg, pg, qg, dinv.cuda(), rz.cuda(), pqg, active.cuda(), rzn, rr);
+    expect_close(xg, x_ref, tol_for(dtype), "x");
+    expect_close(rg, r_ref, tol_for(dtype), "r");
+    expect_close(rzn, rzn_ref, tol_for(dtype) * 10, "rz_new");
+    expect_close(rr, rr_ref, tol_for(dtype) * 10, "rr");
+    // direction
+    auto beta = rzn_ref / rz;
+    auto p_ref = at::where(active != 0, dinv * r_ref + beta * p, p);
+    auto rzg = rz.cuda();
+    dsla::cuda::cg_direction(pg, rg, at::Tensor(), dinv.cuda(), rzg, rzn, active.cuda());
+    expect_close(pg, p_ref, tol_for(dtype) * 10, "p");
+    expect_close(rzg, at::where(active != 0, rzn_ref, rz), tol_for(dtype) * 10, "rz");
+  }
+}
+
+TEST(CudaCgDriver, SolvesPoissonAndBatches) {
+  SKIP_WITHOUT_GPU();
+  dsla::GenOptions o;
+  auto A = dsla::poisson2d(64, o).to(at::Device(at::kCUDA, 0));
+  const int64_t n = A.rows();
+  auto b = at::ones({n}, at::TensorOptions().dtype(at::kDouble).device(at::kCUDA));
+  auto dinv = 1.0 / A.diagonal();
+  for (bool graph : {true, false}) {
+    dsla::cuda::CgFusedOptions opt;
+    opt.rtol = 1e-10;
+    opt.graph = graph;
+    auto res = dsla::cuda::cg_fused_solve(A, b, dinv, opt);
+    EXPECT_EQ(res.status[0].item<int>(), 1);
+    EXPECT_LE(res.residual[0].item<double>(), 1e-10);
+    auto r = b.unsqueeze(0).unsqueeze(2) - dsla::detail::spmm(*A.pattern(), A.values().unsqueeze(0),
+                                                             res.x.unsqueeze(2));
+    EXPECT_LE((r.norm() / b.norm()).item<double>(), 1.1e-10);
+    EXPECT_GT(res.iterations[0].item<int64_t>(), 10);
+  }
+  // A batch of 3 matrices with different scalings: each system stops on its own.
+  auto vals = at::stack({A.values(), 2 * A.values(), 0.5 * A.values()});
+  auto Ab = A.with_values(vals);
+  auto bb = at::randn({3, n}, at::TensorOptions().dtype(at::kDouble)).cuda();
+  auto dinvb = 1.0 / Ab.diagonal();
+  auto res = dsla::cuda::cg_fused_solve(Ab, bb, dinvb, {});
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(res.status[i].item<int>(), 1);
+    EXPECT_LE(res.residual[i].item<double>(), 1e-6);
+  }
+  // fp32 and no preconditioner
+  auto Af = A.to(at::kFloat);
+  dsla::cuda::CgFusedOptions of;
+  of.rtol = 1e-4;
+  auto rf = dsla::cuda::cg_fused_solve(Af, b.to(at::kFloat), at::Tensor(), of);
+  EXPECT_EQ(rf.status[0].item<int>(), 1);
+  EXPECT_LE(rf.residual[0].item<double>(), 1e-4);
+}
+
+}  // namespace
