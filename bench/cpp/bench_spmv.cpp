@@ -5,6 +5,7 @@
 #include <dsla/dsla.h>
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <ATen/Parallel.h>
 
 #include <map>
@@ -43,7 +44,7 @@ BENCHMARK(BM_Copy)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()
 
 void spmv(benchmark::State& st, const std::string& what, int64_t k) {
   at::set_num_threads(static_cast<int>(st.range(0)));
-  at::NoGradGuard ng;
+  c10::AutoGradMode ng(false);
   const auto& A = matrix(what);
   auto x = k == 1 ? at::rand({A.cols()}, at::kDouble) : at::rand({A.cols(), k}, at::kDouble);
   for (auto _ : st) {

@@ -5,6 +5,7 @@
 #include <dsla/solve.h>
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <ATen/Parallel.h>
 
 #include <chrono>
@@ -64,7 +65,7 @@ int run_solve(const Args& args) {
                 << std::setprecision(2) << t << " s)" << std::defaultfloat << "\n";
     };
   }
-  at::NoGradGuard no_grad;
+  c10::AutoGradMode no_grad(false);
   at::Tensor b = is_file(what) ? matmul(A, at::ones({A.cols()}, A.values().options()))
                                : at::ones({A.rows()}, A.values().options());
   Solver S(A, opt);

@@ -3,6 +3,7 @@
 #include <dsla/solve.h>
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include <chrono>
 #include <cmath>
@@ -424,13 +425,13 @@ at::Tensor solve3(const Solver& s, const at::Tensor& b3_in, bool adjoint, SolveI
 
 at::Tensor Solver::solve(const at::Tensor& b, SolveInfo* info) const {
   auto r = detail::normalize_rhs(matrix(), b, false, "b");
-  at::NoGradGuard no_grad;
+  c10::AutoGradMode no_grad(false);
   return detail::solve3(*this, r.b3, false, info).reshape(r.x_shape);
 }
 
 at::Tensor Solver::solve_adjoint(const at::Tensor& b, SolveInfo* info) const {
   auto r = detail::normalize_rhs(matrix(), b, true, "b");
-  at::NoGradGuard no_grad;
+  c10::AutoGradMode no_grad(false);
   return detail::solve3(*this, r.b3, true, info).reshape(r.x_shape);
 }
 

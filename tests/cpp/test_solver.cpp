@@ -6,6 +6,7 @@
 #include <dsla/solve.h>
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <torch/autograd.h>
 
 #include <gtest/gtest.h>
@@ -76,7 +77,7 @@ TEST(Solver, GradientMatchesFiniteDifference) {
     auto x = dsla::solve(A0.with_values(v), b0, o);
     (w * x).sum().backward();
     const double eps = 1e-6;
-    at::NoGradGuard ng;
+    c10::AutoGradMode ng(false);
     auto xp = dsla::solve(A0.with_values(A0.values() + eps * dv), b0, o);
     auto xm = dsla::solve(A0.with_values(A0.values() - eps * dv), b0, o);
     const double fd = ((w * (xp - xm)).sum() / (2 * eps)).item<double>();
