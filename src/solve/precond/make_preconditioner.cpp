@@ -8,8 +8,7 @@
 namespace dsla::precond {
 
 namespace {
-constexpr const char* kKinds =
-    "none, jacobi, block_jacobi, sgs, ssor, chebyshev, ic0, ilu0, amg";
+constexpr const char* kKinds = "none, jacobi, block_jacobi, sgs, ssor, chebyshev, ic0, ilu0, amg";
 }
 
 PreconditionerPtr make_preconditioner(const SparseMatrix& A, const Options& opt) {
