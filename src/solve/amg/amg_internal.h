@@ -23,11 +23,17 @@ struct LevelStructure {
   PatternPtr t;                 // tentative prolongator [n, n_agg * m]
   at::Tensor t_values;          // [1, nnz_t]
   at::Tensor coarse_nullspace;  // [n_agg * m, m]
-  PatternPtr p;                 // prolongator pattern (that of A T when smoothed, else t)
-  at::Tensor t_in_p;            // [nnz_t] int64: position of each entry of T in P
-  PatternPtr pt;                // pattern of Pᵀ
-  PatternPtr ap;                // pattern of A P
-  PatternPtr ac;                // pattern of Pᵀ A P: the next level's `a`
+  // Filtered operator for the prolongator smoothing: strong connections + diagonal, weak ones
+  // lumped into the diagonal (keeps P as sparse as the strength graph: anisotropic problems).
+  // Undefined when every connection is strong (then A itself smooths).
+  PatternPtr f;
+  at::Tensor f_src;   // [nnz_f] int64: position in A of each entry of f
+  at::Tensor f_diag;  // [n] int64: position of the diagonal in f
+  PatternPtr p;       // prolongator pattern (that of A T when smoothed, else t)
+  at::Tensor t_in_p;  // [nnz_t] int64: position of each entry of T in P
+  PatternPtr pt;      // pattern of Pᵀ
+  PatternPtr ap;      // pattern of A P
+  PatternPtr ac;      // pattern of Pᵀ A P: the next level's `a`
 };
 
 // Numeric data of one level.
@@ -61,11 +67,17 @@ int64_t aggregate_mis2_aten(const PatternPtr& s, uint64_t seed, at::Tensor& agg)
 // ---- prolongation.cpp
 // Fills st.t, st.t_values, st.coarse_nullspace from st.agg, st.n_agg, st.nullspace.
 void build_tentative(LevelStructure& st);
+// st.f / f_src / f_diag from the strength graph s (no diagonal), when it drops connections.
+void build_filter(LevelStructure& st, const PatternPtr& s);
+// Values of the smoothing operator (A, or its lumped filter) and their inverse diagonal.
+void smoothing_operator(const LevelStructure& st, const Level& lv, at::Tensor& values,
+                        at::Tensor& dinv);
 // Pattern of the smoothed prolongator and the position of T's entries in it (once).
 void build_prolongator_pattern(LevelStructure& st, bool smoothed);
-// P = T - scale D⁻¹ A T with scale [B, 1, 1] (ω / ρ); returns [B, nnz_p].
-at::Tensor prolongator_values(const LevelStructure& st, const Level& lv, const at::Tensor& scale,
-                              bool smoothed);
+// P = T - scale D⁻¹ A T with scale [B, 1, 1] (ω / ρ), A the smoothing operator (values, dinv);
+// returns [B, nnz_p].
+at::Tensor prolongator_values(const LevelStructure& st, const at::Tensor& values,
+                              const at::Tensor& dinv, const at::Tensor& scale, bool smoothed);
 // C = A B values for patterns a, b (cached plan): CPU kernel or ATen gather on other devices.
 at::Tensor product_values(const PatternPtr& a, const at::Tensor& av, const PatternPtr& b,
                           const at::Tensor& bv);

@@ -130,6 +130,7 @@ void AmgHierarchy::Impl::numeric(bool first) {
       if (coarsen) {
         t1 = Clock::now();
         detail::build_tentative(S);
+        if (smoothed) detail::build_filter(S, sg);
         detail::build_prolongator_pattern(S, smoothed);
         S.pt = S.p->transpose();
         stats.t_prolongation += since(t1);
@@ -146,9 +147,13 @@ void AmgHierarchy::Impl::numeric(bool first) {
     if (coarsen) {
       const LevelStructure& S = st[l];
       auto t1 = Clock::now();
-      at::Tensor scale;
-      if (smoothed) scale = opt.prolongation_omega / Lc.rho;
-      Lc.p_values = detail::prolongator_values(S, Lc, scale, smoothed);
+      at::Tensor scale, sv, sd;
+      if (smoothed) {
+        detail::smoothing_operator(S, Lc, sv, sd);
+        auto rho = S.f ? detail::estimate_rho(*S.f, sv, sd, opt.eig_iters, symmetric) : Lc.rho;
+        scale = opt.prolongation_omega / rho;
+      }
+      Lc.p_values = detail::prolongator_values(S, sv, sd, scale, smoothed);
       Lc.r_values = detail::gather_values(Lc.p_values, S.p->transpose_perm());
       stats.t_prolongation += since(t1);
       t1 = Clock::now();

@@ -62,13 +62,53 @@ void build_tentative(LevelStructure& st) {
   st.t_values = vals.reshape({1, -1}).contiguous();
 }
 
+void build_filter(LevelStructure& st, const PatternPtr& s) {
+  const int64_t n = st.a->rows();
+  if (s->nnz() + n >= st.a->nnz()) return;  // nothing dropped
+  auto lo = at::TensorOptions().dtype(at::kLong).device(st.a->device());
+  auto diag = at::arange(n, lo) * (n + 1);
+  auto keys = at::cat({s->row().to(at::kLong) * n + s->col().to(at::kLong), diag});
+  keys = std::get<0>(at::sort(keys));
+  auto row = keys.div(n, "floor"), col = keys.remainder(n);
+  auto counts = at::zeros({n}, lo).index_add_(0, row, at::ones_like(row));
+  auto crow = at::cat({at::zeros({1}, lo), counts.cumsum(0)});
+  const auto dt = st.a->index_dtype();
+  st.f = Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), n, n, false);
+  auto keys_a = st.a->row().to(at::kLong) * n + st.a->col().to(at::kLong);
+  st.f_src = at::searchsorted(keys_a, keys);
+  st.f_diag = at::searchsorted(keys, diag);
+}
+
+void smoothing_operator(const LevelStructure& st, const Level& lv, at::Tensor& values,
+                        at::Tensor& dinv) {
+  if (!st.f) {
+    values = lv.values;
+    dinv = lv.dinv;
+    return;
+  }
+  const int64_t B = lv.values.size(0), n = st.a->rows();
+  auto fv = gather_values(lv.values, st.f_src);
+  auto zeros = at::zeros({B, n}, fv.options());
+  auto dropped = zeros.index_add(1, st.a->row().to(at::kLong), lv.values) -
+                 zeros.index_add(1, st.f->row().to(at::kLong), fv);
+  auto d = gather_values(fv, st.f_diag);
+  auto lumped = d + dropped;
+  // Lumping keeps the diagonal's sign on M-matrices; where it would not (positive weak
+  // entries removed from a small diagonal), keep the plain diagonal.
+  auto use = lumped * d > 0;
+  d = at::where(use, lumped, d);
+  for (int64_t b = 0; b < B; ++b) fv.select(0, b).index_put_({st.f_diag}, d.select(0, b));
+  values = fv;
+  dinv = (1.0 / d).view({B, n, 1});
+}
+
 void build_prolongator_pattern(LevelStructure& st, bool smoothed) {
   if (!smoothed) {
     st.p = st.t;
     st.t_in_p = at::arange(st.t->nnz(), st.t_values.options().dtype(at::kLong));
     return;
   }
-  st.p = dsla::detail::spgemm_pattern(st.a, st.t);
+  st.p = dsla::detail::spgemm_pattern(st.f ? st.f : st.a, st.t);
   const int64_t nc = st.p->cols();
   auto keys_p = st.p->row().to(at::kLong) * nc + st.p->col().to(at::kLong);
   auto keys_t = st.t->row().to(at::kLong) * nc + st.t->col().to(at::kLong);
@@ -81,12 +121,12 @@ at::Tensor gather_values(const at::Tensor& v, const at::Tensor& idx) {
   return v.index_select(1, idx);
 }
 
-at::Tensor prolongator_values(const LevelStructure& st, const Level& lv, const at::Tensor& scale,
-                              bool smoothed) {
-  const int64_t B = lv.values.size(0), n = st.a->rows();
+at::Tensor prolongator_values(const LevelStructure& st, const at::Tensor& values,
+                              const at::Tensor& dinv, const at::Tensor& scale, bool smoothed) {
+  const int64_t B = values.size(0), n = st.a->rows();
   if (!smoothed) return st.t_values.expand({B, st.t->nnz()}).contiguous();
-  auto at_vals = product_values(st.a, lv.values, st.t, st.t_values);  // [B, nnz_p]
-  auto f = gather_values(-scale.view({B, 1}) * lv.dinv.view({B, n}), st.p->row().to(at::kLong));
+  auto at_vals = product_values(st.f ? st.f : st.a, values, st.t, st.t_values);  // [B, nnz_p]
+  auto f = gather_values(-scale.view({B, 1}) * dinv.view({B, n}), st.p->row().to(at::kLong));
   auto pv = f.mul_(at_vals);
   // T's entries sit at distinct positions of P: a gather and a scatter, not an index_add.
   auto pos = st.t_in_p;
