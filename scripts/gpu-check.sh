@@ -31,6 +31,14 @@ DATA=${DSLA_DATA_DIR:-$ROOT/../shared/data}
 export DSLA_DATA_DIR=$DATA
 export DSLA_COMMIT=${DSLA_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || cat "$ROOT/COMMIT" 2>/dev/null || echo unknown)}
 EXTRA=()
+# The image's default g++ (/opt/gcc) links libstdc++ statically into shared libraries; inside a
+# Python process that already has the system libstdc++ the two copies clash (seen: a segfault in
+# std::ostream from libdsla.so). Prefer the system compiler, whose libstdc++ Python loads.
+if [ -z "${CXX:-}" ] && [ -x /usr/bin/g++ ]; then
+  export CXX=/usr/bin/g++ CC=/usr/bin/gcc
+fi
+if [ -n "${CXX:-}" ]; then EXTRA+=("-DCMAKE_CXX_COMPILER=$CXX" "-DCMAKE_CUDA_HOST_COMPILER=$CXX"); fi
+if [ -n "${CC:-}" ]; then EXTRA+=("-DCMAKE_C_COMPILER=$CC"); fi
 if [ -n "${CUDSS_ROOT:-}" ]; then EXTRA+=("-DCUDSS_ROOT=$CUDSS_ROOT"); fi
 if [ -n "${DSLA_GTEST_SOURCE_DIR:-}" ]; then EXTRA+=("-DDSLA_GTEST_SOURCE_DIR=$DSLA_GTEST_SOURCE_DIR"); fi
 status=0
@@ -49,6 +57,8 @@ if [ $rc -ne 0 ]; then
   echo "gpu-check: build failed"; exit 1
 fi
 
+{ echo "compiler: ${CXX:-default}"; ldd "$BUILD"/libdsla.so* 2>/dev/null | grep -E "stdc|gcc_s|torch_cpu" | sort -u; } >> "$OUT/machine.txt"
+cat "$OUT/machine.txt"
 echo "== C++ tests (gpu, then cpu references)"
 (cd "$BUILD" && ctest -L gpu --output-on-failure --timeout 900 > "$OUT/ctest.log" 2>&1) || status=1
 (cd "$BUILD" && ctest -L cpu -LE install --output-on-failure --timeout 900 >> "$OUT/ctest.log" 2>&1) || status=1

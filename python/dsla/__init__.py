@@ -18,6 +18,7 @@ from .io import read_mtx, read_mtx_info, write_mtx
 from .det import det, logdet, slogdet
 from .solve import Solver, SolveInfo, SolveWarning, solve
 from .plot import spy
+from .amg import AMG, amg, amg_solve
 from .eigen import EigenInfo, EigenWarning, cond, eigs, eigsh, norm2, svds
 from .nonlinear import NonlinearInfo, NonlinearWarning, nonlinear_solve
 
@@ -39,7 +40,7 @@ __all__ = [
     "SparseTensor", "SolveError", "SingularMatrixError", "matmul", "add", "poisson2d",
     "poisson3d", "aniso2d", "convdiff2d", "random_spd", "random_sparse", "generate", "spy",
     "features", "det", "logdet", "slogdet", "read_mtx", "read_mtx_info", "write_mtx",
-    "solve", "Solver", "SolveInfo", "SolveWarning",
+    "solve", "Solver", "SolveInfo", "SolveWarning", "AMG", "amg", "amg_solve",
     "eigsh", "eigs", "svds", "norm2", "cond", "EigenInfo", "EigenWarning",
     "nonlinear_solve", "NonlinearInfo", "NonlinearWarning",
 ]

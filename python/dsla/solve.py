@@ -61,6 +61,8 @@ def _as_callable(M, n):
             return out
         return g
 
+    if hasattr(M, "_apply_batched"):  # dsla.AMG: native, [B, n, k] in and out, with an adjoint
+        return M._apply_batched, getattr(M, "_apply_batched_adjoint", None)
     if hasattr(M, "matvec"):  # scipy.sparse.linalg.LinearOperator-like (NumPy in and out)
         def mv(v):
             return torch.as_tensor(M.matvec(v.detach().cpu().numpy()))

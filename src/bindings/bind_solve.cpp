@@ -11,10 +11,16 @@ namespace dsla::bindings {
 namespace {
 
 LinearOperatorPtr python_operator(const SparseMatrix& A, py::object fn, py::object fn_adj) {
-  auto call = [](py::object f) {
+  auto call = [](py::object fn) {
+    // The callable may be released without the GIL (torch frees autograd graphs, which hold the
+    // Solver, with the GIL released): its holder takes the GIL to drop the reference.
+    std::shared_ptr<py::object> f(new py::object(std::move(fn)), [](py::object* p) {
+      py::gil_scoped_acquire gil;
+      delete p;
+    });
     return [f](const at::Tensor& x, at::Tensor& y) {
       py::gil_scoped_acquire gil;
-      at::Tensor r = f(x).cast<at::Tensor>();
+      at::Tensor r = (*f)(x).cast<at::Tensor>();
       TORCH_CHECK_VALUE(r.sizes() == y.sizes(),
                         "dsla: argument 'M': the preconditioner returned "
                         "shape ",
@@ -50,10 +56,13 @@ SolveOptions options_from(const SparseMatrix& A, const py::dict& d) {
     o.M = python_operator(A, d["M"], adj);
   }
   if (has("callback")) {
-    py::object cb = d["callback"];
+    std::shared_ptr<py::object> cb(new py::object(d["callback"]), [](py::object* p) {
+      py::gil_scoped_acquire gil;
+      delete p;
+    });
     o.callback = [cb](int64_t it, double res) {
       py::gil_scoped_acquire gil;
-      cb(it, res);
+      (*cb)(it, res);
     };
   }
   return o;

@@ -7,6 +7,15 @@
 // The symbolic analysis (ordering + supernodal / simplicial symbolic factor) is cached on the
 // Pattern per (kind, ordering); every Factorization copies the cached symbolic factor and
 // factors numerically into its own copy, with its own cholmod_common (thread safety).
+//
+// Supernodal LLᵀ (the hot path; bench/NOTES-direct.md has the measurements):
+// - the gather map builds tril(P A Pᵀ) directly (P = the analysis' final permutation), and
+//   cholmod_l_super_numeric factors it: cholmod_l_factorize would transpose A twice per call;
+// - supernodes are amalgamated more than CHOLMOD's default (nrelax x4): bigger BLAS-3 calls;
+// - "metis" is our own METIS_NodeND call, with the two halves of the top separator ordered on
+//   two threads (CHOLMOD's own METIS ordering is serial and slower);
+// - threads: see ThreadScope; the pages of a new factor are populated on a helper thread while
+//   the first numeric factorization runs (first-touch page faults cost ~1.6 ms/MB here).
 #include <dsla/config.h>
 
 #if DSLA_HAVE_SUITESPARSE
@@ -18,14 +27,25 @@
 #include <dsla/pattern.h>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <cholmod.h>
+#if DSLA_HAVE_METIS
+#include <metis.h>
+#endif
+#include <dlfcn.h>
+#include <omp.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 namespace dsla::direct::detail {
 namespace {
@@ -72,6 +92,122 @@ const char* ordering_name(int o) {
   }
 }
 
+// Threads for the CHOLMOD calls. SuiteSparse 5's CHOLMOD runs its supernodal assembly loops in
+// `omp parallel num_threads(4)` regions, which ignore omp_set_num_threads: on a 2-core machine
+// that oversubscribes, and on a busy one the spinning / futex traffic tripled the CPU time of a
+// factorization (poisson2d:1024). With dynamic adjustment on, libgomp bounds those regions by
+// min(cores, nthreads-var) minus the load average; nthreads-var is set to at::get_num_threads().
+// OpenBLAS (pthreads, busy-waiting workers) gets the same count. Both are restored on exit.
+class ThreadScope {
+ public:
+  ThreadScope() : dyn_(omp_get_dynamic()), nt_(omp_get_max_threads()) {
+    const int want = std::max(1, at::get_num_threads());
+    omp_set_dynamic(1);
+    omp_set_num_threads(want);
+    if (blas_set_ && blas_get_) {
+      blas_prev_ = blas_get_();
+      blas_set_(threads_for(want));
+    }
+  }
+  ~ThreadScope() {
+    omp_set_dynamic(dyn_);
+    omp_set_num_threads(nt_);
+    if (blas_set_ && blas_prev_ > 0) blas_set_(blas_prev_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+  // libgomp's dynamic rule: min(want, online cores) minus the 15-minute load average, >= 1.
+  static int threads_for(int want) {
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = std::min<long>(want, cores > 0 ? cores : 1);
+    double load[3];
+    if (getloadavg(load, 3) == 3) n -= static_cast<int>(load[2] + 0.1);
+    return std::max(1, n);
+  }
+
+ private:
+  using SetFn = void (*)(int);
+  using GetFn = int (*)();
+  // OpenBLAS' entry points when the BLAS behind CHOLMOD is OpenBLAS (none for reference BLAS).
+  static inline SetFn blas_set_ =
+      reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  static inline GetFn blas_get_ =
+      reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  int dyn_, nt_;
+  int blas_prev_ = 0;
+};
+
+#if DSLA_HAVE_METIS
+// Nested-dissection fill-reducing permutation of the symmetric pattern (CSR, both triangles) by
+// METIS_NodeND on its adjacency graph (no diagonal), perm[k] = the row eliminated k-th. With
+// two or more threads and a large graph, the top separator is computed first and the two halves
+// are ordered concurrently (the TLS build of GKlib makes METIS re-entrant). Returns false when
+// the graph does not fit METIS' idx_t or METIS fails (the caller falls back to CHOLMOD).
+bool metis_nested_dissection(int64_t n, const int64_t* crow, const int64_t* col, int threads,
+                             std::vector<int64_t>& perm) {
+  if (crow[n] >= std::numeric_limits<idx_t>::max()) return false;
+  std::vector<idx_t> xadj(n + 1), adj;
+  adj.reserve(crow[n]);
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t q = crow[j]; q < crow[j + 1]; ++q)
+      if (col[q] != j) adj.push_back(static_cast<idx_t>(col[q]));
+    xadj[j + 1] = static_cast<idx_t>(adj.size());
+  }
+  perm.resize(n);
+  auto node_nd = [](std::vector<idx_t>& xa, std::vector<idx_t>& ad, std::vector<idx_t>& out) {
+    idx_t nv = static_cast<idx_t>(xa.size()) - 1;
+    out.resize(nv);
+    if (nv == 0) return true;
+    std::vector<idx_t> iperm(nv);
+    idx_t opt[METIS_NOPTIONS];
+    METIS_SetDefaultOptions(opt);
+    return METIS_NodeND(&nv, xa.data(), ad.data(), nullptr, opt, out.data(), iperm.data()) ==
+           METIS_OK;
+  };
+  if (threads < 2 || n < 100000) {
+    std::vector<idx_t> p;
+    if (!node_nd(xadj, adj, p)) return false;
+    std::copy(p.begin(), p.end(), perm.begin());
+    return true;
+  }
+  idx_t nv = static_cast<idx_t>(n), sepsize = 0;
+  std::vector<idx_t> part(n);
+  idx_t opt[METIS_NOPTIONS];
+  METIS_SetDefaultOptions(opt);
+  if (METIS_ComputeVertexSeparator(&nv, xadj.data(), adj.data(), nullptr, opt, &sepsize,
+                                   part.data()) != METIS_OK)
+    return false;
+  // part[v] in {0, 1, 2 = separator}; subgraph h: the vertices of part h, renumbered.
+  std::vector<idx_t> local(n);
+  std::vector<int64_t> global[3];
+  for (int64_t v = 0; v < n; ++v) {
+    local[v] = static_cast<idx_t>(global[part[v]].size());
+    global[part[v]].push_back(v);
+  }
+  std::vector<idx_t> sx[2], sa[2], sp[2];
+  bool ok[2] = {false, false};
+  auto half = [&](int h) {
+    sx[h].assign(1, 0);
+    for (int64_t v : global[h]) {
+      for (idx_t q = xadj[v]; q < xadj[v + 1]; ++q)
+        if (part[adj[q]] == h) sa[h].push_back(local[adj[q]]);
+      sx[h].push_back(static_cast<idx_t>(sa[h].size()));
+    }
+    ok[h] = node_nd(sx[h], sa[h], sp[h]);
+  };
+  std::thread second(half, 1);
+  half(0);
+  second.join();
+  if (!ok[0] || !ok[1]) return false;
+  int64_t k = 0;
+  for (int h = 0; h < 2; ++h)
+    for (idx_t v : sp[h]) perm[k++] = global[h][v];
+  for (int64_t v : global[2]) perm[k++] = v;
+  return true;
+}
+#endif
+
 void configure_ordering(cholmod_common& c, const std::string& ordering) {
   if (ordering == "auto") {
     c.nmethods = 0;  // CHOLMOD's default: AMD, then METIS when AMD's fill is high
@@ -81,7 +217,7 @@ void configure_ordering(cholmod_common& c, const std::string& ordering) {
   if (ordering == "amd") {
     c.method[0].ordering = CHOLMOD_AMD;
   } else if (ordering == "metis") {
-    c.method[0].ordering = CHOLMOD_METIS;
+    c.method[0].ordering = CHOLMOD_METIS;  // without DSLA_HAVE_METIS (else: our own, GIVEN)
   } else if (ordering == "nesdis") {
     c.method[0].ordering = CHOLMOD_NESDIS;
   } else {  // natural
@@ -94,7 +230,11 @@ void configure_ordering(cholmod_common& c, const std::string& ordering) {
 // symbolic factor. Immutable after construction except `L`'s copy, which takes `mu`.
 struct Analysis {
   int64_t n = 0;
-  std::vector<int64_t> p, i, sel;  // lower CSC of A: p [n+1], i [nnz_lower]; sel: CSR positions
+  // Lower CSC of the matrix CHOLMOD factors: p [n+1], i [nnz_lower]; its values are gathered
+  // from the CSR values at `sel`. Supernodal (`permuted`): tril(P A Pᵀ), values as stored;
+  // simplicial: tril(A), values conjugated (the CSR's upper triangle read by columns).
+  std::vector<int64_t> p, i, sel;
+  bool permuted = false;
   Common common;
   cholmod_factor* L = nullptr;  // symbolic
   std::mutex mu;
@@ -107,8 +247,11 @@ struct Analysis {
 
 std::shared_ptr<Analysis> analyze(const Pattern& pat, Kind kind, const std::string& ordering) {
   auto an = std::make_shared<Analysis>();
-  std::vector<int64_t> crow, col;
-  csr_as_int64(pat, crow, col);
+  // The CSR arrays in place when they are int64 already (a copy is ~1.6 ms/MB of page faults).
+  const at::Tensor crow_t = pat.crow().to(at::kCPU, at::kLong).contiguous();
+  const at::Tensor col_t = pat.col().to(at::kCPU, at::kLong).contiguous();
+  const int64_t* crow = crow_t.data_ptr<int64_t>();
+  const int64_t* col = col_t.data_ptr<int64_t>();
   const int64_t n = pat.rows();
   an->n = n;
   an->p.assign(n + 1, 0);
@@ -141,15 +284,80 @@ std::shared_ptr<Analysis> analyze(const Pattern& pat, Kind kind, const std::stri
   A.packed = 1;
   cholmod_common& c = an->common.c;
   c.supernodal = kind == Kind::Cholesky ? CHOLMOD_SUPERNODAL : CHOLMOD_SIMPLICIAL;
+  for (size_t& r : c.nrelax) r *= 4;  // {16, 64, 192}: fewer, larger supernodes
   configure_ordering(c, ordering);
-  an->L = cholmod_l_analyze(&A, &c);
+  ThreadScope threads;
+  bool own_metis = false;
+#if DSLA_HAVE_METIS
+  if (ordering == "metis") {
+    std::vector<int64_t> perm;
+    if (metis_nested_dissection(n, crow, col, ThreadScope::threads_for(at::get_num_threads()),
+                                perm)) {
+      c.method[0].ordering = CHOLMOD_GIVEN;
+      an->L = cholmod_l_analyze_p(&A, perm.data(), nullptr, 0, &c);
+      own_metis = true;
+    }
+  }
+#endif
+  if (!own_metis) an->L = cholmod_l_analyze(&A, &c);
   count_analysis();
   TORCH_CHECK(an->L != nullptr && c.status >= CHOLMOD_OK, "dsla: CHOLMOD analysis failed (status ",
               c.status, ")", c.status == CHOLMOD_OUT_OF_MEMORY ? ": out of memory" : "");
-  an->ordering_used = ordering_name(an->L->ordering);
+  an->ordering_used = own_metis ? "metis" : ordering_name(an->L->ordering);
   an->lnz = c.lnz;
   an->flops = c.fl;
+  if (an->L->is_super) {
+    // tril(P A Pᵀ): entry (r, c) of the CSR goes to (pinv[r], pinv[c]) when pinv[r] >= pinv[c].
+    // Rows are visited in elimination order, so each column's row indices come out sorted.
+    const int64_t* perm = static_cast<const int64_t*>(an->L->Perm);
+    std::vector<int64_t> pinv(n);
+    for (int64_t k = 0; k < n; ++k) pinv[perm[k]] = k;
+    std::vector<int64_t> next(n + 1, 0);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t q = crow[r]; q < crow[r + 1]; ++q)
+        if (pinv[r] >= pinv[col[q]]) ++next[pinv[col[q]] + 1];
+    for (int64_t k = 0; k < n; ++k) next[k + 1] += next[k];
+    an->p = next;
+    an->i.resize(next[n]);
+    an->sel.resize(next[n]);
+    for (int64_t a = 0; a < n; ++a) {
+      const int64_t r = perm[a];
+      for (int64_t q = crow[r]; q < crow[r + 1]; ++q) {
+        const int64_t b = pinv[col[q]];
+        if (a >= b) {
+          an->i[next[b]] = a;
+          an->sel[next[b]++] = q;
+        }
+      }
+    }
+    an->permuted = true;
+  }
   return an;
+}
+
+// Faults in the pages of a freshly allocated factor on a helper thread while the numeric
+// factorization fills it from the front (MADV_POPULATE_WRITE maps the pages without touching
+// their contents, so it does not race with the writes). Only for large factors, when more than
+// one thread is allowed; kernels without MADV_POPULATE_WRITE (< 5.14) just refuse the advice.
+std::thread populate_async(void* data, size_t bytes) {
+#ifdef MADV_POPULATE_WRITE
+  constexpr size_t kMin = size_t(64) << 20, kChunk = size_t(8) << 20;
+  if (bytes < kMin || ThreadScope::threads_for(at::get_num_threads()) < 2) return {};
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t b = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+  const uintptr_t e = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(page - 1);
+  return std::thread([b, e, kChunk] {
+    for (uintptr_t a = b; a < e; a += kChunk) {
+      if (madvise(reinterpret_cast<void*>(a), std::min<uintptr_t>(kChunk, e - a),
+                  MADV_POPULATE_WRITE) != 0)
+        return;
+    }
+  });
+#else
+  (void)data;
+  (void)bytes;
+  return {};
+#endif
 }
 
 class CholmodFactorization final : public Factorization {
@@ -195,14 +403,34 @@ class CholmodFactorization final : public Factorization {
     if (complex_) {
       const cplx* src = reinterpret_cast<const cplx*>(v.data_ptr<c10::complex<double>>());
       cplx* dst = reinterpret_cast<cplx*>(ax_.data());
-      for (int64_t t = 0; t < m; ++t) dst[t] = std::conj(src[sel[t]]);
+      if (an_->permuted) {
+        for (int64_t t = 0; t < m; ++t) dst[t] = src[sel[t]];
+      } else {
+        for (int64_t t = 0; t < m; ++t) dst[t] = std::conj(src[sel[t]]);
+      }
     } else {
       const double* src = v.data_ptr<double>();
       for (int64_t t = 0; t < m; ++t) ax_[t] = src[sel[t]];
     }
     cholmod_sparse A = matrix();
     cholmod_common& c = cm_.c;
-    const int ok = cholmod_l_factorize(&A, L_, &c);
+    ThreadScope threads;
+    int ok = 0;
+    if (an_->permuted) {
+      // A is tril(P A Pᵀ) already: the supernodal numeric factorization proper.
+      std::thread populate;
+      if (L_->xtype == CHOLMOD_PATTERN) {
+        ok = cholmod_l_change_factor(A.xtype, 1, 1, 1, 1, L_, &c);
+        TORCH_CHECK(ok, "dsla: CHOLMOD could not allocate the factor (status ", c.status, ")",
+                    c.status == CHOLMOD_OUT_OF_MEMORY ? ": out of memory" : "");
+        populate = populate_async(L_->x, L_->xsize * (complex_ ? 2 : 1) * sizeof(double));
+      }
+      double beta[2] = {0.0, 0.0};
+      ok = cholmod_l_super_numeric(&A, nullptr, beta, L_, &c);
+      if (populate.joinable()) populate.join();
+    } else {
+      ok = cholmod_l_factorize(&A, L_, &c);
+    }
     if (!ok || c.status < CHOLMOD_OK) {
       TORCH_CHECK(false, "dsla: CHOLMOD factorization failed (status ", c.status, ")",
                   c.status == CHOLMOD_OUT_OF_MEMORY ? ": out of memory" : "");
@@ -259,6 +487,7 @@ class CholmodFactorization final : public Factorization {
       B.xtype = complex_ ? CHOLMOD_COMPLEX : CHOLMOD_REAL;
       B.dtype = CHOLMOD_DOUBLE;
       cholmod_common& c = cm_.c;
+      ThreadScope threads;
       const int ok = cholmod_l_solve2(CHOLMOD_A, L_, &B, nullptr, &X_, nullptr, &Y_, &E_, &c);
       TORCH_CHECK(ok && X_ != nullptr, "dsla: CHOLMOD solve failed (status ", c.status, ")");
       at::Tensor x = at::empty({k, n}, bcm.options());
@@ -311,12 +540,30 @@ class CholmodFactorization final : public Factorization {
   }
 
   // CHOLMOD reads one triangle only: refuse values that are not symmetric (Hermitian) within
-  // rounding, instead of silently factoring a different matrix. O(nnz).
+  // rounding, instead of silently factoring a different matrix. O(nnz), one pass over the values
+  // with no temporaries (tensor temporaries of nnz doubles cost more than the loop itself: each
+  // is a fresh mmap, page-faulted in).
   void check_symmetric(const at::Tensor& v, const char* who) const {
-    const at::Tensor vt = v.index_select(0, pattern_->transpose_perm().to(at::kLong));
-    const at::Tensor diff = (v - (complex_ ? vt.conj() : vt)).abs().max();
-    const double scale = v.numel() ? v.abs().max().item<double>() : 0.0;
-    const double d = v.numel() ? diff.item<double>() : 0.0;
+    const at::Tensor tp = pattern_->transpose_perm().to(at::kCPU, at::kLong).contiguous();
+    const int64_t* t = tp.data_ptr<int64_t>();
+    const int64_t nnz = v.numel();
+    double d = 0.0, scale = 0.0;
+    bool nan = false;
+    auto scan = [&](auto* x, auto conj) {
+      for (int64_t q = 0; q < nnz; ++q) {
+        const double e = std::abs(x[q] - conj(x[t[q]]));
+        nan |= std::isnan(e);
+        d = std::max(d, e);
+        scale = std::max(scale, std::abs(x[q]));
+      }
+    };
+    if (complex_) {
+      scan(reinterpret_cast<const cplx*>(v.data_ptr<c10::complex<double>>()),
+           [](cplx z) { return std::conj(z); });
+    } else {
+      scan(v.data_ptr<double>(), [](double z) { return z; });
+    }
+    if (nan) d = NAN;
     const bool single = dtype_ == at::kFloat || dtype_ == at::kComplexFloat;
     DSLA_CHECK_ARG(d <= (single ? 1e-5 : 1e-10) * scale, "A", who, " needs a ",
                    complex_ ? "Hermitian" : "symmetric", " matrix, but max |A - A",

@@ -69,7 +69,8 @@ bool available(Kind kind);
 // Number of symbolic analyses (CHOLMOD analyze, UMFPACK symbolic) run by this process: tests
 // use it to prove that analysis is cached on the Pattern.
 int64_t analysis_count();
-// ordering: "auto" (the library's choice), "amd", "metis", "natural" ("nesdis" for CHOLMOD:
+// ordering: "auto" (the library's choice), "amd", "metis" (CHOLMOD: our METIS_NodeND call, top
+// separator halves ordered on two threads), "natural" ("nesdis" for CHOLMOD:
 // its own nested dissection on METIS bisections).
 // float32 / complex64 values are factorized in float64 / complex128 internally (SuiteSparse is
 // double precision only); solve() returns the promoted dtype of the factorization and b.

@@ -2,13 +2,13 @@
 #include <dsla/errors.h>
 
 #include "core/dispatch.h"
+#include "solve/amg/amg_preconditioner.h"
 #include "solve/precond/common.h"
 
 namespace dsla::precond {
 
 namespace {
-constexpr const char* kKinds =
-    "none, jacobi, block_jacobi, sgs, ssor, chebyshev, ic0, ilu0 (amg: not built yet)";
+constexpr const char* kKinds = "none, jacobi, block_jacobi, sgs, ssor, chebyshev, ic0, ilu0, amg";
 }
 
 PreconditionerPtr make_preconditioner(const SparseMatrix& A, const Options& opt) {
@@ -27,8 +27,7 @@ PreconditionerPtr make_preconditioner(const SparseMatrix& A, const Options& opt)
   if (k == "chebyshev") return detail::make_chebyshev(A, opt);
   if (k == "ic0") return detail::make_ic0(A, opt);
   if (k == "ilu0") return detail::make_ilu0(A, opt);
-  TORCH_CHECK_NOT_IMPLEMENTED(k != "amg",
-                              "dsla: precond 'amg' is not built yet; valid kinds: ", kKinds);
+  if (k == "amg") return amg::make_amg_preconditioner(A);  // default AmgOptions
   DSLA_CHECK_ARG(false, "precond", "unknown preconditioner '", k, "'; valid kinds: ", kKinds);
   return nullptr;
 }

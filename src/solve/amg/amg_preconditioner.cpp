@@ -1,0 +1,62 @@
+// AMG as a Preconditioner.
+#include "solve/amg/amg_preconditioner.h"
+
+#include <dsla/errors.h>
+
+namespace dsla::amg {
+
+AmgPreconditioner::AmgPreconditioner(const SparseMatrix& A, const AmgOptions& opt)
+    : opt_(opt), h_(AmgHierarchy::build(A, opt)) {}
+
+int64_t AmgPreconditioner::rows() const {
+  return h_->rows();
+}
+int64_t AmgPreconditioner::cols() const {
+  return h_->rows();
+}
+at::ScalarType AmgPreconditioner::dtype() const {
+  return h_->dtype();
+}
+c10::Device AmgPreconditioner::device() const {
+  return h_->device();
+}
+
+void AmgPreconditioner::apply(const at::Tensor& x, at::Tensor& y) const {
+  DSLA_CHECK_ARG(x.dim() == 3 && x.size(1) == rows(), "x", "must be [B, ", rows(), ", k], got ",
+                 x.sizes());
+  auto z = h_->apply(x.contiguous());
+  if (y.defined() && y.sizes() == z.sizes()) {
+    y.copy_(z);
+  } else {
+    y = z;
+  }
+}
+
+void AmgPreconditioner::apply_adjoint(const at::Tensor& x, at::Tensor& y) const {
+  adjoint()->apply(x, y);
+}
+
+void AmgPreconditioner::update(const SparseMatrix& A) {
+  h_->update(A);
+  adjoint_.reset();
+}
+
+bool AmgPreconditioner::is_symmetric() const {
+  return h_->is_symmetric();
+}
+
+std::shared_ptr<const precond::Preconditioner> AmgPreconditioner::adjoint() const {
+  if (h_->is_symmetric()) return shared_from_this();
+  if (!adjoint_) {
+    auto o = opt_;
+    if (o.near_nullspace.defined()) o.near_nullspace = h_->near_nullspace(0);
+    adjoint_ = std::make_shared<AmgPreconditioner>(h_->matrix().conj_transpose(), o);
+  }
+  return adjoint_;
+}
+
+precond::PreconditionerPtr make_amg_preconditioner(const SparseMatrix& A, const AmgOptions& opt) {
+  return std::make_shared<AmgPreconditioner>(A, opt);
+}
+
+}  // namespace dsla::amg
