@@ -328,3 +328,12 @@ def test_eigen_family_cuda():
     lam, U = Ac.with_values(vc).eigsh(2, tol=1e-12)
     (lam.sum() + (U[0] ** 2).sum()).backward()
     np.testing.assert_allclose(v.grad.cpu().numpy(), vc.grad.numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_eigsh_amg_preconditioner():
+    A = dsla.poisson2d(40)
+    lam, U, info = A.eigsh(6, precond="amg", tol=1e-9, return_info=True)
+    ref = torch.linalg.eigvalsh(A.to_dense())[:6]
+    np.testing.assert_allclose(lam.numpy(), ref.numpy(), rtol=1e-8)
+    lam0, _, info0 = A.eigsh(6, tol=1e-9, return_info=True)
+    assert info.iterations < info0.iterations
