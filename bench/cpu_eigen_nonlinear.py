@@ -95,6 +95,17 @@ def eig(m, k, precond, device, repeat, tol, maxiter):
             "residuals": info.residuals.tolist(), "eigenvalues": lam.cpu().tolist()}
 
 
+def save(recs, a, f):
+    """Rewrites the JSON after every record (a long run that is stopped keeps what it has)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    meta = {"machine": platform.node(), "cpu": platform.processor(), "device": a.device,
+            "gpu": torch.cuda.get_device_name() if a.device.startswith("cuda") else None,
+            "torch": torch.__version__, "threads": torch.get_num_threads(), "commit": commit,
+            "load": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    f.write_text(json.dumps({"meta": meta, "records": recs}, indent=1))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
@@ -108,9 +119,13 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     recs = []
+    out = pathlib.Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    f = out / f"eigen-nonlinear-{a.device.split(':')[0]}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     for m in [int(x) for x in a.bratu.split(",") if x]:
         recs.append(bratu(m, a.device, a.repeat))
         recs[-1]["threads"] = torch.get_num_threads()
+        save(recs, a, f)
         print(json.dumps({k: v for k, v in recs[-1].items() if "history" not in k}), flush=True)
     for m in [int(x) for x in a.eig.split(",") if x]:
         for pc in a.precond.split(","):
@@ -120,18 +135,10 @@ def main():
             except (NotImplementedError, RuntimeError, ValueError) as e:
                 print(f"skip precond {pc}: {str(e).splitlines()[0]}", flush=True)
                 continue
+            save(recs, a, f)
             print(json.dumps({k: v for k, v in recs[-1].items()
                               if k not in ("residuals", "eigenvalues")}), flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    meta = {"machine": platform.node(), "cpu": platform.processor(), "device": a.device,
-            "gpu": torch.cuda.get_device_name() if a.device.startswith("cuda") else None,
-            "torch": torch.__version__, "threads": torch.get_num_threads(), "commit": commit,
-            "load": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
-    out = pathlib.Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    f = out / f"eigen-nonlinear-{a.device.split(':')[0]}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    f.write_text(json.dumps({"meta": meta, "records": recs}, indent=1))
+    save(recs, a, f)
     print("wrote", f)
 
 
