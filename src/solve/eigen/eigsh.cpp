@@ -92,7 +92,21 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
   P.bnorm = bnorm;
   if (sigma) {
     auto Sh = add(A.detach(), M ? M->detach() : identity_like(A), 1.0, -*sigma);
-    Solver S(Sh, opt.solver);
+    // Default inner solver on the CPU: a direct one whatever the size (an iterative inner solve
+    // per LOBPCG step is slow and inexact): Cholesky when A − σM is SPD, else LU.
+    Solver S;
+    if (opt.solver.method == Method::Auto && Sh.device().is_cpu()) {
+      SolveOptions so = opt.solver;
+      so.method = Method::Cholesky;
+      try {
+        S = Solver(Sh, so);
+      } catch (const std::exception&) {
+        so.method = Method::LU;
+        S = Solver(Sh, so);
+      }
+    } else {
+      S = Solver(Sh, opt.solver);
+    }
     auto K = [S](const at::Tensor& X) { return S.solve(X.contiguous()); };
     if (M) {
       P.A = [K, Bop](const at::Tensor& X) { return Bop(K(Bop(X))); };
