@@ -59,6 +59,11 @@ fi
 
 { echo "compiler: ${CXX:-default}"; ldd "$BUILD"/libdsla.so* 2>/dev/null | grep -E "stdc|gcc_s|torch_cpu" | sort -u; } >> "$OUT/machine.txt"
 cat "$OUT/machine.txt"
+# A private libstdc++ inside libdsla (static libstdc++.a picked up at link) crashes in Python.
+if nm -C "$BUILD"/libdsla.so.0 2>/dev/null | grep -qE " [Tt] std::locale::locale\(\)"; then
+  echo "gpu-check: libdsla.so contains a static copy of libstdc++ (check the link line's -L dirs)"
+  status=1
+fi
 echo "== C++ tests (gpu, then cpu references)"
 (cd "$BUILD" && ctest -L gpu --output-on-failure --timeout 900 > "$OUT/ctest.log" 2>&1) || status=1
 (cd "$BUILD" && ctest -L cpu -LE install --output-on-failure --timeout 900 >> "$OUT/ctest.log" 2>&1) || status=1
@@ -75,5 +80,11 @@ if [ $BENCH -eq 1 ]; then
   PYTHONPATH="$ROOT/python" PYTHONUNBUFFERED=1 "$PY" "$ROOT/bench/gpu_bench.py" --out "$OUT" \
     --data "$DATA" $BENCH_ARGS > "$OUT/bench.log" 2>&1 || status=1
   tail -30 "$OUT/bench.log"
+  if [ -f "$ROOT/bench/amg_bench.py" ]; then
+    echo "== AMG benchmark (GPU)"
+    PYTHONPATH="$ROOT/python" PYTHONUNBUFFERED=1 "$PY" "$ROOT/bench/amg_bench.py" --device cuda \
+      --out "$OUT" ${AMG_BENCH_ARGS:-} > "$OUT/amg_bench.log" 2>&1 || status=1
+    tail -12 "$OUT/amg_bench.log"
+  fi
 fi
 exit $status
