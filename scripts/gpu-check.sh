@@ -34,8 +34,10 @@ EXTRA=()
 # The image's default g++ (/opt/gcc) links libstdc++ statically into shared libraries; inside a
 # Python process that already has the system libstdc++ the two copies clash (seen: a segfault in
 # std::ostream from libdsla.so). Prefer the system compiler, whose libstdc++ Python loads.
-if [ -z "${CXX:-}" ] && [ -x /usr/bin/g++ ]; then
-  export CXX=/usr/bin/g++ CC=/usr/bin/gcc
+if [ -z "${DSLA_KEEP_CXX:-}" ] && [ -x /usr/bin/g++ ]; then
+  # The image exports CXX, CC and CUDAHOSTCXX pointing at /opt/gcc: override all three, so
+  # nvcc's compiler probe (whose link directories CMake reuses) never sees /opt/gcc either.
+  export CXX=/usr/bin/g++ CC=/usr/bin/gcc CUDAHOSTCXX=/usr/bin/g++
 fi
 if [ -n "${CXX:-}" ]; then EXTRA+=("-DCMAKE_CXX_COMPILER=$CXX" "-DCMAKE_CUDA_HOST_COMPILER=$CXX"); fi
 if [ -n "${CC:-}" ]; then EXTRA+=("-DCMAKE_C_COMPILER=$CC"); fi
@@ -60,7 +62,8 @@ fi
 { echo "compiler: ${CXX:-default}"; ldd "$BUILD"/libdsla.so* 2>/dev/null | grep -E "stdc|gcc_s|torch_cpu" | sort -u; } >> "$OUT/machine.txt"
 cat "$OUT/machine.txt"
 # A private libstdc++ inside libdsla (static libstdc++.a picked up at link) crashes in Python.
-if nm -C "$BUILD"/libdsla.so.0 2>/dev/null | grep -qE " [Tt] std::locale::locale\(\)"; then
+(cd "$BUILD" && ninja -t commands libdsla.so.0.1.0 | tail -1 | grep -o -- "-L[^ ]*" | sort -u) >> "$OUT/machine.txt" 2>&1
+if nm "$BUILD"/libdsla.so.0 2>/dev/null | grep -qE " [TtWw] _ZNSt6localeC[12]Ev$"; then
   echo "gpu-check: libdsla.so contains a static copy of libstdc++ (check the link line's -L dirs)"
   status=1
 fi
