@@ -88,6 +88,19 @@ if(NOT DSLA_WITH_CUDA STREQUAL "OFF")
   if(CMAKE_CUDA_COMPILER AND _dsla_torch_cuda)
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
+    # CMake adds nvcc's implicit link directories (from its host-compiler probe) to every C++ link
+    # that pulls in CUDA objects. On the GPU image they include /opt/gcc/lib/..., which holds a
+    # static libstdc++.a: g++'s own -lstdc++ then resolved to it and libdsla.so carried a private
+    # copy of libstdc++ (its own locale facet ids; inside Python, `ostream << long` called a
+    # codecvt facet: SIGSEGV in krylov::run). Keep only directories the C++ compiler already
+    # searches or that belong to the CUDA toolkit.
+    set(_dsla_cuda_dirs "")
+    foreach(_d IN LISTS CMAKE_CUDA_IMPLICIT_LINK_DIRECTORIES)
+      if(_d IN_LIST CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES OR _d MATCHES "/cuda")
+        list(APPEND _dsla_cuda_dirs "${_d}")
+      endif()
+    endforeach()
+    set(CMAKE_CUDA_IMPLICIT_LINK_DIRECTORIES "${_dsla_cuda_dirs}")
     set(DSLA_HAVE_CUDA ON)
     set(DSLA_CUDA_WHY "nvcc ${CMAKE_CUDA_COMPILER_VERSION}, sm_${DSLA_CUDA_ARCH}")
   elseif(NOT CMAKE_CUDA_COMPILER)

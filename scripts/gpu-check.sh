@@ -34,8 +34,10 @@ EXTRA=()
 # The image's default g++ (/opt/gcc) links libstdc++ statically into shared libraries; inside a
 # Python process that already has the system libstdc++ the two copies clash (seen: a segfault in
 # std::ostream from libdsla.so). Prefer the system compiler, whose libstdc++ Python loads.
-if [ -z "${CXX:-}" ] && [ -x /usr/bin/g++ ]; then
-  export CXX=/usr/bin/g++ CC=/usr/bin/gcc
+if [ -z "${DSLA_KEEP_CXX:-}" ] && [ -x /usr/bin/g++ ]; then
+  # The image exports CXX, CC and CUDAHOSTCXX pointing at /opt/gcc: override all three, so
+  # nvcc's compiler probe (whose link directories CMake reuses) never sees /opt/gcc either.
+  export CXX=/usr/bin/g++ CC=/usr/bin/gcc CUDAHOSTCXX=/usr/bin/g++
 fi
 if [ -n "${CXX:-}" ]; then EXTRA+=("-DCMAKE_CXX_COMPILER=$CXX" "-DCMAKE_CUDA_HOST_COMPILER=$CXX"); fi
 if [ -n "${CC:-}" ]; then EXTRA+=("-DCMAKE_C_COMPILER=$CC"); fi
@@ -59,6 +61,12 @@ fi
 
 { echo "compiler: ${CXX:-default}"; ldd "$BUILD"/libdsla.so* 2>/dev/null | grep -E "stdc|gcc_s|torch_cpu" | sort -u; } >> "$OUT/machine.txt"
 cat "$OUT/machine.txt"
+# A private libstdc++ inside libdsla (static libstdc++.a picked up at link) crashes in Python.
+(cd "$BUILD" && ninja -t commands libdsla.so.0.1.0 | tail -1 | grep -o -- "-L[^ ]*" | sort -u) >> "$OUT/machine.txt" 2>&1
+if nm "$BUILD"/libdsla.so.0 2>/dev/null | grep -qE " [TtWw] _ZNSt6localeC[12]Ev$"; then
+  echo "gpu-check: libdsla.so contains a static copy of libstdc++ (check the link line's -L dirs)"
+  status=1
+fi
 echo "== C++ tests (gpu, then cpu references)"
 (cd "$BUILD" && ctest -L gpu --output-on-failure --timeout 900 > "$OUT/ctest.log" 2>&1) || status=1
 (cd "$BUILD" && ctest -L cpu -LE install --output-on-failure --timeout 900 >> "$OUT/ctest.log" 2>&1) || status=1
@@ -75,5 +83,11 @@ if [ $BENCH -eq 1 ]; then
   PYTHONPATH="$ROOT/python" PYTHONUNBUFFERED=1 "$PY" "$ROOT/bench/gpu_bench.py" --out "$OUT" \
     --data "$DATA" $BENCH_ARGS > "$OUT/bench.log" 2>&1 || status=1
   tail -30 "$OUT/bench.log"
+  if [ -f "$ROOT/bench/amg_bench.py" ]; then
+    echo "== AMG benchmark (GPU)"
+    PYTHONPATH="$ROOT/python" PYTHONUNBUFFERED=1 "$PY" "$ROOT/bench/amg_bench.py" --device cuda \
+      --out "$OUT" ${AMG_BENCH_ARGS:-} > "$OUT/amg_bench.log" 2>&1 || status=1
+    tail -12 "$OUT/amg_bench.log"
+  fi
 fi
 exit $status
