@@ -67,8 +67,8 @@ Operand as_operand(const SparseMatrix& A, const at::Tensor& x, int64_t n, int64_
                    const char* arg) {
   DSLA_CHECK_TYPE(x.scalar_type() == A.dtype(), arg, "dtype ", x.scalar_type(),
                   " does not match the matrix dtype ", A.dtype(), "; convert one of them");
-  DSLA_CHECK_ARG(x.device() == A.device(), arg, "is on ", x.device(), " but the matrix is on ",
-                 A.device());
+  DSLA_CHECK_ARG(x.device() == A.device(), arg, "is on device ", x.device(),
+                 " but the matrix is on device ", A.device());
   const int64_t B = A.batch_size();
   const bool batched = A.is_batched();
   Operand o;

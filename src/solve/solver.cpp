@@ -288,8 +288,8 @@ Rhs normalize_rhs(const SparseMatrix& A, const at::Tensor& b, bool adjoint, cons
   DSLA_CHECK_TYPE(b.scalar_type() == A.dtype(), arg, "dtype ", b.scalar_type(),
                   " does not match the matrix dtype ", A.dtype(), "; convert one of them (e.g. ",
                   arg, ".to(", A.dtype(), "))");
-  DSLA_CHECK_ARG(b.device() == A.device(), arg, "is on ", b.device(), " but the matrix is on ",
-                 A.device(), "; move one of them");
+  DSLA_CHECK_ARG(b.device() == A.device(), arg, "is on device ", b.device(),
+                 " but the matrix is on device ", A.device(), "; move one of them");
   const int64_t n = adjoint ? A.cols() : A.rows();
   const int64_t m = adjoint ? A.rows() : A.cols();
   const int64_t B = A.batch_size();

@@ -13,7 +13,8 @@ import torch
 
 import dsla
 
-DATA = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+DATA = pathlib.Path(os.environ.get("DSLA_DATA_DIR",
+                                  pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
 FILES = sorted(glob.glob(str(DATA / "*.mtx")))
 DENSE_MAX = 2100  # compare densely up to this size (35 MB of float64)
 
