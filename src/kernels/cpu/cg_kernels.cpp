@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/cpu/cg_kernels.h"
+#include "kernels/cpu/csr_kernels.h"
 
 namespace dsla::kernels::cpu {
 namespace {
@@ -26,23 +27,6 @@ inline double re_dot(const std::complex<T>& a, const std::complex<T>& b) {
 int threads_for(int64_t work, int nthreads) {
   const int64_t t = std::max<int64_t>(1, std::min<int64_t>(nthreads, work / 8192));
   return static_cast<int>(t);
-}
-
-template <class I>
-int64_t row_split(int64_t rows, const I* crow, int t, int nt) {
-  if (t == 0) return 0;
-  if (t == nt) return rows;
-  const int64_t target = (static_cast<int64_t>(crow[rows]) + rows) * t / nt;
-  int64_t lo = 0, hi = rows;
-  while (lo < hi) {
-    const int64_t mid = (lo + hi) / 2;
-    if (static_cast<int64_t>(crow[mid]) + mid < target) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  return lo;
 }
 
 // Sums per-thread partials [nt][m] in thread order into out[m] (cast to R).

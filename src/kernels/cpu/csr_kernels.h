@@ -17,6 +17,25 @@ inline std::complex<T> conj_if(const std::complex<T>& v) {
   return std::conj(v);
 }
 
+// First row of thread t's share (of nt) when rows are split into equal nonzeros + rows: irregular
+// matrices (a few dense rows, long empty stretches) still keep every thread busy.
+template <class I>
+inline int64_t row_split(int64_t rows, const I* crow, int t, int nt) {
+  if (t == 0) return 0;
+  if (t == nt) return rows;
+  const int64_t target = (static_cast<int64_t>(crow[rows]) + rows) * t / nt;
+  int64_t lo = 0, hi = rows;
+  while (lo < hi) {
+    const int64_t mid = (lo + hi) / 2;
+    if (static_cast<int64_t>(crow[mid]) + mid < target) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
 // ---- structure ---------------------------------------------------------------------------------
 
 // First k with row[k] or col[k] outside [0, rows) x [0, cols), or -1 when all are in range.

@@ -6,30 +6,6 @@
 #include "kernels/cpu/csr_kernels.h"
 
 namespace dsla::kernels::cpu {
-namespace {
-
-// First row of thread t's share when rows are split into equal nonzero counts: irregular
-// matrices (a few dense rows) still keep every thread busy.
-template <class I>
-int64_t row_split(int64_t rows, const I* crow, int t, int nt) {
-  if (t == 0) return 0;
-  if (t == nt) return rows;
-  const int64_t nnz = crow[rows];
-  // Balance nnz + rows so that empty-row stretches also cost something.
-  const int64_t target = (nnz + rows) * t / nt;
-  int64_t lo = 0, hi = rows;
-  while (lo < hi) {
-    const int64_t mid = (lo + hi) / 2;
-    if (static_cast<int64_t>(crow[mid]) + mid < target) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  return lo;
-}
-
-}  // namespace
 
 template <class V, class I>
 void csr_spmm(int64_t rows, int64_t k, int64_t batch, const I* crow, const I* col, const V* vals,
