@@ -70,6 +70,14 @@ at::Tensor precondition(const Problem& P, const at::Tensor& r);
 void masked_add_(at::Tensor& x, const at::Tensor& coef, const at::Tensor& v,
                  const at::Tensor& active);
 
+// Golub–Kahan bidiagonalization shared by LSQR and LSMR: β u = b − A x, α v = Aᴴ u to start;
+// each step β u = A v − α u, α v = Aᴴ u − β v (u, v unit vectors; safe where α or β is 0).
+struct Bidiagonalization {
+  at::Tensor u, v, alpha, beta;
+  Bidiagonalization(const Problem& P, const at::Tensor& b, const at::Tensor& x);
+  void step(const Problem& P);
+};
+
 // The methods: x (initial guess, [B, cols, k]) is updated in place; they compute their own
 // starting residual from x.
 void cg(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon);

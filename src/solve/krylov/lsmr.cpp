@@ -16,15 +16,9 @@ void sym_ortho(const at::Tensor& a, const at::Tensor& b, at::Tensor& c, at::Tens
 }  // namespace
 
 void lsmr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
-  const auto& space = P.A->space();
-  const auto& A = *P.A;
   const double rtol = P.opt->rtol;
-  auto u = b - apply(A, x);
-  auto beta = space.norm(u);
-  u = safe_div(u, beta);
-  auto v = apply_adjoint(A, u);
-  auto alpha = space.norm(v);
-  v = safe_div(v, alpha);
+  Bidiagonalization gk(P, b, x);
+  const auto &v = gk.v, &alpha = gk.alpha, &beta = gk.beta;
   auto zero = at::zeros_like(beta), one = at::ones_like(beta);
   auto zetabar = alpha * beta, alphabar = alpha.clone();
   auto rho = one.clone(), rhobar = one.clone(), cbar = one.clone(), sbar = zero.clone();
@@ -37,12 +31,7 @@ void lsmr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
   at::Tensor c, s, tmp;
   if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
-    u = apply(A, v) - alpha * u;
-    beta = space.norm(u);
-    u = safe_div(u, beta);
-    v = apply_adjoint(A, u) - beta * v;
-    alpha = space.norm(v);
-    v = safe_div(v, alpha);
+    gk.step(P);
     // No damping: the first rotation is the identity (alphahat = alphabar).
     auto rhoold = rho;
     sym_ortho(alphabar, beta, c, s, rho);

@@ -5,27 +5,16 @@
 namespace dsla::krylov {
 
 void lsqr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
-  const auto& space = P.A->space();
-  const auto& A = *P.A;
   const double rtol = P.opt->rtol;
-  auto u = b - apply(A, x);
-  auto beta = space.norm(u);
-  u = safe_div(u, beta);
-  auto v = apply_adjoint(A, u);
-  auto alfa = space.norm(v);
-  v = safe_div(v, alfa);
+  Bidiagonalization gk(P, b, x);
+  const auto &v = gk.v, &alfa = gk.alpha, &beta = gk.beta;
   auto w = v.clone();
   auto phibar = beta.clone(), rhobar = alfa.clone();
   mon.begin(beta);
   mon.set_active(at::logical_and(mon.active != 0, alfa * beta > 0));
   if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
-    u = apply(A, v) - alfa * u;
-    beta = space.norm(u);
-    u = safe_div(u, beta);
-    v = apply_adjoint(A, u) - beta * v;
-    alfa = space.norm(v);
-    v = safe_div(v, alfa);
+    gk.step(P);
     auto rho = at::sqrt(rhobar * rhobar + beta * beta);
     auto c = safe_div(rhobar, rho), s = safe_div(beta, rho);
     auto theta = s * alfa;

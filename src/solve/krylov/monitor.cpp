@@ -124,4 +124,24 @@ Status Monitor::failure() const {
   return Status::Converged;
 }
 
+Bidiagonalization::Bidiagonalization(const Problem& P, const at::Tensor& b, const at::Tensor& x) {
+  const auto& space = P.A->space();
+  u = b - apply(*P.A, x);
+  beta = space.norm(u);
+  u = safe_div(u, beta);
+  v = apply_adjoint(*P.A, u);
+  alpha = space.norm(v);
+  v = safe_div(v, alpha);
+}
+
+void Bidiagonalization::step(const Problem& P) {
+  const auto& space = P.A->space();
+  u = apply(*P.A, v) - alpha * u;
+  beta = space.norm(u);
+  u = safe_div(u, beta);
+  v = apply_adjoint(*P.A, u) - beta * v;
+  alpha = space.norm(v);
+  v = safe_div(v, alpha);
+}
+
 }  // namespace dsla::krylov
