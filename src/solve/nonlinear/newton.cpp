@@ -34,16 +34,8 @@ at::Tensor newton(const ResidualFn& F, at::Tensor u, const NonlinearOptions& opt
   lin.warn = false;
   for (int64_t it = 0;; ++it) {
     info.iterations = it;
-    if (!std::isfinite(rn) || rn > opt.divtol * std::max(r0, 1e-300)) {
-      info.status = "diverged";
-      return u;
-    }
-    if (rn <= tol) {
-      info.status = "converged";
-      return u;
-    }
-    if (it == opt.maxiter) {
-      info.status = "max_iterations";
+    if (const char* stop = stop_status(rn, r0, tol, it, opt)) {
+      info.status = stop;
       return u;
     }
     at::Tensor du;

@@ -5,10 +5,23 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <cmath>
+
 namespace dsla::nonlinear {
 
 inline double vnorm(const at::Tensor& r) {
   return at::linalg_vector_norm(r).item<double>();
+}
+
+// The stop test every nonlinear loop makes at the top of iteration `it` with residual norm rn
+// (r0 the initial one): "diverged", "converged", "max_iterations", or nullptr to go on.
+inline const char* stop_status(double rn, double r0, double tol, int64_t it,
+                               const NonlinearOptions& opt) {
+  if (!std::isfinite(rn) || rn > opt.divtol * std::max(r0, 1e-300)) return "diverged";
+  if (rn <= tol) return "converged";
+  if (it == opt.maxiter) return "max_iterations";
+  return nullptr;
 }
 
 // Each returns the last iterate and fills info (status, history, counts).
