@@ -89,7 +89,9 @@ def test_solve_cg_jacobi_on_cuda_and_gradients():
     res = {}
     for dev in ("cpu", "cuda"):
         v = A.values.detach().to(dev).requires_grad_(True)
-        bb = b.to(dev).requires_grad_(True)
+        # A fresh leaf per device: b.to("cpu") is b itself, so requires_grad_ on it would make
+        # the CUDA copy a non-leaf whose .grad stays None.
+        bb = b.detach().clone().to(dev).requires_grad_(True)
         Ad = A.to(device=dev).with_values(v)
         x = dsla.solve(Ad, bb, method="cg", precond="jacobi", rtol=1e-12)
         assert x.device.type == dev
