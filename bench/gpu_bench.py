@@ -7,6 +7,7 @@ same run. CUDA events, warm-up first, medians of >= 5 repeats. Writes one JSON f
 """
 import argparse
 import datetime
+import gc
 import json
 import os
 import platform
@@ -126,7 +127,10 @@ def bench_cg(m, bw, results, reps=5, graph=True, check_every=32, group=0, maxite
     it = its[0]
     isz = 4 if Ag.index_dtype in (torch.int32, "int32") else 8
     mat = nnz * (8 + isz) + (n + 1) * isz
-    per_it_bytes = mat + 10 * n * 8
+    # 10 vectors per iteration; 9 when the Jacobi diagonal is uniform (the driver then passes
+    # it to the kernels as a scalar).
+    uniform = bool((dinv.max() == dinv.min()).item())
+    per_it_bytes = mat + (9 if uniform else 10) * n * 8
     row = {
         "problem": name, "method": "cg+jacobi (dsla fused CUDA driver)", "graph": graph,
         "check_every": check_every, "N": n, "nnz": nnz, "rtol": 1e-6, "iterations": it,
@@ -138,6 +142,7 @@ def bench_cg(m, bw, results, reps=5, graph=True, check_every=32, group=0, maxite
         "peak_bytes": peak, "peak_B_per_DOF": peak / n,
         "inputs_B_per_DOF": base / n, "solver_extra_B_per_DOF": (peak - base) / n,
         "group": group or _C._cuda_spmv_plan(Ag._m)["group"], "maxiter": maxiter,
+        "uniform_jacobi_diagonal": uniform,
     }
     results.append(row)
     print(json.dumps(row), flush=True)
@@ -169,6 +174,74 @@ def bench_solve_api(m, results):
     results.append(row)
     print(json.dumps(row), flush=True)
     del A, b, x
+    torch.cuda.empty_cache()
+
+
+def bench_solve_memory(m, results):
+    """Peak device memory of one dsla.solve(A, b, method="cg", precond="jacobi") on CUDA,
+    counted from an empty device: the matrix, b, x and everything the solver holds (the issue's
+    <= 130 B/DOF is this number)."""
+    gc.collect()
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    before = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    A = dsla.poisson2d(m).cuda()
+    n = A.shape[0]
+    b = torch.ones(n, dtype=torch.float64, device="cuda")
+    inputs = torch.cuda.memory_allocated() - before
+    x, info = dsla.solve(A, b, method="cg", precond="jacobi", rtol=1e-6, return_info=True)
+    torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated() - before
+    row = {"problem": "poisson2d:%d" % m, "method": "dsla.solve cg+jacobi", "N": n,
+           "nnz": A.nnz, "index_dtype": str(A.index_dtype), "iterations": info.iterations,
+           "converged": bool(info.converged), "peak_B_per_DOF": peak / n,
+           "inputs_B_per_DOF": inputs / n, "solver_B_per_DOF": (peak - inputs) / n,
+           "note": "from an empty device: matrix + b + x + solver state, torch allocator peak"}
+    results.append(row)
+    print(json.dumps(row), flush=True)
+    del A, b, x
+    gc.collect()
+    torch.cuda.empty_cache()
+
+
+def bench_largest(m, results, maxiter):
+    """The largest poisson2d CG + Jacobi solve on this GPU: int64 indices (nnz > 2^31), the CUDA
+    CG driver on crow/col/values alone (no cached analysis on the device). Capped at `maxiter`
+    iterations to stay inside one command's time limit: reports the time per iteration, the
+    memory and the residual reached."""
+    t0 = time.perf_counter()
+    A = dsla.poisson2d(m)
+    dinv = (1.0 / A.diagonal()).cuda()
+    gen_s = time.perf_counter() - t0
+    torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    Ag = dsla.SparseTensor.from_csr(A.crow.cuda(), A.col.cuda(), A.values.detach().cuda(),
+                                    A.shape, check=False)
+    n, nnz, idx = A.shape[0], A.nnz, str(A.index_dtype)
+    del A
+    gc.collect()
+    copy_s = time.perf_counter() - t0
+    b = torch.ones(n, dtype=torch.float64, device="cuda")
+    s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    s.record()
+    out = _C._cuda_cg(Ag._m, b, dinv, rtol=1e-6, maxiter=maxiter)
+    e.record()
+    e.synchronize()
+    t = s.elapsed_time(e) / 1e3
+    it = int(out["iterations"][0])
+    peak = torch.cuda.max_memory_allocated()
+    row = {"problem": "poisson2d:%d" % m, "method": "cg+jacobi (dsla fused CUDA driver)",
+           "N": n, "nnz": nnz, "index_dtype": idx, "maxiter": maxiter, "iterations": it,
+           "status": int(out["status"][0]), "true_relative_residual": float(out["residual"][0]),
+           "solve_s": t, "time_per_iteration_ms": 1e3 * t / max(it, 1),
+           "generate_s": gen_s, "to_device_s": copy_s, "peak_bytes": peak,
+           "peak_B_per_DOF": peak / n,
+           "device_total_bytes": torch.cuda.get_device_properties(0).total_memory}
+    results.append(row)
+    print(json.dumps(row), flush=True)
+    del Ag, b, dinv, out
+    gc.collect()
     torch.cuda.empty_cache()
 
 
@@ -210,6 +283,9 @@ def main():
     ap.add_argument("--spmv-sizes", default="1024,4096")
     ap.add_argument("--data", default=os.environ.get("DSLA_DATA_DIR", ""))
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--largest", type=int, default=0,
+                    help="only the largest-problem run: poisson2d:M with --largest-maxiter cap")
+    ap.add_argument("--largest-maxiter", type=int, default=3000)
     ap.add_argument("--group-sweep", action="store_true",
                     help="CG time per iteration for 1, 2, 4, 8 lanes per row (300 iterations)")
     args = ap.parse_args()
@@ -230,6 +306,17 @@ def main():
         "protocol": "CUDA events, warm-up, median of >= 5; fp64; bytes counted per BENCHMARKS.md",
         "spmv": [], "cg": [], "cg_group_sweep": [],
     }
+    if args.largest:
+        doc["largest"] = []
+        bench_largest(args.largest, doc["largest"], args.largest_maxiter)
+        path = os.path.join(args.out, "gpu_largest.json")
+        with open(path, "w") as f:
+            json.dump(doc, f, indent=1)
+        print("wrote", path)
+        return 0
+    doc["solve_memory"] = []
+    for m in [int(s) for s in args.sizes.split(",") if s]:
+        bench_solve_memory(m, doc["solve_memory"])
     for m in [int(s) for s in args.spmv_sizes.split(",") if s]:
         bench_spmv("poisson2d:%d" % m, dsla.poisson2d(m), bw, doc["spmv"])
     if args.data:

@@ -1,10 +1,14 @@
 // Pattern: CSR structure plus lazily cached derived data. CPU work goes through the raw-pointer
 // kernels; other devices use device-generic ATen ops (sort, bincount), so a pattern on the GPU
 // is analysed on the GPU.
+#include <dsla/config.h>
 #include <dsla/pattern.h>
 
 #include "core/dispatch.h"
 #include "kernels/cpu/csr_kernels.h"
+#if DSLA_HAVE_CUDA
+#include "cuda/structure.h"
+#endif
 
 #include <limits>
 
@@ -146,11 +150,25 @@ const at::Tensor& Pattern::transpose_perm() const {
 const at::Tensor& Pattern::diag_pos() const {
   std::lock_guard<std::recursive_mutex> g(mutex_);
   if (!diag_pos_.defined()) {
+    // Kernels search each row (no nnz-sized temporaries, no cached row expansion): this runs
+    // in every Jacobi setup, whose memory budget is a few vectors.
     const int64_t m = std::min(rows_, cols_);
-    auto r = row().to(at::kLong), c = col_.to(at::kLong);
-    auto pos = at::nonzero(r == c).view(-1);
-    diag_pos_ = at::full({m}, -1, r.options());
-    diag_pos_.index_put_({r.index_select(0, pos)}, pos);
+    if (device().is_cpu()) {
+      diag_pos_ = at::empty({m}, crow_.options().dtype(at::kLong));
+      DSLA_DISPATCH_INDEX(index_dtype(), "Pattern::diag_pos", [&] {
+        kc::csr_diag_positions<index_t>(rows_, cols_, ptr<index_t>(crow_), ptr<index_t>(col_),
+                                        ptr<int64_t>(diag_pos_), num_threads());
+      });
+#if DSLA_HAVE_CUDA
+    } else if (device().is_cuda()) {
+      diag_pos_ = cuda::diag_positions(*this);
+#endif
+    } else {
+      auto r = row().to(at::kLong), c = col_.to(at::kLong);
+      auto pos = at::nonzero(r == c).view(-1);
+      diag_pos_ = at::full({m}, -1, r.options());
+      diag_pos_.index_put_({r.index_select(0, pos)}, pos);
+    }
   }
   return diag_pos_;
 }

@@ -21,7 +21,12 @@ void check_value_dtype(const at::Tensor& values, const char* arg) {
 
 void check_finite(const at::Tensor& t, const char* arg) {
   if (t.numel() == 0) return;
-  DSLA_CHECK_ARG(at::isfinite(t).all().item<bool>(), arg, "contains NaN or Inf");
+  // min and max propagate NaN and expose ±Inf: two reductions, no temporary of t's size
+  // (isfinite(t) would allocate |t| and a mask, a matrix-sized peak on the GPU).
+  auto r = t.is_complex() ? at::view_as_real(t.resolve_conj()) : t;
+  auto mm = at::aminmax(r);
+  auto ends = at::stack({std::get<0>(mm), std::get<1>(mm)});
+  DSLA_CHECK_ARG(at::isfinite(ends).all().item<bool>(), arg, "contains NaN or Inf");
 }
 
 namespace {

@@ -59,6 +59,16 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, cons
     TORCH_CHECK_VALUE(dinv.size(0) == 1 || dinv.size(0) == B, "dsla: cg_fused_solve: dinv batch");
     dinv = dinv.to(A.dtype());
   }
+  // A uniform Jacobi diagonal (constant-coefficient stencils) goes to the kernels as a scalar.
+  double dscale = 1.0;
+  if (dinv.defined() && dinv.size(0) == 1 && n > 0) {
+    auto mm = at::aminmax(dinv);
+    auto ends = at::stack({std::get<0>(mm), std::get<1>(mm)}).to(at::kDouble).cpu();
+    if (ends[0].item<double>() == ends[1].item<double>()) {
+      dscale = ends[0].item<double>();
+      dinv = at::Tensor();
+    }
+  }
   const int64_t maxiter = opt.maxiter < 0 ? 10 * n : opt.maxiter;
   const int m = std::max(2, (opt.check_every + 1) / 2 * 2);
   // Fused K1 gathers two vectors per nonzero: one lane per row measured best for short rows
@@ -67,8 +77,17 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, cons
   const int group = opt.group > 0 ? opt.group : (plan_group <= 2 ? 1 : plan_group);
 
   auto vo = b.options();
-  auto x = x0.defined() ? (x0.dim() == 1 ? x0.unsqueeze(0) : x0).expand({B, n}).contiguous().clone()
-                        : at::zeros({B, n}, vo);
+  at::Tensor x;
+  if (opt.in_place) {
+    TORCH_CHECK_VALUE(x0.defined() && x0.is_contiguous() && x0.numel() == B * n &&
+                          x0.scalar_type() == A.dtype() && x0.device() == A.device(),
+                      "dsla: cg_fused_solve: in_place needs a contiguous x0 of B * n entries");
+    x = x0.view({B, n});
+  } else {
+    x = x0.defined() ? (x0.dim() == 1 ? x0.unsqueeze(0) : x0).expand({B, n}).contiguous().clone()
+                     : at::zeros({B, n}, vo);
+  }
+  const bool zero_start = !x0.defined() || opt.zero_start;
   auto z = at::empty({B, n}, vo), q = at::empty({B, n}, vo);
   auto p0 = at::empty({B, n}, vo), p1 = at::empty({B, n}, vo);
   auto st_t = at::empty({int64_t(B * sizeof(kc::CgState))}, vo.dtype(at::kByte));
@@ -102,7 +121,7 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, cons
     for (int restart = 0;; ++restart) {
       // r = b - A x into q (q is free until the first iteration); z = dinv r.
       at::Tensor r;
-      if (restart == 0 && !x0.defined()) {
+      if (restart == 0 && zero_start) {
         r = b;
       } else {
         spmm(P, values, x.unsqueeze(2), q.unsqueeze(2));
@@ -112,7 +131,7 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, cons
       if (dinv.defined())
         at::mul_out(z, r, dinv);
       else
-        z.copy_(r);
+        z.copy_(r).mul_(dscale);
       auto rz = rowdot(r, z).contiguous(), rr = rowdot(r, r).contiguous();
       p0.zero_();
       int64_t left = maxiter;
@@ -125,13 +144,14 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, cons
             if (A.dtype() == at::kDouble) {
               kc::cg_fused_iteration<double, index_t>(
                   n, B, group, ptr<index_t>(P.crow()), ptr<index_t>(P.col()), ptr<double>(values),
-                  v_bs, dinv.defined() ? ptr<double>(dinv) : nullptr, d_bs, ptr<double>(z),
+                  v_bs, dinv.defined() ? ptr<double>(dinv) : nullptr, d_bs, dscale, ptr<double>(z),
                   ptr<double>(p0), ptr<double>(p1), t % 2, ptr<double>(q), ptr<double>(x), st,
                   ptr<double>(partials), ss);
             } else {
               kc::cg_fused_iteration<float, index_t>(
                   n, B, group, ptr<index_t>(P.crow()), ptr<index_t>(P.col()), ptr<float>(values),
-                  v_bs, dinv.defined() ? ptr<float>(dinv) : nullptr, d_bs, ptr<float>(z),
+                  v_bs, dinv.defined() ? ptr<float>(dinv) : nullptr, d_bs, float(dscale),
+                  ptr<float>(z),
                   ptr<float>(p0), ptr<float>(p1), t % 2, ptr<float>(q), ptr<float>(x), st,
                   ptr<double>(partials), ss);
             }

@@ -6,7 +6,9 @@
 // the iterate and iteration count are exact, not rounded up to the block.
 //
 // Memory: x, z (= dinv r; r itself is never stored), two p buffers, q: 5 vectors of n per
-// system plus the caller's b and dinv, and O(B * blocks) scalars.
+// system (4 with `in_place`) plus the caller's b and dinv, and O(B * blocks) scalars. A uniform
+// dinv (constant diagonal, e.g. any constant-coefficient stencil) is passed to the kernels as a
+// scalar: one vector less to read per iteration.
 //
 // The solve engineer's CG (src/solve/krylov/cg.cpp) can call this for `A` a CUDA matrix, M none
 // or Jacobi, real dtype, one column: `cg_fused_solve(A, b[B,n], dinv[B',n], opts)`.
@@ -26,6 +28,10 @@ struct CgFusedOptions {
   bool graph = true;        // capture the block of iterations in a CUDA graph
   int group = 0;            // threads per row in the SpMV (0: from the pattern's row lengths)
   int max_restarts = 3;     // restarts from the true residual when the recurrence drifted
+  // x0 is the output: iterate in x0's storage (contiguous [B, n] or [n] with B = 1) instead of
+  // a copy; the public solve path uses this to hold one x, not two.
+  bool in_place = false;
+  bool zero_start = false;  // x0 holds zeros: r = b without the first SpMV
 };
 
 struct CgFusedResult {

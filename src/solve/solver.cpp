@@ -393,6 +393,7 @@ at::Tensor solve3(const Solver& s, const at::Tensor& b3_in, bool adjoint, SolveI
     P.opt = &I.opt;
     P.least_squares = I.method == Method::LSQR || I.method == Method::LSMR;
     P.anorm = I.anorm;
+    P.x_is_zero = !x0.defined();
     if (I.user_M) {
       LinearOperatorPtr um = I.user_M;
       if (adj) {

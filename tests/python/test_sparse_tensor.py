@@ -173,6 +173,30 @@ def test_symmetry_and_diagonal():
     torch.testing.assert_close(A.diagonal(), torch.full((16,), 4.0, dtype=torch.float64))
 
 
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("index_dtype", [torch.int32, torch.int64])
+@pytest.mark.parametrize("shape", [(7, 7), (5, 9), (9, 5), (1, 1), (0, 0)])
+def test_diagonal_with_missing_entries_matches_dense(device, index_dtype, shape):
+    g = torch.Generator().manual_seed(sum(shape))
+    D = torch.randn(shape, generator=g, dtype=torch.float64)
+    D[torch.rand(shape, generator=g) < 0.5] = 0  # some diagonal entries are not stored
+    S = sp.csr_matrix(D.numpy())
+    A = dsla.SparseTensor.from_csr(torch.as_tensor(S.indptr).to(index_dtype),
+                                   torch.as_tensor(S.indices).to(index_dtype),
+                                   torch.as_tensor(S.data), shape).to(device)
+    torch.testing.assert_close(A.diagonal().cpu(), torch.diagonal(D))
+    # NaN / Inf anywhere in the values is refused by a solve's input check
+    if shape == (7, 7) and A.nnz:
+        v = A.values.clone()
+        v[-1] = float("nan")
+        with pytest.raises(ValueError, match="NaN or Inf"):
+            dsla.solve(A.with_values(v), torch.ones(7, dtype=torch.float64, device=device),
+                       method="gmres")
+
+
 def test_generators_match_scipy_stencils():
     n = 6
     A = dsla.poisson2d(n).to_scipy()

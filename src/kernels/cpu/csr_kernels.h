@@ -74,6 +74,12 @@ void csr_transpose(int64_t rows, int64_t cols, const I* crow, const I* col, I* c
 template <class I>
 void csr_row_indices(int64_t rows, const I* crow, I* row, int nthreads);
 
+// pos[i] = the entry k of row i with col[k] == i, or -1, for i < min(rows, cols); columns are
+// sorted within rows, so a binary search per row (no nnz-sized temporaries).
+template <class I>
+void csr_diag_positions(int64_t rows, int64_t cols, const I* crow, const I* col, int64_t* pos,
+                        int nthreads);
+
 // ---- products ----------------------------------------------------------------------------------
 
 // Y[b] = A[b] X[b] for b < batch: A is rows x ? with values vals + b * vals_bstride; X is

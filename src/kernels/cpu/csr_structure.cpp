@@ -130,12 +130,26 @@ void csr_row_indices(int64_t rows, const I* crow, I* row, int nthreads) {
   }
 }
 
+template <class I>
+void csr_diag_positions(int64_t rows, int64_t cols, const I* crow, const I* col, int64_t* pos,
+                        int nthreads) {
+  const int64_t m = rows < cols ? rows : cols;
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+  for (int64_t i = 0; i < m; ++i) {
+    const I* lo = col + crow[i];
+    const I* hi = col + crow[i + 1];
+    const I* it = std::lower_bound(lo, hi, static_cast<I>(i));
+    pos[i] = (it != hi && *it == static_cast<I>(i)) ? static_cast<int64_t>(it - col) : -1;
+  }
+}
+
 #define DSLA_INSTANTIATE(I)                                                                    \
   template int64_t coo_to_csr<I>(int64_t, int64_t, const int64_t*, const int64_t*, I*, I*,     \
                                  int64_t*, int);                                               \
   template int validate_csr<I>(int64_t, int64_t, int64_t, const I*, const I*, int64_t*, int);  \
   template void csr_transpose<I>(int64_t, int64_t, const I*, const I*, I*, I*, int64_t*, int); \
-  template void csr_row_indices<I>(int64_t, const I*, I*, int);
+  template void csr_row_indices<I>(int64_t, const I*, I*, int);                                \
+  template void csr_diag_positions<I>(int64_t, int64_t, const I*, const I*, int64_t*, int);
 DSLA_INSTANTIATE(int32_t)
 DSLA_INSTANTIATE(int64_t)
 #undef DSLA_INSTANTIATE

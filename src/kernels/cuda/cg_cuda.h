@@ -56,11 +56,13 @@ void cg_fused_init(int64_t B, const double* rz, const double* rr, const double* 
                    int maxiter, CgState* st, cudaStream_t s);
 
 // One iteration: reads p from p0 (parity 0) or p1 (parity 1), writes the other; alternate the
-// parity between calls. partials: 3 * B * cg_fused_blocks(n) doubles. dinv null: no precond.
+// parity between calls. partials: 3 * B * cg_fused_blocks(n) doubles. dinv null: the
+// preconditioner is the scalar `dscale` (1: none; a uniform Jacobi diagonal otherwise, which
+// saves reading a vector per iteration).
 template <class T, class I>
 void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I* col,
-                        const T* val, int64_t v_bs, const T* dinv, int64_t d_bs, T* z, T* p0,
-                        T* p1, int parity, T* q, T* x, CgState* st, double* partials,
+                        const T* val, int64_t v_bs, const T* dinv, int64_t d_bs, T dscale, T* z,
+                        T* p0, T* p1, int parity, T* q, T* x, CgState* st, double* partials,
                         cudaStream_t s);
 
 // x += alpha_prev * p[pbuf] (the update K1 would have applied next).

@@ -79,7 +79,7 @@ __device__ __forceinline__ float rcp(float d) {
 
 template <class T>
 __global__ void __launch_bounds__(kBlock)
-    cg_k2(int64_t n, const T* __restrict__ dinv, int64_t d_bs, T* __restrict__ z,
+    cg_k2(int64_t n, const T* __restrict__ dinv, int64_t d_bs, T dscale, T* __restrict__ z,
           const T* __restrict__ q, CgState* st, double* part) {
   __shared__ double smem[64];
   const int64_t b = blockIdx.y;
@@ -92,7 +92,7 @@ __global__ void __launch_bounds__(kBlock)
   double rz = 0.0, rr = 0.0;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
-    const T d = dinv ? __ldg(dinv + i) : T(1);
+    const T d = dinv ? __ldg(dinv + i) : dscale;
     const T zi = fma(-a * d, q[i], z[i]);
     z[i] = zi;
     const T ri = zi * rcp(d);
@@ -172,8 +172,8 @@ void cg_fused_init(int64_t B, const double* rz, const double* rr, const double* 
 
 template <class T, class I>
 void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I* col,
-                        const T* val, int64_t v_bs, const T* dinv, int64_t d_bs, T* z, T* p0,
-                        T* p1, int parity, T* q, T* x, CgState* st, double* partials,
+                        const T* val, int64_t v_bs, const T* dinv, int64_t d_bs, T dscale, T* z,
+                        T* p0, T* p1, int parity, T* q, T* x, CgState* st, double* partials,
                         cudaStream_t s) {
   const T* p_in = parity == 0 ? p0 : p1;
   T* p_out = parity == 0 ? p1 : p0;
@@ -198,7 +198,7 @@ void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I*
   }
 #undef DSLA_K1
   DSLA_CUDA_CHECK_LAUNCH();
-  cg_k2<<<g2, kBlock, 0, s>>>(n, dinv, d_bs, z, q, st, part2);
+  cg_k2<<<g2, kBlock, 0, s>>>(n, dinv, d_bs, dscale, z, q, st, part2);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
@@ -212,7 +212,7 @@ void cg_fused_finish(int64_t n, int64_t B, T* x, const T* p0, const T* p1, CgSta
 
 #define DSLA_INST(T, I)                                                                          \
   template void cg_fused_iteration<T, I>(int64_t, int64_t, int, const I*, const I*, const T*,    \
-                                         int64_t, const T*, int64_t, T*, T*, T*, int, T*, T*,    \
+                                         int64_t, const T*, int64_t, T, T*, T*, T*, int, T*, T*, \
                                          CgState*, double*, cudaStream_t);
 DSLA_INST(float, int32_t)
 DSLA_INST(float, int64_t)

@@ -43,4 +43,9 @@ void csr_sddmm(int64_t rows, int64_t k, int64_t B, int64_t nnz, const I* crow, c
                const T* gy, int64_t g_bs, const T* x, int64_t x_bs, T* out,
                cudaStream_t stream);
 
+// pos[i] = the entry of row i holding column i, or -1 (i < min(rows, cols)); sorted columns.
+template <class I>
+void csr_diag_positions(int64_t rows, int64_t cols, const I* crow, const I* col, int64_t* pos,
+                        cudaStream_t stream);
+
 }  // namespace dsla::kernels::cuda

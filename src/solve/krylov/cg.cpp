@@ -87,8 +87,9 @@ bool cg_cuda_driver(const Problem& P, const SparseMatrix& Am, const at::Tensor& 
   o.atol = opt.atol;
   o.maxiter = mon.maxiter - mon.iterations;
   auto dinv = P.dinv.defined() ? P.dinv.squeeze(-1) : at::Tensor();
-  auto r = cuda::cg_fused_solve(Am, b.squeeze(-1), dinv, o, x.squeeze(-1));
-  x.copy_(r.x.view_as(x));
+  o.in_place = true;  // x is [B, n, 1] contiguous (checked by the caller): iterate in it
+  o.zero_start = P.x_is_zero && mon.iterations == 0;  // restarts start from the iterate
+  auto r = cuda::cg_fused_solve(Am, b.squeeze(-1), dinv, o, x.view({x.size(0), x.size(1)}));
   mon.iterations += r.iterations.max().item<int64_t>();
   const auto st = r.status;
   if ((st == 3).any().item<bool>()) {

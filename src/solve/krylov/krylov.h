@@ -19,6 +19,7 @@ struct Problem {
   const SolveOptions* opt = nullptr;
   bool least_squares = false;  // LSQR/LSMR: A may be rectangular
   double anorm = 0.0;          // ‖A‖_F (least squares stopping rule), 0 when unknown
+  bool x_is_zero = false;      // the first iterate is zero (no x0): r0 = b without an SpMV
 };
 
 // Convergence bookkeeping shared by every method. `active` [B, 1, k] (real dtype, 0/1) freezes
