@@ -29,3 +29,14 @@ namespace dsla::kernels::cuda {
 // After a kernel launch: launch-configuration errors surface here (asynchronous faults surface
 // at the next synchronizing call).
 #define DSLA_CUDA_CHECK_LAUNCH() DSLA_CUDA_CHECK(cudaGetLastError())
+
+// cuSPARSE status checks (same error format, the library's status name).
+#include <cusparse.h>
+
+#define DSLA_CUSPARSE_CHECK(call)                                                              \
+  do {                                                                                         \
+    const cusparseStatus_t dsla_st_ = (call);                                                  \
+    if (dsla_st_ != CUSPARSE_STATUS_SUCCESS)                                                   \
+      ::dsla::kernels::cuda::throw_cuda_error(#call, __FILE__, __LINE__,                       \
+                                              cusparseGetErrorString(dsla_st_));               \
+  } while (0)

@@ -65,5 +65,8 @@ PreconditionerPtr make_ssor(const SparseMatrix& A, const Options& opt, bool symm
 PreconditionerPtr make_chebyshev(const SparseMatrix& A, const Options& opt);
 PreconditionerPtr make_ic0(const SparseMatrix& A, const Options& opt);
 PreconditionerPtr make_ilu0(const SparseMatrix& A, const Options& opt);
+// CUDA matrices (cuSPARSE factor + SpSV; src/cuda/incomplete_factor_cuda.cpp, CUDA builds only).
+PreconditionerPtr make_ic0_cuda(const SparseMatrix& A, const Options& opt);
+PreconditionerPtr make_ilu0_cuda(const SparseMatrix& A, const Options& opt);
 
 }  // namespace dsla::precond::detail

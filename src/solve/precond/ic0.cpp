@@ -3,6 +3,7 @@
 // it; update() redoes only the numeric loop. A non-positive pivot (IC(0) can break down on SPD
 // matrices that are not M-matrices) triggers the diagonal-shift retry of incomplete_factor.h,
 // reported in name(). M⁻¹ = L⁻ᴴ L⁻¹ is Hermitian positive definite, so adjoint() is itself.
+#include <dsla/config.h>
 #include <dsla/errors.h>
 
 #include "core/dispatch.h"
@@ -92,6 +93,9 @@ class Ic0 final : public PrecondBase {
 }  // namespace
 
 PreconditionerPtr make_ic0(const SparseMatrix& A, const Options& opt) {
+#if DSLA_HAVE_CUDA
+  if (A.device().is_cuda()) return make_ic0_cuda(A, opt);
+#endif
   require_cpu(A.device(), "ic0");
   check_diagonal_stored(A, "ic0");
   return std::make_shared<Ic0>(A, opt);
