@@ -88,10 +88,13 @@ def bench_spmv(name, A, bw, results, variants=True):
     print(json.dumps(row), flush=True)
 
 
-def bench_cg(m, bw, results, reps=5, graph=True, check_every=32, group=0, maxiter=-1):
+def bench_cg(m, bw, results, reps=5, graph=True, check_every=32, group=0, maxiter=-1,
+             compact=True):
     name = "poisson2d:%d" % m
     A = dsla.poisson2d(m)
     dinv_cpu = 1.0 / A.diagonal()
+    band = int((A.col.long() - A.row.long()).abs().max()) if A.nnz else 0
+    compact = compact and band <= 32767
     # Only crow/col/values travel (A.cuda() would also carry the CPU pattern's cached analysis).
     Ag = dsla.SparseTensor.from_csr(A.crow.cuda(), A.col.cuda(), A.values.detach().cuda(),
                                     A.shape, check=False)
@@ -101,7 +104,7 @@ def bench_cg(m, bw, results, reps=5, graph=True, check_every=32, group=0, maxite
     dinv = dinv_cpu.cuda()
     # warm-up (plan analysis, graph path, allocator)
     out = _C._cuda_cg(Ag._m, b, dinv, rtol=1e-6, graph=graph, check_every=check_every,
-                      group=group, maxiter=maxiter)
+                      group=group, maxiter=maxiter, compact=compact)
     del out
     torch.cuda.synchronize()
     torch.cuda.empty_cache()
@@ -113,7 +116,7 @@ def bench_cg(m, bw, results, reps=5, graph=True, check_every=32, group=0, maxite
         w0 = time.perf_counter()
         s.record()
         out = _C._cuda_cg(Ag._m, b, dinv, rtol=1e-6, graph=graph, check_every=check_every,
-                          group=group, maxiter=maxiter)
+                          group=group, maxiter=maxiter, compact=compact)
         e.record()
         e.synchronize()
         wall = time.perf_counter() - w0
@@ -126,7 +129,8 @@ def bench_cg(m, bw, results, reps=5, graph=True, check_every=32, group=0, maxite
     t = statistics.median(times)
     it = its[0]
     isz = 4 if Ag.index_dtype in (torch.int32, "int32") else 8
-    mat = nnz * (8 + isz) + (n + 1) * isz
+    # column index bytes: 2 with the int16 offsets (compact), else the index size
+    mat = nnz * (8 + (2 if compact else isz)) + (n + 1) * isz
     # 10 vectors per iteration; 9 when the Jacobi diagonal is uniform (the driver then passes
     # it to the kernels as a scalar).
     uniform = bool((dinv.max() == dinv.min()).item())
@@ -142,7 +146,7 @@ def bench_cg(m, bw, results, reps=5, graph=True, check_every=32, group=0, maxite
         "peak_bytes": peak, "peak_B_per_DOF": peak / n,
         "inputs_B_per_DOF": base / n, "solver_extra_B_per_DOF": (peak - base) / n,
         "group": group or _C._cuda_spmv_plan(Ag._m)["group"], "maxiter": maxiter,
-        "uniform_jacobi_diagonal": uniform,
+        "uniform_jacobi_diagonal": uniform, "compact_columns": compact,
     }
     results.append(row)
     print(json.dumps(row), flush=True)
@@ -206,41 +210,47 @@ def bench_solve_memory(m, results):
 
 
 def bench_largest(m, results, maxiter):
-    """The largest poisson2d CG + Jacobi solve on this GPU: int64 indices (nnz > 2^31), the CUDA
-    CG driver on crow/col/values alone (no cached analysis on the device). Capped at `maxiter`
-    iterations to stay inside one command's time limit: reports the time per iteration, the
-    memory and the residual reached."""
+    """The largest poisson2d CG + Jacobi solve on this GPU (int64 indices: nnz > 2^31), through
+    dsla.solve; capped at `maxiter` iterations to stay inside one command's time limit, so it
+    reports the time per iteration, the peak memory and the residual reached."""
     t0 = time.perf_counter()
     A = dsla.poisson2d(m)
-    dinv = (1.0 / A.diagonal()).cuda()
+    n, nnz, idx = A.shape[0], A.nnz, str(A.index_dtype)
     gen_s = time.perf_counter() - t0
+    print("generated poisson2d:%d (N=%d, nnz=%d, %s) in %.1f s" % (m, n, nnz, idx, gen_s),
+          flush=True)
     torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    Ag = dsla.SparseTensor.from_csr(A.crow.cuda(), A.col.cuda(), A.values.detach().cuda(),
-                                    A.shape, check=False)
-    n, nnz, idx = A.shape[0], A.nnz, str(A.index_dtype)
+    Ag = A.cuda()
     del A
     gc.collect()
     copy_s = time.perf_counter() - t0
     b = torch.ones(n, dtype=torch.float64, device="cuda")
-    s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    s.record()
-    out = _C._cuda_cg(Ag._m, b, dinv, rtol=1e-6, maxiter=maxiter)
-    e.record()
-    e.synchronize()
-    t = s.elapsed_time(e) / 1e3
-    it = int(out["iterations"][0])
-    peak = torch.cuda.max_memory_allocated()
-    row = {"problem": "poisson2d:%d" % m, "method": "cg+jacobi (dsla fused CUDA driver)",
-           "N": n, "nnz": nnz, "index_dtype": idx, "maxiter": maxiter, "iterations": it,
-           "status": int(out["status"][0]), "true_relative_residual": float(out["residual"][0]),
-           "solve_s": t, "time_per_iteration_ms": 1e3 * t / max(it, 1),
-           "generate_s": gen_s, "to_device_s": copy_s, "peak_bytes": peak,
-           "peak_B_per_DOF": peak / n,
+    torch.cuda.synchronize()
+    print("on the device: %.1f GB (%.1f s)" % (torch.cuda.memory_allocated() / 1e9, copy_s),
+          flush=True)
+    row = {"problem": "poisson2d:%d" % m, "method": "dsla.solve cg+jacobi", "N": n, "nnz": nnz,
+           "index_dtype": idx, "maxiter": maxiter, "generate_s": gen_s, "to_device_s": copy_s,
            "device_total_bytes": torch.cuda.get_device_properties(0).total_memory}
+    try:
+        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        s.record()
+        x, info = dsla.solve(Ag, b, method="cg", precond="jacobi", rtol=1e-6, maxiter=maxiter,
+                             return_info=True)
+        e.record()
+        e.synchronize()
+        t = s.elapsed_time(e) / 1e3
+        peak = torch.cuda.max_memory_allocated()
+        row.update({"iterations": info.iterations, "converged": bool(info.converged),
+                    "true_relative_residual": info.residual, "solve_s": t,
+                    "time_per_iteration_ms": 1e3 * t / max(info.iterations, 1),
+                    "peak_bytes": peak, "peak_B_per_DOF": peak / n})
+        del x
+    except torch.cuda.OutOfMemoryError as err:
+        row["error"] = "out of memory: %s" % str(err).splitlines()[0]
     results.append(row)
     print(json.dumps(row), flush=True)
-    del Ag, b, dinv, out
+    del Ag, b
     gc.collect()
     torch.cuda.empty_cache()
 
@@ -331,6 +341,7 @@ def main():
                 bench_cg(m, bw, doc["cg_group_sweep"], reps=3, group=g, maxiter=300)
     for m in [int(s) for s in args.sizes.split(",") if s]:
         bench_cg(m, bw, doc["cg"], reps=args.reps)
+        bench_cg(m, bw, doc["cg"], reps=args.reps, compact=False)
         if m <= 1024:
             bench_cg(m, bw, doc["cg"], reps=args.reps, graph=False)
     doc["solve_api"], doc["grad"] = [], []

@@ -41,6 +41,9 @@ class Pattern : public std::enable_shared_from_this<Pattern> {
   PatternPtr transpose() const;
   const at::Tensor& transpose_perm() const;
   // Position of the diagonal entry of each row in col/values, or -1 ([min(rows, cols)], int64).
+  // The same positions computed afresh (a per-row search kernel), not cached: for setups on
+  // the GPU whose memory budget is a few vectors (Jacobi).
+  at::Tensor find_diag_pos() const;
   const at::Tensor& diag_pos() const;
   bool has_full_diagonal() const;
   // Whether the pattern equals the pattern of its transpose (square only).

@@ -147,29 +147,30 @@ const at::Tensor& Pattern::transpose_perm() const {
   return transpose_perm_;
 }
 
+at::Tensor Pattern::find_diag_pos() const {
+  // Kernels search each row (no nnz-sized temporaries, no row expansion).
+  const int64_t m = std::min(rows_, cols_);
+  if (device().is_cpu()) {
+    auto pos = at::empty({m}, crow_.options().dtype(at::kLong));
+    DSLA_DISPATCH_INDEX(index_dtype(), "Pattern::diag_pos", [&] {
+      kc::csr_diag_positions<index_t>(rows_, cols_, ptr<index_t>(crow_), ptr<index_t>(col_),
+                                      ptr<int64_t>(pos), num_threads());
+    });
+    return pos;
+  }
+#if DSLA_HAVE_CUDA
+  if (device().is_cuda()) return cuda::diag_positions(*this);
+#endif
+  auto r = row().to(at::kLong), c = col_.to(at::kLong);
+  auto hit = at::nonzero(r == c).view(-1);
+  auto pos = at::full({m}, -1, r.options());
+  pos.index_put_({r.index_select(0, hit)}, hit);
+  return pos;
+}
+
 const at::Tensor& Pattern::diag_pos() const {
   std::lock_guard<std::recursive_mutex> g(mutex_);
-  if (!diag_pos_.defined()) {
-    // Kernels search each row (no nnz-sized temporaries, no cached row expansion): this runs
-    // in every Jacobi setup, whose memory budget is a few vectors.
-    const int64_t m = std::min(rows_, cols_);
-    if (device().is_cpu()) {
-      diag_pos_ = at::empty({m}, crow_.options().dtype(at::kLong));
-      DSLA_DISPATCH_INDEX(index_dtype(), "Pattern::diag_pos", [&] {
-        kc::csr_diag_positions<index_t>(rows_, cols_, ptr<index_t>(crow_), ptr<index_t>(col_),
-                                        ptr<int64_t>(diag_pos_), num_threads());
-      });
-#if DSLA_HAVE_CUDA
-    } else if (device().is_cuda()) {
-      diag_pos_ = cuda::diag_positions(*this);
-#endif
-    } else {
-      auto r = row().to(at::kLong), c = col_.to(at::kLong);
-      auto pos = at::nonzero(r == c).view(-1);
-      diag_pos_ = at::full({m}, -1, r.options());
-      diag_pos_.index_put_({r.index_select(0, pos)}, pos);
-    }
-  }
+  if (!diag_pos_.defined()) diag_pos_ = find_diag_pos();
   return diag_pos_;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/dispatch.h"
 #include "cuda/products.h"
+#include "cuda/structure.h"
 #include "kernels/cuda/cg_cuda.h"
 #include "kernels/cuda/cuda_check.h"
 
@@ -30,9 +31,22 @@ struct Graph {
   }
 };
 
-// Re <a_b, c_b> per row b of [B, n] tensors, in fp64, without an [B, n] temporary.
+// Re <a_b, c_b> per row b of contiguous [B, n] tensors, in fp64, by our reduction kernel: no
+// [B, n] temporary, and no cuBLAS call (its first use on a stream makes torch allocate a cuBLAS
+// workspace of tens of MB, which would count in the solve's peak memory).
 at::Tensor rowdot(const at::Tensor& a, const at::Tensor& c) {
-  return at::bmm(a.unsqueeze(1), c.unsqueeze(2)).reshape({a.size(0)}).to(at::kDouble);
+  const int64_t B = a.size(0), n = a.size(1);
+  auto out = at::empty({B}, a.options());
+  auto part = at::empty({B * kc::cg_step_blocks(n)}, a.options());
+  const cudaStream_t s = at::cuda::getCurrentCUDAStream().stream();
+  if (a.scalar_type() == at::kDouble) {
+    kc::cg_dot_step<double, double>(n, 1, B, ptr<double>(a), ptr<double>(c), ptr<double>(out),
+                                    ptr<double>(part), s);
+  } else {
+    kc::cg_dot_step<float, float>(n, 1, B, ptr<float>(a), ptr<float>(c), ptr<float>(out),
+                                  ptr<float>(part), s);
+  }
+  return out.to(at::kDouble);
 }
 
 }  // namespace
@@ -54,13 +68,18 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, cons
   const int64_t B = std::max(b.size(0), values.size(0));
   if (b.size(0) != B) b = b.expand({B, n}).contiguous();
   at::Tensor dinv;
+  double dscale = 1.0;
   if (dinv_in.defined()) {
-    dinv = (dinv_in.dim() == 1 ? dinv_in.unsqueeze(0) : dinv_in.reshape({-1, n})).contiguous();
+    dinv = dinv_in.dim() == 1 ? dinv_in.unsqueeze(0) : dinv_in.reshape({-1, n});
     TORCH_CHECK_VALUE(dinv.size(0) == 1 || dinv.size(0) == B, "dsla: cg_fused_solve: dinv batch");
-    dinv = dinv.to(A.dtype());
+    if (dinv.size(0) == 1 && n > 0 && dinv.stride(1) == 0) {  // a broadcast scalar (Jacobi)
+      dscale = dinv.select(0, 0).select(0, 0).item<double>();
+      dinv = at::Tensor();
+    } else {
+      dinv = dinv.contiguous().to(A.dtype());
+    }
   }
   // A uniform Jacobi diagonal (constant-coefficient stencils) goes to the kernels as a scalar.
-  double dscale = 1.0;
   if (dinv.defined() && dinv.size(0) == 1 && n > 0) {
     auto mm = at::aminmax(dinv);
     auto ends = at::stack({std::get<0>(mm), std::get<1>(mm)}).to(at::kDouble).cpu();
@@ -74,6 +93,8 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, cons
   // Fused K1 gathers two vectors per nonzero: one lane per row measured best for short rows
   // (H100, poisson2d:4096: 0.909 ms/it with 1 lane, 1.01 with 2, 1.49 with 4; NOTES-gpu.md).
   const int plan_group = spmv_plan(P).group;
+  const at::Tensor dcol = opt.compact_columns ? col_delta16(P) : at::Tensor();
+  const int16_t* dcol_ptr = dcol.defined() ? ptr<int16_t>(dcol) : nullptr;
   const int group = opt.group > 0 ? opt.group : (plan_group <= 2 ? 1 : plan_group);
 
   auto vo = b.options();
@@ -143,13 +164,15 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, cons
           for (int t = 0; t < m; ++t) {
             if (A.dtype() == at::kDouble) {
               kc::cg_fused_iteration<double, index_t>(
-                  n, B, group, ptr<index_t>(P.crow()), ptr<index_t>(P.col()), ptr<double>(values),
+                  n, B, group, ptr<index_t>(P.crow()), ptr<index_t>(P.col()), dcol_ptr,
+                  ptr<double>(values),
                   v_bs, dinv.defined() ? ptr<double>(dinv) : nullptr, d_bs, dscale, ptr<double>(z),
                   ptr<double>(p0), ptr<double>(p1), t % 2, ptr<double>(q), ptr<double>(x), st,
                   ptr<double>(partials), ss);
             } else {
               kc::cg_fused_iteration<float, index_t>(
-                  n, B, group, ptr<index_t>(P.crow()), ptr<index_t>(P.col()), ptr<float>(values),
+                  n, B, group, ptr<index_t>(P.crow()), ptr<index_t>(P.col()), dcol_ptr,
+                  ptr<float>(values),
                   v_bs, dinv.defined() ? ptr<float>(dinv) : nullptr, d_bs, float(dscale),
                   ptr<float>(z),
                   ptr<float>(p0), ptr<float>(p1), t % 2, ptr<float>(q), ptr<float>(x), st,

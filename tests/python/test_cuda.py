@@ -116,8 +116,9 @@ def test_cg_preconditioners_on_cuda_match_cpu(precond):
         b = torch.rand(n, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
         xc, ic = dsla.solve(A, b, method="cg", precond=precond, rtol=1e-10, return_info=True,
                             maxiter=20 * n)
+        # check_every=1: the GPU default checks every 16 iterations (counts round up to that)
         xg, ig = dsla.solve(A.cuda(), b.cuda(), method="cg", precond=precond, rtol=1e-10,
-                            return_info=True, maxiter=20 * n)
+                            return_info=True, maxiter=20 * n, check_every=1)
         assert ig.converged, (name, precond, ig.message)
         assert xg.device.type == "cuda"
         # same preconditioner (up to rounding): same iteration count within a few
@@ -191,7 +192,8 @@ def test_ic0_on_cuda_refuses_complex_and_reports_breakdown():
 
 
 def test_largest_fused_path_memory_is_bounded():
-    """dsla.solve(cg, jacobi) on CUDA holds the matrix and a few vectors: <= 130 B/DOF."""
+    """dsla.solve(cg, jacobi) on CUDA holds the matrix and a few vectors: <= 130 B/DOF (from an
+    empty device, so nothing else — e.g. a cuBLAS workspace — may be allocated by the solve)."""
     import gc
     gc.collect()
     torch.cuda.empty_cache()
@@ -205,3 +207,31 @@ def test_largest_fused_path_memory_is_bounded():
     peak = torch.cuda.max_memory_allocated() - before
     assert peak / n <= 130, peak / n
     del A, b, x
+
+
+def test_fused_driver_compact_columns_and_uniform_diagonal_agree():
+    """The int16 column offsets and the scalar (uniform) Jacobi diagonal give the same iterates
+    as the plain int32 columns and a diagonal vector."""
+    A = dsla.poisson2d(40).cuda()
+    n = A.shape[0]
+    b = torch.rand(n, dtype=torch.float64, device="cuda")
+    d = 1.0 / A.diagonal()
+    outs = [_C._cuda_cg(A._m, b, d, rtol=1e-10, compact=c) for c in (True, False)]
+    # a non-uniform diagonal (scaled rows and columns keep A SPD) takes the vector path
+    s = torch.linspace(1.0, 2.0, n, dtype=torch.float64, device="cuda")
+    As = A.with_values(A.values * s[A.row.long()] * s[A.col.long()])
+    out_v = _C._cuda_cg(As._m, b, 1.0 / As.diagonal(), rtol=1e-10)
+    torch.testing.assert_close(outs[0]["x"], outs[1]["x"], rtol=1e-12, atol=1e-12)
+    assert int(outs[0]["iterations"][0]) == int(outs[1]["iterations"][0])
+    xd = torch.linalg.solve(As.to_dense(), b)
+    torch.testing.assert_close(out_v["x"][0], xd, rtol=1e-7, atol=1e-8)
+    # a wide band (|col - row| > 32767) falls back to the int32 columns
+    m = 40000
+    rows = torch.cat([torch.arange(m), torch.tensor([0, m - 1])])
+    cols = torch.cat([torch.arange(m), torch.tensor([m - 1, 0])])
+    vals = torch.cat([torch.full((m,), 4.0, dtype=torch.float64),
+                      torch.tensor([-1.0, -1.0], dtype=torch.float64)])
+    W = dsla.SparseTensor(vals, rows, cols, (m, m)).cuda()
+    bw = torch.ones(m, dtype=torch.float64, device="cuda")
+    ow = _C._cuda_cg(W._m, bw, 1.0 / W.diagonal(), rtol=1e-12)
+    torch.testing.assert_close(W @ ow["x"][0], bw, rtol=1e-10, atol=1e-10)

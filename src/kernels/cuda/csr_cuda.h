@@ -48,4 +48,12 @@ template <class I>
 void csr_diag_positions(int64_t rows, int64_t cols, const I* crow, const I* col, int64_t* pos,
                         cudaStream_t stream);
 
+// out[k] = col[k] - row(k) as int16 when every entry of the pattern fits (|col - row| <= 32767,
+// the banded matrices of structured grids): a compact column index for bandwidth-bound loops
+// (2 B instead of 4 or 8 per nonzero). Sets *overflow (device int, zeroed by the caller) to 1
+// when some entry does not fit; out is then incomplete and must not be used.
+template <class I>
+void csr_col_delta16(int64_t rows, const I* crow, const I* col, int16_t* out, int* overflow,
+                     cudaStream_t stream);
+
 }  // namespace dsla::kernels::cuda

@@ -21,7 +21,8 @@ void cg_fused(const Problem& P, const SparseMatrix& Am, const at::Tensor& b, at:
               Monitor& mon) {
   const auto& pattern = *Am.pattern();
   auto values = (Am.is_batched() ? Am.values() : Am.values().unsqueeze(0)).contiguous();
-  const auto& dinv = P.dinv;
+  // A uniform Jacobi diagonal may arrive as a broadcast scalar (stride 0): the kernels index it.
+  const auto dinv = P.dinv.defined() ? P.dinv.contiguous() : at::Tensor();
   auto r = (b - apply(*P.A, x)).contiguous();
   auto rr = re_dot(P.A->space(), r, r).contiguous();
   at::Tensor p, rz;

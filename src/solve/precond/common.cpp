@@ -98,9 +98,16 @@ at::Tensor diag_positions_cpu(const Pattern& p) {
   return p.diag_pos().to(at::kCPU).contiguous();
 }
 
-void check_diagonal_stored(const SparseMatrix& A, const std::string& kind) {
-  const auto& pos = A.pattern()->diag_pos();
-  if (A.rows() == 0) return;
+namespace {
+
+// Diagonal positions for a setup: cached on the pattern, except on the GPU, where the CG +
+// Jacobi path keeps only the matrix and a few vectors (the positions cost 8 B per row).
+at::Tensor setup_diag_pos(const Pattern& p) {
+  return p.device().is_cuda() ? p.find_diag_pos() : p.diag_pos();
+}
+
+void check_positions(const at::Tensor& pos, const std::string& kind) {
+  if (pos.numel() == 0) return;
   const int64_t min_pos = pos.min().item<int64_t>();
   if (min_pos >= 0) return;
   const int64_t row = at::nonzero(pos < 0).view(-1)[0].item<int64_t>();
@@ -109,11 +116,19 @@ void check_diagonal_stored(const SparseMatrix& A, const std::string& kind) {
                  "precond='block_jacobi' or 'none'");
 }
 
+}  // namespace
+
+void check_diagonal_stored(const SparseMatrix& A, const std::string& kind) {
+  if (A.rows() == 0) return;
+  check_positions(setup_diag_pos(*A.pattern()), kind);
+}
+
 at::Tensor checked_diagonal(const SparseMatrix& A, const std::string& kind) {
-  check_diagonal_stored(A, kind);
+  const auto pos = A.rows() == 0 ? at::Tensor() : setup_diag_pos(*A.pattern());
+  if (A.rows() > 0) check_positions(pos, kind);
   const int64_t B = A.batch_size();
   auto v = A.values().detach().reshape({B, A.nnz()});
-  auto d = v.index_select(1, A.pattern()->diag_pos());  // [B, n]
+  auto d = A.rows() == 0 ? v.narrow(1, 0, 0) : v.index_select(1, pos);  // [B, n]
   auto bad = (d == 0).logical_or(at::isfinite(d).logical_not());
   if (A.rows() > 0 && bad.any().item<bool>()) {
     auto where = at::nonzero(bad)[0].to(at::kCPU);  // (member, row), row-major: first member

@@ -35,6 +35,15 @@ class Jacobi final : public PrecondBase {
  private:
   void setup(const SparseMatrix& A) {
     dinv_ = checked_diagonal(A, "jacobi").reciprocal().unsqueeze(-1).contiguous();  // [B', n, 1]
+    // On the GPU, where the CG path's memory is a few vectors, a uniform diagonal (constant-
+    // coefficient stencils) is kept as one value broadcast over [1, n, 1] (stride 0); the CUDA
+    // CG driver then passes it to its kernels as a scalar.
+    if (dinv_.is_cuda() && dinv_.size(0) == 1 && n_ > 1 && !dinv_.is_complex()) {
+      auto mm = at::aminmax(dinv_);
+      if (at::equal(std::get<0>(mm), std::get<1>(mm))) {
+        dinv_ = dinv_.narrow(1, 0, 1).clone().expand({1, n_, 1});
+      }
+    }
     real_diagonal_ = !dinv_.is_complex() || at::imag(dinv_).eq(0).all().item<bool>();
     dinv_conj_ = real_diagonal_ ? dinv_ : dinv_.conj().resolve_conj().contiguous();
   }
