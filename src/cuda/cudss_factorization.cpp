@@ -498,10 +498,14 @@ std::unique_ptr<Factorization> make_cudss(const PatternPtr& pattern, Kind kind,
   }
 }
 
+}  // namespace dsla::direct::detail
+
+namespace dsla::direct {
+
 std::string cudss_version() {
-  return cu::version();
+  return kernels::cuda::cudss::version();
 }
 
-}  // namespace dsla::direct::detail
+}  // namespace dsla::direct
 
 #endif  // DSLA_HAVE_CUDSS
