@@ -169,8 +169,9 @@ int cholesky_diag_power(cudaStream_t stream) {
   return power.load();
 }
 
-// -1 unknown, 1 cuDSS's transpose solve mode works, 0 refused (factor Aᴴ instead).
-std::atomic<int> g_transpose_mode{-1};
+// Per [single matrix, uniform batch]: -1 unknown, 1 cuDSS's transpose solve mode works, 0 refused
+// (factor Aᴴ instead).
+std::atomic<int> g_transpose_mode[2] = {{-1}, {-1}};
 
 class CudssFactorization final : public Factorization {
  public:
@@ -442,15 +443,16 @@ class CudssFactorization final : public Factorization {
 
   at::Tensor solve_lu_adjoint(const at::Tensor& b3) const {
     const bool factor = env_is("DSLA_CUDSS_TRANSPOSE", "factor");
-    if (!factor && g_transpose_mode.load() != 0) {
+    std::atomic<int>& mode = g_transpose_mode[batch_ > 1 ? 1 : 0];
+    if (!factor && mode.load() != 0) {
       try {
         at::Tensor x = run_solve(
             *engine_, b3, complex_ ? cu::SolveMode::ConjugateTranspose : cu::SolveMode::Transpose);
-        g_transpose_mode.store(1);
+        mode.store(1);
         return x;
       } catch (const cu::Error& e) {
         if (!e.not_supported()) rethrow(e, "the transpose solve");
-        g_transpose_mode.store(0);  // this cuDSS has no transpose solve: factor Aᴴ below
+        mode.store(0);  // this cuDSS has no transpose solve here: factor Aᴴ below
       }
     }
     if (!adj_) {

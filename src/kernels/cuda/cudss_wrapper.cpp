@@ -9,6 +9,7 @@
 #include <cudss.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <vector>
@@ -148,6 +149,12 @@ Solver::Solver(const Options& opt) : opt_(opt) {
     fail("cudssCreate(&handle)", s);
   }
   try {
+    // Multi-threaded host phases (reordering) when CUDSS_THREADING_LIB names cuDSS's threading
+    // layer (libcudss_mtlayer_gomp.so.1 in the wheel). Best effort: without it cuDSS runs them on
+    // one thread, which is correct, so a refusal is not an error.
+    if (const char* lib = std::getenv("CUDSS_THREADING_LIB"); lib != nullptr && *lib != 0) {
+      (void)cudssSetThreadingLayer(H(handle_), nullptr);
+    }
     cudssConfig_t c = nullptr;
     DSLA_CUDSS_CHECK(cudssConfigCreate(&c));
     config_ = c;
