@@ -82,6 +82,7 @@ cu::ValueType value_type(at::ScalarType t) {
   }
   TORCH_CHECK_TYPE(false, "dsla: cuDSS supports float32, float64, complex64 and complex128, got ",
                    t);
+  return cu::ValueType::F64;  // not reached
 }
 
 cu::Reordering reordering(const std::string& o) {
@@ -252,10 +253,10 @@ class CudssFactorization final : public Factorization {
           os << "the matrix is singular (cuDSS info " << info << ")";
         throw_singular(os.str(), info > 0 ? info - 1 : -1);
       }
+      check_pivots();
     } catch (const cu::Error& e) {
       rethrow(e, std::string("the ") + kind_name(kind_) + " factorization");
     }
-    check_pivots();
     factored_ = true;
   }
 
@@ -284,14 +285,19 @@ class CudssFactorization final : public Factorization {
     const at::ScalarType out = at::promote_types(dtype_, bb.scalar_type());
     const c10::cuda::CUDAGuard guard(device_);
     at::Tensor x;
-    if (at::isComplexType(bb.scalar_type()) && !complex_) {
-      // Real factorization, complex b: real and imaginary parts as 2k real right-hand sides.
-      const int64_t k = bb.size(2);
-      const at::Tensor br = at::cat({at::real(bb), at::imag(bb)}, 2);  // [B, n, 2k]
-      const at::Tensor xr = solve3(br, adjoint);
-      x = at::complex(xr.narrow(2, 0, k).contiguous(), xr.narrow(2, k, k).contiguous());
-    } else {
-      x = solve3(bb, adjoint);
+    try {
+      if (at::isComplexType(bb.scalar_type()) && !complex_) {
+        // Real factorization, complex b: real and imaginary parts as 2k real right-hand sides.
+        const int64_t k = bb.size(2);
+        const at::Tensor br = at::cat({at::real(bb), at::imag(bb)}, 2);  // [B, n, 2k]
+        const at::Tensor xr = solve3(br, adjoint);
+        x = at::complex(xr.narrow(2, 0, k).contiguous(), xr.narrow(2, k, k).contiguous());
+      } else {
+        x = solve3(bb, adjoint);
+      }
+    } catch (const cu::Error& e) {
+      rethrow(e, std::string(adjoint ? "an adjoint" : "a") + " solve with the " + kind_name(kind_) +
+                     " factorization");
     }
     if (batch_ == 1) x = x.squeeze(0);
     if (vec) x = x.squeeze(1);
