@@ -169,8 +169,13 @@ Solver::Solver(const Options& opt) : opt_(opt) {
     cudssMatchingAlg_t match = CUDSS_MATCHING_ALG_NONE;
     DSLA_CUDSS_CHECK(cudssConfigSet(C(config_), CUDSS_CONFIG_MATCHING_ALG, &match, sizeof(match)));
     if (opt_.batch > 1) {
+      // The value is an int in the cuDSS documentation; accept an int64 build as well.
       int ub = static_cast<int>(opt_.batch);
-      DSLA_CUDSS_CHECK(cudssConfigSet(C(config_), CUDSS_CONFIG_UBATCH_SIZE, &ub, sizeof(ub)));
+      if (cudssConfigSet(C(config_), CUDSS_CONFIG_UBATCH_SIZE, &ub, sizeof(ub)) !=
+          CUDSS_STATUS_SUCCESS) {
+        int64_t ub64 = opt_.batch;
+        DSLA_CUDSS_CHECK(cudssConfigSet(C(config_), CUDSS_CONFIG_UBATCH_SIZE, &ub64, sizeof(ub64)));
+      }
     }
   } catch (...) {
     if (data_) cudssDataDestroy(H(handle_), D(data_));
