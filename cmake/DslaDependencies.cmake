@@ -155,21 +155,43 @@ if(NOT DSLA_WITH_METIS STREQUAL "OFF")
   endif()
 endif()
 
-# ---- cuDSS: from CUDSS_ROOT, or a pip wheel nvidia-cudss-cu13 unpacked somewhere on the path.
+# ---- cuDSS: CUDSS_ROOT (CMake variable or environment) pointing at a folder with include/cudss.h
+# and lib/libcudss.so[.N] -- e.g. PyPI's nvidia-cudss-cu13 wheel unpacked (its nvidia/cu13 folder),
+# or a `.cudss/` folder at the repository root; else the system paths. The wheel ships only
+# libcudss.so.1 (no unversioned symlink), so the versioned names are searched too.
 set(DSLA_HAVE_CUDSS OFF)
-set(DSLA_CUDSS_WHY "needs CUDA")
+set(DSLA_CUDSS_WHY "needs CUDA (${DSLA_CUDA_WHY})")
+if(NOT DSLA_WITH_CUDSS STREQUAL "OFF" AND NOT DSLA_HAVE_CUDA)
+  if(DSLA_WITH_CUDSS STREQUAL "ON")
+    message(FATAL_ERROR "DSLA_WITH_CUDSS=ON but CUDA is off: ${DSLA_CUDA_WHY}")
+  endif()
+elseif(DSLA_WITH_CUDSS STREQUAL "OFF")
+  set(DSLA_CUDSS_WHY "DSLA_WITH_CUDSS=OFF")
+endif()
 if(DSLA_HAVE_CUDA AND NOT DSLA_WITH_CUDSS STREQUAL "OFF")
-  set(_cudss_hints $ENV{CUDSS_ROOT} ${CUDSS_ROOT})
+  set(_cudss_hints ${CUDSS_ROOT} $ENV{CUDSS_ROOT} ${PROJECT_SOURCE_DIR}/.cudss
+    ${PROJECT_SOURCE_DIR}/.cudss/nvidia/cu13 ${PROJECT_SOURCE_DIR}/.cudss/nvidia/cu12)
   find_path(CUDSS_INCLUDE_DIR cudss.h HINTS ${_cudss_hints} PATH_SUFFIXES include)
-  find_library(CUDSS_LIBRARY NAMES cudss libcudss.so.0 HINTS ${_cudss_hints} PATH_SUFFIXES lib lib64)
+  find_library(CUDSS_LIBRARY NAMES cudss libcudss.so.1 libcudss.so.0
+    HINTS ${_cudss_hints} PATH_SUFFIXES lib lib64)
   if(CUDSS_INCLUDE_DIR AND CUDSS_LIBRARY)
+    file(STRINGS "${CUDSS_INCLUDE_DIR}/cudss.h" _cudss_ver REGEX "#define CUDSS_VERSION_(MAJOR|MINOR|PATCH) ")
+    string(REGEX REPLACE ".*CUDSS_VERSION_MAJOR ([0-9]+).*" "\\1" _cudss_major "${_cudss_ver}")
+    string(REGEX REPLACE ".*CUDSS_VERSION_MINOR ([0-9]+).*" "\\1" _cudss_minor "${_cudss_ver}")
+    get_filename_component(_cudss_libdir "${CUDSS_LIBRARY}" DIRECTORY)
     add_library(dsla::cudss INTERFACE IMPORTED)
+    # The wheel's libcudss.so.1 has no SONAME-less symlink: link the file by path; the rpath
+    # lets libdsla find it (and its commlayer/mtlayer siblings) at run time. libcudss needs
+    # libcublas.so.13 and libnvrtc.so.13 (its RPATH looks for them next to the wheel's
+    # siblings): -rpath-link lets executables link against the toolkit's; at run time they come
+    # from LD_LIBRARY_PATH (scripts/gpu-check.sh sets it) or from libraries already loaded.
     set_target_properties(dsla::cudss PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${CUDSS_INCLUDE_DIR}"
-      INTERFACE_LINK_LIBRARIES "${CUDSS_LIBRARY}")
+      INTERFACE_LINK_LIBRARIES "${CUDSS_LIBRARY}"
+      INTERFACE_LINK_OPTIONS "LINKER:-rpath,${_cudss_libdir};LINKER:-rpath-link,${CUDAToolkit_LIBRARY_DIR}")
     set(DSLA_HAVE_CUDSS ON)
-    set(DSLA_CUDSS_WHY "${CUDSS_LIBRARY}")
+    set(DSLA_CUDSS_WHY "${_cudss_major}.${_cudss_minor}, ${CUDSS_LIBRARY}")
   else()
-    set(DSLA_CUDSS_WHY "cudss.h / libcudss not found (set CUDSS_ROOT to an unpacked nvidia-cudss-cu13 wheel)")
+    set(DSLA_CUDSS_WHY "cudss.h / libcudss.so not found (set CUDSS_ROOT to an unpacked nvidia-cudss-cu13 wheel's nvidia/cu13 folder, or unpack it into .cudss/)")
   endif()
   if(DSLA_WITH_CUDSS STREQUAL "ON" AND NOT DSLA_HAVE_CUDSS)
     message(FATAL_ERROR "DSLA_WITH_CUDSS=ON: ${DSLA_CUDSS_WHY}")

@@ -7,6 +7,15 @@
 # DSLA_GTEST_SOURCE_DIR or /usr/src/googletest).
 #
 #   OUT=/tmp/gpu DSLA_DATA_DIR=$PWD/data scripts/gpu-check.sh [--no-bench] [--bench-args "..."]
+#
+# cuDSS (the CUDA direct solvers): CMake looks in CUDSS_ROOT when it is set, else in a `.cudss/`
+# folder at the repository root (either holding include/cudss.h + lib/libcudss.so.1 directly, or
+# the unpacked wheel with nvidia/cu13/{include,lib}). A machine without network gets the wheel
+# carried along: `unzip nvidia_cudss_cu13-*.whl -d .cudss` (or xz chunks reassembled there).
+# libcudss needs libcublas.so.13 and libnvrtc.so.13 at run time: this script puts the cuDSS lib
+# folder, torch's nvidia/*/lib folders and the CUDA toolkit's lib64 on LD_LIBRARY_PATH. Then the
+# cuDSS tests (tests/python/test_cudss.py) run with the others, and bench/cudss_bench.py runs when
+# dsla.features['cudss'] is true.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -41,7 +50,28 @@ if [ -z "${DSLA_KEEP_CXX:-}" ] && [ -x /usr/bin/g++ ]; then
 fi
 if [ -n "${CXX:-}" ]; then EXTRA+=("-DCMAKE_CXX_COMPILER=$CXX" "-DCMAKE_CUDA_HOST_COMPILER=$CXX"); fi
 if [ -n "${CC:-}" ]; then EXTRA+=("-DCMAKE_C_COMPILER=$CC"); fi
-if [ -n "${CUDSS_ROOT:-}" ]; then EXTRA+=("-DCUDSS_ROOT=$CUDSS_ROOT"); fi
+# cuDSS: CUDSS_ROOT, else .cudss/ at the repository root (see the header).
+if [ -z "${CUDSS_ROOT:-}" ] && [ -d "$ROOT/.cudss" ]; then
+  for d in "$ROOT/.cudss" "$ROOT/.cudss/nvidia/cu13" "$ROOT/.cudss/nvidia/cu12"; do
+    if [ -f "$d/include/cudss.h" ]; then export CUDSS_ROOT=$d; break; fi
+  done
+fi
+if [ -n "${CUDSS_ROOT:-}" ]; then
+  EXTRA+=("-DCUDSS_ROOT=$CUDSS_ROOT")
+  # Some tools want the unversioned name; the wheel ships only libcudss.so.1.
+  if [ -f "$CUDSS_ROOT/lib/libcudss.so.1" ] && [ ! -e "$CUDSS_ROOT/lib/libcudss.so" ]; then
+    ln -s libcudss.so.1 "$CUDSS_ROOT/lib/libcudss.so" 2>/dev/null || true
+  fi
+  _cuda_lib=$(dirname "$(dirname "$(command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)")")/lib64
+  _torch_nv=$("$PY" -c 'import glob, os, torch; p = os.path.dirname(os.path.dirname(torch.__file__)); print(":".join(sorted(glob.glob(os.path.join(p, "nvidia", "*", "lib")))))' 2>/dev/null)
+  # torch's own CUDA libraries first (the versions torch was built with), the toolkit's last.
+  export LD_LIBRARY_PATH="${_torch_nv:+$_torch_nv:}$CUDSS_ROOT/lib:$_cuda_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  # cuDSS's threading layer for its host phases (reordering), when the wheel has it.
+  if [ -z "${CUDSS_THREADING_LIB:-}" ] && [ -f "$CUDSS_ROOT/lib/libcudss_mtlayer_gomp.so.1" ]; then
+    export CUDSS_THREADING_LIB="$CUDSS_ROOT/lib/libcudss_mtlayer_gomp.so.1"
+  fi
+  echo "cuDSS: CUDSS_ROOT=$CUDSS_ROOT"
+fi
 if [ -n "${DSLA_GTEST_SOURCE_DIR:-}" ]; then EXTRA+=("-DDSLA_GTEST_SOURCE_DIR=$DSLA_GTEST_SOURCE_DIR"); fi
 status=0
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; "$PY" -c 'import torch;print(torch.__version__, torch.version.cuda)'; nvcc --version | tail -1; cmake --version | head -1; } > "$OUT/machine.txt" 2>&1
@@ -83,6 +113,14 @@ if [ $BENCH -eq 1 ]; then
   PYTHONPATH="$ROOT/python" PYTHONUNBUFFERED=1 "$PY" "$ROOT/bench/gpu_bench.py" --out "$OUT" \
     --data "$DATA" $BENCH_ARGS > "$OUT/bench.log" 2>&1 || status=1
   tail -30 "$OUT/bench.log"
+  if PYTHONPATH="$ROOT/python" "$PY" -c 'import sys, dsla; sys.exit(0 if dsla.features.get("cudss") else 1)' 2>/dev/null; then
+    echo "== cuDSS benchmark"
+    PYTHONPATH="$ROOT/python" PYTHONUNBUFFERED=1 "$PY" "$ROOT/bench/cudss_bench.py" --device cuda \
+      --out "$OUT/cudss_bench.json" ${CUDSS_BENCH_ARGS:-} > "$OUT/cudss_bench.log" 2>&1 || status=1
+    tail -8 "$OUT/cudss_bench.log"
+  else
+    echo "== cuDSS benchmark skipped: $(PYTHONPATH="$ROOT/python" "$PY" -c 'import dsla; print(dsla._C.build_info["cudss"])' 2>&1 | tail -1)"
+  fi
   if [ -f "$ROOT/bench/amg_bench.py" ]; then
     echo "== AMG benchmark (GPU)"
     PYTHONPATH="$ROOT/python" PYTHONUNBUFFERED=1 "$PY" "$ROOT/bench/amg_bench.py" --device cuda \

@@ -9,7 +9,35 @@ operands. The numerics live in the C++ library (dsla._C); this package is a thin
 """
 import torch  # noqa: F401  (loads libtorch before the extension)
 
-from . import _C
+
+def _load_extension():
+    """Imports dsla._C. A build with cuDSS links libcudss, which needs libnvrtc.so.13 and
+    libcublas.so.13; when the loader cannot find them (not on LD_LIBRARY_PATH), load them from
+    torch's nvidia/*/lib wheels or the CUDA toolkit first, then retry."""
+    try:
+        from . import _C as ext
+        return ext
+    except ImportError as e:
+        if "libnvrtc" not in str(e) and "libcublas" not in str(e):
+            raise
+        import ctypes
+        import glob
+        import os
+        site = os.path.dirname(os.path.dirname(torch.__file__))
+        cuda = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+        dirs = sorted(glob.glob(os.path.join(site, "nvidia", "*", "lib"))) + [
+            os.path.join(cuda, "lib64")]
+        for name in ("libcublasLt.so.13", "libcublas.so.13", "libnvrtc.so.13"):
+            for d in dirs:
+                path = os.path.join(d, name)
+                if os.path.exists(path):
+                    ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                    break
+        from . import _C as ext
+        return ext
+
+
+_C = _load_extension()
 from ._C import SingularMatrixError, SolveError
 from .generators import (aniso2d, convdiff2d, generate, poisson2d, poisson3d, random_sparse,
                          random_spd)

@@ -7,8 +7,10 @@ forming the dense inverse (selected inversion for Cholesky, blocked solves for L
 
 ``method``: ``"auto"`` (Cholesky when A is symmetric/Hermitian positive definite, otherwise
 LU), ``"cholesky"``, ``"ldlt"``, ``"lu"``. ``ordering``: ``"auto"``, ``"amd"``, ``"metis"``,
-``"natural"`` (``"nesdis"`` for cholesky/ldlt). CPU only (SuiteSparse); float32/complex64 are
-factorized in double precision and the results cast back.
+``"natural"`` (``"nesdis"`` for cholesky/ldlt). CPU: SuiteSparse; float32/complex64 are
+factorized in double precision and the results cast back. CUDA: cuDSS (when built with it),
+``"cholesky"`` and ``"ldlt"`` only (``"auto"``: Cholesky, then LDLᵀ for a symmetric pattern):
+cuDSS's LU does not expose its row pivoting, so the sign of its determinant is unknown.
 """
 from . import _C
 

@@ -115,10 +115,12 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     """Solve ``A x = b`` (least squares ``min ‖A x − b‖`` for rectangular A with lsqr/lsmr).
 
     A: ``SparseTensor`` ``(n, m)`` or a batch ``(B, n, m)``. b: ``[n]``, ``[n, k]``; batched A
-    also ``[B, n]``, ``[B, n, k]``. method: ``"auto"`` (direct on the CPU up to 2e5 rows —
-    Cholesky when A looks SPD, LU otherwise — else CG + Jacobi for SPD-looking A, GMRES
-    otherwise; LSQR for rectangular A), ``"cg"``, ``"bicgstab"``, ``"gmres"``, ``"fgmres"``,
-    ``"minres"``, ``"lsqr"``, ``"lsmr"``, ``"cholesky"``, ``"ldlt"``, ``"lu"``.
+    also ``[B, n]``, ``[B, n, k]``. method: ``"auto"`` (direct up to 2e5 rows when the build
+    has a direct backend for A's device — SuiteSparse on the CPU, cuDSS on CUDA — Cholesky
+    when A looks SPD, LU otherwise; else CG + Jacobi for SPD-looking A, GMRES otherwise; LSQR
+    for rectangular A), ``"cg"``, ``"bicgstab"``, ``"gmres"``, ``"fgmres"``,
+    ``"minres"``, ``"lsqr"``, ``"lsmr"``, ``"cholesky"``, ``"ldlt"``, ``"lu"`` (CUDA matrices:
+    cuDSS, see ``dsla.features["cudss"]``).
     precond: ``None``/``"auto"``, ``"none"``, ``"jacobi"``, ... ; M: a user preconditioner
     (SparseTensor, callable ``r -> M r``, or scipy LinearOperator). callback(iteration,
     residual) is called at every convergence check.

@@ -55,8 +55,10 @@ bool factor_member(std::unique_ptr<direct::Factorization>& f, const PatternPtr& 
       if (!automatic) throw;  // values not symmetric
     }
   }
-  f = direct::make_factorization(pattern, direct::Kind::LU, v.scalar_type(),
-                                 ordering == "nesdis" ? "auto" : ordering);
+  // CUDA (cuDSS): its LU gives no determinant sign; a symmetric indefinite matrix goes to LDLᵀ.
+  const bool ldlt = pattern->device().is_cuda() && automatic && structurally_symmetric;
+  f = direct::make_factorization(pattern, ldlt ? direct::Kind::LDLT : direct::Kind::LU,
+                                 v.scalar_type(), ordering == "nesdis" ? "auto" : ordering);
   f->set_pivot_tolerance(0.0);
   try {
     f->factorize(v);
@@ -154,9 +156,10 @@ void check_matrix(const SparseMatrix& A, const DetOptions& opt, const char* who)
   DSLA_CHECK_ARG(A.rows() == A.cols(), "A", who, " needs a square matrix, got ", A.rows(), " x ",
                  A.cols());
   DSLA_CHECK_ARG(A.rows() > 0, "A", who, " needs a non-empty matrix, got 0 x 0");
-  DSLA_CHECK_ARG(A.device().is_cpu(), "A", who, " runs on the CPU (SuiteSparse), the matrix is on ",
-                 A.device(),
-                 "; move it with A.to('cpu') (a CUDA determinant via cuDSS is not available yet)");
+  DSLA_CHECK_ARG(A.device().is_cpu() || direct::available(direct::Kind::Cholesky, A.device()), "A",
+                 who, " of a matrix on ", A.device(),
+                 " needs cuDSS, and this build of dsla has none (dsla.features['cudss']); move it "
+                 "with A.to('cpu')");
   const at::ScalarType dt = A.dtype();
   DSLA_CHECK_TYPE(
       dt == at::kFloat || dt == at::kDouble || dt == at::kComplexFloat || dt == at::kComplexDouble,
@@ -165,7 +168,7 @@ void check_matrix(const SparseMatrix& A, const DetOptions& opt, const char* who)
                      opt.method == "lu",
                  "method", who, ": expected 'auto', 'cholesky', 'ldlt' or 'lu', got '", opt.method,
                  "'");
-  DSLA_CHECK_ARG(direct::available(direct::Kind::LU), "A", who,
+  DSLA_CHECK_ARG(direct::available(direct::Kind::LU, A.device()), "A", who,
                  ": dsla was built without SuiteSparse: install libsuitesparse-dev and rebuild");
 }
 

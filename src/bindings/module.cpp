@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bindings/registry.h"
+#include "solve/direct/factorization.h"
 
 namespace dsla::bindings {
 namespace {
@@ -84,5 +85,13 @@ PYBIND11_MODULE(_C, m) {
   features["metis"] = bool(DSLA_HAVE_METIS);
   features["gloo"] = bool(DSLA_HAVE_GLOO);
   m.attr("features") = features;
+  // Why each optional backend is on or off, as CMake's summary said (and cuDSS's run-time version).
+  py::dict build_info;
+  build_info["cudss"] = std::string(DSLA_CUDSS_WHY);
+  build_info["cudss_version"] = dsla::direct::cudss_version();
+  m.attr("build_info") = build_info;
+  m.def("direct_analysis_count", &dsla::direct::analysis_count,
+        "Symbolic analyses (CHOLMOD, UMFPACK, cuDSS) run by this process: tests use it to prove "
+        "that analysis is reused when only values change");
   dsla::bindings::bind_all(m);
 }

@@ -67,6 +67,13 @@ struct Solver::Impl {
   void factorize_all(Method m) {
     const int64_t B = A.batch_size();
     facts.clear();
+    if (A.is_batched() && B > 1 && direct::batched_available(A.device())) {
+      // cuDSS: the whole batch in one factorization (one analysis, one call per phase).
+      auto f = direct::make_factorization(A.pattern(), kind_of(m), A.dtype(), opt.ordering, B);
+      f->factorize(A.values());
+      facts.push_back(std::move(f));
+      return;
+    }
     for (int64_t i = 0; i < B; ++i) {
       auto f = direct::make_factorization(A.pattern(), kind_of(m), A.dtype(), opt.ordering);
       f->factorize(A.is_batched() ? A.values().select(0, i) : A.values());
@@ -138,8 +145,9 @@ struct Solver::Impl {
     if (auto_pick) {
       if (!square) {
         m = Method::LSQR;
-      } else if (!opt.M && A.device().is_cpu() && A.rows() <= kDirectMaxRows &&
-                 direct::available(direct::Kind::LU)) {
+      } else if (!opt.M && A.rows() <= kDirectMaxRows &&
+                 direct::available(direct::Kind::LU, A.device())) {
+        // CPU: SuiteSparse; CUDA: cuDSS (when this build has it).
         m = Method::LU;  // refined below (Cholesky when SPD)
       } else if (A.is_symmetric(1e-12) && positive_real_diagonal(A)) {
         m = Method::CG;
@@ -168,6 +176,9 @@ struct Solver::Impl {
 
   at::Tensor solve_direct(const at::Tensor& b3, bool adjoint) const {
     const int64_t B = std::max(b3.size(0), A.batch_size());
+    if (facts.size() == 1 && facts[0]->batch_size() > 1) {
+      return facts[0]->solve(b3, adjoint).to(A.dtype());  // [B, n, k] in one call
+    }
     std::vector<at::Tensor> xs;
     for (int64_t i = 0; i < B; ++i) {
       const auto& f = facts[facts.size() == 1 ? 0 : i];
@@ -266,7 +277,9 @@ void Solver::refactor(const at::Tensor& values) {
   if (!I.empty) {
     if (is_direct(I.method)) {
       for (int64_t i = 0; i < static_cast<int64_t>(I.facts.size()); ++i) {
-        I.facts[i]->factorize(I.A.is_batched() ? I.A.values().select(0, i) : I.A.values());
+        const bool whole = I.facts[i]->batch_size() > 1;  // a uniform-batch factorization
+        I.facts[i]->factorize(I.A.is_batched() && !whole ? I.A.values().select(0, i)
+                                                         : I.A.values());
       }
     } else {
       I.op = make_operator(I.A);

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <string>
 
 namespace dsla::direct {
 
@@ -19,6 +21,13 @@ std::unique_ptr<Factorization> make_cholmod(const PatternPtr& pattern, Kind kind
                                             at::ScalarType dtype, const std::string& ordering);
 std::unique_ptr<Factorization> make_umfpack(const PatternPtr& pattern, at::ScalarType dtype,
                                             const std::string& ordering);
+}  // namespace detail
+#endif
+#if DSLA_HAVE_CUDSS
+namespace detail {
+std::unique_ptr<Factorization> make_cudss(const PatternPtr& pattern, Kind kind,
+                                          at::ScalarType dtype, const std::string& ordering,
+                                          int64_t batch);
 }  // namespace detail
 #endif
 
@@ -98,21 +107,32 @@ bool available(Kind kind) {
   return DSLA_HAVE_SUITESPARSE != 0;
 }
 
+bool available(Kind kind, c10::Device device) {
+  if (device.is_cuda()) return DSLA_HAVE_CUDSS != 0;
+  return device.is_cpu() && available(kind);
+}
+
+bool batched_available(c10::Device device) {
+  if (!device.is_cuda() || DSLA_HAVE_CUDSS == 0) return false;
+  const char* v = std::getenv("DSLA_CUDSS_UBATCH");
+  return v == nullptr || std::string(v) != "0";
+}
+
+#if !DSLA_HAVE_CUDSS
+std::string cudss_version() {
+  return "";
+}
+#endif
+
 std::unique_ptr<Factorization> make_factorization(const PatternPtr& pattern, Kind kind,
-                                                  at::ScalarType dtype,
-                                                  const std::string& ordering) {
+                                                  at::ScalarType dtype, const std::string& ordering,
+                                                  int64_t batch) {
   DSLA_CHECK_ARG(pattern != nullptr, "pattern", "make_factorization: pattern is null");
   DSLA_CHECK_ARG(pattern->is_square(), "pattern",
                  "a direct factorization needs a square matrix, got ", pattern->rows(), " x ",
                  pattern->cols(), " (for least squares use an iterative method such as lsqr)");
   DSLA_CHECK_ARG(pattern->rows() > 0, "pattern",
                  "a direct factorization needs a non-empty matrix, got 0 x 0");
-  DSLA_CHECK_ARG(pattern->device().is_cpu(), "pattern",
-                 "the SuiteSparse factorizations (cholesky/ldlt/lu) run on the CPU, the matrix is "
-                 "on ",
-                 pattern->device(),
-                 "; move it to the CPU (A.to('cpu')) or use the CUDA direct solver (cuDSS) with "
-                 "device='cuda'");
   DSLA_CHECK_TYPE(dtype == at::kFloat || dtype == at::kDouble || dtype == at::kComplexFloat ||
                       dtype == at::kComplexDouble,
                   "dtype", "expected float32, float64, complex64 or complex128, got ", dtype);
@@ -120,6 +140,26 @@ std::unique_ptr<Factorization> make_factorization(const PatternPtr& pattern, Kin
                      ordering == "natural" || ordering == "nesdis",
                  "ordering", "expected one of 'auto', 'amd', 'metis', 'natural', 'nesdis', got '",
                  ordering, "'");
+  DSLA_CHECK_ARG(batch >= 1, "batch", "must be >= 1, got ", batch);
+  if (pattern->device().is_cuda()) {
+#if DSLA_HAVE_CUDSS
+    return detail::make_cudss(pattern, kind, dtype, ordering, batch);
+#else
+    throw SolveError(
+        "dsla: direct solves of CUDA matrices (cholesky/ldlt/lu) use cuDSS, and this build of "
+        "dsla has no cuDSS (set CUDSS_ROOT to an unpacked nvidia-cudss-cu13 wheel and rebuild; "
+        "dsla.features['cudss'] says whether it was found). Use an iterative method "
+        "(method='cg', 'gmres', 'bicgstab') or move the matrix to the CPU");
+#endif
+  }
+  DSLA_CHECK_ARG(batch == 1, "batch",
+                 "the CPU factorizations hold one matrix each (batch = 1), got ", batch);
+  DSLA_CHECK_ARG(pattern->device().is_cpu(), "pattern",
+                 "the SuiteSparse factorizations (cholesky/ldlt/lu) run on the CPU, the matrix is "
+                 "on ",
+                 pattern->device(),
+                 "; move it to the CPU (A.to('cpu')) or use the CUDA direct solver (cuDSS) with "
+                 "device='cuda'");
 #if DSLA_HAVE_SUITESPARSE
   DSLA_CHECK_ARG(!(kind == Kind::LU && ordering == "nesdis"), "ordering",
                  "'nesdis' is a CHOLMOD ordering; for LU use 'auto', 'amd', 'metis' or 'natural'");
@@ -150,6 +190,7 @@ at::Tensor inverse_entries_by_solves(const Factorization& f, int64_t n, const at
   DSLA_CHECK_ARG(rows.dim() == 1 && cols.dim() == 1 && rows.numel() == cols.numel(), "rows",
                  "inverse_entries: rows and cols must be 1-D of equal length, got ", rows.sizes(),
                  " and ", cols.sizes());
+  const c10::Device device = rows.device();
   const at::Tensor r = rows.to(at::kCPU, at::kLong).contiguous();
   const at::Tensor c = cols.to(at::kCPU, at::kLong).contiguous();
   const int64_t m = r.numel();
@@ -183,8 +224,9 @@ at::Tensor inverse_entries_by_solves(const Factorization& f, int64_t n, const at
     at::Tensor e = at::zeros({n, kb}, at::kDouble);
     auto ea = e.accessor<double, 2>();
     for (int64_t j = 0; j < kb; ++j) ea[block[j]][j] = 1.0;
-    at::Tensor x = f.solve(e, /*adjoint=*/false);
-    x = x.to(detail::work_dtype(x.scalar_type())).contiguous();
+    // CUDA factorizations (cuDSS) solve on the device of `rows`; the gather runs on the CPU.
+    at::Tensor x = f.solve(e.to(device), /*adjoint=*/false);
+    x = x.to(at::kCPU, detail::work_dtype(x.scalar_type())).contiguous();
     if (!out.defined()) out = at::empty({m}, x.options());
     // Gather out[ord[t]] = x[r[ord[t]], local column].
     int64_t j = 0;
@@ -203,7 +245,7 @@ at::Tensor inverse_entries_by_solves(const Factorization& f, int64_t n, const at
     pos = end;
   }
   if (!out.defined()) out = at::empty({0}, at::kDouble);
-  return out;
+  return out.to(device);
 }
 
 }  // namespace dsla::direct
