@@ -7,7 +7,14 @@
 Products, solves and factorizations are differentiable in the matrix values and the dense
 operands. The numerics live in the C++ library (dsla._C); this package is a thin layer.
 """
+import os
+
 import torch  # noqa: F401  (loads libtorch before the extension)
+
+if os.environ.get("DSLA_C_DIR"):
+    # Load dsla._C from another build (e.g. one configured with -DDSLA_WITH_SUITESPARSE=OFF and
+    # -DDSLA_PYTHON_MODULE_DIR=<dir>): that directory is searched before this package's own.
+    __path__.insert(0, os.environ["DSLA_C_DIR"])
 
 from . import _C
 from ._C import SingularMatrixError, SolveError

@@ -25,3 +25,32 @@ at::Tensor solve3(const Solver& s, const at::Tensor& b3, bool adjoint, SolveInfo
                   bool force_warn = false);
 
 }  // namespace dsla::detail
+
+namespace dsla::detail {
+
+// Whether this build can factor a matrix on `device` (CPU: SuiteSparse; CUDA: cuDSS).
+bool direct_available(c10::Device device);
+
+// The inner linear solver of shift-invert eigensolvers (eigsh, eigs, svds "SM", cond) and of
+// Newton with an assembled Jacobian, for method Auto:
+//   - a direct factorization where this build has one for A's device (Symmetric: Cholesky,
+//     then LU when A is not positive definite; General: LU);
+//   - otherwise an iterative Solver with rtol ≤ `rtol` (a tight inner tolerance: the outer
+//     method sees A⁻¹ only through it):
+//       Symmetric (A − σM of eigsh: symmetric, indefinite in general): MINRES + Jacobi when the
+//         diagonal is positive (the preconditioner must be SPD), unpreconditioned otherwise;
+//       General: CG + AMG when A looks SPD (symmetric, positive diagonal; e.g. Newton on a
+//         convex problem), else GMRES (restart 50) + ILU0 on the CPU / Jacobi elsewhere.
+// A method other than Auto in `user` is used as given. `name` receives what was picked, e.g.
+// "cholesky", "minres+jacobi", "gmres+ilu0".
+enum class InnerKind { Symmetric, General };
+Solver make_inner_solver(const SparseMatrix& A, const SolveOptions& user, InnerKind kind,
+                         double rtol, std::string* name = nullptr);
+// The iterative fallback of make_inner_solver for a General A that is not SPD after all (CG
+// failed): GMRES + ILU0 / Jacobi.
+Solver make_gmres_solver(const SparseMatrix& A, const SolveOptions& user, double rtol,
+                         std::string* name = nullptr);
+// "method" or "method+preconditioner" of a Solver.
+std::string describe(const Solver& s);
+
+}  // namespace dsla::detail

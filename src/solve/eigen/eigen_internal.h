@@ -81,6 +81,10 @@ eigen::BlockOp matrix_block_op(const SparseMatrix& A);  // X -> A X (real A, com
 eigen::BlockOp complexify(eigen::BlockOp real_op);      // accepts complex X for a real operator
 // Entry with the largest magnitude of each column made real positive.
 at::Tensor normalize_phase(const at::Tensor& U);
+// X -> S⁻¹ X for shift-invert: throws dsla::SolveError naming `what` and the inner solver when
+// an (iterative) inner solve does not converge: the outer eigensolver cannot deliver then.
+eigen::BlockOp inner_op(const Solver& S, const char* what, const std::string& inner,
+                        bool adjoint_too = false);
 // Reports and applies the failure policy.
 void finish(EigenInfo& info, int64_t k, int64_t converged, int64_t iterations,
             const at::Tensor& residuals, const EigenOptions& opt, const char* what);
