@@ -8,7 +8,7 @@
                  --maxiter so nothing hangs), preconditioners from --precond: none, jacobi, amg,
                  shift-invert (which="SM": LOBPCG on A⁻¹ through the default inner solver).
 
-Timing: a warm-up run on CUDA, then medians of up to --repeat runs; repeats stop once one
+Timing: a short warm-up run on CUDA (Newton: one step; LOBPCG: 3 iterations), then medians of up to --repeat runs; repeats stop once one
 configuration has used --budget seconds (the record says how many ran). CUDA: events around
 each run, peak device memory per DOF. Results: JSON (meta + one record per configuration),
 rewritten after every record.
@@ -35,13 +35,15 @@ sys.path.insert(0, str(ROOT / "python"))
 import dsla  # noqa: E402
 
 
-def timed(fn, device, repeat, budget, warmup):
-    """(median seconds, all runs, last result); CUDA: events, a warm-up run first."""
+def timed(fn, device, repeat, budget, warmup=None):
+    """(median seconds, all runs, last result); CUDA: events, warmup() (a short run) first."""
     cuda = device.startswith("cuda")
     if cuda:
         torch.cuda.synchronize()
-        if warmup:
-            fn()
+        if warmup is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                warmup()
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     ts, out, spent = [], None, 0.0
@@ -88,7 +90,9 @@ def bratu(m, device, a, lam=5.0):
     lin = {"method": a.linear}
     t, ts, (u, info) = timed(lambda: dsla.nonlinear_solve(
         F, u0, torch.tensor(lam, device=device), jacobian=J, rtol=1e-8, linear_solver=lin,
-        return_info=True), device, a.repeat, a.budget, True)
+        return_info=True), device, a.repeat, a.budget,
+        warmup=lambda: dsla.nonlinear_solve(F, u0, torch.tensor(lam, device=device), jacobian=J,
+                                            maxiter=1, linear_solver=lin))
     mem = peak_bytes_per_dof(device, N)
     lt = torch.tensor(lam, device=device, requires_grad=True)
 
@@ -97,7 +101,7 @@ def bratu(m, device, a, lam=5.0):
         u = dsla.nonlinear_solve(F, u0, lt, jacobian=J, rtol=1e-8, linear_solver=lin)
         u.sum().backward()
         return lt.grad
-    tfb, tsfb, _ = timed(fb, device, a.repeat, a.budget, False)
+    tfb, tsfb, _ = timed(fb, device, a.repeat, a.budget)
     res = float(torch.linalg.vector_norm(F(u, lam)) / torch.linalg.vector_norm(F(u0, lam)))
     return {"problem": f"bratu2d:{m}", "N": N, "lambda": lam, "method": "newton",
             "linear_solver": info.linear_solver, "time_s": t, "all_s": ts,
@@ -111,12 +115,12 @@ def eig(m, pc, device, a):
     A = dsla.poisson2d(m, device=device)
     which, precond = ("SM", None) if pc == "shift-invert" else ("SA", None if pc == "none" else pc)
 
-    def run():
+    def run(maxiter=a.maxiter):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return A.eigsh(a.k, which=which, precond=precond, tol=a.tol, maxiter=a.maxiter,
+            return A.eigsh(a.k, which=which, precond=precond, tol=a.tol, maxiter=maxiter,
                            return_info=True)
-    t, ts, (lam, U, info) = timed(run, device, a.repeat, a.budget, True)
+    t, ts, (lam, U, info) = timed(run, device, a.repeat, a.budget, warmup=lambda: run(3))
     return {"problem": f"eigsh:poisson2d:{m}", "N": m * m, "k": a.k, "which": which,
             "precond": pc, "inner_solver": info.inner_solver, "tol": a.tol,
             "maxiter": a.maxiter, "time_s": t, "all_s": ts, "iterations": info.iterations,

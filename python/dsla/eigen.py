@@ -95,9 +95,10 @@ def eigsh(A, k=6, which="SA", M=None, precond=None, sigma=None, tol=1e-8, maxite
     0), ``"LM"`` largest magnitude. sigma: the k eigenvalues nearest sigma (shift-invert through
     a Solver; ``solver`` = method name or dict of method/precond/rtol/maxiter). The default
     inner solver is direct where this build has one for A's device (Cholesky, else LU;
-    ``dsla.features``: suitesparse on the CPU, cudss on CUDA), else MINRES (+ Jacobi for a
-    positive diagonal) at rtol 1e-12; an inner solve that does not converge raises
-    ``dsla.SolveError``. ``info.inner_solver`` names the one used. precond: ``"jacobi"``,
+    ``dsla.features``: suitesparse on the CPU, cudss on CUDA), else iterative at rtol 1e-12:
+    CG + AMG when A − σM is provably semidefinite (Gershgorin), MINRES (+ Jacobi for a
+    positive diagonal) otherwise, moving on when a stage does not converge; when none
+    converges, ``dsla.SolveError``. ``info.inner_solver`` names the one used. precond: ``"jacobi"``,
     ``"amg"``, a SparseTensor or a callable approximating ``A⁻¹`` (LOBPCG's preconditioner).
     Returns ``(values [k], vectors [n, k])`` (+ info): differentiable in A.values / M.values.
     """
@@ -132,8 +133,8 @@ def svds(A, k=6, which="LM", tol=1e-8, maxiter=None, block=None, seed=0, solver=
     """k singular triplets ``(U [n, k], S [k], V [m, k])`` with ``A V = U diag(S)``.
 
     which: ``"LM"`` largest (descending), ``"SM"`` smallest (square A, through a Solver: LU
-    where the build has a direct backend for A's device, else GMRES + ILU0 / Jacobi or CG + AMG
-    at rtol 1e-12; ascending). S is differentiable in A.values; U and V are not (backward through them raises).
+    where the build has a direct backend for A's device, else CG + AMG (SPD-looking A), GMRES +
+    ILU0 (CPU) / Jacobi (CUDA), then plain GMRES, at rtol 1e-12; ascending). S is differentiable in A.values; U and V are not (backward through them raises).
     """
     _check_A(A)
     _check_k(k)

@@ -362,9 +362,19 @@ def test_shift_invert_inner_solver_choice():
     np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-9)
     with pytest.raises(dsla.SolveError, match="inner solve"):
         A.eigsh(4, sigma=2.05, solver={"method": "minres", "maxiter": 3})
-    # SPD A, sigma below the spectrum: Cholesky (direct) / MINRES + Jacobi
+    # SPD A, sigma below the spectrum: Cholesky (direct) / CG + AMG (A − σI provably
+    # semidefinite by Gershgorin)
     info = A.eigsh(3, which="SM", return_info=True)[2]
-    assert info.inner_solver == ("cholesky" if direct else "minres+jacobi")
+    assert info.inner_solver == ("cholesky" if direct else "cg+amg")
+    # a nonsymmetric matrix where ILU0 fails: the plan moves on to plain GMRES (long restart)
+    rng = np.random.default_rng(11)
+    R = dsla.SparseTensor.from_scipy((sp.random(300, 300, density=0.03, random_state=rng)
+                                      + sp.diags(rng.standard_normal(300))).tocsr())
+    lam, _, info = R.eigs(2, which="SM", tol=1e-10, return_info=True)
+    assert info.inner_solver in (("lu",) if direct else ("gmres+ilu0", "gmres"))
+    w = torch.linalg.eigvals(R.to_dense()).numpy()
+    for x in lam.numpy():
+        assert np.min(abs(w - x)) < 1e-6 * max(1, abs(x))
     # svds "SM" and eigs sigma on a nonsymmetric matrix: LU / GMRES + ILU0
     C = dsla.convdiff2d(10, 3.0)
     U, s, V, info = C.svds(3, which="SM", tol=1e-10, return_info=True)

@@ -44,11 +44,15 @@ namespace {
 
 // Inner solves aim at rtol 1e-12; one that stalls above that near rounding (ill-conditioned
 // A − σM: the true residual cannot go below about eps · cond) still serves (the eigen residuals
-// on the original problem report the outcome). Above 1e-6 it cannot: an error.
+// on the original problem report the outcome). Above 1e-6 it cannot.
+constexpr double kInnerRtol = 1e-12;
 constexpr double kInnerFail = 1e-6;
 
-void check_inner(const SolveInfo& si, const char* what, const std::string& inner) {
-  if (si.converged || si.residual <= kInnerFail) return;
+bool ok_inner(const SolveInfo& si) {
+  return si.converged || si.residual <= kInnerFail;
+}
+
+[[noreturn]] void fail_inner(const SolveInfo& si, const char* what, const std::string& inner) {
   throw SolveError(std::string("dsla: ") + what + ": the shift-invert inner solve (" + inner +
                    ") did not converge: " + si.message +
                    ". Without a direct solver for this device (dsla.features: suitesparse on "
@@ -59,18 +63,40 @@ void check_inner(const SolveInfo& si, const char* what, const std::string& inner
 
 }  // namespace
 
-eigen::BlockOp inner_op(const Solver& S, const char* what, const std::string& inner,
-                        bool adjoint_too) {
-  return [S, what, inner, adjoint_too](const at::Tensor& X) {
-    SolveInfo si;
-    auto Y = X.contiguous();
-    if (adjoint_too) {
-      Y = S.solve_adjoint(Y, &si).contiguous();
-      check_inner(si, what, inner);
+eigen::BlockOp inner_op(const SparseMatrix& A, const SolveOptions& user, InnerKind kind,
+                        const char* what, std::shared_ptr<std::string> name, bool adjoint_too,
+                        Solver* first) {
+  struct State {
+    SparseMatrix A;
+    SolveOptions user;
+    InnerKind kind;
+    int stage = 0;
+    Solver S;
+  };
+  auto st = std::make_shared<State>();
+  st->A = A;
+  st->user = user;
+  st->kind = kind;
+  st->S = make_inner_solver(A, user, kind, kInnerRtol, name.get(), 0);
+  if (first) *first = st->S;
+  return [st, what, name, adjoint_too](const at::Tensor& X) {
+    for (;;) {
+      SolveInfo si;
+      auto Y = X.contiguous();
+      if (adjoint_too) Y = st->S.solve_adjoint(Y, &si).contiguous();
+      if (ok_inner(si)) Y = st->S.solve(Y, &si);
+      if (ok_inner(si)) return Y;
+      Solver next;
+      std::string next_name;
+      try {
+        next = make_inner_solver(st->A, st->user, st->kind, kInnerRtol, &next_name, st->stage + 1);
+      } catch (const std::exception&) {
+      }
+      if (!next.defined()) fail_inner(si, what, *name);
+      st->S = next;
+      st->stage += 1;
+      *name = next_name;
     }
-    Y = S.solve(Y, &si);
-    check_inner(si, what, inner);
-    return Y;
   };
 }
 

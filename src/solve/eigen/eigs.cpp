@@ -30,7 +30,7 @@ std::tuple<at::Tensor, at::Tensor> eigs_nograd(const SparseMatrix& A, int64_t k,
   if (!sigma && which == "SM") sigma = 0.0;
   eigen::ArnoldiResult r;
   at::Tensor lam, U;
-  std::string inner_name;
+  auto inner_name = std::make_shared<std::string>();
   if (sigma) {
     const int64_t nn = n;
     auto io = at::TensorOptions().dtype(at::kLong).device(A.device());
@@ -38,9 +38,8 @@ std::tuple<at::Tensor, at::Tensor> eigs_nograd(const SparseMatrix& A, int64_t k,
                                     at::ones({nn}, options), {nn, nn}, false);
     // LU where this build has a direct backend for the device, else GMRES + ILU0 / Jacobi
     // with a tight rtol.
-    Solver S = make_inner_solver(add(A.detach(), I, 1.0, -*sigma), opt.solver, InnerKind::General,
-                                 1e-12, &inner_name);
-    eigen::BlockOp K = inner_op(S, "eigs", inner_name);
+    eigen::BlockOp K = inner_op(add(A.detach(), I, 1.0, -*sigma), opt.solver, InnerKind::General,
+                                "eigs", inner_name);
     if (!A.is_complex()) K = complexify(K);
     r = eigen::arnoldi(K, n, options, k, "LM", 0.0, opt.tol, opt.maxiter, opt.block, opt.seed);
     lam = *sigma + 1.0 / r.values;
@@ -57,7 +56,7 @@ std::tuple<at::Tensor, at::Tensor> eigs_nograd(const SparseMatrix& A, int64_t k,
   auto inner = r.residuals.index_select(0, order.cpu());
   int64_t nconv = at::logical_or(inner <= opt.tol, res <= opt.tol).sum().item<int64_t>();
   EigenInfo info;
-  info.inner_solver = inner_name;
+  info.inner_solver = *inner_name;
   finish(info, k, nconv, r.iterations, res, opt, "eigs (Arnoldi)");
   if (info_out) *info_out = std::move(info);
   return {lam, U};

@@ -79,7 +79,7 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
   if (!sigma && which == "SM") sigma = 0.0;
   std::vector<Run> runs;
   int64_t iterations = 0;
-  std::string inner_name;
+  auto inner_name = std::make_shared<std::string>();
   auto run = [&](const eigen::LobpcgProblem& P, bool largest) {
     Run r;
     r.r = eigen::lobpcg(P, k, largest, X0, opt.tol, opt.maxiter, opt.block, opt.seed);
@@ -96,8 +96,8 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
     auto Sh = add(A.detach(), M ? M->detach() : identity_like(A), 1.0, -*sigma);
     // Inner solver: direct where this build has one for the device (Cholesky when A − σM is
     // SPD, else LU), else MINRES with a tight rtol (A − σM is symmetric indefinite in general).
-    Solver S = make_inner_solver(Sh, opt.solver, InnerKind::Symmetric, 1e-12, &inner_name);
-    auto K = inner_op(S, "eigsh", inner_name);
+    Solver S;
+    auto K = inner_op(Sh, opt.solver, InnerKind::Symmetric, "eigsh", inner_name, false, &S);
     if (M) {
       P.A = [K, Bop](const at::Tensor& X) { return Bop(K(Bop(X))); };
     } else {
@@ -176,7 +176,7 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
                  .cpu();
   int64_t nconv = at::logical_or(cv, res <= opt.tol).sum().item<int64_t>();
   EigenInfo info;
-  info.inner_solver = inner_name;
+  info.inner_solver = *inner_name;
   finish(info, k, nconv, iterations, res, opt, "eigsh (LOBPCG)");
   if (info_out) *info_out = std::move(info);
   return {lam, U};
