@@ -14,7 +14,8 @@ solves go through a ``dsla.Solver`` that is refactored (numeric phase only) when
 unchanged. Its default (``linear_solver`` without a method): LU where this build has a direct
 backend for u's device (``dsla.features``: suitesparse on the CPU, cudss on CUDA), else CG + AMG
 for symmetric Jacobians with a positive diagonal (GMRES once CG fails) and GMRES + ILU0 (CPU) /
-Jacobi (CUDA) otherwise, rtol ≤ 1e-10; ``info.linear_solver`` names it. ``jacobian="autograd"`` builds a dense Jacobian with autograd (small problems only).
+Jacobi (CUDA) otherwise, rtol ≤ 1e-10; ``info.linear_solver`` names it.
+``jacobian="autograd"`` builds a dense Jacobian with autograd (small problems only).
 ``jacobian=None`` is Jacobian-free Newton–Krylov: GMRES (dsla) on exact Jacobian-vector products
 (the double-vjp trick, ``jvp="autograd"``) or finite differences (``jvp="fd"``), with an optional
 preconditioner ``linear_solver={"M": callable or SparseTensor}``.
