@@ -14,4 +14,8 @@ for script in bench/cpu_*.py; do
   [ -e "$script" ] || continue
   .venv/bin/python "$script" --out "$OUTDIR"
 done
+# eigen / nonlinear (the same script runs on the GPU from scripts/gpu-check.sh); LOBPCG without a
+# preconditioner at 1024² takes hours on 2 cores: 256² here, 1024² on the GPU.
+.venv/bin/python bench/eigen_nonlinear_bench.py --device cpu --out "$OUTDIR" --bratu 256,512 \
+  --eig 256 --precond none,jacobi,amg,shift-invert
 .venv/bin/python bench/make_table.py

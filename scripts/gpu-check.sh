@@ -127,5 +127,14 @@ if [ $BENCH -eq 1 ]; then
       --out "$OUT" ${AMG_BENCH_ARGS:-} > "$OUT/amg_bench.log" 2>&1 || status=1
     tail -12 "$OUT/amg_bench.log"
   fi
+  echo "== eigen / nonlinear benchmark (GPU): Bratu Newton, eigsh k=10 of poisson2d:1024"
+  # ~1-2 minutes: LOBPCG capped at --maxiter, repeats stop after --budget s per configuration;
+  # the timeout is a last guard so the check never hangs.
+  # shellcheck disable=SC2086
+  PYTHONPATH="$ROOT/python" PYTHONUNBUFFERED=1 timeout 600 "$PY" \
+    "$ROOT/bench/eigen_nonlinear_bench.py" --device cuda --out "$OUT" --bratu 256,1024 \
+    --eig 1024 --precond none,amg --repeat 5 --budget 15 --maxiter 3000 \
+    ${EIG_BENCH_ARGS:-} > "$OUT/eigen_nonlinear_bench.log" 2>&1 || status=1
+  tail -8 "$OUT/eigen_nonlinear_bench.log"
 fi
 exit $status

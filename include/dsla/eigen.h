@@ -57,6 +57,9 @@ struct EigenInfo {
   int64_t converged = 0;  // how many of the k returned pairs met tol
   bool ok = false;        // converged == k
   at::Tensor residuals;   // [k] float64 CPU: backward errors on the original problem
+  // Shift-invert's inner solver, e.g. "cholesky", "lu", "minres+jacobi", "gmres+ilu0" (direct
+  // where this build has a backend for the device, iterative otherwise); empty without one.
+  std::string inner_solver;
   std::string message;
 };
 

@@ -38,7 +38,10 @@ struct NonlinearOptions {
   double omega = 1.0;   // default fixed-point map u − omega F(u)
   double divtol = 1e8;  // ‖F‖ > divtol ‖F(u0)‖: diverged
   int64_t stall = 10;   // fixed-point iterations without 1% progress: stagnated
-  SolveOptions linear;  // Newton's linear solves (method Auto: LU on the CPU, GMRES elsewhere)
+  // Newton's linear solves. Method Auto: LU where this build has a direct backend for u's device
+  // (SuiteSparse on the CPU, cuDSS on CUDA), else CG + AMG for symmetric Jacobians with a
+  // positive diagonal and GMRES + ILU0 (CPU) / Jacobi (CUDA) otherwise, rtol ≤ 1e-10; JFNK: GMRES.
+  SolveOptions linear;
   bool raise_on_failure = false;
   bool warn = true;
 };
@@ -53,6 +56,7 @@ struct NonlinearInfo {
   double residual = 0.0;
   std::vector<double> residual_history;
   std::vector<int64_t> linear_iterations;
+  std::string linear_solver;  // Newton's inner solver, e.g. "lu", "cg+amg", "jfnk-gmres"
   std::string message;
 };
 

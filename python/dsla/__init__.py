@@ -7,7 +7,14 @@
 Products, solves and factorizations are differentiable in the matrix values and the dense
 operands. The numerics live in the C++ library (dsla._C); this package is a thin layer.
 """
+import os
+
 import torch  # noqa: F401  (loads libtorch before the extension)
+
+if os.environ.get("DSLA_C_DIR"):
+    # Load dsla._C from another build (e.g. one configured with -DDSLA_WITH_SUITESPARSE=OFF and
+    # -DDSLA_PYTHON_MODULE_DIR=<dir>): that directory is searched before this package's own.
+    __path__.insert(0, os.environ["DSLA_C_DIR"])
 
 
 def _load_extension():
@@ -22,7 +29,6 @@ def _load_extension():
             raise
         import ctypes
         import glob
-        import os
         site = os.path.dirname(os.path.dirname(torch.__file__))
         cuda = os.environ.get("CUDA_HOME", "/usr/local/cuda")
         dirs = sorted(glob.glob(os.path.join(site, "nvidia", "*", "lib"))) + [

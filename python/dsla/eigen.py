@@ -12,7 +12,10 @@ original problem. Non-convergence warns, or raises ``dsla.SolveError`` with
 Gradients flow to ``A.values`` (and ``M.values``): eigenvalues always, eigenvectors where the
 eigenvalues are simple (clusters closer than ``degenerate_tol`` warn: only functions invariant
 under rotations within a cluster, such as its projector, then have meaningful gradients),
-singular values (not singular vectors). ``eigs`` results are not differentiable.
+singular values, and singular vectors of real matrices where the singular values are simple
+(through the eigenvector rule on ``[[0, A], [Aᵀ, 0]]``: clusters closer than ``degenerate_tol``
+warn as above, and singular values near 0 make the vector gradients ill-conditioned).
+``eigs`` results are not differentiable.
 """
 import warnings
 
@@ -67,7 +70,7 @@ def _options(which, tol, maxiter, block, sigma, solver, X0, seed, raise_on_failu
     if solver is not None:
         if isinstance(solver, str):
             solver = {"method": solver}
-        for key in ("method", "precond", "rtol"):
+        for key in ("method", "precond", "rtol", "maxiter"):
             if key in solver:
                 d["solver_" + key] = solver[key]
     _precond_entry(precond, d)
@@ -90,7 +93,12 @@ def eigsh(A, k=6, which="SA", M=None, precond=None, sigma=None, tol=1e-8, maxite
 
     which: ``"SA"`` smallest, ``"LA"`` largest, ``"SM"`` smallest magnitude (shift-invert at
     0), ``"LM"`` largest magnitude. sigma: the k eigenvalues nearest sigma (shift-invert through
-    a Solver; ``solver`` = method name or dict of method/precond/rtol). precond: ``"jacobi"``,
+    a Solver; ``solver`` = method name or dict of method/precond/rtol/maxiter). The default
+    inner solver is direct where this build has one for A's device (Cholesky, else LU;
+    ``dsla.features``: suitesparse on the CPU, cudss on CUDA), else iterative at rtol 1e-12:
+    CG + AMG when A − σM is provably semidefinite (Gershgorin), MINRES (+ Jacobi for a
+    positive diagonal) otherwise, moving on when a stage does not converge; when none
+    converges, ``dsla.SolveError``. ``info.inner_solver`` names the one used. precond: ``"jacobi"``,
     ``"amg"``, a SparseTensor or a callable approximating ``A⁻¹`` (LOBPCG's preconditioner).
     Returns ``(values [k], vectors [n, k])`` (+ info): differentiable in A.values / M.values.
     """
@@ -121,15 +129,17 @@ def eigs(A, k=6, which="LM", sigma=None, tol=1e-8, maxiter=None, ncv=None, seed=
 
 
 def svds(A, k=6, which="LM", tol=1e-8, maxiter=None, block=None, seed=0, solver=None,
-         return_info=False, raise_on_failure=False):
+         return_info=False, raise_on_failure=False, degenerate_tol=1e-6):
     """k singular triplets ``(U [n, k], S [k], V [m, k])`` with ``A V = U diag(S)``.
 
-    which: ``"LM"`` largest (descending), ``"SM"`` smallest (square A, through a Solver;
-    ascending). S is differentiable in A.values; U and V are not (backward through them raises).
+    which: ``"LM"`` largest (descending), ``"SM"`` smallest (square A, through a Solver: LU
+    where the build has a direct backend for A's device, else CG + AMG (SPD-looking A), GMRES +
+    ILU0 (CPU) / Jacobi (CUDA), then plain GMRES, at rtol 1e-12; ascending). S is differentiable in A.values; U and V are not (backward through them raises).
     """
     _check_A(A)
     _check_k(k)
-    d = _options(which, tol, maxiter, block, None, solver, None, seed, raise_on_failure)
+    d = _options(which, tol, maxiter, block, None, solver, None, seed, raise_on_failure,
+                 degenerate_tol)
     U, S, V, info = _C.svds(A._m, k, d)
     _report(info, raise_on_failure)
     return (U, S, V, info) if return_info else (U, S, V)

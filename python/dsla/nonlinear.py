@@ -11,7 +11,11 @@ coefficient solve).
 
 Jacobians (Newton): ``jacobian=callable(u, *params) -> SparseTensor`` assembles ∂F/∂u; the linear
 solves go through a ``dsla.Solver`` that is refactored (numeric phase only) when the pattern is
-unchanged. ``jacobian="autograd"`` builds a dense Jacobian with autograd (small problems only).
+unchanged. Its default (``linear_solver`` without a method): LU where this build has a direct
+backend for u's device (``dsla.features``: suitesparse on the CPU, cudss on CUDA), else CG + AMG
+for symmetric Jacobians with a positive diagonal (GMRES once CG fails) and GMRES + ILU0 (CPU) /
+Jacobi (CUDA) otherwise, rtol ≤ 1e-10; ``info.linear_solver`` names it.
+``jacobian="autograd"`` builds a dense Jacobian with autograd (small problems only).
 ``jacobian=None`` is Jacobian-free Newton–Krylov: GMRES (dsla) on exact Jacobian-vector products
 (the double-vjp trick, ``jvp="autograd"``) or finite differences (``jvp="fd"``), with an optional
 preconditioner ``linear_solver={"M": callable or SparseTensor}``.
@@ -52,6 +56,9 @@ class NonlinearInfo:
     residual: float = float("nan")  # final ‖F(u)‖
     residual_history: List[float] = field(default_factory=list)
     linear_iterations: List[int] = field(default_factory=list)  # per Newton step
+    # Newton's inner solver: "lu"/"cholesky" (direct), "cg+amg", "gmres+ilu0", "gmres+jacobi"
+    # (iterative: no direct backend for the device), "jfnk-gmres" (matrix-free), "" otherwise
+    linear_solver: str = ""
     function_evals: int = 0
     message: str = ""
 
@@ -92,6 +99,7 @@ class _Linear:
         self.solver = None
         self.pattern = None
         self.last_its = 0
+        self.name = ""
 
     # -- assembled ------------------------------------------------------------------------
     def _assemble(self, u):
@@ -111,11 +119,10 @@ class _Linear:
 
     def prepare(self, u):
         """Linearize at u (assembled: (re)factor; matrix-free: build the vjp graph)."""
-        from .solve import Solver
-
         self.u = u
         if self.jacobian is not None:
             J = self._assemble(u)
+            self.J = J
             pat = (J.nnz, J.crow, J.col)
             same = (self.pattern is not None and self.pattern[0] == pat[0]
                     and torch.equal(self.pattern[1], pat[1])
@@ -123,15 +130,15 @@ class _Linear:
             if same:
                 self.solver.refactor(J.values)
             else:
-                o = {k: v for k, v in self.opts.items() if k not in ("M",)}
-                if o.get("method", "auto") in ("auto", None):
-                    # Newton Jacobians are nonsymmetric in general (and their symmetry can change
-                    # between steps, which refactor cannot follow): LU on the CPU, GMRES elsewhere.
-                    # Pass method="cholesky" / "cg" for problems known to stay SPD.
-                    o["method"] = "lu" if J.device.type == "cpu" else "gmres"
-                self.solver = Solver(J, **o)
+                # method "auto": LU where this build has a direct backend for J's device, else
+                # CG + AMG (symmetric, positive diagonal) or GMRES + ILU0 (CPU) / Jacobi (CUDA),
+                # rtol <= 1e-10 (_C.inner_solver, the policy shift-invert eigensolvers use too).
+                self.solver, self.name = _inner_solver(J, self.opts, "general")
                 self.pattern = pat
             return
+        self.name = "jfnk-" + str(self.opts.get("method") or "gmres").replace("auto", "gmres")
+        if self.opts.get("M") is not None:
+            self.name += "+user"
         self._graph = None
         if self.jvp == "autograd":
             with torch.enable_grad():
@@ -153,12 +160,29 @@ class _Linear:
 
     def solve(self, rhs):
         if self.jacobian is not None:
-            x, info = self.solver.solve(rhs, return_info=True)
+            x, info = self.solver._s.solve(rhs)  # no SolveWarning: the NonlinearInfo reports
+            if (not info.converged and self.solver.method == "cg"
+                    and self.opts.get("method", "auto") in ("auto", None)):
+                # symmetric but not positive definite after all: GMRES from here on
+                self.solver, self.name = _inner_solver(self.J, self.opts, "gmres")
+                x, info = self.solver._s.solve(rhs)
             self.last_its = int(info.iterations)
             return x, bool(info.converged), info.message
         return _operator_solve(lambda X: torch.stack([self._jv(X[:, j]) for j in
                                                       range(X.shape[1])], 1),
                                rhs, self.opts)
+
+
+def _inner_solver(J, opts, kind):
+    """(dsla.Solver, name) for Newton's assembled Jacobian J (see _C.inner_solver)."""
+    from .solve import Solver, _options
+
+    o = {k: v for k, v in opts.items() if k != "M"}
+    d = _options(J, o.get("method") or "auto", o.get("precond"), float(o.get("rtol", 1e-8)),
+                 float(o.get("atol", 0.0)), o.get("maxiter"), int(o.get("restart", 30)), None,
+                 None, False, None, None, False, o.get("ordering", "auto"))
+    s, name = _C.inner_solver(J._m, d, kind, 1e-10)
+    return Solver._wrap(s), name
 
 
 def _operator_solve(apply, b, opts):
@@ -185,26 +209,50 @@ def _operator_solve(apply, b, opts):
 _operator_solve.last_its = 0
 
 
-def _newton(F, u, params, lin, info, rtol, atol, maxiter, step_tol, line_search, divtol):
+def _eval(F, u, params, info):
+    """(F(u), ‖F(u)‖), counted."""
     r = F(u, *params)
     info.function_evals += 1
-    rn = _norm(r)
+    return r, _norm(r)
+
+
+def _stop(info, it, rn, r0, tol, maxiter, divtol):
+    """The stop test at the top of iteration ``it`` (Newton, JFNK, Picard, Anderson): sets
+    info.iterations and, when the loop ends here, info.status; returns whether it ends."""
+    info.iterations = it
+    if not math.isfinite(rn) or rn > divtol * max(r0, 1e-300):
+        info.status = "diverged"
+    elif rn <= tol:
+        info.status = "converged"
+    elif it == maxiter:
+        info.status = "max_iterations"
+    else:
+        return False
+    return True
+
+
+def _accept(info, it, u, rn, step, step_tol, tol):
+    """Records the accepted step of iteration ``it`` (new iterate u, residual norm rn, step
+    length); returns whether the step tolerance ends the loop (status set)."""
+    info.residual_history.append(rn)
+    if step_tol > 0 and step <= step_tol * (1 + _norm(u)):
+        info.iterations = it + 1
+        info.status = "step_tol" if rn > tol else "converged"
+        return True
+    return False
+
+
+def _newton(F, u, params, lin, info, rtol, atol, maxiter, step_tol, line_search, divtol):
+    r, rn = _eval(F, u, params, info)
     r0 = rn
     info.residual_history.append(rn)
     tol = max(rtol * r0, atol)
     for it in range(maxiter + 1):
-        info.iterations = it
-        if not math.isfinite(rn) or rn > divtol * max(r0, 1e-300):
-            info.status = "diverged"
-            return u
-        if rn <= tol:
-            info.status = "converged"
-            return u
-        if it == maxiter:
-            info.status = "max_iterations"
+        if _stop(info, it, rn, r0, tol, maxiter, divtol):
             return u
         lin.prepare(u)
         du, ok, msg = lin.solve(-r)
+        info.linear_solver = lin.name
         info.linear_iterations.append(lin.last_its if lin.jacobian is not None
                                       else _operator_solve.last_its)
         if not bool(torch.isfinite(du).all()):
@@ -215,13 +263,9 @@ def _newton(F, u, params, lin, info, rtol, atol, maxiter, step_tol, line_search,
         phi0 = rn * rn
         while True:
             un = u + t * du
-            rnew = F(un, *params)
-            info.function_evals += 1
-            rnn = _norm(rnew)
-            if not line_search:
-                break
+            rnew, rnn = _eval(F, un, params, info)
             # Armijo on ½‖F‖²: the Newton direction has slope −‖F‖² (c = 1e-4).
-            if math.isfinite(rnn) and rnn * rnn <= (1 - 2e-4 * t) * phi0:
+            if not line_search or (math.isfinite(rnn) and rnn * rnn <= (1 - 2e-4 * t) * phi0):
                 break
             t *= 0.5
             if t < 1e-10:
@@ -233,34 +277,21 @@ def _newton(F, u, params, lin, info, rtol, atol, maxiter, step_tol, line_search,
                 return u
         step = t * _norm(du)
         u, r, rn = un, rnew, rnn
-        info.residual_history.append(rn)
-        if step_tol > 0 and step <= step_tol * (1 + _norm(u)):
-            info.iterations = it + 1
-            info.status = "step_tol" if rn > tol else "converged"
+        if _accept(info, it, u, rn, step, step_tol, tol):
             return u
     return u
 
 
 def _fixed_point(F, G, u, params, info, rtol, atol, maxiter, step_tol, anderson_m, beta,
                  divtol, stall):
-    r = F(u, *params)
-    info.function_evals += 1
-    rn = _norm(r)
+    _, rn = _eval(F, u, params, info)
     r0 = rn
     info.residual_history.append(rn)
     tol = max(rtol * r0, atol)
     dU, dFs = [], []
     f_prev = u_prev = None
     for it in range(maxiter + 1):
-        info.iterations = it
-        if not math.isfinite(rn) or rn > divtol * max(r0, 1e-300):
-            info.status = "diverged"
-            return u
-        if rn <= tol:
-            info.status = "converged"
-            return u
-        if it == maxiter:
-            info.status = "max_iterations"
+        if _stop(info, it, rn, r0, tol, maxiter, divtol):
             return u
         h = info.residual_history
         if len(h) > stall and h[-1] > 0.99 * h[-1 - stall]:
@@ -285,24 +316,17 @@ def _fixed_point(F, G, u, params, info, rtol, atol, maxiter, step_tol, anderson_
                 if bool(torch.isfinite(gamma).all()):
                     un = (u.reshape(-1) + beta * f - (dUm + beta * dF) @ gamma).reshape(u.shape)
             u_prev, f_prev = u, f
-        rnew = F(un, *params)
-        info.function_evals += 1
-        rnn = _norm(rnew)
+        _, rnn = _eval(F, un, params, info)
         if anderson_m > 0 and un is not picard and (not math.isfinite(rnn) or rnn > 2 * rn):
             # Safeguard: reject the accelerated step, restart the history.
             un = picard
             dU.clear()
             dFs.clear()
             u_prev = f_prev = None
-            rnew = F(un, *params)
-            info.function_evals += 1
-            rnn = _norm(rnew)
+            _, rnn = _eval(F, un, params, info)
         step = _norm(un - u)
         u, rn = un, rnn
-        info.residual_history.append(rn)
-        if step_tol > 0 and step <= step_tol * (1 + _norm(u)):
-            info.iterations = it + 1
-            info.status = "step_tol" if rn > tol else "converged"
+        if _accept(info, it, u, rn, step, step_tol, tol):
             return u
     return u
 

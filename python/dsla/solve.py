@@ -176,6 +176,13 @@ class Solver:
 
     solve_transpose = solve_adjoint
 
+    @classmethod
+    def _wrap(cls, s, raise_on_failure=False):
+        """A Solver around a prepared ``_C.Solver``."""
+        self = cls.__new__(cls)
+        self._raise, self._s, self.info = raise_on_failure, s, None
+        return self
+
     def refactor(self, values):
         """New values (same pattern, shape, dtype): redoes only the numeric phase."""
         self._s.refactor(values.values if hasattr(values, "_m") else values)

@@ -8,13 +8,16 @@
 //                 Eigenvalues closer than degenerate_tol are deflated as a cluster, with a
 //                 warning: only functions invariant under rotations inside the cluster (e.g.
 //                 the cluster's projector) then have meaningful gradients.
-//   singular values ∂σᵢ/∂A[q] = uᵢ[row q] conj(vᵢ[col q]).
+//   singular values ∂σᵢ/∂A[q] = uᵢ[row q] conj(vᵢ[col q]);
+//   singular vectors (real, simple σ) by the eigenvector rule on [[0, A], [Aᵀ, 0]] (below).
 // The nodes keep the pairs and the index tensors: O(nnz + n k), one node per call.
 #include <c10/core/GradMode.h>
 #include <dsla/eigen.h>
 #include <dsla/errors.h>
 #include <dsla/ops.h>
 #include <torch/autograd.h>
+
+#include <cmath>
 
 #include "solve/eigen/eigen_internal.h"
 
@@ -151,24 +154,57 @@ class EigshFunction : public torch::autograd::Function<EigshFunction> {
   }
 };
 
+// Singular vectors (real A, simple singular values) through the symmetric augmented matrix
+// H = [[0, A], [Aᵀ, 0]], whose eigenpairs are (σᵢ, zᵢ = [uᵢ; vᵢ] / √2): the eigenvector adjoint
+// above on H with g_z = √2 [g_u; g_v] gives w, and A[q] sits at H[row q, n + col q] and
+// H[n + col q, row q], so ∂L/∂A[q] = −Σᵢ (w[row q] zᵢ[n + col q] + w[n + col q] zᵢ[row q]).
+// Exact for a partial set of triplets. Degenerate cases: singular values closer than
+// degenerate_tol (their vectors are not unique: warning, cluster deflated), and σᵢ ≈ 0 (then
+// −σᵢ, the eigenvalue of [uᵢ; −vᵢ], is as close as σᵢ itself: the gradient is ill-conditioned).
+at::Tensor singular_vector_grad(const at::Tensor& row, const at::Tensor& col, const at::Tensor& va,
+                                int64_t n, int64_t m, const at::Tensor& U, const at::Tensor& S,
+                                const at::Tensor& V, const at::Tensor& gU, const at::Tensor& gV,
+                                double dtol) {
+  TORCH_CHECK_NOT_IMPLEMENTED(!U.is_complex(),
+                              "dsla: svds backward: singular-vector gradients of complex "
+                              "matrices are not implemented; differentiate the singular values");
+  auto r = row.to(at::kLong), c = col.to(at::kLong) + n;
+  auto H =
+      SparseMatrix::from_coo(at::cat({r, c}), at::cat({c, r}), at::cat({va, va}), {n + m, n + m});
+  const double rs2 = std::sqrt(0.5);
+  auto Z = at::cat({U, V}, 0) * rs2;
+  auto g =
+      at::cat({gU.defined() ? gU : at::zeros_like(U), gV.defined() ? gV : at::zeros_like(V)}, 0) /
+      rs2;
+  auto w = eigvec_adjoint(H, nullptr, S, Z, g, dtol);
+  return -(sampled(r, c, w, Z) + sampled(c, r, w, Z));
+}
+
 class SvdsFunction : public torch::autograd::Function<SvdsFunction> {
  public:
   static variable_list forward(AutogradContext* ctx, const at::Tensor& va, const at::Tensor& U,
-                               const at::Tensor& S, const at::Tensor& V, const SparseMatrix& A) {
+                               const at::Tensor& S, const at::Tensor& V, const SparseMatrix& A,
+                               double dtol) {
     ctx->set_materialize_grads(false);
-    (void)va;
-    ctx->save_for_backward({U, V, A.row_indices(), A.col_indices()});
+    ctx->saved_data["n"] = A.rows();
+    ctx->saved_data["m"] = A.cols();
+    ctx->saved_data["dtol"] = dtol;
+    ctx->save_for_backward({U, V, A.row_indices(), A.col_indices(), S, va.detach()});
     return {U.clone(), S.clone(), V.clone()};
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto s = ctx->get_saved_variables();
-    TORCH_CHECK_NOT_IMPLEMENTED(!any_nonzero(grads[0]) && !any_nonzero(grads[2]),
-                                "dsla: svds backward: singular-vector gradients are not "
-                                "implemented; differentiate the singular values only");
     at::Tensor g;
     if (grads[1].defined())
       g = sampled(s[2], s[3], s[0] * grads[1].to(s[0].scalar_type()).unsqueeze(0), s[1]);
-    return {g, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    if (any_nonzero(grads[0]) || any_nonzero(grads[2])) {
+      c10::AutoGradMode ng(false);
+      auto gv = singular_vector_grad(s[2], s[3], s[5], ctx->saved_data["n"].toInt(),
+                                     ctx->saved_data["m"].toInt(), s[0], s[4], s[1], grads[0],
+                                     grads[2], ctx->saved_data["dtol"].toDouble());
+      g = g.defined() ? g + gv : gv;
+    }
+    return {g, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -215,7 +251,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> svds(const SparseMatrix& A, int64
                                                     const EigenOptions& opt, EigenInfo* info) {
   auto [U, S, V] = detail::svds_nograd(A, k, opt, info);
   if (!wants_grad(A)) return {U, S, V};
-  auto out = SvdsFunction::apply(A.values(), U, S, V, A);
+  auto out = SvdsFunction::apply(A.values(), U, S, V, A, opt.degenerate_tol);
   return {out[0], out[1], out[2]};
 }
 
@@ -240,6 +276,7 @@ at::Tensor cond(const SparseMatrix& A, const EigenOptions& opt, EigenInfo* info)
     info->converged = std::min(i1.converged, i2.converged);
     info->ok = i1.ok && i2.ok;
     info->residuals = at::cat({i1.residuals, i2.residuals});
+    info->inner_solver = i2.inner_solver;
     info->message = i1.message + "; " + i2.message;
   }
   return smax / smin;

@@ -41,6 +41,7 @@ EigenOptions eigen_options(const SparseMatrix& A, const py::dict& d) {
   if (has("solver_method")) o.solver.method = parse_method(d["solver_method"].cast<std::string>());
   if (has("solver_precond")) o.solver.precond = d["solver_precond"].cast<std::string>();
   if (has("solver_rtol")) o.solver.rtol = d["solver_rtol"].cast<double>();
+  if (has("solver_maxiter")) o.solver.maxiter = d["solver_maxiter"].cast<int64_t>();
   if (has("X0")) o.X0 = d["X0"].cast<at::Tensor>();
   if (has("seed")) o.seed = d["seed"].cast<uint64_t>();
   if (has("raise_on_failure")) o.raise_on_failure = d["raise_on_failure"].cast<bool>();
@@ -55,6 +56,7 @@ void bind(py::module_& m) {
       .def_readonly("converged", &EigenInfo::converged)
       .def_readonly("ok", &EigenInfo::ok)
       .def_readonly("residuals", &EigenInfo::residuals)
+      .def_readonly("inner_solver", &EigenInfo::inner_solver)
       .def_readonly("message", &EigenInfo::message)
       .def("__repr__", [](const EigenInfo& i) { return "EigenInfo(" + i.message + ")"; });
 

@@ -1,11 +1,13 @@
 // Bindings for solves: _C.SolveInfo, _C.Solver, _C.solve. Options cross as a dict built by
 // python/dsla/solve.py; user preconditioners and callbacks are Python callables (the GIL is
 // released during solves and taken back to call them).
+#include <dsla/errors.h>
 #include <dsla/solve.h>
 
 #include <torch/csrc/autograd/python_variable.h>
 
 #include "bindings/registry.h"
+#include "solve/solver_internal.h"
 
 namespace dsla::bindings {
 namespace {
@@ -127,6 +129,33 @@ void bind(py::module_& m) {
       .def_property_readonly("preconditioner", &Solver::preconditioner)
       .def_property_readonly("setup_time", &Solver::setup_time)
       .def_property_readonly("matrix", &Solver::matrix);
+
+  // The inner-solver policy of shift-invert and Newton (solver_internal.h), for
+  // python/dsla/nonlinear.py: kind "general", "symmetric" or "gmres" (the fallback after CG
+  // failed). Returns (Solver, name).
+  m.def(
+      "inner_solver",
+      [](const SparseMatrix& A, const py::dict& d, const std::string& kind, double rtol) {
+        auto o = options_from(A, d);
+        std::string name;
+        Solver s;
+        {
+          py::gil_scoped_release nogil;
+          if (kind == "gmres") {
+            s = detail::make_gmres_solver(A, o, rtol, &name);
+          } else {
+            DSLA_CHECK_ARG(kind == "general" || kind == "symmetric", "kind",
+                           "must be 'general', 'symmetric' or 'gmres'; got '", kind, "'");
+            s = detail::make_inner_solver(
+                A, o, kind == "general" ? detail::InnerKind::General : detail::InnerKind::Symmetric,
+                rtol, &name);
+          }
+        }
+        return py::make_tuple(s, name);
+      },
+      py::arg("A"), py::arg("options"), py::arg("kind"), py::arg("rtol"));
+  m.def("direct_available",
+        [](const std::string& device) { return detail::direct_available(c10::Device(device)); });
 
   m.def(
       "solve",

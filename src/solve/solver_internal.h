@@ -25,3 +25,38 @@ at::Tensor solve3(const Solver& s, const at::Tensor& b3, bool adjoint, SolveInfo
                   bool force_warn = false);
 
 }  // namespace dsla::detail
+
+namespace dsla::detail {
+
+// Whether this build can factor a matrix on `device` (CPU: SuiteSparse; CUDA: cuDSS).
+bool direct_available(c10::Device device);
+
+// The inner linear solver of shift-invert eigensolvers (eigsh, eigs, svds "SM", cond) and of
+// Newton with an assembled Jacobian, for method Auto:
+//   - a direct factorization where this build has one for A's device (Symmetric: Cholesky,
+//     then LU when A is not positive definite; General: LU);
+//   - otherwise a plan of iterative stages, each with rtol ≤ `rtol` (a tight inner tolerance:
+//     the outer method sees A⁻¹ only through it); `stage` picks one, and callers move to the
+//     next one when a solve does not converge (an undefined Solver: no stage left):
+//       Symmetric (A − σM of eigsh, indefinite in general): CG + AMG when A is provably
+//         semidefinite (positive diagonal, Gershgorin), then MINRES + Jacobi (positive
+//         diagonal: the preconditioner must be SPD) or unpreconditioned MINRES;
+//       General: CG + AMG when A looks SPD (symmetric, positive diagonal: e.g. Newton on a
+//         convex problem), GMRES (restart ≥ 50) + ILU0 on the CPU / Jacobi elsewhere, then
+//         unpreconditioned GMRES with a long restart.
+// A method other than Auto in `user` is used as given (one stage). `name` receives what was
+// picked, e.g. "cholesky", "minres+jacobi", "gmres+ilu0".
+enum class InnerKind { Symmetric, General };
+Solver make_inner_solver(const SparseMatrix& A, const SolveOptions& user, InnerKind kind,
+                         double rtol, std::string* name = nullptr, int stage = 0);
+// The iterative plan alone (stage `stage` onwards: the first that can be set up).
+Solver make_inner_solver_iterative(const SparseMatrix& A, const SolveOptions& user, InnerKind kind,
+                                   double rtol, std::string* name, int stage);
+// The iterative fallback of make_inner_solver for a General A that is not SPD after all (CG
+// failed): GMRES + ILU0 / Jacobi.
+Solver make_gmres_solver(const SparseMatrix& A, const SolveOptions& user, double rtol,
+                         std::string* name = nullptr);
+// "method" or "method+preconditioner" of a Solver.
+std::string describe(const Solver& s);
+
+}  // namespace dsla::detail

@@ -1,5 +1,6 @@
 // dsla::eigsh / eigs / svds / norm2 / cond and solve_operator: against dense ATen references,
 // gradients of eigenvalues, failure reporting, bad input.
+#include <dsla/config.h>
 #include <dsla/eigen.h>
 #include <dsla/errors.h>
 #include <dsla/generators.h>
@@ -46,10 +47,22 @@ TEST(Eigsh, LargestAndShiftInvertOnRandom) {
   EXPECT_TRUE(at::allclose(lam, w.slice(0, 297, 300), 1e-8, 1e-9));
   EigenOptions s;
   s.sigma = 0.3;
-  auto lam2 = std::get<0>(dsla::eigsh(A, 3, s));
+  EigenInfo info;
+  auto lam2 = std::get<0>(dsla::eigsh(A, 3, s, nullptr, &info));
   auto idx = std::get<1>((w - 0.3).abs().sort()).slice(0, 0, 3);
   auto ref = std::get<0>(w.index_select(0, idx).sort());
   EXPECT_TRUE(at::allclose(lam2, ref, 1e-9, 1e-10));
+  // A − 0.3 I is indefinite: LU where the build has SuiteSparse, else MINRES (diagonal not
+  // positive everywhere: unpreconditioned).
+  EXPECT_EQ(info.inner_solver, DSLA_HAVE_SUITESPARSE ? "lu" : "minres");
+  // An explicit iterative inner solver works on every build; one that cannot converge raises.
+  s.solver.method = dsla::Method::MINRES;
+  s.solver.rtol = 1e-13;
+  auto lam3 = std::get<0>(dsla::eigsh(A, 3, s, nullptr, &info));
+  EXPECT_TRUE(at::allclose(lam3, ref, 1e-9, 1e-10));
+  EXPECT_EQ(info.inner_solver, "minres");
+  s.solver.maxiter = 2;
+  EXPECT_THROW(dsla::eigsh(A, 3, s), dsla::SolveError);
 }
 
 TEST(Eigsh, EigenvalueGradientIsSampledOuterProduct) {

@@ -1,5 +1,6 @@
 // dsla::nonlinear_solve (C++ callables): 1D Bratu with Newton (assembled and JFNK), Picard and
 // Anderson on a lagged fixed point, failure reporting.
+#include <dsla/config.h>
 #include <dsla/errors.h>
 #include <dsla/nonlinear.h>
 #include <dsla/ops.h>
@@ -42,13 +43,18 @@ TEST(Nonlinear, BratuNewtonAssembledAndJfnkAgree) {
   auto u = dsla::nonlinear_solve(F, at::zeros({n}, at::kDouble), o, J, {}, &info);
   EXPECT_TRUE(info.converged) << info.message;
   EXPECT_LE(info.iterations, 6);
+  // Direct LU where the build has SuiteSparse; else CG + AMG (the Jacobian is SPD here).
+  EXPECT_EQ(info.linear_solver, DSLA_HAVE_SUITESPARSE ? "lu" : "cg+amg");
   EXPECT_LT(F(u).norm().item<double>(), 1e-8 * info.residual_history.front());
   NonlinearInfo info2;
   auto u2 = dsla::nonlinear_solve(F, at::zeros({n}, at::kDouble), o, {}, {}, &info2);
   EXPECT_TRUE(info2.converged) << info2.message;
   EXPECT_TRUE(at::allclose(u, u2, 1e-6, 1e-8));
-  // Picard and Anderson on the lagged map u = L⁻¹ lam e^u.
-  dsla::Solver S(L);
+  EXPECT_EQ(info2.linear_solver, "jfnk-gmres");
+  // Picard and Anderson on the lagged map u = L⁻¹ lam e^u (direct, or CG to rounding).
+  dsla::SolveOptions so;
+  so.rtol = 1e-14;
+  dsla::Solver S(L, so);
   auto G = [S, lam](const at::Tensor& u) { return S.solve(lam * at::exp(u)); };
   NonlinearInfo ip, ia;
   o.maxiter = 500;
@@ -61,6 +67,57 @@ TEST(Nonlinear, BratuNewtonAssembledAndJfnkAgree) {
   EXPECT_LT(ia.iterations, ip.iterations);
   EXPECT_TRUE(at::allclose(up, u, 1e-6, 1e-8));
   EXPECT_TRUE(at::allclose(ua, u, 1e-6, 1e-8));
+}
+
+TEST(Nonlinear, IterativeInnerSolveOnNonsymmetricJacobian) {
+  // -u'' + c u' = lam e^u (upwind convection): a nonsymmetric Jacobian. Every build: GMRES +
+  // ILU0 when asked for; method Auto picks LU (direct build) or GMRES + ILU0 (no SuiteSparse).
+  const int64_t n = 80;
+  const double lam = 1.0, c = 20.0, h = 1.0 / double(n + 1);
+  auto D = laplace1d(n).to_dense() +
+           c / h * (at::eye(n, at::kDouble) - at::diag(at::ones({n - 1}, at::kDouble), -1));
+  auto L = SparseMatrix::from_dense(D);
+  auto F = [L, lam](const at::Tensor& u) { return dsla::matmul(L, u) - lam * at::exp(u); };
+  auto dmask = (L.row_indices() == L.col_indices());
+  auto rows = L.row_indices().to(at::kLong);
+  auto J = [L, lam, dmask, rows](const at::Tensor& u) {
+    auto v = L.values() -
+             at::where(dmask, lam * at::exp(u.index_select(0, rows)), at::zeros_like(L.values()));
+    return L.with_values(v);
+  };
+  NonlinearOptions o;
+  o.rtol = 1e-11;
+  NonlinearInfo info;
+  auto u = dsla::nonlinear_solve(F, at::zeros({n}, at::kDouble), o, J, {}, &info);
+  EXPECT_TRUE(info.converged) << info.message;
+  EXPECT_EQ(info.linear_solver, DSLA_HAVE_SUITESPARSE ? "lu" : "gmres+ilu0");
+  o.linear.method = dsla::Method::GMRES;
+  o.linear.precond = "ilu0";
+  o.linear.rtol = 1e-12;
+  NonlinearInfo info2;
+  auto u2 = dsla::nonlinear_solve(F, at::zeros({n}, at::kDouble), o, J, {}, &info2);
+  EXPECT_TRUE(info2.converged) << info2.message;
+  EXPECT_EQ(info2.linear_solver, "gmres+ilu0");
+  EXPECT_TRUE(at::allclose(u, u2, 1e-9, 1e-12));
+}
+
+TEST(Nonlinear, DirectLinearSolverWhenAsked) {
+  if (!DSLA_HAVE_SUITESPARSE) GTEST_SKIP() << "dsla built without SuiteSparse: no direct solver";
+  const int64_t n = 50;
+  auto L = laplace1d(n);
+  auto F = [L](const at::Tensor& u) { return dsla::matmul(L, u) - at::exp(u); };
+  auto dmask = (L.row_indices() == L.col_indices());
+  auto rows = L.row_indices().to(at::kLong);
+  auto J = [L, dmask, rows](const at::Tensor& u) {
+    return L.with_values(L.values() - at::where(dmask, at::exp(u.index_select(0, rows)),
+                                                at::zeros_like(L.values())));
+  };
+  NonlinearOptions o;
+  o.linear.method = dsla::Method::Cholesky;
+  NonlinearInfo info;
+  dsla::nonlinear_solve(F, at::zeros({n}, at::kDouble), o, J, {}, &info);
+  EXPECT_TRUE(info.converged) << info.message;
+  EXPECT_EQ(info.linear_solver, "cholesky");
 }
 
 TEST(Nonlinear, DivergenceAndBadInput) {

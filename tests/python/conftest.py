@@ -1,4 +1,5 @@
-"""pytest setup: import dsla from the source tree (python/), locate ../shared/data."""
+"""pytest setup: import dsla from the source tree (python/), locate ../shared/data; markers for
+GPU tests and for tests that need a direct (factorization) solver."""
 import os
 import pathlib
 import sys
@@ -7,6 +8,15 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
+
+import dsla  # noqa: E402
+
+# Direct solvers: SuiteSparse on the CPU, cuDSS on CUDA (dsla.features). Without them the
+# eigen/nonlinear code picks iterative inner solves; tests of the direct path itself skip.
+HAVE_DIRECT_CPU = bool(dsla.features.get("suitesparse", False))
+HAVE_DIRECT_CUDA = bool(dsla.features.get("cudss", False))
+NO_DIRECT_REASON = ("dsla built without SuiteSparse (dsla.features['suitesparse'] is False): "
+                    "no direct CPU solver")
 
 DATA_DIR = pathlib.Path(os.environ.get("DSLA_DATA_DIR", ROOT.parent / "shared" / "data"))
 
@@ -18,5 +28,27 @@ def data_dir():
     return DATA_DIR
 
 
+@pytest.fixture
+def spd_solver():
+    """A factory A -> dsla.Solver for an SPD A that is accurate to rounding on every build:
+    Cholesky where a direct CPU solver exists, else CG + AMG at rtol 1e-12."""
+    def make(A):
+        if HAVE_DIRECT_CPU and A.device.type == "cpu":
+            return dsla.Solver(A, method="cholesky")
+        return dsla.Solver(A, method="cg", precond="amg", rtol=1e-12)
+    return make
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped without one)")
+    config.addinivalue_line("markers", "direct: needs a direct CPU solver (SuiteSparse); skipped "
+                            "in builds without one")
+
+
+def pytest_collection_modifyitems(config, items):
+    if HAVE_DIRECT_CPU:
+        return
+    skip = pytest.mark.skip(reason=NO_DIRECT_REASON)
+    for item in items:
+        if "direct" in item.keywords:
+            item.add_marker(skip)

@@ -306,6 +306,18 @@ def test_svds_smallest_and_eigs_sigma():
     np.testing.assert_allclose(np.sort(abs(lam.numpy() - 1.0)), near, rtol=1e-6)
 
 
+def simple_spectrum_poisson(m):
+    """poisson2d(m) with a graded diagonal shift: its eigenvalues are simple (poisson2d's own
+    come in degenerate pairs, whose eigenvectors, and their gradients, are not unique)."""
+    A = dsla.poisson2d(m)
+    n = m * m
+    v = A.values.clone()
+    r = A.row.long()
+    d = r == A.col.long()
+    v[d] = v[d] + 0.3 * r[d].to(v.dtype) / n
+    return A.with_values(v)
+
+
 @pytest.mark.gpu
 def test_eigen_family_cuda():
     if not torch.cuda.is_available():
@@ -321,6 +333,9 @@ def test_eigen_family_cuda():
     w = C.to(device="cuda").eigs(2, which="LR")[0].cpu().numpy()
     np.testing.assert_allclose(np.sort(w.real), np.sort(C.eigs(2, which="LR")[0].numpy().real),
                                rtol=1e-8)
+    # eigenvector gradients need simple eigenvalues (poisson2d's second one is double)
+    Ac = simple_spectrum_poisson(20)
+    A = Ac.to(device="cuda")
     v = A.values.detach().clone().requires_grad_(True)
     lam, U = A.with_values(v).eigsh(2, tol=1e-12)
     (lam.sum() + (U[0] ** 2).sum()).backward()
@@ -330,6 +345,60 @@ def test_eigen_family_cuda():
     np.testing.assert_allclose(v.grad.cpu().numpy(), vc.grad.numpy(), rtol=1e-5, atol=1e-8)
 
 
+def test_shift_invert_inner_solver_choice():
+    """Direct inner solves where the build has them, MINRES / GMRES otherwise; explicit
+    iterative inner solvers work on every build; one that cannot converge raises."""
+    direct = dsla.features["suitesparse"]
+    A = dsla.poisson2d(20)
+    w = np.linalg.eigvalsh(A.to_dense().numpy())
+    ref = np.sort(w[np.argsort(abs(w - 2.05))[:4]])
+    lam, U, info = A.eigsh(4, sigma=2.05, return_info=True)
+    assert info.inner_solver == ("lu" if direct else "minres+jacobi")
+    assert "inner solver" in info.message
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-9)
+    lam, U, info = A.eigsh(4, sigma=2.05, solver={"method": "minres", "rtol": 1e-13},
+                           return_info=True)
+    assert info.inner_solver == "minres+jacobi"
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-9)
+    with pytest.raises(dsla.SolveError, match="inner solve"):
+        A.eigsh(4, sigma=2.05, solver={"method": "minres", "maxiter": 3})
+    # SPD A, sigma below the spectrum: Cholesky (direct) / CG + AMG (A − σI provably
+    # semidefinite by Gershgorin)
+    info = A.eigsh(3, which="SM", return_info=True)[2]
+    assert info.inner_solver == ("cholesky" if direct else "cg+amg")
+    # a nonsymmetric matrix where ILU0 fails: the plan moves on to plain GMRES (long restart)
+    rng = np.random.default_rng(11)
+    R = dsla.SparseTensor.from_scipy((sp.random(300, 300, density=0.03, random_state=rng)
+                                      + sp.diags(rng.standard_normal(300))).tocsr())
+    lam, _, info = R.eigs(2, which="SM", tol=1e-10, return_info=True)
+    assert info.inner_solver in (("lu",) if direct else ("gmres+ilu0", "gmres"))
+    w = torch.linalg.eigvals(R.to_dense()).numpy()
+    for x in lam.numpy():
+        assert np.min(abs(w - x)) < 1e-6 * max(1, abs(x))
+    # svds "SM" and eigs sigma on a nonsymmetric matrix: LU / GMRES + ILU0
+    C = dsla.convdiff2d(10, 3.0)
+    U, s, V, info = C.svds(3, which="SM", tol=1e-10, return_info=True)
+    assert info.inner_solver == ("lu" if direct else "gmres+ilu0")
+    d = torch.linalg.svdvals(C.to_dense())
+    np.testing.assert_allclose(s.numpy(), d.flip(0)[:3].numpy(), rtol=1e-8)
+    U, s, V, info = C.svds(3, which="SM", tol=1e-10, solver={"method": "gmres",
+                                                             "precond": "ilu0", "rtol": 1e-13},
+                           return_info=True)
+    assert info.inner_solver == "gmres+ilu0"
+    np.testing.assert_allclose(s.numpy(), d.flip(0)[:3].numpy(), rtol=1e-8)
+    lam, _, info = C.eigs(3, sigma=1.0, tol=1e-10, return_info=True)
+    assert info.inner_solver == ("lu" if direct else "gmres+ilu0")
+
+
+@pytest.mark.direct
+def test_shift_invert_direct_solver_by_name():
+    A = dsla.poisson2d(15)
+    lam, _, info = A.eigsh(3, which="SM", solver="cholesky", return_info=True)
+    assert info.inner_solver == "cholesky"
+    np.testing.assert_allclose(lam.numpy(), torch.linalg.eigvalsh(A.to_dense())[:3].numpy(),
+                               rtol=1e-10)
+
+
 def test_eigsh_amg_preconditioner():
     A = dsla.poisson2d(40)
     lam, U, info = A.eigsh(6, precond="amg", tol=1e-9, return_info=True)
@@ -337,3 +406,49 @@ def test_eigsh_amg_preconditioner():
     np.testing.assert_allclose(lam.numpy(), ref.numpy(), rtol=1e-8)
     lam0, _, info0 = A.eigsh(6, tol=1e-9, return_info=True)
     assert info.iterations < info0.iterations
+
+
+def _svd_loss(U, s, V, a, b):
+    # sign-invariant in each pair (uᵢ, vᵢ) → (−uᵢ, −vᵢ) and weighted per triplet
+    k = U.shape[1]
+    wts = torch.arange(1, k + 1, dtype=U.dtype)
+    return (wts * (U.T @ a) * (V.T @ b)).sum() + (wts * (U.T @ a) ** 2).sum() + s.sum()
+
+
+def test_svds_singular_vector_grad_vs_dense_svd():
+    rng = np.random.default_rng(7)
+    S = sp.random(40, 25, density=0.25, random_state=rng).tocsr()
+    A0 = dsla.SparseTensor.from_scipy(S)
+    a, b = torch.randn(40), torch.randn(25)
+    v1 = A0.values.detach().clone().requires_grad_(True)
+    U, s, V = A0.with_values(v1).svds(3, tol=1e-13)
+    _svd_loss(U, s, V, a, b).backward()
+    v2 = A0.values.detach().clone().requires_grad_(True)
+    Ud, sd, Vh = torch.linalg.svd(A0.with_values(v2).to_dense(), full_matrices=False)
+    _svd_loss(Ud[:, :3], sd[:3], Vh[:3].T, a, b).backward()
+    np.testing.assert_allclose(v1.grad.numpy(), v2.grad.numpy(), rtol=1e-6, atol=1e-8)
+
+
+def test_svds_singular_vector_gradcheck():
+    rng = np.random.default_rng(8)
+    S = sp.random(30, 20, density=0.3, random_state=rng).tocsr()
+    A0 = dsla.SparseTensor.from_scipy(S)
+    vals = A0.values.detach().clone().requires_grad_(True)
+    a, b = torch.randn(30), torch.randn(20)
+
+    def f(v):
+        U, s, V = A0.with_values(v).svds(2, tol=1e-13)
+        return torch.cat([(U.T @ a) * (V.T @ b), s])  # sign-invariant per triplet
+
+    assert torch.autograd.gradcheck(f, (vals,), eps=1e-6, atol=1e-5)
+    # square A, smallest singular triplets (shift-invert path), vs dense
+    C = dsla.convdiff2d(6, 2.0)
+    c1 = C.values.detach().clone().requires_grad_(True)
+    U, s, V = C.with_values(c1).svds(2, which="SM", tol=1e-13)
+    a6, b6 = torch.randn(36), torch.randn(36)
+    ((U.T @ a6) * (V.T @ b6)).sum().backward()
+    c2 = C.values.detach().clone().requires_grad_(True)
+    Ud, sd, Vh = torch.linalg.svd(C.with_values(c2).to_dense())
+    Ud, Vd = Ud[:, -2:].flip(1), Vh[-2:].flip(0).T
+    ((Ud.T @ a6) * (Vd.T @ b6)).sum().backward()
+    np.testing.assert_allclose(c1.grad.numpy(), c2.grad.numpy(), rtol=1e-6, atol=1e-8)

@@ -8,6 +8,10 @@
 #include <ATen/ATen.h>
 
 #include <functional>
+#include <memory>
+#include <string>
+
+#include "solve/solver_internal.h"
 
 namespace dsla::eigen {
 
@@ -81,6 +85,13 @@ eigen::BlockOp matrix_block_op(const SparseMatrix& A);  // X -> A X (real A, com
 eigen::BlockOp complexify(eigen::BlockOp real_op);      // accepts complex X for a real operator
 // Entry with the largest magnitude of each column made real positive.
 at::Tensor normalize_phase(const at::Tensor& U);
+// X -> S⁻¹ X (with `adjoint_too`: S⁻¹ S⁻ᴴ X) for shift-invert, S = make_inner_solver(A, ...)
+// stage 0. A solve that does not converge moves to the next stage of the plan (for good) and is
+// redone; with no stage left it throws dsla::SolveError naming `what` and the inner solver:
+// the outer eigensolver cannot deliver then. *name follows the stage in use.
+eigen::BlockOp inner_op(const SparseMatrix& A, const SolveOptions& user, InnerKind kind,
+                        const char* what, std::shared_ptr<std::string> name,
+                        bool adjoint_too = false, Solver* first = nullptr);
 // Reports and applies the failure policy.
 void finish(EigenInfo& info, int64_t k, int64_t converged, int64_t iterations,
             const at::Tensor& residuals, const EigenOptions& opt, const char* what);

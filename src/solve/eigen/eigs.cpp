@@ -5,6 +5,7 @@
 #include <dsla/ops.h>
 
 #include "solve/eigen/eigen_internal.h"
+#include "solve/solver_internal.h"
 
 namespace dsla::detail {
 
@@ -29,15 +30,16 @@ std::tuple<at::Tensor, at::Tensor> eigs_nograd(const SparseMatrix& A, int64_t k,
   if (!sigma && which == "SM") sigma = 0.0;
   eigen::ArnoldiResult r;
   at::Tensor lam, U;
+  auto inner_name = std::make_shared<std::string>();
   if (sigma) {
     const int64_t nn = n;
     auto io = at::TensorOptions().dtype(at::kLong).device(A.device());
     auto I = SparseMatrix::from_csr(at::arange(nn + 1, io), at::arange(nn, io),
                                     at::ones({nn}, options), {nn, nn}, false);
-    SolveOptions so = opt.solver;
-    if (so.method == Method::Auto && A.device().is_cpu()) so.method = Method::LU;
-    Solver S(add(A.detach(), I, 1.0, -*sigma), so);
-    eigen::BlockOp K = [S](const at::Tensor& X) { return S.solve(X.contiguous()); };
+    // LU where this build has a direct backend for the device, else GMRES + ILU0 / Jacobi
+    // with a tight rtol.
+    eigen::BlockOp K = inner_op(add(A.detach(), I, 1.0, -*sigma), opt.solver, InnerKind::General,
+                                "eigs", inner_name);
     if (!A.is_complex()) K = complexify(K);
     r = eigen::arnoldi(K, n, options, k, "LM", 0.0, opt.tol, opt.maxiter, opt.block, opt.seed);
     lam = *sigma + 1.0 / r.values;
@@ -54,6 +56,7 @@ std::tuple<at::Tensor, at::Tensor> eigs_nograd(const SparseMatrix& A, int64_t k,
   auto inner = r.residuals.index_select(0, order.cpu());
   int64_t nconv = at::logical_or(inner <= opt.tol, res <= opt.tol).sum().item<int64_t>();
   EigenInfo info;
+  info.inner_solver = *inner_name;
   finish(info, k, nconv, r.iterations, res, opt, "eigs (Arnoldi)");
   if (info_out) *info_out = std::move(info);
   return {lam, U};

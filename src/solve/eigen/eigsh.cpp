@@ -11,6 +11,7 @@
 
 #include "solve/eigen/eigen_internal.h"
 #include "solve/precond/preconditioner.h"
+#include "solve/solver_internal.h"
 
 namespace dsla::detail {
 namespace {
@@ -78,6 +79,7 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
   if (!sigma && which == "SM") sigma = 0.0;
   std::vector<Run> runs;
   int64_t iterations = 0;
+  auto inner_name = std::make_shared<std::string>();
   auto run = [&](const eigen::LobpcgProblem& P, bool largest) {
     Run r;
     r.r = eigen::lobpcg(P, k, largest, X0, opt.tol, opt.maxiter, opt.block, opt.seed);
@@ -92,22 +94,10 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
   P.bnorm = bnorm;
   if (sigma) {
     auto Sh = add(A.detach(), M ? M->detach() : identity_like(A), 1.0, -*sigma);
-    // Default inner solver on the CPU: a direct one whatever the size (an iterative inner solve
-    // per LOBPCG step is slow and inexact): Cholesky when A − σM is SPD, else LU.
+    // Inner solver: direct where this build has one for the device (Cholesky when A − σM is
+    // SPD, else LU), else MINRES with a tight rtol (A − σM is symmetric indefinite in general).
     Solver S;
-    if (opt.solver.method == Method::Auto && Sh.device().is_cpu()) {
-      SolveOptions so = opt.solver;
-      so.method = Method::Cholesky;
-      try {
-        S = Solver(Sh, so);
-      } catch (const std::exception&) {
-        so.method = Method::LU;
-        S = Solver(Sh, so);
-      }
-    } else {
-      S = Solver(Sh, opt.solver);
-    }
-    auto K = [S](const at::Tensor& X) { return S.solve(X.contiguous()); };
+    auto K = inner_op(Sh, opt.solver, InnerKind::Symmetric, "eigsh", inner_name, false, &S);
     if (M) {
       P.A = [K, Bop](const at::Tensor& X) { return Bop(K(Bop(X))); };
     } else {
@@ -116,8 +106,10 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
     P.anorm = 0;  // largest |Ritz value| of the inverse
     P.bnorm = bnorm;
     run(P, true);
-    // A − σM SPD (Cholesky succeeded): every μ > 0, the negative side has nothing to offer.
-    if (S.method() != Method::Cholesky) run(P, false);
+    // A − σM SPD (Cholesky succeeded, or Gershgorin discs in the closed right half-plane when
+    // the inner solver is iterative): every μ > 0, the negative side has nothing to offer.
+    // (An iterative inner solver cannot tell otherwise: then both runs, slower but exact.)
+    if (S.method() != Method::Cholesky && gershgorin(Sh).first < 0) run(P, false);
   } else {
     P.A = Aop;
     P.anorm = anorm;
@@ -184,6 +176,7 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
                  .cpu();
   int64_t nconv = at::logical_or(cv, res <= opt.tol).sum().item<int64_t>();
   EigenInfo info;
+  info.inner_solver = *inner_name;
   finish(info, k, nconv, iterations, res, opt, "eigsh (LOBPCG)");
   if (info_out) *info_out = std::move(info);
   return {lam, U};

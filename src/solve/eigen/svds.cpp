@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "solve/eigen/eigen_internal.h"
+#include "solve/solver_internal.h"
 
 namespace dsla::detail {
 
@@ -38,6 +39,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> svds_nograd(const SparseMatrix& A
   P.options = options;
   at::Tensor U, S, V;
   eigen::LobpcgResult r;
+  auto inner_name = std::make_shared<std::string>();
   if (which == "LM") {
     const bool right = m <= n;
     P.n = right ? m : n;
@@ -55,11 +57,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> svds_nograd(const SparseMatrix& A
       V = AHop(U) / Sc.unsqueeze(0);
     }
   } else {
-    Solver solver(Ad, opt.solver);
+    // (AᴴA)⁻¹ X = A⁻¹ (A⁻ᴴ X): LU where this build has a direct backend for the device,
+    // else GMRES (CG + AMG when A looks SPD) with a tight rtol, both directions.
     P.n = n;
-    P.A = [solver](const at::Tensor& X) {
-      return solver.solve(solver.solve_adjoint(X.contiguous()).contiguous());
-    };
+    P.A = inner_op(Ad, opt.solver, InnerKind::General, "svds", inner_name, /*adjoint_too=*/true);
     P.anorm = 0;
     r = eigen::lobpcg(P, k, true, opt.X0, opt.tol, opt.maxiter, opt.block, opt.seed);
     S = r.values.clamp_min(1e-300).rsqrt();
@@ -82,6 +83,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> svds_nograd(const SparseMatrix& A
   auto inner = r.residuals.index_select(0, order.cpu());
   int64_t nconv = at::logical_or(inner <= opt.tol, res <= opt.tol).sum().item<int64_t>();
   EigenInfo info;
+  info.inner_solver = *inner_name;
   finish(info, k, nconv, r.iterations, res, opt, "svds (LOBPCG)");
   if (info_out) *info_out = std::move(info);
   return {U, S, V};

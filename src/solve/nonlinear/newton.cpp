@@ -1,5 +1,6 @@
-// Newton with Armijo backtracking on ½‖F‖². Assembled Jacobians go through one Solver that is
-// refactored (numeric phase only) while the pattern stays the same; without a Jacobian, GMRES
+// Newton with Armijo backtracking on ½‖F‖². Assembled Jacobians go through one Solver (direct
+// where the build has a backend for the device, else iterative: detail::make_inner_solver) that
+// is refactored (numeric phase only) while the pattern stays the same; without a Jacobian, GMRES
 // runs on finite-difference Jacobian-vector products (JFNK).
 #include <dsla/eigen.h>
 #include <dsla/errors.h>
@@ -8,6 +9,7 @@
 #include <limits>
 
 #include "solve/nonlinear/nonlinear_internal.h"
+#include "solve/solver_internal.h"
 
 namespace dsla::nonlinear {
 namespace {
@@ -30,8 +32,10 @@ at::Tensor newton(const ResidualFn& F, at::Tensor u, const NonlinearOptions& opt
   const double tol = std::max(opt.rtol * r0, opt.atol);
   Solver solver;
   SolveOptions lin = opt.linear;
-  if (lin.method == Method::Auto) lin.method = u.device().is_cpu() ? Method::LU : Method::GMRES;
   lin.warn = false;
+  // Assembled Jacobians, method Auto: LU where this build has a direct backend for u's device,
+  // else CG + AMG (symmetric, positive diagonal) or GMRES + ILU0 / Jacobi, rtol ≤ 1e-10.
+  constexpr double kLinearRtol = 1e-10;
   for (int64_t it = 0;; ++it) {
     info.iterations = it;
     if (const char* stop = stop_status(rn, r0, tol, it, opt)) {
@@ -47,9 +51,15 @@ at::Tensor newton(const ResidualFn& F, at::Tensor u, const NonlinearOptions& opt
       if (solver.defined() && same_pattern(solver.matrix(), Jm)) {
         solver.refactor(Jm.values());
       } else {
-        solver = Solver(Jm, lin);
+        solver = detail::make_inner_solver(Jm, lin, detail::InnerKind::General, kLinearRtol,
+                                           &info.linear_solver);
       }
       du = solver.solve(-r, &si);
+      if (!si.converged && lin.method == Method::Auto && solver.method() == Method::CG) {
+        // Symmetric but not positive definite (CG broke down): GMRES from here on.
+        solver = detail::make_gmres_solver(Jm, lin, kLinearRtol, &info.linear_solver);
+        du = solver.solve(-r, &si);
+      }
     } else {
       const at::Tensor uc = u, rc = r;
       const double eps_base = std::sqrt(std::numeric_limits<double>::epsilon()) * (1 + vnorm(u));
@@ -67,7 +77,8 @@ at::Tensor newton(const ResidualFn& F, at::Tensor u, const NonlinearOptions& opt
                                 }
                               });
       SolveOptions g = lin;
-      if (is_direct(g.method)) g.method = Method::GMRES;
+      if (is_direct(g.method) || g.method == Method::Auto) g.method = Method::GMRES;
+      info.linear_solver = "jfnk-" + to_string(g.method);
       du = solve_operator(op, -r, g, &si);
     }
     info.linear_iterations.push_back(si.iterations);
