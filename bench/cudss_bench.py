@@ -54,14 +54,14 @@ def rel_residual(A, x, b):
     return (r.norm() / b.norm()).item()
 
 
-def bench_problem(m, method, reps, results):
+def bench_problem(m, method, reps, results, ordering="auto"):
     N = m * m
     b = torch.ones(N, dtype=torch.float64, device="cuda")
     row = {"problem": "poisson2d:%d" % m, "N": N, "method": method, "dtype": "float64",
-           "reps": reps}
+           "reps": reps, "ordering": ordering}
     # Warm-up (cuDSS initialisation, runtime kernel compilation), excluded.
     A = dsla.poisson2d(m, device="cuda")
-    S = dsla.Solver(A, method=method)
+    S = dsla.Solver(A, method=method, ordering=ordering)
     S.solve(b)
     del S, A
     torch.cuda.empty_cache()
@@ -73,7 +73,7 @@ def bench_problem(m, method, reps, results):
         A = dsla.poisson2d(m, device="cuda")  # a fresh Pattern: the analysis is not cached
         sync()
         before = used_bytes()
-        t_setup, S = timed(lambda: dsla.Solver(A, method=method))
+        t_setup, S = timed(lambda: dsla.Solver(A, method=method, ordering=ordering))
         t_solve, (x, info) = timed(lambda: S.solve(b, return_info=True))
         factor_mem = max(factor_mem, used_bytes() - before)
         full.append(t_setup + t_solve)
@@ -154,6 +154,8 @@ def main():
     ap.add_argument("--sizes", default="256,1024")
     ap.add_argument("--methods", default="cholesky,lu")
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--orderings", default="auto,amd,metis",
+                    help="fill-reducing orderings tried for Cholesky at the largest size")
     ap.add_argument("--batch", default="32:64", help="m:B for the uniform-batch figure ('' = none)")
     args = ap.parse_args()
     if not torch.cuda.is_available():
@@ -179,14 +181,20 @@ def main():
                     "b = 1; fresh Pattern per analysis+factor+solve repeat",
         "direct": [], "batched": [],
     }
-    for m in [int(s) for s in args.sizes.split(",") if s]:
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    for m in sizes:
         for method in [s for s in args.methods.split(",") if s]:
-            try:
-                bench_problem(m, method, max(5, args.reps), doc["direct"])
-            except Exception as e:  # noqa: BLE001 -- record and go on
-                print("cudss_bench: poisson2d:%d %s failed: %s" % (m, method, e), flush=True)
-                doc["direct"].append({"problem": "poisson2d:%d" % m, "method": method,
-                                      "error": str(e)})
+            orderings = ["auto"]
+            if method == "cholesky" and m == max(sizes):
+                orderings = [o for o in args.orderings.split(",") if o] or ["auto"]
+            for ordering in orderings:
+                try:
+                    bench_problem(m, method, max(5, args.reps), doc["direct"], ordering)
+                except Exception as e:  # noqa: BLE001 -- record and go on
+                    print("cudss_bench: poisson2d:%d %s (%s) failed: %s" % (m, method, ordering, e),
+                          flush=True)
+                    doc["direct"].append({"problem": "poisson2d:%d" % m, "method": method,
+                                          "ordering": ordering, "error": str(e)})
     if args.batch:
         m, B = (int(s) for s in args.batch.split(":"))
         try:

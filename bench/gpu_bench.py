@@ -194,17 +194,26 @@ def bench_solve_memory(m, results):
     n = A.shape[0]
     b = torch.ones(n, dtype=torch.float64, device="cuda")
     inputs = torch.cuda.memory_allocated() - before
-    x, info = dsla.solve(A, b, method="cg", precond="jacobi", rtol=1e-6, return_info=True)
+    # dsla.solve(A, b, ...) is Solver(A, ...).solve(b): split to see where memory goes
+    S = dsla.Solver(A, method="cg", precond="jacobi", rtol=1e-6)
+    torch.cuda.synchronize()
+    setup_peak = torch.cuda.max_memory_allocated() - before
+    after_setup = torch.cuda.memory_allocated() - before
+    x, info = S.solve(b, return_info=True)
     torch.cuda.synchronize()
     peak = torch.cuda.max_memory_allocated() - before
+    after_solve = torch.cuda.memory_allocated() - before
+    stages = {"setup_peak": setup_peak / n, "after_setup": after_setup / n,
+              "after_solve": after_solve / n}
     row = {"problem": "poisson2d:%d" % m, "method": "dsla.solve cg+jacobi", "N": n,
            "nnz": A.nnz, "index_dtype": str(A.index_dtype), "iterations": info.iterations,
            "converged": bool(info.converged), "peak_B_per_DOF": peak / n,
            "inputs_B_per_DOF": inputs / n, "solver_B_per_DOF": (peak - inputs) / n,
+           "stages_B_per_DOF": stages,
            "note": "from an empty device: matrix + b + x + solver state, torch allocator peak"}
     results.append(row)
     print(json.dumps(row), flush=True)
-    del A, b, x
+    del A, b, x, S
     gc.collect()
     torch.cuda.empty_cache()
 

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace dsla::kernels::cuda::cudss {
@@ -158,6 +159,11 @@ Solver::Solver(const Options& opt) : opt_(opt) {
     cudssConfig_t c = nullptr;
     DSLA_CUDSS_CHECK(cudssConfigCreate(&c));
     config_ = c;
+    if (const char* lib = std::getenv("CUDSS_THREADING_LIB"); lib != nullptr && *lib != 0) {
+      // All host cores for the reordering and symbolic phases (best effort, as above).
+      int nt = int(std::thread::hardware_concurrency());
+      if (nt > 0) (void)cudssConfigSet(C(config_), CUDSS_CONFIG_HOST_NTHREADS, &nt, sizeof(nt));
+    }
     cudssData_t d = nullptr;
     DSLA_CUDSS_CHECK(cudssDataCreate(H(handle_), &d));
     data_ = d;
