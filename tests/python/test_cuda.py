@@ -79,6 +79,19 @@ def test_fused_cg_driver():
     # agrees with a dense solve
     xd = torch.linalg.solve(A.to_dense(), b)
     torch.testing.assert_close(x, xd, rtol=1e-7, atol=1e-8)
+    # odd n and a batch of two right-hand sides (the second row of [2, n] is not 16-byte
+    # aligned: the vector kernel falls back to its one-element loop there)
+    A = dsla.poisson2d(25).cuda()
+    n = A.shape[0]
+    B2 = torch.rand(2, n, dtype=torch.float64, device="cuda")
+    out = _C._cuda_cg(A._m, B2, 1.0 / A.diagonal(), rtol=1e-11)
+    Ad = A.to_dense()
+    for i in range(2):
+        torch.testing.assert_close(out["x"][i], torch.linalg.solve(Ad, B2[i]), rtol=1e-8,
+                                   atol=1e-9)
+    outf = _C._cuda_cg(A.float()._m, B2.float(), 1.0 / A.float().diagonal(), rtol=1e-5)
+    torch.testing.assert_close(outf["x"][1].double(), torch.linalg.solve(Ad, B2[1]), rtol=1e-3,
+                               atol=1e-3)
 
 
 @pytest.mark.skipif(not hasattr(dsla, "solve"), reason="dsla.solve not in this build")
