@@ -170,11 +170,12 @@ def test_multi_rhs_and_adjoint():
         assert info.converged, (m, info.message)
         torch.testing.assert_close(y.cpu(), torch.linalg.solve(D.conj().T, B), rtol=1e-9,
                                    atol=1e-9)
-        # a complex right-hand side with a real factorization
+        # a complex right-hand side with a real matrix is refused, as on the CPU (the dtypes
+        # must match: convert one of them)
         if not D.dtype.is_complex:
             bc = torch.randn(30, dtype=torch.complex128)
-            torch.testing.assert_close(S.solve(bc.cuda()).cpu(),
-                                       torch.linalg.solve(D.to(torch.complex128), bc))
+            with pytest.raises(TypeError, match="does not match the matrix dtype"):
+                S.solve(bc.cuda())
 
 
 def test_transpose_fallback_env(monkeypatch):
@@ -325,7 +326,16 @@ def test_slogdet_cuda():
     for D, m in [(dense_spd(30, 17), "cholesky"), (dense_sym_indefinite(30, 18), "ldlt"),
                  (dense_spd(30, 19), "auto")]:
         A = dsla.SparseTensor.from_dense(D).cuda()
-        s, l = dsla.slogdet(A, method=m)
+        if m == "ldlt":
+            # cuDSS may pivot with 2 x 2 blocks; then the determinant is not on the diagonal and
+            # dsla says so instead of returning a wrong number.
+            try:
+                s, l = dsla.slogdet(A, method=m)
+            except RuntimeError as e:
+                assert "2 x 2 pivots" in str(e)
+                continue
+        else:
+            s, l = dsla.slogdet(A, method=m)
         rs, rl = torch.linalg.slogdet(D)
         assert s.is_cuda and l.is_cuda
         assert abs(l.item() - rl.item()) < 1e-9 * max(1.0, abs(rl.item())), m

@@ -82,30 +82,6 @@ __device__ __forceinline__ float rcp(float d) {
 }
 
 template <class T>
-struct Vec2;
-template <>
-struct Vec2<double> {
-  using type = double2;
-};
-template <>
-struct Vec2<float> {
-  using type = float2;
-};
-
-// One element of K2: z -= a d q; accumulates <r, z> and <r, r> with r = z / d.
-template <class T>
-__device__ __forceinline__ T k2_elem(T a, T d, T qi, T zi, double& rz, double& rr) {
-  const T zn = fma(-a * d, qi, zi);
-  const T ri = zn * rcp(d);
-  rz += double(ri) * double(zn);
-  rr += double(ri) * double(ri);
-  return zn;
-}
-
-// K2 streams q, z (and dinv) once: 16-byte loads of two elements each where the pointers allow
-// (two loads in flight per thread before the first use; at poisson2d:1024 a thread has only a
-// few elements, so latency, not bandwidth, bounds a one-element loop).
-template <class T>
 __global__ void __launch_bounds__(kBlock)
     cg_k2(int64_t n, const T* __restrict__ dinv, int64_t d_bs, T dscale, T* __restrict__ z,
           const T* __restrict__ q, CgState* st, double* part) {
@@ -118,30 +94,14 @@ __global__ void __launch_bounds__(kBlock)
   q += b * n;
   if (dinv) dinv += b * d_bs;
   double rz = 0.0, rr = 0.0;
-  using V = typename Vec2<T>::type;
-  const int64_t t0 = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t nt = int64_t(gridDim.x) * blockDim.x;
-  const auto addr = reinterpret_cast<uintptr_t>(z) | reinterpret_cast<uintptr_t>(q) |
-                    (dinv ? reinterpret_cast<uintptr_t>(dinv) : uintptr_t(0));
-  int64_t done = 0;
-  if (addr % sizeof(V) == 0) {
-    const int64_t n2 = n / 2;
-    const V* q2 = reinterpret_cast<const V*>(q);
-    V* z2 = reinterpret_cast<V*>(z);
-    for (int64_t i = t0; i < n2; i += nt) {
-      const V qv = q2[i];
-      V zv = z2[i];
-      const T d0 = dinv ? __ldg(dinv + 2 * i) : dscale;
-      const T d1 = dinv ? __ldg(dinv + 2 * i + 1) : dscale;
-      zv.x = k2_elem(a, d0, qv.x, zv.x, rz, rr);
-      zv.y = k2_elem(a, d1, qv.y, zv.y, rz, rr);
-      z2[i] = zv;
-    }
-    done = 2 * n2;
-  }
-  for (int64_t i = done + t0; i < n; i += nt) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
     const T d = dinv ? __ldg(dinv + i) : dscale;
-    z[i] = k2_elem(a, d, q[i], z[i], rz, rr);
+    const T zi = fma(-a * d, q[i], z[i]);
+    z[i] = zi;
+    const T ri = zi * rcp(d);
+    rz += double(ri) * double(zi);
+    rr += double(ri) * double(ri);
   }
   double v[2] = {rz, rr};
   if (last_block_sum<2>(v, part + b * gridDim.x * 2, &S.cnt2, smem) && threadIdx.x == 0) {
