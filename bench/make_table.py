@@ -31,7 +31,22 @@ def gbench_rows(path, data):
     return [head] + rows
 
 
-def record_rows(path, data):
+def record_rows(path, data, title=None):
+    # A document {"machine": ..., "cg": [rows], "spmv": [rows], ...}: one table per list of rows,
+    # with the document's scalar fields (commit, date, bandwidth) as a header line.
+    if isinstance(data, dict) and any(isinstance(v, list) and v and isinstance(v[0], dict)
+                                      for v in data.values()):
+        meta = {k: v for k, v in data.items() if not isinstance(v, (dict, list))}
+        machine = data.get("machine", {})
+        out = [f"\n### {path.name}\n"]
+        if isinstance(machine, dict) and machine:
+            meta = {**{"gpu": machine.get("gpu", "")}, **meta}
+        out.append("; ".join(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}"
+                             for k, v in meta.items()))
+        for k, v in data.items():
+            if isinstance(v, list) and v and isinstance(v[0], dict):
+                out += record_rows(path, v, title=f"{path.name} — {k}")
+        return out
     recs = data if isinstance(data, list) else data.get("records", [data])
     if not recs:
         return []
@@ -40,8 +55,8 @@ def record_rows(path, data):
         for k in r:
             if k not in keys and not isinstance(r[k], (dict, list)):
                 keys.append(k)
-    head = [f"\n### {path.name}\n", "| " + " | ".join(keys) + " |",
-            "|" + "---|" * len(keys)]
+    head = [f"\n#### {title}\n" if title else f"\n### {path.name}\n",
+            "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     body = []
     for r in recs:
         cells = []
