@@ -61,8 +61,6 @@ PatternPtr strength_graph(const PatternPtr& a, const at::Tensor& values, double 
 // Aggregates of the strength graph s (see kernels/cpu/amg_aggregate.h). agg: [n] int64 on s's
 // device. Returns the number of aggregates.
 int64_t aggregate(const PatternPtr& s, const std::string& method, uint64_t seed, at::Tensor& agg);
-// The ATen formulation of mis2 (any device; equals the CPU kernel's result).
-int64_t aggregate_mis2_aten(const PatternPtr& s, uint64_t seed, at::Tensor& agg);
 
 // ---- prolongation.cpp
 // Fills st.t, st.t_values, st.coarse_nullspace from st.agg, st.n_agg, st.nullspace.
