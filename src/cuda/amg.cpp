@@ -58,8 +58,7 @@ int64_t amg_aggregate_mis2(const Pattern& g, uint64_t seed, at::Tensor& agg) {
     auto work = at::empty({4 * n}, lo);
     DSLA_DISPATCH_INDEX(g.index_dtype(), "amg aggregation", [&] {
       kc::amg_aggregate_mis2_own<index_t>(n, ptr<index_t>(g.crow()), ptr<index_t>(g.col()), seed,
-                                          ptr<int64_t>(own), ptr<int64_t>(work),
-                                          ptr<int>(flag), s);
+                                          ptr<int64_t>(own), ptr<int64_t>(work), ptr<int>(flag), s);
     });
   }
   auto is_root = at::empty({n}, lo);
@@ -122,10 +121,9 @@ void amg_chebyshev(const Pattern& a, const at::Tensor& values, const at::Tensor&
         }
         for (int64_t k = 1; k < deg; ++k) {
           const int mode = k > 1 ? 0 : (zero ? 2 : 1);
-          kc::amg_cheb_step<scalar_t, index_t>(n, crow, col, vals, di, ptr<scalar_t>(cheb_a[k - 1]),
-                                               ptr<scalar_t>(cheb_b[k - 1]), ptr<scalar_t>(r),
-                                               ptr<scalar_t>(d), ptr<scalar_t>(dn),
-                                               ptr<scalar_t>(x), mode, s);
+          kc::amg_cheb_step<scalar_t, index_t>(
+              n, crow, col, vals, di, ptr<scalar_t>(cheb_a[k - 1]), ptr<scalar_t>(cheb_b[k - 1]),
+              ptr<scalar_t>(r), ptr<scalar_t>(d), ptr<scalar_t>(dn), ptr<scalar_t>(x), mode, s);
           std::swap(d, dn);
         }
       }

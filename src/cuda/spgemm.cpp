@@ -28,17 +28,16 @@ PatternPtr spgemm_symbolic(const Pattern& a, const Pattern& b) {
   at::Tensor big;
   int64_t n_big = 0;
   DSLA_DISPATCH_INDEX(idt, "spgemm", [&] {
-    kc::spgemm_count<index_t>(rows, ptr<index_t>(a_crow), ptr<index_t>(a_col),
-                              ptr<index_t>(b_crow), ptr<index_t>(b_col), ptr<int64_t>(row_nnz),
-                              stream);
+    kc::spgemm_count<index_t>(rows, ptr<index_t>(a_crow), ptr<index_t>(a_col), ptr<index_t>(b_crow),
+                              ptr<index_t>(b_col), ptr<int64_t>(row_nnz), stream);
   });
   if (rows > 0 && row_nnz.min().item<int64_t>() < 0) {
     big = (row_nnz < 0).nonzero().view(-1).contiguous();
     n_big = big.numel();
     DSLA_DISPATCH_INDEX(idt, "spgemm", [&] {
       kc::spgemm_count_big<index_t>(n_big, ptr<int64_t>(big), ptr<index_t>(a_crow),
-                                    ptr<index_t>(a_col), ptr<index_t>(b_crow),
-                                    ptr<index_t>(b_col), ptr<int64_t>(row_nnz), stream);
+                                    ptr<index_t>(a_col), ptr<index_t>(b_crow), ptr<index_t>(b_col),
+                                    ptr<int64_t>(row_nnz), stream);
     });
     if (row_nnz.min().item<int64_t>() < 0) return nullptr;  // wider than the block tables
   }
@@ -57,10 +56,9 @@ PatternPtr spgemm_symbolic(const Pattern& a, const Pattern& b) {
   row_nnz = at::Tensor();
   auto c_col = at::empty({nnz}, c_crow.options());
   DSLA_DISPATCH_INDEX(idt, "spgemm", [&] {
-    kc::spgemm_fill<index_t>(rows, n_big, n_big ? ptr<int64_t>(big) : nullptr,
-                             ptr<index_t>(a_crow), ptr<index_t>(a_col), ptr<index_t>(b_crow),
-                             ptr<index_t>(b_col), ptr<index_t>(c_crow), ptr<index_t>(c_col),
-                             stream);
+    kc::spgemm_fill<index_t>(rows, n_big, n_big ? ptr<int64_t>(big) : nullptr, ptr<index_t>(a_crow),
+                             ptr<index_t>(a_col), ptr<index_t>(b_crow), ptr<index_t>(b_col),
+                             ptr<index_t>(c_crow), ptr<index_t>(c_col), stream);
   });
   return Pattern::from_csr(c_crow, c_col, rows, cols, /*check=*/false);
 }
@@ -70,8 +68,7 @@ at::Tensor spgemm_numeric(const Pattern& a, const at::Tensor& av, const Pattern&
   const c10::cuda::CUDAGuard guard(av.device());
   auto va = detail::dense_operand(av), vb = detail::dense_operand(bv);
   TORCH_CHECK_VALUE(va.size(0) == vb.size(0) || va.size(0) == 1 || vb.size(0) == 1,
-                    "dsla: spgemm: batch sizes ", va.size(0), " and ", vb.size(0),
-                    " do not match");
+                    "dsla: spgemm: batch sizes ", va.size(0), " and ", vb.size(0), " do not match");
   const int64_t B = std::max(va.size(0), vb.size(0));
   auto out = at::zeros({B, c.nnz()}, va.options());
   const auto dt = c.index_dtype();

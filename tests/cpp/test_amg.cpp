@@ -126,7 +126,7 @@ TEST(Amg, Mis2DeterministicAndComplete) {
       const int64_t n2 = dsla::amg::detail::aggregate(s, "mis2", seed, a2);
       at::set_num_threads(threads);
       EXPECT_EQ(n1, n2);
-      EXPECT_TRUE(at::equal(a1, a2));  // independent of the thread count
+      EXPECT_TRUE(at::equal(a1, a2));             // independent of the thread count
       EXPECT_TRUE((a1 >= 0).all().item<bool>());  // every row has a strong neighbour
       // Every aggregate is nonempty, and none is a singleton.
       auto counts = at::bincount(a1, {}, n1);

@@ -2,7 +2,6 @@
 #include "kernels/cpu/amg_aggregate.h"
 
 #include <omp.h>
-#include <cstdlib>
 
 #include <algorithm>
 #include <limits>
@@ -39,9 +38,9 @@ bool has_neighbour(int64_t v, const I* crow, const I* col) {
 template <class I>
 int64_t amg_aggregate_mis2(int64_t n, const I* crow, const I* col, uint64_t seed, int64_t* agg,
                            int64_t* work, int64_t* rounds, int nthreads) {
-  int64_t* key = work;         // MIS state: kIn, kOut or the key of an undecided vertex
-  int64_t* m1 = work + n;      // max over distance <= 1 (inside the masked subgraph)
-  int64_t* m2 = work + 2 * n;  // max over distance <= 2
+  int64_t* key = work;          // MIS state: kIn, kOut or the key of an undecided vertex
+  int64_t* m1 = work + n;       // max over distance <= 1 (inside the masked subgraph)
+  int64_t* m2 = work + 2 * n;   // max over distance <= 2
   int64_t* own = work + 3 * n;  // root vertex of v's aggregate, -1 = none yet
   int64_t r = 0;
   // One MIS-2 on the subgraph of the vertices with in[v] (a mask fixed during the rounds): key
@@ -92,7 +91,8 @@ int64_t amg_aggregate_mis2(int64_t n, const I* crow, const I* col, uint64_t seed
 
   // Phase 1: MIS-2 of the whole graph; aggregates = roots and their neighbours.
 #pragma omp parallel for num_threads(nthreads) schedule(static, 1024)
-  for (int64_t v = 0; v < n; ++v) key[v] = has_neighbour(v, crow, col) ? amg_mis2_key(v, seed) : kOut;
+  for (int64_t v = 0; v < n; ++v)
+    key[v] = has_neighbour(v, crow, col) ? amg_mis2_key(v, seed) : kOut;
   mis2([](int64_t) { return true; });
 #pragma omp parallel for num_threads(nthreads) schedule(static, 1024)
   for (int64_t v = 0; v < n; ++v) {
@@ -106,7 +106,7 @@ int64_t amg_aggregate_mis2(int64_t n, const I* crow, const I* col, uint64_t seed
   // their own subgraph; a new root with at least kMinNew (3) free neighbours aggregates them.
   // Without it, random MIS-2 roots leave wide gaps that the attach step turns into oversized
   // aggregates (coarsening ratios ~13 instead of ~9 on 9-point coarse stencils).
-  const int64_t kMinNew = getenv("AGGT") ? atoi(getenv("AGGT")) : kAmgMis2MinFree;
+  constexpr int64_t kMinNew = kAmgMis2MinFree;
   auto free_v = [&](int64_t v) { return own[v] < 0 && has_neighbour(v, crow, col); };
 #pragma omp parallel for num_threads(nthreads) schedule(static, 1024)
   for (int64_t v = 0; v < n; ++v) key[v] = free_v(v) ? amg_mis2_key(v, seed + 1) : kOut;

@@ -23,8 +23,8 @@ void amg_strength_fill(int64_t n, const I* crow, const I* col, const V* vals, co
 // int on the device. own: [n] int64 output, root vertex of each vertex's aggregate (-1 = none).
 // Synchronizes `stream` once per MIS-2 round (the stopping test). Returns the rounds.
 template <class I>
-int64_t amg_aggregate_mis2_own(int64_t n, const I* crow, const I* col, uint64_t seed,
-                               int64_t* own, int64_t* work, int* flag, cudaStream_t stream);
+int64_t amg_aggregate_mis2_own(int64_t n, const I* crow, const I* col, uint64_t seed, int64_t* own,
+                               int64_t* work, int* flag, cudaStream_t stream);
 // agg[v] = root_id[own[v]] - 1 (root_id: inclusive prefix count of roots), -1 without a root.
 void amg_aggregate_number(int64_t n, const int64_t* own, const int64_t* root_id, int64_t* agg,
                           cudaStream_t stream);

@@ -26,8 +26,9 @@ int64_t blocks_for(int64_t threads) {
   return std::max<int64_t>(1, std::min<int64_t>((threads + kBlock - 1) / kBlock, cap));
 }
 
-#define DSLA_ROWS(v, n) \
-  for (int64_t v = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; v < (n); v += int64_t(gridDim.x) * blockDim.x)
+#define DSLA_ROWS(v, n)                                                     \
+  for (int64_t v = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; v < (n); \
+       v += int64_t(gridDim.x) * blockDim.x)
 
 // ---------------------------------------------------------------- strength
 template <class V, class I>
@@ -43,7 +44,8 @@ __global__ void strength_count_k(int64_t n, const I* __restrict__ crow, const I*
                                  double theta, int64_t* __restrict__ count) {
   DSLA_ROWS(i, n) {
     int64_t c = 0;
-    for (I p = crow[i]; p < crow[i + 1]; ++p) c += strong<V, I>(I(i), col[p], vals[p], absdiag, theta);
+    for (I p = crow[i]; p < crow[i + 1]; ++p)
+      c += strong<V, I>(I(i), col[p], vals[p], absdiag, theta);
     count[i] = c;
   }
 }
@@ -98,8 +100,7 @@ __global__ void masked_max_k(int64_t n, const I* crow, const I* col, int mode, c
 }
 
 template <class I>
-__global__ void row_max_k(int64_t n, const I* crow, const I* col, const int64_t* in,
-                          int64_t* out) {
+__global__ void row_max_k(int64_t n, const I* crow, const I* col, const int64_t* in, int64_t* out) {
   DSLA_ROWS(v, n) {
     int64_t m = in[v];
     for (I p = crow[v]; p < crow[v + 1]; ++p) m = max(m, in[col[p]]);
@@ -174,8 +175,8 @@ __global__ void sizes_k(int64_t n, const int64_t* own, unsigned long long* size)
 }
 
 template <class I>
-__global__ void phase3_k(int64_t n, const I* crow, const I* col, uint64_t seed,
-                         const int64_t* own, const int64_t* size, int64_t* out) {
+__global__ void phase3_k(int64_t n, const I* crow, const I* col, uint64_t seed, const int64_t* own,
+                         const int64_t* size, int64_t* out) {
   DSLA_ROWS(v, n) {
     int64_t best = -1, bsize = 0, bkey = 0;
     if (own[v] < 0) {
@@ -193,11 +194,15 @@ __global__ void phase3_k(int64_t n, const I* crow, const I* col, uint64_t seed,
 }
 
 __global__ void roots_k(int64_t n, const int64_t* own, int64_t* is_root) {
-  DSLA_ROWS(v, n) { is_root[v] = own[v] == v; }
+  DSLA_ROWS(v, n) {
+    is_root[v] = own[v] == v;
+  }
 }
 
 __global__ void number_k(int64_t n, const int64_t* own, const int64_t* root_id, int64_t* agg) {
-  DSLA_ROWS(v, n) { agg[v] = own[v] >= 0 ? root_id[own[v]] - 1 : -1; }
+  DSLA_ROWS(v, n) {
+    agg[v] = own[v] >= 0 ? root_id[own[v]] - 1 : -1;
+  }
 }
 
 // ---------------------------------------------------------------- smoothing operator
@@ -231,7 +236,8 @@ __global__ void __launch_bounds__(kBlock)
     V s = V(0);
     if (row < n && x) {
       const I start = crow[row], end = crow[row + 1];
-      for (I q = start + lane; q < end; q += G) s = fma(__ldg(vals + q), __ldg(x + __ldg(col + q)), s);
+      for (I q = start + lane; q < end; q += G)
+        s = fma(__ldg(vals + q), __ldg(x + __ldg(col + q)), s);
     }
     s = group_sum<G>(s);
     if (row < n && lane == 0) {
@@ -257,7 +263,8 @@ __global__ void __launch_bounds__(kBlock)
     V s = V(0);
     if (row < n) {
       const I start = crow[row], end = crow[row + 1];
-      for (I q = start + lane; q < end; q += G) s = fma(__ldg(vals + q), __ldg(d + __ldg(col + q)), s);
+      for (I q = start + lane; q < end; q += G)
+        s = fma(__ldg(vals + q), __ldg(d + __ldg(col + q)), s);
     }
     s = group_sum<G>(s);
     if (row < n && lane == 0) {
@@ -288,8 +295,8 @@ template <class V, class I>
 void amg_strength_count(int64_t n, const I* crow, const I* col, const V* vals, const V* absdiag,
                         double theta, int64_t* count, cudaStream_t stream) {
   if (n == 0) return;
-  strength_count_k<V, I><<<blocks_for(n), kBlock, 0, stream>>>(n, crow, col, vals, absdiag, theta,
-                                                                 count);
+  strength_count_k<V, I>
+      <<<blocks_for(n), kBlock, 0, stream>>>(n, crow, col, vals, absdiag, theta, count);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
@@ -297,14 +304,14 @@ template <class V, class I>
 void amg_strength_fill(int64_t n, const I* crow, const I* col, const V* vals, const V* absdiag,
                        double theta, const int64_t* s_crow, I* s_col, cudaStream_t stream) {
   if (n == 0) return;
-  strength_fill_k<V, I><<<blocks_for(n), kBlock, 0, stream>>>(n, crow, col, vals, absdiag, theta,
-                                                                s_crow, s_col);
+  strength_fill_k<V, I>
+      <<<blocks_for(n), kBlock, 0, stream>>>(n, crow, col, vals, absdiag, theta, s_crow, s_col);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
 template <class I>
-int64_t amg_aggregate_mis2_own(int64_t n, const I* crow, const I* col, uint64_t seed,
-                               int64_t* own, int64_t* work, int* flag, cudaStream_t stream) {
+int64_t amg_aggregate_mis2_own(int64_t n, const I* crow, const I* col, uint64_t seed, int64_t* own,
+                               int64_t* work, int* flag, cudaStream_t stream) {
   if (n == 0) return 0;
   int64_t* key = work;
   int64_t* m1 = work + n;
@@ -375,19 +382,31 @@ void amg_smoothing_values(int64_t n, int64_t nnz, int64_t B, const I* crow, cons
                           const V* vals, const V* dinv, const V* scale, V* out,
                           cudaStream_t stream) {
   if (n == 0 || B == 0) return;
-  smoothing_values_k<V, I><<<blocks_for(n), kBlock, 0, stream>>>(n, nnz, B, crow, col, vals, dinv,
-                                                                   scale, out);
+  smoothing_values_k<V, I>
+      <<<blocks_for(n), kBlock, 0, stream>>>(n, nnz, B, crow, col, vals, dinv, scale, out);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
 #define DSLA_CHEB_SWITCH(G, LAUNCH) \
   switch (G) {                      \
-    case 1: LAUNCH(1); break;       \
-    case 2: LAUNCH(2); break;       \
-    case 4: LAUNCH(4); break;       \
-    case 8: LAUNCH(8); break;       \
-    case 16: LAUNCH(16); break;     \
-    default: LAUNCH(32); break;     \
+    case 1:                         \
+      LAUNCH(1);                    \
+      break;                        \
+    case 2:                         \
+      LAUNCH(2);                    \
+      break;                        \
+    case 4:                         \
+      LAUNCH(4);                    \
+      break;                        \
+    case 8:                         \
+      LAUNCH(8);                    \
+      break;                        \
+    case 16:                        \
+      LAUNCH(16);                   \
+      break;                        \
+    default:                        \
+      LAUNCH(32);                   \
+      break;                        \
   }
 
 template <class V, class I>
@@ -410,22 +429,23 @@ void amg_cheb_step(int64_t n, const I* crow, const I* col, const V* vals, const 
   if (n == 0) return;
   const int G = 4;
   const int64_t g = grid_rows(n, G);
-#define DSLA_L(GG) \
-  cheb_step_k<GG, V, I><<<g, kBlock, 0, stream>>>(n, crow, col, vals, dinv, ca, cb, r, d, dn, x, mode)
+#define DSLA_L(GG)      \
+  cheb_step_k<GG, V, I> \
+      <<<g, kBlock, 0, stream>>>(n, crow, col, vals, dinv, ca, cb, r, d, dn, x, mode)
   DSLA_CHEB_SWITCH(G, DSLA_L)
 #undef DSLA_L
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
-#define DSLA_INST_VI(V, I)                                                                       \
+#define DSLA_INST_VI(V, I)                                                                        \
   template void amg_strength_count<V, I>(int64_t, const I*, const I*, const V*, const V*, double, \
-                                         int64_t*, cudaStream_t);                                \
+                                         int64_t*, cudaStream_t);                                 \
   template void amg_strength_fill<V, I>(int64_t, const I*, const I*, const V*, const V*, double,  \
-                                        const int64_t*, I*, cudaStream_t);                       \
-  template void amg_smoothing_values<V, I>(int64_t, int64_t, int64_t, const I*, const I*,        \
-                                           const V*, const V*, const V*, V*, cudaStream_t);      \
+                                        const int64_t*, I*, cudaStream_t);                        \
+  template void amg_smoothing_values<V, I>(int64_t, int64_t, int64_t, const I*, const I*,         \
+                                           const V*, const V*, const V*, V*, cudaStream_t);       \
   template void amg_cheb_first<V, I>(int64_t, const I*, const I*, const V*, const V*, const V*,   \
-                                     const V*, const V*, V*, V*, cudaStream_t);                  \
+                                     const V*, const V*, V*, V*, cudaStream_t);                   \
   template void amg_cheb_step<V, I>(int64_t, const I*, const I*, const V*, const V*, const V*,    \
                                     const V*, V*, const V*, V*, V*, int, cudaStream_t);
 DSLA_INST_VI(float, int32_t)

@@ -36,7 +36,7 @@ __device__ __forceinline__ K empty_key() {
 
 template <class K>
 __device__ __forceinline__ unsigned slot_of(K c) {
-  return unsigned((unsigned long long)(c) * 2654435761ull >> 7);
+  return unsigned((unsigned long long)(c)*2654435761ull >> 7);
 }
 
 // Inserts c; returns true when it was new. cap: a power of two.
@@ -106,8 +106,8 @@ __global__ void __launch_bounds__(kBigThreads)
     for (int s = threadIdx.x; s < cap; s += blockDim.x) tab[s] = empty_key<K>();
     if (threadIdx.x == 0) cnt = 0;
     __syncthreads();
-    insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, cap, &cnt, big_limit<K>(),
-                     threadIdx.x, blockDim.x);
+    insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, cap, &cnt, big_limit<K>(), threadIdx.x,
+                     blockDim.x);
     __syncthreads();
     if (threadIdx.x == 0) row_nnz[i] = cnt > big_limit<K>() ? -1 : cnt;
     __syncthreads();
@@ -160,8 +160,7 @@ template <class I>
 __global__ void __launch_bounds__(kBigThreads)
     fill_big_k(int64_t n_big, const int64_t* __restrict__ big, const I* __restrict__ a_crow,
                const I* __restrict__ a_col, const I* __restrict__ b_crow,
-               const I* __restrict__ b_col, const I* __restrict__ c_crow,
-               I* __restrict__ c_col) {
+               const I* __restrict__ b_col, const I* __restrict__ c_crow, I* __restrict__ c_col) {
   using K = key_t<I>;
   constexpr int cap = big_cap<K>();
   __shared__ K tab[cap];
@@ -174,8 +173,8 @@ __global__ void __launch_bounds__(kBigThreads)
     for (int s = threadIdx.x; s < cap; s += blockDim.x) tab[s] = empty_key<K>();
     if (threadIdx.x == 0) cnt = 0, base = 0;
     __syncthreads();
-    insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, cap, &cnt, big_limit<K>(),
-                     threadIdx.x, blockDim.x);
+    insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, cap, &cnt, big_limit<K>(), threadIdx.x,
+                     blockDim.x);
     __syncthreads();
     for (int s = threadIdx.x; s < cap; s += blockDim.x) {
       const K c = tab[s];
@@ -256,16 +255,15 @@ void spgemm_count_big(int64_t n_big, const int64_t* big, const I* a_crow, const 
 }
 
 template <class I>
-void spgemm_fill(int64_t rows, int64_t n_big, const int64_t* big, const I* a_crow,
-                 const I* a_col, const I* b_crow, const I* b_col, const I* c_crow, I* c_col,
-                 cudaStream_t stream) {
+void spgemm_fill(int64_t rows, int64_t n_big, const int64_t* big, const I* a_crow, const I* a_col,
+                 const I* b_crow, const I* b_col, const I* c_crow, I* c_col, cudaStream_t stream) {
   if (rows == 0) return;
-  fill_warp_k<I><<<grid_of(rows, kWarps, 16), kWarps * 32, 0, stream>>>(
-      rows, a_crow, a_col, b_crow, b_col, c_crow, c_col);
+  fill_warp_k<I><<<grid_of(rows, kWarps, 16), kWarps * 32, 0, stream>>>(rows, a_crow, a_col, b_crow,
+                                                                        b_col, c_crow, c_col);
   DSLA_CUDA_CHECK_LAUNCH();
   if (n_big > 0) {
     fill_big_k<I><<<grid_of(n_big, 1, 2), kBigThreads, 0, stream>>>(n_big, big, a_crow, a_col,
-                                                                     b_crow, b_col, c_crow, c_col);
+                                                                    b_crow, b_col, c_crow, c_col);
     DSLA_CUDA_CHECK_LAUNCH();
   }
 }
@@ -273,8 +271,7 @@ void spgemm_fill(int64_t rows, int64_t n_big, const int64_t* big, const I* a_cro
 template <class V, class I>
 void spgemm_numeric(int64_t rows, int64_t B, const I* a_crow, const I* a_col, const V* a_val,
                     int64_t a_bs, const I* b_crow, const I* b_col, const V* b_val, int64_t b_bs,
-                    const I* c_crow, const I* c_col, V* c_val, int64_t c_bs,
-                    cudaStream_t stream) {
+                    const I* c_crow, const I* c_col, V* c_val, int64_t c_bs, cudaStream_t stream) {
   if (rows == 0 || B == 0) return;
   numeric_k<V, I><<<grid_of(rows, kWarps, 32), kWarps * 32, 0, stream>>>(
       rows, B, a_crow, a_col, a_val, a_bs, b_crow, b_col, b_val, b_bs, c_crow, c_col, c_val, c_bs);
@@ -290,8 +287,8 @@ void spgemm_numeric(int64_t rows, int64_t B, const I* a_crow, const I* a_col, co
                                const I*, const I*, I*, cudaStream_t);
 DSLA_INST_I(int32_t)
 DSLA_INST_I(int64_t)
-#define DSLA_INST_VI(V, I)                                                                     \
-  template void spgemm_numeric<V, I>(int64_t, int64_t, const I*, const I*, const V*, int64_t, \
+#define DSLA_INST_VI(V, I)                                                                      \
+  template void spgemm_numeric<V, I>(int64_t, int64_t, const I*, const I*, const V*, int64_t,   \
                                      const I*, const I*, const V*, int64_t, const I*, const I*, \
                                      V*, int64_t, cudaStream_t);
 DSLA_INST_VI(float, int32_t)

@@ -29,15 +29,13 @@ void spgemm_count_big(int64_t n_big, const int64_t* big, const I* a_crow, const 
                       const I* b_crow, const I* b_col, int64_t* row_nnz, cudaStream_t stream);
 // Sorted columns of every row (c_crow from the counts). big: the rows above the warp limit.
 template <class I>
-void spgemm_fill(int64_t rows, int64_t n_big, const int64_t* big, const I* a_crow,
-                 const I* a_col, const I* b_crow, const I* b_col, const I* c_crow, I* c_col,
-                 cudaStream_t stream);
+void spgemm_fill(int64_t rows, int64_t n_big, const int64_t* big, const I* a_crow, const I* a_col,
+                 const I* b_crow, const I* b_col, const I* c_crow, I* c_col, cudaStream_t stream);
 // c_val[b * c_bs + q] += sum over products (c_val zeroed by the caller); batch strides a_bs,
 // b_bs may be 0 (broadcast).
 template <class V, class I>
 void spgemm_numeric(int64_t rows, int64_t B, const I* a_crow, const I* a_col, const V* a_val,
                     int64_t a_bs, const I* b_crow, const I* b_col, const V* b_val, int64_t b_bs,
-                    const I* c_crow, const I* c_col, V* c_val, int64_t c_bs,
-                    cudaStream_t stream);
+                    const I* c_crow, const I* c_col, V* c_val, int64_t c_bs, cudaStream_t stream);
 
 }  // namespace dsla::kernels::cuda
