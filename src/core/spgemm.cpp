@@ -208,6 +208,18 @@ PatternPtr cuda_pattern(const PatternPtr& a, const PatternPtr& b) {
 
 }  // namespace
 
+void spgemm_forget(const PatternPtr& a, const PatternPtr& b) {
+#if DSLA_HAVE_CUDA
+  if (!a->device().is_cuda()) return;
+  auto cache =
+      a->cached<CudaSpgemmCache>("spgemm.cuda", [] { return std::make_shared<CudaSpgemmCache>(); });
+  std::lock_guard<std::mutex> g(cache->mutex);
+  cache->by_b.erase(b.get());
+#else
+  (void)a, (void)b;
+#endif
+}
+
 PatternPtr spgemm_pattern(const PatternPtr& a, const PatternPtr& b) {
 #if DSLA_HAVE_CUDA
   if (a->device().is_cuda()) return cuda_pattern(a, b);

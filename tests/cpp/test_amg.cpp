@@ -176,6 +176,22 @@ TEST(Amg, Poisson2dPcgIterationsBoundedAndFlat) {
   EXPECT_LE(its.back() - its.front(), 3);  // not growing with the size (64x more rows)
 }
 
+TEST(Amg, Mis2PcgIterationsBoundedAndFlat) {
+  // The GPU default: iterations as flat as greedy's (a single MIS-2 pass, and the lumped
+  // filter on coarse levels, gave counts growing with the size).
+  AmgOptions o;
+  o.aggregation = "mis2";
+  std::vector<int64_t> its;
+  for (int64_t n : {64, 128, 256, 512}) {
+    double res = 0;
+    its.push_back(amg_pcg(dsla::poisson2d(n), o, &res));
+    EXPECT_LE(res, 1e-6) << n;
+    std::printf("poisson2d:%ld mis2 AMG-PCG %ld iterations\n", long(n), long(its.back()));
+  }
+  for (auto it : its) EXPECT_LE(it, 15);
+  EXPECT_LE(its.back() - its.front(), 4);
+}
+
 TEST(Amg, Poisson3dPcgIterationsBoundedAndFlat) {
   std::vector<int64_t> its;
   for (int64_t n : {16, 32, 48}) {

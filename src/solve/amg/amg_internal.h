@@ -32,7 +32,7 @@ struct LevelStructure {
   PatternPtr p;       // prolongator pattern (that of A T when smoothed, else t)
   at::Tensor t_in_p;  // [nnz_t] int64: position of each entry of T in P
   PatternPtr pt;      // pattern of Pᵀ
-  PatternPtr ap;      // pattern of A P
+  PatternPtr ap;      // pattern of A P (CPU only: dropped after the setup on CUDA)
   PatternPtr ac;      // pattern of Pᵀ A P: the next level's `a`
 };
 

@@ -72,8 +72,9 @@ at::Tensor estimate_rho(const Pattern& a, const at::Tensor& values, const at::Te
   auto T = at::diag_embed(at::stack(alphas, 1));
   auto off = at::stack(betas, 1);
   T = T + at::diag_embed(off, 1) + at::diag_embed(off, -1);
-  auto ev = at::linalg_eigvalsh(T);  // [B, K], ascending
-  return ev.select(1, K - 1).view({B, 1, 1});
+  // A K x K problem: on the host (a device eigensolver call costs more than the copies).
+  auto ev = at::linalg_eigvalsh(T.cpu());  // [B, K], ascending
+  return ev.select(1, K - 1).view({B, 1, 1}).to(values.device());
 }
 
 }  // namespace dsla::amg::detail
