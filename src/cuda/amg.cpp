@@ -89,6 +89,40 @@ at::Tensor amg_smoothing_values(const Pattern& a, const at::Tensor& values, cons
   return out;
 }
 
+PatternPtr amg_transpose(const Pattern& p) {
+  const c10::cuda::CUDAGuard guard(p.device());
+  const int64_t R = p.rows(), C = p.cols();
+  auto lo = p.crow().options().dtype(at::kLong);
+  auto col64 = p.col().to(at::kLong);
+  at::Tensor keys;
+  {
+    auto crow = p.crow().to(at::kLong);
+    auto counts = crow.narrow(0, 1, R) - crow.narrow(0, 0, R);
+    keys = col64 * R + at::repeat_interleave(at::arange(R, lo), counts);
+  }
+  keys = std::get<0>(at::sort(keys));
+  auto col_t = keys.remainder(R).to(p.index_dtype());
+  keys = at::Tensor();
+  auto counts_t = at::bincount(col64, {}, C);
+  auto crow_t = at::cat({at::zeros({1}, lo), counts_t.cumsum(0)}).to(p.index_dtype());
+  return Pattern::from_csr(crow_t, col_t, C, R, /*check=*/false);
+}
+
+at::Tensor amg_transpose_values(const Pattern& p, const at::Tensor& values, const Pattern& pt) {
+  const c10::cuda::CUDAGuard guard(p.device());
+  auto v = values.contiguous();
+  const int64_t B = v.size(0);
+  auto out = at::empty_like(v);
+  DSLA_DISPATCH_INDEX(p.index_dtype(), "amg restriction", [&] {
+    AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "amg restriction", [&] {
+      kc::amg_transpose_values<scalar_t, index_t>(
+          p.rows(), p.nnz(), B, ptr<index_t>(p.crow()), ptr<index_t>(p.col()), ptr<scalar_t>(v),
+          ptr<index_t>(pt.crow()), ptr<index_t>(pt.col()), ptr<scalar_t>(out), stream());
+    });
+  });
+  return out;
+}
+
 void amg_chebyshev(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,
                    const at::Tensor& inv_theta, const std::vector<at::Tensor>& cheb_a,
                    const std::vector<at::Tensor>& cheb_b, const at::Tensor& b, at::Tensor& x,

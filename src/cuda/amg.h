@@ -18,6 +18,10 @@ int64_t amg_aggregate_mis2(const Pattern& s, uint64_t seed, at::Tensor& agg);
 // S = I - scale D⁻¹ A on a's pattern: values [B, nnz], dinv [B, n, 1], scale [B, 1, 1].
 at::Tensor amg_smoothing_values(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,
                                 const at::Tensor& scale);
+// The pattern of Pᵀ (sorted-key transpose; no permutation kept, unlike Pattern::transpose) and
+// Pᵀ's values ([B, nnz]) from P's.
+PatternPtr amg_transpose(const Pattern& p);
+at::Tensor amg_transpose_values(const Pattern& p, const at::Tensor& values, const Pattern& pt);
 // `sweeps` Chebyshev sweeps for A x = b ([1, n, 1]; zero_guess: x is written, not read) with
 // device coefficients inv_theta, cheb_a, cheb_b ([1, 1, 1] each).
 void amg_chebyshev(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,

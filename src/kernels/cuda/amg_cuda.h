@@ -38,6 +38,13 @@ void amg_smoothing_values(int64_t n, int64_t nnz, int64_t B, const I* crow, cons
                           const V* vals, const V* dinv, const V* scale, V* out,
                           cudaStream_t stream);
 
+// Values of Pᵀ in Pᵀ's pattern (rows sorted in each of its rows) from P's, per batch member:
+// entry (i, j) of P goes where row i sits in row j of Pᵀ (binary search).
+template <class V, class I>
+void amg_transpose_values(int64_t rows, int64_t nnz, int64_t B, const I* crow, const I* col,
+                          const V* vals, const I* crow_t, const I* col_t, V* out,
+                          cudaStream_t stream);
+
 // Chebyshev passes (B = 1, one right-hand side; coefficients are device scalars), as
 // kernels::cpu::amg_cheb_first / amg_cheb_step.
 template <class V, class I>

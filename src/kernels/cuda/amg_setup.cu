@@ -220,6 +220,27 @@ __global__ void smoothing_values_k(int64_t n, int64_t nnz, int64_t B, const I* _
   }
 }
 
+template <class V, class I>
+__global__ void transpose_values_k(int64_t rows, int64_t nnz, int64_t B, const I* __restrict__ crow,
+                                   const I* __restrict__ col, const V* __restrict__ vals,
+                                   const I* __restrict__ crow_t, const I* __restrict__ col_t,
+                                   V* __restrict__ out) {
+  DSLA_ROWS(i, rows) {
+    for (I p = crow[i]; p < crow[i + 1]; ++p) {
+      const I j = col[p];
+      I lo = crow_t[j], hi = crow_t[j + 1] - 1;
+      while (lo < hi) {
+        const I mid = lo + (hi - lo) / 2;
+        if (col_t[mid] < I(i))
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
+      for (int64_t b = 0; b < B; ++b) out[b * nnz + lo] = vals[b * nnz + p];
+    }
+  }
+}
+
 // ---------------------------------------------------------------- Chebyshev
 template <int G, class V, class I>
 __global__ void __launch_bounds__(kBlock)
@@ -387,6 +408,16 @@ void amg_smoothing_values(int64_t n, int64_t nnz, int64_t B, const I* crow, cons
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
+template <class V, class I>
+void amg_transpose_values(int64_t rows, int64_t nnz, int64_t B, const I* crow, const I* col,
+                          const V* vals, const I* crow_t, const I* col_t, V* out,
+                          cudaStream_t stream) {
+  if (rows == 0 || B == 0) return;
+  transpose_values_k<V, I>
+      <<<blocks_for(rows), kBlock, 0, stream>>>(rows, nnz, B, crow, col, vals, crow_t, col_t, out);
+  DSLA_CUDA_CHECK_LAUNCH();
+}
+
 #define DSLA_CHEB_SWITCH(G, LAUNCH) \
   switch (G) {                      \
     case 1:                         \
@@ -444,6 +475,8 @@ void amg_cheb_step(int64_t n, const I* crow, const I* col, const V* vals, const 
                                         const int64_t*, I*, cudaStream_t);                        \
   template void amg_smoothing_values<V, I>(int64_t, int64_t, int64_t, const I*, const I*,         \
                                            const V*, const V*, const V*, V*, cudaStream_t);       \
+  template void amg_transpose_values<V, I>(int64_t, int64_t, int64_t, const I*, const I*,         \
+                                           const V*, const I*, const I*, V*, cudaStream_t);       \
   template void amg_cheb_first<V, I>(int64_t, const I*, const I*, const V*, const V*, const V*,   \
                                      const V*, const V*, V*, V*, cudaStream_t);                   \
   template void amg_cheb_step<V, I>(int64_t, const I*, const I*, const V*, const V*, const V*,    \

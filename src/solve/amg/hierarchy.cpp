@@ -1,5 +1,6 @@
 // AMG hierarchy: setup (structure + numeric), numeric re-setup, and the V/W cycle.
 #include <dsla/amg.h>
+#include <dsla/config.h>
 #include <dsla/errors.h>
 
 #include <chrono>
@@ -8,6 +9,9 @@
 #include "core/products.h"
 #include "core/spgemm.h"
 #include "solve/amg/amg_internal.h"
+#if DSLA_HAVE_CUDA
+#include "cuda/amg.h"
+#endif
 
 namespace dsla::amg {
 
@@ -138,7 +142,12 @@ void AmgHierarchy::Impl::numeric(bool first) {
         // 1024/2048/4096 with, 10/12 at 1024/2048 without) for no sparsity gain.
         if (smoothed && l == 0) detail::build_filter(S, sg);
         detail::build_prolongator_pattern(S, smoothed);
+#if DSLA_HAVE_CUDA
+        // CUDA: Pᵀ without Pattern::transpose's cached nnz int64 permutation.
+        S.pt = S.p->device().is_cuda() ? cuda::amg_transpose(*S.p) : S.p->transpose();
+#else
         S.pt = S.p->transpose();
+#endif
         stats.t_prolongation += since(t1);
         t1 = Clock::now();
         S.ap = dsla::detail::spgemm_pattern(S.a, S.p);
@@ -160,7 +169,15 @@ void AmgHierarchy::Impl::numeric(bool first) {
         scale = opt.prolongation_omega / rho;
       }
       Lc.p_values = detail::prolongator_values(S, sv, sd, scale, smoothed);
+#if DSLA_HAVE_CUDA
+      if (Lc.p_values.is_cuda() && at::isFloatingType(Lc.p_values.scalar_type())) {
+        Lc.r_values = cuda::amg_transpose_values(*S.p, Lc.p_values, *S.pt);
+      } else {
+        Lc.r_values = detail::gather_values(Lc.p_values, S.p->transpose_perm());
+      }
+#else
       Lc.r_values = detail::gather_values(Lc.p_values, S.p->transpose_perm());
+#endif
       stats.t_prolongation += since(t1);
       t1 = Clock::now();
       auto ap_pattern = S.ap ? S.ap : dsla::detail::spgemm_pattern(S.a, S.p);
@@ -239,7 +256,8 @@ std::shared_ptr<AmgHierarchy> AmgHierarchy::build(const SparseMatrix& A, const A
   const int64_t n = A.rows();
   auto& ns = impl->opt.near_nullspace;
   if (!ns.defined()) {
-    ns = at::ones({n, 1}, A.values().options().requires_grad(false));
+    // The constant vector as a broadcast view: no n doubles kept for it.
+    ns = at::ones({1, 1}, A.values().options().requires_grad(false)).expand({n, 1});
   } else {
     DSLA_CHECK_ARG(ns.dim() == 2 && ns.size(0) == n && ns.size(1) >= 1, "near_nullspace",
                    "must be [n, m] with n = ", n, " rows, got ", ns.sizes());
