@@ -147,7 +147,8 @@ def main():
               f"setup={rec['setup_s']:.3f}s solve={rec['solve_s']:.3f}s "
               f"total={rec['total_s']:.3f}s it={rec['iterations']} res={res:.1e} "
               f"load={rec['load_avg_1m']:.1f}" +
-              (f" peak={rec['peak_bytes_per_dof']:.0f}B/DOF" if peaks else ""), flush=True)
+              (f" peak={rec['peak_bytes_per_dof']:.0f}B/DOF" if peaks else "") +
+              f" rows={rec['level_rows']} split={rec['setup_split']}", flush=True)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     tag = "cuda" if device.startswith("cuda") else "cpu"

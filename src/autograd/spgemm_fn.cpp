@@ -30,8 +30,7 @@ class SpgemmFunction : public torch::autograd::Function<SpgemmFunction> {
     ctx->save_for_backward({av, bv});
     ctx->saved_data["a"] = autograd::hold(a);
     ctx->saved_data["b"] = autograd::hold(b);
-    return av.is_cpu() ? detail::spgemm_values(a, av, b, bv)
-                       : detail::spgemm_values_reference(a, av, b, bv);
+    return detail::spgemm_values(a, av, b, bv);  // CPU / CUDA kernels, ATen elsewhere
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -77,9 +76,9 @@ SparseMatrix spgemm(const SparseMatrix& A, const SparseMatrix& B) {
   DSLA_CHECK_ARG(!A.is_batched() || !B.is_batched() || A.batch_size() == B.batch_size(), "B",
                  "batch size ", B.batch_size(), " differs from A's ", A.batch_size(),
                  " (a batched operand may meet an unbatched one, or one of the same size)");
-  // Non-CPU values run the ATen entry-map path (symbolic phase on the CPU copy of the patterns,
-  // index maps cached per device): correct and differentiable, but slow and O(multiplies)
-  // memory. A GPU kernel (cuSPARSE SpGEMM) is future work.
+  // The forward runs the CPU or CUDA kernels (CUDA: symbolic and numeric phases on the device).
+  // The backward on a GPU runs the ATen entry-map path (symbolic phase on the CPU copy of the
+  // patterns, index maps cached per device): correct and differentiable, but O(multiplies).
   auto cv = SpgemmFunction::apply(values2d(A), values2d(B), A.pattern(), B.pattern());
   if (!A.is_batched() && !B.is_batched()) cv = cv.squeeze(0);
   return SparseMatrix(detail::spgemm_pattern(A.pattern(), B.pattern()), cv, /*check=*/false);

@@ -128,9 +128,8 @@ void Pattern::compute_transpose_locked() const {
   t->rows_ = cols_;
   t->cols_ = rows_;
   t->nnz_ = nnz_;
-  // The transpose of the transpose is this pattern, with the inverse permutation.
-  t->transpose_perm_ = at::empty_like(transpose_perm_);
-  t->transpose_perm_.index_put_({transpose_perm_}, at::arange(nnz_, transpose_perm_.options()));
+  // The transpose of the transpose is this pattern; its permutation (the inverse of ours) is
+  // computed on first use (transpose_perm), not here: nnz int64 that AMG (Pᵀ) never reads.
   t->transpose_ = shared_from_this();
   transpose_ = t;
 }
@@ -144,6 +143,11 @@ PatternPtr Pattern::transpose() const {
 const at::Tensor& Pattern::transpose_perm() const {
   std::lock_guard<std::recursive_mutex> g(mutex_);
   compute_transpose_locked();
+  if (!transpose_perm_.defined()) {  // a transpose made by compute_transpose_locked: invert
+    const auto& perm = transpose_->transpose_perm();
+    transpose_perm_ = at::empty_like(perm);
+    transpose_perm_.index_put_({perm}, at::arange(nnz_, perm.options()));
+  }
   return transpose_perm_;
 }
 

@@ -8,12 +8,17 @@
 // there is no cycle; plans of dead B patterns are dropped the next time the cache inserts.
 #include "core/spgemm.h"
 
+#include <dsla/config.h>
+
 #include <ATen/ATen.h>
 
 #include <unordered_map>
 
 #include "core/dispatch.h"
 #include "kernels/cpu/spgemm_kernels.h"
+#if DSLA_HAVE_CUDA
+#include "cuda/spgemm.h"
+#endif
 
 namespace dsla::detail {
 
@@ -168,13 +173,70 @@ std::shared_ptr<const SpgemmPlan> spgemm_plan(const PatternPtr& a_any, const Pat
   return e.plan;
 }
 
+namespace {
+
+#if DSLA_HAVE_CUDA
+// C's pattern of a CUDA product, cached on A's device pattern by B's (like the CPU plans).
+struct CudaSpgemmCache {
+  struct Entry {
+    std::weak_ptr<const Pattern> b;
+    PatternPtr c;
+  };
+  std::mutex mutex;
+  std::unordered_map<const Pattern*, Entry> by_b;
+};
+
+PatternPtr cuda_pattern(const PatternPtr& a, const PatternPtr& b) {
+  auto cache =
+      a->cached<CudaSpgemmCache>("spgemm.cuda", [] { return std::make_shared<CudaSpgemmCache>(); });
+  {
+    std::lock_guard<std::mutex> g(cache->mutex);
+    auto it = cache->by_b.find(b.get());
+    if (it != cache->by_b.end() && it->second.b.lock() == b) return it->second.c;
+  }
+  auto c = cuda::spgemm_symbolic(*a, *b);
+  if (!c) c = spgemm_plan(a, b)->c->to(a->device());  // rows wider than the device tables
+  std::lock_guard<std::mutex> g(cache->mutex);
+  for (auto it = cache->by_b.begin(); it != cache->by_b.end();) {
+    it = it->second.b.expired() ? cache->by_b.erase(it) : std::next(it);
+  }
+  auto& e = cache->by_b[b.get()];
+  if (e.b.lock() != b) e = {b, c};
+  return e.c;
+}
+#endif
+
+}  // namespace
+
+void spgemm_forget(const PatternPtr& a, const PatternPtr& b) {
+#if DSLA_HAVE_CUDA
+  if (!a->device().is_cuda()) return;
+  auto cache =
+      a->cached<CudaSpgemmCache>("spgemm.cuda", [] { return std::make_shared<CudaSpgemmCache>(); });
+  std::lock_guard<std::mutex> g(cache->mutex);
+  cache->by_b.erase(b.get());
+#else
+  (void)a, (void)b;
+#endif
+}
+
 PatternPtr spgemm_pattern(const PatternPtr& a, const PatternPtr& b) {
+#if DSLA_HAVE_CUDA
+  if (a->device().is_cuda()) return cuda_pattern(a, b);
+#endif
   auto c = spgemm_plan(a, b)->c;
   return a->device().is_cpu() ? c : c->to(a->device());
 }
 
 at::Tensor spgemm_values(const PatternPtr& a, const at::Tensor& av, const PatternPtr& b,
                          const at::Tensor& bv) {
+#if DSLA_HAVE_CUDA
+  if (av.is_cuda()) {
+    if (!cuda::spgemm_supports(av.scalar_type())) return spgemm_values_reference(a, av, b, bv);
+    return cuda::spgemm_numeric(*a, av, *b, bv, *spgemm_pattern(a, b));
+  }
+#endif
+  if (!av.is_cpu()) return spgemm_values_reference(a, av, b, bv);
   auto plan = spgemm_plan(a, b);
   const Pattern& c = *plan->c;
   const int64_t B = batch_of(av.size(0), bv.size(0), "spgemm");

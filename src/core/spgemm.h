@@ -42,10 +42,14 @@ struct SpgemmPlan {
 
 // The plan for A B (cached on A's CPU pattern; computed on first use). a, b on any device.
 std::shared_ptr<const SpgemmPlan> spgemm_plan(const PatternPtr& a, const PatternPtr& b);
-// C's pattern on A's device.
+// C's pattern on A's device (CUDA: computed there, cached on A's device pattern).
 PatternPtr spgemm_pattern(const PatternPtr& a, const PatternPtr& b);
 
-// CPU kernels (a, b, values on the CPU).
+// Drops the cached CUDA pattern of A B (its memory, once nothing else holds it); the next
+// product recomputes it. No-op for CPU patterns (their plans are small).
+void spgemm_forget(const PatternPtr& a, const PatternPtr& b);
+// C = A B values: the CPU kernels, the CUDA kernels for CUDA float/double values (C's pattern
+// computed on the device, cached on A's device pattern), the ATen formulation otherwise.
 at::Tensor spgemm_values(const PatternPtr& a, const at::Tensor& av, const PatternPtr& b,
                          const at::Tensor& bv);
 // dA = (Gc Bᴴ) sampled on A's pattern; gc: [Bg, nnzC]. Returns [max(Bg, Bb), nnzA].

@@ -32,7 +32,7 @@ struct LevelStructure {
   PatternPtr p;       // prolongator pattern (that of A T when smoothed, else t)
   at::Tensor t_in_p;  // [nnz_t] int64: position of each entry of T in P
   PatternPtr pt;      // pattern of Pᵀ
-  PatternPtr ap;      // pattern of A P
+  PatternPtr ap;      // pattern of A P (CPU only: dropped after the setup on CUDA)
   PatternPtr ac;      // pattern of Pᵀ A P: the next level's `a`
 };
 
@@ -61,8 +61,6 @@ PatternPtr strength_graph(const PatternPtr& a, const at::Tensor& values, double 
 // Aggregates of the strength graph s (see kernels/cpu/amg_aggregate.h). agg: [n] int64 on s's
 // device. Returns the number of aggregates.
 int64_t aggregate(const PatternPtr& s, const std::string& method, uint64_t seed, at::Tensor& agg);
-// The ATen formulation of mis2 (any device; equals the CPU kernel's result).
-int64_t aggregate_mis2_aten(const PatternPtr& s, uint64_t seed, at::Tensor& agg);
 
 // ---- prolongation.cpp
 // Fills st.t, st.t_values, st.coarse_nullspace from st.agg, st.n_agg, st.nullspace.

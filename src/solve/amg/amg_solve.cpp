@@ -67,6 +67,7 @@ at::Tensor solve(const AmgHierarchy& H, const SparseMatrix& A, const at::Tensor&
     if (accel == "none") {
       x.add_(H.apply(r));
     } else {
+      z = at::Tensor();  // the previous z is dead: free it before the cycle's temporaries
       z = H.apply(r);
       auto rz_new = (r * z).sum(1, true);
       if (it == 1) {

@@ -1,18 +1,20 @@
 // AMG prolongators: tentative (per-aggregate QR of the near-nullspace), Jacobi-smoothed, and the
 // sparse products of the Galerkin operator. Device-generic ATen except the CPU SpGEMM kernel.
+#include <dsla/config.h>
 #include <dsla/errors.h>
 
 #include "core/spgemm.h"
 #include "solve/amg/amg_internal.h"
+#if DSLA_HAVE_CUDA
+#include "cuda/amg.h"
+#endif
 
 namespace dsla::amg::detail {
 
 at::Tensor product_values(const PatternPtr& a, const at::Tensor& av, const PatternPtr& b,
                           const at::Tensor& bv) {
-  if (av.is_cpu()) return dsla::detail::spgemm_values(a, av, b, bv);
-  // Other devices: gathers over the cached entry map (24 B per multiply; a CUDA SpGEMM kernel
-  // would avoid that memory).
-  return dsla::detail::spgemm_values_reference(a, av, b, bv);
+  // CPU and CUDA kernels; the ATen entry map (24 B per multiply) on other devices.
+  return dsla::detail::spgemm_values(a, av, b, bv);
 }
 
 void build_tentative(LevelStructure& st) {
@@ -117,6 +119,8 @@ void build_prolongator_pattern(LevelStructure& st, bool smoothed) {
     return;
   }
   st.p = dsla::detail::spgemm_pattern(st.f ? st.f : st.a, st.t);
+  // CUDA forms P = S T directly (prolongator_values): no map from T into P needed.
+  if (st.p->device().is_cuda()) return;
   const int64_t nc = st.p->cols();
   auto keys_p = st.p->row().to(at::kLong) * nc + st.p->col().to(at::kLong);
   auto keys_t = st.t->row().to(at::kLong) * nc + st.t->col().to(at::kLong);
@@ -133,6 +137,15 @@ at::Tensor prolongator_values(const LevelStructure& st, const at::Tensor& values
                               const at::Tensor& dinv, const at::Tensor& scale, bool smoothed) {
   const int64_t B = values.size(0), n = st.a->rows();
   if (!smoothed) return st.t_values.expand({B, st.t->nnz()}).contiguous();
+#if DSLA_HAVE_CUDA
+  if (values.is_cuda() && at::isFloatingType(values.scalar_type())) {
+    // P = S T with S = I - scale D⁻¹ A on A's pattern: one elementwise kernel and one SpGEMM
+    // numeric pass on the cached pattern (the same pattern as that of A T).
+    const auto& a = st.f ? st.f : st.a;
+    auto sv = cuda::amg_smoothing_values(*a, values, dinv, scale);
+    return product_values(a, sv, st.t, st.t_values);
+  }
+#endif
   auto at_vals = product_values(st.f ? st.f : st.a, values, st.t, st.t_values);  // [B, nnz_p]
   auto f = gather_values(-scale.view({B, 1}) * dinv.view({B, n}), st.p->row().to(at::kLong));
   auto pv = f.mul_(at_vals);

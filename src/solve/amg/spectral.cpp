@@ -34,6 +34,12 @@ at::Tensor estimate_rho(const Pattern& a, const at::Tensor& values, const at::Te
     }
     return lam;
   }
+  if (!values.is_cpu() && B == 1 && n <= 65536) {
+    // A small level on a device: K dependent steps of a dozen tiny launches each cost more than
+    // copying the level to the host and running the fused CPU kernel there.
+    auto h = a.to(at::kCPU);
+    return estimate_rho(*h, values.cpu(), dinv.cpu(), iters, symmetric).to(values.device());
+  }
   if (values.is_cpu() && B == 1) {
     // Fused CPU kernel: four passes per step instead of a dozen tensor ops.
     auto al = at::empty({1, K}, at::kDouble), be = at::zeros({1, K - 1}, at::kDouble);
@@ -72,8 +78,9 @@ at::Tensor estimate_rho(const Pattern& a, const at::Tensor& values, const at::Te
   auto T = at::diag_embed(at::stack(alphas, 1));
   auto off = at::stack(betas, 1);
   T = T + at::diag_embed(off, 1) + at::diag_embed(off, -1);
-  auto ev = at::linalg_eigvalsh(T);  // [B, K], ascending
-  return ev.select(1, K - 1).view({B, 1, 1});
+  // A K x K problem: on the host (a device eigensolver call costs more than the copies).
+  auto ev = at::linalg_eigvalsh(T.cpu());  // [B, K], ascending
+  return ev.select(1, K - 1).view({B, 1, 1}).to(values.device());
 }
 
 }  // namespace dsla::amg::detail

@@ -1,10 +1,15 @@
-// AMG strength of connection (device-generic ATen).
+// AMG strength of connection: CPU and CUDA kernels (symmetric values), device-generic ATen
+// otherwise.
 #include "solve/amg/amg_internal.h"
 
+#include <dsla/config.h>
 #include <dsla/errors.h>
 
 #include "core/dispatch.h"
 #include "kernels/cpu/amg_kernels.h"
+#if DSLA_HAVE_CUDA
+#include "cuda/amg.h"
+#endif
 
 namespace dsla::amg::detail {
 
@@ -49,6 +54,10 @@ PatternPtr strength_graph(const PatternPtr& a, const at::Tensor& values, double 
                           bool values_symmetric) {
   const int64_t n = a->rows();
   if (values_symmetric && values.is_cpu()) return strength_cpu(a, values, theta);
+#if DSLA_HAVE_CUDA
+  if (values_symmetric && values.is_cuda() && at::isFloatingType(values.scalar_type()))
+    return cuda::amg_strength(*a, values, theta);
+#endif
   auto row = a->row().to(at::kLong), col = a->col().to(at::kLong);
   auto av = values.abs();
   auto d = av.index_select(0, a->diag_pos());

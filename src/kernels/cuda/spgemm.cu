@@ -1,0 +1,299 @@
+// CUDA SpGEMM kernels (see spgemm_cuda.h).
+#include <algorithm>
+#include <type_traits>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/device_info.h"
+#include "kernels/cuda/spgemm_cuda.h"
+
+namespace dsla::kernels::cuda {
+
+namespace {
+
+constexpr int kWarps = 4;        // warps per block in the warp-per-row kernels
+constexpr int kWarpCap = 512;    // hash slots per warp
+constexpr int kWarpLimit = 256;  // distinct columns a warp handles (load factor <= 1/2)
+constexpr int kBigThreads = 256;
+// Slots per block in the big-row kernels: 48 KB of keys + list whatever the key size.
+template <class K>
+constexpr int big_cap() {
+  return sizeof(K) == 4 ? 8192 : 4096;
+}
+// Distinct columns a block handles (load factor < 1/2; the list fits beside the table).
+template <class K>
+constexpr int big_limit() {
+  return big_cap<K>() / 2 - 8;
+}
+
+// Hash keys: int for int32 indices, unsigned long long for int64 (atomicCAS types).
+template <class I>
+using key_t = std::conditional_t<sizeof(I) == 4, int, unsigned long long>;
+
+template <class K>
+__device__ __forceinline__ K empty_key() {
+  return K(-1);
+}
+
+template <class K>
+__device__ __forceinline__ unsigned slot_of(K c) {
+  return unsigned((unsigned long long)(c)*2654435761ull >> 7);
+}
+
+// Inserts c; returns true when it was new. cap: a power of two.
+template <class K>
+__device__ __forceinline__ bool insert(K* tab, int cap, K c) {
+  unsigned h = slot_of(c) & unsigned(cap - 1);
+  for (;;) {
+    const K old = atomicCAS(tab + h, empty_key<K>(), c);
+    if (old == empty_key<K>()) return true;
+    if (old == c) return false;
+    h = (h + 1) & unsigned(cap - 1);
+  }
+}
+
+// Inserts the columns of row i of A B by the threads [t0, t0 + nt) of a group; cnt counts the
+// distinct ones; stops early once above `limit`.
+template <class I, class K>
+__device__ void insert_row(int64_t i, const I* __restrict__ a_crow, const I* __restrict__ a_col,
+                           const I* __restrict__ b_crow, const I* __restrict__ b_col, K* tab,
+                           int cap, int* cnt, int limit, int t, int nt) {
+  const I a0 = a_crow[i], a1 = a_crow[i + 1];
+  for (I pa = a0 + t; pa < a1; pa += nt) {
+    const I k = a_col[pa];
+    const I b0 = b_crow[k], b1 = b_crow[k + 1];
+    for (I pb = b0; pb < b1; ++pb) {
+      if (insert(tab, cap, K(b_col[pb]))) {
+        if (atomicAdd(cnt, 1) >= limit) return;
+      }
+      if (*(volatile int*)cnt > limit) return;
+    }
+  }
+}
+
+template <class I>
+__global__ void __launch_bounds__(kWarps * 32)
+    count_warp_k(int64_t rows, const I* __restrict__ a_crow, const I* __restrict__ a_col,
+                 const I* __restrict__ b_crow, const I* __restrict__ b_col,
+                 int64_t* __restrict__ row_nnz) {
+  using K = key_t<I>;
+  __shared__ K tabs[kWarps][kWarpCap];
+  __shared__ int cnts[kWarps];
+  const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
+  K* tab = tabs[w];
+  for (int64_t i = int64_t(blockIdx.x) * kWarps + w; i < rows; i += int64_t(gridDim.x) * kWarps) {
+    for (int s = lane; s < kWarpCap; s += 32) tab[s] = empty_key<K>();
+    if (lane == 0) cnts[w] = 0;
+    __syncwarp();
+    insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, kWarpCap, &cnts[w], kWarpLimit, lane,
+                     32);
+    __syncwarp();
+    if (lane == 0) row_nnz[i] = cnts[w] > kWarpLimit ? -1 : cnts[w];
+    __syncwarp();
+  }
+}
+
+template <class I>
+__global__ void __launch_bounds__(kBigThreads)
+    count_big_k(int64_t n_big, const int64_t* __restrict__ big, const I* __restrict__ a_crow,
+                const I* __restrict__ a_col, const I* __restrict__ b_crow,
+                const I* __restrict__ b_col, int64_t* __restrict__ row_nnz) {
+  using K = key_t<I>;
+  constexpr int cap = big_cap<K>();
+  __shared__ K tab[cap];
+  __shared__ int cnt;
+  for (int64_t r = blockIdx.x; r < n_big; r += gridDim.x) {
+    const int64_t i = big[r];
+    for (int s = threadIdx.x; s < cap; s += blockDim.x) tab[s] = empty_key<K>();
+    if (threadIdx.x == 0) cnt = 0;
+    __syncthreads();
+    insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, cap, &cnt, big_limit<K>(), threadIdx.x,
+                     blockDim.x);
+    __syncthreads();
+    if (threadIdx.x == 0) row_nnz[i] = cnt > big_limit<K>() ? -1 : cnt;
+    __syncthreads();
+  }
+}
+
+template <class I>
+__global__ void __launch_bounds__(kWarps * 32)
+    fill_warp_k(int64_t rows, const I* __restrict__ a_crow, const I* __restrict__ a_col,
+                const I* __restrict__ b_crow, const I* __restrict__ b_col,
+                const I* __restrict__ c_crow, I* __restrict__ c_col) {
+  using K = key_t<I>;
+  __shared__ K tabs[kWarps][kWarpCap];
+  __shared__ K lists[kWarps][kWarpLimit];
+  __shared__ int cnts[kWarps];
+  const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
+  K* tab = tabs[w];
+  K* lst = lists[w];
+  for (int64_t i = int64_t(blockIdx.x) * kWarps + w; i < rows; i += int64_t(gridDim.x) * kWarps) {
+    const I c0 = c_crow[i];
+    const int nz = int(c_crow[i + 1] - c0);
+    if (nz > kWarpLimit) continue;  // a big row (uniform over the warp)
+    for (int s = lane; s < kWarpCap; s += 32) tab[s] = empty_key<K>();
+    if (lane == 0) cnts[w] = 0;
+    __syncwarp();
+    insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, kWarpCap, &cnts[w], kWarpLimit, lane,
+                     32);
+    __syncwarp();
+    // Compact the keys into lst (slot order), then rank them.
+    int base = 0;
+    for (int s0 = 0; s0 < kWarpCap; s0 += 32) {
+      const K c = tab[s0 + lane];
+      const bool has = c != empty_key<K>();
+      const unsigned m = __ballot_sync(0xffffffffu, has);
+      if (has) lst[base + __popc(m & ((1u << lane) - 1u))] = c;
+      base += __popc(m);
+    }
+    __syncwarp();
+    for (int t = lane; t < nz; t += 32) {
+      const K c = lst[t];
+      int rank = 0;
+      for (int u = 0; u < nz; ++u) rank += lst[u] < c;
+      c_col[c0 + rank] = I(c);
+    }
+    __syncwarp();
+  }
+}
+
+template <class I>
+__global__ void __launch_bounds__(kBigThreads)
+    fill_big_k(int64_t n_big, const int64_t* __restrict__ big, const I* __restrict__ a_crow,
+               const I* __restrict__ a_col, const I* __restrict__ b_crow,
+               const I* __restrict__ b_col, const I* __restrict__ c_crow, I* __restrict__ c_col) {
+  using K = key_t<I>;
+  constexpr int cap = big_cap<K>();
+  __shared__ K tab[cap];
+  __shared__ K lst[big_limit<K>()];
+  __shared__ int cnt, base;
+  for (int64_t r = blockIdx.x; r < n_big; r += gridDim.x) {
+    const int64_t i = big[r];
+    const I c0 = c_crow[i];
+    const int nz = int(c_crow[i + 1] - c0);
+    for (int s = threadIdx.x; s < cap; s += blockDim.x) tab[s] = empty_key<K>();
+    if (threadIdx.x == 0) cnt = 0, base = 0;
+    __syncthreads();
+    insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, cap, &cnt, big_limit<K>(), threadIdx.x,
+                     blockDim.x);
+    __syncthreads();
+    for (int s = threadIdx.x; s < cap; s += blockDim.x) {
+      const K c = tab[s];
+      if (c != empty_key<K>()) lst[atomicAdd(&base, 1)] = c;  // order fixed by the ranking
+    }
+    __syncthreads();
+    for (int t = threadIdx.x; t < nz; t += blockDim.x) {
+      const K c = lst[t];
+      int rank = 0;
+      for (int u = 0; u < nz; ++u) rank += lst[u] < c;
+      c_col[c0 + rank] = I(c);
+    }
+    __syncthreads();
+  }
+}
+
+template <class V, class I>
+__global__ void __launch_bounds__(kWarps * 32)
+    numeric_k(int64_t rows, int64_t B, const I* __restrict__ a_crow, const I* __restrict__ a_col,
+              const V* __restrict__ a_val, int64_t a_bs, const I* __restrict__ b_crow,
+              const I* __restrict__ b_col, const V* __restrict__ b_val, int64_t b_bs,
+              const I* __restrict__ c_crow, const I* __restrict__ c_col, V* __restrict__ c_val,
+              int64_t c_bs) {
+  const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int64_t i = int64_t(blockIdx.x) * kWarps + w; i < rows; i += int64_t(gridDim.x) * kWarps) {
+    const I c0 = c_crow[i], c1 = c_crow[i + 1];
+    const I a0 = a_crow[i], a1 = a_crow[i + 1];
+    for (I pa = a0 + lane; pa < a1; pa += 32) {
+      const I k = a_col[pa];
+      const I b0 = b_crow[k], b1 = b_crow[k + 1];
+      for (I pb = b0; pb < b1; ++pb) {
+        const I j = b_col[pb];
+        I lo = c0, hi = c1 - 1;
+        while (lo < hi) {
+          const I mid = lo + (hi - lo) / 2;
+          if (c_col[mid] < j)
+            lo = mid + 1;
+          else
+            hi = mid;
+        }
+        for (int64_t b = 0; b < B; ++b)
+          atomicAdd(c_val + b * c_bs + lo, a_val[b * a_bs + pa] * b_val[b * b_bs + pb]);
+      }
+    }
+  }
+}
+
+int64_t grid_of(int64_t items, int per_block, int blocks_per_sm) {
+  const int64_t cap = int64_t(sm_count()) * blocks_per_sm;
+  return std::max<int64_t>(1, std::min<int64_t>((items + per_block - 1) / per_block, cap));
+}
+
+}  // namespace
+
+int64_t spgemm_warp_limit() {
+  return kWarpLimit;
+}
+int64_t spgemm_block_limit(bool wide) {
+  return wide ? big_limit<unsigned long long>() : big_limit<int>();
+}
+
+template <class I>
+void spgemm_count(int64_t rows, const I* a_crow, const I* a_col, const I* b_crow, const I* b_col,
+                  int64_t* row_nnz, cudaStream_t stream) {
+  if (rows == 0) return;
+  count_warp_k<I><<<grid_of(rows, kWarps, 32), kWarps * 32, 0, stream>>>(rows, a_crow, a_col,
+                                                                         b_crow, b_col, row_nnz);
+  DSLA_CUDA_CHECK_LAUNCH();
+}
+
+template <class I>
+void spgemm_count_big(int64_t n_big, const int64_t* big, const I* a_crow, const I* a_col,
+                      const I* b_crow, const I* b_col, int64_t* row_nnz, cudaStream_t stream) {
+  if (n_big == 0) return;
+  count_big_k<I><<<grid_of(n_big, 1, 4), kBigThreads, 0, stream>>>(n_big, big, a_crow, a_col,
+                                                                   b_crow, b_col, row_nnz);
+  DSLA_CUDA_CHECK_LAUNCH();
+}
+
+template <class I>
+void spgemm_fill(int64_t rows, int64_t n_big, const int64_t* big, const I* a_crow, const I* a_col,
+                 const I* b_crow, const I* b_col, const I* c_crow, I* c_col, cudaStream_t stream) {
+  if (rows == 0) return;
+  fill_warp_k<I><<<grid_of(rows, kWarps, 16), kWarps * 32, 0, stream>>>(rows, a_crow, a_col, b_crow,
+                                                                        b_col, c_crow, c_col);
+  DSLA_CUDA_CHECK_LAUNCH();
+  if (n_big > 0) {
+    fill_big_k<I><<<grid_of(n_big, 1, 2), kBigThreads, 0, stream>>>(n_big, big, a_crow, a_col,
+                                                                    b_crow, b_col, c_crow, c_col);
+    DSLA_CUDA_CHECK_LAUNCH();
+  }
+}
+
+template <class V, class I>
+void spgemm_numeric(int64_t rows, int64_t B, const I* a_crow, const I* a_col, const V* a_val,
+                    int64_t a_bs, const I* b_crow, const I* b_col, const V* b_val, int64_t b_bs,
+                    const I* c_crow, const I* c_col, V* c_val, int64_t c_bs, cudaStream_t stream) {
+  if (rows == 0 || B == 0) return;
+  numeric_k<V, I><<<grid_of(rows, kWarps, 32), kWarps * 32, 0, stream>>>(
+      rows, B, a_crow, a_col, a_val, a_bs, b_crow, b_col, b_val, b_bs, c_crow, c_col, c_val, c_bs);
+  DSLA_CUDA_CHECK_LAUNCH();
+}
+
+#define DSLA_INST_I(I)                                                                         \
+  template void spgemm_count<I>(int64_t, const I*, const I*, const I*, const I*, int64_t*,     \
+                                cudaStream_t);                                                 \
+  template void spgemm_count_big<I>(int64_t, const int64_t*, const I*, const I*, const I*,     \
+                                    const I*, int64_t*, cudaStream_t);                         \
+  template void spgemm_fill<I>(int64_t, int64_t, const int64_t*, const I*, const I*, const I*, \
+                               const I*, const I*, I*, cudaStream_t);
+DSLA_INST_I(int32_t)
+DSLA_INST_I(int64_t)
+#define DSLA_INST_VI(V, I)                                                                      \
+  template void spgemm_numeric<V, I>(int64_t, int64_t, const I*, const I*, const V*, int64_t,   \
+                                     const I*, const I*, const V*, int64_t, const I*, const I*, \
+                                     V*, int64_t, cudaStream_t);
+DSLA_INST_VI(float, int32_t)
+DSLA_INST_VI(float, int64_t)
+DSLA_INST_VI(double, int32_t)
+DSLA_INST_VI(double, int64_t)
+
+}  // namespace dsla::kernels::cuda
