@@ -56,8 +56,10 @@ class Pattern : public std::enable_shared_from_this<Pattern> {
   // Cache for analysis that depends only on the pattern (symbolic factorizations, orderings,
   // AMG aggregates, partitions). `make` runs at most once per key; the result is shared.
   template <class T>
-  std::shared_ptr<T> cached(const std::string& key, const std::function<std::shared_ptr<T>()>& make) const {
-    return std::static_pointer_cast<T>(cached_any(key, [&] { return std::shared_ptr<void>(make()); }));
+  std::shared_ptr<T> cached(const std::string& key,
+                            const std::function<std::shared_ptr<T>()>& make) const {
+    return std::static_pointer_cast<T>(
+        cached_any(key, [&] { return std::shared_ptr<void>(make()); }));
   }
   std::shared_ptr<void> cached_any(const std::string& key,
                                    const std::function<std::shared_ptr<void>()>& make) const;

@@ -51,8 +51,9 @@ at::Tensor rowdot(const at::Tensor& a, const at::Tensor& c) {
 
 }  // namespace
 
-CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, const at::Tensor& dinv_in,
-                             const CgFusedOptions& opt, const at::Tensor& x0) {
+CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in,
+                             const at::Tensor& dinv_in, const CgFusedOptions& opt,
+                             const at::Tensor& x0) {
   TORCH_CHECK_VALUE(A.device().is_cuda(), "dsla: cg_fused_solve: A must be on a CUDA device");
   TORCH_CHECK_VALUE(A.rows() == A.cols(), "dsla: cg_fused_solve: A must be square");
   TORCH_CHECK_TYPE(A.dtype() == at::kDouble || A.dtype() == at::kFloat,
@@ -61,9 +62,9 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, cons
   const auto& P = *A.pattern();
   const int64_t n = A.rows();
   auto b = (b_in.dim() == 1 ? b_in.unsqueeze(0) : b_in).contiguous();
-  TORCH_CHECK_VALUE(b.dim() == 2 && b.size(1) == n && b.device() == A.device() &&
-                        b.scalar_type() == A.dtype(),
-                    "dsla: cg_fused_solve: b must be [n] or [B, n] on A's device and dtype");
+  TORCH_CHECK_VALUE(
+      b.dim() == 2 && b.size(1) == n && b.device() == A.device() && b.scalar_type() == A.dtype(),
+      "dsla: cg_fused_solve: b must be [n] or [B, n] on A's device and dtype");
   auto values = (A.is_batched() ? A.values() : A.values().unsqueeze(0)).detach().contiguous();
   const int64_t B = std::max(b.size(0), values.size(0));
   if (b.size(0) != B) b = b.expand({B, n}).contiguous();
@@ -165,18 +166,15 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, cons
             if (A.dtype() == at::kDouble) {
               kc::cg_fused_iteration<double, index_t>(
                   n, B, group, ptr<index_t>(P.crow()), ptr<index_t>(P.col()), dcol_ptr,
-                  ptr<double>(values),
-                  v_bs, dinv.defined() ? ptr<double>(dinv) : nullptr, d_bs, dscale, ptr<double>(z),
-                  ptr<double>(p0), ptr<double>(p1), t % 2, ptr<double>(q), ptr<double>(x), st,
-                  ptr<double>(partials), ss);
+                  ptr<double>(values), v_bs, dinv.defined() ? ptr<double>(dinv) : nullptr, d_bs,
+                  dscale, ptr<double>(z), ptr<double>(p0), ptr<double>(p1), t % 2, ptr<double>(q),
+                  ptr<double>(x), st, ptr<double>(partials), ss);
             } else {
               kc::cg_fused_iteration<float, index_t>(
                   n, B, group, ptr<index_t>(P.crow()), ptr<index_t>(P.col()), dcol_ptr,
-                  ptr<float>(values),
-                  v_bs, dinv.defined() ? ptr<float>(dinv) : nullptr, d_bs, float(dscale),
-                  ptr<float>(z),
-                  ptr<float>(p0), ptr<float>(p1), t % 2, ptr<float>(q), ptr<float>(x), st,
-                  ptr<double>(partials), ss);
+                  ptr<float>(values), v_bs, dinv.defined() ? ptr<float>(dinv) : nullptr, d_bs,
+                  float(dscale), ptr<float>(z), ptr<float>(p0), ptr<float>(p1), t % 2,
+                  ptr<float>(q), ptr<float>(x), st, ptr<double>(partials), ss);
             }
           }
         };
@@ -200,8 +198,8 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in, cons
             DSLA_CUDA_CHECK(cudaGraphLaunch(graph.e, s));
           else
             run_block(s);
-          DSLA_CUDA_CHECK(cudaMemcpyAsync(hst, st, B * sizeof(kc::CgState),
-                                          cudaMemcpyDeviceToHost, s));
+          DSLA_CUDA_CHECK(
+              cudaMemcpyAsync(hst, st, B * sizeof(kc::CgState), cudaMemcpyDeviceToHost, s));
           DSLA_CUDA_CHECK(cudaStreamSynchronize(s));
           ++res.host_checks;
           bool all = true;

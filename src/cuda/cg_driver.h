@@ -23,11 +23,11 @@ namespace dsla::cuda {
 struct CgFusedOptions {
   double rtol = 1e-6;
   double atol = 0.0;
-  int64_t maxiter = -1;     // -1: 10 n
-  int check_every = 32;     // iterations per graph replay / host check (rounded up to even)
-  bool graph = true;        // capture the block of iterations in a CUDA graph
-  int group = 0;            // threads per row in the SpMV (0: from the pattern's row lengths)
-  int max_restarts = 3;     // restarts from the true residual when the recurrence drifted
+  int64_t maxiter = -1;  // -1: 10 n
+  int check_every = 32;  // iterations per graph replay / host check (rounded up to even)
+  bool graph = true;     // capture the block of iterations in a CUDA graph
+  int group = 0;         // threads per row in the SpMV (0: from the pattern's row lengths)
+  int max_restarts = 3;  // restarts from the true residual when the recurrence drifted
   // x0 is the output: iterate in x0's storage (contiguous [B, n] or [n] with B = 1) instead of
   // a copy; the public solve path uses this to hold one x, not two.
   bool in_place = false;
@@ -38,11 +38,11 @@ struct CgFusedOptions {
 };
 
 struct CgFusedResult {
-  at::Tensor x;            // [B, n]
-  at::Tensor iterations;   // [B] int64 (CPU)
-  at::Tensor residual;     // [B] relative true residual ‖b − A x‖ / ‖b‖ (CPU, fp64)
-  at::Tensor status;       // [B] int32 (CPU): 1 converged, 2 maxiter, 3 breakdown
-  int64_t host_checks = 0; // host synchronizations made by the loop
+  at::Tensor x;             // [B, n]
+  at::Tensor iterations;    // [B] int64 (CPU)
+  at::Tensor residual;      // [B] relative true residual ‖b − A x‖ / ‖b‖ (CPU, fp64)
+  at::Tensor status;        // [B] int32 (CPU): 1 converged, 2 maxiter, 3 breakdown
+  int64_t host_checks = 0;  // host synchronizations made by the loop
 };
 
 // b: [n] or [B, n]; dinv: [n], [B', n] or undefined (no preconditioner); x0: like b or undefined.

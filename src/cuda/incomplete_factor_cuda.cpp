@@ -65,8 +65,8 @@ class TriSolve {
   }
 
   void solve(cusparseHandle_t h) const {
-    DSLA_CUSPARSE_CHECK(cusparseSpSV_solve(h, op_, alpha(), mat_, x_, y_, type_,
-                                           CUSPARSE_SPSV_ALG_DEFAULT, sv_));
+    DSLA_CUSPARSE_CHECK(
+        cusparseSpSV_solve(h, op_, alpha(), mat_, x_, y_, type_, CUSPARSE_SPSV_ALG_DEFAULT, sv_));
   }
   // The factor values (same storage) were recomputed.
   void values_changed(cusparseHandle_t h, const at::Tensor& vals) {
@@ -95,6 +95,27 @@ using Steps = std::vector<std::unique_ptr<TriSolve>>;
 // The legacy (deprecated) incomplete-factorization calls, by kind and value type.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+template <class T>
+struct Legacy;
+template <>
+struct Legacy<double> {
+  static constexpr auto ic_size = cusparseDcsric02_bufferSize;
+  static constexpr auto ic_analysis = cusparseDcsric02_analysis;
+  static constexpr auto ic = cusparseDcsric02;
+  static constexpr auto ilu_size = cusparseDcsrilu02_bufferSize;
+  static constexpr auto ilu_analysis = cusparseDcsrilu02_analysis;
+  static constexpr auto ilu = cusparseDcsrilu02;
+};
+template <>
+struct Legacy<float> {
+  static constexpr auto ic_size = cusparseScsric02_bufferSize;
+  static constexpr auto ic_analysis = cusparseScsric02_analysis;
+  static constexpr auto ic = cusparseScsric02;
+  static constexpr auto ilu_size = cusparseScsrilu02_bufferSize;
+  static constexpr auto ilu_analysis = cusparseScsrilu02_analysis;
+  static constexpr auto ilu = cusparseScsrilu02;
+};
+
 class LegacyFactor {
  public:
   LegacyFactor(bool cholesky) : cholesky_(cholesky) {
@@ -118,34 +139,10 @@ class LegacyFactor {
   // pivot cuSPARSE reports, or -1.
   int64_t factor(cusparseHandle_t h, int n, int nnz, const int* crow, const int* col,
                  at::Tensor& m) {
-    const auto pol = CUSPARSE_SOLVE_POLICY_USE_LEVEL;
-    int bytes = 0;
     if (m.scalar_type() == at::kDouble) {
-      auto* v = m.data_ptr<double>();
-      if (cholesky_) {
-        DSLA_CUSPARSE_CHECK(cusparseDcsric02_bufferSize(h, n, nnz, descr_, v, crow, col, ic_, &bytes));
-        ensure(m, bytes);
-        DSLA_CUSPARSE_CHECK(cusparseDcsric02_analysis(h, n, nnz, descr_, v, crow, col, ic_, pol, buf()));
-        DSLA_CUSPARSE_CHECK(cusparseDcsric02(h, n, nnz, descr_, v, crow, col, ic_, pol, buf()));
-      } else {
-        DSLA_CUSPARSE_CHECK(cusparseDcsrilu02_bufferSize(h, n, nnz, descr_, v, crow, col, ilu_, &bytes));
-        ensure(m, bytes);
-        DSLA_CUSPARSE_CHECK(cusparseDcsrilu02_analysis(h, n, nnz, descr_, v, crow, col, ilu_, pol, buf()));
-        DSLA_CUSPARSE_CHECK(cusparseDcsrilu02(h, n, nnz, descr_, v, crow, col, ilu_, pol, buf()));
-      }
+      run<double>(h, n, nnz, crow, col, m.data_ptr<double>(), m);
     } else {
-      auto* v = m.data_ptr<float>();
-      if (cholesky_) {
-        DSLA_CUSPARSE_CHECK(cusparseScsric02_bufferSize(h, n, nnz, descr_, v, crow, col, ic_, &bytes));
-        ensure(m, bytes);
-        DSLA_CUSPARSE_CHECK(cusparseScsric02_analysis(h, n, nnz, descr_, v, crow, col, ic_, pol, buf()));
-        DSLA_CUSPARSE_CHECK(cusparseScsric02(h, n, nnz, descr_, v, crow, col, ic_, pol, buf()));
-      } else {
-        DSLA_CUSPARSE_CHECK(cusparseScsrilu02_bufferSize(h, n, nnz, descr_, v, crow, col, ilu_, &bytes));
-        ensure(m, bytes);
-        DSLA_CUSPARSE_CHECK(cusparseScsrilu02_analysis(h, n, nnz, descr_, v, crow, col, ilu_, pol, buf()));
-        DSLA_CUSPARSE_CHECK(cusparseScsrilu02(h, n, nnz, descr_, v, crow, col, ilu_, pol, buf()));
-      }
+      run<float>(h, n, nnz, crow, col, m.data_ptr<float>(), m);
     }
     int pos = -1;
     const cusparseStatus_t st = cholesky_ ? cusparseXcsric02_zeroPivot(h, ic_, &pos)
@@ -156,6 +153,26 @@ class LegacyFactor {
   }
 
  private:
+  // The three calls of one factorization (buffer size, analysis, factor), IC or ILU, S or D.
+  template <class T>
+  void run(cusparseHandle_t h, int n, int nnz, const int* crow, const int* col, T* v,
+           const at::Tensor& like) {
+    const auto pol = CUSPARSE_SOLVE_POLICY_USE_LEVEL;
+    int bytes = 0;
+    if (cholesky_) {
+      DSLA_CUSPARSE_CHECK(Legacy<T>::ic_size(h, n, nnz, descr_, v, crow, col, ic_, &bytes));
+      ensure(like, bytes);
+      DSLA_CUSPARSE_CHECK(Legacy<T>::ic_analysis(h, n, nnz, descr_, v, crow, col, ic_, pol, buf()));
+      DSLA_CUSPARSE_CHECK(Legacy<T>::ic(h, n, nnz, descr_, v, crow, col, ic_, pol, buf()));
+    } else {
+      DSLA_CUSPARSE_CHECK(Legacy<T>::ilu_size(h, n, nnz, descr_, v, crow, col, ilu_, &bytes));
+      ensure(like, bytes);
+      DSLA_CUSPARSE_CHECK(
+          Legacy<T>::ilu_analysis(h, n, nnz, descr_, v, crow, col, ilu_, pol, buf()));
+      DSLA_CUSPARSE_CHECK(Legacy<T>::ilu(h, n, nnz, descr_, v, crow, col, ilu_, pol, buf()));
+    }
+  }
+
   void ensure(const at::Tensor& like, int bytes) {
     if (!buffer_.defined() || buffer_.numel() < bytes + 1)
       buffer_ = at::empty({int64_t(bytes) + 1}, like.options().dtype(at::kByte));
@@ -175,8 +192,8 @@ class IncompleteCuda final : public PrecondBase {
   IncompleteCuda(const SparseMatrix& A, const Options& opt, bool cholesky)
       : PrecondBase(A), opt_(opt), cholesky_(cholesky) {
     const c10::cuda::CUDAGuard guard(device_);
-    auto p32 = pattern_->index_dtype() == at::kInt ? pattern_
-                                                   : pattern_->with_index_dtype(at::kInt);
+    auto p32 =
+        pattern_->index_dtype() == at::kInt ? pattern_ : pattern_->with_index_dtype(at::kInt);
     crow_ = p32->crow();
     col_ = p32->col();
     diag_ = pattern_->diag_pos();
@@ -210,8 +227,8 @@ class IncompleteCuda final : public PrecondBase {
   void update(const SparseMatrix& A) override {
     check_update(A);
     DSLA_CHECK_ARG(A.batch_size() == lu_.size(0), "A", kind(),
-                   " on CUDA: update() needs the batch size of the setup (", lu_.size(0),
-                   "), got ", A.batch_size(), "; build a new preconditioner");
+                   " on CUDA: update() needs the batch size of the setup (", lu_.size(0), "), got ",
+                   A.batch_size(), "; build a new preconditioner");
     const c10::cuda::CUDAGuard guard(device_);
     factor(A);
     auto h = at::cuda::getCurrentCUDASparseHandle();
@@ -233,8 +250,8 @@ class IncompleteCuda final : public PrecondBase {
   std::unique_ptr<TriSolve> step(cusparseHandle_t h, int64_t b, cusparseFillMode_t fill,
                                  cusparseDiagType_t diag, cusparseOperation_t op,
                                  const at::Tensor& x, const at::Tensor& y) const {
-    return std::make_unique<TriSolve>(h, n_, col_.numel(), crow_, col_, lu_[b], fill, diag, op,
-                                      x, y);
+    return std::make_unique<TriSolve>(h, n_, col_.numel(), crow_, col_, lu_[b], fill, diag, op, x,
+                                      y);
   }
 
   void factor(const SparseMatrix& A) {

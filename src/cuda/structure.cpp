@@ -33,21 +33,25 @@ struct Delta16 {
 }  // namespace
 
 at::Tensor col_delta16(const Pattern& p) {
-  return p.cached<Delta16>("cuda.col_delta16", [&] {
-    const c10::cuda::CUDAGuard guard(p.device());
-    auto out = std::make_shared<Delta16>();
-    if (p.nnz() == 0) return out;
-    auto d = at::empty({p.nnz()}, at::TensorOptions().dtype(at::kShort).device(p.device()));
-    auto flag = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(p.device()));
-    auto stream = at::cuda::getCurrentCUDAStream();
-    DSLA_DISPATCH_INDEX(p.index_dtype(), "col_delta16", [&] {
-      kernels::cuda::csr_col_delta16<index_t>(p.rows(), ptr<index_t>(p.crow()),
-                                              ptr<index_t>(p.col()), ptr<int16_t>(d),
-                                              ptr<int>(flag), stream.stream());
-    });
-    if (flag.item<int>() == 0) out->d = d;
-    return out;
-  })->d;
+  return p
+      .cached<Delta16>(
+          "cuda.col_delta16",
+          [&] {
+            const c10::cuda::CUDAGuard guard(p.device());
+            auto out = std::make_shared<Delta16>();
+            if (p.nnz() == 0) return out;
+            auto d = at::empty({p.nnz()}, at::TensorOptions().dtype(at::kShort).device(p.device()));
+            auto flag = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(p.device()));
+            auto stream = at::cuda::getCurrentCUDAStream();
+            DSLA_DISPATCH_INDEX(p.index_dtype(), "col_delta16", [&] {
+              kernels::cuda::csr_col_delta16<index_t>(p.rows(), ptr<index_t>(p.crow()),
+                                                      ptr<index_t>(p.col()), ptr<int16_t>(d),
+                                                      ptr<int>(flag), stream.stream());
+            });
+            if (flag.item<int>() == 0) out->d = d;
+            return out;
+          })
+      ->d;
 }
 
 }  // namespace dsla::cuda

@@ -37,9 +37,9 @@ void cg_update_step(int64_t n, int64_t k, int64_t B, T* x, T* r, const T* p, con
                     R* rz_new, R* rr, R* partials, cudaStream_t s);
 // z: given preconditioned residual or null (then dinv * r, or r). beta: scratch [B * k].
 template <class T, class R>
-void cg_direction_step(int64_t n, int64_t k, int64_t B, T* p, const T* r, const T* z,
-                       const R* dinv, int64_t d_bs, R* rz, const R* rz_new, const R* active,
-                       R* beta, cudaStream_t s);
+void cg_direction_step(int64_t n, int64_t k, int64_t B, T* p, const T* r, const T* z, const R* dinv,
+                       int64_t d_bs, R* rz, const R* rz_new, const R* active, R* beta,
+                       cudaStream_t s);
 
 // ---------------------------------------------------------------- 2. fused driver
 struct CgState {
@@ -52,8 +52,8 @@ struct CgState {
 int64_t cg_fused_blocks(int64_t n, int group);
 
 // Sets state b from rz, rr (device [B]), tol2 (device [B]); p0 must be zeroed by the caller.
-void cg_fused_init(int64_t B, const double* rz, const double* rr, const double* tol2,
-                   int maxiter, CgState* st, cudaStream_t s);
+void cg_fused_init(int64_t B, const double* rz, const double* rr, const double* tol2, int maxiter,
+                   CgState* st, cudaStream_t s);
 
 // One iteration: reads p from p0 (parity 0) or p1 (parity 1), writes the other; alternate the
 // parity between calls. partials: 3 * B * cg_fused_blocks(n) doubles. dinv null: the

@@ -20,9 +20,8 @@ template <int G, bool kDelta, class T, class I>
 __global__ void __launch_bounds__(kBlock)
     cg_k1(int64_t n, const I* __restrict__ crow, const I* __restrict__ col,
           const int16_t* __restrict__ dcol, const T* __restrict__ val, int64_t v_bs,
-          const T* __restrict__ z,
-          const T* __restrict__ pin, T* __restrict__ pout, T* __restrict__ q, T* __restrict__ x,
-          CgState* st, double* part, int out_index) {
+          const T* __restrict__ z, const T* __restrict__ pin, T* __restrict__ pout,
+          T* __restrict__ q, T* __restrict__ x, CgState* st, double* part, int out_index) {
   __shared__ double smem[32];
   const int64_t b = blockIdx.y;
   CgState& S = st[b];
@@ -168,8 +167,8 @@ int64_t cg_fused_blocks(int64_t n, int group) {
   return std::max(capped_blocks(n * group), capped_blocks(n));
 }
 
-void cg_fused_init(int64_t B, const double* rz, const double* rr, const double* tol2,
-                   int maxiter, CgState* st, cudaStream_t s) {
+void cg_fused_init(int64_t B, const double* rz, const double* rr, const double* tol2, int maxiter,
+                   CgState* st, cudaStream_t s) {
   cg_init_kernel<<<unsigned((B + 127) / 128), 128, 0, s>>>(B, rz, rr, tol2, maxiter, st);
   DSLA_CUDA_CHECK_LAUNCH();
 }
@@ -185,18 +184,16 @@ void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I*
   const dim3 g2(unsigned(wave_blocks(cg_k2<T>, n)), unsigned(B));
   double* part1 = partials;
   double* part2 = partials + B * cg_fused_blocks(n, group);
-#define DSLA_K1(GG)                                                                         \
-  case GG:                                                                                  \
-    if (dcol)                                                                               \
-      cg_k1<GG, true><<<dim3(unsigned(wave_blocks(cg_k1<GG, true, T, I>, n * GG)),          \
-                             unsigned(B)),                                                  \
-                        kBlock, 0, s>>>(n, crow, col, dcol, val, v_bs, z, p_in, p_out, q, x, \
-                                        st, part1, oi);                                     \
-    else                                                                                    \
-      cg_k1<GG, false><<<dim3(unsigned(wave_blocks(cg_k1<GG, false, T, I>, n * GG)),        \
-                              unsigned(B)),                                                 \
-                         kBlock, 0, s>>>(n, crow, col, dcol, val, v_bs, z, p_in, p_out, q,  \
-                                         x, st, part1, oi);                                 \
+#define DSLA_K1(GG)                                                                               \
+  case GG:                                                                                        \
+    if (dcol)                                                                                     \
+      cg_k1<GG, true>                                                                             \
+          <<<dim3(unsigned(wave_blocks(cg_k1<GG, true, T, I>, n * GG)), unsigned(B)), kBlock, 0,  \
+             s>>>(n, crow, col, dcol, val, v_bs, z, p_in, p_out, q, x, st, part1, oi);            \
+    else                                                                                          \
+      cg_k1<GG, false>                                                                            \
+          <<<dim3(unsigned(wave_blocks(cg_k1<GG, false, T, I>, n * GG)), unsigned(B)), kBlock, 0, \
+             s>>>(n, crow, col, dcol, val, v_bs, z, p_in, p_out, q, x, st, part1, oi);            \
     break;
   switch (group) {
     DSLA_K1(1)
@@ -222,17 +219,16 @@ void cg_fused_finish(int64_t n, int64_t B, T* x, const T* p0, const T* p1, CgSta
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
-#define DSLA_INST(T, I)                                                                          \
-  template void cg_fused_iteration<T, I>(int64_t, int64_t, int, const I*, const I*,             \
-                                         const int16_t*, const T*, int64_t, const T*, int64_t, T, \
-                                         T*, T*, T*, int, T*, T*, CgState*, double*,              \
-                                         cudaStream_t);
+#define DSLA_INST(T, I)                                                                       \
+  template void cg_fused_iteration<T, I>(                                                     \
+      int64_t, int64_t, int, const I*, const I*, const int16_t*, const T*, int64_t, const T*, \
+      int64_t, T, T*, T*, T*, int, T*, T*, CgState*, double*, cudaStream_t);
 DSLA_INST(float, int32_t)
 DSLA_INST(float, int64_t)
 DSLA_INST(double, int32_t)
 DSLA_INST(double, int64_t)
-template void cg_fused_finish<float>(int64_t, int64_t, float*, const float*, const float*,
-                                     CgState*, cudaStream_t);
+template void cg_fused_finish<float>(int64_t, int64_t, float*, const float*, const float*, CgState*,
+                                     cudaStream_t);
 template void cg_fused_finish<double>(int64_t, int64_t, double*, const double*, const double*,
                                       CgState*, cudaStream_t);
 

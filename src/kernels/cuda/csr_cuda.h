@@ -15,9 +15,9 @@ namespace dsla::kernels::cuda {
 struct SpmvPlan {
   enum Kind : int { Vector = 0, Merge = 1 };
   int kind = Vector;
-  int group = 4;               // Vector: threads per row (1, 2, 4, 8, 16 or 32)
-  int64_t merge_threads = 0;   // Merge: threads in the merge-path split (carry slots per batch)
-  int merge_items = 0;         // Merge: rows + nonzeros merged by one thread
+  int group = 4;              // Vector: threads per row (1, 2, 4, 8, 16 or 32)
+  int64_t merge_threads = 0;  // Merge: threads in the merge-path split (carry slots per batch)
+  int merge_items = 0;        // Merge: rows + nonzeros merged by one thread
   int64_t nnz = 0;
 };
 
@@ -40,8 +40,7 @@ void csr_spmm(int64_t rows, int64_t k, int64_t B, const I* crow, const I* col, c
 // out[b, q] = sum_j gy[b, row(q), j] * conj(x[b, col(q), j]).
 template <class T, class I>
 void csr_sddmm(int64_t rows, int64_t k, int64_t B, int64_t nnz, const I* crow, const I* col,
-               const T* gy, int64_t g_bs, const T* x, int64_t x_bs, T* out,
-               cudaStream_t stream);
+               const T* gy, int64_t g_bs, const T* x, int64_t x_bs, T* out, cudaStream_t stream);
 
 // pos[i] = the entry of row i holding column i, or -1 (i < min(rows, cols)); sorted columns.
 template <class I>

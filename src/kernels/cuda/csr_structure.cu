@@ -48,8 +48,8 @@ void csr_col_delta16(int64_t rows, const I* crow, const I* col, int16_t* out, in
   if (rows == 0) return;
   constexpr int kBlock = 256;
   const int64_t blocks = (rows + kBlock - 1) / kBlock;
-  col_delta16_kernel<I><<<unsigned(blocks < 65535 * 16 ? blocks : 65535 * 16), kBlock, 0,
-                          stream>>>(rows, crow, col, out, overflow);
+  col_delta16_kernel<I><<<unsigned(blocks < 65535 * 16 ? blocks : 65535 * 16), kBlock, 0, stream>>>(
+      rows, crow, col, out, overflow);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
@@ -65,8 +65,9 @@ void csr_diag_positions(int64_t rows, int64_t cols, const I* crow, const I* col,
   if (m == 0) return;
   constexpr int kBlock = 256;
   const int64_t blocks = (m + kBlock - 1) / kBlock;
-  diag_positions_kernel<I><<<unsigned(blocks < 65535 * 16 ? blocks : 65535 * 16), kBlock, 0,
-                             stream>>>(m, crow, col, pos);
+  diag_positions_kernel<I>
+      <<<unsigned(blocks < 65535 * 16 ? blocks : 65535 * 16), kBlock, 0, stream>>>(m, crow, col,
+                                                                                   pos);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 

@@ -18,12 +18,12 @@ namespace dsla::kernels::cuda {
 
 }  // namespace dsla::kernels::cuda
 
-#define DSLA_CUDA_CHECK(call)                                                                  \
-  do {                                                                                         \
-    const cudaError_t dsla_err_ = (call);                                                      \
-    if (dsla_err_ != cudaSuccess)                                                              \
-      ::dsla::kernels::cuda::throw_cuda_error(#call, __FILE__, __LINE__,                       \
-                                              cudaGetErrorString(dsla_err_));                  \
+#define DSLA_CUDA_CHECK(call)                                                 \
+  do {                                                                        \
+    const cudaError_t dsla_err_ = (call);                                     \
+    if (dsla_err_ != cudaSuccess)                                             \
+      ::dsla::kernels::cuda::throw_cuda_error(#call, __FILE__, __LINE__,      \
+                                              cudaGetErrorString(dsla_err_)); \
   } while (0)
 
 // After a kernel launch: launch-configuration errors surface here (asynchronous faults surface
@@ -33,10 +33,10 @@ namespace dsla::kernels::cuda {
 // cuSPARSE status checks (same error format, the library's status name).
 #include <cusparse.h>
 
-#define DSLA_CUSPARSE_CHECK(call)                                                              \
-  do {                                                                                         \
-    const cusparseStatus_t dsla_st_ = (call);                                                  \
-    if (dsla_st_ != CUSPARSE_STATUS_SUCCESS)                                                   \
-      ::dsla::kernels::cuda::throw_cuda_error(#call, __FILE__, __LINE__,                       \
-                                              cusparseGetErrorString(dsla_st_));               \
+#define DSLA_CUSPARSE_CHECK(call)                                                \
+  do {                                                                           \
+    const cusparseStatus_t dsla_st_ = (call);                                    \
+    if (dsla_st_ != CUSPARSE_STATUS_SUCCESS)                                     \
+      ::dsla::kernels::cuda::throw_cuda_error(#call, __FILE__, __LINE__,         \
+                                              cusparseGetErrorString(dsla_st_)); \
   } while (0)
