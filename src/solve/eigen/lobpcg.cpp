@@ -136,6 +136,29 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
   double anorm = P.anorm;
   LobpcgResult out;
   int64_t it = 0;
+  // X re-B-orthonormalized, A X and B X recomputed exactly, then a Rayleigh–Ritz on span(X).
+  auto refresh = [&] {
+    if (P.B) {
+      BX = P.B(X);
+      orthonormalize(X, BX, {});
+    } else {
+      at::Tensor none;
+      orthonormalize(X, none, {});
+      BX = X;
+    }
+    AX = P.A(X);
+    bool rr_ok = false;
+    auto [thr, Cr] = rayleigh_ritz(X, AX, BX, rr_ok);
+    if (rr_ok) {
+      auto selr = pick(thr, m, largest);
+      theta = thr.index_select(0, selr);
+      auto Crs = Cr.index_select(1, selr);
+      X = X.matmul(Crs);
+      AX = AX.matmul(Crs);
+      BX = P.B ? BX.matmul(Crs) : X;
+    }
+  };
+  bool just_refreshed = false;
   for (;; ++it) {
     const auto th_c = theta.to(X.scalar_type());
     auto R = AX - BX * th_c.unsqueeze(0);
@@ -186,9 +209,18 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
       if (ok || !use_p) break;
       use_p = false;
     }
-    TORCH_CHECK(ok,
-                "dsla: LOBPCG lost B-orthogonality (the Gram matrix of its basis is not "
-                "positive definite); check that M is SPD, or use a smaller block");
+    if (!ok) {
+      // Usually X has drifted from B-orthonormality (rounding in the implicit updates, tight
+      // tol): refresh it exactly, drop P, and go on. Twice in a row means M is not SPD.
+      TORCH_CHECK(!just_refreshed,
+                  "dsla: LOBPCG lost B-orthogonality (the Gram matrix of its basis is not "
+                  "positive definite); check that M is SPD, or use a smaller block");
+      refresh();
+      Pd = APd = BPd = at::Tensor();
+      just_refreshed = true;
+      continue;
+    }
+    just_refreshed = false;
     auto sel = pick(theta_all, m, largest);
     auto Cx = C.index_select(1, sel);
     theta = theta_all.index_select(0, sel);
@@ -202,26 +234,7 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
     AX = AQ.matmul(Cx);
     BX = P.B ? BQ.matmul(Cx) : X;
     // Rounding in the implicit updates: refresh A X exactly every 20 iterations.
-    if (it % 20 == 19) {
-      if (P.B) {
-        BX = P.B(X);
-        orthonormalize(X, BX, {});
-      } else {
-        at::Tensor none;
-        orthonormalize(X, none, {});
-        BX = X;
-      }
-      AX = P.A(X);
-      auto [thr, Cr] = rayleigh_ritz(X, AX, BX, ok);
-      if (ok) {
-        auto selr = pick(thr, m, largest);
-        theta = thr.index_select(0, selr);
-        auto Crs = Cr.index_select(1, selr);
-        X = X.matmul(Crs);
-        AX = AX.matmul(Crs);
-        BX = P.B ? BX.matmul(Crs) : X;
-      }
-    }
+    if (it % 20 == 19) refresh();
   }
   out.iterations = it;
   out.values = theta.slice(0, 0, k);
