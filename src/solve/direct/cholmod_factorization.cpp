@@ -102,11 +102,14 @@ class ThreadScope {
  public:
   ThreadScope() : dyn_(omp_get_dynamic()), nt_(omp_get_max_threads()) {
     const int want = std::max(1, at::get_num_threads());
-    omp_set_dynamic(1);
-    omp_set_num_threads(want);
+    // DSLA_DIRECT_THREADS=N: exactly N threads, no load rule (a dedicated machine whose load
+    // average still remembers earlier work, or benchmarks).
+    const int fixed = fixed_threads();
+    omp_set_dynamic(fixed > 0 ? 0 : 1);
+    omp_set_num_threads(fixed > 0 ? fixed : want);
     if (blas_set_ && blas_get_) {
       blas_prev_ = blas_get_();
-      blas_set_(threads_for(want));
+      blas_set_(fixed > 0 ? fixed : threads_for(want));
     }
   }
   ~ThreadScope() {
@@ -117,8 +120,14 @@ class ThreadScope {
   ThreadScope(const ThreadScope&) = delete;
   ThreadScope& operator=(const ThreadScope&) = delete;
 
+  static int fixed_threads() {
+    const char* e = std::getenv("DSLA_DIRECT_THREADS");
+    return e != nullptr ? std::max(0, std::atoi(e)) : 0;
+  }
+
   // libgomp's dynamic rule: min(want, online cores) minus the 15-minute load average, >= 1.
   static int threads_for(int want) {
+    if (const int fixed = fixed_threads(); fixed > 0) return fixed;
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int n = std::min<long>(want, cores > 0 ? cores : 1);
     double load[3];
