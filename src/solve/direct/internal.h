@@ -10,9 +10,20 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dsla::direct::detail {
+
+// slogdet()'s result from a factorization's host scalars: sign in `dtype` (complex when the
+// matrix is), log|det| in its real type.
+inline std::pair<at::Tensor, at::Tensor> slogdet_tensors(c10::complex<double> sign, double logabs,
+                                                         at::ScalarType dtype) {
+  const auto opts = at::TensorOptions().dtype(dtype);
+  at::Tensor s = at::isComplexType(dtype) ? at::scalar_tensor(sign, opts)
+                                          : at::scalar_tensor(sign.real(), opts);
+  return {s, at::scalar_tensor(logabs, opts.dtype(at::toRealValueType(dtype)))};
+}
 
 // Counts a symbolic analysis (see analysis_count()).
 void count_analysis();

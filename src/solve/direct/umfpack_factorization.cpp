@@ -205,12 +205,8 @@ class UmfpackFactorization final : public Factorization {
   std::pair<at::Tensor, at::Tensor> slogdet() const override {
     std::lock_guard<std::mutex> lock(mu_);
     TORCH_CHECK(factored_, "dsla: slogdet: call factorize(values) first");
-    const at::ScalarType real = at::toRealValueType(dtype_);
-    at::Tensor logabs = at::scalar_tensor(logabs_, at::TensorOptions().dtype(real));
-    at::Tensor sign = complex_ ? at::scalar_tensor(c10::complex<double>(sign_.real(), sign_.imag()),
-                                                   at::TensorOptions().dtype(dtype_))
-                               : at::scalar_tensor(sign_.real(), at::TensorOptions().dtype(dtype_));
-    return {sign, logabs};
+    return detail::slogdet_tensors(c10::complex<double>(sign_.real(), sign_.imag()), logabs_,
+                                   dtype_);
   }
 
   Kind kind() const override { return Kind::LU; }

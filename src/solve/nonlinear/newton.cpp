@@ -111,11 +111,7 @@ at::Tensor newton(const ResidualFn& F, at::Tensor u, const NonlinearOptions& opt
     r = rnew;
     rn = rnn;
     info.residual_history.push_back(rn);
-    if (opt.step_tol > 0 && step <= opt.step_tol * (1 + vnorm(u))) {
-      info.iterations = it + 1;
-      info.status = rn <= tol ? "converged" : "step_tol";
-      return u;
-    }
+    if (step_stop(step, u, rn, tol, it, opt, info)) return u;
   }
 }
 

@@ -24,6 +24,17 @@ inline const char* stop_status(double rn, double r0, double tol, int64_t it,
   return nullptr;
 }
 
+// The step-size stop after an accepted step of length `step` to u at iteration it: true (info's
+// iterations and status set) when the step is below step_tol relative to |u| (|u| is only
+// computed, a host sync, when step_tol is on).
+inline bool step_stop(double step, const at::Tensor& u, double rn, double tol, int64_t it,
+                      const NonlinearOptions& opt, NonlinearInfo& info) {
+  if (!(opt.step_tol > 0 && step <= opt.step_tol * (1 + vnorm(u)))) return false;
+  info.iterations = it + 1;
+  info.status = rn <= tol ? "converged" : "step_tol";
+  return true;
+}
+
 // Each returns the last iterate and fills info (status, history, counts).
 at::Tensor newton(const ResidualFn& F, at::Tensor u, const NonlinearOptions& opt,
                   const JacobianFn& J, NonlinearInfo& info);
