@@ -429,3 +429,17 @@ def test_gradcheck_preconditioned(method, precond):
     f = lambda v, b: dsla.solve(A.with_values(sym_values(A, v)), b, method=method,  # noqa: E731
                                 precond=precond, rtol=1e-13)
     assert torch.autograd.gradcheck(f, (v, b), atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.direct
+def test_direct_threads_env_is_checked(monkeypatch):
+    A = dsla.poisson2d(8)
+    b = torch.ones(64, dtype=torch.float64)
+    monkeypatch.setenv("DSLA_DIRECT_THREADS", "1")
+    x1 = dsla.solve(A, b, method="cholesky")
+    monkeypatch.setenv("DSLA_DIRECT_THREADS", "2")
+    torch.testing.assert_close(dsla.solve(A, b, method="cholesky"), x1)
+    for bad in ("abc", "0", "-2", "3x"):
+        monkeypatch.setenv("DSLA_DIRECT_THREADS", bad)
+        with pytest.raises(ValueError, match="DSLA_DIRECT_THREADS"):
+            dsla.solve(A, b, method="cholesky")

@@ -120,9 +120,16 @@ class ThreadScope {
   ThreadScope(const ThreadScope&) = delete;
   ThreadScope& operator=(const ThreadScope&) = delete;
 
+  // DSLA_DIRECT_THREADS: unset or empty = the load rule; else a positive integer.
   static int fixed_threads() {
     const char* e = std::getenv("DSLA_DIRECT_THREADS");
-    return e != nullptr ? std::max(0, std::atoi(e)) : 0;
+    if (e == nullptr || *e == 0) return 0;
+    char* end = nullptr;
+    const long v = std::strtol(e, &end, 10);
+    DSLA_CHECK_ARG(*end == 0 && v > 0 && v <= 4096, "DSLA_DIRECT_THREADS",
+                   "must be a positive integer (threads for the CPU direct solvers), got '", e,
+                   "'; unset it to follow the load rule");
+    return static_cast<int>(v);
   }
 
   // libgomp's dynamic rule: min(want, online cores) minus the 15-minute load average, >= 1.
