@@ -1,6 +1,7 @@
 """CUDA CG + Jacobi on poisson2d:M: time per iteration of the fused driver for each
-check_every (iterations per graph replay / host check) and lanes per row (group; 0 = the plan's
-choice). CUDA events, median of 5 after a warm-up; JSON to --out.
+check_every (iterations per graph replay / host check), lanes per row (group; 0 = the plan's
+choice) and programmatic dependent launch on/off (pdl). CUDA events, median of 5 after a
+warm-up; JSON to --out.
 
     python bench/gpu_cg_sweep.py --size 1024 --out bench/results/gpu-cg-sweep.json
 """
@@ -20,6 +21,7 @@ def main():
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--check-every", default="16,32,64,128")
     ap.add_argument("--groups", default="0,1,2")
+    ap.add_argument("--pdl", default="1,0", help="programmatic dependent launch: 1, 0 or both")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     if not torch.cuda.is_available():
@@ -32,19 +34,24 @@ def main():
     rows = []
     for ce in [int(s) for s in args.check_every.split(",")]:
         for g in [int(s) for s in args.groups.split(",")]:
-            _C._cuda_cg(A._m, b, d, rtol=1e-6, check_every=ce, group=g)  # warm-up
-            ts = []
-            for _ in range(5):
-                s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                s.record()
-                out = _C._cuda_cg(A._m, b, d, rtol=1e-6, check_every=ce, group=g)
-                e.record()
-                e.synchronize()
-                ts.append(s.elapsed_time(e))
-            it = int(out["iterations"][0])
-            rows.append({"check_every": ce, "group": g, "ms_per_it": statistics.median(ts) / it,
-                         "it": it})
-            print(json.dumps(rows[-1]), flush=True)
+            for pdl in [bool(int(s)) for s in args.pdl.split(",")]:
+                kw = dict(rtol=1e-6, check_every=ce, group=g, pdl=pdl)
+                _C._cuda_cg(A._m, b, d, **kw)  # warm-up
+                ts = []
+                for _ in range(5):
+                    s = torch.cuda.Event(enable_timing=True)
+                    e = torch.cuda.Event(enable_timing=True)
+                    s.record()
+                    out = _C._cuda_cg(A._m, b, d, **kw)
+                    e.record()
+                    e.synchronize()
+                    ts.append(s.elapsed_time(e))
+                it = int(out["iterations"][0])
+                rows.append({"check_every": ce, "group": g, "pdl": pdl,
+                             "ms_per_it": statistics.median(ts) / it, "it": it,
+                             "status": int(out["status"][0]),
+                             "residual": float(out["residual"][0])})
+                print(json.dumps(rows[-1]), flush=True)
     if args.out:
         doc = {"machine": {"gpu": torch.cuda.get_device_properties(0).name},
                "protocol": "CUDA events, median of 5, poisson2d:%d CG+Jacobi fused driver, "

@@ -107,6 +107,9 @@ class AmgHierarchy {
   SparseMatrix tentative_prolongator(int64_t l) const;
   at::Tensor aggregates(int64_t l) const;
   at::Tensor near_nullspace(int64_t l) const;
+  // Estimate of ρ(D⁻¹A_l) behind the Chebyshev bounds ([B] on the hierarchy's device; undefined
+  // when level l needed none: a coarsest level without Chebyshev or smoothed prolongation).
+  at::Tensor spectral_radius(int64_t l) const;
 
   struct Impl;
   explicit AmgHierarchy(std::unique_ptr<Impl> impl);

@@ -124,6 +124,11 @@ class AMG:
     def near_nullspace(self, level):
         return self._h.near_nullspace(level)
 
+    def spectral_radius(self, level):
+        """The Lanczos (power, for nonsymmetric A) estimate of rho(D^-1 A) on a level, [B], or
+        None when the level needed none (coarsest level without Chebyshev or smoothing)."""
+        return self._h.spectral_radius(level)
+
     def __repr__(self):
         s = self.stats()
         rows = " > ".join(str(l["rows"]) for l in s["levels"])

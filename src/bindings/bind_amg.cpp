@@ -133,6 +133,7 @@ void bind(py::module_& m) {
       .def("prolongator", &AmgHierarchy::prolongator, py::arg("level"))
       .def("tentative_prolongator", &AmgHierarchy::tentative_prolongator, py::arg("level"))
       .def("aggregates", &AmgHierarchy::aggregates, py::arg("level"))
+      .def("spectral_radius", &AmgHierarchy::spectral_radius, py::arg("level"))
       .def("near_nullspace", &AmgHierarchy::near_nullspace, py::arg("level"));
 
   m.def(

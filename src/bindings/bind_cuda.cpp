@@ -26,7 +26,7 @@ void bind(py::module_& m) {
       "_cuda_cg",
       [](const SparseMatrix& A, const at::Tensor& b, const c10::optional<at::Tensor>& dinv,
          double rtol, double atol, int64_t maxiter, int check_every, bool graph, int group,
-         const c10::optional<at::Tensor>& x0, bool compact) -> py::dict {
+         const c10::optional<at::Tensor>& x0, bool compact, bool pdl) -> py::dict {
 #if DSLA_HAVE_CUDA
         cuda::CgFusedOptions o;
         o.rtol = rtol;
@@ -36,6 +36,7 @@ void bind(py::module_& m) {
         o.graph = graph;
         o.group = group;
         o.compact_columns = compact;
+        o.pdl = pdl;
         cuda::CgFusedResult r;
         {
           py::gil_scoped_release nogil;
@@ -55,7 +56,7 @@ void bind(py::module_& m) {
       py::arg("A"), py::arg("b"), py::arg("dinv") = py::none(), py::arg("rtol") = 1e-6,
       py::arg("atol") = 0.0, py::arg("maxiter") = -1, py::arg("check_every") = 32,
       py::arg("graph") = true, py::arg("group") = 0, py::arg("x0") = py::none(),
-      py::arg("compact") = true,
+      py::arg("compact") = true, py::arg("pdl") = true,
       "Fused Jacobi-PCG on CUDA (k = 1, real dtype): dict(x, iterations, residual, status)");
   m.def(
       "_cuda_spmv_override",

@@ -29,4 +29,10 @@ void amg_chebyshev(const Pattern& a, const at::Tensor& values, const at::Tensor&
                    const std::vector<at::Tensor>& cheb_b, const at::Tensor& b, at::Tensor& x,
                    bool zero_guess, int64_t sweeps);
 
+// Lanczos coefficients for ρ(D⁻¹A) of a symmetric level with dinv > 0 (values [1, nnz], dinv
+// [1, n, 1]): K steps by the fused kernels, returned on the host as alpha [1, K] and beta
+// [1, K - 1] (double), exactly what kernels::cpu::amg_lanczos produces. One synchronization.
+void amg_lanczos(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv, int64_t K,
+                 at::Tensor& alpha, at::Tensor& beta);
+
 }  // namespace dsla::cuda

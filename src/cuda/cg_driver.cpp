@@ -168,13 +168,13 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in,
                   n, B, group, ptr<index_t>(P.crow()), ptr<index_t>(P.col()), dcol_ptr,
                   ptr<double>(values), v_bs, dinv.defined() ? ptr<double>(dinv) : nullptr, d_bs,
                   dscale, ptr<double>(z), ptr<double>(p0), ptr<double>(p1), t % 2, ptr<double>(q),
-                  ptr<double>(x), st, ptr<double>(partials), ss);
+                  ptr<double>(x), st, ptr<double>(partials), opt.pdl, ss);
             } else {
               kc::cg_fused_iteration<float, index_t>(
                   n, B, group, ptr<index_t>(P.crow()), ptr<index_t>(P.col()), dcol_ptr,
                   ptr<float>(values), v_bs, dinv.defined() ? ptr<float>(dinv) : nullptr, d_bs,
                   float(dscale), ptr<float>(z), ptr<float>(p0), ptr<float>(p1), t % 2,
-                  ptr<float>(q), ptr<float>(x), st, ptr<double>(partials), ss);
+                  ptr<float>(q), ptr<float>(x), st, ptr<double>(partials), opt.pdl, ss);
             }
           }
         };

@@ -35,6 +35,9 @@ struct CgFusedOptions {
   // Read the columns as int16 offsets from the row when the pattern allows (banded: structured
   // grids), cached on the pattern (2 B per nonzero of memory, 2-6 B per nonzero less traffic).
   bool compact_columns = true;
+  // Programmatic dependent launch of the two kernels of an iteration (sm_90+): each one's blocks
+  // may be scheduled while the previous kernel drains, hiding part of the launch gap and tail.
+  bool pdl = true;
 };
 
 struct CgFusedResult {

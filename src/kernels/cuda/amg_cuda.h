@@ -55,4 +55,15 @@ void amg_cheb_step(int64_t n, const I* crow, const I* col, const V* vals, const 
                    const V* ca, const V* cb, V* r, const V* d, V* dn, V* x, int mode,
                    cudaStream_t stream);
 
+// ρ(D⁻¹A) of a symmetric level with dinv > 0 (B = 1): K Lanczos steps on D^{-1/2} A D^{-1/2},
+// the recurrence of kernels::cpu::amg_lanczos (same start vector, same breakdown rule), two
+// fused kernels per step. work: amg_lanczos_workspace(n) doubles; ticket: one unsigned, 0 on
+// entry and on exit. Outputs on the device: alpha [K] (the tridiagonal's diagonal) and
+// nrm [K + 1] (nrm[j] = squared norm of the j-th unnormalized Lanczos vector; the caller forms
+// beta_j = sqrt(nrm[j + 1]) unless step j broke down). Nothing synchronizes.
+int64_t amg_lanczos_workspace(int64_t n);
+template <class V, class I>
+void amg_lanczos(int64_t n, const I* crow, const I* col, const V* vals, const V* dinv, int64_t K,
+                 double* work, unsigned* ticket, double* alpha, double* nrm, cudaStream_t stream);
+
 }  // namespace dsla::kernels::cuda

@@ -60,11 +60,12 @@ void cg_fused_init(int64_t B, const double* rz, const double* rr, const double* 
 // preconditioner is the scalar `dscale` (1: none; a uniform Jacobi diagonal otherwise, which
 // saves reading a vector per iteration).
 // dcol: the columns as int16 offsets from the row (csr_col_delta16), or null to read col.
+// pdl: launch both kernels with programmatic dependent launch (ignored before sm_90).
 template <class T, class I>
 void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I* col,
                         const int16_t* dcol, const T* val, int64_t v_bs, const T* dinv,
                         int64_t d_bs, T dscale, T* z, T* p0, T* p1, int parity, T* q, T* x,
-                        CgState* st, double* partials, cudaStream_t s);
+                        CgState* st, double* partials, bool pdl, cudaStream_t s);
 
 // x += alpha_prev * p[pbuf] (the update K1 would have applied next).
 template <class T>

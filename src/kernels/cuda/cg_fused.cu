@@ -23,6 +23,8 @@ __global__ void __launch_bounds__(kBlock)
           const T* __restrict__ z, const T* __restrict__ pin, T* __restrict__ pout,
           T* __restrict__ q, T* __restrict__ x, CgState* st, double* part, int out_index) {
   __shared__ double smem[32];
+  pdl_wait();  // everything below reads what the previous iteration's cg_k2 wrote
+  pdl_launch_dependents();
   const int64_t b = blockIdx.y;
   CgState& S = st[b];
   if (S.done) return;
@@ -85,6 +87,8 @@ __global__ void __launch_bounds__(kBlock)
     cg_k2(int64_t n, const T* __restrict__ dinv, int64_t d_bs, T dscale, T* __restrict__ z,
           const T* __restrict__ q, CgState* st, double* part) {
   __shared__ double smem[64];
+  pdl_wait();  // alpha and q come from cg_k1
+  pdl_launch_dependents();
   const int64_t b = blockIdx.y;
   CgState& S = st[b];
   if (S.done) return;
@@ -156,6 +160,30 @@ int64_t wave_blocks(K kernel, int64_t threads) {
   return std::max<int64_t>(1, std::min<int64_t>((threads + kBlock - 1) / kBlock, cap));
 }
 
+// Launches kernel<<<grid, kBlock, 0, s>>>, with programmatic dependent launch when `pdl`: its
+// blocks may be scheduled while the previous kernel drains (it calls pdl_wait() first). At
+// 1M rows an iteration is two ~25 us kernels, and the launch gap and tail of each are a
+// visible share of it.
+template <class... KArgs, class... Args>
+void launch(bool pdl, dim3 grid, cudaStream_t s, void (*kernel)(KArgs...), Args... args) {
+  if (!pdl) {
+    kernel<<<grid, kBlock, 0, s>>>(args...);
+    DSLA_CUDA_CHECK_LAUNCH();
+    return;
+  }
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = dim3(kBlock);
+  cfg.dynamicSmemBytes = 0;
+  cfg.stream = s;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  DSLA_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...));
+}
+
 int64_t capped_blocks(int64_t threads) {
   const int64_t cap = int64_t(sm_count()) * (2048 / kBlock);
   return std::max<int64_t>(1, std::min<int64_t>((threads + kBlock - 1) / kBlock, cap));
@@ -177,23 +205,24 @@ template <class T, class I>
 void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I* col,
                         const int16_t* dcol, const T* val, int64_t v_bs, const T* dinv,
                         int64_t d_bs, T dscale, T* z, T* p0, T* p1, int parity, T* q, T* x,
-                        CgState* st, double* partials, cudaStream_t s) {
+                        CgState* st, double* partials, bool pdl, cudaStream_t s) {
   const T* p_in = parity == 0 ? p0 : p1;
   T* p_out = parity == 0 ? p1 : p0;
   const int oi = parity == 0 ? 1 : 0;
   const dim3 g2(unsigned(wave_blocks(cg_k2<T>, n)), unsigned(B));
   double* part1 = partials;
   double* part2 = partials + B * cg_fused_blocks(n, group);
-#define DSLA_K1(GG)                                                                               \
-  case GG:                                                                                        \
-    if (dcol)                                                                                     \
-      cg_k1<GG, true>                                                                             \
-          <<<dim3(unsigned(wave_blocks(cg_k1<GG, true, T, I>, n * GG)), unsigned(B)), kBlock, 0,  \
-             s>>>(n, crow, col, dcol, val, v_bs, z, p_in, p_out, q, x, st, part1, oi);            \
-    else                                                                                          \
-      cg_k1<GG, false>                                                                            \
-          <<<dim3(unsigned(wave_blocks(cg_k1<GG, false, T, I>, n * GG)), unsigned(B)), kBlock, 0, \
-             s>>>(n, crow, col, dcol, val, v_bs, z, p_in, p_out, q, x, st, part1, oi);            \
+  pdl = pdl && cc_major() >= 9;
+#define DSLA_K1(GG)                                                                            \
+  case GG:                                                                                     \
+    if (dcol)                                                                                  \
+      launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, true, T, I>, n * GG)), unsigned(B)), s,  \
+             cg_k1<GG, true, T, I>, n, crow, col, dcol, val, v_bs, z, p_in, p_out, q, x, st,   \
+             part1, oi);                                                                       \
+    else                                                                                       \
+      launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, false, T, I>, n * GG)), unsigned(B)), s, \
+             cg_k1<GG, false, T, I>, n, crow, col, dcol, val, v_bs, z, p_in, p_out, q, x, st,  \
+             part1, oi);                                                                       \
     break;
   switch (group) {
     DSLA_K1(1)
@@ -206,9 +235,7 @@ void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I*
       throw std::invalid_argument("dsla: cg group must be 1, 2, 4, 8, 16 or 32");
   }
 #undef DSLA_K1
-  DSLA_CUDA_CHECK_LAUNCH();
-  cg_k2<<<g2, kBlock, 0, s>>>(n, dinv, d_bs, dscale, z, q, st, part2);
-  DSLA_CUDA_CHECK_LAUNCH();
+  launch(pdl, g2, s, cg_k2<T>, n, dinv, d_bs, dscale, z, static_cast<const T*>(q), st, part2);
 }
 
 template <class T>
@@ -222,7 +249,7 @@ void cg_fused_finish(int64_t n, int64_t B, T* x, const T* p0, const T* p1, CgSta
 #define DSLA_INST(T, I)                                                                       \
   template void cg_fused_iteration<T, I>(                                                     \
       int64_t, int64_t, int, const I*, const I*, const int16_t*, const T*, int64_t, const T*, \
-      int64_t, T, T*, T*, T*, int, T*, T*, CgState*, double*, cudaStream_t);
+      int64_t, T, T*, T*, T*, int, T*, T*, CgState*, double*, bool, cudaStream_t);
 DSLA_INST(float, int32_t)
 DSLA_INST(float, int64_t)
 DSLA_INST(double, int32_t)

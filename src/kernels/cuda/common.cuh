@@ -141,6 +141,22 @@ __device__ __forceinline__ void block_sum(R (&v)[NV], R* smem) {
   }
 }
 
+// Programmatic dependent launch (sm_90+; no-ops elsewhere and for ordinary launches). A kernel
+// launched with cudaLaunchAttributeProgrammaticStreamSerialization may start while the previous
+// kernel in the stream drains: pdl_wait() blocks until that kernel has finished and its writes
+// are visible, so it must come before the first read of anything the previous kernel writes;
+// pdl_launch_dependents() lets the next such kernel begin launching.
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}
+
 // Read-only load through the non-coherent cache.
 template <class T>
 __device__ __forceinline__ T ldg(const T* p) {

@@ -6,16 +6,28 @@
 
 namespace dsla::kernels::cuda {
 
-int sm_count() {
-  static std::mutex m;
-  static std::vector<int> cache;
+namespace {
+// One attribute of the current device, queried once per device.
+int cached_attribute(cudaDeviceAttr attr, std::mutex& m, std::vector<int>& cache) {
   int dev = 0;
   DSLA_CUDA_CHECK(cudaGetDevice(&dev));
   std::lock_guard<std::mutex> lock(m);
   if (int(cache.size()) <= dev) cache.resize(dev + 1, 0);
-  if (cache[dev] == 0)
-    DSLA_CUDA_CHECK(cudaDeviceGetAttribute(&cache[dev], cudaDevAttrMultiProcessorCount, dev));
+  if (cache[dev] == 0) DSLA_CUDA_CHECK(cudaDeviceGetAttribute(&cache[dev], attr, dev));
   return cache[dev];
+}
+}  // namespace
+
+int sm_count() {
+  static std::mutex m;
+  static std::vector<int> cache;
+  return cached_attribute(cudaDevAttrMultiProcessorCount, m, cache);
+}
+
+int cc_major() {
+  static std::mutex m;
+  static std::vector<int> cache;
+  return cached_attribute(cudaDevAttrComputeCapabilityMajor, m, cache);
 }
 
 }  // namespace dsla::kernels::cuda

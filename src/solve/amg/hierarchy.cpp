@@ -381,6 +381,11 @@ at::Tensor AmgHierarchy::aggregates(int64_t l) const {
                    ")");
   return impl_->st[l].agg;
 }
+at::Tensor AmgHierarchy::spectral_radius(int64_t l) const {
+  DSLA_CHECK_INDEX(l >= 0 && l < num_levels(), "level", "out of range [0, ", num_levels(), ")");
+  const at::Tensor& r = impl_->lv[l].rho;
+  return r.defined() ? r.reshape({-1}) : r;
+}
 at::Tensor AmgHierarchy::near_nullspace(int64_t l) const {
   DSLA_CHECK_INDEX(l >= 0 && l < num_levels(), "level", "out of range [0, ", num_levels(), ")");
   if (l == 0) return impl_->opt.near_nullspace;

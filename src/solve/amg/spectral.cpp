@@ -1,8 +1,14 @@
 // Spectral radius estimates of D⁻¹A for the prolongator damping and the Chebyshev bounds.
+#include <dsla/config.h>
+
 #include "core/dispatch.h"
 #include "core/products.h"
 #include "kernels/cpu/amg_kernels.h"
 #include "solve/amg/amg_internal.h"
+
+#if DSLA_HAVE_CUDA
+#include "cuda/amg.h"
+#endif
 
 namespace dsla::amg::detail {
 
@@ -34,28 +40,34 @@ at::Tensor estimate_rho(const Pattern& a, const at::Tensor& values, const at::Te
     }
     return lam;
   }
-  if (!values.is_cpu() && B == 1 && n <= 65536) {
-    // A small level on a device: K dependent steps of a dozen tiny launches each cost more than
-    // copying the level to the host and running the fused CPU kernel there.
-    auto h = a.to(at::kCPU);
-    return estimate_rho(*h, values.cpu(), dinv.cpu(), iters, symmetric).to(values.device());
-  }
-  if (values.is_cpu() && B == 1) {
-    // Fused CPU kernel: four passes per step instead of a dozen tensor ops.
-    auto al = at::empty({1, K}, at::kDouble), be = at::zeros({1, K - 1}, at::kDouble);
-    auto vv = values.contiguous(), dd = dinv.contiguous();
-    DSLA_DISPATCH_INDEX(a.index_dtype(), "amg eigenvalue estimate", [&] {
-      AT_DISPATCH_FLOATING_TYPES(vv.scalar_type(), "amg eigenvalue estimate", [&] {
-        kernels::cpu::amg_lanczos<scalar_t, index_t>(
-            n, dsla::detail::ptr<index_t>(a.crow()), dsla::detail::ptr<index_t>(a.col()),
-            dsla::detail::ptr<scalar_t>(vv), dsla::detail::ptr<scalar_t>(dd), K,
-            dsla::detail::ptr<double>(al), dsla::detail::ptr<double>(be),
-            dsla::detail::num_threads());
+  const bool fused = B == 1 && at::isFloatingType(values.scalar_type()) &&
+                     (values.is_cpu() || (DSLA_HAVE_CUDA && values.is_cuda()));
+  if (fused) {
+    // Fused kernels (a few passes per step instead of a dozen tensor ops and temporaries): on
+    // the CPU with OpenMP, on CUDA two kernels per step with the scalars on the device.
+    at::Tensor al, be;
+    if (values.is_cpu()) {
+      al = at::empty({1, K}, at::kDouble);
+      be = at::zeros({1, K - 1}, at::kDouble);
+      auto vv = values.contiguous(), dd = dinv.contiguous();
+      DSLA_DISPATCH_INDEX(a.index_dtype(), "amg eigenvalue estimate", [&] {
+        AT_DISPATCH_FLOATING_TYPES(vv.scalar_type(), "amg eigenvalue estimate", [&] {
+          kernels::cpu::amg_lanczos<scalar_t, index_t>(
+              n, dsla::detail::ptr<index_t>(a.crow()), dsla::detail::ptr<index_t>(a.col()),
+              dsla::detail::ptr<scalar_t>(vv), dsla::detail::ptr<scalar_t>(dd), K,
+              dsla::detail::ptr<double>(al), dsla::detail::ptr<double>(be),
+              dsla::detail::num_threads());
+        });
       });
-    });
+    } else {
+#if DSLA_HAVE_CUDA
+      cuda::amg_lanczos(a, values, dinv, K, al, be);
+#endif
+    }
+    // The K x K tridiagonal eigenproblem on the host (a device eigensolver costs more).
     auto T = at::diag_embed(al) + at::diag_embed(be, 1) + at::diag_embed(be, -1);
     auto ev = at::linalg_eigvalsh(T);
-    return ev.select(1, K - 1).view({1, 1, 1}).to(values.scalar_type());
+    return ev.select(1, K - 1).view({1, 1, 1}).to(values.device(), values.scalar_type());
   }
   auto v = start_vector(B, n, values.options());
   auto s = dinv.sqrt();
