@@ -156,6 +156,9 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--orderings", default="auto,amd,metis",
                     help="fill-reducing orderings tried for Cholesky at the largest size")
+    ap.add_argument("--nd-levels", default="",
+                    help="comma list: also time Cholesky (auto ordering) at the largest size with "
+                         "DSLA_CUDSS_ND_LEVELS set to each value (cuDSS nested-dissection levels)")
     ap.add_argument("--batch", default="32:64", help="m:B for the uniform-batch figure ('' = none)")
     args = ap.parse_args()
     if not torch.cuda.is_available():
@@ -187,14 +190,24 @@ def main():
             orderings = ["auto"]
             if method == "cholesky" and m == max(sizes):
                 orderings = [o for o in args.orderings.split(",") if o] or ["auto"]
-            for ordering in orderings:
+            levels = [None]
+            if method == "cholesky" and m == max(sizes) and args.nd_levels:
+                levels += [int(v) for v in args.nd_levels.split(",") if v]
+            for ordering, lv in [(o, None) for o in orderings] + [("auto", v) for v in levels[1:]]:
                 try:
+                    if lv is None:
+                        os.environ.pop("DSLA_CUDSS_ND_LEVELS", None)
+                    else:
+                        os.environ["DSLA_CUDSS_ND_LEVELS"] = str(lv)
                     bench_problem(m, method, max(5, args.reps), doc["direct"], ordering)
+                    if lv is not None:
+                        doc["direct"][-1]["nd_levels"] = lv
                 except Exception as e:  # noqa: BLE001 -- record and go on
                     print("cudss_bench: poisson2d:%d %s (%s) failed: %s" % (m, method, ordering, e),
                           flush=True)
                     doc["direct"].append({"problem": "poisson2d:%d" % m, "method": method,
-                                          "ordering": ordering, "error": str(e)})
+                                          "ordering": ordering, "nd_levels": lv, "error": str(e)})
+            os.environ.pop("DSLA_CUDSS_ND_LEVELS", None)
     if args.batch:
         m, B = (int(s) for s in args.batch.split(":"))
         try:

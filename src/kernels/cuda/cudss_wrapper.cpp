@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -169,6 +171,19 @@ Solver::Solver(const Options& opt) : opt_(opt) {
     data_ = d;
     cudssReorderingAlg_t alg = reordering(opt_.reordering);
     DSLA_CUDSS_CHECK(cudssConfigSet(C(config_), CUDSS_CONFIG_REORDERING_ALG, &alg, sizeof(alg)));
+    // DSLA_CUDSS_ND_LEVELS=L: levels of cuDSS's nested dissection (a tuning knob for the
+    // analysis time vs fill trade-off; bench/cudss_bench.py --nd-levels). Unset: cuDSS's default.
+    if (const char* e = std::getenv("DSLA_CUDSS_ND_LEVELS"); e != nullptr && *e != 0) {
+      char* end = nullptr;
+      const long lv = std::strtol(e, &end, 10);
+      if (*end != 0 || lv <= 0 || lv > 64)
+        throw std::invalid_argument(std::string("dsla: DSLA_CUDSS_ND_LEVELS must be an integer in "
+                                                "[1, 64], got '") +
+                                    e + "'; unset it for cuDSS's default");
+      int levels = int(lv);
+      DSLA_CUDSS_CHECK(
+          cudssConfigSet(C(config_), CUDSS_CONFIG_ND_NLEVELS, &levels, sizeof(levels)));
+    }
     // No matching (a value-dependent row permutation with scaling): the analysis then depends
     // on the pattern only, so it can be reused for new values, and the factor's diagonal is
     // the diagonal of P A Pᵀ (det / logdet read it).
