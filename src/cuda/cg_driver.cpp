@@ -157,6 +157,7 @@ CgFusedResult cg_fused_solve(const SparseMatrix& A, const at::Tensor& b_in,
         z.copy_(r).mul_(dscale);
       auto rz = rowdot(r, z).contiguous(), rr = rowdot(r, r).contiguous();
       p0.zero_();
+      p1.zero_();  // K1's first x update reads it (times alpha_pp = 0)
       int64_t left = maxiter;
       for (int64_t i = 0; i < B; ++i) left = std::min(left, maxiter - total_iters[i]);
       kc::cg_fused_init(B, ptr<double>(rz), ptr<double>(rr), ptr<double>(tol2),

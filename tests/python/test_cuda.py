@@ -94,6 +94,56 @@ def test_fused_cg_driver():
                                atol=1e-3)
 
 
+def _pcg_iterates(Ad, b, dinv, k):
+    """Jacobi-PCG from x0 = 0 in float64 on the CPU: the iterate after k steps (the reference
+    for the fused driver, whose x is updated every other iteration and flushed at the end)."""
+    x = torch.zeros_like(b)
+    r = b.clone()
+    z = dinv * r
+    p = z.clone()
+    rz = r @ z
+    for _ in range(k):
+        q = Ad @ p
+        alpha = rz / (p @ q)
+        x = x + alpha * p
+        r = r - alpha * q
+        z = dinv * r
+        rz_new = r @ z
+        p = z + (rz_new / rz) * p
+        rz = rz_new
+    return x
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 8, 33])
+def test_fused_cg_iterate_after_k_steps(k):
+    """maxiter = k stops after k iterations (odd and even: the deferred x update is flushed
+    from one or two pending directions), in a graph block or not, batched or not."""
+    A = dsla.poisson2d(12)
+    n = A.shape[0]
+    Ad = A.to_dense()
+    torch.manual_seed(k)
+    B2 = torch.rand(2, n, dtype=torch.float64)
+    d = 1.0 / A.diagonal() * (1 + 0.1 * torch.rand(n, dtype=torch.float64))  # non-uniform
+    for graph in (True, False):
+        out = _C._cuda_cg(A.cuda()._m, B2.cuda(), d.cuda(), rtol=1e-30, maxiter=k, graph=graph,
+                          check_every=4)
+        assert out["iterations"].tolist() == [k, k]
+        for i in range(2):
+            torch.testing.assert_close(out["x"][i].cpu(), _pcg_iterates(Ad, B2[i], d, k),
+                                       rtol=1e-10, atol=1e-12)
+
+
+def test_fused_cg_breakdown_keeps_pending_direction():
+    """Indefinite A: p'Ap < 0 at the second iteration (a parity-1 step, which defers x): the
+    returned x is the first iterate, not one that lost alpha_0 p_0."""
+    A = dsla.SparseTensor.from_dense(torch.tensor([[1.0, 2.0], [2.0, 1.0]], dtype=torch.float64))
+    b = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    out = _C._cuda_cg(A.cuda()._m, b.cuda(), torch.ones(2, dtype=torch.float64, device="cuda"),
+                      rtol=1e-12)
+    assert int(out["status"][0]) == 3
+    torch.testing.assert_close(out["x"][0].cpu(), torch.tensor([1.0, 0.0], dtype=torch.float64))
+
+
 @pytest.mark.skipif(not hasattr(dsla, "solve"), reason="dsla.solve not in this build")
 def test_solve_cg_jacobi_on_cuda_and_gradients():
     A = dsla.poisson2d(24)

@@ -21,14 +21,15 @@ __global__ void __launch_bounds__(kBlock)
     cg_k1(int64_t n, const I* __restrict__ crow, const I* __restrict__ col,
           const int16_t* __restrict__ dcol, const T* __restrict__ val, int64_t v_bs,
           const T* __restrict__ z, const T* __restrict__ pin, T* __restrict__ pout,
-          T* __restrict__ q, T* __restrict__ x, CgState* st, double* part, int out_index) {
+          T* __restrict__ q, T* __restrict__ x, CgState* st, double* part, int out_index,
+          bool x_now) {
   __shared__ double smem[32];
   pdl_wait();  // everything below reads what the previous iteration's cg_k2 wrote
   pdl_launch_dependents();
   const int64_t b = blockIdx.y;
   CgState& S = st[b];
   if (S.done) return;
-  const T beta = T(S.beta), ap = T(S.alpha_prev);
+  const T beta = T(S.beta), ap = T(S.alpha_prev), app = T(S.alpha_pp);
   val += b * v_bs;
   z += b * n;
   pin += b * n;
@@ -54,9 +55,11 @@ __global__ void __launch_bounds__(kBlock)
     if (row < n && lane == 0) {
       const T pi = pin[row];
       const T pn = fma(beta, pi, z[row]);
+      // Every other iteration: the two pending directions (p two steps back still sits in
+      // pout, which no other thread reads in this kernel).
+      if (x_now) x[row] = fma(app, pout[row], fma(ap, pi, x[row]));
       pout[row] = pn;
       q[row] = s;
-      x[row] = fma(ap, pi, x[row]);
       acc += double(pn) * double(s);
     }
   }
@@ -68,7 +71,13 @@ __global__ void __launch_bounds__(kBlock)
     if (!(pq > 0.0) || !isfinite(pq)) {
       S.done = 3;
       S.alpha = 0.0;
-      S.alpha_prev = 0.0;
+      if (x_now) {  // x took every direction up to p: nothing pending
+        S.alpha_pp = 0.0;
+        S.alpha_prev = 0.0;
+      } else {  // alpha_prev p (in pin, the buffer other than out_index) is still pending
+        S.alpha_pp = S.alpha_prev;
+        S.alpha_prev = 0.0;
+      }
     } else {
       S.alpha = S.rz / pq;
     }
@@ -112,6 +121,7 @@ __global__ void __launch_bounds__(kBlock)
     S.beta = S.rz != 0.0 ? rz_new / S.rz : 0.0;
     S.rz = rz_new;
     S.rr = v[1];
+    S.alpha_pp = S.alpha_prev;
     S.alpha_prev = S.alpha;
     S.iters += 1;
     if (!(v[1] <= S.tol2) && !isfinite(v[1]))
@@ -141,10 +151,14 @@ __global__ void cg_finish_kernel(int64_t n, T* x, const T* p0, const T* p1, cons
   const int64_t b = blockIdx.y;
   const CgState& S = st[b];
   const T a = T(S.alpha_prev);
+  // The last K1 wrote p[pbuf]; with parity 1 (pbuf 0) it skipped x, so p[1 - pbuf] is pending.
+  const T a2 = S.pbuf == 0 ? T(S.alpha_pp) : T(0);
   const T* p = (S.pbuf == 0 ? p0 : p1) + b * n;
+  const T* p2 = (S.pbuf == 0 ? p1 : p0) + b * n;
+  if (a == T(0) && a2 == T(0)) return;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x)
-    x[b * n + i] = fma(a, p[i], x[b * n + i]);
+    x[b * n + i] = fma(a2, p2[i], fma(a, p[i], x[b * n + i]));
 }
 
 // One wave: as many blocks as can be resident (the grid-stride loops then split the rows evenly
@@ -209,6 +223,7 @@ void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I*
   const T* p_in = parity == 0 ? p0 : p1;
   T* p_out = parity == 0 ? p1 : p0;
   const int oi = parity == 0 ? 1 : 0;
+  const bool x_now = parity == 0;
   const dim3 g2(unsigned(wave_blocks(cg_k2<T>, n)), unsigned(B));
   double* part1 = partials;
   double* part2 = partials + B * cg_fused_blocks(n, group);
@@ -218,11 +233,11 @@ void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I*
     if (dcol)                                                                                  \
       launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, true, T, I>, n * GG)), unsigned(B)), s,  \
              cg_k1<GG, true, T, I>, n, crow, col, dcol, val, v_bs, z, p_in, p_out, q, x, st,   \
-             part1, oi);                                                                       \
+             part1, oi, x_now);                                                                \
     else                                                                                       \
       launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, false, T, I>, n * GG)), unsigned(B)), s, \
              cg_k1<GG, false, T, I>, n, crow, col, dcol, val, v_bs, z, p_in, p_out, q, x, st,  \
-             part1, oi);                                                                       \
+             part1, oi, x_now);                                                                \
     break;
   switch (group) {
     DSLA_K1(1)
