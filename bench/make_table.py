@@ -75,24 +75,26 @@ SUMMARY = [
     "(missed) | cpu-cholesky-poisson2d1024-20261124-s2.json |",
     "| CPU AMG-PCG poisson2d:1024 setup+solve (2 threads) | 0.96 s, 8 it | <= 1.6 s | "
     "amg-cpu-20261124-230211.json |",
-    "| H100 CG+Jacobi poisson2d:4096 via dsla.solve, per iteration | 0.796 ms | <= 0.85 ms | "
-    "gpu-h100-20261124-s2-run3.json |",
-    "| H100 CG+Jacobi poisson2d:1024, per iteration (best of check_every/group sweep) | 0.0605 ms "
-    "| <= 0.06 ms (missed by 1%) | gpu-h100-20261124-cg1024-sweep.json |",
+    "| H100 CG+Jacobi poisson2d:4096 via dsla.solve, per iteration | 0.757 ms | <= 0.85 ms | "
+    "gpu-h100-20261125-final.json |",
+    "| H100 CG+Jacobi poisson2d:1024, per iteration | 0.0586 ms via dsla.solve (0.0578 best of "
+    "the check_every/group sweep) | <= 0.06 ms | gpu-h100-20261125-final.json, "
+    "gpu-h100-20261125-cg1024-sweep-final.json |",
     "| H100 dsla.solve CG+Jacobi peak memory from an empty device | 122 B/DOF | <= 130 | "
-    "gpu-h100-20261124-s2-run3.json |",
-    "| H100 differentiable CG solve poisson2d:1024, fwd+bwd / fwd | 1.89 | <= 2.1 | "
-    "gpu-h100-20261124-s2-run2.json |",
+    "gpu-h100-20261125-final.json |",
+    "| H100 differentiable CG solve poisson2d:1024, fwd+bwd / fwd | 1.88 | <= 2.1 | "
+    "gpu-h100-20261125-final.json |",
     "| H100 largest poisson2d CG (int64 indices) | 550.2M DOF, 146 B/DOF, 24.3 ms/it "
     "(capped at 1500 it) | >= 550M DOF | gpu-h100-20261124-largest-poisson2d-23456.json |",
-    "| H100 cuDSS Cholesky poisson2d:1024 analysis+factor+solve | 1.92 s | <= 0.5 s (missed) | "
-    "cudss-h100-20261124-run1.json |",
+    "| H100 cuDSS Cholesky poisson2d:1024 analysis+factor+solve | 1.86-1.94 s (default "
+    "ordering; AMD 3.68, ND 2.05, ND levels 2-14 no better) | <= 0.5 s (missed) | "
+    "cudss-h100-20261125-orderings.json, cudss-h100-20261125-ndlevels.json |",
     "| H100 cuDSS Cholesky poisson2d:1024 refactor+solve | 0.029 s | <= 0.1 s | "
     "cudss-h100-20261124-run1.json |",
-    "| H100 AMG-PCG poisson2d:4096 setup+solve | 0.296 s, 12 it, 212 B/DOF | <= 0.5 s, <= 250 | "
-    "amg-cuda-20261124-230119-final.json |",
-    "| H100 AMG-PCG poisson2d:1024 setup+solve | 39-41 ms, 10 it | <= 40 ms (at the edge) | "
-    "amg-cuda-20261124-230119-final.json, amg-cuda-20261124-230702.json |",
+    "| H100 AMG-PCG poisson2d:4096 setup+solve | 0.276 s, 12 it, 204 B/DOF | <= 0.5 s, <= 250 | "
+    "amg-cuda-20261125-003121-final.json |",
+    "| H100 AMG-PCG poisson2d:1024 setup+solve | 29-31 ms, 10 it, 207 B/DOF | <= 40 ms | "
+    "amg-cuda-20261125-001347-lanczos.json, amg-cuda-20261125-003121-final.json |",
     "| H100 eigsh k=10 smallest poisson2d:1024 | 0.95 s with AMG (10 it), 12.4 s without | - | "
     "eigen-nonlinear-cuda-20261124-230631.json |",
     "| H100 Bratu Newton poisson2d:1024 | 0.16 s (4 Newton steps, CG+AMG inner) | - | "
