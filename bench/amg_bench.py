@@ -28,6 +28,10 @@ import dsla  # noqa: E402
 
 DEFAULT_SIZES = ["poisson2d:256", "poisson2d:1024", "poisson3d:32", "poisson3d:64",
                  "aniso2d:512:1e-3", "mtx:gr_30_30", "mtx:bcsstk08", "mtx:bcsstk16"]
+# Every SPD matrix of ../shared/data (INDEX.md): the "converges where CG + Jacobi does, in far
+# fewer iterations" comparison of issue #5 (--compare-cg).
+SPD_MATRICES = ["mtx:bcsstk03", "mtx:gr_30_30", "mtx:494_bus", "mtx:662_bus", "mtx:bcsstk08",
+                "mtx:bcsstk09", "mtx:bcsstk13", "mtx:bcsstk16"]
 
 
 def commit():
@@ -75,6 +79,19 @@ def run_one(A, b, device, rtol, maxiter, options):
     return t1 - t0, t2 - t1, info, res, H
 
 
+def cg_jacobi(A, b, device, rtol, maxiter):
+    """The baseline AMG must beat: CG + Jacobi through dsla.solve, same b, rtol and x0 = 0."""
+    sync(device)
+    t0 = time.perf_counter()
+    x, info = dsla.solve(A, b, method="cg", precond="jacobi", rtol=rtol, maxiter=maxiter,
+                         return_info=True)
+    sync(device)
+    t = time.perf_counter() - t0
+    res = ((b - A @ x).norm() / b.norm()).item()
+    return dict(cg_jacobi_iterations=int(info.iterations), cg_jacobi_s=t,
+                cg_jacobi_converged=bool(res <= rtol), cg_jacobi_residual=res)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
@@ -85,6 +102,12 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--rtol", type=float, default=1e-6)
     ap.add_argument("--maxiter", type=int, default=500)
+    ap.add_argument("--compare-cg", action="store_true",
+                    help="also run CG + Jacobi (dsla.solve) on each problem and record its "
+                         "iterations, time and convergence")
+    ap.add_argument("--cg-maxiter", type=int, default=50000)
+    ap.add_argument("--spd-matrices", action="store_true",
+                    help="add every SPD matrix of ../shared/data to --sizes")
     ap.add_argument("--option", action="append", default=[],
                     help="AMG option NAME=VALUE (repeatable), e.g. aggregation=mis2")
     args = ap.parse_args()
@@ -105,7 +128,9 @@ def main():
     if device.startswith("cuda") and not torch.cuda.is_available():
         sys.exit("amg_bench: --device cuda but torch.cuda.is_available() is False")
     records = []
-    for spec in args.sizes:
+    specs = list(args.sizes) + ([m for m in SPD_MATRICES if m not in args.sizes]
+                                if args.spd_matrices else [])
+    for spec in specs:
         try:
             A, b = problem(spec, device)
         except Exception as e:  # a missing matrix file should not stop the others
@@ -142,13 +167,17 @@ def main():
         )
         if peaks:
             rec["peak_bytes_per_dof"] = statistics.median(peaks)
+        if args.compare_cg:
+            rec.update(cg_jacobi(A, b, device, args.rtol, args.cg_maxiter))
         records.append(rec)
         print(f"{spec:>20} N={N:>9} levels={rec['levels']} oc={rec['operator_complexity']:.2f} "
               f"setup={rec['setup_s']:.3f}s solve={rec['solve_s']:.3f}s "
               f"total={rec['total_s']:.3f}s it={rec['iterations']} res={res:.1e} "
               f"load={rec['load_avg_1m']:.1f}" +
               (f" peak={rec['peak_bytes_per_dof']:.0f}B/DOF" if peaks else "") +
-              f" rows={rec['level_rows']} split={rec['setup_split']}", flush=True)
+              f" rows={rec['level_rows']} split={rec['setup_split']}" +
+              (f" | cg+jacobi it={rec['cg_jacobi_iterations']} {rec['cg_jacobi_s']:.3f}s "
+               f"converged={rec['cg_jacobi_converged']}" if args.compare_cg else ""), flush=True)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     tag = "cuda" if device.startswith("cuda") else "cpu"
