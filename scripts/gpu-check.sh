@@ -68,10 +68,8 @@ if [ -n "${CUDSS_ROOT:-}" ]; then
   _torch_nv=$("$PY" -c 'import glob, os, torch; p = os.path.dirname(os.path.dirname(torch.__file__)); print(":".join(sorted(glob.glob(os.path.join(p, "nvidia", "*", "lib")))))' 2>/dev/null)
   # torch's own CUDA libraries first (the versions torch was built with), the toolkit's last.
   export LD_LIBRARY_PATH="${_torch_nv:+$_torch_nv:}$CUDSS_ROOT/lib:$_cuda_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  # cuDSS's threading layer for its host phases (reordering), when the wheel has it.
-  if [ -z "${CUDSS_THREADING_LIB:-}" ] && [ -f "$CUDSS_ROOT/lib/libcudss_mtlayer_gomp.so.1" ]; then
-    export CUDSS_THREADING_LIB="$CUDSS_ROOT/lib/libcudss_mtlayer_gomp.so.1"
-  fi
+  # cuDSS's threading layer (libcudss_mtlayer_gomp.so.1 next to libcudss) is found by dsla
+  # itself; CUDSS_THREADING_LIB=PATH picks another, CUDSS_THREADING_LIB=none turns it off.
   echo "cuDSS: CUDSS_ROOT=$CUDSS_ROOT"
 fi
 if [ -n "${DSLA_GTEST_SOURCE_DIR:-}" ]; then EXTRA+=("-DDSLA_GTEST_SOURCE_DIR=$DSLA_GTEST_SOURCE_DIR"); fi
