@@ -96,7 +96,7 @@ SUMMARY = [
     "| H100 AMG-PCG poisson2d:1024 setup+solve | 29-31 ms, 10 it, 207 B/DOF | <= 40 ms | "
     "amg-cuda-20261125-001347-lanczos.json, amg-cuda-20261125-003121-final.json |",
     "| CPU AMG-PCG vs CG+Jacobi, aniso2d and every SPD matrix of shared/data | converges on all "
-    "10 where CG+Jacobi does; 5-540x fewer iterations (aniso2d:1024 9 vs 5014, bcsstk13 177 vs "
+    "10 where CG+Jacobi does; 5-557x fewer iterations (aniso2d:1024 9 vs 5014, bcsstk13 177 vs "
     "927) | converges where CG+Jacobi does, far fewer iterations | "
     "amg-cpu-20261125-003249-vs-cg-jacobi.json |",
     "| H100 eigsh k=10 smallest poisson2d:1024 | 0.95 s with AMG (10 it), 12.4 s without | - | "
