@@ -154,8 +154,10 @@ def main():
     ap.add_argument("--sizes", default="256,1024")
     ap.add_argument("--methods", default="cholesky,lu")
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--orderings", default="auto,amd,metis",
-                    help="fill-reducing orderings tried for Cholesky at the largest size")
+    ap.add_argument("--orderings", default="auto,cudss,nd,amd,metis",
+                    help="fill-reducing orderings tried for Cholesky at the largest size "
+                         "('cudss': 'auto' with DSLA_CUDSS_ORDERING=cudss, i.e. cuDSS's own "
+                         "reordering instead of dsla's nested dissection)")
     ap.add_argument("--nd-levels", default="",
                     help="comma list: also time Cholesky (auto ordering) at the largest size with "
                          "DSLA_CUDSS_ND_LEVELS set to each value (cuDSS nested-dissection levels)")
@@ -199,7 +201,16 @@ def main():
                         os.environ.pop("DSLA_CUDSS_ND_LEVELS", None)
                     else:
                         os.environ["DSLA_CUDSS_ND_LEVELS"] = str(lv)
-                    bench_problem(m, method, max(5, args.reps), doc["direct"], ordering)
+                    if ordering == "cudss":
+                        os.environ["DSLA_CUDSS_ORDERING"] = "cudss"
+                    try:
+                        bench_problem(m, method, max(5, args.reps), doc["direct"],
+                                      "auto" if ordering == "cudss" else ordering)
+                    finally:
+                        os.environ.pop("DSLA_CUDSS_ORDERING", None)
+                    doc["direct"][-1]["ordering"] = ordering
+                    doc["direct"][-1]["nd_layout"] = os.environ.get("DSLA_CUDSS_ND_LAYOUT",
+                                                                    "bottomup")
                     if lv is not None:
                         doc["direct"][-1]["nd_levels"] = lv
                 except Exception as e:  # noqa: BLE001 -- record and go on

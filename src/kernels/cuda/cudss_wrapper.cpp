@@ -281,6 +281,28 @@ void Solver::make_dense(const void* b, void* x, int64_t nrhs) {
   DSLA_CUDSS_CHECK(cudssMatrixSetValues(M(X_), x));
 }
 
+void Solver::set_user_ordering(const int64_t* perm, const int64_t* tree, int64_t tree_len,
+                               int levels) {
+  if (analyzed_) throw std::logic_error("dsla: cuDSS user ordering after analyze");
+  if (tree_len != (int64_t(1) << levels) - 1)
+    throw std::invalid_argument("dsla: cuDSS user ordering: the tree needs 2^levels - 1 parts");
+  cudssReorderingAlg_t alg = CUDSS_REORDERING_ALG_NESTED_DISSECTION;
+  DSLA_CUDSS_CHECK(cudssConfigSet(C(config_), CUDSS_CONFIG_REORDERING_ALG, &alg, sizeof(alg)));
+  DSLA_CUDSS_CHECK(cudssConfigSet(C(config_), CUDSS_CONFIG_ND_NLEVELS, &levels, sizeof(levels)));
+  // Both arrays in the matrix's index type (cuDSS copies them).
+  auto set = [&](cudssDataParam_t param, const int64_t* v, int64_t len) {
+    if (opt_.index == IndexType::I64) {
+      DSLA_CUDSS_CHECK(cudssDataSet(H(handle_), D(data_), param, v, size_t(len) * sizeof(int64_t)));
+    } else {
+      std::vector<int32_t> w(v, v + len);
+      DSLA_CUDSS_CHECK(
+          cudssDataSet(H(handle_), D(data_), param, w.data(), size_t(len) * sizeof(int32_t)));
+    }
+  };
+  set(CUDSS_DATA_USER_PERM, perm, opt_.n);
+  set(CUDSS_DATA_USER_ND_PARTITION_TREE, tree, tree_len);
+}
+
 void Solver::analyze(cudaStream_t stream) {
   if (!A_) throw std::logic_error("dsla: cuDSS analyze before set_matrix");
   if (analyzed_) return;

@@ -61,6 +61,12 @@ class Solver {
 
   // CSR arrays on the device (0-based): crow [n + 1], col [nnz], values [batch * nnz].
   void set_matrix(const void* crow, const void* col, const void* values);
+  // A fill-reducing ordering computed by the caller, used instead of cuDSS's own reordering
+  // (before analyze): perm[new] = old ([n]) and the sizes of the 2^levels - 1 parts of its
+  // nested dissection in the order they occupy perm (kernels/cpu/nested_dissection.h). cuDSS
+  // needs the partition tree with the permutation: with the permutation alone its symbolic
+  // phase was 30x slower and its factorization 10x (bench/probes/cudss_phase_probe.cpp).
+  void set_user_ordering(const int64_t* perm, const int64_t* tree, int64_t tree_len, int levels);
   // Reordering + symbolic factorization (needs set_matrix). Runs once per Solver.
   void analyze(cudaStream_t stream);
   // Numeric factorization of the current values. `refactor`: reuse the previous numeric

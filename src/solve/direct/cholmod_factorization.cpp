@@ -23,6 +23,8 @@
 #include "solve/direct/factorization.h"
 #include "solve/direct/internal.h"
 
+#include "kernels/cpu/nested_dissection.h"
+
 #include <dsla/errors.h>
 #include <dsla/pattern.h>
 
@@ -236,7 +238,9 @@ void configure_ordering(cholmod_common& c, const std::string& ordering) {
     c.method[0].ordering = CHOLMOD_METIS;  // without DSLA_HAVE_METIS (else: our own, GIVEN)
   } else if (ordering == "nesdis") {
     c.method[0].ordering = CHOLMOD_NESDIS;
-  } else {  // natural
+  } else if (ordering == "nd") {
+    c.method[0].ordering = CHOLMOD_GIVEN;  // dsla's nested dissection (analyze)
+  } else {                                 // natural
     c.method[0].ordering = CHOLMOD_NATURAL;
     c.postorder = 0;  // keep the natural order exactly
   }
@@ -315,11 +319,21 @@ std::shared_ptr<Analysis> analyze(const Pattern& pat, Kind kind, const std::stri
     }
   }
 #endif
+  if (ordering == "nd") {
+    // dsla's own nested dissection (kernels/cpu/nested_dissection.h): BFS level-structure
+    // separators, parallel recursion; no METIS needed.
+    const auto nd = kernels::cpu::nested_dissection<int64_t>(
+        n, crow, col, 1, 64, kernels::cpu::NdLayout::Postorder,
+        ThreadScope::threads_for(at::get_num_threads()));
+    c.method[0].ordering = CHOLMOD_GIVEN;
+    an->L = cholmod_l_analyze_p(&A, const_cast<int64_t*>(nd.perm.data()), nullptr, 0, &c);
+    own_metis = true;
+  }
   if (!own_metis) an->L = cholmod_l_analyze(&A, &c);
   count_analysis();
   TORCH_CHECK(an->L != nullptr && c.status >= CHOLMOD_OK, "dsla: CHOLMOD analysis failed (status ",
               c.status, ")", c.status == CHOLMOD_OUT_OF_MEMORY ? ": out of memory" : "");
-  an->ordering_used = own_metis ? "metis" : ordering_name(an->L->ordering);
+  an->ordering_used = own_metis ? ordering : ordering_name(an->L->ordering);
   an->lnz = c.lnz;
   an->flops = c.fl;
   if (an->L->is_super) {

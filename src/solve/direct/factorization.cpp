@@ -137,10 +137,14 @@ std::unique_ptr<Factorization> make_factorization(const PatternPtr& pattern, Kin
                       dtype == at::kComplexDouble,
                   "dtype", "expected float32, float64, complex64 or complex128, got ", dtype);
   DSLA_CHECK_ARG(ordering == "auto" || ordering == "amd" || ordering == "metis" ||
-                     ordering == "natural" || ordering == "nesdis",
-                 "ordering", "expected one of 'auto', 'amd', 'metis', 'natural', 'nesdis', got '",
+                     ordering == "natural" || ordering == "nesdis" || ordering == "nd",
+                 "ordering",
+                 "expected one of 'auto', 'amd', 'metis', 'natural', 'nesdis', 'nd', got '",
                  ordering, "'");
   DSLA_CHECK_ARG(batch >= 1, "batch", "must be >= 1, got ", batch);
+  DSLA_CHECK_ARG(!(kind == Kind::LU && ordering == "nd"), "ordering",
+                 "'nd' (dsla's nested dissection) is for the symmetric factorizations (cholesky, "
+                 "ldlt); for LU use 'auto', 'amd', 'metis' or 'natural'");
   if (pattern->device().is_cuda()) {
 #if DSLA_HAVE_CUDSS
     return detail::make_cudss(pattern, kind, dtype, ordering, batch);
@@ -161,8 +165,10 @@ std::unique_ptr<Factorization> make_factorization(const PatternPtr& pattern, Kin
                  "; move it to the CPU (A.to('cpu')) or use the CUDA direct solver (cuDSS) with "
                  "device='cuda'");
 #if DSLA_HAVE_SUITESPARSE
-  DSLA_CHECK_ARG(!(kind == Kind::LU && ordering == "nesdis"), "ordering",
-                 "'nesdis' is a CHOLMOD ordering; for LU use 'auto', 'amd', 'metis' or 'natural'");
+  DSLA_CHECK_ARG(!(kind == Kind::LU && (ordering == "nesdis" || ordering == "nd")), "ordering", "'",
+                 ordering,
+                 "' is an ordering for the symmetric factorizations (cholesky, ldlt); for LU use "
+                 "'auto', 'amd', 'metis' or 'natural'");
   switch (kind) {
     case Kind::Cholesky:
     case Kind::LDLT:
