@@ -209,8 +209,6 @@ def main():
                     finally:
                         os.environ.pop("DSLA_CUDSS_ORDERING", None)
                     doc["direct"][-1]["ordering"] = ordering
-                    doc["direct"][-1]["nd_layout"] = os.environ.get("DSLA_CUDSS_ND_LAYOUT",
-                                                                    "bottomup")
                     if lv is not None:
                         doc["direct"][-1]["nd_levels"] = lv
                 except Exception as e:  # noqa: BLE001 -- record and go on

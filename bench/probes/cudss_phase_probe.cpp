@@ -16,13 +16,13 @@
 #include <functional>
 #include <vector>
 
-#define CK(x)                                                                   \
-  do {                                                                          \
-    auto s_ = (x);                                                              \
-    if (int(s_) != 0) {                                                         \
-      std::printf("FAILED %s -> %d (line %d)\n", #x, int(s_), __LINE__);         \
-      std::exit(1);                                                             \
-    }                                                                           \
+#define CK(x)                                                            \
+  do {                                                                   \
+    auto s_ = (x);                                                       \
+    if (int(s_) != 0) {                                                  \
+      std::printf("FAILED %s -> %d (line %d)\n", #x, int(s_), __LINE__); \
+      std::exit(1);                                                      \
+    }                                                                    \
   } while (0)
 
 static double now() {
@@ -157,11 +157,12 @@ int main(int argc, char** argv) {
         if (r + 1 < m) ax -= x[i + m];
         rr += (1 - ax) * (1 - ax);
       }
-    std::printf("{\"run\": \"%s\", \"threads\": %d, \"reorder_s\": %.4f, \"symbolic_s\": %.4f, "
-                "\"factor_s\": %.4f, \"solve_s\": %.4f, \"total_s\": %.4f, \"lu_nnz\": %lld, "
-                "\"flops\": %.4g, \"rel_res\": %.2e}\n",
-                label, nthreads, t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[4] - t[0],
-                (long long)lnz, flops, std::sqrt(rr / bb));
+    std::printf(
+        "{\"run\": \"%s\", \"threads\": %d, \"reorder_s\": %.4f, \"symbolic_s\": %.4f, "
+        "\"factor_s\": %.4f, \"solve_s\": %.4f, \"total_s\": %.4f, \"lu_nnz\": %lld, "
+        "\"flops\": %.4g, \"rel_res\": %.2e}\n",
+        label, nthreads, t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[4] - t[0],
+        (long long)lnz, flops, std::sqrt(rr / bb));
     std::fflush(stdout);
     CK(cudssDataDestroy(h, data));
     CK(cudssConfigDestroy(cfg));

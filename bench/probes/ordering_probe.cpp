@@ -6,7 +6,11 @@
 //   g++ -O2 -std=c++17 -fopenmp -Isrc bench/probes/ordering_probe.cpp
 //       src/kernels/cpu/nested_dissection.cpp -I/usr/include/suitesparse -lcholmod -o /tmp/op
 //   /tmp/op 1024 [threads]
+// Without SuiteSparse (the GPU machine): add -DDSLA_PROBE_NO_CHOLMOD, drop -lcholmod; then only
+// the ordering time is printed.
+#ifndef DSLA_PROBE_NO_CHOLMOD
 #include <cholmod.h>
+#endif
 
 #include <chrono>
 #include <cstdio>
@@ -35,6 +39,7 @@ int main(int argc, char** argv) {
       if (r + 1 < m) col.push_back(i + m);
     }
   crow[n] = static_cast<int64_t>(col.size());
+#ifndef DSLA_PROBE_NO_CHOLMOD
   // Lower triangle (stype -1) by columns = upper triangle by rows of the CSR.
   std::vector<int64_t> p(n + 1, 0), ii;
   for (int64_t j = 0; j < n; ++j) {
@@ -60,25 +65,35 @@ int main(int argc, char** argv) {
     c.nmethods = 1;
     c.method[0].ordering = ordering;
     const double t0 = now();
-    cholmod_factor* L = perm ? cholmod_l_analyze_p(&A, const_cast<int64_t*>(perm->data()),
-                                                   nullptr, 0, &c)
-                             : cholmod_l_analyze(&A, &c);
+    cholmod_factor* L =
+        perm ? cholmod_l_analyze_p(&A, const_cast<int64_t*>(perm->data()), nullptr, 0, &c)
+             : cholmod_l_analyze(&A, &c);
     const double t1 = now();
-    std::printf("{\"ordering\": \"%s\", \"order_s\": %.3f, \"analyze_s\": %.3f, \"lnz\": %.4g, "
-                "\"flops\": %.4g}\n",
-                name, t_order, t1 - t0, c.lnz, c.fl);
+    std::printf(
+        "{\"ordering\": \"%s\", \"order_s\": %.3f, \"analyze_s\": %.3f, \"lnz\": %.4g, "
+        "\"flops\": %.4g}\n",
+        name, t_order, t1 - t0, c.lnz, c.fl);
     std::fflush(stdout);
     cholmod_l_free_factor(&L, &c);
     cholmod_l_finish(&c);
   };
-  for (int levels : {1}) {
+#endif
+  for (int levels : {1, 10}) {
     const double t0 = now();
     auto nd = dsla::kernels::cpu::nested_dissection<int64_t>(
-        n, crow.data(), col.data(), levels, 64, dsla::kernels::cpu::NdLayout::Postorder, threads);
+        n, crow.data(), col.data(), levels, 64, dsla::kernels::cpu::NdLayout::BottomUp, threads);
     const double t1 = now();
-    run("dsla nd (given)", CHOLMOD_GIVEN, &nd.perm, t1 - t0);
+#ifndef DSLA_PROBE_NO_CHOLMOD
+    run(levels == 1 ? "dsla nd (given)" : "dsla nd, 10 tree levels (given)", CHOLMOD_GIVEN,
+        &nd.perm, t1 - t0);
+#else
+    std::printf("{\"ordering\": \"dsla nd, %d tree levels\", \"threads\": %d, \"order_s\": %.3f}\n",
+                levels, threads, t1 - t0);
+#endif
   }
+#ifndef DSLA_PROBE_NO_CHOLMOD
   run("amd (order time inside analyze)", CHOLMOD_AMD, nullptr, 0);
   run("metis (order time inside analyze)", CHOLMOD_METIS, nullptr, 0);
+#endif
   return 0;
 }

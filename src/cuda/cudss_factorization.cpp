@@ -112,17 +112,6 @@ struct NdForCudss {
 constexpr int64_t kNdMinRows = int64_t(1) << 17;
 constexpr double kNdMaxSeparatorShare = 0.2;
 
-// Layout of the partition tree handed to cuDSS: DSLA_CUDSS_ND_LAYOUT=postorder|bottomup
-// (default bottomup: cuDSS's own tree lists the subdomains first, bench/probes/).
-kernels::cpu::NdLayout nd_layout() {
-  const char* e = std::getenv("DSLA_CUDSS_ND_LAYOUT");
-  if (e == nullptr || *e == 0 || std::string(e) == "bottomup")
-    return kernels::cpu::NdLayout::BottomUp;
-  DSLA_CHECK_ARG(std::string(e) == "postorder", "DSLA_CUDSS_ND_LAYOUT",
-                 "must be 'bottomup' or 'postorder', got '", e, "'");
-  return kernels::cpu::NdLayout::Postorder;
-}
-
 // The CSR that cuDSS sees for a pattern: the full matrix (LU) or its upper triangle.
 struct CsrView {
   at::Tensor crow, col;  // device, int32 or int64
@@ -425,11 +414,10 @@ class CudssFactorization final : public Factorization {
       // Levels: subdomains of ~1000 rows at most, as cuDSS's own default (10 levels at 1M).
       int levels = 1;
       while (levels < 10 && (n >> levels) > 1000) ++levels;
-      const auto layout = nd_layout();
       DSLA_DISPATCH_INDEX(pattern_->index_dtype(), "nested dissection", [&] {
         auto o = kernels::cpu::nested_dissection<index_t>(
-            n, crow.data_ptr<index_t>(), col.data_ptr<index_t>(), levels, 64, layout,
-            std::max(1, at::get_num_threads()));
+            n, crow.data_ptr<index_t>(), col.data_ptr<index_t>(), levels, 64,
+            kernels::cpu::NdLayout::BottomUp, std::max(1, at::get_num_threads()));
         r->perm = std::move(o.perm);
         r->tree = std::move(o.tree);
         r->levels = o.levels;
