@@ -86,11 +86,11 @@ SUMMARY = [
     "gpu-h100-20261125-final.json |",
     "| H100 largest poisson2d CG (int64 indices) | 550.2M DOF, 146 B/DOF, 24.3 ms/it "
     "(capped at 1500 it) | >= 550M DOF | gpu-h100-20261124-largest-poisson2d-23456.json |",
-    "| H100 cuDSS Cholesky poisson2d:1024 analysis+factor+solve | 1.86-1.94 s (default "
-    "ordering; AMD 3.68, ND 2.05, ND levels 2-14 no better) | <= 0.5 s (missed) | "
-    "cudss-h100-20261125-orderings.json, cudss-h100-20261125-ndlevels.json |",
-    "| H100 cuDSS Cholesky poisson2d:1024 refactor+solve | 0.029 s | <= 0.1 s | "
-    "cudss-h100-20261124-run1.json |",
+    "| H100 cuDSS Cholesky poisson2d:1024 analysis+factor+solve | 0.472 s (median of 5: "
+    "0.44-0.51) with dsla's nested dissection handed to cuDSS (cuDSS's own reordering: 1.79 s) "
+    "| <= 0.5 s | cudss-h100-20261125-dsla-nd-final.json |",
+    "| H100 cuDSS Cholesky poisson2d:1024 refactor+solve | 0.048 s (dsla ordering), 0.029 s "
+    "(cuDSS's METIS ordering) | <= 0.1 s | cudss-h100-20261125-dsla-nd-final.json |",
     "| H100 AMG-PCG poisson2d:4096 setup+solve | 0.276 s, 12 it, 204 B/DOF | <= 0.5 s, <= 250 | "
     "amg-cuda-20261125-003121-final.json |",
     "| H100 AMG-PCG poisson2d:1024 setup+solve | 29-31 ms, 10 it, 207 B/DOF | <= 40 ms | "
