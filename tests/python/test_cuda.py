@@ -21,17 +21,17 @@ def _matrices(dtype):
         path = os.path.join(DATA, name + ".mtx")
         if os.path.exists(path):
             out.append(dsla.SparseTensor._wrap(_C.read_mtx(path)).to(dtype=dtype))
-    # irregular: a few long rows (merge-path kernel)
-    n = 2000
-    rows, cols = [], []
-    for i in range(n):
-        ln = n // 3 if i % 101 == 5 else 1 + i % 4
-        for t in range(ln):
-            rows.append(i)
-            cols.append((i * 13 + t * 7 + t * t) % n)
-    g = torch.Generator().manual_seed(0)
-    vals = torch.randn(len(rows), generator=g, dtype=torch.float64).to(dtype)
-    out.append(dsla.SparseTensor(vals, torch.tensor(rows), torch.tensor(cols), (n, n)))
+    # irregular: a few long rows (small: a warp per row; 12000 rows: the merge-path kernel)
+    for n in (2000, 12000):
+        rows, cols = [], []
+        for i in range(n):
+            ln = n // 3 if i % 1001 == 5 else 1 + i % 4
+            for t in range(ln):
+                rows.append(i)
+                cols.append((i * 13 + t * 7 + t * t) % n)
+        g = torch.Generator().manual_seed(0)
+        vals = torch.randn(len(rows), generator=g, dtype=torch.float64).to(dtype)
+        out.append(dsla.SparseTensor(vals, torch.tensor(rows), torch.tensor(cols), (n, n)))
     return out
 
 

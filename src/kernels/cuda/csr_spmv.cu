@@ -39,7 +39,8 @@ __global__ void __launch_bounds__(kBlock)
     if (row < rows) {
       const I start = ldg(crow + row), end = ldg(crow + row + 1);
 #pragma unroll 4
-      for (I q = start + lane; q < end; q += G) sum = vfma(ldg(val + q), ldg(x + ldg(col + q)), sum);
+      for (I q = start + lane; q < end; q += G)
+        sum = vfma(ldg(val + q), ldg(x + ldg(col + q)), sum);
     }
     sum = group_sum<G>(sum);
     if (row < rows && lane == 0) y[row] = sum;
@@ -164,8 +165,8 @@ template <class T, class I>
 void launch_vector(int G, int64_t rows, int64_t B, const I* crow, const I* col, const T* val,
                    int64_t v_bs, const T* x, int64_t x_bs, T* y, int64_t y_bs, cudaStream_t s) {
   const dim3 grid(unsigned(grid_for(rows * G)), unsigned(B));
-#define DSLA_SPMV_G(GG)                                                                 \
-  case GG:                                                                              \
+#define DSLA_SPMV_G(GG)                                                                    \
+  case GG:                                                                                 \
     spmv_vector<GG><<<grid, kBlock, 0, s>>>(rows, crow, col, val, v_bs, x, x_bs, y, y_bs); \
     break;
   switch (G) {
@@ -199,14 +200,19 @@ SpmvPlan csr_plan(int64_t rows, int64_t nnz, int64_t max_len, int sms) {
   SpmvPlan p;
   const double mean = rows > 0 ? double(nnz) / double(rows) : 0.0;
   p.group = csr_group_for(mean);
-  // Irregular: the longest row would keep one group busy far longer than the rest.
-  if (max_len > 1024 && double(max_len) > 64.0 * (mean + 1.0)) {
+  // Small matrices: the device has more resident threads than rows x 32, so a warp per row
+  // costs nothing and the longest row, not bandwidth, sets the time (H100: rajat19, 1157 rows,
+  // 2 lanes 26.8 us vs 32 lanes 11.5 us; hangGlider_2, 1647 rows, merge 31 us vs 18.4 us).
+  const bool small = sms > 0 && rows * 32 <= int64_t(sms) * 2048;
+  if (small) p.group = 32;
+  // Irregular: the longest row would keep one group busy far longer than the rest (for a small
+  // matrix only when even a warp would need more than 256 steps for it).
+  if (max_len > 1024 && double(max_len) > 64.0 * (mean + 1.0) && !(small && max_len <= 8192)) {
     p.kind = SpmvPlan::Merge;
     p.merge_items = kMergeItems;
     p.merge_threads = (rows + nnz + kMergeItems - 1) / kMergeItems;
   }
   p.nnz = nnz;
-  (void)sms;
   return p;
 }
 
@@ -234,7 +240,8 @@ void csr_spmm(int64_t rows, int64_t k, int64_t B, const I* crow, const I* col, c
     const int64_t threads = plan.merge_threads;
     // int64 carry rows first (8-aligned), values after at a 16-byte aligned offset.
     auto crw = reinterpret_cast<int64_t*>(workspace);
-    auto cval = reinterpret_cast<D*>(static_cast<char*>(workspace) + (threads * B * 8 + 15) / 16 * 16);
+    auto cval =
+        reinterpret_cast<D*>(static_cast<char*>(workspace) + (threads * B * 8 + 15) / 16 * 16);
     const dim3 grid(unsigned((threads + kBlock - 1) / kBlock), unsigned(B));
     spmv_merge<<<grid, kBlock, 0, stream>>>(rows, plan.nnz, threads, crow, col, dval, v_bs, dx,
                                             x_bs, dy, y_bs, cval, crw);
@@ -252,8 +259,7 @@ namespace dsla::kernels::cuda {
 
 template <class T, class I>
 void csr_sddmm(int64_t rows, int64_t k, int64_t B, int64_t nnz, const I* crow, const I* col,
-               const T* gy, int64_t g_bs, const T* x, int64_t x_bs, T* out,
-               cudaStream_t stream) {
+               const T* gy, int64_t g_bs, const T* x, int64_t x_bs, T* out, cudaStream_t stream) {
   using D = dev_t<T>;
   if (rows == 0 || B == 0 || nnz == 0) return;
   const int G = csr_group_for(double(nnz) / double(rows));
@@ -261,10 +267,10 @@ void csr_sddmm(int64_t rows, int64_t k, int64_t B, int64_t nnz, const I* crow, c
   auto dg = reinterpret_cast<const D*>(gy);
   auto dx = reinterpret_cast<const D*>(x);
   auto dout = reinterpret_cast<D*>(out);
-#define DSLA_SDDMM_G(GG)                                                                       \
-  case GG:                                                                                     \
-    sddmm_rows<GG><<<grid, kBlock, 0, stream>>>(rows, k, crow, col, dg, g_bs, dx, x_bs, dout, \
-                                                nnz);                                          \
+#define DSLA_SDDMM_G(GG)                                                                  \
+  case GG:                                                                                \
+    sddmm_rows<GG>                                                                        \
+        <<<grid, kBlock, 0, stream>>>(rows, k, crow, col, dg, g_bs, dx, x_bs, dout, nnz); \
     break;
   switch (G) {
     DSLA_SDDMM_G(1)
@@ -280,13 +286,13 @@ void csr_sddmm(int64_t rows, int64_t k, int64_t B, int64_t nnz, const I* crow, c
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
-#define DSLA_INSTANTIATE(T, I)                                                                  \
-  template void csr_spmm<T, I>(int64_t, int64_t, int64_t, const I*, const I*, const T*, int64_t, \
-                               const T*, int64_t, T*, int64_t, const SpmvPlan&, void*,          \
-                               cudaStream_t);                                                   \
-  template void csr_sddmm<T, I>(int64_t, int64_t, int64_t, int64_t, const I*, const I*,         \
-                                const T*, int64_t, const T*, int64_t, T*, cudaStream_t);
-#define DSLA_INSTANTIATE_I(T) \
+#define DSLA_INSTANTIATE(T, I)                                                                    \
+  template void csr_spmm<T, I>(int64_t, int64_t, int64_t, const I*, const I*, const T*, int64_t,  \
+                               const T*, int64_t, T*, int64_t, const SpmvPlan&, void*,            \
+                               cudaStream_t);                                                     \
+  template void csr_sddmm<T, I>(int64_t, int64_t, int64_t, int64_t, const I*, const I*, const T*, \
+                                int64_t, const T*, int64_t, T*, cudaStream_t);
+#define DSLA_INSTANTIATE_I(T)  \
   DSLA_INSTANTIATE(T, int32_t) \
   DSLA_INSTANTIATE(T, int64_t)
 DSLA_INSTANTIATE_I(float)

@@ -13,6 +13,7 @@
 #include "cuda/cg_driver.h"
 #include "cuda/cg_steps.h"
 #include "cuda/products.h"
+#include "kernels/cuda/csr_cuda.h"
 
 namespace {
 
@@ -25,7 +26,8 @@ double tol_for(at::ScalarType t) {
   return (t == at::kFloat || t == at::kComplexFloat) ? 2e-4 : 1e-11;
 }
 
-void expect_close(const at::Tensor& got, const at::Tensor& want, double tol, const std::string& what) {
+void expect_close(const at::Tensor& got, const at::Tensor& want, double tol,
+                  const std::string& what) {
   auto g = got.cpu().to(want.scalar_type());
   const double scale = std::max(1.0, want.abs().max().item<double>());
   const double err = (g - want).abs().max().item<double>();
@@ -53,7 +55,8 @@ std::vector<SparseMatrix> matrices(at::ScalarType dtype) {
   dsla::GenOptions o;
   o.dtype = dtype;
   out.push_back(dsla::poisson2d(37, o));
-  out.push_back(irregular(3000, dtype));
+  out.push_back(irregular(3000, dtype));   // small: a warp per row (csr_plan)
+  out.push_back(irregular(20000, dtype));  // large and irregular: the merge-path kernel
   for (const char* name : {"bcsstk03", "orsirr_1", "gr_30_30"}) {
     const std::string path = std::string(DSLA_DATA_DIR) + "/" + name + ".mtx";
     if (FILE* f = std::fopen(path.c_str(), "r")) {
@@ -62,6 +65,25 @@ std::vector<SparseMatrix> matrices(at::ScalarType dtype) {
     }
   }
   return out;
+}
+
+// csr_plan's choices (no device needed): small matrices get a warp per row, also when irregular
+// (up to rows of 8192), larger irregular ones the merge path, regular ones lanes by mean length.
+TEST(CudaPlan, SmallMatricesGetAWarpPerRowLargeIrregularOnesMerge) {
+  namespace kc = dsla::kernels::cuda;
+  const int sms = 132;
+  auto p = kc::csr_plan(1157, 5399, 2000, sms);  // rajat19-like
+  EXPECT_EQ(p.kind, kc::SpmvPlan::Vector);
+  EXPECT_EQ(p.group, 32);
+  p = kc::csr_plan(1647, 14754, 1500, sms);  // hangGlider_2-like: was merge
+  EXPECT_EQ(p.kind, kc::SpmvPlan::Vector);
+  p = kc::csr_plan(5000, 60000, 20000, sms);  // small, but a row too long for one warp
+  EXPECT_EQ(p.kind, kc::SpmvPlan::Merge);
+  p = kc::csr_plan(20000, 80000, 10000, sms);  // large irregular
+  EXPECT_EQ(p.kind, kc::SpmvPlan::Merge);
+  p = kc::csr_plan(1 << 20, 5 << 20, 5, sms);  // poisson2d:1024: short regular rows
+  EXPECT_EQ(p.kind, kc::SpmvPlan::Vector);
+  EXPECT_LE(p.group, 4);
 }
 
 class CudaProducts : public ::testing::TestWithParam<std::tuple<at::ScalarType, at::ScalarType>> {};
@@ -81,10 +103,12 @@ TEST_P(CudaProducts, SpmmAndSddmmMatchCpu) {
         auto x = at::randn({B, P.cols(), k}, gen, opt);
         auto want = dsla::detail::spmm(P, vals, x);
         auto got = dsla::detail::spmm(*Pg, vals.cuda(), x.cuda());
-        expect_close(got, want, tol_for(dtype), "spmm B=" + std::to_string(B) + " k=" + std::to_string(k));
+        expect_close(got, want, tol_for(dtype),
+                     "spmm B=" + std::to_string(B) + " k=" + std::to_string(k));
         // broadcast values over a batch of x
         auto got1 = dsla::detail::spmm(*Pg, vals.slice(0, 0, 1).cuda(), x.cuda());
-        expect_close(got1, dsla::detail::spmm(P, vals.slice(0, 0, 1), x), tol_for(dtype), "spmm bcast");
+        expect_close(got1, dsla::detail::spmm(P, vals.slice(0, 0, 1), x), tol_for(dtype),
+                     "spmm bcast");
         auto gy = at::randn({B, P.rows(), k}, gen, opt);
         expect_close(dsla::detail::sddmm(*Pg, gy.cuda(), x.cuda()), dsla::detail::sddmm(P, gy, x),
                      tol_for(dtype), "sddmm");
@@ -108,7 +132,8 @@ TEST_P(CudaProducts, SpmmAndSddmmMatchCpu) {
 
 INSTANTIATE_TEST_SUITE_P(Types, CudaProducts,
                          ::testing::Combine(::testing::Values(at::kFloat, at::kDouble,
-                                                              at::kComplexFloat, at::kComplexDouble),
+                                                              at::kComplexFloat,
+                                                              at::kComplexDouble),
                                             ::testing::Values(at::kInt, at::kLong)));
 
 TEST(CudaCgSteps, MatchAtenFormulas) {
@@ -175,8 +200,8 @@ TEST(CudaCgDriver, SolvesPoissonAndBatches) {
     auto res = dsla::cuda::cg_fused_solve(A, b, dinv, opt);
     EXPECT_EQ(res.status[0].item<int>(), 1);
     EXPECT_LE(res.residual[0].item<double>(), 1e-10);
-    auto r = b.unsqueeze(0).unsqueeze(2) - dsla::detail::spmm(*A.pattern(), A.values().unsqueeze(0),
-                                                             res.x.unsqueeze(2));
+    auto r = b.unsqueeze(0).unsqueeze(2) -
+             dsla::detail::spmm(*A.pattern(), A.values().unsqueeze(0), res.x.unsqueeze(2));
     EXPECT_LE((r.norm() / b.norm()).item<double>(), 1.1e-10);
     EXPECT_GT(res.iterations[0].item<int64_t>(), 10);
   }
