@@ -411,9 +411,13 @@ class CudssFactorization final : public Factorization {
   // poisson2d:1024 takes 1.85 s on 16 host threads and is 90 % of an analysis + factor + solve;
   // ours is computed on the host in parallel and cached on the Pattern. Null: cuDSS orders.
   std::shared_ptr<const NdForCudss> user_ordering() const {
-    if (!symmetric_ || !(ordering_ == "nd" || ordering_ == "auto")) return nullptr;
+    // Uniform batches keep cuDSS's ordering (a user permutation with a batch was not tried).
+    if (!symmetric_ || batch_ != 1 || !(ordering_ == "nd" || ordering_ == "auto")) return nullptr;
     const int64_t n = pattern_->rows();
     if (ordering_ == "auto" && n < kNdMinRows) return nullptr;
+    // Below 2^13 rows (fewer than 4 tree levels) cuDSS orders even for "nd": tree depths
+    // under 8 levels were not tried on the device, and cuDSS's reordering is quick there.
+    if (n < (int64_t(1) << 13)) return nullptr;
     if (const char* e = std::getenv("DSLA_CUDSS_ORDERING");
         e && std::string(e) == "cudss" && ordering_ == "auto")
       return nullptr;
