@@ -125,8 +125,9 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     (SparseTensor, callable ``r -> M r``, or scipy LinearOperator). callback(iteration,
     residual) is called at every convergence check.
     ordering (direct methods): ``"auto"``, ``"amd"``, ``"metis"``, ``"natural"``, ``"nesdis"``
-    (CHOLMOD), ``"nd"`` (dsla's nested dissection, Cholesky/LDLᵀ). On CUDA ``"auto"`` hands
-    dsla's nested dissection to cuDSS from 2^17 rows on (poisson2d:1024: 0.47 s analysis +
+    (CHOLMOD), ``"nd"`` (dsla's nested dissection, Cholesky/LDLᵀ; on CUDA from 2^17 rows,
+    below that cuDSS orders). On CUDA ``"auto"`` hands dsla's nested dissection to cuDSS from
+    2^17 rows on (poisson2d:1024: 0.47 s analysis +
     factor + solve instead of 1.8 s with cuDSS's reordering, at ~15 % more fill: a loop that
     refactors the same pattern hundreds of times may prefer ``"metis"``).
 

@@ -414,10 +414,9 @@ class CudssFactorization final : public Factorization {
     // Uniform batches keep cuDSS's ordering (a user permutation with a batch was not tried).
     if (!symmetric_ || batch_ != 1 || !(ordering_ == "nd" || ordering_ == "auto")) return nullptr;
     const int64_t n = pattern_->rows();
-    if (ordering_ == "auto" && n < kNdMinRows) return nullptr;
-    // Below 2^13 rows (fewer than 4 tree levels) cuDSS orders even for "nd": tree depths
-    // under 8 levels were not tried on the device, and cuDSS's reordering is quick there.
-    if (n < (int64_t(1) << 13)) return nullptr;
+    // Below 2^17 rows cuDSS orders, also for "nd": its reordering is quick there, and the
+    // trees handed over were tried on the device at 8 and 10 levels (160k and 1M rows) only.
+    if (n < kNdMinRows) return nullptr;
     if (const char* e = std::getenv("DSLA_CUDSS_ORDERING");
         e && std::string(e) == "cudss" && ordering_ == "auto")
       return nullptr;
