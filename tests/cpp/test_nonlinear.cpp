@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 namespace {
 
 using dsla::NonlinearInfo;
@@ -25,10 +27,8 @@ SparseMatrix laplace1d(int64_t n) {
   return SparseMatrix::from_dense(D);
 }
 
-TEST(Nonlinear, BratuNewtonAssembledAndJfnkAgree) {
-  const int64_t n = 100;
-  const double lam = 2.0;
-  auto L = laplace1d(n);
+// Bratu-type residual F(u) = L u - lam e^u and its assembled Jacobian L - lam diag(e^u).
+std::pair<dsla::ResidualFn, dsla::JacobianFn> bratu(const SparseMatrix& L, double lam) {
   auto F = [L, lam](const at::Tensor& u) { return dsla::matmul(L, u) - lam * at::exp(u); };
   auto dmask = (L.row_indices() == L.col_indices());
   auto rows = L.row_indices().to(at::kLong);
@@ -37,6 +37,14 @@ TEST(Nonlinear, BratuNewtonAssembledAndJfnkAgree) {
              at::where(dmask, lam * at::exp(u.index_select(0, rows)), at::zeros_like(L.values()));
     return L.with_values(v);
   };
+  return {F, J};
+}
+
+TEST(Nonlinear, BratuNewtonAssembledAndJfnkAgree) {
+  const int64_t n = 100;
+  const double lam = 2.0;
+  auto L = laplace1d(n);
+  auto [F, J] = bratu(L, lam);
   NonlinearOptions o;
   o.rtol = 1e-10;
   NonlinearInfo info;
@@ -77,14 +85,7 @@ TEST(Nonlinear, IterativeInnerSolveOnNonsymmetricJacobian) {
   auto D = laplace1d(n).to_dense() +
            c / h * (at::eye(n, at::kDouble) - at::diag(at::ones({n - 1}, at::kDouble), -1));
   auto L = SparseMatrix::from_dense(D);
-  auto F = [L, lam](const at::Tensor& u) { return dsla::matmul(L, u) - lam * at::exp(u); };
-  auto dmask = (L.row_indices() == L.col_indices());
-  auto rows = L.row_indices().to(at::kLong);
-  auto J = [L, lam, dmask, rows](const at::Tensor& u) {
-    auto v = L.values() -
-             at::where(dmask, lam * at::exp(u.index_select(0, rows)), at::zeros_like(L.values()));
-    return L.with_values(v);
-  };
+  auto [F, J] = bratu(L, lam);
   NonlinearOptions o;
   o.rtol = 1e-11;
   NonlinearInfo info;

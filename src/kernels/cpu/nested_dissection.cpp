@@ -16,10 +16,9 @@ using V = int32_t;
 
 // Parts larger than this are ordered as separate OpenMP tasks.
 constexpr size_t kTaskMin = 8192;
-#ifndef DSLA_ND_RESTARTS
-#define DSLA_ND_RESTARTS 1
-#endif
-constexpr int kRestarts = DSLA_ND_RESTARTS;
+// Pseudo-peripheral restarts per bisection (bench/NOTES-direct.md: more changed poisson2d:1024's
+// fill by 0.4 % for 15 % more ordering time).
+constexpr int kRestarts = 1;
 
 // Per-vertex state shared by all tasks. Every active part labels its vertices with its own id,
 // so tasks on disjoint parts write disjoint entries; a BFS reads its neighbours' labels, which
@@ -33,8 +32,9 @@ struct State {
 
   int64_t deg(V v) const { return xadj[v + 1] - xadj[v]; }
   int32_t label(V v) const { return __atomic_load_n(&part[v], __ATOMIC_RELAXED); }
+  void set_label(V v, int32_t id) { __atomic_store_n(&part[v], id, __ATOMIC_RELAXED); }
   void relabel(const std::vector<V>& vs, int32_t id) {
-    for (V v : vs) __atomic_store_n(&part[v], id, __ATOMIC_RELAXED);
+    for (V v : vs) set_label(v, id);
   }
   int32_t new_id() { return next_id.fetch_add(1, std::memory_order_relaxed); }
 };
@@ -46,7 +46,7 @@ void bfs(State& s, int32_t in, int32_t out, V src, std::vector<V>& order,
          std::vector<int64_t>& ls) {
   const size_t begin = order.size();
   ls.assign(1, static_cast<int64_t>(begin));
-  __atomic_store_n(&s.part[src], out, __ATOMIC_RELAXED);
+  s.set_label(src, out);
   s.lev[src] = 0;
   order.push_back(src);
   size_t head = begin;
@@ -61,7 +61,7 @@ void bfs(State& s, int32_t in, int32_t out, V src, std::vector<V>& order,
     for (int64_t e = s.xadj[v]; e < s.xadj[v + 1]; ++e) {
       const V w = s.adj[e];
       if (s.label(w) == in) {
-        __atomic_store_n(&s.part[w], out, __ATOMIC_RELAXED);
+        s.set_label(w, out);
         s.lev[w] = cur + 1;
         order.push_back(w);
       }
@@ -109,8 +109,7 @@ void bisect(State& s, const std::vector<V>& S, int32_t id, std::vector<V>& A, st
       ls.swap(l2);
       continue;
     }
-    // Keep the previous structure: restore its levels. (One restart: a second and third one
-    // changed poisson2d:1024 fill by 0.4 % for 15 % more ordering time.)
+    // Keep the previous structure: restore its levels.
     for (size_t j = 0; j + 1 < ls.size(); ++j)
       for (int64_t k = ls[j]; k < ls[j + 1]; ++k) s.lev[order[k]] = static_cast<int32_t>(j);
     break;
@@ -150,6 +149,21 @@ void bisect(State& s, const std::vector<V>& S, int32_t id, std::vector<V>& A, st
   }
 }
 
+// Bisects S (labelled id; a part of one vertex goes to A whole), frees it, and labels the halves
+// with fresh ids ia and ib for their own recursion.
+void split(State& s, std::vector<V> S, int32_t id, std::vector<V>& A, std::vector<V>& B,
+           std::vector<V>& sep, int32_t& ia, int32_t& ib) {
+  if (S.size() >= 2) {
+    bisect(s, S, id, A, B, sep);
+  } else {
+    A = std::move(S);
+  }
+  ia = s.new_id();
+  ib = s.new_id();
+  s.relabel(A, ia);
+  s.relabel(B, ib);
+}
+
 // Nested-dissection order of S (labelled id) appended to `out`: halves, then the separator.
 void order_part(State& s, std::vector<V> S, int32_t id, std::vector<V>& out) {
   if (static_cast<int64_t>(S.size()) <= s.leaf) {
@@ -157,18 +171,14 @@ void order_part(State& s, std::vector<V> S, int32_t id, std::vector<V>& out) {
     return;
   }
   std::vector<V> A, B, sep;
-  bisect(s, S, id, A, B, sep);
+  int32_t ia, ib;
+  split(s, std::move(S), id, A, B, sep, ia, ib);
   if (A.empty() || B.empty()) {  // no split (a clique-like part): keep its BFS order
     out.insert(out.end(), A.begin(), A.end());
     out.insert(out.end(), B.begin(), B.end());
     out.insert(out.end(), sep.begin(), sep.end());
     return;
   }
-  S.clear();
-  S.shrink_to_fit();
-  const int32_t ia = s.new_id(), ib = s.new_id();
-  s.relabel(A, ia);
-  s.relabel(B, ib);
   std::vector<V> oa, ob;
   const bool task = A.size() + B.size() > kTaskMin;
   // The task takes A by reference: this frame waits for it before A goes out of scope.
@@ -190,17 +200,9 @@ void order_tree(State& s, std::vector<V> S, int32_t id, int depth, int levels, i
     return;
   }
   std::vector<V> A, B, sep;
-  if (S.size() >= 2) {
-    bisect(s, S, id, A, B, sep);
-  } else {
-    A = S;
-  }
-  S.clear();
-  S.shrink_to_fit();
+  int32_t ia, ib;
+  split(s, std::move(S), id, A, B, sep, ia, ib);
   nodes[node] = std::move(sep);
-  const int32_t ia = s.new_id(), ib = s.new_id();
-  s.relabel(A, ia);
-  s.relabel(B, ib);
   const bool task = A.size() + B.size() > kTaskMin;
 #pragma omp task default(none) shared(s, A, nodes) firstprivate(ia, depth, levels, node) if (task)
   order_tree(s, std::move(A), ia, depth + 1, levels, 2 * node + 1, nodes);

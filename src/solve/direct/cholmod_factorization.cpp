@@ -239,7 +239,7 @@ void configure_ordering(cholmod_common& c, const std::string& ordering) {
   } else if (ordering == "nesdis") {
     c.method[0].ordering = CHOLMOD_NESDIS;
   } else if (ordering == "nd") {
-    c.method[0].ordering = CHOLMOD_GIVEN;  // dsla's nested dissection (analyze)
+    c.method[0].ordering = CHOLMOD_GIVEN;  // dsla's nested dissection, handed over by analyze
   } else {                                 // natural
     c.method[0].ordering = CHOLMOD_NATURAL;
     c.postorder = 0;  // keep the natural order exactly
@@ -307,33 +307,30 @@ std::shared_ptr<Analysis> analyze(const Pattern& pat, Kind kind, const std::stri
   for (size_t& r : c.nrelax) r *= 4;  // {16, 64, 192}: fewer, larger supernodes
   configure_ordering(c, ordering);
   ThreadScope threads;
-  bool own_metis = false;
+  // Our own orderings reach CHOLMOD as a given permutation: "metis" (METIS_NodeND, halves of
+  // the top separator in parallel) and "nd" (dsla's nested dissection, no METIS needed).
+  std::vector<int64_t> perm;
+  bool given = false;
+  auto order_threads = [] { return ThreadScope::threads_for(at::get_num_threads()); };
 #if DSLA_HAVE_METIS
-  if (ordering == "metis") {
-    std::vector<int64_t> perm;
-    if (metis_nested_dissection(n, crow, col, ThreadScope::threads_for(at::get_num_threads()),
-                                perm)) {
-      c.method[0].ordering = CHOLMOD_GIVEN;
-      an->L = cholmod_l_analyze_p(&A, perm.data(), nullptr, 0, &c);
-      own_metis = true;
-    }
-  }
+  if (ordering == "metis") given = metis_nested_dissection(n, crow, col, order_threads(), perm);
 #endif
   if (ordering == "nd") {
-    // dsla's own nested dissection (kernels/cpu/nested_dissection.h): BFS level-structure
-    // separators, parallel recursion; no METIS needed.
-    const auto nd = kernels::cpu::nested_dissection<int64_t>(
-        n, crow, col, 1, 64, kernels::cpu::NdLayout::Postorder,
-        ThreadScope::threads_for(at::get_num_threads()));
-    c.method[0].ordering = CHOLMOD_GIVEN;
-    an->L = cholmod_l_analyze_p(&A, const_cast<int64_t*>(nd.perm.data()), nullptr, 0, &c);
-    own_metis = true;
+    perm = kernels::cpu::nested_dissection<int64_t>(
+               n, crow, col, 1, 64, kernels::cpu::NdLayout::Postorder, order_threads())
+               .perm;
+    given = true;
   }
-  if (!own_metis) an->L = cholmod_l_analyze(&A, &c);
+  if (given) {
+    c.method[0].ordering = CHOLMOD_GIVEN;
+    an->L = cholmod_l_analyze_p(&A, perm.data(), nullptr, 0, &c);
+  } else {
+    an->L = cholmod_l_analyze(&A, &c);
+  }
   count_analysis();
   TORCH_CHECK(an->L != nullptr && c.status >= CHOLMOD_OK, "dsla: CHOLMOD analysis failed (status ",
               c.status, ")", c.status == CHOLMOD_OUT_OF_MEMORY ? ": out of memory" : "");
-  an->ordering_used = own_metis ? ordering : ordering_name(an->L->ordering);
+  an->ordering_used = given ? ordering : ordering_name(an->L->ordering);
   an->lnz = c.lnz;
   an->flops = c.fl;
   if (an->L->is_super) {
