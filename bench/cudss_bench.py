@@ -17,6 +17,7 @@ Times are wall-clock around torch.cuda.synchronize() (the phases mix host and de
     python3 bench/cudss_bench.py --device cuda --out bench/results/gpu/cudss_bench.json
 """
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -52,6 +53,21 @@ def used_bytes():
 def rel_residual(A, x, b):
     r = b - A @ x
     return (r.norm() / b.norm()).item()
+
+
+@contextlib.contextmanager
+def scoped_env(env):
+    """Environment variables set for the block, restored after it."""
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def bench_problem(m, method, reps, results, ordering="auto"):
@@ -159,8 +175,8 @@ def main():
                          "('cudss': 'auto' with DSLA_CUDSS_ORDERING=cudss, i.e. cuDSS's own "
                          "reordering instead of dsla's nested dissection)")
     ap.add_argument("--nd-levels", default="",
-                    help="comma list: also time Cholesky (auto ordering) at the largest size with "
-                         "DSLA_CUDSS_ND_LEVELS set to each value (cuDSS nested-dissection levels)")
+                    help="comma list: also time Cholesky with cuDSS's own reordering at the "
+                         "largest size with DSLA_CUDSS_ND_LEVELS set to each value (its ND levels)")
     ap.add_argument("--batch", default="32:64", help="m:B for the uniform-batch figure ('' = none)")
     args = ap.parse_args()
     if not torch.cuda.is_available():
@@ -192,22 +208,19 @@ def main():
             orderings = ["auto"]
             if method == "cholesky" and m == max(sizes):
                 orderings = [o for o in args.orderings.split(",") if o] or ["auto"]
-            levels = [None]
+            runs = [(o, None) for o in orderings]
             if method == "cholesky" and m == max(sizes) and args.nd_levels:
-                levels += [int(v) for v in args.nd_levels.split(",") if v]
-            for ordering, lv in [(o, None) for o in orderings] + [("auto", v) for v in levels[1:]]:
+                # cuDSS's own nested dissection at each level count: its reordering, not dsla's
+                # ordering (which sets the levels itself).
+                runs += [("cudss", int(v)) for v in args.nd_levels.split(",") if v]
+            for ordering, lv in runs:
+                env = {"DSLA_CUDSS_ORDERING": "cudss"} if ordering == "cudss" else {}
+                if lv is not None:
+                    env["DSLA_CUDSS_ND_LEVELS"] = str(lv)
                 try:
-                    if lv is None:
-                        os.environ.pop("DSLA_CUDSS_ND_LEVELS", None)
-                    else:
-                        os.environ["DSLA_CUDSS_ND_LEVELS"] = str(lv)
-                    if ordering == "cudss":
-                        os.environ["DSLA_CUDSS_ORDERING"] = "cudss"
-                    try:
+                    with scoped_env(env):
                         bench_problem(m, method, max(5, args.reps), doc["direct"],
                                       "auto" if ordering == "cudss" else ordering)
-                    finally:
-                        os.environ.pop("DSLA_CUDSS_ORDERING", None)
                     doc["direct"][-1]["ordering"] = ordering
                     if lv is not None:
                         doc["direct"][-1]["nd_levels"] = lv
@@ -216,7 +229,6 @@ def main():
                           flush=True)
                     doc["direct"].append({"problem": "poisson2d:%d" % m, "method": method,
                                           "ordering": ordering, "nd_levels": lv, "error": str(e)})
-            os.environ.pop("DSLA_CUDSS_ND_LEVELS", None)
     if args.batch:
         m, B = (int(s) for s in args.batch.split(":"))
         try:
