@@ -105,13 +105,23 @@ cu::Reordering reordering(const std::string& o) {
 struct NdForCudss {
   std::vector<int64_t> perm, tree;
   int levels = 0;
-  int64_t separators = 0;
-  double separator_share = 0.0;
+  double separator_share = 0.0;  // rows in the tree's separators / n
 };
 // "auto" orders with dsla's nested dissection from this size on (below, cuDSS's own reordering
 // is fast enough) unless the dissection's separators hold more than this share of the rows.
 constexpr int64_t kNdMinRows = int64_t(1) << 17;
 constexpr double kNdMaxSeparatorShare = 0.2;
+
+// DSLA_CUDSS_ORDERING: who orders for ordering="auto" from kNdMinRows rows on: "dsla" (the
+// default) or "cudss" (cuDSS's own reordering; benchmarks, diagnosis).
+bool dsla_orders_for_auto() {
+  const char* e = std::getenv("DSLA_CUDSS_ORDERING");
+  if (e == nullptr || *e == 0) return true;
+  const std::string v = e;
+  DSLA_CHECK_ARG(v == "dsla" || v == "cudss", "DSLA_CUDSS_ORDERING",
+                 "must be 'dsla' or 'cudss', got '", v, "'; unset it for the default (dsla)");
+  return v == "dsla";
+}
 
 // Host threads for the ordering: all cores, as cuDSS's own reordering uses through its
 // threading layer (the host is otherwise idle in a GPU solve; at::get_num_threads() can be a
@@ -417,9 +427,7 @@ class CudssFactorization final : public Factorization {
     // Below 2^17 rows cuDSS orders, also for "nd": its reordering is quick there, and the
     // trees handed over were tried on the device at 8 and 10 levels (160k and 1M rows) only.
     if (n < kNdMinRows) return nullptr;
-    if (const char* e = std::getenv("DSLA_CUDSS_ORDERING");
-        e && std::string(e) == "cudss" && ordering_ == "auto")
-      return nullptr;
+    if (ordering_ == "auto" && !dsla_orders_for_auto()) return nullptr;
     auto nd = pattern_->cached<NdForCudss>("dsla.direct.cudss.nd", [&] {
       auto r = std::make_shared<NdForCudss>();
       const at::Tensor crow = pattern_->crow().cpu(), col = pattern_->col().cpu();
@@ -433,9 +441,8 @@ class CudssFactorization final : public Factorization {
         r->perm = std::move(o.perm);
         r->tree = std::move(o.tree);
         r->levels = o.levels;
-        r->separators = o.separators;
+        r->separator_share = n > 0 ? double(o.separators) / double(n) : 0.0;
       });
-      r->separator_share = n > 0 ? double(r->separators) / double(n) : 0.0;
       return r;
     });
     if (ordering_ == "auto" && nd->separator_share > kNdMaxSeparatorShare) return nullptr;

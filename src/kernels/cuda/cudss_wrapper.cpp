@@ -114,6 +114,22 @@ cudssReorderingAlg_t reordering(Reordering r) {
   return CUDSS_REORDERING_ALG_DEFAULT;
 }
 
+// cuDSS's threading layer: "env" when CUDSS_THREADING_LIB names one (cuDSS reads the variable
+// itself), "" when it is set to "none" (opt out), else the layer the nvidia-cudss wheel ships
+// next to libcudss (libcudss_mtlayer_gomp.so.1) when that file exists, else "".
+std::string threading_layer() {
+  if (const char* e = std::getenv("CUDSS_THREADING_LIB"); e != nullptr && *e != 0)
+    return std::strcmp(e, "none") == 0 ? std::string() : std::string("env");
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&cudssCreate), &info) == 0 || info.dli_fname == nullptr)
+    return {};
+  std::string dir = info.dli_fname;
+  const auto slash = dir.rfind('/');
+  dir = slash == std::string::npos ? std::string(".") : dir.substr(0, slash);
+  const std::string path = dir + "/libcudss_mtlayer_gomp.so.1";
+  return access(path.c_str(), R_OK) == 0 ? path : std::string();
+}
+
 }  // namespace
 
 bool Error::not_supported() const {
@@ -140,22 +156,6 @@ int64_t value_size(ValueType v) {
       return 16;
   }
   return 8;
-}
-
-// cuDSS's threading layer: "env" when CUDSS_THREADING_LIB names one (cuDSS reads the variable
-// itself), "" when it is set to "none" (opt out), else the layer the nvidia-cudss wheel ships
-// next to libcudss (libcudss_mtlayer_gomp.so.1) when that file exists, else "".
-static std::string threading_layer() {
-  if (const char* e = std::getenv("CUDSS_THREADING_LIB"); e != nullptr && *e != 0)
-    return std::strcmp(e, "none") == 0 ? std::string() : std::string("env");
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&cudssCreate), &info) == 0 || info.dli_fname == nullptr)
-    return {};
-  std::string dir = info.dli_fname;
-  const auto slash = dir.rfind('/');
-  dir = slash == std::string::npos ? std::string(".") : dir.substr(0, slash);
-  const std::string path = dir + "/libcudss_mtlayer_gomp.so.1";
-  return access(path.c_str(), R_OK) == 0 ? path : std::string();
 }
 
 Solver::Solver(const Options& opt) : opt_(opt) {
