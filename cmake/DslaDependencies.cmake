@@ -123,15 +123,19 @@ if(NOT DSLA_WITH_SUITESPARSE STREQUAL "OFF")
   find_library(AMD_LIBRARY amd)
   find_library(COLAMD_LIBRARY colamd)
   find_library(SUITESPARSECONFIG_LIBRARY suitesparseconfig)
-  if(CHOLMOD_INCLUDE_DIR AND CHOLMOD_LIBRARY AND UMFPACK_LIBRARY AND AMD_LIBRARY)
+  # The BLAS / LAPACK that CHOLMOD uses: dsla's own supernodal kernel calls them too.
+  find_library(DSLA_LAPACK_LIBRARY lapack)
+  find_library(DSLA_BLAS_LIBRARY blas)
+  if(CHOLMOD_INCLUDE_DIR AND CHOLMOD_LIBRARY AND UMFPACK_LIBRARY AND AMD_LIBRARY
+     AND DSLA_LAPACK_LIBRARY AND DSLA_BLAS_LIBRARY)
     add_library(dsla::suitesparse INTERFACE IMPORTED)
     set_target_properties(dsla::suitesparse PROPERTIES
       INTERFACE_INCLUDE_DIRECTORIES "${CHOLMOD_INCLUDE_DIR}"
-      INTERFACE_LINK_LIBRARIES "${UMFPACK_LIBRARY};${CHOLMOD_LIBRARY};${AMD_LIBRARY};${COLAMD_LIBRARY};${SUITESPARSECONFIG_LIBRARY}")
+      INTERFACE_LINK_LIBRARIES "${UMFPACK_LIBRARY};${CHOLMOD_LIBRARY};${AMD_LIBRARY};${COLAMD_LIBRARY};${SUITESPARSECONFIG_LIBRARY};${DSLA_LAPACK_LIBRARY};${DSLA_BLAS_LIBRARY}")
     set(DSLA_HAVE_SUITESPARSE ON)
     set(DSLA_SUITESPARSE_WHY "${CHOLMOD_LIBRARY}")
   else()
-    set(DSLA_SUITESPARSE_WHY "cholmod.h / libcholmod / libumfpack not found (apt-get install libsuitesparse-dev)")
+    set(DSLA_SUITESPARSE_WHY "cholmod.h / libcholmod / libumfpack / liblapack / libblas not found (apt-get install libsuitesparse-dev libopenblas-dev)")
   endif()
   if(DSLA_WITH_SUITESPARSE STREQUAL "ON" AND NOT DSLA_HAVE_SUITESPARSE)
     message(FATAL_ERROR "DSLA_WITH_SUITESPARSE=ON: ${DSLA_SUITESPARSE_WHY}")

@@ -108,6 +108,9 @@ class Solver {
   const SparseMatrix& matrix() const;
   Method method() const;
   std::string preconditioner() const;
+  // The direct factorization behind a direct method (e.g. "cholmod-supernodal-llt(amd)",
+  // "cholmod-supernodal-llt(nd, split)", "umfpack-lu", "cudss-cholesky"); "" for iterative ones.
+  std::string factorization() const;
   const SolveOptions& options() const;
   double setup_time() const;
   // Bumped by refactor(): autograd nodes check that backward uses the values of their forward.

@@ -202,6 +202,14 @@ class Solver:
         return self._s.preconditioner
 
     @property
+    def factorization(self):
+        """The direct factorization behind a direct method ("" for iterative ones), e.g.
+        ``"cholmod-supernodal-llt(amd)"`` or ``"cholmod-supernodal-llt(nd, split)"``: large
+        real SPD matrices on the CPU are factored as two halves of a nested dissection on two
+        threads and a dense separator (``DSLA_CHOLMOD_SPLIT_MIN_ROWS``, default 131072)."""
+        return self._s.factorization
+
+    @property
     def setup_time(self):
         return self._s.setup_time
 

@@ -127,6 +127,7 @@ void bind(py::module_& m) {
           py::arg("values"))
       .def_property_readonly("method", [](const Solver& s) { return to_string(s.method()); })
       .def_property_readonly("preconditioner", &Solver::preconditioner)
+      .def_property_readonly("factorization", &Solver::factorization)
       .def_property_readonly("setup_time", &Solver::setup_time)
       .def_property_readonly("matrix", &Solver::matrix);
 

@@ -80,7 +80,8 @@ int run_solve(const Args& args) {
               << A.device() << "\", \"dtype\": \"" << A.dtype()
               << "\", \"threads\": " << at::get_num_threads() << ", \"method\": \""
               << to_string(info.method) << "\", \"preconditioner\": \""
-              << json_escape(info.preconditioner) << "\", \"status\": \"" << to_string(info.status)
+              << json_escape(info.preconditioner) << "\", \"factorization\": \""
+              << json_escape(S.factorization()) << "\", \"status\": \"" << to_string(info.status)
               << "\", \"converged\": " << (info.converged ? "true" : "false")
               << ", \"iterations\": " << info.iterations << ", \"residual\": " << info.residual
               << ", \"rtol\": " << opt.rtol << ", \"setup_s\": " << S.setup_time()
@@ -93,6 +94,7 @@ int run_solve(const Args& args) {
     if (A.device().is_cpu()) std::cout << " with " << at::get_num_threads() << " threads";
     std::cout << "\n  method     " << to_string(info.method);
     if (!is_direct(info.method)) std::cout << " + " << info.preconditioner;
+    if (!S.factorization().empty()) std::cout << " (" << S.factorization() << ")";
     std::cout << (opt.method == Method::Auto ? " (picked by auto)" : "") << "\n  status     "
               << to_string(info.status) << "\n  iterations " << info.iterations << "\n  residual   "
               << std::scientific << std::setprecision(3) << info.residual

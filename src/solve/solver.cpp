@@ -232,6 +232,9 @@ Method Solver::method() const {
 std::string Solver::preconditioner() const {
   return impl_->precond_name;
 }
+std::string Solver::factorization() const {
+  return impl_->facts.empty() ? std::string() : impl_->facts.front()->name();
+}
 const SolveOptions& Solver::options() const {
   return impl_->opt;
 }

@@ -19,6 +19,8 @@ constexpr size_t kTaskMin = 8192;
 // Pseudo-peripheral restarts per bisection (bench/NOTES-direct.md: more changed poisson2d:1024's
 // fill by 0.4 % for 15 % more ordering time).
 constexpr int kRestarts = 1;
+// A bisection's separator level leaves (50 ± 100 kSlack) % of the part before it.
+constexpr double kSlack = 0.1;
 
 // Per-vertex state shared by all tasks. Every active part labels its vertices with its own id,
 // so tasks on disjoint parts write disjoint entries; a BFS reads its neighbours' labels, which
@@ -29,6 +31,7 @@ struct State {
   std::vector<int32_t> part, lev;
   std::atomic<int32_t> next_id{1};
   int64_t leaf = 64;
+  double top_slack = kSlack;  // the same for the first bisection
 
   int64_t deg(V v) const { return xadj[v + 1] - xadj[v]; }
   int32_t label(V v) const { return __atomic_load_n(&part[v], __ATOMIC_RELAXED); }
@@ -72,8 +75,8 @@ void bfs(State& s, int32_t in, int32_t out, V src, std::vector<V>& order,
 
 // Splits the part S (labelled id, |S| >= 2) into A, B and a separator between them. Leaves
 // S's vertices with labels the caller replaces (relabel).
-void bisect(State& s, const std::vector<V>& S, int32_t id, std::vector<V>& A, std::vector<V>& B,
-            std::vector<V>& sep) {
+void bisect(State& s, const std::vector<V>& S, int32_t id, double slack, std::vector<V>& A,
+            std::vector<V>& B, std::vector<V>& sep) {
   V src = S[0];
   for (V v : S)
     if (s.deg(v) < s.deg(src)) src = v;
@@ -115,12 +118,13 @@ void bisect(State& s, const std::vector<V>& S, int32_t id, std::vector<V>& A, st
     break;
   }
   const int64_t n = static_cast<int64_t>(S.size()), nl = static_cast<int64_t>(ls.size()) - 1;
-  // The separator level: the smallest one whose predecessors hold 40-60 % of the part; else
-  // the level where the running count crosses half.
+  // The separator level: the smallest one whose predecessors hold (50 ± 100 slack) % of the
+  // part; else the level where the running count crosses half.
   int64_t m = -1;
   for (int64_t j = 0; j < nl; ++j) {
-    const int64_t before = ls[j] - ls[0];
-    if (10 * before < 4 * n || 10 * before > 6 * n) continue;
+    const double before = static_cast<double>(ls[j] - ls[0]);
+    if (std::abs(2.0 * before - static_cast<double>(n)) > 2.0 * slack * static_cast<double>(n))
+      continue;
     if (m < 0 || ls[j + 1] - ls[j] < ls[m + 1] - ls[m]) m = j;
   }
   if (m < 0) {
@@ -152,9 +156,9 @@ void bisect(State& s, const std::vector<V>& S, int32_t id, std::vector<V>& A, st
 // Bisects S (labelled id; a part of one vertex goes to A whole), frees it, and labels the halves
 // with fresh ids ia and ib for their own recursion.
 void split(State& s, std::vector<V> S, int32_t id, std::vector<V>& A, std::vector<V>& B,
-           std::vector<V>& sep, int32_t& ia, int32_t& ib) {
+           std::vector<V>& sep, int32_t& ia, int32_t& ib, double slack = kSlack) {
   if (S.size() >= 2) {
-    bisect(s, S, id, A, B, sep);
+    bisect(s, S, id, slack, A, B, sep);
   } else {
     A = std::move(S);
   }
@@ -201,7 +205,7 @@ void order_tree(State& s, std::vector<V> S, int32_t id, int depth, int levels, i
   }
   std::vector<V> A, B, sep;
   int32_t ia, ib;
-  split(s, std::move(S), id, A, B, sep, ia, ib);
+  split(s, std::move(S), id, A, B, sep, ia, ib, depth == 0 ? s.top_slack : kSlack);
   nodes[node] = std::move(sep);
   const bool task = A.size() + B.size() > kTaskMin;
 #pragma omp task default(none) shared(s, A, nodes) firstprivate(ia, depth, levels, node) if (task)
@@ -214,13 +218,16 @@ void order_tree(State& s, std::vector<V> S, int32_t id, int depth, int levels, i
 
 template <class I>
 NdOrdering nested_dissection(int64_t n, const I* crow, const I* col, int tree_levels,
-                             int64_t leaf_size, NdLayout layout, int threads) {
+                             int64_t leaf_size, NdLayout layout, int threads, double top_balance) {
   if (n < 0 || n >= std::numeric_limits<V>::max())
     throw std::invalid_argument("dsla: nested_dissection needs 0 <= n < 2^31");
   if (tree_levels < 1 || tree_levels > 24)
     throw std::invalid_argument("dsla: nested_dissection: tree_levels must be in [1, 24]");
   State s;
   s.leaf = std::max<int64_t>(1, leaf_size);
+  if (!(top_balance >= 0.0 && top_balance <= 0.5))
+    throw std::invalid_argument("dsla: nested_dissection: top_balance must be in [0, 0.5]");
+  s.top_slack = top_balance;
   const int nt = std::max(1, threads);
   s.xadj.assign(n + 1, 0);
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -286,8 +293,8 @@ NdOrdering nested_dissection(int64_t n, const I* crow, const I* col, int tree_le
 }
 
 template NdOrdering nested_dissection<int32_t>(int64_t, const int32_t*, const int32_t*, int,
-                                               int64_t, NdLayout, int);
+                                               int64_t, NdLayout, int, double);
 template NdOrdering nested_dissection<int64_t>(int64_t, const int64_t*, const int64_t*, int,
-                                               int64_t, NdLayout, int);
+                                               int64_t, NdLayout, int, double);
 
 }  // namespace dsla::kernels::cpu

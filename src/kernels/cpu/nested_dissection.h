@@ -36,9 +36,13 @@ struct NdOrdering {
 };
 
 // crow/col: the full symmetric pattern (both triangles; diagonal entries are ignored), 0-based.
-// n must be < 2^31. threads: OpenMP threads for the parallel recursion.
+// n must be < 2^31. threads: OpenMP threads for the parallel recursion. top_balance: the first
+// bisection takes the smallest level that leaves (50 ± 100 top_balance) % of the vertices before
+// it (the others ± 10 %): a smaller value evens out the two halves at the price of a longer
+// separator (the split Cholesky factors the halves on two threads).
 template <class I>
 NdOrdering nested_dissection(int64_t n, const I* crow, const I* col, int tree_levels,
-                             int64_t leaf_size, NdLayout layout, int threads);
+                             int64_t leaf_size, NdLayout layout, int threads,
+                             double top_balance = 0.1);
 
 }  // namespace dsla::kernels::cpu

@@ -20,6 +20,7 @@
 
 #if DSLA_HAVE_SUITESPARSE
 
+#include "solve/direct/cholmod_support.h"
 #include "solve/direct/factorization.h"
 #include "solve/direct/internal.h"
 
@@ -61,18 +62,6 @@ inline cplx conj_(cplx x) {
   return std::conj(x);
 }
 
-struct Common {
-  cholmod_common c;
-  Common() {
-    cholmod_l_start(&c);
-    c.print = 0;  // we report failures ourselves, with the pivot
-    c.error_handler = nullptr;
-  }
-  ~Common() { cholmod_l_finish(&c); }
-  Common(const Common&) = delete;
-  Common& operator=(const Common&) = delete;
-};
-
 const char* ordering_name(int o) {
   switch (o) {
     case CHOLMOD_NATURAL:
@@ -93,68 +82,6 @@ const char* ordering_name(int o) {
       return "?";
   }
 }
-
-// Threads for the CHOLMOD calls. SuiteSparse 5's CHOLMOD runs its supernodal assembly loops in
-// `omp parallel num_threads(4)` regions, which ignore omp_set_num_threads: on a 2-core machine
-// that oversubscribes, and on a busy one the spinning / futex traffic tripled the CPU time of a
-// factorization (poisson2d:1024). With dynamic adjustment on, libgomp bounds those regions by
-// min(cores, nthreads-var) minus the load average; nthreads-var is set to at::get_num_threads().
-// OpenBLAS (pthreads, busy-waiting workers) gets the same count. Both are restored on exit.
-class ThreadScope {
- public:
-  ThreadScope() : dyn_(omp_get_dynamic()), nt_(omp_get_max_threads()) {
-    const int want = std::max(1, at::get_num_threads());
-    // DSLA_DIRECT_THREADS=N: exactly N threads, no load rule (a dedicated machine whose load
-    // average still remembers earlier work, or benchmarks).
-    const int fixed = fixed_threads();
-    omp_set_dynamic(fixed > 0 ? 0 : 1);
-    omp_set_num_threads(fixed > 0 ? fixed : want);
-    if (blas_set_ && blas_get_) {
-      blas_prev_ = blas_get_();
-      blas_set_(fixed > 0 ? fixed : threads_for(want));
-    }
-  }
-  ~ThreadScope() {
-    omp_set_dynamic(dyn_);
-    omp_set_num_threads(nt_);
-    if (blas_set_ && blas_prev_ > 0) blas_set_(blas_prev_);
-  }
-  ThreadScope(const ThreadScope&) = delete;
-  ThreadScope& operator=(const ThreadScope&) = delete;
-
-  // DSLA_DIRECT_THREADS: unset or empty = the load rule; else a positive integer.
-  static int fixed_threads() {
-    const char* e = std::getenv("DSLA_DIRECT_THREADS");
-    if (e == nullptr || *e == 0) return 0;
-    char* end = nullptr;
-    const long v = std::strtol(e, &end, 10);
-    DSLA_CHECK_ARG(*end == 0 && v > 0 && v <= 4096, "DSLA_DIRECT_THREADS",
-                   "must be a positive integer (threads for the CPU direct solvers), got '", e,
-                   "'; unset it to follow the load rule");
-    return static_cast<int>(v);
-  }
-
-  // libgomp's dynamic rule: min(want, online cores) minus the 15-minute load average, >= 1.
-  static int threads_for(int want) {
-    if (const int fixed = fixed_threads(); fixed > 0) return fixed;
-    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int n = std::min<long>(want, cores > 0 ? cores : 1);
-    double load[3];
-    if (getloadavg(load, 3) == 3) n -= static_cast<int>(load[2] + 0.1);
-    return std::max(1, n);
-  }
-
- private:
-  using SetFn = void (*)(int);
-  using GetFn = int (*)();
-  // OpenBLAS' entry points when the BLAS behind CHOLMOD is OpenBLAS (none for reference BLAS).
-  static inline SetFn blas_set_ =
-      reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  static inline GetFn blas_get_ =
-      reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  int dyn_, nt_;
-  int blas_prev_ = 0;
-};
 
 #if DSLA_HAVE_METIS
 // Nested-dissection fill-reducing permutation of the symmetric pattern (CSR, both triangles) by
@@ -255,7 +182,7 @@ struct Analysis {
   // simplicial: tril(A), values conjugated (the CSR's upper triangle read by columns).
   std::vector<int64_t> p, i, sel;
   bool permuted = false;
-  Common common;
+  CholmodCommon common;
   cholmod_factor* L = nullptr;  // symbolic
   std::mutex mu;
   std::string ordering_used;
@@ -265,7 +192,10 @@ struct Analysis {
   }
 };
 
-std::shared_ptr<Analysis> analyze(const Pattern& pat, Kind kind, const std::string& ordering) {
+// nd_perm: dsla's nested dissection of this pattern when the caller has it already (the split
+// factorization's plan), else it is computed here for ordering "nd".
+std::shared_ptr<Analysis> analyze(const Pattern& pat, Kind kind, const std::string& ordering,
+                                  const std::vector<int64_t>* nd_perm) {
   auto an = std::make_shared<Analysis>();
   // The CSR arrays in place when they are int64 already (a copy is ~1.6 ms/MB of page faults).
   const at::Tensor crow_t = pat.crow().to(at::kCPU, at::kLong).contiguous();
@@ -291,34 +221,29 @@ std::shared_ptr<Analysis> analyze(const Pattern& pat, Kind kind, const std::stri
       }
     }
   }
-  cholmod_sparse A{};
-  A.nrow = A.ncol = static_cast<size_t>(n);
-  A.nzmax = static_cast<size_t>(an->p[n]);
-  A.p = an->p.data();
-  A.i = an->i.data();
-  A.stype = -1;
-  A.itype = CHOLMOD_LONG;
-  A.xtype = CHOLMOD_PATTERN;
-  A.dtype = CHOLMOD_DOUBLE;
-  A.sorted = 1;
-  A.packed = 1;
+  cholmod_sparse A = lower_view(n, an->p, an->i, nullptr, false);
   cholmod_common& c = an->common.c;
   c.supernodal = kind == Kind::Cholesky ? CHOLMOD_SUPERNODAL : CHOLMOD_SIMPLICIAL;
   for (size_t& r : c.nrelax) r *= 4;  // {16, 64, 192}: fewer, larger supernodes
   configure_ordering(c, ordering);
-  ThreadScope threads;
+  CholmodThreadScope threads;
   // Our own orderings reach CHOLMOD as a given permutation: "metis" (METIS_NodeND, halves of
   // the top separator in parallel) and "nd" (dsla's nested dissection, no METIS needed).
   std::vector<int64_t> perm;
   bool given = false;
-  auto order_threads = [] { return ThreadScope::threads_for(at::get_num_threads()); };
 #if DSLA_HAVE_METIS
-  if (ordering == "metis") given = metis_nested_dissection(n, crow, col, order_threads(), perm);
+  if (ordering == "metis")
+    given = metis_nested_dissection(n, crow, col, CholmodThreadScope::allowed(), perm);
 #endif
   if (ordering == "nd") {
-    perm = kernels::cpu::nested_dissection<int64_t>(
-               n, crow, col, 1, 64, kernels::cpu::NdLayout::Postorder, order_threads())
-               .perm;
+    if (nd_perm != nullptr) {
+      perm = *nd_perm;
+    } else {
+      perm =
+          kernels::cpu::nested_dissection<int64_t>(
+              n, crow, col, 1, 64, kernels::cpu::NdLayout::Postorder, CholmodThreadScope::allowed())
+              .perm;
+    }
     given = true;
   }
   if (given) {
@@ -334,63 +259,16 @@ std::shared_ptr<Analysis> analyze(const Pattern& pat, Kind kind, const std::stri
   an->lnz = c.lnz;
   an->flops = c.fl;
   if (an->L->is_super) {
-    // tril(P A Pᵀ): entry (r, c) of the CSR goes to (pinv[r], pinv[c]) when pinv[r] >= pinv[c].
-    // Rows are visited in elimination order, so each column's row indices come out sorted.
-    const int64_t* perm = static_cast<const int64_t*>(an->L->Perm);
-    std::vector<int64_t> pinv(n);
-    for (int64_t k = 0; k < n; ++k) pinv[perm[k]] = k;
-    std::vector<int64_t> next(n + 1, 0);
-    for (int64_t r = 0; r < n; ++r)
-      for (int64_t q = crow[r]; q < crow[r + 1]; ++q)
-        if (pinv[r] >= pinv[col[q]]) ++next[pinv[col[q]] + 1];
-    for (int64_t k = 0; k < n; ++k) next[k + 1] += next[k];
-    an->p = next;
-    an->i.resize(next[n]);
-    an->sel.resize(next[n]);
-    for (int64_t a = 0; a < n; ++a) {
-      const int64_t r = perm[a];
-      for (int64_t q = crow[r]; q < crow[r + 1]; ++q) {
-        const int64_t b = pinv[col[q]];
-        if (a >= b) {
-          an->i[next[b]] = a;
-          an->sel[next[b]++] = q;
-        }
-      }
-    }
+    permuted_lower(n, crow, col, static_cast<const int64_t*>(an->L->Perm), an->p, an->i, an->sel);
     an->permuted = true;
   }
   return an;
 }
 
-// Faults in the pages of a freshly allocated factor on a helper thread while the numeric
-// factorization fills it from the front (MADV_POPULATE_WRITE maps the pages without touching
-// their contents, so it does not race with the writes). Only for large factors, when more than
-// one thread is allowed; kernels without MADV_POPULATE_WRITE (< 5.14) just refuse the advice.
-std::thread populate_async(void* data, size_t bytes) {
-#ifdef MADV_POPULATE_WRITE
-  constexpr size_t kMin = size_t(64) << 20, kChunk = size_t(8) << 20;
-  if (bytes < kMin || ThreadScope::threads_for(at::get_num_threads()) < 2) return {};
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t b = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
-  const uintptr_t e = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(page - 1);
-  return std::thread([b, e, kChunk] {
-    for (uintptr_t a = b; a < e; a += kChunk) {
-      if (madvise(reinterpret_cast<void*>(a), std::min<uintptr_t>(kChunk, e - a),
-                  MADV_POPULATE_WRITE) != 0)
-        return;
-    }
-  });
-#else
-  (void)data;
-  (void)bytes;
-  return {};
-#endif
-}
-
 class CholmodFactorization final : public Factorization {
  public:
   CholmodFactorization(PatternPtr pattern, Kind kind, at::ScalarType dtype,
-                       const std::string& ordering)
+                       const std::string& ordering, const std::vector<int64_t>* nd_perm)
       : pattern_(std::move(pattern)), kind_(kind), dtype_(dtype) {
     DSLA_CHECK_ARG(pattern_->is_structurally_symmetric(), "A",
                    kind == Kind::Cholesky ? "cholesky" : "ldlt",
@@ -399,7 +277,8 @@ class CholmodFactorization final : public Factorization {
     complex_ = at::isComplexType(dtype);
     const std::string key = std::string("dsla.direct.cholmod.") +
                             (kind == Kind::Cholesky ? "llt-super." : "ldlt-simplicial.") + ordering;
-    an_ = pattern_->cached<Analysis>(key, [&] { return analyze(*pattern_, kind, ordering); });
+    an_ = pattern_->cached<Analysis>(key,
+                                     [&] { return analyze(*pattern_, kind, ordering, nd_perm); });
     {
       std::lock_guard<std::mutex> lock(an_->mu);
       L_ = cholmod_l_copy_factor(an_->L, &an_->common.c);
@@ -422,7 +301,7 @@ class CholmodFactorization final : public Factorization {
   void factorize(const at::Tensor& values) override {
     const char* who = kind_ == Kind::Cholesky ? "cholesky" : "ldlt";
     const at::Tensor v = prepare_values(values, pattern_->nnz(), dtype_, who);
-    check_symmetric(v, who);
+    check_symmetric_values(*pattern_, v, dtype_, who);
     std::lock_guard<std::mutex> lock(mu_);
     factored_ = false;
     const int64_t m = static_cast<int64_t>(an_->sel.size());
@@ -439,9 +318,9 @@ class CholmodFactorization final : public Factorization {
       const double* src = v.data_ptr<double>();
       for (int64_t t = 0; t < m; ++t) ax_[t] = src[sel[t]];
     }
-    cholmod_sparse A = matrix();
+    cholmod_sparse A = lower_view(an_->n, an_->p, an_->i, ax_.data(), complex_);
     cholmod_common& c = cm_.c;
-    ThreadScope threads;
+    CholmodThreadScope threads;
     int ok = 0;
     if (an_->permuted) {
       // A is tril(P A Pᵀ) already: the supernodal numeric factorization proper.
@@ -514,7 +393,7 @@ class CholmodFactorization final : public Factorization {
       B.xtype = complex_ ? CHOLMOD_COMPLEX : CHOLMOD_REAL;
       B.dtype = CHOLMOD_DOUBLE;
       cholmod_common& c = cm_.c;
-      ThreadScope threads;
+      CholmodThreadScope threads;
       const int ok = cholmod_l_solve2(CHOLMOD_A, L_, &B, nullptr, &X_, nullptr, &Y_, &E_, &c);
       TORCH_CHECK(ok && X_ != nullptr, "dsla: CHOLMOD solve failed (status ", c.status, ")");
       at::Tensor x = at::empty({k, n}, bcm.options());
@@ -545,54 +424,6 @@ class CholmodFactorization final : public Factorization {
   at::Tensor inverse_entries(const at::Tensor& rows, const at::Tensor& cols) const override;
 
  private:
-  cholmod_sparse matrix() const {
-    cholmod_sparse A{};
-    A.nrow = A.ncol = static_cast<size_t>(an_->n);
-    A.nzmax = an_->sel.size();
-    A.p = const_cast<int64_t*>(an_->p.data());
-    A.i = const_cast<int64_t*>(an_->i.data());
-    A.x = const_cast<double*>(ax_.data());
-    A.stype = -1;
-    A.itype = CHOLMOD_LONG;
-    A.xtype = complex_ ? CHOLMOD_COMPLEX : CHOLMOD_REAL;
-    A.dtype = CHOLMOD_DOUBLE;
-    A.sorted = 1;
-    A.packed = 1;
-    return A;
-  }
-
-  // CHOLMOD reads one triangle only: refuse values that are not symmetric (Hermitian) within
-  // rounding, instead of silently factoring a different matrix. O(nnz), one pass over the values
-  // with no temporaries (tensor temporaries of nnz doubles cost more than the loop itself: each
-  // is a fresh mmap, page-faulted in).
-  void check_symmetric(const at::Tensor& v, const char* who) const {
-    const at::Tensor tp = pattern_->transpose_perm().to(at::kCPU, at::kLong).contiguous();
-    const int64_t* t = tp.data_ptr<int64_t>();
-    const int64_t nnz = v.numel();
-    double d = 0.0, scale = 0.0;
-    bool nan = false;
-    auto scan = [&](auto* x, auto conj) {
-      for (int64_t q = 0; q < nnz; ++q) {
-        const double e = std::abs(x[q] - conj(x[t[q]]));
-        nan |= std::isnan(e);
-        d = std::max(d, e);
-        scale = std::max(scale, std::abs(x[q]));
-      }
-    };
-    if (complex_) {
-      scan(reinterpret_cast<const cplx*>(v.data_ptr<c10::complex<double>>()),
-           [](cplx z) { return std::conj(z); });
-    } else {
-      scan(v.data_ptr<double>(), [](double z) { return z; });
-    }
-    if (nan) d = NAN;
-    const bool single = dtype_ == at::kFloat || dtype_ == at::kComplexFloat;
-    DSLA_CHECK_ARG(d <= (single ? 1e-5 : 1e-10) * scale, "A", who, " needs a ",
-                   complex_ ? "Hermitian" : "symmetric", " matrix, but max |A - A",
-                   complex_ ? "ᴴ" : "ᵀ", "| = ", d, " (max |A| = ", scale,
-                   "); use method='lu' for a general matrix");
-  }
-
   void compute_logdet() {
     // LLᵀ: log det = 2 Σ log L_jj (> 0). LDLᵀ: Σ log |D_jj|, sign = Π sign(D_jj) (D is real for
     // Hermitian A, so the determinant is real).
@@ -613,18 +444,10 @@ class CholmodFactorization final : public Factorization {
       dmax = std::max(dmax, d);
     };
     if (L_->is_super) {
-      const int64_t* super = static_cast<const int64_t*>(L_->super);
-      const int64_t* pi = static_cast<const int64_t*>(L_->pi);
-      const int64_t* px = static_cast<const int64_t*>(L_->px);
-      for (size_t s = 0; s < L_->nsuper; ++s) {
-        const int64_t k1 = super[s], k2 = super[s + 1];
-        const int64_t nsrow = pi[s + 1] - pi[s];
-        for (int64_t jj = 0; jj < k2 - k1; ++jj) {
-          const double l = x[(px[s] + jj * nsrow + jj) * w];
-          logabs += 2.0 * std::log(l);
-          pivot(k1 + jj, l * l);
-        }
-      }
+      for_each_super_diagonal(L_, complex_, [&](int64_t j, double l) {
+        logabs += 2.0 * std::log(l);
+        pivot(j, l * l);
+      });
     } else {
       const int64_t* p = static_cast<const int64_t*>(L_->p);
       for (int64_t j = 0; j < n; ++j) {
@@ -654,7 +477,7 @@ class CholmodFactorization final : public Factorization {
   bool complex_ = false;
   std::shared_ptr<Analysis> an_;
   mutable std::mutex mu_;
-  mutable Common cm_;
+  mutable CholmodCommon cm_;
   cholmod_factor* L_ = nullptr;
   std::vector<double> ax_;
   bool factored_ = false;
@@ -775,9 +598,23 @@ at::Tensor CholmodFactorization::inverse_entries(const at::Tensor& rows,
 
 }  // namespace
 
+std::unique_ptr<Factorization> make_cholmod_whole(const PatternPtr& pattern, Kind kind,
+                                                  at::ScalarType dtype, const std::string& ordering,
+                                                  const std::vector<int64_t>* nd_perm) {
+  return std::make_unique<CholmodFactorization>(pattern, kind, dtype, ordering, nd_perm);
+}
+
 std::unique_ptr<Factorization> make_cholmod(const PatternPtr& pattern, Kind kind,
                                             at::ScalarType dtype, const std::string& ordering) {
-  return std::make_unique<CholmodFactorization>(pattern, kind, dtype, ordering);
+  // Large real SPD matrices: the nested-dissection split when it applies (see
+  // cholmod_split_factorization.cpp); "nd" reuses the split plan's ordering when it does not.
+  if (kind == Kind::Cholesky && !at::isComplexType(dtype)) {
+    std::shared_ptr<const std::vector<int64_t>> nd_perm;
+    if (auto split = make_cholmod_split(pattern, dtype, ordering, &nd_perm)) return split;
+    if (ordering == "nd" && nd_perm)
+      return make_cholmod_whole(pattern, kind, dtype, ordering, nd_perm.get());
+  }
+  return make_cholmod_whole(pattern, kind, dtype, ordering, nullptr);
 }
 
 }  // namespace dsla::direct::detail
