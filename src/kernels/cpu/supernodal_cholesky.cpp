@@ -25,12 +25,16 @@ void dtrsm_(const char* side, const char* uplo, const char* ta, const char* diag
 namespace dsla::kernels::cpu {
 
 int64_t supernodal_cholesky(const SupernodalPattern& L, const int64_t* Ap, const int64_t* Ai,
-                            const double* Ax, double* x) {
+                            const double* Ax, double* x, int64_t nfactor) {
   const int64_t n = L.n, ns = L.nsuper;
   const int64_t *super = L.super, *pi = L.pi, *px = L.px, *Ls = L.s;
-  std::vector<int64_t> super_of(n), map(n), head(ns, -1), next(ns, -1), lpos(ns, 0);
-  for (int64_t k = 0; k < ns; ++k)
+  // fcols[k]: the eliminated columns of supernode k (all of them below nfactor, none above);
+  // only those update later supernodes.
+  std::vector<int64_t> super_of(n), map(n), head(ns, -1), next(ns, -1), lpos(ns, 0), fcols(ns);
+  for (int64_t k = 0; k < ns; ++k) {
     for (int64_t j = super[k]; j < super[k + 1]; ++j) super_of[j] = k;
+    fcols[k] = std::clamp<int64_t>(nfactor - super[k], 0, super[k + 1] - super[k]);
+  }
   std::vector<double> C;
   const double one = 1.0, zero = 0.0;
   for (int64_t k = 0; k < ns; ++k) {
@@ -49,7 +53,7 @@ int64_t supernodal_cholesky(const SupernodalPattern& L, const int64_t* Ap, const
     while (d >= 0) {
       const int64_t dnext = next[d];
       const int64_t pdi = pi[d], pdend = pi[d + 1], ndrow = pdend - pdi;
-      const int64_t ndcol = super[d + 1] - super[d];
+      const int64_t ndcol = fcols[d];
       const int64_t p1 = pdi + lpos[d];
       int64_t p2 = p1;
       while (p2 < pdend && Ls[p2] < k2) ++p2;
@@ -77,13 +81,29 @@ int64_t supernodal_cholesky(const SupernodalPattern& L, const int64_t* Ap, const
       }
       d = dnext;
     }
-    const int nc = static_cast<int>(nscol), lda = static_cast<int>(nsrow);
+    // Eliminate the first fc columns: potrf of their diagonal block, trsm of the rows below.
+    const int64_t fc = fcols[k];
+    if (fc == 0) continue;  // a Schur-complement supernode: assembled and updated only
+    const int nf = static_cast<int>(fc), lda = static_cast<int>(nsrow);
     int info = 0;
-    dpotrf_("L", &nc, Lk, &lda, &info);
+    dpotrf_("L", &nf, Lk, &lda, &info);
     if (info != 0) return info > 0 ? k1 + info - 1 : k1;
+    if (nsrow > fc) {
+      const int mr = static_cast<int>(nsrow - fc);
+      dtrsm_("R", "L", "T", "N", &mr, &nf, &one, Lk, &lda, Lk + fc, &lda);
+    }
+    if (fc < nscol) {
+      // Columns fc.. of this supernode are not eliminated: subtract L21 L21ᵀ from them (the
+      // Schur complement within the supernode).
+      const int nt = static_cast<int>(nscol - fc), nb = static_cast<int>(nsrow - nscol);
+      const double minus = -1.0;
+      double* T = Lk + fc * nsrow + fc;
+      dsyrk_("L", "N", &nt, &nf, &minus, Lk + fc, &lda, &one, T, &lda);
+      if (nb > 0)
+        dgemm_("N", "T", &nb, &nt, &nf, &minus, Lk + nscol, &lda, Lk + fc, &lda, &one, T + nt,
+               &lda);
+    }
     if (nsrow > nscol) {
-      const int mr = static_cast<int>(nsrow - nscol);
-      dtrsm_("R", "L", "T", "N", &mr, &nc, &one, Lk, &lda, Lk + nscol, &lda);
       const int64_t t = super_of[Ls[psi + nscol]];
       lpos[k] = nscol;
       next[k] = head[t];

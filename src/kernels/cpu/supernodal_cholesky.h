@@ -33,7 +33,12 @@ struct SupernodalPattern {
 // order within a column, every entry inside the factor's pattern). Writes x (px[nsuper]
 // values). Returns n on success, else the first column whose pivot is not positive (x is then
 // only partly computed).
+//
+// Partial factorization (nfactor < n): only columns < nfactor are eliminated. With
+// A = [A11 A12; A21 A22] split there, x then holds L11 and L21 (A11 = L11 L11ᵀ,
+// A21 = L21 L11ᵀ) in the factored columns and the Schur complement A22 − L21 L21ᵀ (lower
+// triangle) in the others.
 int64_t supernodal_cholesky(const SupernodalPattern& L, const int64_t* Ap, const int64_t* Ai,
-                            const double* Ax, double* x);
+                            const double* Ax, double* x, int64_t nfactor);
 
 }  // namespace dsla::kernels::cpu

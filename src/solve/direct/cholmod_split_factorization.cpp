@@ -8,20 +8,20 @@
 // bench/NOTES-direct.md.
 //
 // With dsla's nested dissection, P A Pᵀ = [A00 0 A0s; 0 A11 A1s; As0 As1 Ass], s the top
-// separator. Half h factors M_h = [Ahh Ahs; Ash Ass] = L_h L_hᵀ, L_h = [Lhh 0; Lsh Th] with
-// Th Thᵀ = Ass − Ash Ahh⁻¹ Ahs. M_h is SPD whenever A is: Ass − Ash Ahh⁻¹ Ahs is S plus the
-// other half's term (positive semidefinite), S = the Schur complement of A on s. So
-//   S = T0 T0ᵀ + T1 T1ᵀ − Ass = Ls Lsᵀ   (dense, |s| × |s|),
+// separator. Half h partially factors M_h = [Ahh Ahs; Ash Ass]: its own columns are eliminated,
+//   M_h = [Lhh 0; Lsh I] [I 0; 0 W_h] [Lhhᵀ Lshᵀ; 0 I],   W_h = Ass − Ash Ahh⁻¹ Ahs,
+// (kernels/cpu/supernodal_cholesky.cpp with nfactor = |h|), and W_h is what is left in the
+// separator columns. The Schur complement of A on s is then
+//   S = Ass − Σ_h Ash Ahh⁻¹ Ahs = W_0 + W_1 − Ass = Ls Lsᵀ   (dense, |s| × |s|),
 //   log det A = Σ_h 2 Σ_{j ∈ h} log (Lhh)_jj + 2 Σ_j log (Ls)_jj.
-// Solve A x = b: y_h = Lhh⁻¹ b_h is the first block of L_h⁻¹ [b_h; 0], whose second block z_h
-// is −Th⁻¹ Lsh y_h; x_s = S⁻¹ (b_s − Σ_h Lsh y_h) = S⁻¹ (b_s + Σ_h Th z_h); x_h =
-// Lhhᵀ⁻¹ (y_h − Lshᵀ x_s) is the first block of L_h⁻ᵀ [y_h; Thᵀ x_s]. Each half: one L and one
-// Lᵀ solve with its own factor, on its own thread; between them, dense products with Th.
+// The separator block of each half's factor is then overwritten by the identity, so that the
+// factor is [Lhh 0; Lsh I] and CHOLMOD's solves apply it: L_h⁻¹ [b_h; 0] = [y_h; −Lsh y_h] with
+// y_h = Lhh⁻¹ b_h; x_s = S⁻¹ (b_s − Σ_h Lsh y_h); and the first block of L_h⁻ᵀ [y_h; x_s] is
+// x_h = Lhhᵀ⁻¹ (y_h − Lshᵀ x_s). Each half: one L and one Lᵀ solve, on its own thread.
 //
 // CHOLMOD postorders the given order of M_h; the separator must stay in the last |s| positions
-// (checked; else the half is analyzed again without postordering). Th's rows are in CHOLMOD's
-// order of the separator; G_h = Q_h Th (rows moved to the global separator order) is stored, so
-// Th Thᵀ becomes G_h G_hᵀ, Th z becomes G_h z and Thᵀ x_s becomes G_hᵀ x_s.
+// (checked; else the half is analyzed again without postordering), in an order of CHOLMOD's
+// (sep_at maps those positions to the global separator order).
 #include "solve/direct/cholmod_support.h"
 
 #if DSLA_HAVE_SUITESPARSE
@@ -48,8 +48,8 @@
 namespace dsla::direct::detail {
 namespace {
 
-// The separator block is dense: at most this many rows (S, Ls and the two G_h are 4 |s|² doubles:
-// 512 MiB at 4096), and at most 1/16 of the matrix.
+// The separator block is dense: at most this many rows (S and Ls are 2 |s|² doubles: 256 MiB at
+// 4096), and at most 1/16 of the matrix.
 constexpr int64_t kMaxSeparator = 4096;
 // The top bisection leaves 45-55 % of the rows on each side (the other bisections 40-60 %):
 // the halves factor on two threads, so their balance matters more than the separator's length
@@ -283,28 +283,19 @@ class SplitCholesky final : public Factorization {
       sp.px = static_cast<const int64_t*>(N.L->px);
       sp.s = static_cast<const int64_t*>(N.L->s);
       const int64_t done = kernels::cpu::supernodal_cholesky(
-          sp, H.p.data(), H.i.data(), N.ax.data(), static_cast<double*>(N.L->x));
-      N.L->minor = static_cast<size_t>(done);
-      if (static_cast<int64_t>(N.L->minor) < H.nh + ns) minor[h] = N.L->minor;
+          sp, H.p.data(), H.i.data(), N.ax.data(), static_cast<double*>(N.L->x), H.nh);
+      if (done < H.nh + ns) minor[h] = done;  // only the half's own columns are eliminated
     });
     for (int h = 0; h < 2; ++h) {
       if (minor[h] < 0) continue;
       const SplitPlan::Half& H = plan_->half[h];
-      const int64_t pos = minor[h];
-      const bool in_sep = pos >= H.nh;
-      const int64_t step = in_sep ? plan_->n - ns + (pos - H.nh) : H.offset + pos;
-      const int64_t row = in_sep ? plan_->sep[H.sep_at[pos - H.nh]] : H.row[pos];
-      not_positive_definite(step, row);
+      not_positive_definite(H.offset + minor[h], H.row[minor[h]]);
     }
-    // G_h: the separator block of half h's factor, rows in the global separator order.
-    const auto opts = at::TensorOptions().dtype(at::kDouble);
-    for (int h = 0; h < 2; ++h) {
-      G_[h] = at::zeros({ns, ns}, opts);
-      separator_block(plan_->half[h], num_[h].L, G_[h].data_ptr<double>());
-    }
-    at::Tensor S = at::mm(G_[0], G_[0].t());
-    S.addmm_(G_[1], G_[1].t());
+    // S = W_0 + W_1 − Ass in the global separator order; each half's separator block becomes
+    // the identity for its solves.
+    at::Tensor S = at::zeros({ns, ns}, at::TensorOptions().dtype(at::kDouble));
     double* s = S.data_ptr<double>();
+    for (int h = 0; h < 2; ++h) take_schur_block(plan_->half[h], num_[h].L, s);
     for (size_t e = 0; e < plan_->ss_q.size(); ++e)
       s[plan_->ss_k[e] * ns + plan_->ss_l[e]] -= a[plan_->ss_q[e]];
     Ls_ = S;  // 0 x 0 when the halves are not connected (then there is nothing to factor)
@@ -342,8 +333,8 @@ class SplitCholesky final : public Factorization {
       const double* bb = bcm.data_ptr<double>();
       at::Tensor x = at::empty({k, n}, bcm.options());
       double* xx = x.data_ptr<double>();
-      // z_h: the separator block of L_h⁻¹ [b_h; 0], [ns, k] in factor position order.
-      at::Tensor z = at::empty({2, ns, k}, bcm.options());
+      // w: Σ_h of the separator blocks of L_h⁻¹ [b_h; 0] (= −Lsh y_h), global order, [ns, k].
+      at::Tensor w = at::zeros({2, ns, k}, bcm.options());
       for_halves([&](int h) {
         const SplitPlan::Half& H = plan_->half[h];
         Half& N = num_[h];
@@ -354,35 +345,31 @@ class SplitCholesky final : public Factorization {
         cholmod_dense B = dense_view(N.b.data(), m, k);
         solve_system(CHOLMOD_L, N, &B, &N.X);
         const double* y = static_cast<const double*>(N.X->x);
-        double* zh = z[h].data_ptr<double>();
+        double* wh = w[h].data_ptr<double>();
         for (int64_t t = 0; t < ns; ++t)
-          for (int64_t j = 0; j < k; ++j) zh[t * k + j] = y[j * N.X->d + H.nh + t];
+          for (int64_t j = 0; j < k; ++j) wh[H.sep_at[t] * k + j] = y[j * N.X->d + H.nh + t];
       });
-      // x_s = S⁻¹ (b_s + Σ_h G_h z_h)
-      at::Tensor rhs = at::empty({ns, k}, bcm.options());
+      // x_s = S⁻¹ (b_s − Σ_h Lsh y_h)
+      at::Tensor rhs = w[0] + w[1];
       double* r = rhs.data_ptr<double>();
       for (int64_t t = 0; t < ns; ++t)
-        for (int64_t j = 0; j < k; ++j) r[t * k + j] = bb[j * n + plan_->sep[t]];
-      rhs.addmm_(G_[0], z[0]).addmm_(G_[1], z[1]);
+        for (int64_t j = 0; j < k; ++j) r[t * k + j] += bb[j * n + plan_->sep[t]];
       const at::Tensor xs =
           ns > 0 ? at::cholesky_solve(rhs, Ls_, /*upper=*/false).contiguous() : rhs;
       const double* xsd = xs.data_ptr<double>();
       for (int64_t t = 0; t < ns; ++t)
         for (int64_t j = 0; j < k; ++j) xx[j * n + plan_->sep[t]] = xsd[t * k + j];
-      const at::Tensor tz[2] = {at::mm(G_[0].t(), xs).contiguous(),
-                                at::mm(G_[1].t(), xs).contiguous()};
       for_halves([&](int h) {
         const SplitPlan::Half& H = plan_->half[h];
         Half& N = num_[h];
-        // [y_h; G_hᵀ x_s] in place of the forward solution, then L_h⁻ᵀ of it.
+        // [y_h; x_s] in place of the forward solution, then L_h⁻ᵀ of it.
         double* y = static_cast<double*>(N.X->x);
-        const double* th = tz[h].data_ptr<double>();
         for (int64_t t = 0; t < ns; ++t)
-          for (int64_t j = 0; j < k; ++j) y[j * N.X->d + H.nh + t] = th[t * k + j];
+          for (int64_t j = 0; j < k; ++j) y[j * N.X->d + H.nh + t] = xsd[H.sep_at[t] * k + j];
         solve_system(CHOLMOD_Lt, N, N.X, &N.Z);
-        const double* w = static_cast<const double*>(N.Z->x);
+        const double* z = static_cast<const double*>(N.Z->x);
         for (int64_t j = 0; j < k; ++j)
-          for (int64_t pos = 0; pos < H.nh; ++pos) xx[j * n + H.row[pos]] = w[j * N.Z->d + pos];
+          for (int64_t pos = 0; pos < H.nh; ++pos) xx[j * n + H.row[pos]] = z[j * N.Z->d + pos];
       });
       return x;
     });
@@ -438,24 +425,28 @@ class SplitCholesky final : public Factorization {
     TORCH_CHECK(ok && *X != nullptr, "dsla: CHOLMOD solve failed (status ", c.status, ")");
   }
 
-  // Copies the separator block Th of half H's supernodal factor into g ([ns, ns] row-major,
-  // zeroed), row t of Th going to row sep_at[t].
-  void separator_block(const SplitPlan::Half& H, const cholmod_factor* L, double* g) const {
+  // Adds the Schur complement W_h left in the separator columns of half H's partial factor to
+  // s ([ns, ns] row-major, global separator order, both triangles), then makes that block of
+  // the factor the identity.
+  void take_schur_block(const SplitPlan::Half& H, cholmod_factor* L, double* s) const {
     const int64_t nh = H.nh, ns = plan_->ns;
     const int64_t* super = static_cast<const int64_t*>(L->super);
     const int64_t* pi = static_cast<const int64_t*>(L->pi);
     const int64_t* px = static_cast<const int64_t*>(L->px);
     const int64_t* Ls = static_cast<const int64_t*>(L->s);
-    const double* x = static_cast<const double*>(L->x);
+    double* x = static_cast<double*>(L->x);
     for (size_t sn = 0; sn < L->nsuper; ++sn) {
       const int64_t k1 = super[sn], k2 = super[sn + 1];
       if (k2 <= nh) continue;
       const int64_t nsrow = pi[sn + 1] - pi[sn];
       for (int64_t j = std::max(k1, nh); j < k2; ++j) {
-        const double* xc = x + px[sn] + (j - k1) * nsrow;
-        for (int64_t ii = j - k1; ii < nsrow; ++ii) {  // rows j.. of the supernode's column j
-          const int64_t r = Ls[pi[sn] + ii];
-          g[H.sep_at[r - nh] * ns + (j - nh)] = xc[ii];
+        double* xc = x + px[sn] + (j - k1) * nsrow;
+        const int64_t b = H.sep_at[j - nh];
+        for (int64_t ii = j - k1; ii < nsrow; ++ii) {  // rows j.. (all in the separator)
+          const int64_t a = H.sep_at[Ls[pi[sn] + ii] - nh];
+          s[a * ns + b] += xc[ii];
+          if (a != b) s[b * ns + a] += xc[ii];
+          xc[ii] = ii == j - k1 ? 1.0 : 0.0;
         }
       }
     }
@@ -499,7 +490,7 @@ class SplitCholesky final : public Factorization {
   std::shared_ptr<SplitPlan> plan_;
   mutable std::mutex mu_;
   mutable Half num_[2];
-  at::Tensor G_[2], Ls_, values_;
+  at::Tensor Ls_, values_;
   mutable std::unique_ptr<Factorization> whole_;
   bool factored_ = false;
   double logabs_ = 0.0, rcond_ = 0.0;
