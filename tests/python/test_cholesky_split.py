@@ -173,3 +173,36 @@ def test_split_one_thread_gives_the_same_answer(split_on, monkeypatch):
         warnings.simplefilter("error")
         x1 = dsla.solve(A, b, method="cholesky")
     torch.testing.assert_close(x1, x2, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("split", [True, False])
+def test_refactor_after_a_failed_factorization(monkeypatch, split):
+    # The failure must not stick to the factorization (split, or one factor by dsla's kernel).
+    monkeypatch.setenv("DSLA_CHOLMOD_SPLIT_MIN_ROWS", "0" if split else "1000000000")
+    A = dsla.poisson2d(32)
+    S = dsla.Solver(A, method="cholesky")
+    assert ("split" in S.factorization) == split
+    with pytest.raises(dsla.SingularMatrixError, match="not positive definite"):
+        S.refactor(-A.values)
+    S.refactor(2.0 * A.values)
+    b = torch.ones(A.shape[0], dtype=torch.float64)
+    torch.testing.assert_close(S.solve(b), torch.linalg.solve(2.0 * dense(A), b), rtol=1e-10,
+                               atol=1e-12)
+
+
+def test_whole_factor_kernel_matches_cholmod_numeric(monkeypatch):
+    # <= 2 threads: dsla's supernodal kernel does CHOLMOD's numeric phase; more: CHOLMOD itself.
+    monkeypatch.setenv("DSLA_CHOLMOD_SPLIT_MIN_ROWS", "1000000000")
+    from dsla.det import slogdet
+    A = dsla.poisson3d(10)
+    b = torch.linspace(0, 1, A.shape[0], dtype=torch.float64)
+    out = {}
+    for threads in ("1", "4"):
+        monkeypatch.setenv("DSLA_DIRECT_THREADS", threads)
+        for ordering in ("amd", "nd"):
+            S = dsla.Solver(A, method="cholesky", ordering=ordering)
+            out[threads, ordering] = (S.solve(b), slogdet(A, method="cholesky", ordering=ordering)[1])
+    for ordering in ("amd", "nd"):
+        torch.testing.assert_close(out["1", ordering][0], out["4", ordering][0], rtol=1e-12,
+                                   atol=1e-14)
+        torch.testing.assert_close(out["1", ordering][1], out["4", ordering][1], rtol=1e-13, atol=0)

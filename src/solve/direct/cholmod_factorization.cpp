@@ -25,6 +25,7 @@
 #include "solve/direct/internal.h"
 
 #include "kernels/cpu/nested_dissection.h"
+#include "kernels/cpu/supernodal_cholesky.h"
 
 #include <dsla/errors.h>
 #include <dsla/pattern.h>
@@ -331,8 +332,16 @@ class CholmodFactorization final : public Factorization {
                     c.status == CHOLMOD_OUT_OF_MEMORY ? ": out of memory" : "");
         populate = populate_async(L_->x, L_->xsize * (complex_ ? 2 : 1) * sizeof(double));
       }
-      double beta[2] = {0.0, 0.0};
-      ok = cholmod_l_super_numeric(&A, nullptr, beta, L_, &c);
+      if (!complex_ && CholmodThreadScope::allowed() <= 2) {
+        // Few threads: dsla's kernel (one thread, no OpenMP regions per supernode) was 2-3.7x
+        // faster than CHOLMOD's numeric phase on 2 cores (poisson2d:256 / 1024, AMD; see
+        // bench/NOTES-direct.md). With more threads CHOLMOD's multithreaded BLAS stays
+        // (not measured here).
+        ok = numeric_with_kernel();
+      } else {
+        double beta[2] = {0.0, 0.0};
+        ok = cholmod_l_super_numeric(&A, nullptr, beta, L_, &c);
+      }
       if (populate.joinable()) populate.join();
     } else {
       ok = cholmod_l_factorize(&A, L_, &c);
@@ -424,6 +433,23 @@ class CholmodFactorization final : public Factorization {
   at::Tensor inverse_entries(const at::Tensor& rows, const at::Tensor& cols) const override;
 
  private:
+  // The supernodal numeric factorization by kernels/cpu/supernodal_cholesky on the copy of the
+  // symbolic factor (real LLᵀ; tril(P A Pᵀ) gathered in ax_); CHOLMOD's solves use the result.
+  int numeric_with_kernel() {
+    kernels::cpu::SupernodalPattern sp;
+    sp.n = an_->n;
+    sp.nsuper = static_cast<int64_t>(L_->nsuper);
+    sp.super = static_cast<const int64_t*>(L_->super);
+    sp.pi = static_cast<const int64_t*>(L_->pi);
+    sp.px = static_cast<const int64_t*>(L_->px);
+    sp.s = static_cast<const int64_t*>(L_->s);
+    CholmodThreadScope one_blas_thread(1);
+    L_->minor = static_cast<size_t>(kernels::cpu::supernodal_cholesky(
+        sp, an_->p.data(), an_->i.data(), ax_.data(), static_cast<double*>(L_->x), an_->n));
+    cm_.c.status = CHOLMOD_OK;  // not positive definite: L_->minor < n says so
+    return 1;
+  }
+
   void compute_logdet() {
     // LLᵀ: log det = 2 Σ log L_jj (> 0). LDLᵀ: Σ log |D_jj|, sign = Π sign(D_jj) (D is real for
     // Hermitian A, so the determinant is real).
