@@ -206,3 +206,14 @@ def test_whole_factor_kernel_matches_cholmod_numeric(monkeypatch):
         torch.testing.assert_close(out["1", ordering][0], out["4", ordering][0], rtol=1e-12,
                                    atol=1e-14)
         torch.testing.assert_close(out["1", ordering][1], out["4", ordering][1], rtol=1e-13, atol=0)
+
+
+def test_split_batched_values(split_on):
+    A = dsla.poisson2d(24)
+    scales = torch.tensor([1.0, 2.5, 4.0], dtype=torch.float64)
+    Ab = A.with_values(scales[:, None] * A.values)  # [3, nnz]: one split factorization each
+    b = torch.randn(3, A.shape[0], 2, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    S = dsla.Solver(Ab, method="cholesky")
+    assert S.factorization == SPLIT
+    ref = torch.linalg.solve(scales[:, None, None] * dense(A), b)
+    torch.testing.assert_close(S.solve(b), ref, rtol=1e-10, atol=1e-12)
