@@ -436,13 +436,7 @@ class CholmodFactorization final : public Factorization {
   // The supernodal numeric factorization by kernels/cpu/supernodal_cholesky on the copy of the
   // symbolic factor (real LLᵀ; tril(P A Pᵀ) gathered in ax_); CHOLMOD's solves use the result.
   int numeric_with_kernel() {
-    kernels::cpu::SupernodalPattern sp;
-    sp.n = an_->n;
-    sp.nsuper = static_cast<int64_t>(L_->nsuper);
-    sp.super = static_cast<const int64_t*>(L_->super);
-    sp.pi = static_cast<const int64_t*>(L_->pi);
-    sp.px = static_cast<const int64_t*>(L_->px);
-    sp.s = static_cast<const int64_t*>(L_->s);
+    const kernels::cpu::SupernodalPattern sp = supernodal_view(L_);
     CholmodThreadScope one_blas_thread(1);
     L_->minor = static_cast<size_t>(kernels::cpu::supernodal_cholesky(
         sp, an_->p.data(), an_->i.data(), ax_.data(), static_cast<double*>(L_->x), an_->n));

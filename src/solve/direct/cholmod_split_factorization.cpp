@@ -275,13 +275,7 @@ class SplitCholesky final : public Factorization {
       }
       // Our numeric kernel on CHOLMOD's symbolic factor (no OpenMP regions per supernode);
       // CHOLMOD solves with the result.
-      kernels::cpu::SupernodalPattern sp;
-      sp.n = H.nh + ns;
-      sp.nsuper = static_cast<int64_t>(N.L->nsuper);
-      sp.super = static_cast<const int64_t*>(N.L->super);
-      sp.pi = static_cast<const int64_t*>(N.L->pi);
-      sp.px = static_cast<const int64_t*>(N.L->px);
-      sp.s = static_cast<const int64_t*>(N.L->s);
+      const kernels::cpu::SupernodalPattern sp = supernodal_view(N.L);
       const int64_t done = kernels::cpu::supernodal_cholesky(
           sp, H.p.data(), H.i.data(), N.ax.data(), static_cast<double*>(N.L->x), H.nh);
       if (done < H.nh + ns) minor[h] = done;  // only the half's own columns are eliminated

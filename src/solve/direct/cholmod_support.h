@@ -8,6 +8,7 @@
 
 #if DSLA_HAVE_SUITESPARSE
 
+#include "kernels/cpu/supernodal_cholesky.h"
 #include "solve/direct/factorization.h"
 
 #include <dsla/pattern.h>
@@ -82,6 +83,18 @@ void check_symmetric_values(const Pattern& pattern, const at::Tensor& v, at::Sca
 // A stype = -1 (lower) CHOLMOD view of a packed, sorted lower CSC; x may be null (pattern).
 cholmod_sparse lower_view(int64_t n, const std::vector<int64_t>& p, const std::vector<int64_t>& i,
                           const double* x, bool complex);
+
+// dsla's supernodal kernel's view of a CHOLMOD supernodal factor (int64 indices).
+inline kernels::cpu::SupernodalPattern supernodal_view(const cholmod_factor* L) {
+  kernels::cpu::SupernodalPattern sp;
+  sp.n = static_cast<int64_t>(L->n);
+  sp.nsuper = static_cast<int64_t>(L->nsuper);
+  sp.super = static_cast<const int64_t*>(L->super);
+  sp.pi = static_cast<const int64_t*>(L->pi);
+  sp.px = static_cast<const int64_t*>(L->px);
+  sp.s = static_cast<const int64_t*>(L->s);
+  return sp;
+}
 
 // f(column, L_jj) for each diagonal entry of a supernodal LLᵀ factor (the real part when complex).
 template <class F>
