@@ -8,9 +8,8 @@ import pytest
 import torch
 
 import dsla
-from conftest import HAVE_DIRECT_CPU, NO_DIRECT_REASON
 
-pytestmark = pytest.mark.skipif(not HAVE_DIRECT_CPU, reason=NO_DIRECT_REASON)
+pytestmark = pytest.mark.direct  # skipped in builds without SuiteSparse (conftest.py)
 
 SPLIT = "cholmod-supernodal-llt(nd, split)"
 
