@@ -123,9 +123,14 @@ void analyze_half(SplitPlan& plan, int h, const int64_t* crow, const int64_t* co
   SplitPlan::Half& H = plan.half[h];
   const int64_t nh = H.nh, ns = plan.ns, m = nh + ns;
   const int64_t* perm = plan.nd_perm->data();
+  auto global_row = [&](int64_t a) { return a < nh ? perm[H.offset + a] : plan.sep[a - nh]; };
   std::vector<int64_t> lcrow(m + 1, 0), lcol, lq;
+  int64_t entries = 0;  // reserved up front: growing them re-faults fresh pages (~1.6 ms/MB)
+  for (int64_t a = 0; a < m; ++a) entries += crow[global_row(a) + 1] - crow[global_row(a)];
+  lcol.reserve(entries);
+  lq.reserve(entries);
   for (int64_t a = 0; a < m; ++a) {
-    const int64_t r = a < nh ? perm[H.offset + a] : plan.sep[a - nh];
+    const int64_t r = global_row(a);
     for (int64_t q = crow[r]; q < crow[r + 1]; ++q) {
       const int64_t c = col[q];
       if (part[c] == 1 - h) continue;  // a separator row's entry in the other half
@@ -136,6 +141,7 @@ void analyze_half(SplitPlan& plan, int h, const int64_t* crow, const int64_t* co
   }
   // CHOLMOD's analysis wants the lower triangle by columns: the local CSR's upper triangle.
   std::vector<int64_t> p(m + 1, 0), i;
+  i.reserve(entries / 2 + m);
   for (int64_t j = 0; j < m; ++j) {
     for (int64_t q = lcrow[j]; q < lcrow[j + 1]; ++q)
       if (lcol[q] >= j) i.push_back(lcol[q]);
