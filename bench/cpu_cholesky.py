@@ -3,7 +3,7 @@ analysis + factorization + solve of poisson2d:N through the CLI, one fresh proce
 first factorization of a process is what a user pays: page faults, thread start-up, caches).
 Writes JSON under bench/results/.
 
-  python3 bench/cpu_cholesky.py [--n 1024] [--repeat 5] [--orderings auto,amd]
+  python3 bench/cpu_cholesky.py [--problem poisson2d:1024] [--repeat 5] [--orderings auto,amd]
 
 DSLA_DIRECT_THREADS=2 is set (unless given): the load rule of the direct solvers would
 otherwise count this benchmark's own previous runs in the load average and drop to one thread.
@@ -21,8 +21,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 CLI = ROOT / "build" / "bin" / "dsla"
 
 
-def run_once(n, ordering, threads, env):
-    cmd = [str(CLI), "solve", f"poisson2d:{n}", "--method", "cholesky", "--ordering", ordering,
+def run_once(problem, ordering, threads, env):
+    cmd = [str(CLI), "solve", problem, "--method", "cholesky", "--ordering", ordering,
            "--threads", str(threads), "--json"]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
     rec = json.loads(out[out.index("{"):])
@@ -31,7 +31,7 @@ def run_once(n, ordering, threads, env):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=1024)
+    ap.add_argument("--problem", default="poisson2d:1024", help="a generated problem or .mtx")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--orderings", default="auto,amd")
@@ -43,12 +43,12 @@ def main():
                             text=True).stdout.strip()
     doc = {"benchmark": "cholesky_cli", "machine": platform.node(), "cores": os.cpu_count(),
            "load_average_at_start": os.getloadavg(), "device": "cpu", "commit": commit,
-           "problem": f"poisson2d:{a.n}", "threads": a.threads,
+           "problem": a.problem, "threads": a.threads,
            "DSLA_DIRECT_THREADS": env["DSLA_DIRECT_THREADS"], "target_s": 2.0, "runs": {}}
     for ordering in a.orderings.split(","):
         setup, solve, total = [], [], []
         for _ in range(a.repeat):
-            rec, cmd = run_once(a.n, ordering, a.threads, env)
+            rec, cmd = run_once(a.problem, ordering, a.threads, env)
             setup.append(rec["setup_s"])
             solve.append(rec["solve_s"])
             total.append(rec["setup_s"] + rec["solve_s"])
@@ -67,7 +67,8 @@ def main():
     doc["meets_target"] = first["median_s"] <= doc["target_s"]
     out = pathlib.Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"cpu-cholesky-poisson2d{a.n}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    tag = "".join(ch for ch in pathlib.Path(a.problem).stem if ch.isalnum())
+    path = out / f"cpu-cholesky-{tag}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(doc, indent=2))
     print("wrote", path)
 

@@ -333,10 +333,10 @@ class CholmodFactorization final : public Factorization {
         populate = populate_async(L_->x, L_->xsize * (complex_ ? 2 : 1) * sizeof(double));
       }
       if (!complex_ && CholmodThreadScope::allowed() <= 2) {
-        // Few threads: dsla's kernel (one thread, no OpenMP regions per supernode) was 2-3.7x
-        // faster than CHOLMOD's numeric phase on 2 cores (poisson2d:256 / 1024, AMD; see
-        // bench/NOTES-direct.md). With more threads CHOLMOD's multithreaded BLAS stays
-        // (not measured here).
+        // Few threads: dsla's kernel (no OpenMP region per supernode) was 1.7-3.7x faster than
+        // CHOLMOD's numeric phase on 2 cores for 2D problems and as fast for 3D ones (AMD
+        // poisson2d:256 / 1024, poisson3d:64; bench/NOTES-direct.md). With more threads
+        // CHOLMOD's numeric phase stays (not measured here).
         ok = numeric_with_kernel();
       } else {
         double beta[2] = {0.0, 0.0};
@@ -435,9 +435,11 @@ class CholmodFactorization final : public Factorization {
  private:
   // The supernodal numeric factorization by kernels/cpu/supernodal_cholesky on the copy of the
   // symbolic factor (real LLᵀ; tril(P A Pᵀ) gathered in ax_); CHOLMOD's solves use the result.
+  // OpenBLAS keeps the thread rule's count: it runs small calls on one thread and large ones
+  // (3D problems' top supernodes) on all (poisson3d:64 AMD: 13.9 s, 20.3 s with one thread).
   int numeric_with_kernel() {
     const kernels::cpu::SupernodalPattern sp = supernodal_view(L_);
-    CholmodThreadScope one_blas_thread(1);
+    CholmodThreadScope blas_threads;  // OpenBLAS decides per call whether to use them
     L_->minor = static_cast<size_t>(kernels::cpu::supernodal_cholesky(
         sp, an_->p.data(), an_->i.data(), ax_.data(), static_cast<double*>(L_->x), an_->n));
     cm_.c.status = CHOLMOD_OK;  // not positive definite: L_->minor < n says so
