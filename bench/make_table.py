@@ -71,11 +71,11 @@ def record_rows(path, data, title=None):
 SUMMARY = [
     "| CPU CG+Jacobi poisson2d:1024, per iteration (2 threads) | 5.43 ms | <= 8 ms | "
     "solve-cpu-20261124.json |",
-    "| CPU Cholesky poisson2d:1024 analysis+factor+solve (2 threads, fresh process) | 1.55-1.85 s "
-    "(medians of 5-7 runs at four times of the session; the VM's speed varied ~30 %) with the "
-    "split nested dissection (AMD, one factor: 4.03 s with CHOLMOD's numeric phase, 2.5-2.85 s "
-    "with dsla's kernel) | <= 2 s | cpu-cholesky-poisson2d1024-20261125-022821.json, "
-    "-021413.json, -024505.json, -024626.json |",
+    "| CPU Cholesky poisson2d:1024 analysis+factor+solve (2 threads, fresh process) | 1.558 s "
+    "median of 7 at the last commit (1.55-1.85 s over five runs of the session; the VM's speed "
+    "varied ~30 %), split nested dissection; AMD one factor 2.66 s (4.03 s with CHOLMOD's "
+    "numeric phase); poisson3d:64 3.6 s vs AMD 13.2 s | <= 2 s | "
+    "cpu-cholesky-poisson2d1024-20261125-025400.json, cpu-cholesky-poisson3d64-20261125-025736.json |",
     "| CPU AMG-PCG poisson2d:1024 setup+solve (2 threads) | 0.96 s, 8 it | <= 1.6 s | "
     "amg-cpu-20261124-230211.json |",
     "| H100 CG+Jacobi poisson2d:4096 via dsla.solve, per iteration | 0.757 ms | <= 0.85 ms | "
