@@ -31,21 +31,15 @@
 #include <dsla/pattern.h>
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
 #include <cholmod.h>
 #if DSLA_HAVE_METIS
 #include <metis.h>
 #endif
-#include <dlfcn.h>
-#include <omp.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <complex>
-#include <cstdlib>
 #include <limits>
 #include <mutex>
 #include <sstream>
@@ -198,30 +192,11 @@ struct Analysis {
 std::shared_ptr<Analysis> analyze(const Pattern& pat, Kind kind, const std::string& ordering,
                                   const std::vector<int64_t>* nd_perm) {
   auto an = std::make_shared<Analysis>();
-  // The CSR arrays in place when they are int64 already (a copy is ~1.6 ms/MB of page faults).
-  const at::Tensor crow_t = pat.crow().to(at::kCPU, at::kLong).contiguous();
-  const at::Tensor col_t = pat.col().to(at::kCPU, at::kLong).contiguous();
-  const int64_t* crow = crow_t.data_ptr<int64_t>();
-  const int64_t* col = col_t.data_ptr<int64_t>();
+  const CsrInt64 csr = csr_int64(pat);
+  const int64_t *crow = csr.crow, *col = csr.col;
   const int64_t n = pat.rows();
   an->n = n;
-  an->p.assign(n + 1, 0);
-  for (int64_t j = 0; j < n; ++j) {
-    int64_t cnt = 0;
-    for (int64_t q = crow[j]; q < crow[j + 1]; ++q) cnt += col[q] >= j;
-    an->p[j + 1] = an->p[j] + cnt;
-  }
-  an->i.resize(an->p[n]);
-  an->sel.resize(an->p[n]);
-  for (int64_t j = 0, t = 0; j < n; ++j) {
-    for (int64_t q = crow[j]; q < crow[j + 1]; ++q) {
-      if (col[q] >= j) {
-        an->i[t] = col[q];
-        an->sel[t] = q;
-        ++t;
-      }
-    }
-  }
+  upper_rows_as_lower_csc(n, crow, col, an->p, an->i, &an->sel);
   cholmod_sparse A = lower_view(n, an->p, an->i, nullptr, false);
   cholmod_common& c = an->common.c;
   c.supernodal = kind == Kind::Cholesky ? CHOLMOD_SUPERNODAL : CHOLMOD_SIMPLICIAL;
@@ -337,7 +312,8 @@ class CholmodFactorization final : public Factorization {
         // CHOLMOD's numeric phase on 2 cores for 2D problems and as fast for 3D ones (AMD
         // poisson2d:256 / 1024, poisson3d:64; bench/NOTES-direct.md). With more threads
         // CHOLMOD's numeric phase stays (not measured here).
-        ok = numeric_with_kernel();
+        numeric_with_kernel();
+        ok = 1;
       } else {
         double beta[2] = {0.0, 0.0};
         ok = cholmod_l_super_numeric(&A, nullptr, beta, L_, &c);
@@ -435,15 +411,14 @@ class CholmodFactorization final : public Factorization {
  private:
   // The supernodal numeric factorization by kernels/cpu/supernodal_cholesky on the copy of the
   // symbolic factor (real LLᵀ; tril(P A Pᵀ) gathered in ax_); CHOLMOD's solves use the result.
-  // OpenBLAS keeps the thread rule's count: it runs small calls on one thread and large ones
-  // (3D problems' top supernodes) on all (poisson3d:64 AMD: 13.9 s, 20.3 s with one thread).
-  int numeric_with_kernel() {
-    const kernels::cpu::SupernodalPattern sp = supernodal_view(L_);
-    CholmodThreadScope blas_threads;  // OpenBLAS decides per call whether to use them
-    L_->minor = static_cast<size_t>(kernels::cpu::supernodal_cholesky(
-        sp, an_->p.data(), an_->i.data(), ax_.data(), static_cast<double*>(L_->x), an_->n));
+  // OpenBLAS keeps the thread rule's count set by factorize's scope: it runs small calls on one
+  // thread and large ones (3D problems' top supernodes) on all (poisson3d:64 AMD: 13.9 s, 20.3 s
+  // with one thread).
+  void numeric_with_kernel() {
+    L_->minor = static_cast<size_t>(
+        kernels::cpu::supernodal_cholesky(supernodal_view(L_), an_->p.data(), an_->i.data(),
+                                          ax_.data(), static_cast<double*>(L_->x), an_->n));
     cm_.c.status = CHOLMOD_OK;  // not positive definite: L_->minor < n says so
-    return 1;
   }
 
   void compute_logdet() {

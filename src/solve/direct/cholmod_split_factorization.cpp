@@ -165,14 +165,8 @@ void analyze_half(SplitPlan& plan, int h, const int64_t* crow, const int64_t* co
     }
     lcrow[a + 1] = static_cast<int64_t>(lcol.size());
   }
-  // CHOLMOD's analysis wants the lower triangle by columns: the local CSR's upper triangle.
-  std::vector<int64_t> p(m + 1, 0), i;
-  i.reserve(entries / 2 + m);
-  for (int64_t j = 0; j < m; ++j) {
-    for (int64_t q = lcrow[j]; q < lcrow[j + 1]; ++q)
-      if (lcol[q] >= j) i.push_back(lcol[q]);
-    p[j + 1] = static_cast<int64_t>(i.size());
-  }
+  std::vector<int64_t> p, i;  // the lower triangle by columns, for CHOLMOD's analysis
+  upper_rows_as_lower_csc(m, lcrow.data(), lcol.data(), p, i, nullptr);
   cholmod_sparse A = lower_view(m, p, i, nullptr, false);
   cholmod_common& c = H.common.c;
   c.supernodal = CHOLMOD_SUPERNODAL;
@@ -208,10 +202,8 @@ void analyze_half(SplitPlan& plan, int h, const int64_t* crow, const int64_t* co
 
 std::shared_ptr<SplitPlan> make_plan(const Pattern& pat) {
   auto plan = std::make_shared<SplitPlan>();
-  const at::Tensor crow_t = pat.crow().to(at::kCPU, at::kLong).contiguous();
-  const at::Tensor col_t = pat.col().to(at::kCPU, at::kLong).contiguous();
-  const int64_t* crow = crow_t.data_ptr<int64_t>();
-  const int64_t* col = col_t.data_ptr<int64_t>();
+  const CsrInt64 csr = csr_int64(pat);
+  const int64_t *crow = csr.crow, *col = csr.col;
   const int64_t n = pat.rows();
   plan->n = n;
   kernels::cpu::NdOrdering nd;
@@ -222,9 +214,7 @@ std::shared_ptr<SplitPlan> make_plan(const Pattern& pat) {
                                                   coarse_threads(), kTopBalance);
   }
   plan->nd_perm = std::make_shared<const std::vector<int64_t>>(std::move(nd.perm));
-  // Not split: no bisection (a tiny matrix), an empty half, or a separator too large for
-  // the dense block.
-  if (nd.tree.size() != 3) return plan;
+  // Not split: an empty half (a tiny matrix), or a separator too large for the dense block.
   const int64_t n0 = nd.tree[0], n1 = nd.tree[1], ns = nd.tree[2];
   if (n0 == 0 || n1 == 0 || ns > kMaxSeparator || ns * 16 > n) return plan;
   plan->ns = ns;

@@ -110,6 +110,27 @@ std::thread populate_async(void* data, size_t bytes) {
 #endif
 }
 
+void upper_rows_as_lower_csc(int64_t n, const int64_t* crow, const int64_t* col,
+                             std::vector<int64_t>& p, std::vector<int64_t>& i,
+                             std::vector<int64_t>* sel) {
+  p.assign(n + 1, 0);
+  for (int64_t j = 0; j < n; ++j) {
+    int64_t cnt = 0;
+    for (int64_t q = crow[j]; q < crow[j + 1]; ++q) cnt += col[q] >= j;
+    p[j + 1] = p[j] + cnt;
+  }
+  i.resize(p[n]);
+  if (sel) sel->resize(p[n]);
+  for (int64_t j = 0, t = 0; j < n; ++j) {
+    for (int64_t q = crow[j]; q < crow[j + 1]; ++q) {
+      if (col[q] < j) continue;
+      i[t] = col[q];
+      if (sel) (*sel)[t] = q;
+      ++t;
+    }
+  }
+}
+
 void permuted_lower(int64_t n, const int64_t* crow, const int64_t* col, const int64_t* perm,
                     std::vector<int64_t>& p, std::vector<int64_t>& i, std::vector<int64_t>& sel) {
   std::vector<int64_t> pinv(n);

@@ -69,6 +69,12 @@ class CholmodThreadScope {
 // Returns a thread to join (not joinable when nothing was started).
 std::thread populate_async(void* data, size_t bytes);
 
+// The lower CSC of a symmetric CSR pattern (both triangles), read off its upper triangle by rows
+// (row j's entries with col >= j are column j's); sel (when not null) gets each entry's CSR index.
+void upper_rows_as_lower_csc(int64_t n, const int64_t* crow, const int64_t* col,
+                             std::vector<int64_t>& p, std::vector<int64_t>& i,
+                             std::vector<int64_t>* sel);
+
 // The lower CSC of tril(P A Pᵀ) for a symmetric CSR pattern (both triangles) and a permutation
 // (perm[new] = old): entry (r, c) goes to (pinv[r], pinv[c]) when pinv[r] >= pinv[c]; sel[t] is
 // the CSR index whose value entry t takes. Rows come out sorted within each column.

@@ -41,11 +41,19 @@ void count_analysis() {
   g_analyses.fetch_add(1, std::memory_order_relaxed);
 }
 
+CsrInt64 csr_int64(const Pattern& p) {
+  CsrInt64 v;
+  v.crow_t = p.crow().to(at::kCPU, at::kLong).contiguous();
+  v.col_t = p.col().to(at::kCPU, at::kLong).contiguous();
+  v.crow = v.crow_t.data_ptr<int64_t>();
+  v.col = v.col_t.data_ptr<int64_t>();
+  return v;
+}
+
 void csr_as_int64(const Pattern& p, std::vector<int64_t>& crow, std::vector<int64_t>& col) {
-  const at::Tensor c = p.crow().to(at::kCPU, at::kLong).contiguous();
-  const at::Tensor k = p.col().to(at::kCPU, at::kLong).contiguous();
-  crow.assign(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
-  col.assign(k.data_ptr<int64_t>(), k.data_ptr<int64_t>() + k.numel());
+  const CsrInt64 v = csr_int64(p);
+  crow.assign(v.crow, v.crow + v.crow_t.numel());
+  col.assign(v.col, v.col + v.col_t.numel());
 }
 
 at::Tensor prepare_values(const at::Tensor& values, int64_t nnz, at::ScalarType dtype,
