@@ -16,6 +16,10 @@
 namespace dsla {
 
 class Pattern;
+// Refuses (by the argument name "shape") negative dimensions and dimensions whose row pointers
+// (rows + 1, cols + 1) do not fit int64.
+void check_shape(int64_t rows, int64_t cols);
+
 using PatternPtr = std::shared_ptr<const Pattern>;
 
 class Pattern : public std::enable_shared_from_this<Pattern> {
@@ -74,11 +78,16 @@ class Pattern : public std::enable_shared_from_this<Pattern> {
 
   mutable std::recursive_mutex mutex_;  // recursive: cached() factories may read the pattern
   mutable at::Tensor row_, transpose_perm_, diag_pos_;
+  // The transpose a pattern computed is held strongly; a transpose points back to the pattern it
+  // came from weakly (a strong pointer both ways is a cycle: neither would ever be freed). When
+  // the origin is gone, a transpose's own transpose is computed afresh on request.
   mutable PatternPtr transpose_;
+  mutable std::weak_ptr<const Pattern> transpose_of_;
   mutable int symmetric_ = -1;  // -1 unknown, 0 no, 1 yes
   mutable std::unordered_map<std::string, std::shared_ptr<void>> cache_;
   mutable std::unordered_map<std::string, PatternPtr> conversions_;
-  void compute_transpose_locked() const;
+  // The transpose (computed, or the live origin of a transpose); caller holds mutex_.
+  PatternPtr transpose_locked() const;
 };
 
 }  // namespace dsla

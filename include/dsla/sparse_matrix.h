@@ -19,8 +19,10 @@ struct Shape {
 };
 
 struct CooOptions {
-  bool check = true;           // O(nnz) validation of indices and values (finite, in range)
-  bool sum_duplicates = true;  // duplicates summed (false: duplicates are an error)
+  // Index validation (in range, non-negative) always runs: it is O(nnz), cheap next to any use,
+  // and an index out of range would corrupt memory. `check` adds the scan of values for NaN/Inf.
+  bool check = true;
+  bool sum_duplicates = true;                 // duplicates summed (false: duplicates are an error)
   c10::optional<at::ScalarType> index_dtype;  // force int32/int64; default: smallest that fits
 };
 
@@ -34,6 +36,8 @@ class SparseMatrix {
   // [B, nnz]. Differentiable in values (the gather from input order to CSR order is an index op).
   static SparseMatrix from_coo(const at::Tensor& row, const at::Tensor& col,
                                const at::Tensor& values, Shape shape, const CooOptions& opt = {});
+  // The CSR structure (crow monotone from 0 to nnz, columns in range, sorted and unique per row)
+  // is always validated; `check` adds the scan of values for NaN/Inf.
   static SparseMatrix from_csr(const at::Tensor& crow, const at::Tensor& col,
                                const at::Tensor& values, Shape shape, bool check = true);
   // Entries != 0 of a dense [n, m] (or [B, n, m]: the union pattern) tensor. Differentiable.

@@ -1,5 +1,9 @@
 """Small conversions shared by the Python wrappers (dtypes and devices cross to C++ as strings)."""
+import operator
+
 import torch
+
+_INT64_MAX = 2**63 - 1
 
 _DTYPE_NAMES = {
     torch.float32: "float32",
@@ -31,3 +35,33 @@ def device_name(device):
     if device is None:
         return ""
     return str(torch.device(device))
+
+
+def as_int(value, arg, minimum=None):
+    """An integer argument: Python ints, NumPy integers and 0-d integer tensors pass; floats
+    (``2.5``, also ``2.0``), bools and anything outside int64 are refused by name, never
+    truncated or wrapped."""
+    if isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
+        raise TypeError(f"dsla: argument '{arg}': expected an integer, got a bool")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"dsla: argument '{arg}': expected an integer, got "
+                        f"{type(value).__name__} {value!r}") from None
+    if not -_INT64_MAX - 1 <= v <= _INT64_MAX:
+        raise ValueError(f"dsla: argument '{arg}': {v} does not fit int64")
+    if minimum is not None and v < minimum:
+        raise ValueError(f"dsla: argument '{arg}': must be >= {minimum}, got {v}")
+    return v
+
+
+def as_shape(shape, arg="shape"):
+    """``(rows, cols)`` as two integers (see :func:`as_int`), each >= 0."""
+    try:
+        n = len(shape)
+    except TypeError:
+        raise TypeError(f"dsla: argument '{arg}': expected (rows, cols), got "
+                        f"{type(shape).__name__}") from None
+    if n != 2:
+        raise ValueError(f"dsla: argument '{arg}': expected (rows, cols), got {tuple(shape)}")
+    return as_int(shape[0], arg, 0), as_int(shape[1], arg, 0)

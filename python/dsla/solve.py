@@ -12,6 +12,7 @@ import warnings
 import torch
 
 from . import _C
+from ._util import as_int
 
 SolveError = _C.SolveError
 SolveInfo = _C.SolveInfo
@@ -48,6 +49,12 @@ def _as_callable(M, n):
     """A user preconditioner as (apply, apply_adjoint) callables on [B, n, k] tensors."""
     from .sparse_tensor import SparseTensor
 
+    shape = getattr(M, "shape", None)
+    if shape is not None:
+        shape = tuple(shape)
+        if shape != (n, n):
+            raise ValueError(f"dsla: argument 'M': the preconditioner has shape {shape} but A "
+                             f"needs ({n}, {n}) (M approximates A⁻¹, so it has A's shape)")
     if isinstance(M, SparseTensor):
         return (lambda x: torch.stack([M @ xb for xb in x]),
                 lambda x: torch.stack([M.H @ xb for xb in x]))
@@ -57,7 +64,12 @@ def _as_callable(M, n):
             out = torch.empty_like(x)
             for b in range(x.shape[0]):
                 for j in range(x.shape[2]):
-                    out[b, :, j] = torch.as_tensor(f(x[b, :, j])).to(x.dtype)
+                    z = torch.as_tensor(f(x[b, :, j]))
+                    if z.shape != (x.shape[1],):
+                        raise ValueError(f"dsla: argument 'M': the preconditioner returned shape "
+                                         f"{tuple(z.shape)} for a vector of length {x.shape[1]}; "
+                                         "it must return a vector of the same length")
+                    out[b, :, j] = z.to(x.dtype)
             return out
         return g
 
@@ -88,13 +100,13 @@ def _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_f
         raise ValueError(f"dsla: argument 'method': unknown method {method!r}; use one of "
                          f"{', '.join(METHODS)}")
     d = dict(method=method, precond="auto" if precond is None else str(precond).lower(),
-             rtol=float(rtol), atol=float(atol), restart=int(restart),
+             rtol=float(rtol), atol=float(atol), restart=as_int(restart, "restart", 1),
              raise_on_failure=bool(raise_on_failure), warn=False, history=bool(history),
              ordering=ordering)
     if maxiter is not None:
-        d["maxiter"] = int(maxiter)
+        d["maxiter"] = as_int(maxiter, "maxiter", 0)
     if check_every is not None:
-        d["check_every"] = int(check_every)
+        d["check_every"] = as_int(check_every, "check_every", 1)
     if x0 is not None:
         d["x0"] = torch.as_tensor(x0)
     if M is not None:

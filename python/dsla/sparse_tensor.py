@@ -5,7 +5,7 @@ differ only in values, so analysis done once (transpose, factorization, AMG setu
 import torch
 
 from . import _C
-from ._util import device_name, dtype_name
+from ._util import as_shape, device_name, dtype_name
 
 
 class SparseTensor:
@@ -25,11 +25,8 @@ class SparseTensor:
         values = torch.as_tensor(values)
         row = torch.as_tensor(row)
         col = torch.as_tensor(col)
-        if len(shape) != 2:
-            raise ValueError(f"dsla: argument 'shape': expected (rows, cols), got {shape}")
-        self._m = _C.SparseMatrix.from_coo(
-            row, col, values, int(shape[0]), int(shape[1]), check, sum_duplicates
-        )
+        rows, cols = as_shape(shape)
+        self._m = _C.SparseMatrix.from_coo(row, col, values, rows, cols, check, sum_duplicates)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -46,9 +43,8 @@ class SparseTensor:
     @classmethod
     def from_csr(cls, crow, col, values, shape, *, check=True):
         """From CSR arrays: ``crow [n+1]``, ``col [nnz]`` (sorted, unique per row), values."""
-        return cls._wrap(
-            _C.SparseMatrix.from_csr(crow, col, values, int(shape[0]), int(shape[1]), check)
-        )
+        rows, cols = as_shape(shape)
+        return cls._wrap(_C.SparseMatrix.from_csr(crow, col, values, rows, cols, check))
 
     @classmethod
     def from_dense(cls, dense):

@@ -122,9 +122,10 @@ class EigshFunction : public torch::autograd::Function<EigshFunction> {
     const double dtol = ctx->saved_data["dtol"].toDouble();
     const int64_t n = ctx->saved_data["n"].toInt();
     const auto &lam = s[0], &U = s[1];
-    auto A = SparseMatrix::from_csr(s[3], s[4], s[2], {n, n}, false);
+    // The saved CSR arrays came from validated matrices: rebuild without re-validating them.
+    SparseMatrix A(Pattern::from_csr(s[3], s[4], n, n, /*check=*/false), s[2], /*check=*/false);
     c10::optional<SparseMatrix> M;
-    if (has_m) M = SparseMatrix::from_csr(s[7], s[8], s[6], {n, n}, false);
+    if (has_m) M = SparseMatrix(Pattern::from_csr(s[7], s[8], n, n, false), s[6], false);
     const auto& rowA = s[5];
     const auto& colA = s[4];
     at::Tensor gA, gM;

@@ -155,7 +155,6 @@ void check_matrix(const SparseMatrix& A, const DetOptions& opt, const char* who)
   DSLA_CHECK_ARG(A.defined(), "A", who, ": the matrix is undefined");
   DSLA_CHECK_ARG(A.rows() == A.cols(), "A", who, " needs a square matrix, got ", A.rows(), " x ",
                  A.cols());
-  DSLA_CHECK_ARG(A.rows() > 0, "A", who, " needs a non-empty matrix, got 0 x 0");
   DSLA_CHECK_ARG(A.device().is_cpu() || direct::available(direct::Kind::Cholesky, A.device()), "A",
                  who, " of a matrix on ", A.device(),
                  " needs cuDSS, and this build of dsla has none (dsla.features['cudss']); move it "
@@ -177,6 +176,13 @@ void check_matrix(const SparseMatrix& A, const DetOptions& opt, const char* who)
 std::pair<at::Tensor, at::Tensor> slogdet(const SparseMatrix& A, const DetOptions& opt) {
   check_matrix(A, opt, "slogdet");
   const at::Tensor& values = A.values();
+  if (A.rows() == 0) {
+    // det of a 0 x 0 matrix is 1 (the empty product), as in torch.linalg.slogdet. The sum of the
+    // (empty) values times 0 keeps the result in the graph of a values tensor requiring grad.
+    auto zero = values.sum(-1).mul(0);
+    auto logabs = zero.is_complex() ? at::real(zero) : zero;
+    return {at::ones_like(zero), logabs};
+  }
   const bool need_grad = at::GradMode::is_enabled() && values.requires_grad();
   if (!need_grad) {
     Result r = compute(A.pattern(), values, opt.method, opt.ordering, false);

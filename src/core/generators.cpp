@@ -6,7 +6,9 @@
 
 #include "core/dispatch.h"
 
+#include <cctype>
 #include <sstream>
+#include <stdexcept>
 #include <vector>
 
 namespace dsla {
@@ -71,10 +73,30 @@ void check_size(int64_t n, const char* arg) {
   DSLA_CHECK_ARG(n >= 1, arg, "grid size must be >= 1, got ", n);
 }
 
+// n^dims rows with up to per_row entries each must be countable in int64 (rows + 1 row pointers,
+// rows * per_row entries): refused by name before anything is allocated, never wrapped around.
+void check_grid(int64_t n, int dims, int64_t per_row, const char* arg) {
+  check_size(n, arg);
+  int64_t rows = 1, entries = 0;
+  bool overflow = false;
+  for (int d = 0; d < dims; ++d) overflow = overflow || __builtin_mul_overflow(rows, n, &rows);
+  overflow = overflow || __builtin_mul_overflow(rows, per_row, &entries);
+  DSLA_CHECK_ARG(!overflow, arg, "grid size ", n, " gives ", n, "^", dims,
+                 " rows whose entries do not fit int64 indices: use a smaller grid");
+}
+
+// density * rows * cols random entries, counted in int64 (the product is formed in double).
+int64_t random_count(double density, int64_t rows, int64_t cols) {
+  const double m = density * static_cast<double>(rows) * static_cast<double>(cols);
+  DSLA_CHECK_ARG(m < 9.0e18, "density", "density * rows * cols = ", m,
+                 " entries do not fit int64: use a smaller density or size");
+  return static_cast<int64_t>(m);
+}
+
 }  // namespace
 
 SparseMatrix poisson2d(int64_t n, const GenOptions& opt) {
-  check_size(n, "n");
+  check_grid(n, 2, 5, "n");
   check_gen(opt);
   return stencil_any(
       n, n, 1, 5,
@@ -90,7 +112,7 @@ SparseMatrix poisson2d(int64_t n, const GenOptions& opt) {
 }
 
 SparseMatrix poisson3d(int64_t n, const GenOptions& opt) {
-  check_size(n, "n");
+  check_grid(n, 3, 7, "n");
   check_gen(opt);
   const int64_t nn = n * n;
   return stencil_any(
@@ -109,7 +131,7 @@ SparseMatrix poisson3d(int64_t n, const GenOptions& opt) {
 }
 
 SparseMatrix aniso2d(int64_t n, double eps, const GenOptions& opt) {
-  check_size(n, "n");
+  check_grid(n, 2, 5, "n");
   check_gen(opt);
   DSLA_CHECK_ARG(eps > 0, "eps", "anisotropy must be positive, got ", eps);
   return stencil_any(
@@ -126,7 +148,7 @@ SparseMatrix aniso2d(int64_t n, double eps, const GenOptions& opt) {
 }
 
 SparseMatrix convdiff2d(int64_t n, double pe, const GenOptions& opt) {
-  check_size(n, "n");
+  check_grid(n, 2, 5, "n");
   check_gen(opt);
   DSLA_CHECK_ARG(pe >= 0, "pe", "Péclet number must be >= 0, got ", pe);
   // Velocity (1, 1); first-order upwind takes the west and south neighbours.
@@ -156,7 +178,7 @@ SparseMatrix random_spd(int64_t n, double density, uint64_t seed, const GenOptio
   check_gen(opt);
   DSLA_CHECK_ARG(density >= 0 && density <= 1, "density", "must be in [0, 1], got ", density);
   auto gen = seeded(seed);
-  const int64_t m = static_cast<int64_t>(density * static_cast<double>(n) * n / 2);
+  const int64_t m = random_count(density / 2, n, n);
   auto i = at::randint(n, {m}, gen, at::kLong), j = at::randint(n, {m}, gen, at::kLong);
   auto keep = at::nonzero(i != j).view(-1);
   i = i.index_select(0, keep);
@@ -181,7 +203,7 @@ SparseMatrix random_sparse(int64_t rows, int64_t cols, double density, uint64_t 
   check_gen(opt);
   DSLA_CHECK_ARG(density >= 0 && density <= 1, "density", "must be in [0, 1], got ", density);
   auto gen = seeded(seed);
-  const int64_t m = static_cast<int64_t>(density * static_cast<double>(rows) * cols);
+  const int64_t m = random_count(density, rows, cols);
   auto i = at::randint(rows, {m}, gen, at::kLong), j = at::randint(cols, {m}, gen, at::kLong);
   auto v = at::randn({m}, gen, at::kDouble);
   auto A = SparseMatrix::from_coo(i, j, v, {rows, cols});
@@ -237,7 +259,24 @@ SparseMatrix generate(const std::string& spec, const GenOptions& opt) {
     return dflt;
   };
   const auto& name = parts[0];
-  const auto n = static_cast<int64_t>(num(1, 0));
+  // The grid size is an integer, parsed as one: "2.5" or "1e3" are refused, not truncated, and
+  // a size past int64 is refused, not wrapped.
+  int64_t n = 0;
+  {
+    const std::string& t = parts[1];
+    size_t used = 0;
+    bool ok = !t.empty() && (std::isdigit(static_cast<unsigned char>(t[0])) || t[0] == '-');
+    try {
+      if (ok) n = std::stoll(t, &used);
+    } catch (const std::out_of_range&) {
+      DSLA_CHECK_ARG(false, "problem", "size '", t, "' in '", spec,
+                     "' does not fit int64: use a smaller grid");
+    } catch (const std::invalid_argument&) {
+      ok = false;
+    }
+    DSLA_CHECK_ARG(ok && used == t.size(), "problem", "size '", t, "' in '", spec,
+                   "' must be a whole number: ", kSpecHelp);
+  }
   if (name == "poisson2d") return poisson2d(n, opt);
   if (name == "poisson3d") return poisson3d(n, opt);
   if (name == "aniso2d") return aniso2d(n, num(2, 1e-3), opt);

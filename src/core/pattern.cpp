@@ -18,6 +18,15 @@ using detail::num_threads;
 using detail::ptr;
 namespace kc = kernels::cpu;
 
+void check_shape(int64_t rows, int64_t cols) {
+  DSLA_CHECK_ARG(rows >= 0 && cols >= 0, "shape", "dimensions must be non-negative, got (", rows,
+                 ", ", cols, ")");
+  // CSR needs rows + 1 row pointers (and a transpose cols + 1): both must be countable.
+  const int64_t lim = std::numeric_limits<int64_t>::max();
+  DSLA_CHECK_ARG(rows < lim && cols < lim, "shape", "dimensions (", rows, ", ", cols,
+                 ") do not fit int64 row pointers: the largest is 2**63 - 2");
+}
+
 at::ScalarType Pattern::index_dtype_for(int64_t rows, int64_t cols, int64_t nnz) {
   const int64_t lim = std::numeric_limits<int32_t>::max();
   return (rows < lim && cols < lim && nnz < lim) ? at::kInt : at::kLong;
@@ -25,8 +34,7 @@ at::ScalarType Pattern::index_dtype_for(int64_t rows, int64_t cols, int64_t nnz)
 
 PatternPtr Pattern::from_csr(at::Tensor crow, at::Tensor col, int64_t rows, int64_t cols,
                              bool check) {
-  DSLA_CHECK_ARG(rows >= 0 && cols >= 0, "shape", "dimensions must be non-negative, got (", rows,
-                 ", ", cols, ")");
+  check_shape(rows, cols);
   DSLA_CHECK_ARG(crow.dim() == 1 && crow.numel() == rows + 1, "crow",
                  "must be 1-D with rows + 1 = ", rows + 1, " entries, got shape ", crow.sizes());
   DSLA_CHECK_ARG(col.dim() == 1, "col", "must be 1-D, got shape ", col.sizes());
@@ -102,8 +110,9 @@ const at::Tensor& Pattern::row() const {
   return row_;
 }
 
-void Pattern::compute_transpose_locked() const {
-  if (transpose_) return;
+PatternPtr Pattern::transpose_locked() const {
+  if (transpose_) return transpose_;
+  if (auto origin = transpose_of_.lock()) return origin;
   at::Tensor crow_t, col_t;
   if (device().is_cpu()) {
     crow_t = at::empty({cols_ + 1}, crow_.options());
@@ -128,23 +137,24 @@ void Pattern::compute_transpose_locked() const {
   t->rows_ = cols_;
   t->cols_ = rows_;
   t->nnz_ = nnz_;
-  // The transpose of the transpose is this pattern; its permutation (the inverse of ours) is
-  // computed on first use (transpose_perm), not here: nnz int64 that AMG (Pᵀ) never reads.
-  t->transpose_ = shared_from_this();
+  // The transpose of the transpose is this pattern (held weakly: see transpose_of_); its
+  // permutation (the inverse of ours) is computed on first use (transpose_perm), not here: nnz
+  // int64 that AMG (Pᵀ) never reads.
+  t->transpose_of_ = shared_from_this();
   transpose_ = t;
+  return t;
 }
 
 PatternPtr Pattern::transpose() const {
   std::lock_guard<std::recursive_mutex> g(mutex_);
-  compute_transpose_locked();
-  return transpose_;
+  return transpose_locked();
 }
 
 const at::Tensor& Pattern::transpose_perm() const {
   std::lock_guard<std::recursive_mutex> g(mutex_);
-  compute_transpose_locked();
-  if (!transpose_perm_.defined()) {  // a transpose made by compute_transpose_locked: invert
-    const auto& perm = transpose_->transpose_perm();
+  const auto t = transpose_locked();
+  if (!transpose_perm_.defined()) {  // the transpose of a live origin: invert its permutation
+    const auto& perm = t->transpose_perm();
     transpose_perm_ = at::empty_like(perm);
     transpose_perm_.index_put_({perm}, at::arange(nnz_, perm.options()));
   }
@@ -188,8 +198,8 @@ bool Pattern::is_structurally_symmetric() const {
     if (rows_ != cols_) {
       symmetric_ = 0;
     } else {
-      compute_transpose_locked();
-      symmetric_ = at::equal(transpose_->crow_, crow_) && at::equal(transpose_->col_, col_);
+      const auto t = transpose_locked();
+      symmetric_ = at::equal(t->crow_, crow_) && at::equal(t->col_, col_);
     }
   }
   return symmetric_ == 1;

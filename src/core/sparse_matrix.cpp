@@ -61,26 +61,23 @@ SparseMatrix SparseMatrix::from_coo(const at::Tensor& row, const at::Tensor& col
   check_index_tensor(col, "col");
   DSLA_CHECK_ARG(row.numel() == col.numel(), "col", "has ", col.numel(), " entries but row has ",
                  row.numel());
-  DSLA_CHECK_ARG(shape.rows >= 0 && shape.cols >= 0, "shape",
-                 "dimensions must be non-negative, got (", shape.rows, ", ", shape.cols, ")");
+  check_shape(shape.rows, shape.cols);
   check_value_dtype(values, "values");
   check_values_shape(values, row.numel(), "values");
   DSLA_CHECK_ARG(row.device() == col.device(), "col", "must be on row's device");
   const int64_t nnz_in = row.numel();
   auto r = row.to(at::kCPU, at::kLong).contiguous();
   auto c = col.to(at::kCPU, at::kLong).contiguous();
-  if (opt.check) {
-    const int64_t bad = kc::find_bad_coo_index(nnz_in, ptr<int64_t>(r), ptr<int64_t>(c), shape.rows,
-                                               shape.cols, num_threads());
-    DSLA_CHECK_INDEX(
-        bad < 0,
-        bad >= 0 && (r[bad].item<int64_t>() < 0 || r[bad].item<int64_t>() >= shape.rows) ? "row"
-                                                                                         : "col",
-        "entry ", bad, " = (", bad >= 0 ? r[bad].item<int64_t>() : 0, ", ",
-        bad >= 0 ? c[bad].item<int64_t>() : 0, ") is outside the shape (", shape.rows, ", ",
-        shape.cols, ")");
-    check_finite(values, "values");
+  // Unconditional: an index out of range would write outside the CSR arrays (a crash, or heap
+  // corruption for -1) whatever the caller promised; the scan is O(nnz), once.
+  const int64_t bad = kc::find_bad_coo_index(nnz_in, ptr<int64_t>(r), ptr<int64_t>(c), shape.rows,
+                                             shape.cols, num_threads());
+  if (bad >= 0) {
+    const int64_t rb = r[bad].item<int64_t>(), cb = c[bad].item<int64_t>();
+    DSLA_CHECK_INDEX(false, rb < 0 || rb >= shape.rows ? "row" : "col", "entry ", bad, " = (", rb,
+                     ", ", cb, ") is outside the shape (", shape.rows, ", ", shape.cols, ")");
   }
+  if (opt.check) check_finite(values, "values");
   const auto idt =
       opt.index_dtype.value_or(Pattern::index_dtype_for(shape.rows, shape.cols, nnz_in));
   auto crow = at::empty({shape.rows + 1}, r.options().dtype(idt));
@@ -111,7 +108,8 @@ SparseMatrix SparseMatrix::from_coo(const at::Tensor& row, const at::Tensor& col
 
 SparseMatrix SparseMatrix::from_csr(const at::Tensor& crow, const at::Tensor& col,
                                     const at::Tensor& values, Shape shape, bool check) {
-  auto p = Pattern::from_csr(crow, col, shape.rows, shape.cols, check);
+  // The structure is validated whatever `check` says (see the header): products index with it.
+  auto p = Pattern::from_csr(crow, col, shape.rows, shape.cols, /*check=*/true);
   return SparseMatrix(p, values, check);
 }
 
@@ -136,18 +134,28 @@ SparseMatrix SparseMatrix::from_torch(const at::Tensor& t) {
   if (t.layout() == at::kSparse) {
     DSLA_CHECK_ARG(t.sparse_dim() == 2 && t.dense_dim() == 0, "tensor",
                    "must be a 2-D sparse COO tensor with scalar values");
+    // coalesce() and values() are tracked by autograd (_values() is not): the gradient reaches
+    // the COO tensor's values.
     auto tc = t.coalesce();
-    auto idx = tc._indices();
-    return from_coo(idx[0], idx[1], tc._values(), {t.size(0), t.size(1)});
+    auto idx = tc.indices();
+    return from_coo(idx[0], idx[1], tc.values(), {t.size(0), t.size(1)});
   }
   if (t.layout() == at::kSparseCsr) {
     DSLA_CHECK_ARG(t.dim() == 2, "tensor", "must be a 2-D sparse CSR tensor");
     auto crow = t.crow_indices(), col = t.col_indices();
     auto vals = t.values();
-    // torch allows unsorted/duplicate columns in CSR: go through COO to normalize.
-    auto p = Pattern::from_csr(crow, col, t.size(0), t.size(1), /*check=*/false);
-    auto row = p->row();
-    return from_coo(row, col, vals, {t.size(0), t.size(1)});
+    // torch allows unsorted/duplicate columns in CSR: go through COO to normalize. The row
+    // pointers are checked first (torch does not always), then expanded to rows.
+    const int64_t rows = t.size(0);
+    auto cr = crow.to(at::kCPU, at::kLong);
+    auto counts = cr.slice(0, 1).sub(cr.slice(0, 0, rows));
+    DSLA_CHECK_ARG(cr.numel() == rows + 1 && cr[0].item<int64_t>() == 0 &&
+                       cr[rows].item<int64_t>() == col.numel() &&
+                       (rows == 0 || counts.min().item<int64_t>() >= 0),
+                   "tensor", "crow_indices must rise from 0 to nnz = ", col.numel(),
+                   " over rows + 1 = ", rows + 1, " entries");
+    auto row = at::repeat_interleave(at::arange(rows, cr.options()), counts);
+    return from_coo(row.to(col.device()), col, vals, {rows, t.size(1)});
   }
   DSLA_CHECK_ARG(t.layout() == at::kStrided, "tensor",
                  "layout must be sparse_coo, sparse_csr or strided, got ", t.layout());

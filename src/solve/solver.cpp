@@ -145,8 +145,8 @@ struct Solver::Impl {
     if (auto_pick) {
       if (!square) {
         m = Method::LSQR;
-      } else if (!opt.M && A.rows() <= kDirectMaxRows &&
-                 direct::available(direct::Kind::LU, A.device())) {
+      } else if (!opt.M && (opt.precond == "auto" || opt.precond == "none") &&
+                 A.rows() <= kDirectMaxRows && direct::available(direct::Kind::LU, A.device())) {
         // CPU: SuiteSparse; CUDA: cuDSS (when this build has it).
         m = Method::LU;  // refined below (Cholesky when SPD)
       } else if (A.is_symmetric(1e-12) && positive_real_diagonal(A)) {
@@ -210,6 +210,21 @@ Solver::Solver(const SparseMatrix& A, const SolveOptions& opt) : impl_(std::make
   DSLA_CHECK_ARG(opt.restart >= 1, "restart", "must be >= 1, got ", opt.restart);
   DSLA_CHECK_ARG(opt.maxiter >= -1, "maxiter", "must be >= 0 (or -1 for the default), got ",
                  opt.maxiter);
+  DSLA_CHECK_ARG(opt.check_every >= 0, "check_every",
+                 "must be >= 1 (or 0 for the device's default), got ", opt.check_every);
+  DSLA_CHECK_ARG(opt.precond_degree >= 1, "degree", "Chebyshev degree must be >= 1, got ",
+                 opt.precond_degree);
+  DSLA_CHECK_ARG(opt.precond_block_size >= 0, "block_size",
+                 "must be >= 1 (or 0 for automatic), got ", opt.precond_block_size);
+  if (opt.precond != "auto") precond::check_kind(opt.precond);
+  // A named preconditioner with a direct method would be silently unused: refuse it. (With
+  // method 'auto' a named preconditioner asks for an iterative method: see setup().)
+  DSLA_CHECK_ARG(
+      !is_direct(opt.method) || ((opt.precond == "auto" || opt.precond == "none") && !opt.M),
+      "precond", "method '", to_string(opt.method),
+      "' is a direct factorization and takes no preconditioner (got ",
+      opt.M ? std::string("a user M") : "'" + opt.precond + "'",
+      "); use precond='auto' or 'none', or an iterative method");
   if (opt.M) {
     DSLA_CHECK_ARG(opt.M->rows() == A.rows() && opt.M->cols() == A.rows(), "M",
                    "preconditioner shape ", opt.M->rows(), " x ", opt.M->cols(),

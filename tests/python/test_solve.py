@@ -465,3 +465,96 @@ def test_nd_ordering_cpu(method, spec):
     assert ((b - A @ x_nd).norm() / b.norm()).item() < 1e-9
     with pytest.raises(ValueError, match="ordering"):
         dsla.solve(A, b, method="lu", ordering="nd")
+
+
+# ---------------------------------------------------------------- options refused by name
+def _p10():
+    A = dsla.poisson2d(10)
+    return A, torch.ones(A.shape[0], dtype=torch.float64)
+
+
+@pytest.mark.parametrize("kw,arg", [
+    (dict(maxiter=2**70), "maxiter"), (dict(maxiter=-5), "maxiter"), (dict(maxiter=2.5), "maxiter"),
+    (dict(check_every=-3), "check_every"), (dict(check_every=0), "check_every"),
+    (dict(restart=0), "restart"), (dict(restart=2**64), "restart"),
+])
+def test_integer_options_refused_by_name(kw, arg):
+    A, b = _p10()
+    with pytest.raises((ValueError, TypeError), match=f"argument '{arg}'"):
+        dsla.solve(A, b, method="cg", **kw)
+    with pytest.raises((ValueError, TypeError), match=f"argument '{arg}'"):
+        dsla.Solver(A, method="gmres", **kw)
+
+
+def test_preconditioner_of_wrong_size_named():
+    A, b = _p10()
+    for M in (dsla.poisson2d(9), dsla.poisson2d(9).to_scipy()):
+        with pytest.raises(ValueError, match=r"argument 'M'.*\(81, 81\).*\(100, 100\)"):
+            dsla.solve(A, b, method="cg", M=M)
+    # A callable that changes the length is caught when it is called.
+    with pytest.raises(ValueError, match="argument 'M'"):
+        dsla.solve(A, b, method="cg", M=lambda r: r[:-1])
+
+
+def test_unknown_preconditioner_refused_for_every_method():
+    A, b = _p10()
+    for method in ("auto", "cg", "gmres", "cholesky", "lu"):
+        with pytest.raises(ValueError, match="argument 'precond': unknown preconditioner 'bogus'"):
+            dsla.solve(A, b, method=method, precond="bogus")
+
+
+@pytest.mark.direct
+def test_preconditioner_with_direct_method_refused():
+    A, b = _p10()
+    for method in ("cholesky", "ldlt", "lu"):
+        with pytest.raises(ValueError, match="argument 'precond'.*direct"):
+            dsla.solve(A, b, method=method, precond="jacobi")
+        with pytest.raises(ValueError, match="argument 'precond'.*direct"):
+            dsla.solve(A, b, method=method, M=dsla.poisson2d(10))
+        dsla.solve(A, b, method=method, precond="none")  # accepted: nothing to ignore
+
+
+def test_auto_with_a_named_preconditioner_is_iterative():
+    A, b = _p10()
+    x, info = dsla.solve(A, b, precond="jacobi", return_info=True)
+    assert info.method == "cg" and info.preconditioner == "jacobi"
+    assert torch.allclose(A @ x, b, atol=1e-8)
+
+
+# ---------------------------------------------------------------- zero-size systems
+def _empty(dtype=torch.float64):
+    z = torch.zeros(0, dtype=torch.long)
+    return dsla.SparseTensor(torch.zeros(0, dtype=dtype), z, z, (0, 0))
+
+
+@pytest.mark.parametrize("method", ["auto", "cg", "bicgstab", "gmres", "fgmres", "minres",
+                                    "lsqr", "lsmr"] +
+                         (["cholesky", "ldlt", "lu"] if dsla.features["suitesparse"] else []))
+def test_zero_size_solve_is_empty_and_converged(method):
+    """Decision (docs/DESIGN-as-built.md "Zero-size matrices"): a 0 x 0 system is valid, like
+    torch.linalg.solve: x is empty, info says converged in 0 iterations."""
+    E = _empty()
+    for b in (torch.zeros(0, dtype=torch.float64), torch.zeros(0, 3, dtype=torch.float64)):
+        x, info = dsla.solve(E, b, method=method, return_info=True)
+        assert x.shape == b.shape and info.converged and info.iterations == 0
+
+
+@pytest.mark.direct
+def test_zero_size_determinants_follow_torch():
+    E = _empty()
+    v = E.values.clone().requires_grad_()
+    E = E.with_values(v)
+    sign, logabs = dsla.slogdet(E)
+    ref = torch.linalg.slogdet(torch.zeros(0, 0, dtype=torch.float64))
+    assert float(sign) == float(ref[0]) == 1.0 and float(logabs) == float(ref[1]) == 0.0
+    assert float(dsla.det(E)) == 1.0 and float(dsla.logdet(E)) == 0.0
+    dsla.logdet(E).backward()  # stays in the graph; the gradient is empty
+    assert v.grad.shape == (0,)
+
+
+def test_zero_size_refused_where_undefined():
+    E = _empty()
+    with pytest.raises(ValueError, match="argument 'A'"):
+        dsla.amg(E)
+    with pytest.raises(ValueError, match="argument 'k'"):
+        dsla.eigsh(E, k=1)

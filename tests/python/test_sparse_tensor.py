@@ -232,3 +232,98 @@ def test_spy_png(tmp_path):
     fig = dsla.spy(dsla.poisson2d(8), tmp_path / "spy.png")
     assert (tmp_path / "spy.png").stat().st_size > 1000
     assert fig is not None
+
+
+# ---------------------------------------------------------------- bad input (issue: defects)
+def _v3():
+    return torch.ones(3, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("rows", [[0, 1, 5], [0, -1, 2], [0, 1, 2**40]])
+def test_coo_index_out_of_range_refused_even_without_check(rows):
+    # check=False used to skip the bounds check: a row of 5 crashed, -1 corrupted the heap.
+    with pytest.raises(IndexError, match="argument 'row'"):
+        dsla.SparseTensor(_v3(), torch.tensor(rows), torch.tensor([0, 1, 2]), (3, 3), check=False)
+    with pytest.raises(IndexError, match="argument 'col'"):
+        dsla.SparseTensor(_v3(), torch.tensor([0, 1, 2]), torch.tensor(rows), (3, 3), check=False)
+
+
+def test_csr_structure_validated_even_without_check():
+    crow = torch.tensor([0, 1, 2, 3])
+    with pytest.raises(IndexError, match="argument 'col'"):
+        dsla.SparseTensor.from_csr(crow, torch.tensor([0, 7, 2]), _v3(), (3, 3), check=False)
+    with pytest.raises(ValueError, match="argument 'crow'"):
+        dsla.SparseTensor.from_csr(torch.tensor([0, 2, 1, 3]), torch.tensor([0, 1, 2]), _v3(),
+                                   (3, 3), check=False)
+    with pytest.raises(ValueError, match="argument 'crow'"):
+        dsla.SparseTensor.from_csr(torch.tensor([0, 1, 2, 9]), torch.tensor([0, 1, 2]), _v3(),
+                                   (3, 3), check=False)
+    # check=False still skips the NaN scan (documented), and a valid matrix works.
+    A = dsla.SparseTensor.from_csr(crow, torch.tensor([0, 1, 2]),
+                                   torch.tensor([1.0, float("nan"), 3.0], dtype=torch.float64),
+                                   (3, 3), check=False)
+    assert A.nnz == 3
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        dsla.SparseTensor.from_csr(crow, torch.tensor([0, 1, 2]), A.values, (3, 3))
+
+
+@pytest.mark.parametrize("shape", [(2.9, 3), (3, 2.0), ("3", 3), (True, 3)])
+def test_non_integer_shape_refused(shape):
+    with pytest.raises(TypeError, match="argument 'shape'"):
+        dsla.SparseTensor(_v3(), torch.tensor([0, 1, 1]), torch.tensor([0, 1, 2]), shape)
+
+
+def test_shape_past_int64_refused():
+    r, c = torch.tensor([0, 1, 1]), torch.tensor([0, 1, 2])
+    with pytest.raises(ValueError, match="argument 'shape'"):
+        dsla.SparseTensor(_v3(), r, c, (2**63 - 1, 3))  # rows + 1 row pointers overflow
+    with pytest.raises(ValueError, match="argument 'shape'"):
+        dsla.SparseTensor(_v3(), r, c, (2**64, 3))
+    with pytest.raises(ValueError, match="argument 'shape'"):
+        dsla.SparseTensor(_v3(), r, c, (-1, 3))
+    # NumPy and 0-d tensor integers are integers.
+    np = pytest.importorskip("numpy")
+    A = dsla.SparseTensor(_v3(), r, c, (np.int64(2), torch.tensor(3)))
+    assert A.shape == (2, 3)
+
+
+@pytest.mark.parametrize("n", [2.5, 2.0, "4", None, True])
+def test_generators_refuse_non_integer_sizes(n):
+    for gen in (dsla.poisson2d, dsla.poisson3d, dsla.aniso2d, dsla.convdiff2d):
+        with pytest.raises(TypeError, match="argument 'n'"):
+            gen(n)
+
+
+def test_generators_refuse_sizes_that_overflow():
+    for gen, n in ((dsla.poisson2d, 2**32), (dsla.poisson2d, 2**31), (dsla.poisson3d, 2**21),
+                   (dsla.aniso2d, 2**32), (dsla.convdiff2d, 2**40), (dsla.poisson2d, 2**64)):
+        with pytest.raises(ValueError, match="argument 'n'"):
+            gen(n)
+    with pytest.raises(ValueError, match="argument 'n'"):
+        dsla.generate("poisson2d:4294967296")
+    with pytest.raises(ValueError, match="argument 'problem'"):
+        dsla.generate("poisson2d:99999999999999999999999")
+    for spec in ("poisson2d:2.5", "poisson2d:1e3", "poisson3d:", "poisson2d:x", "poisson2d: 4"):
+        with pytest.raises(ValueError, match="argument 'problem'"):
+            dsla.generate(spec)
+    with pytest.raises(ValueError, match="argument 'density'"):
+        dsla.random_sparse(2**40, 2**40, 1.0)
+
+
+def test_from_torch_coo_keeps_autograd():
+    i = torch.tensor([[0, 1, 1, 1], [0, 0, 1, 1]])  # (1, 1) twice: coalesce sums it
+    v = torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64, requires_grad=True)
+    A = dsla.SparseTensor.from_torch(torch.sparse_coo_tensor(i, v, (2, 2)))
+    assert A.values.requires_grad
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    (A @ x).sum().backward()
+    # d(sum(A x))/dv_k = x[col_k], duplicates each get the gradient of their summed entry.
+    assert torch.equal(v.grad, torch.tensor([1.0, 1.0, 2.0, 2.0], dtype=torch.float64))
+
+
+def test_from_torch_csr_checks_row_pointers():
+    # torch's unchecked constructor lets decreasing row pointers through.
+    t = torch._sparse_csr_tensor_unsafe(torch.tensor([0, 2, 1]), torch.tensor([0, 1]),
+                                        torch.tensor([1.0, 2.0], dtype=torch.float64), (2, 2))
+    with pytest.raises(ValueError, match="crow_indices"):
+        dsla.SparseTensor.from_torch(t)

@@ -50,6 +50,10 @@ using PreconditionerPtr = std::shared_ptr<Preconditioner>;
 // and NotImplementedError for kinds not built on that device.
 PreconditionerPtr make_preconditioner(const SparseMatrix& A, const Options& opt);
 
+// Refuses (ValueError naming `arg`) a name that is no preconditioner kind, so that a misspelt
+// precond fails where the options are read, whatever method ends up used.
+void check_kind(const std::string& kind, const char* arg = "precond");
+
 // Wraps any operator z = M⁻¹ r as a preconditioner: update() is a no-op, is_symmetric() is the
 // caller's declaration, adjoint() is the operator itself when symmetric, else its apply_adjoint
 // (an error at apply time when the operator has none).
