@@ -4,11 +4,17 @@
 // parser's exceptions into ValueError.
 #include <dsla/errors.h>
 #include <dsla/io.h>
+#include <dsla/pattern.h>
 
 #include <ATen/ATen.h>
 
+#include <unistd.h>
+
 #include <cfloat>
 #include <cmath>
+#include <iomanip>
+#include <new>
+#include <sstream>
 #include <utility>
 
 #include "kernels/cpu/mtx_format.h"
@@ -37,7 +43,8 @@ at::Tensor adopt(std::vector<T>&& v, at::ScalarType dtype) {
       owner->data(), {n}, [owner](void*) { delete owner; }, at::TensorOptions().dtype(dtype));
 }
 
-// The parser's std::invalid_argument (MtxError: file + line) as a ValueError naming `arg`.
+// The parser's std::invalid_argument (MtxError: file + line) as a ValueError naming `arg`. The
+// message is printable already (MtxError escapes the name and every quoted byte of content).
 template <class F>
 auto value_errors(const char* arg, F&& f) -> decltype(f()) {
   try {
@@ -65,6 +72,24 @@ std::vector<T> to_vector(const at::Tensor& t) {
   return std::vector<T>(p, p + c.numel());
 }
 
+// The CSR row pointer of a rows x cols matrix with `entries` stored entries is the one array that
+// follows the declared shape rather than the file's content. A shape that a few bytes can declare
+// (10^12 rows) is refused before it is allocated when it alone would exceed the machine's memory,
+// with the file and its size line named; an allocation that fails later says which file it was.
+void check_row_pointer_fits(const std::string& path, const mtx::Header& h, int64_t entries) {
+  const int64_t isz = Pattern::index_dtype_for(h.rows, h.cols, entries) == at::kInt ? 4 : 8;
+  const double need = (static_cast<double>(h.rows) + 1) * static_cast<double>(isz);
+  const double have = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+  if (have > 0 && need > have) {
+    std::ostringstream msg;
+    msg << std::fixed << std::setprecision(1) << "the size line declares " << h.rows
+        << " rows: the CSR row pointer alone would take " << need / 1e9
+        << " GB, more than this machine's " << have / 1e9 << " GB of memory (the file holds "
+        << entries << " entries: is the size line right?)";
+    DSLA_CHECK_ARG(false, "path", mtx::MtxError(path, h.size_line, msg.str()).what());
+  }
+}
+
 }  // namespace
 
 SparseMatrix read_mtx(const std::string& path, at::ScalarType dtype, MtxInfo* info) {
@@ -80,11 +105,12 @@ SparseMatrix read_mtx(const std::string& path, at::ScalarType dtype, MtxInfo* in
     for (const auto* v : {&coo.re, &coo.im}) {
       for (size_t k = 0; k < v->size(); ++k) {
         DSLA_CHECK_ARG(std::fabs((*v)[k]) <= FLT_MAX, "dtype", "entry (", coo.row[k] + 1, ", ",
-                       coo.col[k] + 1, ") of '", path, "' is ", (*v)[k],
+                       coo.col[k] + 1, ") of '", mtx::printable(path), "' is ", (*v)[k],
                        ", beyond the float32 range: read it as float64");
       }
     }
   }
+  check_row_pointer_fits(path, h, static_cast<int64_t>(coo.nnz()));
   const int64_t nnz = static_cast<int64_t>(coo.nnz());
   at::Tensor values;
   if (h.field == mtx::Field::kPattern) {
@@ -104,7 +130,18 @@ SparseMatrix read_mtx(const std::string& path, at::ScalarType dtype, MtxInfo* in
   // The parser has already checked indices (in range) and values (finite): no second pass.
   CooOptions opt;
   opt.check = false;
-  return SparseMatrix::from_coo(row, col, values, {h.rows, h.cols}, opt);
+  try {
+    return SparseMatrix::from_coo(row, col, values, {h.rows, h.cols}, opt);
+  } catch (const std::bad_alloc&) {
+    TORCH_CHECK(false, "Matrix Market file '", mtx::printable(path),
+                "': out of memory building the ", h.rows, " x ", h.cols, " matrix with ", nnz,
+                " entries");
+  } catch (const c10::Error& e) {
+    TORCH_CHECK(false, "Matrix Market file '", mtx::printable(path), "': building the ", h.rows,
+                " x ", h.cols, " matrix with ", nnz,
+                " entries failed: ", e.what_without_backtrace());
+  }
+  return {};
 }
 
 MtxInfo read_mtx_info(const std::string& path) {
