@@ -183,8 +183,8 @@ std::string check_info_dense(const Coo& a, const cli::InfoReport& r) {
   if (s.symmetric != (square && worst <= cli::kInfoSymmetryRtol * scale)) {
     return "info: symmetry differs";
   }
-  if (square && (s.dominant_rows != dom || s.strictly_dominant_rows != strict ||
-                 s.zero_diagonals != zero)) {
+  if (square &&
+      (s.dominant_rows != dom || s.strictly_dominant_rows != strict || s.zero_diagonals != zero)) {
     return "info: diagonal figures differ";
   }
   const double fro = std::sqrt(ssq);
@@ -224,7 +224,8 @@ inline std::string check_info(const Coo& a, bool single) {
     if (!failed.empty()) return failed;
   }
   // What the CLI prints: any name, any figures, always printable text and one line of JSON.
-  const std::string name("dir/\xff\xfe\"quoted\"\n\x01name.mtx", 28);
+  static const char kName[] = "dir/\xff\xfe\"quoted\"\n\x01name.mtx";
+  const std::string name(kName, sizeof kName - 1);
   for (const bool json : {false, true}) {
     const std::string out = cli::format_info(r, name, json);
     if (!is_printable(out)) return "info output not printable";

@@ -35,10 +35,10 @@ std::string quote(const char* b, const char* e) {
 
 // Bytes asked of a ByteSource at first; the buffer doubles up to kChunk as reading goes on, so
 // reading only the header of a compressed file inflates little.
-constexpr size_t kFirstChunk = size_t{64} << 10;
+constexpr size_t kFirstChunk = size_t{16} << 10;
 constexpr size_t kChunk = size_t{1} << 20;
 // Entries reserved at first when the source cannot bound what remains (a compressed stream).
-constexpr size_t kFirstReserve = size_t{1} << 16;
+constexpr size_t kFirstReserve = size_t{1} << 12;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -91,14 +91,14 @@ class Parser {
     return true;
   }
   // Stream mode: keeps the unfinished line [next_, end_), moved to the front of the buffer, and
-  // appends what the source gives next (the buffer grows only for a line longer than a chunk).
+  // appends what the source gives next. The buffer doubles after each read up to kChunk (reading
+  // only the header stays cheap), and beyond that only for a line that does not fit.
   void refill() {
     const size_t pending = static_cast<size_t>(end_ - next_);
     if (pending > static_cast<size_t>(kMaxLineBytes)) fail_too_long(line_ + 1);
     std::memmove(buf_.data(), next_, pending);
-    if (buf_.size() < kChunk || pending == buf_.size()) {
-      buf_.resize(std::min(std::max(buf_.size() * 2, kChunk / 16),
-                           std::max(kChunk, static_cast<size_t>(kMaxLineBytes) + 1)));
+    if ((end_ != buf_.data() && buf_.size() < kChunk) || pending == buf_.size()) {
+      buf_.resize(std::min(buf_.size() * 2, static_cast<size_t>(kMaxLineBytes) + 1));
     }
     size_t n = 0;
     try {
