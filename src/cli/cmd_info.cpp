@@ -9,6 +9,7 @@
 #include <ATen/ATen.h>
 
 #include <iostream>
+#include <new>
 
 #include "cli/command.h"
 #include "cli/info_report.h"
@@ -24,6 +25,9 @@ InfoReport report_of_file(const std::string& path, at::ScalarType dtype) {
     return info_report(mtx::read_file(path), dtype == at::kFloat, path);
   } catch (const std::invalid_argument& e) {
     DSLA_CHECK_ARG(false, "path", e.what());  // read_mtx's words, as `dsla solve` says them
+  } catch (const std::bad_alloc&) {
+    TORCH_CHECK_WITH(OutOfMemoryError, false, "Matrix Market file '", shown(path),
+                     "': out of memory holding its entries");
   }
   return {};
 }

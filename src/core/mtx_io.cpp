@@ -72,6 +72,19 @@ std::vector<T> to_vector(const at::Tensor& t) {
   return std::vector<T>(p, p + c.numel());
 }
 
+// mtx::read_file, with running out of memory (a file that holds more entries than fit) reported
+// with the file's name rather than as a bare std::bad_alloc.
+mtx::Coo read_entries(const std::string& path) {
+  try {
+    return mtx::read_file(path);
+  } catch (const std::bad_alloc&) {
+    TORCH_CHECK_WITH(OutOfMemoryError, false, "Matrix Market file '", mtx::printable(path),
+                     "': out of memory holding its entries (24 to 32 bytes each once read, ",
+                     "before the CSR build)");
+  }
+  return {};
+}
+
 // The CSR row pointer of a rows x cols matrix with `entries` stored entries is the one array that
 // follows the declared shape rather than the file's content. A shape that a few bytes can declare
 // (10^12 rows) is refused before it is allocated when it alone would exceed the machine's memory,
@@ -96,7 +109,7 @@ SparseMatrix read_mtx(const std::string& path, at::ScalarType dtype, MtxInfo* in
   DSLA_CHECK_ARG(dtype == at::kFloat || dtype == at::kDouble || dtype == at::kComplexFloat ||
                      dtype == at::kComplexDouble,
                  "dtype", "expected float32, float64, complex64 or complex128, got ", dtype);
-  mtx::Coo coo = value_errors("path", [&] { return mtx::read_file(path); });
+  mtx::Coo coo = value_errors("path", [&] { return read_entries(path); });
   const mtx::Header h = coo.header;
   if (info) *info = to_info(h);
   const bool single = dtype == at::kFloat || dtype == at::kComplexFloat;
@@ -133,9 +146,9 @@ SparseMatrix read_mtx(const std::string& path, at::ScalarType dtype, MtxInfo* in
   try {
     return SparseMatrix::from_coo(row, col, values, {h.rows, h.cols}, opt);
   } catch (const std::bad_alloc&) {
-    TORCH_CHECK(false, "Matrix Market file '", mtx::printable(path),
-                "': out of memory building the ", h.rows, " x ", h.cols, " matrix with ", nnz,
-                " entries");
+    TORCH_CHECK_WITH(OutOfMemoryError, false, "Matrix Market file '", mtx::printable(path),
+                     "': out of memory building the ", h.rows, " x ", h.cols, " matrix with ", nnz,
+                     " entries");
   } catch (const c10::Error& e) {
     TORCH_CHECK(false, "Matrix Market file '", mtx::printable(path), "': building the ", h.rows,
                 " x ", h.cols, " matrix with ", nnz,

@@ -205,6 +205,16 @@ def test_lying_size_line_fails_fast_in_bounded_memory(tmp_path):
     grew, out = _rss_growth_mb(f"dsla.read_mtx({str(p)!r})")
     assert out.startswith("ValueError") and "line 4" in out, out
     assert grew < 30, f"{grew:.0f} MB to read a 100-byte file"
+    # An array file: rows * cols values declared (10^18), checked against the lines there.
+    q = tmp_path / "lying_array.mtx"
+    q.write_text("%%MatrixMarket matrix array real general\n1000000000 1000000000\n1\n2\n")
+    grew, out = _rss_growth_mb(f"dsla.read_mtx({str(q)!r})")
+    assert "lying_array.mtx', line 4: the file ends after 2 of the 1000000000000000000 values" \
+        in out, out
+    assert grew < 30, f"{grew:.0f} MB to read a 70-byte file"
+    q.write_text("%%MatrixMarket matrix array real general\n9000000000 9000000000\n1\n")
+    with pytest.raises(ValueError, match="line 2: the matrix is too large"):  # rows*cols > 2^63
+        dsla.read_mtx(q)
 
 
 def test_huge_declared_shape_costs_its_row_pointer_only(tmp_path):
