@@ -16,15 +16,39 @@ from . import _C
 from ._util import dtype_name
 from .sparse_tensor import SparseTensor
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 __all__ = ["read_mtx", "read_mtx_info", "write_mtx"]
 
 
-def _existing(path: PathLike) -> str:
-    p = os.fspath(path)
+def _fsencoded(path: PathLike) -> bytes:
+    """The file name as the operating system's bytes (what the C++ side opens): a name that is not
+    valid UTF-8 reaches Python as a str with surrogate escapes, which only os.fsencode undoes."""
+    try:
+        p = os.fsencode(path)
+    except TypeError:
+        raise TypeError(f"dsla: argument 'path': expected a str, bytes or os.PathLike file name, "
+                        f"got {type(path).__name__}") from None
+    if b"\0" in p:
+        raise ValueError(f"dsla: argument 'path': the file name '{_shown(p)}' contains a NUL "
+                         f"byte, which no file name can hold")
+    return p
+
+
+def _shown(p: bytes) -> str:
+    """A file name as messages show it (the C++ side's way): bytes that are not UTF-8, and control
+    characters, as \\xNN."""
+    s = p.decode("utf-8", "backslashreplace")
+    return "".join(f"\\x{ord(c):02x}" if ord(c) < 0x20 or ord(c) == 0x7f else c for c in s)
+
+
+def _existing(path: PathLike) -> bytes:
+    p = _fsencoded(path)
     if not os.path.exists(p):
-        raise FileNotFoundError(f"dsla: Matrix Market file '{p}' does not exist")
+        raise FileNotFoundError(f"dsla: Matrix Market file '{_shown(p)}' does not exist")
+    if os.path.isdir(p):
+        raise IsADirectoryError(f"dsla: Matrix Market file '{_shown(p)}' is a directory, "
+                                f"not a file")
     return p
 
 
@@ -33,7 +57,8 @@ def read_mtx(path: PathLike, dtype: Optional[torch.dtype] = None,
     """Reads a Matrix Market file into a :class:`SparseTensor`.
 
     Args:
-        path: a ``.mtx`` file, plain or gzip-compressed (recognised by its content).
+        path: a ``.mtx`` file, plain or gzip-compressed (recognised by its content, read as it is
+            inflated): a ``str``, ``bytes`` or ``os.PathLike`` name, in any encoding.
         dtype: ``torch.float64`` (default), ``torch.float32``, ``torch.complex128`` or
             ``torch.complex64``. Files with the ``complex`` field always give a complex matrix
             (``complex64`` when ``dtype`` is ``float32``/``complex64``); ``real``, ``integer``
@@ -46,8 +71,10 @@ def read_mtx(path: PathLike, dtype: Optional[torch.dtype] = None,
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is malformed (the message names the line) or ``dtype`` is not one
-            of the four above.
+        IsADirectoryError: ``path`` is a directory.
+        ValueError: the file is malformed (the message names the file and the line; bytes that
+            are not UTF-8 are shown as ``\\xNN``), its size line declares a shape whose row
+            pointer cannot fit in memory, or ``dtype`` is not one of the four above.
 
     Example:
         >>> A = dsla.read_mtx("bcsstk03.mtx")
@@ -76,7 +103,8 @@ def write_mtx(A: SparseTensor, path: PathLike, symmetry: str = "general") -> Non
 
     Args:
         A: a (non-batched) :class:`SparseTensor`, real or complex, on any device.
-        path: the file to create (overwritten if it exists).
+        path: the file to create (overwritten if it exists): ``str``, ``bytes`` or
+            ``os.PathLike``.
         symmetry: ``"general"`` (every stored entry), or ``"symmetric"``, ``"skew-symmetric"``,
             ``"hermitian"`` to store the lower triangle only. The matrix must then have that
             symmetry exactly (pattern and values); otherwise ``ValueError``.
@@ -88,4 +116,4 @@ def write_mtx(A: SparseTensor, path: PathLike, symmetry: str = "general") -> Non
     if not isinstance(A, SparseTensor):
         raise TypeError(f"dsla.write_mtx: argument 'A': expected a dsla.SparseTensor, "
                         f"got {type(A).__name__}")
-    _C.write_mtx(A._m, os.fspath(path), symmetry)
+    _C.write_mtx(A._m, _fsencoded(path), symmetry)

@@ -1,68 +1,74 @@
 // `dsla info MATRIX`: what a matrix is (shape, nnz, symmetry, diagonal dominance, memory).
+//
+// A file is parsed and summarized from its entries (cli/info_report.h): it is never built as a
+// SparseMatrix, so a file declaring 10^8 rows with three entries costs what the entries cost,
+// not several arrays of 10^8. A generated problem is summarized from its CSR the same way.
 #include <dsla/generators.h>
 #include <dsla/io.h>
 
 #include <ATen/ATen.h>
 
-#include <iomanip>
 #include <iostream>
+#include <new>
 
 #include "cli/command.h"
+#include "cli/info_report.h"
+#include "kernels/cpu/mtx_format.h"
 
 namespace dsla::cli {
 namespace {
 
+InfoReport report_of_file(const std::string& path, at::ScalarType dtype) {
+  // The same errors as read_mtx: malformed files and float32 overflow are ValueErrors that
+  // name the file (and the line).
+  try {
+    return info_report(mtx::read_file(path), dtype == at::kFloat, path);
+  } catch (const std::invalid_argument& e) {
+    DSLA_CHECK_ARG(false, "path", e.what());  // read_mtx's words, as `dsla solve` says them
+  } catch (const std::bad_alloc&) {
+    TORCH_CHECK_WITH(OutOfMemoryError, false, "Matrix Market file '", shown(path),
+                     "': out of memory holding its entries");
+  }
+  return {};
+}
+
+template <class T>
+kernels::cpu::CooSummary summarize(const SparseMatrix& A, int64_t nnz) {
+  const at::Tensor row = A.row_indices().to(at::kLong).contiguous();
+  const at::Tensor col = A.col_indices().to(at::kLong).contiguous();
+  const at::Tensor v = A.values().contiguous();
+  at::Tensor re = v, im;
+  if (A.is_complex()) {
+    re = at::real(v).contiguous();
+    im = at::imag(v).contiguous();
+  }
+  return kernels::cpu::summarize_coo<T>(A.rows(), A.cols(), static_cast<size_t>(nnz),
+                                        row.data_ptr<int64_t>(), col.data_ptr<int64_t>(),
+                                        re.data_ptr<T>(), im.defined() ? im.data_ptr<T>() : nullptr,
+                                        kInfoSymmetryRtol);
+}
+
+InfoReport report_of_matrix(const SparseMatrix& M) {
+  const SparseMatrix A = M.to(c10::Device(c10::kCPU));
+  InfoReport r;
+  r.rows = A.rows();
+  r.cols = A.cols();
+  r.dtype = c10::toString(A.dtype());
+  r.value_bytes = static_cast<int>(A.values().element_size());
+  r.index64 = A.pattern()->index_dtype() == at::kLong;
+  const bool single = A.dtype() == at::kFloat || A.dtype() == at::kComplexFloat;
+  r.summary = single ? summarize<float>(A, A.nnz()) : summarize<double>(A, A.nnz());
+  return r;
+}
+
 int run_info(const Args& args) {
   DSLA_CHECK_ARG(args.positional().size() == 1, "MATRIX", "give one file or problem (see --help)");
   const auto what = args.positional()[0];
-  const bool json = args.flag("json");
-  auto A = load_matrix(what, args).to(c10::Device(c10::kCPU));
-  const int64_t n = A.rows(), m = A.cols(), nnz = A.nnz();
-  const bool square = n == m;
-  const bool psym = square && A.pattern()->is_structurally_symmetric();
-  const bool sym = square && A.is_symmetric(1e-12, 0.0, true);
-  auto counts = A.crow_indices().to(at::kLong).diff();
-  const int64_t rmin = n ? counts.min().item<int64_t>() : 0;
-  const int64_t rmax = n ? counts.max().item<int64_t>() : 0;
-  int64_t dominant = 0, strict = 0, zero_diag = 0;
-  if (square && n) {
-    auto d = A.diagonal().abs();
-    auto off = A.values().abs().new_zeros({n}).index_add(0, A.row_indices().to(at::kLong),
-                                                         A.values().abs()) -
-               d;
-    dominant = (d >= off).sum().item<int64_t>();
-    strict = (d > off).sum().item<int64_t>();
-    zero_diag = (d == 0).sum().item<int64_t>();
-  }
-  const int64_t isz = A.pattern()->index_dtype() == at::kInt ? 4 : 8;
-  const int64_t vsz = A.values().element_size();
-  const int64_t bytes = nnz * (isz + vsz) + (n + 1) * isz;
-  const double fro = A.norm("fro").item<double>();
-  if (json) {
-    std::cout << "{\"matrix\": \"" << json_escape(what) << "\", \"rows\": " << n
-              << ", \"cols\": " << m << ", \"nnz\": " << nnz << ", \"dtype\": \"" << A.dtype()
-              << "\", \"index_dtype\": \"" << (isz == 4 ? "int32" : "int64")
-              << "\", \"pattern_symmetric\": " << (psym ? "true" : "false")
-              << ", \"symmetric\": " << (sym ? "true" : "false") << ", \"row_nnz_min\": " << rmin
-              << ", \"row_nnz_max\": " << rmax << ", \"diag_dominant_rows\": " << dominant
-              << ", \"strictly_dominant_rows\": " << strict << ", \"zero_diagonals\": " << zero_diag
-              << ", \"norm_fro\": " << std::setprecision(17) << fro << ", \"bytes\": " << bytes
-              << "}\n";
-    return 0;
-  }
-  std::cout << "matrix      " << what << "\n"
-            << "shape       " << n << " x " << m << "\n"
-            << "nnz         " << nnz << "  (" << std::fixed << std::setprecision(2)
-            << (n ? double(nnz) / n : 0.0) << " per row, min " << rmin << ", max " << rmax << ")\n"
-            << "dtype       " << A.dtype() << ", indices " << (isz == 4 ? "int32" : "int64") << "\n"
-            << "symmetry    pattern " << (psym ? "yes" : "no") << ", values "
-            << (sym ? "yes" : "no") << "\n";
-  if (square) {
-    std::cout << "diagonal    " << zero_diag << " zero; dominant rows " << dominant << " / " << n
-              << " (strict " << strict << ")\n";
-  }
-  std::cout << "norm        fro " << std::scientific << std::setprecision(4) << fro << "\n"
-            << "memory      " << std::fixed << std::setprecision(1) << bytes / 1e6 << " MB (CSR)\n";
+  // The summary is computed on the CPU whatever --device says; the option is still checked.
+  static_cast<void>(c10::Device(args.get("device", "cpu")));
+  const InfoReport r = is_generator_spec(what) ? report_of_matrix(load_matrix(what, args))
+                                               : report_of_file(what, matrix_dtype(args));
+  std::cout << format_info(r, what, args.flag("json"));
   return 0;
 }
 

@@ -103,15 +103,16 @@ const char* kMatrixHelp =
     "  --json                    machine-readable output on stdout\n"
     "  --threads N               CPU threads (default: all cores)\n";
 
-SparseMatrix load_matrix(const std::string& what, const Args& args) {
+at::ScalarType matrix_dtype(const Args& args) {
   const auto dtype_s = args.get("dtype", "float64");
-  at::ScalarType dtype = at::kDouble;
-  if (dtype_s == "float32") {
-    dtype = at::kFloat;
-  } else {
-    DSLA_CHECK_ARG(dtype_s == "float64", "--dtype", "must be float64 or float32, got '", dtype_s,
-                   "'");
-  }
+  if (dtype_s == "float32") return at::kFloat;
+  DSLA_CHECK_ARG(dtype_s == "float64", "--dtype", "must be float64 or float32, got '",
+                 shown(dtype_s), "'");
+  return at::kDouble;
+}
+
+SparseMatrix load_matrix(const std::string& what, const Args& args) {
+  const at::ScalarType dtype = matrix_dtype(args);
   const c10::Device device(args.get("device", "cpu"));
   if (is_generator_spec(what)) {
     GenOptions o;
@@ -120,21 +121,6 @@ SparseMatrix load_matrix(const std::string& what, const Args& args) {
     return generate(what, o);
   }
   return read_mtx(what, dtype).to(device);
-}
-
-std::string json_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += c;
-    } else if (c == '\n') {
-      o += "\\n";
-    } else {
-      o += c;
-    }
-  }
-  return o;
 }
 
 }  // namespace dsla::cli

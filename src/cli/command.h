@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/text.h"  // shown(), json_escape(): what the commands print
+
 namespace dsla::cli {
 
 // Minimal GNU-style options: --name value, --name=value, --flag; the rest are positionals.
@@ -46,7 +48,7 @@ const std::map<std::string, Command>& commands();
 SparseMatrix load_matrix(const std::string& what, const Args& args);
 // Common help text for the matrix argument and the --dtype/--device options.
 extern const char* kMatrixHelp;
-// Minimal JSON writer helpers.
-std::string json_escape(const std::string& s);
+// --dtype: float64 (default) or float32; anything else is refused naming the option.
+at::ScalarType matrix_dtype(const Args& args);
 
 }  // namespace dsla::cli

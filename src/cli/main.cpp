@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   const auto& cmds = dsla::cli::commands();
   auto it = cmds.find(argv[1]);
   if (it == cmds.end()) {
-    std::cerr << "dsla: unknown command '" << argv[1] << "'\n\n";
+    std::cerr << "dsla: unknown command '" << dsla::cli::shown(argv[1]) << "'\n\n";
     print_help();
     return 2;
   }
@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
     }
     auto unknown = args.unknown(it->second.options);
     if (!unknown.empty()) {
-      std::cerr << "dsla " << argv[1] << ": unknown option --" << unknown[0] << " (see --help)\n";
+      std::cerr << "dsla " << argv[1] << ": unknown option --" << dsla::cli::shown(unknown[0])
+                << " (see --help)\n";
       return 2;
     }
     // CPU threads: --threads N, else every core the machine has (torch's own default is the
@@ -59,10 +60,12 @@ int main(int argc, char** argv) {
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     return it->second.run(args);
   } catch (const c10::Error& e) {
-    std::cerr << "dsla " << argv[1] << ": error: " << e.what_without_backtrace() << "\n";
+    // Messages may quote arguments or file content: any bytes reach the terminal escaped.
+    std::cerr << "dsla " << argv[1]
+              << ": error: " << dsla::cli::shown(e.what_without_backtrace(), true) << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "dsla " << argv[1] << ": error: " << e.what() << "\n";
+    std::cerr << "dsla " << argv[1] << ": error: " << dsla::cli::shown(e.what(), true) << "\n";
     return 1;
   }
 }

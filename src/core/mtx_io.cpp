@@ -4,11 +4,17 @@
 // parser's exceptions into ValueError.
 #include <dsla/errors.h>
 #include <dsla/io.h>
+#include <dsla/pattern.h>
 
 #include <ATen/ATen.h>
 
+#include <unistd.h>
+
 #include <cfloat>
 #include <cmath>
+#include <iomanip>
+#include <new>
+#include <sstream>
 #include <utility>
 
 #include "kernels/cpu/mtx_format.h"
@@ -37,7 +43,8 @@ at::Tensor adopt(std::vector<T>&& v, at::ScalarType dtype) {
       owner->data(), {n}, [owner](void*) { delete owner; }, at::TensorOptions().dtype(dtype));
 }
 
-// The parser's std::invalid_argument (MtxError: file + line) as a ValueError naming `arg`.
+// The parser's std::invalid_argument (MtxError: file + line) as a ValueError naming `arg`. The
+// message is printable already (MtxError escapes the name and every quoted byte of content).
 template <class F>
 auto value_errors(const char* arg, F&& f) -> decltype(f()) {
   try {
@@ -65,13 +72,44 @@ std::vector<T> to_vector(const at::Tensor& t) {
   return std::vector<T>(p, p + c.numel());
 }
 
+// mtx::read_file, with running out of memory (a file that holds more entries than fit) reported
+// with the file's name rather than as a bare std::bad_alloc.
+mtx::Coo read_entries(const std::string& path) {
+  try {
+    return mtx::read_file(path);
+  } catch (const std::bad_alloc&) {
+    TORCH_CHECK_WITH(OutOfMemoryError, false, "Matrix Market file '", mtx::printable(path),
+                     "': out of memory holding its entries (24 to 32 bytes each once read, ",
+                     "before the CSR build)");
+  }
+  return {};
+}
+
+// The CSR row pointer of a rows x cols matrix with `entries` stored entries is the one array that
+// follows the declared shape rather than the file's content. A shape that a few bytes can declare
+// (10^12 rows) is refused before it is allocated when it alone would exceed the machine's memory,
+// with the file and its size line named; an allocation that fails later says which file it was.
+void check_row_pointer_fits(const std::string& path, const mtx::Header& h, int64_t entries) {
+  const int64_t isz = Pattern::index_dtype_for(h.rows, h.cols, entries) == at::kInt ? 4 : 8;
+  const double need = (static_cast<double>(h.rows) + 1) * static_cast<double>(isz);
+  const double have = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+  if (have > 0 && need > have) {
+    std::ostringstream msg;
+    msg << std::fixed << std::setprecision(1) << "the size line declares " << h.rows
+        << " rows: the CSR row pointer alone would take " << need / 1e9
+        << " GB, more than this machine's " << have / 1e9 << " GB of memory (the file holds "
+        << entries << " entries: is the size line right?)";
+    DSLA_CHECK_ARG(false, "path", mtx::MtxError(path, h.size_line, msg.str()).what());
+  }
+}
+
 }  // namespace
 
 SparseMatrix read_mtx(const std::string& path, at::ScalarType dtype, MtxInfo* info) {
   DSLA_CHECK_ARG(dtype == at::kFloat || dtype == at::kDouble || dtype == at::kComplexFloat ||
                      dtype == at::kComplexDouble,
                  "dtype", "expected float32, float64, complex64 or complex128, got ", dtype);
-  mtx::Coo coo = value_errors("path", [&] { return mtx::read_file(path); });
+  mtx::Coo coo = value_errors("path", [&] { return read_entries(path); });
   const mtx::Header h = coo.header;
   if (info) *info = to_info(h);
   const bool single = dtype == at::kFloat || dtype == at::kComplexFloat;
@@ -80,11 +118,12 @@ SparseMatrix read_mtx(const std::string& path, at::ScalarType dtype, MtxInfo* in
     for (const auto* v : {&coo.re, &coo.im}) {
       for (size_t k = 0; k < v->size(); ++k) {
         DSLA_CHECK_ARG(std::fabs((*v)[k]) <= FLT_MAX, "dtype", "entry (", coo.row[k] + 1, ", ",
-                       coo.col[k] + 1, ") of '", path, "' is ", (*v)[k],
+                       coo.col[k] + 1, ") of '", mtx::printable(path), "' is ", (*v)[k],
                        ", beyond the float32 range: read it as float64");
       }
     }
   }
+  check_row_pointer_fits(path, h, static_cast<int64_t>(coo.nnz()));
   const int64_t nnz = static_cast<int64_t>(coo.nnz());
   at::Tensor values;
   if (h.field == mtx::Field::kPattern) {
@@ -104,7 +143,18 @@ SparseMatrix read_mtx(const std::string& path, at::ScalarType dtype, MtxInfo* in
   // The parser has already checked indices (in range) and values (finite): no second pass.
   CooOptions opt;
   opt.check = false;
-  return SparseMatrix::from_coo(row, col, values, {h.rows, h.cols}, opt);
+  try {
+    return SparseMatrix::from_coo(row, col, values, {h.rows, h.cols}, opt);
+  } catch (const std::bad_alloc&) {
+    TORCH_CHECK_WITH(OutOfMemoryError, false, "Matrix Market file '", mtx::printable(path),
+                     "': out of memory building the ", h.rows, " x ", h.cols, " matrix with ", nnz,
+                     " entries");
+  } catch (const c10::Error& e) {
+    TORCH_CHECK(false, "Matrix Market file '", mtx::printable(path), "': building the ", h.rows,
+                " x ", h.cols, " matrix with ", nnz,
+                " entries failed: ", e.what_without_backtrace());
+  }
+  return {};
 }
 
 MtxInfo read_mtx_info(const std::string& path) {

@@ -95,3 +95,56 @@ TEST(IO, ErrorsAreValueErrorsWithTheLine) {
       dsla::SparseMatrix::from_coo(row, col, at::ones({3, 2}, at::kDouble), {2, 2});
   EXPECT_THROW(dsla::write_mtx(batched, tmp("b.mtx")), c10::ValueError);
 }
+
+TEST(IO, HugeDeclaredShapeWithFewEntries) {
+  // Valid: 10^7 x 10^7 with 3 entries builds its row pointer and nothing else of that length.
+  const std::string ok =
+      write_text("huge_ok.mtx",
+                 "%%MatrixMarket matrix coordinate real general\n10000000 10000000 3\n"
+                 "1 1 1\n10000000 10000000 2\n5 1 3\n");
+  const dsla::SparseMatrix A = dsla::read_mtx(ok);
+  EXPECT_EQ(A.rows(), 10000000);
+  EXPECT_EQ(A.nnz(), 3);
+  EXPECT_EQ(A.crow_indices()[4].item<int64_t>(), 1);
+  EXPECT_EQ(A.crow_indices()[5].item<int64_t>(), 2);
+  EXPECT_EQ(A.crow_indices()[10000000].item<int64_t>(), 3);
+  EXPECT_EQ(A.col_indices()[1].item<int64_t>(), 0);
+  // 10^12 rows need 8 TB of row pointer: refused before any allocation, naming the file and the
+  // size line, as a ValueError (torch's allocator message named neither).
+  const std::string huge = write_text("huge_no.mtx",
+                                      "%%MatrixMarket matrix coordinate real general\n% c\n"
+                                      "1000000000000 1000000000000 1\n1 1 1\n");
+  try {
+    dsla::read_mtx(huge);
+    ADD_FAILURE();
+  } catch (const c10::ValueError& e) {
+    const std::string msg = e.what_without_backtrace();
+    EXPECT_NE(msg.find("huge_no.mtx', line 3"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("row pointer"), std::string::npos) << msg;
+  }
+  // What `dsla info` reads of it is only the header.
+  EXPECT_EQ(dsla::read_mtx_info(huge).rows, 1000000000000);
+}
+
+TEST(IO, DirectoriesAndOddNames) {
+  try {
+    dsla::read_mtx(std::filesystem::temp_directory_path().string());
+    ADD_FAILURE();
+  } catch (const c10::ValueError& e) {
+    EXPECT_NE(std::string(e.what_without_backtrace()).find("is a directory"), std::string::npos)
+        << e.what_without_backtrace();
+  }
+  // A file name that is not UTF-8 round-trips; errors show it escaped.
+  const dsla::SparseMatrix A = dsla::read_mtx(data("bcsstk03.mtx"));
+  const std::string odd = tmp("m\xff\xfe.mtx.gz");
+  dsla::write_mtx(A, odd);
+  EXPECT_TRUE(at::equal(dsla::read_mtx(odd).to_dense(), A.to_dense()));
+  const std::string bad = write_text("b\xff.mtx", "%%MatrixMarket matrix coordinate real x\xff\n");
+  try {
+    dsla::read_mtx(bad);
+    ADD_FAILURE();
+  } catch (const c10::ValueError& e) {
+    const std::string msg = e.what_without_backtrace();
+    EXPECT_NE(msg.find("b\\xff.mtx', line 1: unknown symmetry 'x\\xff'"), std::string::npos) << msg;
+  }
+}

@@ -1,5 +1,6 @@
-// libFuzzer target for the Matrix Market parser and writer (see mtx_properties.h for what is
-// checked). Build: cmake -DDSLA_BUILD_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ ...; run:
+// libFuzzer target for the Matrix Market parser, its streaming reader, the writer and the CLI's
+// `info` report (see mtx_properties.h for what is checked).
+// Build: cmake -DDSLA_BUILD_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ ...; run:
 //   build-fuzz/tests/fuzz/fuzz_mtx -dict=tests/fuzz/mtx.dict -max_total_time=60 <work dir> \
 //       tests/fuzz/corpus
 #include <cstdio>

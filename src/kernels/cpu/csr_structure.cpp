@@ -18,9 +18,39 @@ int64_t find_bad_coo_index(int64_t nnz, const int64_t* row, const int64_t* col, 
   return bad == nnz ? -1 : bad;
 }
 
+namespace {
+
+// coo_to_csr for far fewer entries than rows (a huge declared shape, a few entries): a stable
+// comparison sort of the entries, so the only array of length rows is crow itself (bucketing by
+// row would add two int64 arrays of rows + 1, 16 bytes a row, to a 4-byte-a-row result).
+template <class I>
+int64_t coo_to_csr_by_sort(int64_t rows, int64_t nnz, const int64_t* row, const int64_t* col,
+                           I* crow, I* col_out, int64_t* map) {
+  std::vector<int64_t> order(static_cast<size_t>(nnz));
+  for (int64_t k = 0; k < nnz; ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(), [row, col](int64_t u, int64_t v) {
+    return row[u] != row[v] ? row[u] < row[v] : col[u] < col[v];
+  });
+  int64_t out = 0, next_row = 0;  // entries written; first row whose crow is not set yet
+  for (int64_t p = 0; p < nnz; ++p) {
+    const int64_t k = order[p];
+    const bool repeat = p > 0 && row[k] == row[order[p - 1]] && col[k] == col[order[p - 1]];
+    if (!repeat) {
+      for (; next_row <= row[k]; ++next_row) crow[next_row] = static_cast<I>(out);
+      col_out[out++] = static_cast<I>(col[k]);
+    }
+    map[k] = out - 1;
+  }
+  std::fill(crow + next_row, crow + rows + 1, static_cast<I>(out));
+  return out;
+}
+
+}  // namespace
+
 template <class I>
 int64_t coo_to_csr(int64_t rows, int64_t nnz, const int64_t* row, const int64_t* col, I* crow,
                    I* col_out, int64_t* map, int nthreads) {
+  if (rows > 8 * nnz + 1024) return coo_to_csr_by_sort(rows, nnz, row, col, crow, col_out, map);
   // 1. Bucket entries by row (counting sort keeps input order within a row).
   std::vector<int64_t> start(rows + 1, 0);
   for (int64_t k = 0; k < nnz; ++k) ++start[row[k] + 1];

@@ -1,9 +1,13 @@
-// Matrix Market files on disk: reading through zlib (which reads plain files unchanged, so a
-// compressed file is recognised by its content, not its name) and writing plain or gzip.
+// Matrix Market files on disk: reading through zlib in chunks (zlib reads plain files unchanged,
+// so a compressed file is recognised by its content, not its name) and writing plain or gzip.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <memory>
 
@@ -17,74 +21,78 @@ struct GzCloser {
 };
 using GzFile = std::unique_ptr<gzFile_s, GzCloser>;
 
-GzFile open_read(const std::string& path) {
-  errno = 0;
-  GzFile f(gzopen(path.c_str(), "rb"));
-  if (!f) {
-    throw MtxError(
-        path, 0,
-        std::string("cannot open the file: ") + (errno ? std::strerror(errno) : "out of memory"));
+// open() would stop at a NUL and open another file than the one named.
+void check_name(const std::string& path) {
+  if (path.find('\0') != std::string::npos) {
+    throw MtxError(path, 0, "the file name contains a NUL byte, which no file name can hold");
   }
-  gzbuffer(f.get(), 1 << 18);
-  return f;
 }
 
-// Appends up to `chunk` bytes; false at the end of the file. Decompression errors throw.
-bool read_chunk(gzFile f, const std::string& path, std::string& text, size_t chunk) {
-  const size_t old = text.size();
-  text.resize(old + chunk);
-  const int n = gzread(f, &text[old], static_cast<unsigned>(chunk));
-  if (n < 0) {
-    int err = 0;
-    const char* msg = gzerror(f, &err);
-    text.resize(old);
-    throw MtxError(
-        path, 0,
-        std::string("cannot read the file: ") + (err == Z_ERRNO ? std::strerror(errno) : msg));
-  }
-  text.resize(old + static_cast<size_t>(n));
-  if (n == 0) {
-    // gzread returns 0 both at a clean end and at a truncated gzip stream: gzerror tells.
-    int err = 0;
-    const char* msg = gzerror(f, &err);
-    if (err != Z_OK) {
-      throw MtxError(path, 0, std::string("the compressed data is damaged: ") + msg);
-    }
-    return false;
-  }
-  return true;
-}
-
-// Finds the end of the size line (the first line after the banner that is neither blank nor a
-// comment) in a growing prefix of the file. It resumes where it stopped, so reading a file that
-// has no such line costs linear time, not a rescan per chunk.
-class SizeLineFinder {
+// A file read through zlib: inflated chunk by chunk when compressed, copied when plain.
+class GzSource : public ByteSource {
  public:
-  bool found(const std::string& text) {
-    for (;;) {
-      const size_t nl = text.find('\n', std::max(next_, scanned_));
-      if (nl == std::string::npos) {
-        scanned_ = text.size();
-        return false;
-      }
-      const size_t begin = next_;
-      next_ = nl + 1;
-      if (!banner_seen_) {
-        banner_seen_ = true;
-        continue;
-      }
-      const size_t first = text.find_first_not_of(" \t\r\v\f", begin);  // stops at '\n'
-      if (first < nl && text[first] != '%') return true;
+  explicit GzSource(const std::string& path) : path_(path) {
+    check_name(path);
+    errno = 0;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      throw MtxError(path, 0, std::string("cannot open the file: ") + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+      // A directory opens fine on Linux and only fails at the first read, with a message about
+      // something else: say what it is.
+      const int err = errno;
+      ::close(fd);
+      throw MtxError(path, 0,
+                     S_ISDIR(st.st_mode)
+                         ? "cannot read it: it is a directory, not a file"
+                         : std::string("cannot open the file: ") + std::strerror(err));
     }
+    f_.reset(gzdopen(fd, "rb"));
+    if (!f_) {
+      ::close(fd);
+      throw MtxError(path, 0, "cannot open the file: out of memory");
+    }
+    gzbuffer(f_.get(), 1 << 18);
+    // A plain file's size bounds what is left to parse; a compressed one's does not.
+    if (S_ISREG(st.st_mode) && gzdirect(f_.get())) size_ = static_cast<int64_t>(st.st_size);
+  }
+
+  size_t read(char* dst, size_t n) override {
+    const unsigned want = static_cast<unsigned>(std::min<size_t>(n, INT_MAX));
+    const int got = gzread(f_.get(), dst, want);
+    if (got < 0) {
+      int err = 0;
+      const char* msg = gzerror(f_.get(), &err);
+      throw MtxError(
+          path_, 0,
+          std::string("cannot read the file: ") + (err == Z_ERRNO ? std::strerror(errno) : msg));
+    }
+    if (got == 0) {
+      // gzread returns 0 both at a clean end and at a truncated gzip stream: gzerror tells.
+      int err = 0;
+      const char* msg = gzerror(f_.get(), &err);
+      if (err != Z_OK) {
+        throw MtxError(path_, 0, std::string("the compressed data is damaged: ") + msg);
+      }
+    }
+    read_ += got;
+    return static_cast<size_t>(got);
+  }
+
+  int64_t remaining_hint() const override {
+    return size_ < 0 ? -1 : std::max<int64_t>(size_ - read_, 0);
   }
 
  private:
-  size_t next_ = 0;     // start of the first line not yet examined
-  size_t scanned_ = 0;  // no '\n' before this offset after next_
-  bool banner_seen_ = false;
+  const std::string& path_;
+  GzFile f_;
+  int64_t size_ = -1;
+  int64_t read_ = 0;
 };
 
 void write_all(const std::string& path, const std::string& text) {
+  check_name(path);
   const bool gz = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
   errno = 0;
   if (gz) {
@@ -114,49 +122,16 @@ void write_all(const std::string& path, const std::string& text) {
   }
 }
 
-// A plain file in one read (zlib's transparent mode would copy it through its buffer in
-// chunks); false when the file starts with the gzip magic bytes or cannot be sized.
-bool load_plain(const std::string& path, std::string& text) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;  // open_read reports the error
-  unsigned char magic[2] = {0, 0};
-  const size_t got = std::fread(magic, 1, 2, f);
-  long size = -1;
-  if (!(got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) && std::fseek(f, 0, SEEK_END) == 0) {
-    size = std::ftell(f);
-  }
-  bool ok = size >= 0 && std::fseek(f, 0, SEEK_SET) == 0;
-  if (ok) {
-    text.resize(static_cast<size_t>(size));
-    ok = std::fread(text.data(), 1, text.size(), f) == text.size() && std::fgetc(f) == EOF;
-  }
-  std::fclose(f);
-  return ok;
-}
-
 }  // namespace
 
-std::string load_file(const std::string& path) {
-  std::string text;
-  if (load_plain(path, text)) return text;
-  text.clear();
-  GzFile f = open_read(path);
-  size_t chunk = size_t{1} << 20;
-  while (read_chunk(f.get(), path, text, chunk)) chunk = std::min(chunk * 2, size_t{1} << 28);
-  return text;
-}
-
 Coo read_file(const std::string& path) {
-  return parse(load_file(path), path);
+  GzSource src(path);
+  return parse(src, path);
 }
 
 Header read_header(const std::string& path) {
-  GzFile f = open_read(path);
-  std::string text;
-  SizeLineFinder finder;
-  while (!finder.found(text) && read_chunk(f.get(), path, text, size_t{1} << 16)) {
-  }
-  return parse_header(text, path);
+  GzSource src(path);
+  return parse_header(src, path);
 }
 
 void write_file(const std::string& path, int64_t rows, int64_t cols,

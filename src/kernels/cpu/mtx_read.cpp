@@ -1,15 +1,17 @@
-// Matrix Market parser over an in-memory buffer.
+// Matrix Market parser over an in-memory buffer or a stream of chunks.
 //
 // The text is walked line by line (memchr for the newline) and each line is tokenized in place
 // with std::from_chars: no iostreams, no per-token allocation, and no token can run past its line,
-// so a malformed or truncated file can only produce an MtxError with the line it is on.
+// so a malformed or truncated file can only produce an MtxError with the line it is on. A stream
+// is held one chunk at a time (plus the line that straddles two chunks), and the entry arrays
+// grow with the entries read: what a file costs follows what it holds, not what it declares.
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "kernels/cpu/mtx_format.h"
 
@@ -20,26 +22,22 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-// A token as it may appear in a message: quoted, at most 40 characters, non-printable bytes
-// escaped (fuzzed or binary input must still give a readable message).
-std::string quote(const char* b, const char* e) {
-  std::string out = "'";
-  for (int n = 0; b < e; ++b, ++n) {
-    if (n == 40) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(*b);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out + "'";
+// A token as it may appear in a message: quoted, at most 40 bytes, non-printable and non-UTF-8
+// bytes escaped (fuzzed or binary input must still give a readable message).
+std::string quote(std::string_view s) {
+  const bool cut = s.size() > 40;
+  return "'" + printable(s.substr(0, 40)) + (cut ? "..." : "") + "'";
 }
+std::string quote(const char* b, const char* e) {
+  return quote(std::string_view(b, static_cast<size_t>(e - b)));
+}
+
+// Bytes asked of a ByteSource at first; the buffer doubles up to kChunk as reading goes on, so
+// reading only the header of a compressed file inflates little.
+constexpr size_t kFirstChunk = size_t{16} << 10;
+constexpr size_t kChunk = size_t{1} << 20;
+// Entries reserved at first when the source cannot bound what remains (a compressed stream).
+constexpr size_t kFirstReserve = size_t{1} << 12;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -55,24 +53,76 @@ class Parser {
  public:
   Parser(std::string_view text, const std::string& name)
       : next_(text.data()), end_(text.data() + text.size()), name_(name) {}
+  Parser(ByteSource& src, const std::string& name) : src_(&src), name_(name) {
+    buf_.resize(kFirstChunk);
+    next_ = end_ = buf_.data();
+  }
 
   Header head();
   void body(Coo& out);
 
  private:
   [[noreturn]] void fail(const std::string& msg) const { throw MtxError(name_, line_, msg); }
+  [[noreturn]] void fail_too_long(int64_t line) const {
+    throw MtxError(name_, line,
+                   "the line is longer than " + str(kMaxLineBytes >> 20) +
+                       " MiB: this is not a Matrix Market file (its lines hold a few numbers)");
+  }
 
   // Advances to the next line: [b_, e_) without its '\n'. False at the end of the text.
   bool next_line() {
-    if (next_ >= end_) return false;
+    size_t scanned = 0;  // bytes after next_ known to hold no '\n'
+    const void* nl = nullptr;
+    for (;;) {
+      const size_t pending = static_cast<size_t>(end_ - next_);
+      nl = pending > scanned ? std::memchr(next_ + scanned, '\n', pending - scanned) : nullptr;
+      if (nl || !src_ || eof_) break;
+      scanned = pending;
+      refill();
+    }
+    if (!nl && next_ >= end_) return false;
     b_ = next_;
-    const void* nl = std::memchr(next_, '\n', static_cast<size_t>(end_ - next_));
     e_ = nl ? static_cast<const char*>(nl) : end_;
     next_ = nl ? e_ + 1 : end_;
     t_ = b_;
     ++line_;
+    if (e_ - b_ > kMaxLineBytes) fail_too_long(line_);
     return true;
   }
+  // Stream mode: keeps the unfinished line [next_, end_), moved to the front of the buffer, and
+  // appends what the source gives next. The buffer doubles after each read up to kChunk (reading
+  // only the header stays cheap), and beyond that only for a line that does not fit.
+  void refill() {
+    const size_t pending = static_cast<size_t>(end_ - next_);
+    if (pending > static_cast<size_t>(kMaxLineBytes)) fail_too_long(line_ + 1);
+    std::memmove(buf_.data(), next_, pending);
+    if ((end_ != buf_.data() && buf_.size() < kChunk) || pending == buf_.size()) {
+      buf_.resize(std::min(buf_.size() * 2, static_cast<size_t>(kMaxLineBytes) + 1));
+    }
+    size_t n = 0;
+    try {
+      n = src_->read(buf_.data() + pending, buf_.size() - pending);
+    } catch (const MtxError& e) {
+      // The source knows the file but not the line: say where reading stopped.
+      if (e.line() != 0) throw;
+      throw MtxError(name_, line_ + 1, e.message());
+    }
+    eof_ = n == 0;
+    next_ = buf_.data();
+    end_ = next_ + pending + n;
+  }
+  // An upper bound on the bytes not parsed yet, or -1 when the source cannot tell.
+  int64_t remaining_hint() const {
+    const int64_t here = end_ - next_;
+    if (!src_) return here;
+    const int64_t rest = src_->remaining_hint();
+    return rest < 0 ? -1 : here + rest;
+  }
+  // Entry storage: at first what the declared count allows, bounded by what the rest of the file
+  // could hold at `min_line` bytes a line when that is known; then doubling, never past `limit_`
+  // (the declared count, or twice it with mirrors). A size line that lies costs what was read.
+  void start_storage(Coo& out, int64_t min_line);
+  void make_room(Coo& out, size_t more);
   // Next line that is neither blank nor a comment, with t_ on its first token.
   bool next_data_line() {
     while (next_line()) {
@@ -105,8 +155,12 @@ class Parser {
   void push(Coo& out, int64_t i, int64_t j, double re, double im) const;
   void check_diagonal(double re, double im);
 
-  const char* next_;  // start of the line after the current one
-  const char* end_;
+  ByteSource* src_ = nullptr;  // null: the whole text is [next_, end_) from the start
+  std::string buf_;            // stream mode: the chunk being parsed
+  bool eof_ = false;
+  size_t limit_ = 0;         // most entries the declared count allows (mirrors included)
+  const char* next_;         // start of the line after the current one
+  const char* end_;          // end of the text (memory) or of the bytes read so far (stream)
   const char* b_ = nullptr;  // current line
   const char* e_ = nullptr;
   const char* t_ = nullptr;  // cursor in the current line
@@ -210,7 +264,7 @@ void Parser::parse_banner() {
   const std::string object = lower(tok[1]), format = lower(tok[2]), field = lower(tok[3]),
                     sym = lower(tok[4]);
   if (object != "matrix") {
-    fail("unsupported object '" + object + "': only 'matrix' files can be read");
+    fail("unsupported object " + quote(object) + ": only 'matrix' files can be read");
   }
   Header& h = header_;
   if (format == "coordinate") {
@@ -218,7 +272,7 @@ void Parser::parse_banner() {
   } else if (format == "array") {
     h.format = Format::kArray;
   } else {
-    fail("unknown format '" + format + "' in the banner: expected 'coordinate' or 'array'");
+    fail("unknown format " + quote(format) + " in the banner: expected 'coordinate' or 'array'");
   }
   if (field == "real") {
     h.field = Field::kReal;
@@ -229,8 +283,8 @@ void Parser::parse_banner() {
   } else if (field == "pattern") {
     h.field = Field::kPattern;
   } else {
-    fail("unknown field '" + field +
-         "' in the banner: expected 'real', 'integer', 'complex' or 'pattern'");
+    fail("unknown field " + quote(field) +
+         " in the banner: expected 'real', 'integer', 'complex' or 'pattern'");
   }
   if (sym == "general") {
     h.symmetry = Symmetry::kGeneral;
@@ -241,8 +295,8 @@ void Parser::parse_banner() {
   } else if (sym == "hermitian") {
     h.symmetry = Symmetry::kHermitian;
   } else {
-    fail("unknown symmetry '" + sym +
-         "' in the banner: expected 'general', 'symmetric', 'skew-symmetric' or 'hermitian'");
+    fail("unknown symmetry " + quote(sym) +
+         " in the banner: expected 'general', 'symmetric', 'skew-symmetric' or 'hermitian'");
   }
   if (h.field == Field::kPattern && h.format == Format::kArray) {
     fail("'array pattern' is not a valid combination: an array file stores every value");
@@ -274,6 +328,7 @@ Header Parser::head() {
     fail(std::string("the file ends here: expected ") + size_layout + " after the banner");
   }
   size_line_ = line_;
+  h.size_line = line_;
   h.rows = parse_int("the row count");
   h.cols = parse_int("the column count");
   if (coo) h.entries = parse_int("the entry count");
@@ -304,6 +359,34 @@ Header Parser::head() {
     if (overflow) fail("the matrix is too large: its entry count does not fit in 64 bits");
   }
   return h;
+}
+
+void Parser::start_storage(Coo& out, int64_t min_line) {
+  const Header& h = header_;
+  const bool mirrors = h.symmetry != Symmetry::kGeneral;
+  const int64_t most = std::numeric_limits<int64_t>::max() / 2;
+  limit_ = static_cast<size_t>(std::min(h.entries, most) * (mirrors ? 2 : 1));
+  const int64_t rest = remaining_hint();
+  size_t first = std::min(limit_, kFirstReserve);
+  if (rest >= 0) {
+    // Every entry takes a line of at least min_line bytes plus its newline (the last may lack it).
+    const int64_t lines = rest / (min_line + 1) + 1;
+    first = std::min(limit_, static_cast<size_t>(std::min(lines, most)) * (mirrors ? 2 : 1));
+  }
+  out.row.reserve(first);
+  out.col.reserve(first);
+  if (h.field != Field::kPattern) out.re.reserve(first);
+  if (h.field == Field::kComplex) out.im.reserve(first);
+}
+
+void Parser::make_room(Coo& out, size_t more) {
+  if (out.row.size() + more <= out.row.capacity()) return;
+  const size_t cap =
+      std::min(std::max({out.row.capacity() * 2, kFirstReserve, out.row.size() + more}), limit_);
+  out.row.reserve(cap);
+  out.col.reserve(cap);
+  if (header_.field != Field::kPattern) out.re.reserve(cap);
+  if (header_.field == Field::kComplex) out.im.reserve(cap);
 }
 
 void Parser::push(Coo& out, int64_t i, int64_t j, double re, double im) const {
@@ -347,14 +430,8 @@ void Parser::check_diagonal(double re, double im) {
 void Parser::coordinate_body(Coo& out) {
   const Header& h = header_;
   const bool pattern = h.field == Field::kPattern, cplx = h.field == Field::kComplex;
-  // Capacity from the header, but never more than the remaining text could hold (a line is at
-  // least 3 bytes), so a lying size line cannot make us allocate terabytes.
-  const int64_t room = (end_ - next_) / 3 + 1;
-  const int64_t cap = std::min(h.entries, room) * (h.symmetry == Symmetry::kGeneral ? 1 : 2);
-  out.row.reserve(static_cast<size_t>(cap));
-  out.col.reserve(static_cast<size_t>(cap));
-  if (!pattern) out.re.reserve(static_cast<size_t>(cap));
-  if (cplx) out.im.reserve(static_cast<size_t>(cap));
+  start_storage(out, 3);  // an entry line is at least "i j"
+  const size_t more = h.symmetry == Symmetry::kGeneral ? 1 : 2;
   const char* value_what = cplx ? "the real part" : "the value";
   // A symmetric file stores one triangle. Entries on both sides would be doubled by mirroring,
   // so the side of the first off-diagonal entry is remembered and the other side rejected.
@@ -388,6 +465,7 @@ void Parser::coordinate_body(Coo& out) {
         }
       }
     }
+    make_room(out, more);
     push(out, i, j, re, im);
   }
   if (next_data_line()) {
@@ -399,12 +477,8 @@ void Parser::coordinate_body(Coo& out) {
 void Parser::array_body(Coo& out) {
   const Header& h = header_;
   const bool cplx = h.field == Field::kComplex;
-  const int64_t room = (end_ - next_) / 2 + 1;  // a value line is at least 2 bytes
-  const int64_t cap = std::min(h.entries, room) * (h.symmetry == Symmetry::kGeneral ? 1 : 2);
-  out.row.reserve(static_cast<size_t>(cap));
-  out.col.reserve(static_cast<size_t>(cap));
-  out.re.reserve(static_cast<size_t>(cap));
-  if (cplx) out.im.reserve(static_cast<size_t>(cap));
+  start_storage(out, 1);  // a value line is at least one digit
+  const size_t more = h.symmetry == Symmetry::kGeneral ? 1 : 2;
   // Column-major; symmetric/hermitian columns start at the diagonal, skew-symmetric below it.
   auto start = [&](int64_t c) -> int64_t {
     switch (h.symmetry) {
@@ -429,6 +503,7 @@ void Parser::array_body(Coo& out) {
     const double im = cplx ? parse_real("the imaginary part") : 0.0;
     expect_line_end(entry_layout());
     if (i == j) check_diagonal(re, im);
+    make_room(out, more);
     push(out, i, j, re, im);
     if (++i >= h.rows) i = start(++j);
   }
@@ -454,8 +529,21 @@ Header parse_header(std::string_view text, const std::string& name) {
   return p.head();
 }
 
+Header parse_header(ByteSource& src, const std::string& name) {
+  Parser p(src, name);
+  return p.head();
+}
+
 Coo parse(std::string_view text, const std::string& name) {
   Parser p(text, name);
+  Coo out;
+  p.head();
+  p.body(out);
+  return out;
+}
+
+Coo parse(ByteSource& src, const std::string& name) {
+  Parser p(src, name);
   Coo out;
   p.head();
   p.body(out);

@@ -7,7 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <tuple>
+#include <utility>
 
+#include <zlib.h>
+
+#include "../../fuzz/mtx_properties.h"  // ChunkedText
 #include "kernels/cpu/mtx_format.h"
 
 namespace fs = std::filesystem;
@@ -27,6 +31,27 @@ std::string tmp(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / "dsla_mtx_tests";
   fs::create_directories(dir);
   return (dir / name).string();
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// The MtxError that `f` throws (a failure when it throws none).
+template <class F>
+MtxError error_of(F&& f) {
+  try {
+    f();
+  } catch (const MtxError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no MtxError";
+  return MtxError("", 0, "");
 }
 
 // Entries as sorted (row, col, re, im) tuples: order-independent comparison.
@@ -162,6 +187,25 @@ TEST(MtxDataFiles, EveryFileInTheDataDirectoryParses) {
   EXPECT_GE(files, 28);
 }
 
+TEST(MtxDataFiles, ChunkedReadingGivesTheSameEntries) {
+  // The streaming reader against the in-memory parser, with chunks of 1 to 16 bytes so that
+  // lines straddle chunks everywhere, with and without a bound on what remains.
+  for (const char* name : {"bcsstk03.mtx", "young1c.mtx", "mhd1280b.mtx", "G51.mtx"}) {
+    const std::string text = slurp(data(name));
+    const Coo a = dsla::mtx::parse(text, name);
+    for (const bool hint : {false, true}) {
+      dsla::mtx::testing::ChunkedText src(text, 7, hint);
+      const Coo b = dsla::mtx::parse(src, name);
+      EXPECT_EQ(a.row, b.row) << name;
+      EXPECT_EQ(a.col, b.col) << name;
+      EXPECT_EQ(a.re, b.re) << name;
+      EXPECT_EQ(a.im, b.im) << name;
+      // Storage follows the entries: at most twice what they need, whatever was declared.
+      EXPECT_LE(b.row.capacity(), 2 * b.row.size() + 4096) << name;
+    }
+  }
+}
+
 TEST(MtxDataFiles, ZeniosKeepsExplicitZeros) {
   const Coo a = dsla::mtx::read_file(data("zenios.mtx"));
   const auto nonzero = std::count_if(a.re.begin(), a.re.end(), [](double v) { return v != 0; });
@@ -288,7 +332,85 @@ TEST(MtxParse, LyingSizeLineDoesNotAllocate) {
                "ends after 1 of");
 }
 
+TEST(MtxParse, LyingSizeLineInAFileFailsAtItsLastLine) {
+  // 10^12 x 10^12 with 10^15 entries declared, two present: read from a file (plain and gzip,
+  // the streaming path), it fails where the file ends, naming it, after reading 4 lines.
+  const std::string text =
+      std::string(kBanner) + "1000000000000 1000000000000 1000000000000000\n1 1 1\n2 2 1\n";
+  const std::string plain = tmp("lying.mtx");
+  write_text(plain, text);
+  const std::string gz = tmp("lying.mtx.gz");
+  {
+    gzFile f = gzopen(gz.c_str(), "wb");
+    gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+    gzclose(f);
+  }
+  for (const std::string& path : {plain, gz}) {
+    const MtxError e = error_of([&] { dsla::mtx::read_file(path); });
+    EXPECT_EQ(e.line(), 4) << e.what();
+    EXPECT_NE(std::string(e.what()).find("ends after 2 of the 1000000000000000"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  // A huge shape with few entries is a valid file: the parser holds the entries only.
+  const Coo a = dsla::mtx::parse(std::string(kBanner) +
+                                 "1000000000000 1000000000000 2\n1 1 1\n1000000000000 2 1\n");
+  EXPECT_EQ(a.nnz(), 2u);
+  EXPECT_EQ(a.header.size_line, 2);
+}
+
+TEST(MtxParse, LineLongerThanTheLimitIsRefusedWithItsLine) {
+  const std::string text = std::string(kBanner) + "% " +
+                           std::string(static_cast<size_t>(dsla::mtx::kMaxLineBytes), 'x') +
+                           "\n1 1 0\n";
+  const MtxError mem = error_of([&] { dsla::mtx::parse(text, "long.mtx"); });
+  EXPECT_EQ(mem.line(), 2);
+  EXPECT_NE(std::string(mem.what()).find("longer than 16 MiB"), std::string::npos) << mem.what();
+  const std::string path = tmp("long.mtx");
+  write_text(path, text);
+  const MtxError file = error_of([&] { dsla::mtx::read_file(path); });
+  EXPECT_EQ(file.line(), 2);
+  EXPECT_EQ(file.message(), mem.message());
+  // Just at the limit is fine.
+  const Coo ok = dsla::mtx::parse(
+      std::string(kBanner) + "%" +
+      std::string(static_cast<size_t>(dsla::mtx::kMaxLineBytes) - 1, 'x') + "\n1 1 0\n");
+  EXPECT_EQ(ok.header.rows, 1);
+}
+
 // ------------------------------------------------------------------ malformed input
+
+TEST(MtxPrintable, EscapesBytesThatAreNotUtf8) {
+  using dsla::mtx::printable;
+  EXPECT_EQ(printable("plain ascii"), "plain ascii");
+  EXPECT_EQ(printable("a\xff"
+                      "b"),
+            "a\\xffb");
+  EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80"),
+            "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80");            // UTF-8 stays
+  EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");                    // overlong '/'
+  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a surrogate
+  EXPECT_EQ(printable("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
+  EXPECT_EQ(printable("\xe2\x9c"), "\\xe2\\x9c");                    // cut short
+  EXPECT_EQ(printable(std::string("a\0\n\tb", 5)), "a\\x00\\x0a\\x09b");
+  EXPECT_EQ(printable("a\n\tb", true), "a\n\tb");
+}
+
+TEST(MtxErrors, BytesThatAreNotUtf8AreEscapedInMessages) {
+  // Each message is readable and valid UTF-8 (Python could not decode it otherwise).
+  for (const auto& [text, phrase] : std::vector<std::pair<std::string, std::string>>{
+           {"%%MatrixMarket matrix coordinate real gen\xffral\n1 1 0\n", "'gen\\xffral'"},
+           {"%%MatrixMarket matrix coordinate re\xe9l general\n1 1 0\n", "'re\\xe9l'"},
+           {"%%MatrixMarket matrix \xfe general real\n1 1 0\n", "'\\xfe'"},
+           {"%%MatrixMarket \x80 coordinate real general\n1 1 0\n", "'\\x80'"},
+           {std::string(kBanner) + "2 2 1\n1 1 \xc3\n", "'\\xc3'"}}) {
+    const MtxError e = error_of([&] { dsla::mtx::parse(text, "n\xefme.mtx"); });
+    const std::string msg = e.what();
+    EXPECT_EQ(dsla::mtx::printable(msg), msg);
+    EXPECT_NE(msg.find(phrase), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'n\\xefme.mtx'"), std::string::npos) << msg;
+  }
+}
 
 TEST(MtxErrors, Banner) {
   expect_error("", 0, "empty");
@@ -366,18 +488,29 @@ TEST(MtxErrors, Files) {
     EXPECT_NE(std::string(e.what()).find("cannot open"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("does_not_exist.mtx"), std::string::npos);
   }
+  // A directory opens on Linux and fails only when read, with an unrelated message: say what it is.
+  const MtxError dir = error_of([&] { dsla::mtx::read_file(fs::temp_directory_path().string()); });
+  EXPECT_NE(std::string(dir.what()).find("is a directory"), std::string::npos) << dir.what();
+  EXPECT_NE(std::string(error_of([&] { dsla::mtx::read_header("/"); }).what()).find("directory"),
+            std::string::npos);
+  // A NUL would cut the name short and open another file.
+  const MtxError nul = error_of([&] { dsla::mtx::read_file(std::string("a.mtx\0b", 7)); });
+  EXPECT_NE(std::string(nul.what()).find("NUL"), std::string::npos) << nul.what();
+  // A name that is not UTF-8 reads and writes; messages show it escaped.
+  const std::string odd = tmp("odd\xff\xfe.mtx");
+  dsla::mtx::write_file(odd, 2, 2, {0, 1}, {0, 1}, {1, 2}, {});
+  EXPECT_EQ(dsla::mtx::read_file(odd).re, (std::vector<double>{1, 2}));
+  const MtxError missing = error_of([&] { dsla::mtx::read_file(tmp("gone\xff.mtx")); });
+  EXPECT_NE(std::string(missing.what()).find("gone\\xff.mtx"), std::string::npos) << missing.what();
   // A gzip stream cut in half.
   const std::string gz = tmp("cut.mtx.gz");
   const Coo a = dsla::mtx::read_file(data("bcsstk03.mtx"));
   dsla::mtx::write_file(gz, a.header.rows, a.header.cols, a.row, a.col, a.re, a.im);
   const auto size = fs::file_size(gz);
   fs::resize_file(gz, size / 2);
-  try {
-    dsla::mtx::read_file(gz);
-    ADD_FAILURE();
-  } catch (const MtxError& e) {
-    EXPECT_NE(std::string(e.what()).find("cut.mtx.gz"), std::string::npos) << e.what();
-  }
+  const MtxError cut = error_of([&] { dsla::mtx::read_file(gz); });
+  EXPECT_NE(std::string(cut.what()).find("cut.mtx.gz"), std::string::npos) << cut.what();
+  EXPECT_GT(cut.line(), 2) << cut.what();  // where inflating stopped
 }
 
 // ------------------------------------------------------------------ writer
@@ -411,7 +544,9 @@ TEST(MtxWrite, PlainFileAndExactValues) {
   dsla::mtx::write_file(path, 3, 3, row, col, re, {});
   const Coo b = dsla::mtx::read_file(path);
   EXPECT_EQ(b.re, re);
-  EXPECT_EQ(dsla::mtx::load_file(path),
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text,
             "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 0.1\n2 3 "
             "-0.3333333333333333\n3 2 6.02214076e+23\n");
 }
