@@ -342,7 +342,7 @@ def main():
         for name in ("bcsstk16", "cage8", "rajat19", "hangGlider_2"):
             path = os.path.join(args.data, name + ".mtx")
             if os.path.exists(path):
-                A = dsla.SparseTensor._wrap(_C.read_mtx(path))
+                A = dsla.read_mtx(path)
                 bench_spmv(name, A, bw, doc["spmv"], variants=True)
     if args.group_sweep:
         for m in (1024, 4096):

@@ -20,7 +20,7 @@ def _matrices(dtype):
     for name in ("bcsstk03", "orsirr_1", "gr_30_30"):
         path = os.path.join(DATA, name + ".mtx")
         if os.path.exists(path):
-            out.append(dsla.SparseTensor._wrap(_C.read_mtx(path)).to(dtype=dtype))
+            out.append(dsla.read_mtx(path).to(dtype=dtype))
     # irregular: a few long rows (small: a warp per row; 12000 rows: the merge-path kernel)
     for n in (2000, 12000):
         rows, cols = [], []
@@ -168,7 +168,7 @@ def _spd_matrices():
     out = [("poisson2d", dsla.poisson2d(20)), ("random_spd", dsla.random_spd(300, 0.02, seed=3))]
     path = os.path.join(DATA, "bcsstk03.mtx")
     if os.path.exists(path):
-        out.append(("bcsstk03", dsla.SparseTensor._wrap(_C.read_mtx(path))))
+        out.append(("bcsstk03", dsla.read_mtx(path)))
     return out
 
 

@@ -323,7 +323,11 @@ def test_from_torch_coo_keeps_autograd():
 
 def test_from_torch_csr_checks_row_pointers():
     # torch's unchecked constructor lets decreasing row pointers through.
-    t = torch._sparse_csr_tensor_unsafe(torch.tensor([0, 2, 1]), torch.tensor([0, 1]),
-                                        torch.tensor([1.0, 2.0], dtype=torch.float64), (2, 2))
+    args = (torch.tensor([0, 2, 1]), torch.tensor([0, 1]),
+            torch.tensor([1.0, 2.0], dtype=torch.float64), (2, 2))
+    if hasattr(torch, "_sparse_csr_tensor_unsafe"):  # torch 1.13
+        t = torch._sparse_csr_tensor_unsafe(*args)
+    else:  # torch 2.x
+        t = torch.sparse_csr_tensor(*args, check_invariants=False)
     with pytest.raises(ValueError, match="crow_indices"):
         dsla.SparseTensor.from_torch(t)
