@@ -16,6 +16,10 @@ tensor, e.g. rigid-body modes), seed, symmetric ("auto"/"yes"/"no").
 import torch
 
 from . import _C
+from ._sparse_base import is_sparse_tensor
+# AMG returns SparseTensors (level matrices, prolongators): it sits above sparse_tensor, which
+# never imports it.
+from .sparse_tensor import SparseTensor
 
 _OPTION_NAMES = ("strength_threshold", "strength_decay", "aggregation", "prolongation_omega",
                  "max_levels", "coarse_size", "smoother", "chebyshev_degree", "chebyshev_ratio",
@@ -24,9 +28,7 @@ _OPTION_NAMES = ("strength_threshold", "strength_decay", "aggregation", "prolong
 
 
 def _matrix(A):
-    from .sparse_tensor import SparseTensor
-
-    if isinstance(A, SparseTensor):
+    if is_sparse_tensor(A):
         return A._m
     if isinstance(A, _C.SparseMatrix):
         return A
@@ -109,11 +111,9 @@ class AMG:
         return self._h.num_levels
 
     def level_matrix(self, level):
-        from .sparse_tensor import SparseTensor
         return SparseTensor._wrap(self._h.level_matrix(level))
 
     def prolongator(self, level, tentative=False):
-        from .sparse_tensor import SparseTensor
         h = self._h
         return SparseTensor._wrap(h.tentative_prolongator(level) if tentative
                                   else h.prolongator(level))

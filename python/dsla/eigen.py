@@ -22,16 +22,13 @@ import warnings
 import torch
 
 from . import _C
+from ._sparse_base import as_matrix, is_sparse_tensor
 
 EigenInfo = _C.EigenInfo
 
 
 def _check_A(A, name="A"):
-    from .sparse_tensor import SparseTensor
-
-    if not isinstance(A, SparseTensor):
-        raise TypeError(f"dsla: argument '{name}': expected a dsla.SparseTensor, got "
-                        f"{type(A).__name__}")
+    as_matrix(A, name)
 
 
 def _check_k(k):
@@ -40,13 +37,11 @@ def _check_k(k):
 
 
 def _precond_entry(precond, d):
-    from .sparse_tensor import SparseTensor
-
     if precond is None:
         d["precond"] = "none"
     elif isinstance(precond, str):
         d["precond"] = precond.lower()
-    elif isinstance(precond, SparseTensor):
+    elif is_sparse_tensor(precond):
         d["precond_op"] = lambda x: precond @ x
     elif callable(precond):
         d["precond_op"] = precond

@@ -38,6 +38,10 @@ from typing import List
 import torch
 
 from . import _C
+# Newton assembles Jacobians as SparseTensors and solves with dsla.Solver: this module sits
+# above sparse_tensor and solve, neither of which imports it.
+from .solve import Solver, _options
+from .sparse_tensor import SparseTensor
 
 METHODS = ("newton", "picard", "anderson")
 
@@ -72,8 +76,6 @@ def _err(arg, msg):
 
 
 def _detached_params(params):
-    from .sparse_tensor import SparseTensor
-
     out = []
     for p in params:
         if isinstance(p, SparseTensor):
@@ -103,8 +105,6 @@ class _Linear:
 
     # -- assembled ------------------------------------------------------------------------
     def _assemble(self, u):
-        from .sparse_tensor import SparseTensor
-
         if self.jacobian == "autograd":
             with torch.enable_grad():
                 J = torch.autograd.functional.jacobian(lambda v: self.F(v, *self.params), u)
@@ -175,8 +175,6 @@ class _Linear:
 
 def _inner_solver(J, opts, kind):
     """(dsla.Solver, name) for Newton's assembled Jacobian J (see _C.inner_solver)."""
-    from .solve import Solver, _options
-
     o = {k: v for k, v in opts.items() if k != "M"}
     d = _options(J, o.get("method") or "auto", o.get("precond"), float(o.get("rtol", 1e-8)),
                  float(o.get("atol", 0.0)), o.get("maxiter"), int(o.get("restart", 30)), None,
@@ -187,8 +185,6 @@ def _inner_solver(J, opts, kind):
 
 def _operator_solve(apply, b, opts):
     """GMRES (dsla) on a matrix-free operator; returns (x, converged, message)."""
-    from .sparse_tensor import SparseTensor
-
     d = {"method": opts.get("method", "gmres"), "rtol": float(opts.get("rtol", 1e-8)),
          "restart": int(opts.get("restart", 50))}
     if d["method"] in ("auto", None):
@@ -432,8 +428,6 @@ def nonlinear_solve(F, u0, *params, method="newton", jacobian=None, G=None, line
 
     Returns ``u`` or ``(u, info)`` (a NonlinearInfo).
     """
-    from .sparse_tensor import SparseTensor
-
     if not callable(F) and not (F is None and G is not None):
         raise TypeError("dsla: argument 'F': expected a callable F(u, *params) -> residual")
     method = str(method).lower()

@@ -12,6 +12,7 @@ import warnings
 import torch
 
 from . import _C
+from ._sparse_base import as_matrix, is_sparse_tensor, matrix_from_scipy
 from ._util import as_int
 
 SolveError = _C.SolveError
@@ -47,17 +48,14 @@ SolveInfo.plot = _info_plot
 
 def _as_callable(M, n):
     """A user preconditioner as (apply, apply_adjoint) callables on [B, n, k] tensors."""
-    from .sparse_tensor import SparseTensor
-
     shape = getattr(M, "shape", None)
     if shape is not None:
         shape = tuple(shape)
         if shape != (n, n):
             raise ValueError(f"dsla: argument 'M': the preconditioner has shape {shape} but A "
                              f"needs ({n}, {n}) (M approximates A⁻¹, so it has A's shape)")
-    if isinstance(M, SparseTensor):
-        return (lambda x: torch.stack([M @ xb for xb in x]),
-                lambda x: torch.stack([M.H @ xb for xb in x]))
+    if is_sparse_tensor(M):
+        return _matrix_callables(as_matrix(M, "M"))
 
     def batched(f):
         def g(x):
@@ -84,11 +82,18 @@ def _as_callable(M, n):
                 return torch.as_tensor(M.rmatvec(v.detach().cpu().numpy()))
         return batched(mv), (batched(adj) if adj else None)
     if hasattr(M, "toarray") or hasattr(M, "tocsr"):  # a scipy.sparse matrix
-        return _as_callable(SparseTensor.from_scipy(M), n)
+        return _matrix_callables(matrix_from_scipy(M))
     if callable(M):
         return batched(M), None
     raise TypeError("dsla: argument 'M': expected a SparseTensor, a callable r -> M r, or an "
                     "object with matvec (scipy.sparse.linalg.LinearOperator)")
+
+
+def _matrix_callables(m):
+    """``M @ x`` and ``Mᴴ @ x`` per batch member for the C++ matrix m of a sparse M (what
+    SparseTensor's ``M @ x`` and ``M.H @ x`` compute)."""
+    return (lambda x: torch.stack([_C.matmul(m, xb) for xb in x]),
+            lambda x: torch.stack([_C.matmul(m.conj_transpose(), xb) for xb in x]))
 
 
 def _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_failure,
@@ -149,10 +154,7 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
 
     Returns ``x`` (differentiable), or ``(x, info)`` with ``return_info=True``.
     """
-    from .sparse_tensor import SparseTensor
-
-    if not isinstance(A, SparseTensor):
-        raise TypeError(f"dsla: argument 'A': expected a dsla.SparseTensor, got {type(A).__name__}")
+    as_matrix(A)
     b = torch.as_tensor(b)
     opts = _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_failure,
                     callback, check_every, history, ordering)
@@ -175,11 +177,7 @@ class Solver:
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, x0=None, M=None, raise_on_failure=False, callback=None,
                  check_every=None, history=False, ordering="auto"):
-        from .sparse_tensor import SparseTensor
-
-        if not isinstance(A, SparseTensor):
-            raise TypeError("dsla: argument 'A': expected a dsla.SparseTensor, got "
-                            f"{type(A).__name__}")
+        as_matrix(A)
         self._raise = raise_on_failure
         self._s = _C.Solver(A._m, _options(A, method, precond, rtol, atol, maxiter, restart, x0,
                                            M, raise_on_failure, callback, check_every, history,

@@ -5,10 +5,15 @@ differ only in values, so analysis done once (transpose, factorization, AMG setu
 import torch
 
 from . import _C
+from ._sparse_base import SparseTensorBase, matrix_from_scipy
 from ._util import as_shape, device_name, dtype_name
+# The functional modules behind the methods below. They never import this module (they know a
+# SparseTensor through SparseTensorBase), so importing them here closes no circle.
+from .eigen import cond as _cond, eigs as _eigs, eigsh as _eigsh, norm2 as _norm2, svds as _svds
+from .solve import solve as _solve
 
 
-class SparseTensor:
+class SparseTensor(SparseTensorBase):
     """Sparse matrix of shape ``(n, m)``, or a batch of ``B`` matrices with one pattern.
 
     Construction takes coordinates in any order; duplicates are summed::
@@ -60,14 +65,7 @@ class SparseTensor:
     @classmethod
     def from_scipy(cls, S, dtype=None):
         """From any ``scipy.sparse`` matrix."""
-        C = S.tocoo()
-        vals = torch.from_numpy(C.data.copy())
-        if dtype is not None:
-            vals = vals.to(dtype)
-        elif not (vals.is_floating_point() or vals.is_complex()):
-            vals = vals.to(torch.float64)
-        return cls(vals, torch.from_numpy(C.row.astype("int64")),
-                   torch.from_numpy(C.col.astype("int64")), C.shape)
+        return cls._wrap(matrix_from_scipy(S, dtype))
 
     # ------------------------------------------------------------------ conversion
     def to_dense(self):
@@ -240,9 +238,7 @@ class SparseTensor:
 
     def solve(self, b, **kwargs):
         """``x`` with ``A x = b`` (differentiable); options as for :func:`dsla.solve`."""
-        from .solve import solve
-
-        return solve(self, b, **kwargs)
+        return _solve(self, b, **kwargs)
 
     def diagonal(self):
         """Main diagonal (zeros where not stored); differentiable."""
@@ -273,34 +269,24 @@ class SparseTensor:
         elif ord in (float("inf"), "inf"):
             ord = "inf"
         elif ord in (2, "2"):
-            from .eigen import norm2
-
-            return norm2(self)
+            return _norm2(self)
         return self._m.norm(ord)
 
     def eigsh(self, k=6, which="SA", **kwargs):
         """k eigenpairs of a symmetric matrix (LOBPCG); see :func:`dsla.eigsh`."""
-        from .eigen import eigsh
-
-        return eigsh(self, k, which, **kwargs)
+        return _eigsh(self, k, which, **kwargs)
 
     def eigs(self, k=6, which="LM", **kwargs):
         """k eigenpairs of a general matrix (Arnoldi); see :func:`dsla.eigs`."""
-        from .eigen import eigs
-
-        return eigs(self, k, which, **kwargs)
+        return _eigs(self, k, which, **kwargs)
 
     def svds(self, k=6, **kwargs):
         """k singular triplets (U, S, V); see :func:`dsla.svds`."""
-        from .eigen import svds
-
-        return svds(self, k, **kwargs)
+        return _svds(self, k, **kwargs)
 
     def cond(self, **kwargs):
         """2-norm condition number estimate; see :func:`dsla.cond`."""
-        from .eigen import cond
-
-        return cond(self, **kwargs)
+        return _cond(self, **kwargs)
 
     def submatrix(self, rows, cols):
         """``A[rows][:, cols]`` for index tensors (no repeats); differentiable."""

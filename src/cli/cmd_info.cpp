@@ -13,7 +13,7 @@
 
 #include "cli/command.h"
 #include "cli/info_report.h"
-#include "kernels/cpu/mtx_format.h"
+#include "io/mtx_format.h"
 
 namespace dsla::cli {
 namespace {

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "io/mtx_format.h"
 #include "kernels/cpu/coo_summary.h"
-#include "kernels/cpu/mtx_format.h"
 
 namespace dsla::cli {
 

@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "kernels/cpu/mtx_format.h"
+#include "io/mtx_format.h"
 
 namespace dsla::cli {
 

@@ -1,7 +1,8 @@
 // read_mtx / read_mtx_info / write_mtx: the torch side of Matrix Market IO. The format itself
-// (parsing, symmetric expansion, validation, writing) lives in kernels/cpu/mtx_format.h; this
-// file moves the parsed vectors into tensors without copying, picks the dtype, and turns the
-// parser's exceptions into ValueError.
+// (parsing, symmetric expansion, validation, writing) lives in src/io (torch-free); this file
+// moves the parsed vectors into tensors without copying, picks the dtype, and turns the parser's
+// exceptions into ValueError. It stays in src/core, not src/io: it builds Patterns and
+// SparseMatrices (core types) and includes ATen, and src/io, below core, may include neither.
 #include <dsla/errors.h>
 #include <dsla/io.h>
 #include <dsla/pattern.h>
@@ -17,7 +18,7 @@
 #include <sstream>
 #include <utility>
 
-#include "kernels/cpu/mtx_format.h"
+#include "io/mtx_format.h"
 
 namespace dsla {
 namespace {

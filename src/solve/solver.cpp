@@ -11,6 +11,7 @@
 
 #include "solve/direct/factorization.h"
 #include "solve/krylov/krylov.h"
+#include "solve/make_preconditioner.h"
 #include "solve/precond/preconditioner.h"
 #include "solve/solver_internal.h"
 

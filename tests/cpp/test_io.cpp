@@ -1,6 +1,6 @@
 // read_mtx / write_mtx / read_mtx_info: the torch side (dtype choice, expansion into a
 // SparseMatrix, errors as c10::ValueError). The format itself is tested torch-free in
-// tests/cpp/kernels/test_mtx_format.cpp.
+// tests/cpp/io/test_mtx_format.cpp.
 #include <gtest/gtest.h>
 
 #include <dsla/io.h>

@@ -6,6 +6,7 @@
 #include <dsla/ops.h>
 #include <gtest/gtest.h>
 
+#include "solve/make_preconditioner.h"
 #include "solve/precond/common.h"
 #include "solve/precond/preconditioner.h"
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "cli/info_report.h"
-#include "kernels/cpu/mtx_format.h"
+#include "io/mtx_format.h"
 
 namespace dsla::mtx::testing {
 

@@ -10,6 +10,7 @@
 #include <dsla/ops.h>
 
 #include "solve/eigen/eigen_internal.h"
+#include "solve/make_preconditioner.h"
 #include "solve/precond/preconditioner.h"
 #include "solve/solver_internal.h"
 

@@ -45,14 +45,8 @@ class Preconditioner : public LinearOperator {
 
 using PreconditionerPtr = std::shared_ptr<Preconditioner>;
 
-// Builds the preconditioner `opt.kind` for A (on A's device). Throws ValueError for unknown
-// kinds, for kinds that need a full nonzero diagonal when A lacks one (naming the first bad row),
-// and NotImplementedError for kinds not built on that device.
-PreconditionerPtr make_preconditioner(const SparseMatrix& A, const Options& opt);
-
-// Refuses (ValueError naming `arg`) a name that is no preconditioner kind, so that a misspelt
-// precond fails where the options are read, whatever method ends up used.
-void check_kind(const std::string& kind, const char* arg = "precond");
+// The factory by name, make_preconditioner, is in solve/make_preconditioner.h: it also builds
+// "amg", and src/solve/amg derives from this header, so the factory sits above both folders.
 
 // Wraps any operator z = M⁻¹ r as a preconditioner: update() is a no-op, is_symmetric() is the
 // caller's declaration, adjoint() is the operator itself when symmetric, else its apply_adjoint

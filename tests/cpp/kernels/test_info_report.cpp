@@ -11,8 +11,8 @@
 
 #include "cli/info_report.h"
 #include "cli/text.h"
+#include "io/mtx_format.h"
 #include "kernels/cpu/coo_summary.h"
-#include "kernels/cpu/mtx_format.h"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <memory>
 
-#include "kernels/cpu/mtx_format.h"
+#include "io/mtx_format.h"
 
 namespace dsla::mtx {
 namespace {

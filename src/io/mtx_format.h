@@ -1,6 +1,7 @@
 // Matrix Market (.mtx / .mtx.gz) parser and writer on plain std::vectors: no torch headers, so
-// the format logic is unit-tested and fuzzed in isolation. src/core/mtx_io.cpp turns the result
-// into a SparseMatrix.
+// the format logic is unit-tested and fuzzed in isolation. src/io sits at the bottom of the
+// layers, beside src/kernels: it includes nothing of dsla above it (scripts/check_layers.py), and
+// src/core/mtx_io.cpp, one layer up, turns the result into a SparseMatrix.
 //
 // Reading expands symmetric storage (symmetric: mirror; skew-symmetric: mirror negated;
 // hermitian: mirror conjugated) and returns every entry as stored (duplicates and explicit zeros

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "kernels/cpu/mtx_format.h"
+#include "io/mtx_format.h"
 
 namespace dsla::mtx {
 namespace {

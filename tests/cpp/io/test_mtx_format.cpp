@@ -12,7 +12,7 @@
 #include <zlib.h>
 
 #include "../../fuzz/mtx_properties.h"  // ChunkedText
-#include "kernels/cpu/mtx_format.h"
+#include "io/mtx_format.h"
 
 namespace fs = std::filesystem;
 using dsla::mtx::Coo;

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <limits>
 
-#include "kernels/cpu/mtx_format.h"
+#include "io/mtx_format.h"
 
 namespace dsla::mtx {
 namespace {

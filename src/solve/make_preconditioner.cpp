@@ -1,4 +1,7 @@
-// make_preconditioner: validates A and the options, then builds the named kind.
+// make_preconditioner: validates A and the options, then builds the named kind (the kinds of
+// src/solve/precond, and "amg" from src/solve/amg: see make_preconditioner.h for why it is here).
+#include "solve/make_preconditioner.h"
+
 #include <dsla/errors.h>
 
 #include "core/dispatch.h"

@@ -1,5 +1,5 @@
 // Matrix Market keywords, message escaping and the error type shared by the reader and the writer.
-#include "kernels/cpu/mtx_format.h"
+#include "io/mtx_format.h"
 
 #include <cstdio>
 
