@@ -3,11 +3,13 @@
 // of u; the GIL is released during the solve (and the gradient's backward, run by torch without
 // it) and taken back to call them. Their holders take the GIL to drop the references: the autograd
 // node that keeps them may be freed without it. Exceptions raised by the callables propagate as
-// themselves (pybind11's error_already_set crosses the C++ solve).
+// themselves: they cross the C++ code as torch's python_error, which torch's backward and this
+// binding both hand back to Python unchanged.
 #include <dsla/errors.h>
 #include <dsla/linear_operator.h>
 #include <dsla/nonlinear.h>
 
+#include <torch/csrc/Exceptions.h>
 #include <torch/csrc/autograd/python_variable.h>
 
 #include "bindings/registry.h"
@@ -23,6 +25,19 @@ std::shared_ptr<py::object> hold(py::object o) {
   });
 }
 
+// f(x) with the GIL held. pybind11's error_already_set would reach Python from a backward pass
+// as a RuntimeError (torch's engine knows only its own python_error), so it becomes that.
+py::object call(const py::object& f, const at::Tensor& x) {
+  try {
+    return f(x);
+  } catch (py::error_already_set& e) {
+    e.restore();
+    ::python_error err;
+    err.persist();
+    throw err;
+  }
+}
+
 std::string type_name(const py::handle& o) {
   return py::str(py::type::handle_of(o).attr("__name__")).cast<std::string>();
 }
@@ -33,7 +48,7 @@ ResidualFn residual(py::object fn, const char* arg) {
   auto f = hold(std::move(fn));
   return [f, arg](const at::Tensor& u) {
     py::gil_scoped_acquire gil;
-    py::object r = (*f)(u);
+    py::object r = call(*f, u);
     DSLA_CHECK_ARG(THPVariable_Check(r.ptr()), arg, "must return a tensor of u's shape ", u.sizes(),
                    "; got ", type_name(r));
     return r.cast<at::Tensor>();
@@ -46,7 +61,7 @@ JacobianFn jacobian(py::object fn) {
   auto f = hold(std::move(fn));
   return [f](const at::Tensor& u) {
     py::gil_scoped_acquire gil;
-    return (*f)(u).cast<SparseMatrix>();
+    return call(*f, u).cast<SparseMatrix>();
   };
 }
 
@@ -58,7 +73,7 @@ LinearOperatorPtr preconditioner(py::object fn, const at::Tensor& u0) {
                        [f](const at::Tensor& x, at::Tensor& y) {
                          py::gil_scoped_acquire gil;
                          for (int64_t b = 0; b < x.size(0); ++b) {
-                           auto r = (*f)(x.select(0, b)).cast<at::Tensor>();
+                           auto r = call(*f, x.select(0, b)).cast<at::Tensor>();
                            TORCH_CHECK_VALUE(r.sizes() == y.select(0, b).sizes(),
                                              "dsla: argument 'M': the preconditioner returned "
                                              "shape ",
@@ -128,10 +143,13 @@ void bind(py::module_& m) {
         if (jvp == "autograd" && Fc) o.jvp = autograd_jvp(Fc);
         NonlinearInfo info;
         at::Tensor u;
-        {
+        try {
           py::gil_scoped_release nogil;
           u = dsla::nonlinear_solve(Fc, u0, o, Jc, Gc, &info);
           if (Fg) u = with_implicit_gradient(Fg, u, inputs, o, Jc);
+        } catch (::python_error& e) {
+          e.restore();  // the callback's own exception, as raised
+          throw py::error_already_set();
         }
         return py::make_tuple(u, info_dict(info));
       },
