@@ -7,6 +7,7 @@
 #include <torch/csrc/autograd/python_variable.h>
 
 #include "bindings/registry.h"
+#include "bindings/solve_options.h"
 #include "solve/solver_internal.h"
 
 namespace dsla::bindings {
@@ -35,7 +36,9 @@ LinearOperatorPtr python_operator(const SparseMatrix& A, py::object fn, py::obje
   return make_operator(A.rows(), A.rows(), A.dtype(), A.device(), call(fn), adj);
 }
 
-SolveOptions options_from(const SparseMatrix& A, const py::dict& d) {
+}  // namespace
+
+SolveOptions solve_options_from(const py::dict& d) {
   SolveOptions o;
   auto has = [&](const char* k) { return d.contains(k) && !d[k].is_none(); };
   if (has("method")) o.method = parse_method(d["method"].cast<std::string>());
@@ -53,10 +56,6 @@ SolveOptions options_from(const SparseMatrix& A, const py::dict& d) {
   if (has("block_size")) o.precond_block_size = d["block_size"].cast<int64_t>();
   if (has("omega")) o.precond_omega = d["omega"].cast<double>();
   if (has("degree")) o.precond_degree = d["degree"].cast<int64_t>();
-  if (has("M")) {
-    py::object adj = has("M_adjoint") ? py::object(d["M_adjoint"]) : py::none();
-    o.M = python_operator(A, d["M"], adj);
-  }
   if (has("callback")) {
     std::shared_ptr<py::object> cb(new py::object(d["callback"]), [](py::object* p) {
       py::gil_scoped_acquire gil;
@@ -66,6 +65,18 @@ SolveOptions options_from(const SparseMatrix& A, const py::dict& d) {
       py::gil_scoped_acquire gil;
       (*cb)(it, res);
     };
+  }
+  return o;
+}
+
+namespace {
+
+SolveOptions options_from(const SparseMatrix& A, const py::dict& d) {
+  SolveOptions o = solve_options_from(d);
+  auto has = [&](const char* k) { return d.contains(k) && !d[k].is_none(); };
+  if (has("M")) {
+    py::object adj = has("M_adjoint") ? py::object(d["M_adjoint"]) : py::none();
+    o.M = python_operator(A, d["M"], adj);
   }
   return o;
 }
@@ -131,30 +142,6 @@ void bind(py::module_& m) {
       .def_property_readonly("setup_time", &Solver::setup_time)
       .def_property_readonly("matrix", &Solver::matrix);
 
-  // The inner-solver policy of shift-invert and Newton (solver_internal.h), for
-  // python/dsla/nonlinear.py: kind "general", "symmetric" or "gmres" (the fallback after CG
-  // failed). Returns (Solver, name).
-  m.def(
-      "inner_solver",
-      [](const SparseMatrix& A, const py::dict& d, const std::string& kind, double rtol) {
-        auto o = options_from(A, d);
-        std::string name;
-        Solver s;
-        {
-          py::gil_scoped_release nogil;
-          if (kind == "gmres") {
-            s = detail::make_gmres_solver(A, o, rtol, &name);
-          } else {
-            DSLA_CHECK_ARG(kind == "general" || kind == "symmetric", "kind",
-                           "must be 'general', 'symmetric' or 'gmres'; got '", kind, "'");
-            s = detail::make_inner_solver(
-                A, o, kind == "general" ? detail::InnerKind::General : detail::InnerKind::Symmetric,
-                rtol, &name);
-          }
-        }
-        return py::make_tuple(s, name);
-      },
-      py::arg("A"), py::arg("options"), py::arg("kind"), py::arg("rtol"));
   m.def("direct_available",
         [](const std::string& device) { return detail::direct_available(c10::Device(device)); });
 

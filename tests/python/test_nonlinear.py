@@ -376,3 +376,57 @@ def test_newton_inner_solver_choice_and_nonsymmetric_gradient():
                                           rtol=1e-12).sum())
     fd = (s(2.0 + e) - s(2.0 - e)) / (2 * e)
     assert abs(float(lam.grad) - fd) < 1e-6 * max(1.0, abs(fd))
+
+
+def test_callback_exceptions_propagate_unchanged():
+    """F, the Jacobian, G and the preconditioner run inside the C++ solve (and F inside the C++
+    backward): what they raise reaches the caller as the same exception."""
+    n = 20
+    L, _ = bratu1d(n)
+    F = bratu_F(L)
+
+    class Boom(Exception):
+        pass
+
+    def raising(after):
+        calls = [0]
+
+        def f(u, lam):
+            calls[0] += 1
+            if calls[0] > after:
+                raise Boom("from the callback")
+            return F(u, lam)
+        return f
+
+    for jvp in ("autograd", "fd"):
+        with pytest.raises(Boom):
+            dsla.nonlinear_solve(raising(3), torch.zeros(n), torch.tensor(1.0), jvp=jvp)
+    with pytest.raises(Boom):
+        dsla.nonlinear_solve(F, torch.zeros(n), torch.tensor(1.0),
+                             jacobian=lambda u, lam: (_ for _ in ()).throw(Boom()))
+    with pytest.raises(Boom):
+        dsla.nonlinear_solve(F, torch.zeros(n), torch.tensor(1.0), method="picard",
+                             G=lambda u, lam: (_ for _ in ()).throw(Boom()))
+    with pytest.raises(Boom):
+        dsla.nonlinear_solve(F, torch.zeros(n), torch.tensor(1.0),
+                             linear_solver={"M": lambda r: (_ for _ in ()).throw(Boom())})
+    with pytest.raises(TypeError, match="argument 'jacobian'"):
+        dsla.nonlinear_solve(F, torch.zeros(n), torch.tensor(1.0), jacobian=lambda u, lam: 3)
+    with pytest.raises(ValueError, match="argument 'F'"):
+        dsla.nonlinear_solve(lambda u: "residual", torch.zeros(3))
+    with pytest.raises(ValueError, match="precond"):  # a named preconditioner needs a matrix
+        dsla.nonlinear_solve(F, torch.zeros(n), torch.tensor(1.0),
+                             linear_solver={"precond": "amg"})
+    # raised inside backward (the adjoint's vjp calls F on the live params)
+    for jac in (None, bratu_J(L)):
+        fail = [False]
+
+        def Fb(u, lam):
+            if fail[0]:
+                raise Boom("in backward")
+            return F(u, lam)
+        lam = torch.tensor(1.0, requires_grad=True)
+        u = dsla.nonlinear_solve(Fb, torch.zeros(n), lam, jacobian=jac, rtol=1e-10)
+        fail[0] = True
+        with pytest.raises(Boom):
+            u.sum().backward()

@@ -8,9 +8,9 @@
 namespace dsla::nonlinear {
 
 at::Tensor fixed_point(const ResidualFn& F, const ResidualFn& G, at::Tensor u,
-                       const NonlinearOptions& opt, NonlinearInfo& info) {
+                       const at::Tensor& r0u, const NonlinearOptions& opt, NonlinearInfo& info) {
   const bool anderson = opt.method == NonlinearMethod::Anderson;
-  double rn = vnorm(F(u));
+  double rn = vnorm(r0u);
   ++info.function_evals;
   const double r0 = rn;
   info.residual_history.push_back(rn);
@@ -26,6 +26,7 @@ at::Tensor fixed_point(const ResidualFn& F, const ResidualFn& G, at::Tensor u,
     const auto& h = info.residual_history;
     const auto s = static_cast<size_t>(opt.stall);
     if (opt.stall > 0 && h.size() > s && h.back() > 0.99 * h[h.size() - 1 - s]) {
+      // no progress over the window: growing residuals diverge, flat ones stagnate
       info.status = h.back() > 10 * h[h.size() - 1 - s] ? "diverged" : "stagnated";
       return u;
     }

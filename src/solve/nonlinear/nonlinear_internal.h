@@ -1,4 +1,6 @@
-// Internal: the nonlinear iterations (newton.cpp, fixed_point.cpp) behind dsla::nonlinear_solve.
+// Internal: the nonlinear iterations (newton.cpp, fixed_point.cpp) behind dsla::nonlinear_solve,
+// and Newton's linear solves (linear_step.cpp), which the adjoint (src/autograd/nonlinear_fn.cpp)
+// shares so that forward and backward follow one policy.
 #pragma once
 
 #include <dsla/nonlinear.h>
@@ -7,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace dsla::nonlinear {
 
@@ -35,10 +38,41 @@ inline bool step_stop(double step, const at::Tensor& u, double rn, double tol, i
   return true;
 }
 
-// Each returns the last iterate and fills info (status, history, counts).
-at::Tensor newton(const ResidualFn& F, at::Tensor u, const NonlinearOptions& opt,
+// Each returns the last iterate and fills info (status, history, counts); r0 = F(u).
+at::Tensor newton(const ResidualFn& F, at::Tensor u, at::Tensor r0, const NonlinearOptions& opt,
                   const JacobianFn& J, NonlinearInfo& info);
-at::Tensor fixed_point(const ResidualFn& F, const ResidualFn& G, at::Tensor u,
+at::Tensor fixed_point(const ResidualFn& F, const ResidualFn& G, at::Tensor u, const at::Tensor& r0,
                        const NonlinearOptions& opt, NonlinearInfo& info);
+
+// ---- Newton's linear solves (forward steps and the adjoint) --------------------------------
+// The inner tolerance of assembled solves under method Auto: the outer iteration sees J⁻¹ only
+// through them.
+constexpr double kLinearRtol = 1e-10;
+
+// Assembled Jacobians: one Solver (detail::make_inner_solver) refactored (numeric phase only)
+// while J's pattern is unchanged; a CG that fails under method Auto (symmetric but not positive
+// definite) is replaced by GMRES for this and later solves.
+class AssembledSolve {
+ public:
+  explicit AssembledSolve(const SolveOptions& user);
+  // x with J x = b (adjoint: Jᵀ x = b); si receives the last attempt's info.
+  at::Tensor solve(const SparseMatrix& J, const at::Tensor& b, bool adjoint, SolveInfo* si);
+  const std::string& name() const { return name_; }
+
+ private:
+  SolveOptions lin_;
+  Solver solver_;
+  std::string name_;
+};
+
+// The Krylov options of matrix-free solves: method Auto (or a direct one, which needs a matrix)
+// becomes GMRES with restart ≥ 50; no SolveWarning (NonlinearInfo reports). `adjoint` drops M
+// (it approximates J⁻¹, not J⁻ᵀ) and caps rtol at kLinearRtol (gradients need an accurate λ).
+SolveOptions matrix_free_options(const SolveOptions& user, bool adjoint);
+// x with A x = b for the matrix-free A (products column by column).
+at::Tensor solve_matrix_free(const JvpFn& A, const at::Tensor& b, const SolveOptions& o,
+                             SolveInfo* si);
+// Finite-difference products (F(u + ε v) − F(u)) / ε, ε = √eps(dtype) (1 + ‖u‖) / ‖v‖.
+JvpFn fd_jvp(const ResidualFn& F, const at::Tensor& u, const at::Tensor& Fu);
 
 }  // namespace dsla::nonlinear
