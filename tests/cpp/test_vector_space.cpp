@@ -289,7 +289,7 @@ TEST(VectorSpace, LocalReductionsMatchATen) {
   EXPECT_TRUE(at::equal(s.norm(af), at::linalg_vector_norm(af, 2, {1}, true)));
   auto c = at::randn({50, 4}, at::kComplexDouble), d = at::randn({50, 2}, at::kComplexDouble);
   EXPECT_TRUE(at::allclose(s.gram(c, d), c.conj().t().matmul(d)));
-  EXPECT_TRUE(at::allclose(s.dot(c, c).real(), s.norm(c).square()));
+  EXPECT_TRUE(at::allclose(at::real(s.dot(c, c)), s.norm(c).square()));
 }
 
 TEST(VectorSpace, RandomBlockIsLayoutIndependent) {
@@ -410,9 +410,10 @@ void expect_same_eigen(const std::function<at::Tensor(const at::Tensor&)>& Afull
   EXPECT_GT(count[0], 0);
   EXPECT_EQ(count[0], count[1]);
   EXPECT_LT(rel_diff(got.values, ref.values), 1e-10);
-  // Same eigenvectors up to sign: |u_refᵀ u| = 1.
-  auto overlap = (ref.vectors * U).sum(0).abs();
-  EXPECT_LT((overlap - 1).abs().max().item<double>(), 1e-8);
+  // The same invariant subspace (eigenvalues may be multiple: compare projectors, not vectors;
+  // k is chosen so that no eigenspace is cut).
+  auto proj = [](const at::Tensor& V) { return V.matmul(V.t()); };
+  EXPECT_LT((proj(U) - proj(ref.vectors)).abs().max().item<double>(), 1e-7);
 }
 
 TEST(VectorSpace, LobpcgTwoRanks) {
@@ -426,8 +427,15 @@ TEST(VectorSpace, LobpcgTwoRanks) {
   expect_same_eigen([&](const at::Tensor& X) { return RHop(Rop(X)); }, R.cols(), 3, true);
 }
 
+// A nonsymmetric matrix whose largest eigenvalues are simple and apart (a single-vector
+// Krylov method finds one vector of a multiple eigenvalue, whichever rounding favours).
+SparseMatrix distinct_spectrum(int64_t n) {
+  auto R = dsla::random_sparse(n, n, 0.02, 11).to_dense() * 0.1;
+  return SparseMatrix::from_dense(R + at::diag(at::linspace(1, 5, n, R.options())));
+}
+
 TEST(VectorSpace, ArnoldiTwoRanks) {
-  auto N = nonsymmetric();
+  auto N = distinct_spectrum(400);
   const int64_t n = N.rows(), k = 3;
   auto Nop = dsla::detail::matrix_block_op(N);  // complex X allowed
   auto opt = at::TensorOptions().dtype(at::kDouble);
@@ -448,7 +456,9 @@ TEST(VectorSpace, ArnoldiTwoRanks) {
   EXPECT_EQ(res[0].converged, k);
   EXPECT_GT(count[0], 0);
   EXPECT_EQ(count[0], count[1]);
-  EXPECT_LT(rel_diff(res[0].values, ref.values), 1e-10);
+  // The same eigenvalues as one process (a conjugate pair may come in either order).
+  auto dist = (res[0].values.unsqueeze(1) - ref.values.unsqueeze(0)).abs().amin(0);
+  EXPECT_LT(dist.max().item<double>(), 1e-10 * ref.values.abs().max().item<double>());
 }
 
 }  // namespace

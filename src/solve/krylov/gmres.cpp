@@ -60,8 +60,8 @@ void gmres(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon, b
       w.sub_(at::matmul(Vt, h).squeeze(-1));
       auto h2 = space.gram(Vt, w.unsqueeze(-1));
       w.sub_(at::matmul(Vt, h2).squeeze(-1));
-      h = (h + h2).squeeze(-1);                           // [B, k, j+1]
-      auto hn = space.norm(w.unsqueeze(-1)).flatten(-2);  // [B, k]
+      h = (h + h2).squeeze(-1);                          // [B, k, j+1]
+      auto hn = space.norm(w.unsqueeze(-1)).flatten(1);  // [B, k]
       V.select(2, j + 1).copy_(safe_div(w, hn.unsqueeze(-1)));
       auto col = at::cat({h, hn.to(opts.dtype()).unsqueeze(-1)}, -1);  // [B, k, j+2]
       for (int64_t i = 0; i < j; ++i) {
