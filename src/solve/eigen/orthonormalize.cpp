@@ -14,9 +14,11 @@ namespace dsla::eigen {
 
 namespace {
 
-// A 64-bit finalizer (the splitmix64 output function): every input bit affects every output
-// bit, which is what a counter-based generator needs from its mixing function.
-uint64_t mix64(uint64_t z) {
+// splitmix64 is counter-based by construction: its i-th output is mix(seed + (i + 1) γ). Entry
+// (row, column) of a block uses the outputs i = 4 (column · 2⁴⁰ + row) + stream, stream 0 and 1:
+// distinct for up to 2⁴⁰ rows and 2²² columns.
+uint64_t splitmix64_at(uint64_t seed, uint64_t i) {
+  uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
@@ -24,9 +26,7 @@ uint64_t mix64(uint64_t z) {
 
 // A uniform in (0, 1] from the counter (seed, row, column, stream).
 double uniform(uint64_t seed, uint64_t row, uint64_t col, uint64_t stream) {
-  uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ULL);
-  h = mix64(h ^ row);
-  h = mix64(h ^ (col * 4 + stream));
+  const uint64_t h = splitmix64_at(seed, 4 * ((col << 40) + row) + stream);
   return (static_cast<double>(h >> 11) + 1.0) * 0x1.0p-53;
 }
 
