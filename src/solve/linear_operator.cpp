@@ -1,5 +1,5 @@
-// VectorSpace (local inner products) and the two stock LinearOperators: a SparseMatrix, and a
-// matrix-free operator from callables.
+// VectorSpace (reductions as a local partial + reduce_) and the two stock LinearOperators: a
+// SparseMatrix, and a matrix-free operator from callables.
 #include <dsla/errors.h>
 #include <dsla/linear_operator.h>
 
@@ -12,12 +12,30 @@
 namespace dsla {
 
 at::Tensor VectorSpace::dot(const at::Tensor& a, const at::Tensor& b) const {
-  if (a.is_complex()) return (a.conj() * b).sum(1, /*keepdim=*/true);
-  return (a * b).sum(1, /*keepdim=*/true);
+  auto d = (a.is_complex() ? a.conj() * b : a * b).sum(-2, /*keepdim=*/true);
+  reduce_(d);
+  return d;
 }
 
 at::Tensor VectorSpace::norm(const at::Tensor& a) const {
-  return at::linalg_vector_norm(a, 2, at::IntArrayRef{1}, /*keepdim=*/true, c10::nullopt);
+  auto s = at::linalg_vector_norm(a, 2, at::IntArrayRef{-2}, /*keepdim=*/true, c10::nullopt);
+  const bool single = s.scalar_type() == at::kFloat;
+  if (single) s = s.to(at::kDouble);
+  s.square_();
+  reduce_(s);
+  s.sqrt_();
+  return single ? s.to(at::kFloat) : s;
+}
+
+at::Tensor VectorSpace::gram(const at::Tensor& V, const at::Tensor& W) const {
+  auto G = at::matmul(V.mH(), W);
+  reduce_(G);
+  return G;
+}
+
+const VectorSpace& VectorSpace::local() {
+  static const VectorSpace space;
+  return space;
 }
 
 void LinearOperator::apply_adjoint(const at::Tensor&, at::Tensor&) const {
@@ -27,8 +45,7 @@ void LinearOperator::apply_adjoint(const at::Tensor&, at::Tensor&) const {
 }
 
 const VectorSpace& LinearOperator::space() const {
-  static const VectorSpace local;
-  return local;
+  return VectorSpace::local();
 }
 
 namespace {

@@ -32,12 +32,12 @@ at::Tensor select(const at::Tensor& vals, const std::string& which, int64_t k) {
 
 ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, int64_t k,
                       const std::string& which, double anorm, double tol, int64_t maxiter,
-                      int64_t ncv, uint64_t seed) {
+                      int64_t ncv, uint64_t seed, const VectorSpace& space) {
   auto copt = options.dtype(c10::toComplexType(c10::typeMetaToScalarType(options.dtype())));
   if (ncv <= 0) ncv = std::max<int64_t>(2 * k + 1, 20);
   ncv = std::min(ncv, n);
   ArnoldiResult out;
-  if (ncv >= n) {  // small: dense
+  if (ncv >= n && space.is_local()) {  // small: dense
     auto Ad = A(at::eye(n, copt));
     auto [w, Vd] = at::linalg_eig(Ad);
     auto sel = select(w, which, k);
@@ -54,8 +54,8 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
   if (maxiter < 0) maxiter = 300;
   auto V = at::zeros({n, ncv + 1}, copt);
   auto H = at::zeros({ncv + 1, ncv}, copt);
-  auto v0 = random_block(n, 1, copt, seed);
-  V.slice(1, 0, 1).copy_(v0 / at::linalg_vector_norm(v0));
+  auto v0 = random_block(n, 1, copt, seed, space.global_offset());
+  V.slice(1, 0, 1).copy_(v0 / space.norm(v0));
   int64_t j0 = 0;
   const int64_t p = std::min<int64_t>(ncv - 1, k + (ncv - k) / 2);
   at::Tensor theta, Y, sel;
@@ -64,19 +64,19 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
     for (int64_t j = j0; j < ncv; ++j) {
       auto Vj = V.slice(1, 0, j + 1);
       auto w = A(V.slice(1, j, j + 1));
-      auto h = Vj.mH().matmul(w);
+      auto h = space.gram(Vj, w);
       w = w - Vj.matmul(h);
-      auto h2 = Vj.mH().matmul(w);
+      auto h2 = space.gram(Vj, w);
       w = w - Vj.matmul(h2);
       h = h + h2;
-      auto beta = at::linalg_vector_norm(w);
+      auto beta = space.norm(w).squeeze();
       const double b = beta.item<double>();
       H.slice(0, 0, j + 1).slice(1, j, j + 1).copy_(h);
       if (b <= 1e-14 * std::max(anorm, 1e-300)) {
         // Invariant subspace: continue with a fresh random direction (coupling 0).
-        auto r = random_block(n, 1, copt, seed + 7919 * (j + 1) + restart);
-        for (int pass = 0; pass < 2; ++pass) r = r - Vj.matmul(Vj.mH().matmul(r));
-        V.slice(1, j + 1, j + 2).copy_(r / at::linalg_vector_norm(r));
+        auto r = random_block(n, 1, copt, seed + 7919 * (j + 1) + restart, space.global_offset());
+        for (int pass = 0; pass < 2; ++pass) r = r - Vj.matmul(space.gram(Vj, r));
+        V.slice(1, j + 1, j + 2).copy_(r / space.norm(r));
         H.index_put_({j + 1, j}, 0);
       } else {
         V.slice(1, j + 1, j + 2).copy_(w / beta);
@@ -108,12 +108,11 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
   out.iterations = restart;
   out.values = theta.index_select(0, sel);
   auto X = V.slice(1, 0, ncv).matmul(Y.index_select(1, sel));
-  X = X / at::linalg_vector_norm(X, 2, {0}).unsqueeze(0);
+  X = X / space.norm(X);
   out.vectors = X;
   auto R = A(X) - X * out.values.unsqueeze(0);
   double scale = anorm > 0 ? anorm : out.values.abs().max().item<double>();
-  out.residuals =
-      (at::linalg_vector_norm(R, 2, {0}).to(at::kDouble) / std::max(scale, 1e-300)).cpu();
+  out.residuals = (space.norm(R).squeeze(0).to(at::kDouble) / std::max(scale, 1e-300)).cpu();
   out.converged = (out.residuals <= tol).sum().item<int64_t>();
   return out;
 }

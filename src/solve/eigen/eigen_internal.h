@@ -4,6 +4,7 @@
 #pragma once
 
 #include <dsla/eigen.h>
+#include <dsla/linear_operator.h>
 
 #include <ATen/ATen.h>
 
@@ -20,9 +21,9 @@ using BlockOp = std::function<at::Tensor(const at::Tensor&)>;  // [n, m] -> [n, 
 // Orthonormalizes the columns of X in the B-inner product (BX = B X, or undefined for B = I):
 // Cholesky QR on the column-scaled Gram matrix, with an SVQB fallback (eigh of the Gram matrix)
 // that drops directions below `drop` (relative). Applies the same transform to every tensor in
-// `also` (e.g. A X, B X). Returns the transform C (X_new = X C).
-at::Tensor orthonormalize(at::Tensor& X, at::Tensor& BX, std::vector<at::Tensor*> also,
-                          double drop = 1e-12);
+// `also` (e.g. A X, B X). Returns the transform C (X_new = X C). The Gram matrix is `space`'s.
+at::Tensor orthonormalize(const VectorSpace& space, at::Tensor& X, at::Tensor& BX,
+                          std::vector<at::Tensor*> also, double drop = 1e-12);
 
 struct LobpcgProblem {
   int64_t n = 0;
@@ -32,6 +33,9 @@ struct LobpcgProblem {
   double anorm = 0;  // ‖A‖ estimate for the backward error (0: largest |Ritz value|)
   double bnorm = 1;  // ‖B‖ estimate
   at::TensorOptions options;
+  // The space of the blocks' rows: every Gram matrix and column norm is taken through it.
+  const VectorSpace* space = &VectorSpace::local();
+  at::Tensor gram(const at::Tensor& V, const at::Tensor& W) const { return space->gram(V, W); }
 };
 
 struct LobpcgResult {
@@ -57,13 +61,17 @@ struct ArnoldiResult {
 };
 ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, int64_t k,
                       const std::string& which, double anorm, double tol, int64_t maxiter,
-                      int64_t ncv, uint64_t seed);
+                      int64_t ncv, uint64_t seed, const VectorSpace& space = VectorSpace::local());
 
 // Ordering helper: indices of the k first entries of `vals` (complex or real) under `which`.
 at::Tensor select(const at::Tensor& vals, const std::string& which, int64_t k);
 
-// A random [n, m] block (CPU generator, seeded) with `options`.
-at::Tensor random_block(int64_t n, int64_t m, at::TensorOptions options, uint64_t seed);
+// A random [n, m] block with `options`: standard normal entries (complex: unit variance, as
+// at::randn) from a counter-based generator keyed by (seed, global row, column), global row =
+// row_offset + local row. A process holding rows [row_offset, row_offset + n) of a distributed
+// vector draws exactly its rows of the block one process would draw.
+at::Tensor random_block(int64_t n, int64_t m, at::TensorOptions options, uint64_t seed,
+                        int64_t row_offset);
 
 }  // namespace dsla::eigen
 

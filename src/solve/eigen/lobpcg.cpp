@@ -5,7 +5,9 @@
 // Rayleigh–Ritz step on [X, W, P] picks the new block. A X, B X, A P, B P are updated by the
 // same small linear combinations, so one block product with A (and B) per iteration.
 // Soft locking: converged columns stay in the Rayleigh–Ritz basis (they keep improving) but add
-// no new directions. Small problems (n ≤ 3 × block) use a dense eigensolver instead.
+// no new directions. Small problems (n ≤ 5 × block) use a dense eigensolver instead.
+// Every Gram matrix and column norm is the problem's space's (P.gram, P.space), so the same
+// iteration runs on row-distributed blocks.
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -20,16 +22,17 @@ at::Tensor apply_b(const LobpcgProblem& P, const at::Tensor& X) {
   return P.B ? P.B(X) : X;
 }
 
-at::Tensor col_norms(const at::Tensor& X) {
-  return at::linalg_vector_norm(X, 2, {0});
+at::Tensor col_norms(const LobpcgProblem& P, const at::Tensor& X) {
+  return P.space->norm(X).squeeze(0);
 }
 
 // Rayleigh–Ritz on the basis Q (B-orthonormal up to rounding): returns (θ ascending, C).
-std::tuple<at::Tensor, at::Tensor> rayleigh_ritz(const at::Tensor& Q, const at::Tensor& AQ,
-                                                 const at::Tensor& BQ, bool& ok) {
-  auto GA = Q.mH().matmul(AQ);
+std::tuple<at::Tensor, at::Tensor> rayleigh_ritz(const LobpcgProblem& P, const at::Tensor& Q,
+                                                 const at::Tensor& AQ, const at::Tensor& BQ,
+                                                 bool& ok) {
+  auto GA = P.gram(Q, AQ);
   GA = (GA + GA.mH()) * 0.5;
-  auto GB = Q.mH().matmul(BQ);
+  auto GB = P.gram(Q, BQ);
   GB = (GB + GB.mH()) * 0.5;
   auto [L, info] = at::linalg_cholesky_ex(GB);
   ok = info.item<int64_t>() == 0;
@@ -44,14 +47,12 @@ std::tuple<at::Tensor, at::Tensor> rayleigh_ritz(const at::Tensor& Q, const at::
 
 // Rayleigh–Ritz on [X, S] with X B-orthonormal and Xᴴ A X = diag(θ) (kept so by the updates
 // and refreshed periodically): only the blocks involving S are computed.
-std::tuple<at::Tensor, at::Tensor> rayleigh_ritz_structured(const at::Tensor& X,
-                                                            const at::Tensor& theta,
-                                                            const at::Tensor& S,
-                                                            const at::Tensor& AS,
-                                                            const at::Tensor& BS, bool& ok) {
+std::tuple<at::Tensor, at::Tensor> rayleigh_ritz_structured(
+    const LobpcgProblem& P, const at::Tensor& X, const at::Tensor& theta, const at::Tensor& S,
+    const at::Tensor& AS, const at::Tensor& BS, bool& ok) {
   const int64_t m = X.size(1), s = S.size(1);
-  auto XAB = X.mH().matmul(at::cat({AS, BS}, 1));  // [m, 2s]
-  auto SAB = S.mH().matmul(at::cat({AS, BS}, 1));  // [s, 2s]
+  auto XAB = P.gram(X, at::cat({AS, BS}, 1));  // [m, 2s]
+  auto SAB = P.gram(S, at::cat({AS, BS}, 1));  // [s, 2s]
   auto GA = at::zeros({m + s, m + s}, X.options());
   auto GB = at::zeros({m + s, m + s}, X.options());
   GA.slice(0, 0, m).slice(1, 0, m).copy_(at::diag(theta.to(X.scalar_type())));
@@ -91,7 +92,7 @@ LobpcgResult dense(const LobpcgProblem& P, int64_t k, bool largest) {
   Ad = (Ad + Ad.mH()) * 0.5;
   auto Bd = apply_b(P, I);
   bool ok = false;
-  auto [theta, C] = rayleigh_ritz(I, Ad, Bd, ok);
+  auto [theta, C] = rayleigh_ritz(P, I, Ad, Bd, ok);
   TORCH_CHECK_VALUE(ok,
                     "dsla: argument 'M': the matrix is not positive definite (Cholesky "
                     "failed); the generalized problem needs an SPD M");
@@ -115,17 +116,19 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
   // Small problems relative to the block (SciPy's rule, n <= 5 m): a dense generalized eigh is
   // exact and cheap there, while LOBPCG's basis of 3 m vectors spans most of the space and
   // loses B-orthogonality (n = 30, m = 6, random M: stagnation at a 1e-6 backward error).
-  if (n <= 5 * m) return dense(P, k, largest);
+  // The dense path needs every row in one process: only on a local space.
+  if (n <= 5 * m && P.space->is_local()) return dense(P, k, largest);
   if (maxiter < 0) maxiter = std::max<int64_t>(500, std::min<int64_t>(n, 20000));
 
-  at::Tensor X = random_block(n, m, P.options, seed);
+  const VectorSpace& space = *P.space;
+  at::Tensor X = random_block(n, m, P.options, seed, space.global_offset());
   if (X0.defined()) X.slice(1, 0, X0.size(1)).copy_(X0);
   at::Tensor BX = P.B ? P.B(X) : at::Tensor();
-  orthonormalize(X, BX, {});
+  orthonormalize(space, X, BX, {});
   at::Tensor AX = P.A(X);
   if (!P.B) BX = X;
   bool ok = false;
-  auto [th0, C0] = rayleigh_ritz(X, AX, BX, ok);
+  auto [th0, C0] = rayleigh_ritz(P, X, AX, BX, ok);
   TORCH_CHECK_VALUE(ok, "dsla: argument 'M': the matrix is not positive definite");
   auto sel0 = pick(th0, m, largest);
   at::Tensor theta = th0.index_select(0, sel0);
@@ -143,15 +146,15 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
   auto refresh = [&] {
     if (P.B) {
       BX = P.B(X);
-      orthonormalize(X, BX, {});
+      orthonormalize(space, X, BX, {});
     } else {
       at::Tensor none;
-      orthonormalize(X, none, {});
+      orthonormalize(space, X, none, {});
       BX = X;
     }
     AX = P.A(X);
     bool rr_ok = false;
-    auto [thr, Cr] = rayleigh_ritz(X, AX, BX, rr_ok);
+    auto [thr, Cr] = rayleigh_ritz(P, X, AX, BX, rr_ok);
     if (rr_ok) {
       auto selr = pick(thr, m, largest);
       theta = thr.index_select(0, selr);
@@ -166,8 +169,8 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
     const auto th_c = theta.to(X.scalar_type());
     auto R = AX - BX * th_c.unsqueeze(0);
     if (P.anorm <= 0) anorm = std::max(anorm, theta.abs().max().item<double>());
-    auto scale = (anorm + theta.abs() * P.bnorm).to(at::kDouble) * col_norms(X).to(at::kDouble);
-    res = (col_norms(R).to(at::kDouble) / scale.clamp_min(1e-300)).cpu();
+    auto scale = (anorm + theta.abs() * P.bnorm).to(at::kDouble) * col_norms(P, X).to(at::kDouble);
+    res = (col_norms(P, R).to(at::kDouble) / scale.clamp_min(1e-300)).cpu();
     auto conv = res <= tol;
     const int64_t nconv = conv.slice(0, 0, k).sum().item<int64_t>();
     if (nconv == k || it >= maxiter || !at::isfinite(res).all().item<bool>()) {
@@ -178,9 +181,9 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
     at::Tensor W = R.index_select(1, active);
     if (P.T) W = P.T(W);
     // W ⟂_B X (classical Gram–Schmidt against the B-orthonormal X), then B-orthonormalized.
-    W = W - X.matmul(BX.mH().matmul(W));
+    W = W - X.matmul(P.gram(BX, W));
     at::Tensor BW = P.B ? P.B(W) : at::Tensor();
-    orthonormalize(W, BW, {});
+    orthonormalize(space, W, BW, {});
     if (W.size(1) == 0) {  // residual directions already in span(X): nothing left to gain
       out.converged = nconv;
       break;
@@ -191,7 +194,7 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
     // dropped when its Gram matrix is not positive definite).
     bool use_p = Pd.defined() && Pd.size(1) > 0;
     if (use_p) {
-      auto pn = at::real((Pd.conj() * (P.B ? BPd : Pd)).sum(0)).clamp_min(0).sqrt();
+      auto pn = at::real(space.dot(Pd, P.B ? BPd : Pd).squeeze(0)).clamp_min(0).sqrt();
       use_p = pn.min().item<double>() > 1e-14 * std::max(pn.max().item<double>(), 1e-300);
       if (use_p) {
         auto inv = (1.0 / pn).to(Pd.scalar_type()).unsqueeze(0);
@@ -208,7 +211,7 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
       Q = at::cat({X, S}, 1);
       AQ = at::cat({AX, AS}, 1);
       BQ = P.B ? at::cat({BX, BS}, 1) : Q;
-      std::tie(theta_all, C) = rayleigh_ritz_structured(X, theta, S, AS, BS, ok);
+      std::tie(theta_all, C) = rayleigh_ritz_structured(P, X, theta, S, AS, BS, ok);
       if (ok || !use_p) break;
       use_p = false;
     }

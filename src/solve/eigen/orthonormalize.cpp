@@ -1,22 +1,66 @@
 // B-orthonormalization of a block: Cholesky QR (fast, one Gram matrix), SVQB when the Gram
-// matrix is too ill-conditioned for Cholesky (drops near-dependent directions).
+// matrix is too ill-conditioned for Cholesky (drops near-dependent directions). The Gram matrix
+// comes from the block's VectorSpace, so the same code orthonormalizes distributed blocks.
+// Also the random start block, drawn by global row so that it does not depend on the layout.
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <cstdint>
 
 #include "solve/eigen/eigen_internal.h"
 
 namespace dsla::eigen {
 
-at::Tensor random_block(int64_t n, int64_t m, at::TensorOptions options, uint64_t seed) {
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  auto X = at::randn({n, m}, gen, options.device(at::kCPU));
-  return X.to(options.device());
+namespace {
+
+// splitmix64 is counter-based by construction: its i-th output is mix(seed + (i + 1) γ). Entry
+// (row, column) of a block uses the outputs i = 4 (column · 2⁴⁰ + row) + stream, stream 0 and 1:
+// distinct for up to 2⁴⁰ rows and 2²² columns.
+uint64_t splitmix64_at(uint64_t seed, uint64_t i) {
+  uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
 }
 
-at::Tensor orthonormalize(at::Tensor& X, at::Tensor& BX, std::vector<at::Tensor*> also,
-                          double drop) {
+// A uniform in (0, 1] from the counter (seed, row, column, stream).
+double uniform(uint64_t seed, uint64_t row, uint64_t col, uint64_t stream) {
+  const uint64_t h = splitmix64_at(seed, 4 * ((col << 40) + row) + stream);
+  return (static_cast<double>(h >> 11) + 1.0) * 0x1.0p-53;
+}
+
+}  // namespace
+
+at::Tensor random_block(int64_t n, int64_t m, at::TensorOptions options, uint64_t seed,
+                        int64_t row_offset) {
+  // Box–Muller on two counter-based uniforms per entry: the pair (r cos t, r sin t) is two
+  // independent standard normals, the real and imaginary parts of a complex entry.
+  const bool cplx = at::isComplexType(c10::typeMetaToScalarType(options.dtype()));
+  auto X = at::empty({n, m, cplx ? 2 : 1}, at::TensorOptions().dtype(at::kDouble));
+  double* x = X.data_ptr<double>();
+  const double part = cplx ? std::sqrt(0.5) : 1.0;  // at::randn: complex entries of variance 1
+  constexpr double two_pi = 6.283185307179586;
+  at::parallel_for(0, n, 1024, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const auto g = static_cast<uint64_t>(row_offset + i);
+      for (int64_t j = 0; j < m; ++j) {
+        const double r = std::sqrt(-2.0 * std::log(uniform(seed, g, j, 0))) * part;
+        const double t = two_pi * uniform(seed, g, j, 1);
+        double* e = x + (i * m + j) * (cplx ? 2 : 1);
+        e[0] = r * std::cos(t);
+        if (cplx) e[1] = r * std::sin(t);
+      }
+    }
+  });
+  auto out = cplx ? at::view_as_complex(X) : X.squeeze(-1);
+  return out.to(options);
+}
+
+at::Tensor orthonormalize(const VectorSpace& space, at::Tensor& X, at::Tensor& BX,
+                          std::vector<at::Tensor*> also, double drop) {
   const bool has_b = BX.defined();
-  auto G = X.mH().matmul(has_b ? BX : X);
+  auto G = space.gram(X, has_b ? BX : X);
   G = (G + G.mH()) * 0.5;
   auto d = at::real(G.diagonal()).clamp_min(0);
   const double dmax = d.numel() ? d.max().item<double>() : 0.0;

@@ -77,8 +77,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> svds_nograd(const SparseMatrix& A
   V = V / phase;
   U = U / phase;
   auto Sc = S.to(U.scalar_type()).unsqueeze(0);
-  auto r1 = at::linalg_vector_norm(Aop(V) - U * Sc, 2, {0});
-  auto r2 = at::linalg_vector_norm(AHop(U) - V * Sc, 2, {0});
+  // Residual norms in the problem's space (U and V share it while A is one process's matrix).
+  auto r1 = P.space->norm(Aop(V) - U * Sc).squeeze(0);
+  auto r2 = P.space->norm(AHop(U) - V * Sc).squeeze(0);
   auto res = (at::maximum(r1, r2).to(at::kDouble) / std::max(anorm, 1e-300)).cpu();
   auto inner = r.residuals.index_select(0, order.cpu());
   int64_t nconv = at::logical_or(inner <= opt.tol, res <= opt.tol).sum().item<int64_t>();

@@ -1,5 +1,7 @@
-// Preconditioned conjugate gradients. Fast path: A is a matrix and M is none or Jacobi — three
-// fused passes per iteration (cg_steps). Generic path: any operator and any SPD preconditioner.
+// Preconditioned conjugate gradients. Fast path: A is a matrix on a local space and M is none or
+// Jacobi — three fused passes per iteration (cg_steps), whose dot products are local partials
+// that the space reduces. Generic path: any operator (distributed ones included) and any SPD
+// preconditioner.
 // pᴴAp ≤ 0 marks the system Indefinite (CG needs A Hermitian positive definite).
 #include <dsla/config.h>
 
@@ -19,28 +21,35 @@ at::Tensor re_dot(const VectorSpace& s, const at::Tensor& a, const at::Tensor& b
 
 void cg_fused(const Problem& P, const SparseMatrix& Am, const at::Tensor& b, at::Tensor& x,
               Monitor& mon) {
+  const auto& space = P.A->space();
   const auto& pattern = *Am.pattern();
   auto values = (Am.is_batched() ? Am.values() : Am.values().unsqueeze(0)).contiguous();
   // A uniform Jacobi diagonal may arrive as a broadcast scalar (stride 0): the kernels index it.
   const auto dinv = P.dinv.defined() ? P.dinv.contiguous() : at::Tensor();
   auto r = (b - apply(*P.A, x)).contiguous();
-  auto rr = re_dot(P.A->space(), r, r).contiguous();
+  // rz_new and rr share one buffer: one reduce_ (one all-reduce) per iteration serves both.
+  auto rzrr = at::empty({2, x.size(0), 1, x.size(2)},
+                        x.options().dtype(c10::toRealValueType(x.scalar_type())));
+  auto rz_new = rzrr.select(0, 0), rr = rzrr.select(0, 1);
+  rr.copy_(re_dot(space, r, r));
   at::Tensor p, rz;
   if (dinv.defined()) {
     p = (dinv * r).contiguous();
-    rz = re_dot(P.A->space(), r, p).contiguous();
+    rz = re_dot(space, r, p).contiguous();
   } else {
     p = r.clone();
     rz = rr.clone();
   }
   mon.begin(at::sqrt(rr));
   auto q = at::empty_like(p);
-  auto pq = at::empty_like(rz), rz_new = at::empty_like(rz);
+  auto pq = at::empty_like(rz);
   if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
     cg_spmv_dot(pattern, values, p, q, pq);
+    space.reduce_(pq);
     mon.fail(Status::Indefinite, pq <= 0);
     cg_update(x, r, p, q, dinv, rz, pq, mon.active, rz_new, rr);
+    space.reduce_(rzrr);
     if (mon.step(at::sqrt(rr))) break;
     cg_direction(p, r, at::Tensor(), dinv, rz, rz_new, mon.active);
   }
@@ -104,7 +113,11 @@ bool cg_cuda_driver(const Problem& P, const SparseMatrix& Am, const at::Tensor& 
 
 void cg(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
   const SparseMatrix* Am = P.A->matrix();
-  const bool fused = Am != nullptr && (P.M == nullptr || P.dinv.defined()) && x.is_contiguous();
+  // The fused paths multiply by matrix() itself (no halo exchange) and the CUDA driver reduces
+  // inside its kernels: only on a local space. A distributed operator has a matrix too (its
+  // local block) and takes the generic path.
+  const bool fused = Am != nullptr && P.A->space().is_local() &&
+                     (P.M == nullptr || P.dinv.defined()) && x.is_contiguous();
 #if DSLA_HAVE_CUDA
   if (fused && cg_cuda_driver(P, *Am, b, x, mon)) return;
 #endif

@@ -10,6 +10,10 @@
 // diagonal [B', n, 1] (B' in {1, B}) or undefined (no preconditioner / a general one applied
 // separately). `active` [B, 1, k] (0/1, same real dtype) freezes converged systems; undefined
 // means all active.
+//
+// The dot products the steps return (pq, rz_new, rr) are sums over the rows given, i.e. local
+// partials: the caller reduces them through the operator's VectorSpace before they feed alpha,
+// beta or a convergence test (cg.cpp), so the steps serve a distributed space unchanged.
 #pragma once
 
 #include <dsla/pattern.h>
@@ -18,12 +22,13 @@
 
 namespace dsla::krylov {
 
-// q = A p;  pq = Re <p, q>.
+// q = A p;  pq = Re <p, q> (local partial).
 void cg_spmv_dot(const Pattern& pattern, const at::Tensor& values, const at::Tensor& p,
                  at::Tensor& q, at::Tensor& pq);
 
 // alpha = rz / pq (0 where inactive or pq == 0);  x += alpha p;  r -= alpha q;
-// rz_new = Re <r, dinv r> (Re <r, r> when dinv is undefined);  rr = Re <r, r>.
+// rz_new = Re <r, dinv r> (Re <r, r> when dinv is undefined);  rr = Re <r, r> (local partials;
+// rz and pq must be reduced ones).
 void cg_update(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Tensor& q,
                const at::Tensor& dinv, const at::Tensor& rz, const at::Tensor& pq,
                const at::Tensor& active, at::Tensor& rz_new, at::Tensor& rr);

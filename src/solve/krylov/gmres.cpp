@@ -1,9 +1,10 @@
 // Restarted GMRES (right-preconditioned) and flexible GMRES (the preconditioned vectors are
 // kept, so M may change between iterations). Arnoldi with classical Gram–Schmidt done twice
 // (CGS2: two batched projections, as stable as modified Gram–Schmidt in practice), Givens
-// rotations on the Hessenberg matrix, one host read per check. Happy breakdown (h_{j+1,j} = 0)
-// is convergence; a zero on the diagonal of the rotated Hessenberg matrix is a breakdown
-// (singular A).
+// rotations on the Hessenberg matrix, one host read per check. The projections and norms are
+// the space's (gram, norm): the basis is stored [B, k, m + 1, n] and handed over transposed. Happy
+// breakdown (h_{j+1,j} = 0) is convergence; a zero on the diagonal of the rotated Hessenberg matrix
+// is a breakdown (singular A).
 #include "solve/krylov/krylov.h"
 
 namespace dsla::krylov {
@@ -52,14 +53,15 @@ void gmres(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon, b
       auto vj = from_t(V.select(2, j));
       auto zj = precondition(P, vj);
       if (flexible) Z.select(2, j).copy_(to_t(zj));
-      auto w = to_t(apply(*P.A, zj)).contiguous();      // [B, k, n]
-      auto Vj = V.narrow(2, 0, j + 1);                  // [B, k, j+1, n]
-      auto h = at::matmul(Vj.conj(), w.unsqueeze(-1));  // [B, k, j+1, 1]
-      w.sub_(at::matmul(Vj.transpose(-1, -2), h).squeeze(-1));
-      auto h2 = at::matmul(Vj.conj(), w.unsqueeze(-1));
-      w.sub_(at::matmul(Vj.transpose(-1, -2), h2).squeeze(-1));
-      h = (h + h2).squeeze(-1);  // [B, k, j+1]
-      auto hn = at::linalg_vector_norm(w, 2, at::IntArrayRef{-1}, false, c10::nullopt);  // [B, k]
+      auto w = to_t(apply(*P.A, zj)).contiguous();  // [B, k, n]
+      auto Vj = V.narrow(2, 0, j + 1);              // [B, k, j+1, n]
+      auto Vt = Vj.transpose(-1, -2);               // [B, k, n, j+1]: vectors on dim -2
+      auto h = space.gram(Vt, w.unsqueeze(-1));     // [B, k, j+1, 1]
+      w.sub_(at::matmul(Vt, h).squeeze(-1));
+      auto h2 = space.gram(Vt, w.unsqueeze(-1));
+      w.sub_(at::matmul(Vt, h2).squeeze(-1));
+      h = (h + h2).squeeze(-1);                          // [B, k, j+1]
+      auto hn = space.norm(w.unsqueeze(-1)).flatten(1);  // [B, k]
       V.select(2, j + 1).copy_(safe_div(w, hn.unsqueeze(-1)));
       auto col = at::cat({h, hn.to(opts.dtype()).unsqueeze(-1)}, -1);  // [B, k, j+2]
       for (int64_t i = 0; i < j; ++i) {
