@@ -54,6 +54,9 @@ struct ArnoldiResult {
   at::Tensor residuals;  // [k] double CPU: ‖A x − θ x‖ / (anorm ‖x‖)
   int64_t iterations = 0;
   int64_t converged = 0;
+  // A restart from a fresh random vector (⟂ the locked pairs) found nothing better: no further
+  // copy of a repeated eigenvalue is missing from the set. False: maxiter came first.
+  bool verified = false;
 };
 ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, int64_t k,
                       const std::string& which, double anorm, double tol, int64_t maxiter,
@@ -92,8 +95,11 @@ at::Tensor normalize_phase(const at::Tensor& U);
 eigen::BlockOp inner_op(const SparseMatrix& A, const SolveOptions& user, InnerKind kind,
                         const char* what, std::shared_ptr<std::string> name,
                         bool adjoint_too = false, Solver* first = nullptr);
-// Reports and applies the failure policy.
+// Reports and applies the failure policy. `shortfall` non-empty: the result is not a success
+// even when every pair met tol (e.g. eigs could not verify that no repeated copy is missing);
+// it says why.
 void finish(EigenInfo& info, int64_t k, int64_t converged, int64_t iterations,
-            const at::Tensor& residuals, const EigenOptions& opt, const char* what);
+            const at::Tensor& residuals, const EigenOptions& opt, const char* what,
+            const std::string& shortfall = "");
 
 }  // namespace dsla::detail
