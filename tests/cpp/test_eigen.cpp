@@ -119,6 +119,27 @@ TEST(Eigs, LargestMagnitudeMatchesDense) {
   }
 }
 
+// convdiff2d is a Kronecker sum T ⊕ T: its eigenvalues λᵢ + λⱼ are double for i ≠ j. Each must
+// come out with its multiplicity (a single-vector Krylov space sees one copy), or not be
+// reported as converged.
+TEST(Eigs, RepeatedEigenvaluesWithTheirMultiplicity) {
+  auto A = dsla::convdiff2d(12, 1.0);
+  auto w = at::linalg_eigvals(A.to_dense());
+  auto ref = std::get<0>(at::real(w).sort(0, /*descending=*/true)).slice(0, 0, 4);
+  EigenOptions o;
+  o.which = "LR";
+  EigenInfo info;
+  auto lam = std::get<0>(dsla::eigs(A, 4, o, &info));
+  EXPECT_TRUE(info.ok) << info.message;
+  auto got = std::get<0>(at::real(lam).sort(0, /*descending=*/true));
+  EXPECT_TRUE(at::allclose(got, ref, 1e-6, 0)) << got << ref;  // 11.49 11.25 11.25 11.01
+  o.maxiter = 5;  // every pair meets tol here, but the set is not verified yet
+  o.warn = false;
+  dsla::eigs(A, 4, o, &info);
+  EXPECT_FALSE(info.ok);
+  EXPECT_NE(info.message.find("did not converge"), std::string::npos);
+}
+
 TEST(Svds, LargestMatchesDenseAndNorm2Cond) {
   at::manual_seed(4);
   auto D = at::randn({90, 60}, at::kDouble) * (at::rand({90, 60}) < 0.2);

@@ -1,4 +1,6 @@
 """eigsh / eigs / svds / norm2 / cond against SciPy and dense torch.linalg, with gradients."""
+import warnings
+
 import numpy as np
 import pytest
 import scipy.io
@@ -255,6 +257,92 @@ def test_eigs_which_vs_dense(which):
     ref = np.concatenate([ref, ref.conj()])  # ties between conjugate pairs
     for x in lam:
         assert np.min(abs(ref - x)) < 1e-6 * max(1, abs(x))
+
+
+def _tridiag(n, lo, d, up):
+    return sp.diags([lo * np.ones(n - 1), d * np.ones(n), up * np.ones(n - 1)], [-1, 0, 1])
+
+
+def _kron_sum(*Ts):
+    """T1 ⊕ T2 ⊕ ...: eigenvalues are the sums λᵢ(T1) + λⱼ(T2) + ..., so equal factors give
+    exact multiplicities (2 for two factors, up to 6 for three)."""
+    K = Ts[0]
+    for T in Ts[1:]:
+        K = sp.kron(sp.eye(T.shape[0]), K) + sp.kron(T, sp.eye(K.shape[0]))
+    return K.tocsr()
+
+
+def _by_which(w, which, k):
+    key = {"LM": -abs(w), "SM": abs(w), "LR": -w.real, "SR": w.real}[which]
+    return w[np.argsort(key, kind="stable")[:k]]
+
+
+@pytest.mark.parametrize("which", ["LM", "SR", "SM"])
+def test_eigs_repeated_eigenvalues_convdiff(which):
+    """convdiff2d is a Kronecker sum T ⊕ T (double eigenvalues): a single-vector Krylov space
+    sees one copy of each, and eigs used to return 11.49, 11.25, 11.01, 10.86 (LAPACK: 11.49,
+    11.25, 11.25, 11.01) as converged. The multiset must match LAPACK's."""
+    A = dsla.convdiff2d(12, 1.0)
+    w = torch.linalg.eigvals(A.to_dense()).numpy()
+    lam, U, info = A.eigs(4, which=which, return_info=True)
+    assert info.ok, info.message
+    ref = _by_which(w, which, 4)
+    # real spectrum (T is similar to a symmetric matrix), nonnormal: eigenvalue condition ~1e3
+    np.testing.assert_allclose(np.sort(lam.numpy().real), np.sort(ref.real), rtol=1e-6)
+    assert abs(lam.numpy().imag).max() < 1e-6
+    # independent eigenvectors for the double eigenvalue
+    assert torch.linalg.matrix_rank(U, rtol=1e-6) == 4
+    R = A.to_dense().to(U.dtype) @ U - U * lam
+    assert float(R.norm(dim=0).max()) < 1e-6
+
+
+@pytest.mark.parametrize("which", ["LM", "SR"])
+def test_eigs_triple_eigenvalues_kronecker(which):
+    """T ⊕ T ⊕ T (nonsymmetric T, n = 343): multiplicities 1, 3, 3 among the 7 wanted."""
+    K = _kron_sum(*[_tridiag(7, -1.5, 2.5, -1.0)] * 3)
+    A = dsla.SparseTensor.from_scipy(K)
+    w = np.linalg.eigvals(K.toarray())
+    lam, U, info = A.eigs(7, which=which, return_info=True)
+    assert info.ok, info.message
+    np.testing.assert_allclose(np.sort(lam.numpy().real), np.sort(_by_which(w, which, 7).real),
+                               rtol=1e-7)
+    assert torch.linalg.matrix_rank(U, rtol=1e-6) == 7
+
+
+@pytest.mark.parametrize("which", ["LM", "SR"])
+def test_eigs_near_multiple_eigenvalues(which):
+    """T ⊕ (T + 1e-6 D): pairs of eigenvalues 1e-6 apart (normal matrix: tight comparison)."""
+    rng = np.random.default_rng(0)
+    T = _tridiag(15, -1.0, 2.0, -1.0)
+    K = _kron_sum(T, T + sp.diags(1e-6 * rng.standard_normal(15)))
+    A = dsla.SparseTensor.from_scipy(K)
+    w = np.linalg.eigvalsh(K.toarray())
+    lam, U, info = A.eigs(6, which=which, tol=1e-10, return_info=True)
+    assert info.ok, info.message
+    ref = w[-6:] if which == "LM" else w[:6]
+    np.testing.assert_allclose(np.sort(lam.numpy().real), ref, rtol=0, atol=1e-11)
+
+
+def test_eigs_never_reports_a_wrong_set_as_converged():
+    """Every restart budget: either the multiset is LAPACK's, or EigenInfo says it did not
+    converge (the locked set is unverified until a fresh start finds nothing better)."""
+    A = dsla.convdiff2d(12, 1.0)
+    ref = np.sort(_by_which(torch.linalg.eigvals(A.to_dense()).numpy(), "LM", 4).real)
+    unverified = 0
+    for maxiter in range(1, 18):
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            lam, U, info = A.eigs(4, maxiter=maxiter, return_info=True)
+        right = np.allclose(np.sort(lam.numpy().real), ref, rtol=1e-6)
+        if info.ok:
+            assert right and info.converged == 4
+            assert not [r for r in rec if issubclass(r.category, dsla.EigenWarning)]
+        else:
+            assert "did not converge" in info.message
+            unverified += info.converged == 4 and "unverified" in info.message
+    assert unverified > 0  # the case of the issue: every pair met tol, the set was wrong
+    with pytest.raises(dsla.SolveError, match="unverified"):
+        A.eigs(4, maxiter=5, raise_on_failure=True)
 
 
 def test_eigs_not_differentiable():
