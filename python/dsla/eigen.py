@@ -43,7 +43,7 @@ def _precond_entry(precond, d):
     from .sparse_tensor import SparseTensor
 
     if precond is None:
-        d["precond"] = "none"
+        pass  # "auto": eigsh's automatic plan
     elif isinstance(precond, str):
         d["precond"] = precond.lower()
     elif isinstance(precond, SparseTensor):

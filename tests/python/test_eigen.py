@@ -512,7 +512,8 @@ def test_eigsh_amg_preconditioner():
     lam, U, info = A.eigsh(6, precond="amg", tol=1e-9, return_info=True)
     ref = torch.linalg.eigvalsh(A.to_dense())[:6]
     np.testing.assert_allclose(lam.numpy(), ref.numpy(), rtol=1e-8)
-    lam0, _, info0 = A.eigsh(6, tol=1e-9, return_info=True)
+    lam0, _, info0 = A.eigsh(6, tol=1e-9, precond="none", return_info=True)
+    assert info.method == "lobpcg+amg" and info0.method == "lobpcg"
     assert info.iterations < info0.iterations
 
 

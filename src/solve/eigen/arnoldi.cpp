@@ -62,6 +62,7 @@ ArnoldiResult dense(const BlockOp& A, int64_t n, at::TensorOptions copt, int64_t
   out.residuals = at::zeros({k}, at::kDouble);
   out.converged = k;
   out.verified = true;
+  out.dense = true;
   return out;
 }
 

@@ -57,6 +57,7 @@ std::tuple<at::Tensor, at::Tensor> eigs_nograd(const SparseMatrix& A, int64_t k,
   int64_t nconv = at::logical_or(inner <= opt.tol, res <= opt.tol).sum().item<int64_t>();
   EigenInfo info;
   info.inner_solver = *inner_name;
+  info.method = sigma ? "shift-invert(" + *inner_name + ")" : r.dense ? "dense-eig" : "arnoldi";
   finish(info, k, nconv, r.iterations, res, opt, "eigs (Arnoldi)",
          r.verified
              ? ""

@@ -1,10 +1,26 @@
-// eigsh front end: argument checks, `which` and shift-invert mapped onto LOBPCG runs, residuals
-// recomputed on the original problem.
-//   SA / LA   LOBPCG directly (with the preconditioner).
-//   LM        SA and LA runs, the k of largest |λ| kept.
-//   sigma     M K M x = μ M x with K = (A − σM)⁻¹ through a Solver (M-self-adjoint, so LOBPCG
-//             applies with B = M); the largest |μ| (LA and SA runs) are the λ = σ + 1/μ nearest σ.
-//   SM        sigma = 0.
+// eigsh front end: argument checks, the choice of path, residuals recomputed on the original
+// problem, EigenInfo.method naming the path. (sigma: the k eigenvalues nearest sigma; "SM" is
+// sigma = 0.)
+//
+//   dense-eigh               automatic plan, n ≤ kDenseMax (256): a dense generalized eigh.
+//   shift-invert(S)          sigma / SM, and (automatic plan) SA on an SPD A where this build
+//                            factors on A's device (σ = 0, S = Cholesky, which also proves A
+//                            SPD, so SA = SM): LOBPCG on M K M x = μ M x with K = (A − σM)⁻¹
+//                            through the Solver S (M-self-adjoint: LOBPCG with B = M); the
+//                            largest μ give the λ = σ + 1/μ nearest σ. One side suffices when
+//                            A − σM is definite (Cholesky, or Gershgorin discs ≥ 0); otherwise
+//   shift-invert(S)+arnoldi  the largest |μ| of both signs at once: Arnoldi on K M (one run;
+//                            eigs' Arnoldi, locking and verification included), then a
+//                            Rayleigh–Ritz step on (A, M) over the (real) span of its vectors.
+//                            (Two one-sided LOBPCG runs did this before; for an SPD A behind an
+//                            iterative inner solver the μ < 0 run chased the cluster of tiny
+//                            μ = 1/λ_max… for maxiter iterations: 78 s on 494_bus.)
+//   lobpcg[+P]               otherwise: LOBPCG on A (SA / LA; LM: both sides, the k of largest
+//                            |λ| kept) with the preconditioner P named by the user, or
+//                            (automatic plan) AMG for SA on an SPD-looking A (Jacobi when AMG
+//                            cannot be set up) where no factorization is available.
+// The automatic plan is the default: precond left "auto", no block, no X0, no inner solver
+// named. Setting any of them runs LOBPCG / shift-invert as configured, as before the plan.
 #include <ATen/ATen.h>
 #include <dsla/errors.h>
 #include <dsla/ops.h>
@@ -15,6 +31,13 @@
 
 namespace dsla::detail {
 namespace {
+
+// Largest n solved densely by the automatic plan. Measured on the 2-core VM (docs/
+// DESIGN-as-built.md, "Eigensolvers"; k = 4, poisson2d and SuiteSparse SPD matrices): dense
+// eigh 1.3 ms at n = 100, 6.5 ms at 225, 27 ms at 400, 50 ms at 494; shift-invert (Cholesky)
+// and LOBPCG + AMG 5-9 ms at n ≤ 225, 9-16 ms at 400, 10-45 ms up to 1,600. Dense is exact and
+// cannot stall on a cluster; it costs as much as the iterative paths near n = 250.
+constexpr int64_t kDenseMax = 256;
 
 SparseMatrix identity_like(const SparseMatrix& A) {
   const int64_t n = A.rows();
@@ -36,9 +59,29 @@ std::pair<double, double> gershgorin(const SparseMatrix& A) {
   return {(d - off).min().item<double>(), (d + off).max().item<double>()};
 }
 
-struct Run {
-  eigen::LobpcgResult r;
-  at::Tensor mu;  // eigenvalues of the operator that was run
+// A full, real, positive diagonal: necessary for SPD, and what makes AMG / Jacobi SPD.
+bool spd_looking(const SparseMatrix& A) {
+  if (!A.pattern()->has_full_diagonal()) return false;
+  auto d = A.detach().diagonal();
+  if (d.is_complex()) {
+    if ((at::imag(d).abs() > 0).any().item<bool>()) return false;
+    d = at::real(d);
+  }
+  return (d > 0).all().item<bool>();
+}
+
+eigen::BlockOp block_op(std::shared_ptr<const LinearOperator> T) {
+  return [T](const at::Tensor& X) {
+    auto x3 = X.unsqueeze(0).contiguous();
+    auto y = at::empty_like(x3);
+    T->apply(x3, y);
+    return y.squeeze(0);
+  };
+}
+
+// One set of candidate pairs: eigenvalues λ of the original problem, vectors, converged flags.
+struct Candidates {
+  at::Tensor lam, U, conv;
 };
 
 }  // namespace
@@ -58,6 +101,7 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
   DSLA_CHECK_ARG(which == "SA" || which == "LA" || which == "SM" || which == "LM", "which",
                  "must be 'SA', 'LA', 'SM' or 'LM'; got '", which, "'");
   DSLA_CHECK_ARG(opt.tol > 0, "tol", "must be positive; got ", opt.tol);
+  DSLA_CHECK_ARG(opt.block >= 0, "block", "must be >= 0 (0: automatic); got ", opt.block);
   if (M) {
     DSLA_CHECK_ARG(M->defined() && !M->is_batched(), "M", "must be a non-batched matrix");
     DSLA_CHECK_ARG(M->rows() == n && M->cols() == n, "M", "must be ", n, " x ", n, "; got ",
@@ -68,6 +112,9 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
   if (opt.X0.defined())
     DSLA_CHECK_ARG(opt.X0.dim() == 2 && opt.X0.size(0) == n, "X0", "must be [n, m]; got ",
                    opt.X0.sizes());
+  const bool auto_precond = opt.precond == "auto" || opt.precond.empty();
+  const bool auto_plan = auto_precond && !opt.precond_op && opt.block == 0 && !opt.X0.defined() &&
+                         opt.solver.method == Method::Auto;
   auto options = A.values().options().requires_grad(false);
   const double anorm = inf_norm(A);
   const double bnorm = M ? inf_norm(*M) : 1.0;
@@ -77,76 +124,123 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
 
   c10::optional<double> sigma = opt.sigma;
   if (!sigma && which == "SM") sigma = 0.0;
-  std::vector<Run> runs;
+  std::vector<Candidates> cands;
   int64_t iterations = 0;
+  std::string method, shortfall;
   auto inner_name = std::make_shared<std::string>();
-  auto run = [&](const eigen::LobpcgProblem& P, bool largest) {
-    Run r;
-    r.r = eigen::lobpcg(P, k, largest, X0, opt.tol, opt.maxiter, opt.block, opt.seed);
-    r.mu = r.r.values;
-    iterations += r.r.iterations;
-    runs.push_back(std::move(r));
-  };
   eigen::LobpcgProblem P;
   P.n = n;
   P.options = options;
   P.B = Bop;
   P.bnorm = bnorm;
-  if (sigma) {
-    auto Sh = add(A.detach(), M ? M->detach() : identity_like(A), 1.0, -*sigma);
-    // Inner solver: direct where this build has one for the device (Cholesky when A − σM is
-    // SPD, else LU), else MINRES with a tight rtol (A − σM is symmetric indefinite in general).
-    Solver S;
-    auto K = inner_op(Sh, opt.solver, InnerKind::Symmetric, "eigsh", inner_name, false, &S);
-    if (M) {
-      P.A = [K, Bop](const at::Tensor& X) { return Bop(K(Bop(X))); };
-    } else {
-      P.A = K;
+  // LOBPCG on P; its eigenvalues μ become λ = map(μ).
+  auto run = [&](bool largest, const std::function<at::Tensor(const at::Tensor&)>& map) {
+    auto r = eigen::lobpcg(P, k, largest, X0, opt.tol, opt.maxiter, opt.block, opt.seed);
+    iterations += r.iterations;
+    cands.push_back({map(r.values), r.vectors, r.residuals <= opt.tol});
+  };
+  auto same = [](const at::Tensor& mu) { return mu; };
+
+  // Automatic plan, SA on an SPD A with a factorization for the device: shift-invert at 0
+  // (Cholesky is the SPD test: if it fails, A is not SPD and SA ≠ SM).
+  Solver S;
+  eigen::BlockOp K;
+  if (auto_plan && n > kDenseMax && !sigma && which == "SA" && direct_available(A.device()) &&
+      spd_looking(A)) {
+    SolveOptions so = opt.solver;
+    so.method = Method::Cholesky;
+    try {
+      K = inner_op(A.detach(), so, InnerKind::Symmetric, "eigsh", inner_name, false, &S);
+      sigma = 0.0;
+    } catch (const std::exception&) {
+      inner_name->clear();  // not SPD: LOBPCG below
     }
+  }
+
+  if (auto_plan && n <= kDenseMax) {
+    P.A = Aop;
+    auto [theta, C] = eigen::dense_eigh(P);
+    at::Tensor keep;
+    if (sigma)
+      keep = std::get<1>((theta - *sigma).abs().sort(/*stable=*/true, 0, false)).slice(0, 0, k);
+    else if (which == "LM")
+      keep = eigen::select(theta, "LM", k);
+    else if (which == "LA")
+      keep = at::arange(n - k, n, theta.options().dtype(at::kLong));
+    else
+      keep = at::arange(k, theta.options().dtype(at::kLong));
+    cands.push_back({theta.index_select(0, keep), C.index_select(1, keep),
+                     at::ones({k}, at::TensorOptions().dtype(at::kBool))});
+    method = "dense-eigh";
+  } else if (sigma) {
+    const double s = *sigma;
+    auto Sh = add(A.detach(), M ? M->detach() : identity_like(A), 1.0, -s);
+    // Inner solver: direct where this build has one for the device (Cholesky when A − σM is
+    // SPD, else LU), else an iterative plan with a tight rtol (see solver_internal.h).
+    if (!K) K = inner_op(Sh, opt.solver, InnerKind::Symmetric, "eigsh", inner_name, false, &S);
+    P.A = M ? eigen::BlockOp([K, Bop](const at::Tensor& X) { return Bop(K(Bop(X))); }) : K;
     P.anorm = 0;  // largest |Ritz value| of the inverse
-    P.bnorm = bnorm;
-    run(P, true);
-    // A − σM SPD (Cholesky succeeded, or Gershgorin discs in the closed right half-plane when
-    // the inner solver is iterative): every μ > 0, the negative side has nothing to offer.
-    // (An iterative inner solver cannot tell otherwise: then both runs, slower but exact.)
-    if (S.method() != Method::Cholesky && gershgorin(Sh).first < 0) run(P, false);
+    auto invert = [s](const at::Tensor& mu) { return s + 1.0 / mu; };
+    method = "shift-invert(" + *inner_name + ")";
+    if (S.method() == Method::Cholesky || gershgorin(Sh).first >= 0) {
+      run(true, invert);  // A − σM definite: every μ > 0
+    } else {
+      // Indefinite or unknown: the largest |μ| of K M by Arnoldi, whatever their sign.
+      auto KM = M ? eigen::BlockOp([K, Bop](const at::Tensor& X) { return K(Bop(X)); }) : K;
+      if (!A.is_complex()) KM = complexify(KM);
+      auto r = eigen::arnoldi(KM, n, options, k, "LM", 0.0, opt.tol, opt.maxiter, 0, opt.seed);
+      iterations += r.iterations;
+      // Rayleigh–Ritz on (A, M) over span(X) (real A: the real span of Re X, Im X), M-
+      // orthonormal vectors and real λ; keep the k nearest σ.
+      auto W = A.is_complex() ? r.vectors : at::cat({at::real(r.vectors), at::imag(r.vectors)}, 1);
+      at::Tensor BW = M ? Bop(W) : at::Tensor();
+      eigen::orthonormalize(W, BW, {}, 1e-10);
+      auto G = W.mH().matmul(Aop(W));
+      auto [theta, C] = at::linalg_eigh((G + G.mH()) * 0.5);
+      auto keep = std::get<1>((theta - s).abs().sort(/*stable=*/true, 0, false)).slice(0, 0, k);
+      // Converged: by the residuals below, and only once Arnoldi verified the set.
+      cands.push_back({theta.index_select(0, keep), W.matmul(C.index_select(1, keep)),
+                       at::zeros({keep.size(0)}, at::TensorOptions().dtype(at::kBool))});
+      method += "+arnoldi";
+      if (!r.verified)
+        shortfall = "the set is unverified (a repeated eigenvalue's further copies may be missing)";
+    }
   } else {
     P.A = Aop;
     P.anorm = anorm;
+    std::string pc = auto_precond ? "none" : opt.precond;
+    if (auto_plan && which == "SA" && spd_looking(A) && !direct_available(A.device())) pc = "amg";
+    method = "lobpcg";
     if (opt.precond_op) {
-      auto T = opt.precond_op;
-      P.T = [T](const at::Tensor& X) {
-        auto x3 = X.unsqueeze(0).contiguous();
-        auto y = at::empty_like(x3);
-        T->apply(x3, y);
-        return y.squeeze(0);
-      };
-    } else if (opt.precond != "none" && !opt.precond.empty()) {
+      P.T = block_op(opt.precond_op);
+      method += "+user";
+    } else if (pc != "none") {
       precond::Options po;
-      po.kind = opt.precond;
-      std::shared_ptr<const precond::Preconditioner> T =
-          precond::make_preconditioner(A.detach(), po);
+      po.kind = pc;
+      std::shared_ptr<const precond::Preconditioner> T;
+      try {
+        T = precond::make_preconditioner(A.detach(), po);
+      } catch (const std::exception&) {
+        if (!auto_plan) throw;
+        po.kind = pc = "jacobi";  // automatic AMG that cannot be set up on this matrix
+        T = precond::make_preconditioner(A.detach(), po);
+      }
       if (T) {
-        P.T = [T](const at::Tensor& X) {
-          auto x3 = X.unsqueeze(0).contiguous();
-          auto y = at::empty_like(x3);
-          T->apply(x3, y);
-          return y.squeeze(0);
-        };
+        P.T = block_op(T);
+        method += "+" + pc;
       }
     }
     // LM: Gershgorin bounds skip a side with no eigenvalues (e.g. semidefinite A).
     auto [glo, ghi] = gershgorin(A);
-    if (which == "SA" || (which == "LM" && glo < 0)) run(P, false);
-    if (which == "LA" || (which == "LM" && ghi > 0)) run(P, true);
+    if (which == "SA" || (which == "LM" && glo < 0)) run(false, same);
+    if (which == "LA" || (which == "LM" && ghi > 0)) run(true, same);
   }
-  // Merge the runs: λ and vectors of every candidate, then keep k by `which`.
+  // Merge the candidates, then keep k by `which` (nearest σ for shift-invert).
   std::vector<at::Tensor> lams, vecs, conv;
-  for (auto& r : runs) {
-    auto lam = sigma ? *sigma + 1.0 / r.mu : r.mu;
-    lams.push_back(lam);
-    vecs.push_back(r.r.vectors);
-    conv.push_back(r.r.residuals <= opt.tol);
+  for (auto& c : cands) {
+    lams.push_back(c.lam);
+    vecs.push_back(c.U);
+    conv.push_back(c.conv.cpu());
   }
   auto lam = at::cat(lams);
   auto U = at::cat(vecs, 1);
@@ -157,7 +251,7 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
   else if (which == "LM")
     keep = eigen::select(lam, "LM", k);
   else
-    keep = at::arange(k, lam.options().dtype(at::kLong));
+    keep = at::arange(std::min<int64_t>(k, lam.size(0)), lam.options().dtype(at::kLong));
   lam = lam.index_select(0, keep);
   U = U.index_select(1, keep);
   cv = cv.index_select(0, keep.cpu());
@@ -177,7 +271,10 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
   int64_t nconv = at::logical_or(cv, res <= opt.tol).sum().item<int64_t>();
   EigenInfo info;
   info.inner_solver = *inner_name;
-  finish(info, k, nconv, iterations, res, opt, "eigsh (LOBPCG)");
+  info.method = method;
+  const std::string what = "eigsh (" + method + ")";
+  if (lam.size(0) < k) shortfall = "fewer than k eigenpairs were found";
+  finish(info, k, nconv, iterations, res, opt, what.c_str(), shortfall);
   if (info_out) *info_out = std::move(info);
   return {lam, U};
 }

@@ -86,15 +86,7 @@ at::Tensor pick(const at::Tensor& theta, int64_t m, bool largest) {
 }
 
 LobpcgResult dense(const LobpcgProblem& P, int64_t k, bool largest) {
-  auto I = at::eye(P.n, P.options);
-  auto Ad = P.A(I);
-  Ad = (Ad + Ad.mH()) * 0.5;
-  auto Bd = apply_b(P, I);
-  bool ok = false;
-  auto [theta, C] = rayleigh_ritz(I, Ad, Bd, ok);
-  TORCH_CHECK_VALUE(ok,
-                    "dsla: argument 'M': the matrix is not positive definite (Cholesky "
-                    "failed); the generalized problem needs an SPD M");
+  auto [theta, C] = dense_eigh(P);
   auto sel = pick(theta, k, largest);
   LobpcgResult r;
   r.values = theta.index_select(0, sel);
@@ -106,10 +98,27 @@ LobpcgResult dense(const LobpcgProblem& P, int64_t k, bool largest) {
 
 }  // namespace
 
+std::tuple<at::Tensor, at::Tensor> dense_eigh(const LobpcgProblem& P) {
+  auto I = at::eye(P.n, P.options);
+  auto Ad = P.A(I);
+  Ad = (Ad + Ad.mH()) * 0.5;
+  auto Bd = apply_b(P, I);
+  bool ok = false;
+  auto [theta, C] = rayleigh_ritz(I, Ad, Bd, ok);
+  TORCH_CHECK_VALUE(ok,
+                    "dsla: argument 'M': the matrix is not positive definite (Cholesky "
+                    "failed); the generalized problem needs an SPD M");
+  return {theta, C};
+}
+
+int64_t default_block(int64_t n, int64_t k) {
+  return std::min<int64_t>(n, k + std::max<int64_t>(4, k));
+}
+
 LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::Tensor& X0,
                     double tol, int64_t maxiter, int64_t block, uint64_t seed) {
   const int64_t n = P.n;
-  int64_t m = block > 0 ? block : std::min<int64_t>(n, k + std::max<int64_t>(2, k / 2));
+  int64_t m = block > 0 ? block : default_block(n, k);
   if (X0.defined()) m = std::max<int64_t>(m, X0.size(1));
   m = std::max(m, k);
   // Small problems relative to the block (SciPy's rule, n <= 5 m): a dense generalized eigh is
