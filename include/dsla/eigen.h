@@ -63,8 +63,8 @@ struct EigenOptions {
 struct EigenInfo {
   int64_t iterations = 0;
   int64_t converged = 0;  // how many of the k returned pairs met tol
-  // converged == k, and (eigs, and eigsh's Arnoldi path) the set was verified: a restart from a
-  // fresh random vector found no further copy of a repeated eigenvalue. False: `message` says why.
+  // converged == k, and (eigs) the set was verified: a restart from a fresh random vector found
+  // no further copy of a repeated eigenvalue. False: `message` says why.
   bool ok = false;
   at::Tensor residuals;  // [k] float64 CPU: backward errors on the original problem
   // Shift-invert's inner solver, e.g. "cholesky", "lu", "minres+jacobi", "gmres+ilu0" (direct
@@ -72,8 +72,7 @@ struct EigenInfo {
   std::string inner_solver;
   // The path that computed the result:
   //   eigsh  "dense-eigh", "lobpcg", "lobpcg+<precond>" (e.g. "lobpcg+amg", "lobpcg+user"),
-  //          "shift-invert(<inner>)" (LOBPCG on the inverse, e.g. "shift-invert(cholesky)"),
-  //          "shift-invert(<inner>)+arnoldi" (A − σM indefinite or of unknown sign);
+  //          "shift-invert(<inner>)" (LOBPCG on the inverse, e.g. "shift-invert(cholesky)");
   //   eigs   "dense-eig" (ncv ≥ n), "arnoldi", "shift-invert(<inner>)" (Arnoldi on the inverse);
   //   svds   "lobpcg", "shift-invert(<inner>)"; norm2 / cond: those of their svds runs.
   std::string method;

@@ -70,9 +70,80 @@ def test_eigsh_jacobi_preconditioner_and_real(data_dir):
 def test_eigsh_real_spd_shift_invert(data_dir, name):
     S = scipy.io.mmread(str(data_dir / name)).tocsr().astype(np.float64)
     A = dsla.SparseTensor.from_scipy(S)
-    lam = A.eigsh(4, which="SM")[0]
+    lam, U, info = A.eigsh(4, which="SM", return_info=True)
     ref = np.sort(spla.eigsh(S.tocsc(), 4, sigma=0, which="LM")[0])
     np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-7)
+    # Without SuiteSparse, 494_bus took 514 iterations (78 s): a second LOBPCG run on the
+    # μ < 0 side of A⁻¹ chased the cluster of tiny μ = 1/λ_max until maxiter.
+    assert info.ok and info.iterations < 100, info.message
+
+
+# The SPD matrices of ../shared/data (SuiteSparse collection), defaults only.
+SPD_DATA = ["bcsstk03.mtx", "494_bus.mtx", "662_bus.mtx", "gr_30_30.mtx", "bcsstk08.mtx",
+            "bcsstk09.mtx", "bcsstk13.mtx", "bcsstk16.mtx"]
+
+
+@pytest.mark.parametrize("name", SPD_DATA)
+def test_eigsh_defaults_converge_on_real_spd(data_dir, name):
+    """eigsh(k=4) with every default: the smallest eigenvalues of ill-conditioned SPD matrices
+    (cond up to 1e10) to SciPy's shift-invert accuracy. Plain LOBPCG used to stop after 500
+    iterations 1-2 % off (bcsstk08: λ_min/‖A‖ = 3e-8)."""
+    S = scipy.io.mmread(str(data_dir / name)).tocsr().astype(np.float64)
+    A = dsla.SparseTensor.from_scipy(S)
+    lam, U, info = A.eigsh(4, return_info=True)
+    ref = np.sort(spla.eigsh(S.tocsc(), 4, sigma=0, which="LM", tol=1e-14)[0])
+    assert info.ok, info.message
+    n = S.shape[0]
+    if n <= 256:
+        assert info.method == "dense-eigh"
+    elif dsla.features["suitesparse"]:
+        assert info.method == "shift-invert(cholesky)" and info.inner_solver == "cholesky"
+    else:
+        assert info.method == "lobpcg+amg"
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-10)
+    np.testing.assert_allclose((U.T @ U).numpy(), np.eye(4), atol=1e-8)
+
+
+def test_eigsh_defaults_small_and_clustered():
+    """aniso2d(10) (100 rows, the smallest eigenvalues in clusters of 10 within 0.5 %): k = 1,
+    tol = 1e-10 did not converge in 500 iterations with the default block of 3; the default
+    is now a dense eigh at this size. An explicit block still runs LOBPCG, reported as such."""
+    A = dsla.aniso2d(10)
+    w = np.linalg.eigvalsh(A.to_dense().numpy())
+    lam, U, info = A.eigsh(1, which="SA", tol=1e-10, return_info=True)
+    assert info.ok and info.method == "dense-eigh"
+    np.testing.assert_allclose(lam.numpy(), w[:1], rtol=1e-12)
+    lam, U, info = A.eigsh(1, which="SA", tol=1e-10, block=3, maxiter=50, return_info=True)
+    assert info.method == "lobpcg" and not info.ok  # the old default, honestly reported
+    for which, ref in [("LA", w[-3:]), ("SM", np.sort(w[np.argsort(abs(w))[:3]]))]:
+        lam, U, info = A.eigsh(3, which=which, return_info=True)
+        assert info.ok and info.method == "dense-eigh"
+        np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-12)
+    lam, U, info = A.eigsh(3, sigma=0.5, return_info=True)
+    np.testing.assert_allclose(lam.numpy(), np.sort(w[np.argsort(abs(w - 0.5))[:3]]),
+                               rtol=1e-12)
+    # generalized, dense: M-orthonormal vectors
+    m = torch.linspace(1, 2, 100)
+    M = dsla.SparseTensor.from_dense(torch.diag(m))
+    lam, U, info = A.eigsh(2, M=M, return_info=True)
+    import scipy.linalg as sla
+    ref = sla.eigh(A.to_dense().numpy(), np.diag(m.numpy()), eigvals_only=True)[:2]
+    assert info.method == "dense-eigh"
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-12)
+    np.testing.assert_allclose((U.T @ (M @ U)).numpy(), np.eye(2), atol=1e-10)
+
+
+def test_eigsh_defaults_sa_not_positive_definite():
+    """SA on a matrix that looks SPD (positive diagonal) but is indefinite: where Cholesky is
+    tried it fails, and shift-invert at 0 (which would give SM, not SA) is not used."""
+    A0 = dsla.poisson2d(20)
+    A = dsla.add(A0, dsla.SparseTensor.from_dense(torch.eye(400)), 1.0, -0.1)
+    w = np.linalg.eigvalsh(A.to_dense().numpy())
+    assert w[0] < 0 < w[3]  # SA ≠ SM here
+    lam, U, info = A.eigsh(4, return_info=True)
+    assert info.ok, info.message
+    assert info.method in ("lobpcg", "lobpcg+amg")
+    np.testing.assert_allclose(lam.numpy(), w[:4], rtol=1e-8, atol=1e-10)
 
 
 def test_eigsh_graph_laplacian_g51(data_dir):

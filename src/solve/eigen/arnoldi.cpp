@@ -88,6 +88,10 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
   if (maxiter < 0) maxiter = 300;
   // Basis B = [Ql (l locked columns) | V (ncv + 1 active columns)]; grows when l does.
   at::Tensor B = at::zeros({n, k + 4 + ncv + 1}, copt);
+  // AB = A B, column by column as the vectors are expanded and by the same combinations when
+  // they are compressed or locked: the final Rayleigh–Ritz step needs A on the locked basis,
+  // and applying A again there would cost l more products (shift-invert: l more solves).
+  at::Tensor AB = at::zeros_like(B);
   int64_t l = 0;
   auto V = [&] { return B.slice(1, l, l + ncv + 1); };
   auto H = at::zeros({ncv + 1, ncv}, copt);
@@ -108,6 +112,7 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
     for (int64_t j = j0; j < ncv; ++j) {
       auto Vj = B.slice(1, 0, l + j + 1);  // locked + active: deflation is this projection
       auto w = A(B.slice(1, l + j, l + j + 1));
+      AB.slice(1, l + j, l + j + 1).copy_(w);
       auto h = Vj.mH().matmul(w);
       w = w - Vj.matmul(h);
       auto h2 = Vj.mH().matmul(w);
@@ -171,16 +176,23 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
     auto T = Q.mH().matmul(Hm).matmul(Q);
     auto brow = H.index({ncv, ncv - 1}) * Q.index({ncv - 1});
     auto Vm = V().slice(1, 0, ncv);
+    auto AVm = AB.slice(1, l, l + ncv);
     auto Xlock = Vm.matmul(Q.slice(1, 0, c));
+    auto AXlock = AVm.matmul(Q.slice(1, 0, c));
     auto Vnew = Vm.matmul(Q.slice(1, c, p));
+    auto AVnew = AVm.matmul(Q.slice(1, c, p));
     auto vlast = V().slice(1, ncv, ncv + 1).clone();
     if (c > 0) {
       if (l + c + ncv + 1 > B.size(1)) {
         auto B2 = at::zeros({n, 2 * (l + c) + ncv + 1}, copt);
         B2.slice(1, 0, l).copy_(B.slice(1, 0, l));
+        auto AB2 = at::zeros_like(B2);
+        AB2.slice(1, 0, l).copy_(AB.slice(1, 0, l));
         B = B2;
+        AB = AB2;
       }
       B.slice(1, l, l + c).copy_(Xlock);
+      AB.slice(1, l, l + c).copy_(AXlock);
       for (int64_t i : lock) locked.push_back(theta_c[i].item<c10::complex<double>>());
       l += c;
       locked_in_round += c;
@@ -200,16 +212,17 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
     const int64_t pa = p - c;
     V().zero_();
     V().slice(1, 0, pa).copy_(Vnew);
+    AB.slice(1, l, l + pa).copy_(AVnew);
     V().slice(1, pa, pa + 1).copy_(vlast);
     H.zero_();
     H.slice(0, 0, pa).slice(1, 0, pa).copy_(T.slice(0, c, p).slice(1, c, p));
     H.select(0, pa).slice(0, 0, pa).copy_(brow.slice(0, c, p));
     j0 = pa;
   }
-  // Rayleigh–Ritz on the locked basis (and the active one while unverified), with A W applied
-  // once so the residuals below are exact.
+  // Rayleigh–Ritz on the locked basis (and the active one while unverified); A W is carried
+  // along (AB), so the residuals below are those of A, up to rounding in the combinations.
   auto W = B.slice(1, 0, verified ? l : l + ncv);
-  auto AW = A(W);
+  auto AW = AB.slice(1, 0, verified ? l : l + ncv);
   auto [th, Yw] = at::linalg_eig(W.mH().matmul(AW));
   auto sel = select(th, which, k).to(th.device());
   auto Ys = Yw.index_select(1, sel);
