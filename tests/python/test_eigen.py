@@ -94,13 +94,17 @@ def test_eigsh_defaults_converge_on_real_spd(data_dir, name):
     ref = np.sort(spla.eigsh(S.tocsc(), 4, sigma=0, which="LM", tol=1e-14)[0])
     assert info.ok, info.message
     n = S.shape[0]
+    rtol = 1e-10
     if n <= 256:
         assert info.method == "dense-eigh"
     elif dsla.features["suitesparse"]:
         assert info.method == "shift-invert(cholesky)" and info.inner_solver == "cholesky"
     else:
+        # LOBPCG + AMG stops on residuals relative to the Ritz values (tol 1e-8), down to a
+        # rounding floor of 1e3 ε ‖A‖ (bcsstk13: ‖A‖/λ_min = 2e10, 3e-9 relative)
         assert info.method == "lobpcg+amg"
-    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-10)
+        rtol = 1e-8
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=rtol)
     np.testing.assert_allclose((U.T @ U).numpy(), np.eye(4), atol=1e-8)
 
 

@@ -31,7 +31,10 @@
 
 namespace dsla::eigen {
 
-at::Tensor select(const at::Tensor& vals, const std::string& which, int64_t k) {
+namespace {
+
+// The sort key of `which` (smaller is better).
+at::Tensor which_key(const at::Tensor& vals, const std::string& which) {
   at::Tensor key;
   auto re = vals.is_complex() ? at::real(vals) : vals;
   if (which == "LM")
@@ -44,7 +47,13 @@ at::Tensor select(const at::Tensor& vals, const std::string& which, int64_t k) {
     key = re;
   else
     TORCH_CHECK_VALUE(false, "dsla: argument 'which': unknown value '", which, "'");
-  auto order = std::get<1>(key.to(at::kDouble).sort(/*stable=*/true, 0, false));
+  return key.to(at::kDouble);
+}
+
+}  // namespace
+
+at::Tensor select(const at::Tensor& vals, const std::string& which, int64_t k) {
+  auto order = std::get<1>(which_key(vals, which).sort(/*stable=*/true, 0, false));
   return order.slice(0, 0, k);
 }
 
@@ -99,14 +108,20 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
   int64_t round = 0, locked_in_round = 0, restart = 0;
   bool verified = false;
   double maxabs = 0;  // largest |Ritz value| seen: the scale when anorm is not given
-  // A fresh start ⟂ Ql (round 0: the seed's vector, as before locking existed).
-  auto fresh = [&] {
+  // A fresh start ⟂ Ql (round 0: the seed's vector, as before locking existed). A verification
+  // round adds the previous round's best unlocked Ritz vector `hint`: the random part reaches
+  // every direction ⟂ Ql (missing copies included), the hint converges the next eigenvalue,
+  // which usually ends the round, in fewer restarts.
+  auto fresh = [&](const at::Tensor& hint) {
     V().zero_();
     H.zero_();
-    auto v = random_block(n, 1, copt, seed + 1000003 * static_cast<uint64_t>(round));
-    V().slice(1, 0, 1).copy_(orthogonal_unit(v, B.slice(1, 0, l)));
+    auto Ql = B.slice(1, 0, l);
+    auto v = orthogonal_unit(
+        random_block(n, 1, copt, seed + 1000003 * static_cast<uint64_t>(round)), Ql);
+    if (hint.defined()) v = orthogonal_unit(v + orthogonal_unit(hint, Ql), Ql);
+    V().slice(1, 0, 1).copy_(v);
   };
-  fresh();
+  fresh(at::Tensor());
   int64_t j0 = 0;
   for (;;) {
     for (int64_t j = j0; j < ncv; ++j) {
@@ -140,13 +155,21 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
     // Lock at half the tolerance: the final Rayleigh–Ritz step mixes the locked vectors (two
     // copies of a double eigenvalue), adding their residuals (up to √2 × each).
     auto conv = (est <= 0.5 * tol * scale).contiguous();
-    // Rank the active Ritz values among the locked ones: in_top[i] when θᵢ is among the k best.
+    // Rank the active Ritz values among the locked ones: in_top[i] when θᵢ is among the k best,
+    // and, once k are locked, better than the k-th by more than the tolerance (a tie at the
+    // boundary, e.g. the conjugate of the k-th, leaves the set's values as they are).
     auto lam_l = at::empty({l}, theta_c.options());
     for (int64_t i = 0; i < l; ++i) lam_l[i] = locked[i];
     auto top = select(at::cat({lam_l, theta_c}), which, k);
     std::vector<bool> in_top(ncv, false);
     for (int64_t t = 0; t < top.size(0); ++t)
       if (top[t].item<int64_t>() >= l) in_top[top[t].item<int64_t>() - l] = true;
+    if (l >= k) {
+      auto kth = std::get<0>(which_key(lam_l, which).sort()).index({k - 1}).item<double>();
+      auto key = which_key(theta_c, which);
+      for (int64_t i = 0; i < ncv; ++i)
+        in_top[i] = in_top[i] && key[i].item<double>() < kth - tol * scale;
+    }
     auto order = select(theta_c, which, ncv);
     const auto* cv = conv.data_ptr<bool>();
     std::vector<int64_t> lock, rest;
@@ -205,7 +228,9 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
     if (l >= k && (round == 0 || round_done)) {  // start a verification round
       ++round;
       locked_in_round = 0;
-      fresh();
+      fresh(rest.empty()
+                ? at::Tensor()
+                : Vm.matmul(Y.index_select(1, at::tensor({rest[0]}, at::kLong).to(Y.device()))));
       j0 = 0;
       continue;
     }

@@ -32,6 +32,8 @@ struct LobpcgProblem {
   BlockOp T;         // preconditioner ≈ A⁻¹; empty: none
   double anorm = 0;  // ‖A‖ estimate for the backward error (0: largest |Ritz value|)
   double bnorm = 1;  // ‖B‖ estimate
+  // With anorm = 0: the scale is at least this (a rounding floor; see eigsh's automatic plan).
+  double anorm_floor = 0;
   at::TensorOptions options;
 };
 
