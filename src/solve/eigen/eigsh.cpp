@@ -257,7 +257,7 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
   else if (which == "LM")
     keep = eigen::select(lam, "LM", k);
   else
-    keep = at::arange(std::min<int64_t>(k, lam.size(0)), lam.options().dtype(at::kLong));
+    keep = at::arange(k, lam.options().dtype(at::kLong));
   lam = lam.index_select(0, keep);
   U = U.index_select(1, keep);
   cv = cv.index_select(0, keep.cpu());
