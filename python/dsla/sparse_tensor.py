@@ -283,7 +283,8 @@ class SparseTensor:
         return self._m.norm(ord)
 
     def eigsh(self, k=6, which="SA", **kwargs):
-        """k eigenpairs of a symmetric matrix (LOBPCG); see :func:`dsla.eigsh`."""
+        """k eigenpairs of a symmetric matrix (path chosen by default, see info.method); see
+        :func:`dsla.eigsh`."""
         from .eigen import eigsh
 
         return eigsh(self, k, which, **kwargs)
