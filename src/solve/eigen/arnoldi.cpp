@@ -205,6 +205,12 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
     auto Vnew = Vm.matmul(Q.slice(1, c, p));
     auto AVnew = AVm.matmul(Q.slice(1, c, p));
     auto vlast = V().slice(1, ncv, ncv + 1).clone();
+    // The best unlocked Ritz vector, the hint of a verification round (taken before the locked
+    // vectors overwrite the first columns of V).
+    const bool verify_next = l + c >= k && (round == 0 || round_done);
+    at::Tensor hint;
+    if (verify_next && !rest.empty())
+      hint = Vm.matmul(Y.index_select(1, at::tensor({rest[0]}, at::kLong).to(Y.device())));
     if (c > 0) {
       if (l + c + ncv + 1 > B.size(1)) {
         auto B2 = at::zeros({n, 2 * (l + c) + ncv + 1}, copt);
@@ -225,12 +231,10 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
       out.iterations = restart;
       return out;
     }
-    if (l >= k && (round == 0 || round_done)) {  // start a verification round
+    if (verify_next) {  // start a verification round
       ++round;
       locked_in_round = 0;
-      fresh(rest.empty()
-                ? at::Tensor()
-                : Vm.matmul(Y.index_select(1, at::tensor({rest[0]}, at::kLong).to(Y.device()))));
+      fresh(hint);
       j0 = 0;
       continue;
     }
