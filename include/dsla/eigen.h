@@ -1,8 +1,16 @@
 // Eigenvalues, singular values and norms of sparse matrices (a few of them: k ≪ n).
 //
 //   eigsh  symmetric / Hermitian A (generalized with SPD M): LOBPCG, optional preconditioner,
-//          shift-invert through a Solver for interior eigenvalues (`sigma`).
-//   eigs   nonsymmetric A: restarted Arnoldi with thick (Krylov–Schur style) restarts.
+//          shift-invert through a Solver for interior eigenvalues (`sigma`). By default a plan
+//          picks the path (EigenInfo::method): dense eigh for n ≤ 256; for "SA" on an SPD A,
+//          shift-invert at 0 through a Cholesky factorization where the build has a direct
+//          solver for A's device (dsla features suitesparse / cudss), else LOBPCG + AMG (an
+//          SPD-looking A: positive diagonal); LOBPCG otherwise. Naming a preconditioner, a
+//          block, X0 or an inner solver runs LOBPCG / shift-invert as configured instead.
+//   eigs   nonsymmetric A: restarted Arnoldi with thick (Krylov–Schur style) restarts, locking
+//          converged pairs; a restart from a fresh random vector verifies the set (a Krylov
+//          space grown from one vector sees one copy of a repeated eigenvalue), so repeated
+//          eigenvalues come out with their multiplicity, or EigenInfo says not converged.
 //   svds   largest (or, for square A, smallest) singular triplets: LOBPCG on AᴴA / (AᴴA)⁻¹.
 //   norm2, cond: built on svds.
 //
@@ -40,8 +48,8 @@ struct EigenOptions {
   int64_t maxiter = -1;  // LOBPCG iterations / Arnoldi restarts; -1: automatic
   int64_t block = 0;     // LOBPCG block size / Arnoldi basis size; 0: automatic
   // eigsh preconditioner T ≈ A⁻¹ for LOBPCG: "none", "jacobi", "amg", ... (precond kinds), or
-  // an operator (overrides the name).
-  std::string precond = "none";
+  // an operator (overrides the name). "auto": the automatic plan (see eigsh above).
+  std::string precond = "auto";
   LinearOperatorPtr precond_op;
   c10::optional<double> sigma;  // shift-invert: the k eigenvalues nearest sigma
   SolveOptions solver;          // the inner Solver of shift-invert (default: method auto)
@@ -55,11 +63,19 @@ struct EigenOptions {
 struct EigenInfo {
   int64_t iterations = 0;
   int64_t converged = 0;  // how many of the k returned pairs met tol
-  bool ok = false;        // converged == k
-  at::Tensor residuals;   // [k] float64 CPU: backward errors on the original problem
+  // converged == k, and (eigs) the set was verified: a restart from a fresh random vector found
+  // no further copy of a repeated eigenvalue. False: `message` says why.
+  bool ok = false;
+  at::Tensor residuals;  // [k] float64 CPU: backward errors on the original problem
   // Shift-invert's inner solver, e.g. "cholesky", "lu", "minres+jacobi", "gmres+ilu0" (direct
   // where this build has a backend for the device, iterative otherwise); empty without one.
   std::string inner_solver;
+  // The path that computed the result:
+  //   eigsh  "dense-eigh", "lobpcg", "lobpcg+<precond>" (e.g. "lobpcg+amg", "lobpcg+user"),
+  //          "shift-invert(<inner>)" (LOBPCG on the inverse, e.g. "shift-invert(cholesky)");
+  //   eigs   "dense-eig" (ncv ≥ n), "arnoldi", "shift-invert(<inner>)" (Arnoldi on the inverse);
+  //   svds   "lobpcg", "shift-invert(<inner>)"; norm2 / cond: those of their svds runs.
+  std::string method;
   std::string message;
 };
 

@@ -38,7 +38,7 @@ def _check_k(k):
 
 def _precond_entry(precond, d):
     if precond is None:
-        d["precond"] = "none"
+        pass  # "auto": eigsh's automatic plan
     elif isinstance(precond, str):
         d["precond"] = precond.lower()
     elif is_sparse_tensor(precond):
@@ -91,10 +91,18 @@ def eigsh(A, k=6, which="SA", M=None, precond=None, sigma=None, tol=1e-8, maxite
     a Solver; ``solver`` = method name or dict of method/precond/rtol/maxiter). The default
     inner solver is direct where this build has one for A's device (Cholesky, else LU;
     ``dsla.features``: suitesparse on the CPU, cudss on CUDA), else iterative at rtol 1e-12:
-    CG + AMG when A − σM is provably semidefinite (Gershgorin), MINRES (+ Jacobi for a
-    positive diagonal) otherwise, moving on when a stage does not converge; when none
-    converges, ``dsla.SolveError``. ``info.inner_solver`` names the one used. precond: ``"jacobi"``,
-    ``"amg"``, a SparseTensor or a callable approximating ``A⁻¹`` (LOBPCG's preconditioner).
+    CG + AMG when A − σM has a positive diagonal, MINRES (+ Jacobi for a positive diagonal),
+    moving on when a stage does not converge; when none converges, ``dsla.SolveError``.
+    ``info.inner_solver`` names the one used. precond: ``"jacobi"``, ``"amg"``, ``"none"``, a
+    SparseTensor or a callable approximating ``A⁻¹`` (LOBPCG's preconditioner).
+
+    Defaults (changed: plain LOBPCG did not converge on ill-conditioned matrices): with
+    ``precond``, ``block``, ``X0`` and ``solver`` left unset, a plan picks the path, named in
+    ``info.method``: ``"dense-eigh"`` for n ≤ 256; for ``"SA"`` on an SPD A,
+    ``"shift-invert(cholesky)"`` at σ = 0 where the build has a direct solver for A's device,
+    else ``"lobpcg+amg"`` (positive diagonal); ``"lobpcg"`` otherwise. Setting any of those
+    four runs LOBPCG (or shift-invert) as configured. The default LOBPCG block is
+    ``k + max(4, k)``.
     Returns ``(values [k], vectors [n, k])`` (+ info): differentiable in A.values / M.values.
     """
     _check_A(A)
@@ -113,7 +121,12 @@ def eigs(A, k=6, which="LM", sigma=None, tol=1e-8, maxiter=None, ncv=None, seed=
     """k eigenpairs of a general square ``A`` by restarted Arnoldi (complex results).
 
     which: ``"LM"``, ``"SM"`` (shift-invert at 0), ``"LR"``, ``"SR"``; sigma: nearest sigma.
-    ncv: Krylov basis size (default max(2k + 1, 20)). maxiter: restarts. Not differentiable.
+    ncv: Krylov basis size (default max(2k + 1, 20)). maxiter: restarts (default 300), the
+    verification rounds included. Converged pairs are locked, and a restart from a fresh random
+    vector checks for further copies of repeated eigenvalues (a Krylov space grown from one
+    vector holds one copy): ``info.ok`` is False ("unverified") until a round finds nothing
+    better. ``info.method``: ``"arnoldi"``, ``"shift-invert(<inner>)"`` or ``"dense-eig"``
+    (ncv ≥ n). Not differentiable.
     """
     _check_A(A)
     _check_k(k)

@@ -273,7 +273,8 @@ class SparseTensor(SparseTensorBase):
         return self._m.norm(ord)
 
     def eigsh(self, k=6, which="SA", **kwargs):
-        """k eigenpairs of a symmetric matrix (LOBPCG); see :func:`dsla.eigsh`."""
+        """k eigenpairs of a symmetric matrix (path chosen by default, see info.method); see
+        :func:`dsla.eigsh`."""
         return _eigsh(self, k, which, **kwargs)
 
     def eigs(self, k=6, which="LM", **kwargs):

@@ -278,6 +278,7 @@ at::Tensor cond(const SparseMatrix& A, const EigenOptions& opt, EigenInfo* info)
     info->ok = i1.ok && i2.ok;
     info->residuals = at::cat({i1.residuals, i2.residuals});
     info->inner_solver = i2.inner_solver;
+    info->method = i1.method + "; " + i2.method;
     info->message = i1.message + "; " + i2.message;
   }
   return smax / smin;

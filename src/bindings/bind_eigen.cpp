@@ -57,6 +57,7 @@ void bind(py::module_& m) {
       .def_readonly("ok", &EigenInfo::ok)
       .def_readonly("residuals", &EigenInfo::residuals)
       .def_readonly("inner_solver", &EigenInfo::inner_solver)
+      .def_readonly("method", &EigenInfo::method)
       .def_readonly("message", &EigenInfo::message)
       .def("__repr__", [](const EigenInfo& i) { return "EigenInfo(" + i.message + ")"; });
 

@@ -50,10 +50,15 @@ std::vector<SolveOptions> iterative_plan(const SparseMatrix& A, const SolveOptio
   const bool pos_diag = diagonal_all(A, true);
   const bool symmetric = kind == InnerKind::Symmetric || A.is_symmetric(1e-12);
   const bool gmres_first = kind == InnerKind::General;
-  if (real && symmetric && pos_diag && (kind == InnerKind::General || gershgorin_nonnegative(A))) {
-    // SPD-looking (General: Newton's convex case; Symmetric: provably semidefinite A − σM).
+  if (real && symmetric && pos_diag) {
+    // SPD-looking (General: Newton's convex case; Symmetric: A − σM of eigsh, e.g. an SPD A at
+    // σ = 0 that Gershgorin cannot prove semidefinite, such as 494_bus, where CG + AMG takes 3
+    // iterations and MINRES + Jacobi 431 per solve). CG stops at the first pᴴAp ≤ 0 of an
+    // indefinite A − σM, and a solve that fails moves the plan on to MINRES; an unproven one
+    // gets fewer iterations before that happens.
     auto so = iterative(user, Method::CG, "amg", rtol);
-    if (kind == InnerKind::Symmetric) so.maxiter = so.maxiter < 0 ? 1000 : so.maxiter;
+    if (kind == InnerKind::Symmetric && so.maxiter < 0)
+      so.maxiter = gershgorin_nonnegative(A) ? 1000 : 300;
     plan.push_back(so);
   }
   if (kind == InnerKind::Symmetric) {

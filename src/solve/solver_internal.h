@@ -38,9 +38,10 @@ bool direct_available(c10::Device device);
 //   - otherwise a plan of iterative stages, each with rtol ≤ `rtol` (a tight inner tolerance:
 //     the outer method sees A⁻¹ only through it); `stage` picks one, and callers move to the
 //     next one when a solve does not converge (an undefined Solver: no stage left):
-//       Symmetric (A − σM of eigsh, indefinite in general): CG + AMG when A is provably
-//         semidefinite (positive diagonal, Gershgorin), then MINRES + Jacobi (positive
-//         diagonal: the preconditioner must be SPD) or unpreconditioned MINRES;
+//       Symmetric (A − σM of eigsh, indefinite in general): CG + AMG when A looks SPD
+//         (positive diagonal; at most 1000 iterations when Gershgorin proves it semidefinite,
+//         300 otherwise: CG stops at the first sign of indefiniteness), then MINRES + Jacobi
+//         (positive diagonal: the preconditioner must be SPD) or unpreconditioned MINRES;
 //       General: CG + AMG when A looks SPD (symmetric, positive diagonal: e.g. Newton on a
 //         convex problem), GMRES (restart ≥ 50) + ILU0 on the CPU / Jacobi elsewhere, then
 //         unpreconditioned GMRES with a long restart.

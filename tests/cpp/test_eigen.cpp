@@ -65,6 +65,35 @@ TEST(Eigsh, LargestAndShiftInvertOnRandom) {
   EXPECT_THROW(dsla::eigsh(A, 3, s), dsla::SolveError);
 }
 
+// The default plan and EigenInfo::method: dense below 257 rows; SA on an SPD matrix by
+// shift-invert through Cholesky where the build has it, else LOBPCG + AMG; an explicit block
+// runs LOBPCG as configured.
+TEST(Eigsh, DefaultPlanNamesItsPath) {
+  EigenInfo info;
+  auto S = dsla::poisson2d(12);  // 144 rows
+  auto lam = std::get<0>(dsla::eigsh(S, 3, {}, nullptr, &info));
+  EXPECT_EQ(info.method, "dense-eigh");
+  EXPECT_TRUE(info.ok);
+  auto wS = std::get<0>(at::linalg_eigh(S.to_dense()));
+  EXPECT_TRUE(at::allclose(lam, wS.slice(0, 0, 3), 1e-12, 0));
+  auto A = dsla::poisson2d(24);  // 576 rows
+  auto w = std::get<0>(at::linalg_eigh(A.to_dense()));
+  lam = std::get<0>(dsla::eigsh(A, 4, {}, nullptr, &info));
+  EXPECT_TRUE(info.ok) << info.message;
+  EXPECT_EQ(info.method, DSLA_HAVE_SUITESPARSE ? "shift-invert(cholesky)" : "lobpcg+amg");
+  EXPECT_TRUE(at::allclose(lam, w.slice(0, 0, 4), 1e-10, 0));
+  EigenOptions o;
+  o.block = 8;
+  lam = std::get<0>(dsla::eigsh(A, 4, o, nullptr, &info));
+  EXPECT_EQ(info.method, "lobpcg");
+  EXPECT_TRUE(at::allclose(lam, w.slice(0, 0, 4), 1e-8, 0));
+  o = {};
+  o.which = "LA";
+  lam = std::get<0>(dsla::eigsh(A, 2, o, nullptr, &info));
+  EXPECT_EQ(info.method, "lobpcg");
+  EXPECT_TRUE(at::allclose(lam, w.slice(0, 574, 576), 1e-8, 0));
+}
+
 TEST(Eigsh, EigenvalueGradientIsSampledOuterProduct) {
   auto A0 = dsla::poisson2d(8);
   auto v = A0.values().clone().requires_grad_(true);
@@ -117,6 +146,27 @@ TEST(Eigs, LargestMagnitudeMatchesDense) {
     auto d = (w - lam[i]).abs().min().item<double>();
     EXPECT_LT(d, 1e-7);
   }
+}
+
+// convdiff2d is a Kronecker sum T ⊕ T: its eigenvalues λᵢ + λⱼ are double for i ≠ j. Each must
+// come out with its multiplicity (a single-vector Krylov space sees one copy), or not be
+// reported as converged.
+TEST(Eigs, RepeatedEigenvaluesWithTheirMultiplicity) {
+  auto A = dsla::convdiff2d(12, 1.0);
+  auto w = at::linalg_eigvals(A.to_dense());
+  auto ref = std::get<0>(at::real(w).sort(0, /*descending=*/true)).slice(0, 0, 4);
+  EigenOptions o;
+  o.which = "LR";
+  EigenInfo info;
+  auto lam = std::get<0>(dsla::eigs(A, 4, o, &info));
+  EXPECT_TRUE(info.ok) << info.message;
+  auto got = std::get<0>(at::real(lam).sort(0, /*descending=*/true));
+  EXPECT_TRUE(at::allclose(got, ref, 1e-6, 0)) << got << ref;  // 11.49 11.25 11.25 11.01
+  o.maxiter = 5;  // every pair meets tol here, but the set is not verified yet
+  o.warn = false;
+  dsla::eigs(A, 4, o, &info);
+  EXPECT_FALSE(info.ok);
+  EXPECT_NE(info.message.find("did not converge"), std::string::npos);
 }
 
 TEST(Svds, LargestMatchesDenseAndNorm2Cond) {

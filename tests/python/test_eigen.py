@@ -1,4 +1,6 @@
 """eigsh / eigs / svds / norm2 / cond against SciPy and dense torch.linalg, with gradients."""
+import warnings
+
 import numpy as np
 import pytest
 import scipy.io
@@ -68,9 +70,84 @@ def test_eigsh_jacobi_preconditioner_and_real(data_dir):
 def test_eigsh_real_spd_shift_invert(data_dir, name):
     S = scipy.io.mmread(str(data_dir / name)).tocsr().astype(np.float64)
     A = dsla.SparseTensor.from_scipy(S)
-    lam = A.eigsh(4, which="SM")[0]
+    lam, U, info = A.eigsh(4, which="SM", return_info=True)
     ref = np.sort(spla.eigsh(S.tocsc(), 4, sigma=0, which="LM")[0])
     np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-7)
+    # Without SuiteSparse, 494_bus took 514 iterations (78 s): a second LOBPCG run on the
+    # μ < 0 side of A⁻¹ chased the cluster of tiny μ = 1/λ_max until maxiter.
+    assert info.ok and info.iterations < 100, info.message
+
+
+# The SPD matrices of ../shared/data (SuiteSparse collection), defaults only.
+SPD_DATA = ["bcsstk03.mtx", "494_bus.mtx", "662_bus.mtx", "gr_30_30.mtx", "bcsstk08.mtx",
+            "bcsstk09.mtx", "bcsstk13.mtx", "bcsstk16.mtx"]
+
+
+@pytest.mark.parametrize("name", SPD_DATA)
+def test_eigsh_defaults_converge_on_real_spd(data_dir, name):
+    """eigsh(k=4) with every default: the smallest eigenvalues of ill-conditioned SPD matrices
+    (cond up to 1e10) to SciPy's shift-invert accuracy. Plain LOBPCG used to stop after 500
+    iterations 1-2 % off (bcsstk08: λ_min/‖A‖ = 3e-8)."""
+    S = scipy.io.mmread(str(data_dir / name)).tocsr().astype(np.float64)
+    A = dsla.SparseTensor.from_scipy(S)
+    lam, U, info = A.eigsh(4, return_info=True)
+    ref = np.sort(spla.eigsh(S.tocsc(), 4, sigma=0, which="LM", tol=1e-14)[0])
+    assert info.ok, info.message
+    n = S.shape[0]
+    rtol = 1e-10
+    if n <= 256:
+        assert info.method == "dense-eigh"
+    elif dsla.features["suitesparse"]:
+        assert info.method == "shift-invert(cholesky)" and info.inner_solver == "cholesky"
+    else:
+        # LOBPCG + AMG stops on residuals relative to the Ritz values (tol 1e-8), down to a
+        # rounding floor of 1e3 ε ‖A‖ (bcsstk13: ‖A‖/λ_min = 2e10, 3e-9 relative)
+        assert info.method == "lobpcg+amg"
+        rtol = 1e-8
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=rtol)
+    np.testing.assert_allclose((U.T @ U).numpy(), np.eye(4), atol=1e-8)
+
+
+def test_eigsh_defaults_small_and_clustered():
+    """aniso2d(10) (100 rows, the smallest eigenvalues in clusters of 10 within 0.5 %): k = 1,
+    tol = 1e-10 did not converge in 500 iterations with the default block of 3; the default
+    is now a dense eigh at this size. An explicit block still runs LOBPCG, reported as such."""
+    A = dsla.aniso2d(10)
+    w = np.linalg.eigvalsh(A.to_dense().numpy())
+    lam, U, info = A.eigsh(1, which="SA", tol=1e-10, return_info=True)
+    assert info.ok and info.method == "dense-eigh"
+    np.testing.assert_allclose(lam.numpy(), w[:1], rtol=1e-12)
+    lam, U, info = A.eigsh(1, which="SA", tol=1e-10, block=3, maxiter=50, return_info=True)
+    assert info.method == "lobpcg" and not info.ok  # the old default, honestly reported
+    for which, ref in [("LA", w[-3:]), ("SM", np.sort(w[np.argsort(abs(w))[:3]]))]:
+        lam, U, info = A.eigsh(3, which=which, return_info=True)
+        assert info.ok and info.method == "dense-eigh"
+        np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-12)
+    lam, U, info = A.eigsh(3, sigma=0.5, return_info=True)
+    np.testing.assert_allclose(lam.numpy(), np.sort(w[np.argsort(abs(w - 0.5))[:3]]),
+                               rtol=1e-12)
+    # generalized, dense: M-orthonormal vectors
+    m = torch.linspace(1, 2, 100)
+    M = dsla.SparseTensor.from_dense(torch.diag(m))
+    lam, U, info = A.eigsh(2, M=M, return_info=True)
+    import scipy.linalg as sla
+    ref = sla.eigh(A.to_dense().numpy(), np.diag(m.numpy()), eigvals_only=True)[:2]
+    assert info.method == "dense-eigh"
+    np.testing.assert_allclose(lam.numpy(), ref, rtol=1e-12)
+    np.testing.assert_allclose((U.T @ (M @ U)).numpy(), np.eye(2), atol=1e-10)
+
+
+def test_eigsh_defaults_sa_not_positive_definite():
+    """SA on a matrix that looks SPD (positive diagonal) but is indefinite: where Cholesky is
+    tried it fails, and shift-invert at 0 (which would give SM, not SA) is not used."""
+    A0 = dsla.poisson2d(20)
+    A = dsla.add(A0, dsla.SparseTensor.from_dense(torch.eye(400)), 1.0, -0.1)
+    w = np.linalg.eigvalsh(A.to_dense().numpy())
+    assert w[0] < 0 < w[3]  # SA ≠ SM here
+    lam, U, info = A.eigsh(4, return_info=True)
+    assert info.ok, info.message
+    assert info.method in ("lobpcg", "lobpcg+amg")
+    np.testing.assert_allclose(lam.numpy(), w[:4], rtol=1e-8, atol=1e-10)
 
 
 def test_eigsh_graph_laplacian_g51(data_dir):
@@ -257,6 +334,92 @@ def test_eigs_which_vs_dense(which):
         assert np.min(abs(ref - x)) < 1e-6 * max(1, abs(x))
 
 
+def _tridiag(n, lo, d, up):
+    return sp.diags([lo * np.ones(n - 1), d * np.ones(n), up * np.ones(n - 1)], [-1, 0, 1])
+
+
+def _kron_sum(*Ts):
+    """T1 ⊕ T2 ⊕ ...: eigenvalues are the sums λᵢ(T1) + λⱼ(T2) + ..., so equal factors give
+    exact multiplicities (2 for two factors, up to 6 for three)."""
+    K = Ts[0]
+    for T in Ts[1:]:
+        K = sp.kron(sp.eye(T.shape[0]), K) + sp.kron(T, sp.eye(K.shape[0]))
+    return K.tocsr()
+
+
+def _by_which(w, which, k):
+    key = {"LM": -abs(w), "SM": abs(w), "LR": -w.real, "SR": w.real}[which]
+    return w[np.argsort(key, kind="stable")[:k]]
+
+
+@pytest.mark.parametrize("which", ["LM", "SR", "SM"])
+def test_eigs_repeated_eigenvalues_convdiff(which):
+    """convdiff2d is a Kronecker sum T ⊕ T (double eigenvalues): a single-vector Krylov space
+    sees one copy of each, and eigs used to return 11.49, 11.25, 11.01, 10.86 (LAPACK: 11.49,
+    11.25, 11.25, 11.01) as converged. The multiset must match LAPACK's."""
+    A = dsla.convdiff2d(12, 1.0)
+    w = torch.linalg.eigvals(A.to_dense()).numpy()
+    lam, U, info = A.eigs(4, which=which, return_info=True)
+    assert info.ok, info.message
+    ref = _by_which(w, which, 4)
+    # real spectrum (T is similar to a symmetric matrix), nonnormal: eigenvalue condition ~1e3
+    np.testing.assert_allclose(np.sort(lam.numpy().real), np.sort(ref.real), rtol=1e-6)
+    assert abs(lam.numpy().imag).max() < 1e-6
+    # independent eigenvectors for the double eigenvalue
+    assert torch.linalg.matrix_rank(U, rtol=1e-6) == 4
+    R = A.to_dense().to(U.dtype) @ U - U * lam
+    assert float(R.norm(dim=0).max()) < 1e-6
+
+
+@pytest.mark.parametrize("which", ["LM", "SR"])
+def test_eigs_triple_eigenvalues_kronecker(which):
+    """T ⊕ T ⊕ T (nonsymmetric T, n = 343): multiplicities 1, 3, 3 among the 7 wanted."""
+    K = _kron_sum(*[_tridiag(7, -1.5, 2.5, -1.0)] * 3)
+    A = dsla.SparseTensor.from_scipy(K)
+    w = np.linalg.eigvals(K.toarray())
+    lam, U, info = A.eigs(7, which=which, return_info=True)
+    assert info.ok, info.message
+    np.testing.assert_allclose(np.sort(lam.numpy().real), np.sort(_by_which(w, which, 7).real),
+                               rtol=1e-7)
+    assert torch.linalg.matrix_rank(U, rtol=1e-6) == 7
+
+
+@pytest.mark.parametrize("which", ["LM", "SR"])
+def test_eigs_near_multiple_eigenvalues(which):
+    """T ⊕ (T + 1e-6 D): pairs of eigenvalues 1e-6 apart (normal matrix: tight comparison)."""
+    rng = np.random.default_rng(0)
+    T = _tridiag(15, -1.0, 2.0, -1.0)
+    K = _kron_sum(T, T + sp.diags(1e-6 * rng.standard_normal(15)))
+    A = dsla.SparseTensor.from_scipy(K)
+    w = np.linalg.eigvalsh(K.toarray())
+    lam, U, info = A.eigs(6, which=which, tol=1e-10, return_info=True)
+    assert info.ok, info.message
+    ref = w[-6:] if which == "LM" else w[:6]
+    np.testing.assert_allclose(np.sort(lam.numpy().real), ref, rtol=0, atol=1e-11)
+
+
+def test_eigs_never_reports_a_wrong_set_as_converged():
+    """Every restart budget: either the multiset is LAPACK's, or EigenInfo says it did not
+    converge (the locked set is unverified until a fresh start finds nothing better)."""
+    A = dsla.convdiff2d(12, 1.0)
+    ref = np.sort(_by_which(torch.linalg.eigvals(A.to_dense()).numpy(), "LM", 4).real)
+    unverified = 0
+    for maxiter in range(1, 18):
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            lam, U, info = A.eigs(4, maxiter=maxiter, return_info=True)
+        right = np.allclose(np.sort(lam.numpy().real), ref, rtol=1e-6)
+        if info.ok:
+            assert right and info.converged == 4
+            assert not [r for r in rec if issubclass(r.category, dsla.EigenWarning)]
+        else:
+            assert "did not converge" in info.message
+            unverified += info.converged == 4 and "unverified" in info.message
+    assert unverified > 0  # the case of the issue: every pair met tol, the set was wrong
+    with pytest.raises(dsla.SolveError, match="unverified"):
+        A.eigs(4, maxiter=5, raise_on_failure=True)
+
+
 def test_eigs_not_differentiable():
     A = dsla.convdiff2d(6, 1.0).requires_grad_()
     lam, U = A.eigs(2)
@@ -424,7 +587,8 @@ def test_eigsh_amg_preconditioner():
     lam, U, info = A.eigsh(6, precond="amg", tol=1e-9, return_info=True)
     ref = torch.linalg.eigvalsh(A.to_dense())[:6]
     np.testing.assert_allclose(lam.numpy(), ref.numpy(), rtol=1e-8)
-    lam0, _, info0 = A.eigsh(6, tol=1e-9, return_info=True)
+    lam0, _, info0 = A.eigsh(6, tol=1e-9, precond="none", return_info=True)
+    assert info.method == "lobpcg+amg" and info0.method == "lobpcg"
     assert info.iterations < info0.iterations
 
 

@@ -101,10 +101,11 @@ eigen::BlockOp inner_op(const SparseMatrix& A, const SolveOptions& user, InnerKi
 }
 
 void finish(EigenInfo& info, int64_t k, int64_t converged, int64_t iterations,
-            const at::Tensor& residuals, const EigenOptions& opt, const char* what) {
+            const at::Tensor& residuals, const EigenOptions& opt, const char* what,
+            const std::string& shortfall) {
   info.iterations = iterations;
   info.converged = converged;
-  info.ok = converged == k;
+  info.ok = converged == k && shortfall.empty();
   info.residuals = residuals.to(at::kDouble).cpu();
   std::ostringstream msg;
   const std::string via =
@@ -113,6 +114,10 @@ void finish(EigenInfo& info, int64_t k, int64_t converged, int64_t iterations,
   if (info.ok) {
     msg << what << " converged: " << k << " pairs in " << iterations
         << " iterations (largest backward error " << worst << ")" << via;
+  } else if (converged == k) {
+    msg << what << " did not converge: " << shortfall << " after " << iterations
+        << " iterations (all " << k << " pairs met tol " << opt.tol << ", largest backward error "
+        << worst << ")" << via << "; raise maxiter";
   } else {
     msg << what << " did not converge: " << converged << " of " << k << " pairs met tol " << opt.tol
         << " after " << iterations << " iterations (largest backward error " << worst << ")" << via

@@ -57,7 +57,11 @@ std::tuple<at::Tensor, at::Tensor> eigs_nograd(const SparseMatrix& A, int64_t k,
   int64_t nconv = at::logical_or(inner <= opt.tol, res <= opt.tol).sum().item<int64_t>();
   EigenInfo info;
   info.inner_solver = *inner_name;
-  finish(info, k, nconv, r.iterations, res, opt, "eigs (Arnoldi)");
+  info.method = sigma ? "shift-invert(" + *inner_name + ")" : r.dense ? "dense-eig" : "arnoldi";
+  finish(info, k, nconv, r.iterations, res, opt, "eigs (Arnoldi)",
+         r.verified
+             ? ""
+             : "the set is unverified (a repeated eigenvalue's further copies may be missing)");
   if (info_out) *info_out = std::move(info);
   return {lam, U};
 }

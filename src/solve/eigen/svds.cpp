@@ -85,6 +85,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> svds_nograd(const SparseMatrix& A
   int64_t nconv = at::logical_or(inner <= opt.tol, res <= opt.tol).sum().item<int64_t>();
   EigenInfo info;
   info.inner_solver = *inner_name;
+  info.method = which == "LM" ? "lobpcg" : "shift-invert(" + *inner_name + ")";
   finish(info, k, nconv, r.iterations, res, opt, "svds (LOBPCG)");
   if (info_out) *info_out = std::move(info);
   return {U, S, V};
