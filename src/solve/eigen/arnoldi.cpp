@@ -141,8 +141,7 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
       H.slice(0, 0, j + 1).slice(1, j, j + 1).copy_(h);
       if (b <= 1e-14 * std::max(anorm, 1e-300)) {
         // Invariant subspace: continue with a fresh random direction (coupling 0).
-        auto r =
-            random_block(n, 1, copt, seed + 7919 * (j + 1) + restart, space.global_offset());
+        auto r = random_block(n, 1, copt, seed + 7919 * (j + 1) + restart, space.global_offset());
         B.slice(1, l + j + 1, l + j + 2).copy_(orthogonal_unit(r, Vj, space));
         H.index_put_({j + 1, j}, 0);
       } else {
@@ -267,8 +266,7 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
   out.vectors = W.matmul(Ys);
   auto R = AW.matmul(Ys) - out.vectors * out.values.unsqueeze(0);
   const double scale = anorm > 0 ? anorm : std::max(maxabs, out.values.abs().max().item<double>());
-  out.residuals =
-      (space.norm(R).squeeze(0).to(at::kDouble) / std::max(scale, 1e-300)).cpu();
+  out.residuals = (space.norm(R).squeeze(0).to(at::kDouble) / std::max(scale, 1e-300)).cpu();
   out.converged = (out.residuals <= tol).sum().item<int64_t>();
   out.verified = verified;
   return out;
