@@ -18,13 +18,6 @@
 namespace dsla::bindings {
 namespace {
 
-std::shared_ptr<py::object> hold(py::object o) {
-  return std::shared_ptr<py::object>(new py::object(std::move(o)), [](py::object* p) {
-    py::gil_scoped_acquire gil;
-    delete p;
-  });
-}
-
 // f(x) with the GIL held. pybind11's error_already_set would reach Python from a backward pass
 // as a RuntimeError (torch's engine knows only its own python_error), so it becomes that.
 py::object call(const py::object& f, const at::Tensor& x) {

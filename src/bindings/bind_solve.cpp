@@ -17,10 +17,7 @@ LinearOperatorPtr python_operator(const SparseMatrix& A, py::object fn, py::obje
   auto call = [](py::object fn) {
     // The callable may be released without the GIL (torch frees autograd graphs, which hold the
     // Solver, with the GIL released): its holder takes the GIL to drop the reference.
-    std::shared_ptr<py::object> f(new py::object(std::move(fn)), [](py::object* p) {
-      py::gil_scoped_acquire gil;
-      delete p;
-    });
+    auto f = hold(std::move(fn));
     return [f](const at::Tensor& x, at::Tensor& y) {
       py::gil_scoped_acquire gil;
       at::Tensor r = (*f)(x).cast<at::Tensor>();
@@ -57,10 +54,7 @@ SolveOptions solve_options_from(const py::dict& d) {
   if (has("omega")) o.precond_omega = d["omega"].cast<double>();
   if (has("degree")) o.precond_degree = d["degree"].cast<int64_t>();
   if (has("callback")) {
-    std::shared_ptr<py::object> cb(new py::object(d["callback"]), [](py::object* p) {
-      py::gil_scoped_acquire gil;
-      delete p;
-    });
+    auto cb = hold(d["callback"]);
     o.callback = [cb](int64_t it, double res) {
       py::gil_scoped_acquire gil;
       (*cb)(it, res);

@@ -9,6 +9,7 @@
 
 #include <torch/csrc/utils/pybind.h>
 
+#include <memory>
 #include <string>
 
 namespace dsla::bindings {
@@ -26,6 +27,15 @@ void bind_all(py::module_& m);
 // torch.dtype / torch.device to these, which works the same on every LibTorch version.
 at::ScalarType parse_dtype(const std::string& s);
 c10::Device parse_device(const std::string& s);
+
+// A Python object kept by C++ code that may drop it without the GIL (torch frees autograd graphs,
+// which can hold Solvers and their callables, with the GIL released): the deleter takes the GIL.
+inline std::shared_ptr<py::object> hold(py::object o) {
+  return std::shared_ptr<py::object>(new py::object(std::move(o)), [](py::object* p) {
+    py::gil_scoped_acquire gil;
+    delete p;
+  });
+}
 
 }  // namespace dsla::bindings
 
