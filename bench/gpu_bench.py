@@ -121,9 +121,9 @@ def bench_cg(m, bw, results, reps=5, graph=True, check_every=32, group=0, maxite
         e.synchronize()
         wall = time.perf_counter() - w0
         times.append(s.elapsed_time(e) / 1e3)
-        its.append(int(out["iterations"][0]))
+        its.append(int(out["iterations"]))
         relres = float(out["residual"][0])
-        status = int(out["status"][0])
+        status = out["status"]
         del out
     peak = torch.cuda.max_memory_allocated()
     t = statistics.median(times)

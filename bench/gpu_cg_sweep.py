@@ -46,10 +46,10 @@ def main():
                     e.record()
                     e.synchronize()
                     ts.append(s.elapsed_time(e))
-                it = int(out["iterations"][0])
+                it = int(out["iterations"])
                 rows.append({"check_every": ce, "group": g, "pdl": pdl,
                              "ms_per_it": statistics.median(ts) / it, "it": it,
-                             "status": int(out["status"][0]),
+                             "status": out["status"],
                              "residual": float(out["residual"][0])})
                 print(json.dumps(rows[-1]), flush=True)
     if args.out:

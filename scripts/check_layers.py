@@ -10,7 +10,8 @@ an edge between modules. The check fails (exit 1), printing each offending edge 
   (b) a cycle between folders (C++) or between modules (python/dsla),
   (c) a public header (include/dsla) that includes anything outside include/dsla,
   (d) torch in a torch-free folder (src/io, src/kernels: raw pointers and std only),
-  (e) an allow-listed edge that no longer exists (so the allow-list only ever shrinks),
+  (e) DSLA_HAVE_CUDA in code under src/ or include/: device choice is a registration
+      (src/core/device_stub.h, the *_cuda.cpp rule); only the build files decide,
   (f) a file under src/ or include/ in no known folder, or a quoted include that resolves nowhere.
 
 Usage: scripts/check_layers.py [--root DIR] [--graph]   (--graph prints the folder graph)
@@ -36,10 +37,6 @@ LAYERS = [
     ("autograd", ["src/autograd"]),
     ("solve", ["src/solve"]),
     ("dist", ["src/dist"]),
-    # Misplaced: ATen glue for CUDA-only paths. src/core includes it and it includes src/solve,
-    # so it sits between layers; a later session dissolves it into src/core and src/solve
-    # (STYLE-EXAMPLES item 4). Its two upward kinds of edges are in ALLOWED_UP below.
-    ("cuda-glue", ["src/cuda"]),
     ("core", ["src/core"]),
     # Torch-free, side by side: Matrix Market IO and the raw-pointer kernels (cuda may use cpu).
     ("base", ["src/io", "src/kernels/cpu", "src/kernels/cuda"]),
@@ -48,20 +45,6 @@ TORCH_FREE = ["src/io", "src/kernels"]
 TORCH_HEADERS = re.compile(r"^(ATen|c10|torch|caffe2)/")
 # Generated into the build tree (cmake/config.h.in): the build's feature flags, below every layer.
 GENERATED = {"dsla/config.h"}
-
-# Known upward edges (including file, included path), each removed by the session that
-# dissolves src/cuda (STYLE-EXAMPLES item 4). Anything not listed here fails.
-ALLOWED_UP = {
-    # src/core's CUDA paths, under #if DSLA_HAVE_CUDA: become src/core/*_cuda.cpp.
-    ("src/core/pattern.cpp", "src/cuda/structure.h"),
-    ("src/core/products.cpp", "src/cuda/products.h"),
-    ("src/core/spgemm.cpp", "src/cuda/spgemm.h"),
-    # CUDA halves of src/solve classes: move to src/solve/precond and src/solve/direct.
-    ("src/cuda/incomplete_factor_cuda.cpp", "src/solve/precond/common.h"),
-    ("src/cuda/incomplete_factor_cuda.cpp", "src/solve/precond/incomplete_factor.h"),
-    ("src/cuda/cudss_factorization.cpp", "src/solve/direct/factorization.h"),
-    ("src/cuda/cudss_factorization.cpp", "src/solve/direct/internal.h"),
-}
 
 # Compiled modules of python/dsla: src/bindings, the layer below the Python package.
 EXTENSIONS = {"_C"}
@@ -221,11 +204,34 @@ def folder(path):
     return os.path.dirname(path)
 
 
+HAVE_CUDA = re.compile(r"\bDSLA_HAVE_CUDA\b")
+
+
+def cuda_switches(root):
+    """(file:line, text) of every use of DSLA_HAVE_CUDA in code (comments stripped)."""
+    out = []
+    for top in ("src", "include"):
+        for dirpath, _, files in os.walk(os.path.join(root, top)):
+            for f in sorted(files):
+                if not f.endswith(CPP_EXT):
+                    continue
+                path = os.path.join(dirpath, f)
+                rel = os.path.relpath(path, root)
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    for i, line in enumerate(fh, 1):
+                        code = line.split("//", 1)[0]
+                        if HAVE_CUDA.search(code):
+                            out.append((f"{rel}:{i}", line.strip()))
+    return out
+
+
 def check(root, show_graph=False):
     problems = []
+    for where, text in cuda_switches(root):
+        problems.append(f"{where}: {text}: DSLA_HAVE_CUDA in code (e): register the CUDA half "
+                        "in a *_cuda.cpp through a device::Stub (src/core/device_stub.h)")
     edges = cpp_edges(root, problems)
-    used_allowed = set()
-    kept = []  # edges that count for cycles: allow-listed ones are left out
+    kept = []  # edges that count for cycles
     for e in edges:
         src_folder = folder(e.src)
         src_layer = layer_of(src_folder)
@@ -252,16 +258,10 @@ def check(root, show_graph=False):
             continue
         up = dst_layer[0] < src_layer[0] and dst_layer[1] != "api"
         if up:
-            if (e.src, e.dst) in ALLOWED_UP:
-                used_allowed.add((e.src, e.dst))
-                continue
             problems.append(f"{e}: {src_folder} ({src_layer[1]}) includes {dst_folder} "
                             f"({dst_layer[1]}), a layer above it (a)")
             continue
         kept.append(e)
-    for a in sorted(ALLOWED_UP - used_allowed):
-        problems.append(f"allow-list entry {a[0]} -> {a[1]} no longer occurs: remove it from "
-                        "ALLOWED_UP in scripts/check_layers.py (e)")
 
     for comp, inside in cycles(lambda e: (folder(e.src), folder(e.dst)), kept):
         lines = "\n".join(f"    {e}" for e in inside)

@@ -36,6 +36,10 @@ class VectorSpace {
   // Global index of this process's first row (0 on one process). Random start vectors are drawn
   // by global row (eigen::random_block), so every layout starts from the same block.
   virtual int64_t global_offset() const { return 0; }
+  // True when reduce_ only enqueues device work on the current stream (or nothing), so a block
+  // of iterations that calls it may be recorded once into a CUDA graph and replayed (the fused
+  // CUDA CG does). A space that reduces through the host (Gloo), or counts its calls, says no.
+  virtual bool capturable() const { return is_local(); }
 
   // Σ_i conj(a[..., i, j]) b[..., i, j] -> [..., 1, k]: one fused local op, then reduce_.
   at::Tensor dot(const at::Tensor& a, const at::Tensor& b) const;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bindings/registry.h"
+#include "core/device_stub.h"
 #include "solve/direct/factorization.h"
 
 namespace dsla::bindings {
@@ -79,7 +80,7 @@ PYBIND11_MODULE(_C, m) {
   });
   m.attr("__version__") = DSLA_VERSION;
   py::dict features;
-  features["cuda"] = bool(DSLA_HAVE_CUDA);
+  features["cuda"] = dsla::device::cuda_registered();
   features["cudss"] = bool(DSLA_HAVE_CUDSS);
   features["suitesparse"] = bool(DSLA_HAVE_SUITESPARSE);
   features["metis"] = bool(DSLA_HAVE_METIS);

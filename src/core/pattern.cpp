@@ -1,18 +1,19 @@
 // Pattern: CSR structure plus lazily cached derived data. CPU work goes through the raw-pointer
 // kernels; other devices use device-generic ATen ops (sort, bincount), so a pattern on the GPU
 // is analysed on the GPU.
-#include <dsla/config.h>
 #include <dsla/pattern.h>
 
 #include "core/dispatch.h"
+#include "core/structure.h"
 #include "kernels/cpu/csr_kernels.h"
-#if DSLA_HAVE_CUDA
-#include "cuda/structure.h"
-#endif
 
 #include <limits>
 
 namespace dsla {
+
+namespace detail {
+device::Stub<DiagPositionsFn> diag_positions_stub;
+}  // namespace detail
 
 using detail::num_threads;
 using detail::ptr;
@@ -172,9 +173,7 @@ at::Tensor Pattern::find_diag_pos() const {
     });
     return pos;
   }
-#if DSLA_HAVE_CUDA
-  if (device().is_cuda()) return cuda::diag_positions(*this);
-#endif
+  if (auto* f = detail::diag_positions_stub.on(device())) return f(*this);
   auto r = row().to(at::kLong), c = col_.to(at::kLong);
   auto hit = at::nonzero(r == c).view(-1);
   auto pos = at::full({m}, -1, r.options());

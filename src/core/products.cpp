@@ -1,15 +1,16 @@
-// Sparse x dense products: CPU kernels, CUDA kernels (src/cuda) when built, ATen elsewhere.
+// Sparse x dense products: CPU kernels, the registered device kernels (products_cuda.cpp in
+// CUDA builds), ATen elsewhere.
 #include "core/products.h"
-
-#include <dsla/config.h>
 
 #include "core/dispatch.h"
 #include "kernels/cpu/csr_kernels.h"
-#if DSLA_HAVE_CUDA
-#include "cuda/products.h"
-#endif
 
 namespace dsla::detail {
+
+device::Stub<SpmmFn> spmm_stub;
+device::Stub<SddmmFn> sddmm_stub;
+device::Stub<SpmvPlanInfoFn> spmv_plan_stub;
+device::Stub<SpmvOverrideFn> spmv_override_stub;
 
 namespace kc = kernels::cpu;
 
@@ -40,9 +41,7 @@ at::Tensor sddmm_reference(const Pattern& p, const at::Tensor& gy, const at::Ten
 at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x, at::Tensor out) {
   const int64_t B = batch_of(values, x, "matmul");
   const int64_t k = x.size(2);
-#if DSLA_HAVE_CUDA
-  if (x.is_cuda()) return cuda::spmm(p, values, x, out);
-#endif
+  if (auto* f = spmm_stub.on(x.device())) return f(p, values, x, out);
   if (!x.is_cpu()) {
     auto y = spmm_reference(p, values, x);
     if (out.defined()) return out.copy_(y);
@@ -64,9 +63,7 @@ at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x,
 at::Tensor sddmm(const Pattern& p, const at::Tensor& gy, const at::Tensor& x) {
   const int64_t B = batch_of(gy, x, "matmul backward");
   const int64_t k = x.size(2);
-#if DSLA_HAVE_CUDA
-  if (x.is_cuda()) return cuda::sddmm(p, gy, x);
-#endif
+  if (auto* f = sddmm_stub.on(x.device())) return f(p, gy, x);
   if (!x.is_cpu()) return sddmm_reference(p, gy, x);
   auto g = dense_operand(gy), xx = dense_operand(x);
   auto out = at::empty({B, p.nnz()}, xx.options());

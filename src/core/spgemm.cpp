@@ -8,19 +8,17 @@
 // there is no cycle; plans of dead B patterns are dropped the next time the cache inserts.
 #include "core/spgemm.h"
 
-#include <dsla/config.h>
-
 #include <ATen/ATen.h>
 
 #include <unordered_map>
 
 #include "core/dispatch.h"
 #include "kernels/cpu/spgemm_kernels.h"
-#if DSLA_HAVE_CUDA
-#include "cuda/spgemm.h"
-#endif
 
 namespace dsla::detail {
+
+device::Stub<SpgemmSymbolicFn> spgemm_symbolic_stub;
+device::Stub<SpgemmNumericFn> spgemm_numeric_stub;
 
 namespace kc = kernels::cpu;
 
@@ -175,9 +173,8 @@ std::shared_ptr<const SpgemmPlan> spgemm_plan(const PatternPtr& a_any, const Pat
 
 namespace {
 
-#if DSLA_HAVE_CUDA
-// C's pattern of a CUDA product, cached on A's device pattern by B's (like the CPU plans).
-struct CudaSpgemmCache {
+// C's pattern of a device product, cached on A's device pattern by B's (like the CPU plans).
+struct DeviceSpgemmCache {
   struct Entry {
     std::weak_ptr<const Pattern> b;
     PatternPtr c;
@@ -186,15 +183,15 @@ struct CudaSpgemmCache {
   std::unordered_map<const Pattern*, Entry> by_b;
 };
 
-PatternPtr cuda_pattern(const PatternPtr& a, const PatternPtr& b) {
-  auto cache =
-      a->cached<CudaSpgemmCache>("spgemm.cuda", [] { return std::make_shared<CudaSpgemmCache>(); });
+PatternPtr device_pattern(const PatternPtr& a, const PatternPtr& b, SpgemmSymbolicFn* symbolic) {
+  auto cache = a->cached<DeviceSpgemmCache>("spgemm.device",
+                                            [] { return std::make_shared<DeviceSpgemmCache>(); });
   {
     std::lock_guard<std::mutex> g(cache->mutex);
     auto it = cache->by_b.find(b.get());
     if (it != cache->by_b.end() && it->second.b.lock() == b) return it->second.c;
   }
-  auto c = cuda::spgemm_symbolic(*a, *b);
+  auto c = symbolic(*a, *b);
   if (!c) c = spgemm_plan(a, b)->c->to(a->device());  // rows wider than the device tables
   std::lock_guard<std::mutex> g(cache->mutex);
   for (auto it = cache->by_b.begin(); it != cache->by_b.end();) {
@@ -204,38 +201,29 @@ PatternPtr cuda_pattern(const PatternPtr& a, const PatternPtr& b) {
   if (e.b.lock() != b) e = {b, c};
   return e.c;
 }
-#endif
 
 }  // namespace
 
 void spgemm_forget(const PatternPtr& a, const PatternPtr& b) {
-#if DSLA_HAVE_CUDA
-  if (!a->device().is_cuda()) return;
-  auto cache =
-      a->cached<CudaSpgemmCache>("spgemm.cuda", [] { return std::make_shared<CudaSpgemmCache>(); });
+  if (!spgemm_symbolic_stub.on(a->device())) return;
+  auto cache = a->cached<DeviceSpgemmCache>("spgemm.device",
+                                            [] { return std::make_shared<DeviceSpgemmCache>(); });
   std::lock_guard<std::mutex> g(cache->mutex);
   cache->by_b.erase(b.get());
-#else
-  (void)a, (void)b;
-#endif
 }
 
 PatternPtr spgemm_pattern(const PatternPtr& a, const PatternPtr& b) {
-#if DSLA_HAVE_CUDA
-  if (a->device().is_cuda()) return cuda_pattern(a, b);
-#endif
+  if (auto* f = spgemm_symbolic_stub.on(a->device())) return device_pattern(a, b, f);
   auto c = spgemm_plan(a, b)->c;
   return a->device().is_cpu() ? c : c->to(a->device());
 }
 
 at::Tensor spgemm_values(const PatternPtr& a, const at::Tensor& av, const PatternPtr& b,
                          const at::Tensor& bv) {
-#if DSLA_HAVE_CUDA
-  if (av.is_cuda()) {
-    if (!cuda::spgemm_supports(av.scalar_type())) return spgemm_values_reference(a, av, b, bv);
-    return cuda::spgemm_numeric(*a, av, *b, bv, *spgemm_pattern(a, b));
+  if (auto* f = spgemm_numeric_stub.on(av.device())) {
+    auto c = f(*a, av, *b, bv, *spgemm_pattern(a, b));
+    return c.defined() ? c : spgemm_values_reference(a, av, b, bv);
   }
-#endif
   if (!av.is_cpu()) return spgemm_values_reference(a, av, b, bv);
   auto plan = spgemm_plan(a, b);
   const Pattern& c = *plan->c;

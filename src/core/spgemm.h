@@ -15,6 +15,8 @@
 #include <mutex>
 #include <string>
 
+#include "core/device_stub.h"
+
 namespace dsla::detail {
 
 // The symbolic result of C = A B for one (A pattern, B pattern) pair, on the CPU.
@@ -67,5 +69,15 @@ at::Tensor spgemm_grad_a_reference(const PatternPtr& a, const PatternPtr& b, con
                                    const at::Tensor& gc);
 at::Tensor spgemm_grad_b_reference(const PatternPtr& a, const at::Tensor& av, const PatternPtr& b,
                                    const at::Tensor& gc);
+
+// Device implementations (core/spgemm_cuda.cpp registers the CUDA ones). symbolic: C's pattern
+// on the device, or nullptr when the device kernels cannot (the plan is then made on the host).
+// numeric: C's values on C's pattern `c`, or an undefined tensor for a dtype the device kernels
+// do not handle (then the ATen formulation runs).
+using SpgemmSymbolicFn = PatternPtr(const Pattern& a, const Pattern& b);
+using SpgemmNumericFn = at::Tensor(const Pattern& a, const at::Tensor& av, const Pattern& b,
+                                   const at::Tensor& bv, const Pattern& c);
+extern device::Stub<SpgemmSymbolicFn> spgemm_symbolic_stub;
+extern device::Stub<SpgemmNumericFn> spgemm_numeric_stub;
 
 }  // namespace dsla::detail

@@ -365,6 +365,72 @@ TEST(VectorSpace, FusedCgReducesThroughLocalSpace) {
   EXPECT_GE(op.space_.count, 2 * info.iterations);  // pq, then (rz, rr), per iteration
 }
 
+// A "mirror" space, as if a second rank held an identical copy of every vector: reduce_ doubles
+// each partial (exact in binary floating point). 2 aᴴb is an inner product, so every method's
+// iterates equal the stock space's, while one reduction taken behind the space's back mixes
+// doubled and undoubled sums. Local, so CG takes its fused steps; tests/cpp/cuda has the same
+// harness on CUDA, where the fused device steps reduce between their two kernels.
+class MirrorSpace final : public VectorSpace {
+ public:
+  void reduce_(at::Tensor& partial) const override {
+    partial.mul_(2);
+    ++count;
+  }
+  bool capturable() const override { return false; }
+  mutable int64_t count = 0;
+};
+class MirrorOperator final : public LinearOperator {
+ public:
+  explicit MirrorOperator(const SparseMatrix& A) : A_(dsla::make_operator(A)) {}
+  int64_t rows() const override { return A_->rows(); }
+  int64_t cols() const override { return A_->cols(); }
+  at::ScalarType dtype() const override { return A_->dtype(); }
+  c10::Device device() const override { return A_->device(); }
+  void apply(const at::Tensor& x, at::Tensor& y) const override { A_->apply(x, y); }
+  void apply_adjoint(const at::Tensor& x, at::Tensor& y) const override { A_->apply_adjoint(x, y); }
+  const VectorSpace& space() const override { return space_; }
+  const SparseMatrix* matrix() const override { return A_->matrix(); }
+  MirrorSpace space_;
+
+ private:
+  dsla::LinearOperatorPtr A_;
+};
+
+TEST(VectorSpace, EveryMethodAgreesOnAMirrorSpace) {
+  auto A = spd();
+  const int64_t n = A.rows();
+  auto b = rhs(n).view({1, -1, 1});
+  auto dinv = (1.0 / A.to_dense().diagonal()).view({1, -1, 1});
+  for (Method m : {Method::CG, Method::BiCGStab, Method::GMRES, Method::FGMRES, Method::MINRES,
+                   Method::LSQR, Method::LSMR}) {
+    for (bool jacobi : {false, true}) {
+      if (jacobi && m != Method::CG) continue;
+      SCOPED_TRACE(dsla::to_string(m) + (jacobi ? " + jacobi" : ""));
+      auto o = opts(m);
+      auto run = [&](const LinearOperator& op, SolveInfo& info) {
+        dsla::krylov::Problem P;
+        P.A = &op;
+        P.opt = &o;
+        P.least_squares = m == Method::LSQR || m == Method::LSMR;
+        if (jacobi) P.dinv = dinv;
+        P.x_is_zero = true;
+        auto x = at::zeros_like(b);
+        dsla::krylov::run(m, P, b, x, info);
+        return x;
+      };
+      SolveInfo ref_info, info;
+      auto ref = run(*dsla::make_operator(A), ref_info);
+      MirrorOperator op(A);
+      auto x = run(op, info);
+      ASSERT_TRUE(ref_info.converged) << ref_info.message;
+      ASSERT_TRUE(info.converged) << info.message;
+      EXPECT_EQ(info.iterations, ref_info.iterations);
+      EXPECT_TRUE(at::allclose(x, ref, 1e-9, 1e-11)) << (x - ref).abs().max().item<double>();
+      EXPECT_GT(op.space_.count, info.iterations);
+    }
+  }
+}
+
 // LOBPCG (eigsh's and svds's engine) on two ranks: the blocks' rows split, every Gram matrix
 // and norm through the rank space, the start block drawn by global row.
 dsla::eigen::LobpcgResult lobpcg_two_ranks(

@@ -72,7 +72,7 @@ def test_fused_cg_driver():
     b = torch.ones(n, dtype=torch.float64, device="cuda")
     dinv = 1.0 / A.diagonal()
     out = _C._cuda_cg(A._m, b, dinv, rtol=1e-10)
-    assert int(out["status"][0]) == 1
+    assert out["converged"] and out["status"] == "converged"
     x = out["x"][0]
     r = b - A @ x
     assert (r.norm() / b.norm()).item() <= 1.1e-10
@@ -127,7 +127,7 @@ def test_fused_cg_iterate_after_k_steps(k):
     for graph in (True, False):
         out = _C._cuda_cg(A.cuda()._m, B2.cuda(), d.cuda(), rtol=1e-30, maxiter=k, graph=graph,
                           check_every=4)
-        assert out["iterations"].tolist() == [k, k]
+        assert out["iterations"] == k
         for i in range(2):
             torch.testing.assert_close(out["x"][i].cpu(), _pcg_iterates(Ad, B2[i], d, k),
                                        rtol=1e-10, atol=1e-12)
@@ -140,7 +140,7 @@ def test_fused_cg_breakdown_keeps_pending_direction():
     b = torch.tensor([1.0, 0.0], dtype=torch.float64)
     out = _C._cuda_cg(A.cuda()._m, b.cuda(), torch.ones(2, dtype=torch.float64, device="cuda"),
                       rtol=1e-12)
-    assert int(out["status"][0]) == 3
+    assert out["status"] == "indefinite"
     torch.testing.assert_close(out["x"][0].cpu(), torch.tensor([1.0, 0.0], dtype=torch.float64))
 
 
@@ -285,7 +285,7 @@ def test_fused_driver_compact_columns_and_uniform_diagonal_agree():
     As = A.with_values(A.values * s[A.row.long()] * s[A.col.long()])
     out_v = _C._cuda_cg(As._m, b, 1.0 / As.diagonal(), rtol=1e-10)
     torch.testing.assert_close(outs[0]["x"], outs[1]["x"], rtol=1e-12, atol=1e-12)
-    assert int(outs[0]["iterations"][0]) == int(outs[1]["iterations"][0])
+    assert outs[0]["iterations"] == outs[1]["iterations"]
     xd = torch.linalg.solve(As.to_dense(), b)
     torch.testing.assert_close(out_v["x"][0], xd, rtol=1e-7, atol=1e-8)
     # a wide band (|col - row| > 32767) falls back to the int32 columns

@@ -83,9 +83,14 @@ def test_reports_private_includes_of_public_headers_and_torch_below_core(tmp_pat
     assert "src/io/r.cpp:1: #include <dsla/x.h>: a torch-free folder includes the public API" in out
 
 
-def test_allow_list_entries_must_still_occur(tmp_path):
-    # A tree without src/cuda: every allow-listed edge is gone, and each one must be removed.
-    write(tmp_path, {"src/core/a.cpp": "int a;\n"})
+def test_reports_cuda_switches_in_code(tmp_path):
+    # Device choice is a registration: an #if DSLA_HAVE_CUDA (or any use in code) fails; a
+    # mention in a comment does not.
+    write(tmp_path, {
+        "src/core/a.cpp": "// DSLA_HAVE_CUDA is for the build files\nint a;\n",
+        "src/solve/b.cpp": "#if DSLA_HAVE_CUDA\nint b;\n#endif\n",
+    })
     rc, out = run(tmp_path)
     assert rc == 1
-    assert "allow-list entry src/core/pattern.cpp -> src/cuda/structure.h no longer occurs" in out
+    assert "src/solve/b.cpp:1: #if DSLA_HAVE_CUDA: DSLA_HAVE_CUDA in code (e)" in out
+    assert "src/core/a.cpp" not in out

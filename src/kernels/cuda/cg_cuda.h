@@ -4,15 +4,15 @@
 //    [B, 1, k] of the real type R (see that header for the exact formulas). Each step is one
 //    streaming kernel writing per-block partial sums plus one tiny kernel reducing them.
 //
-// 2. A fused Jacobi-PCG iteration for k = 1 (the CUDA CG driver, src/cuda/cg_driver.h), two
-//    kernels per iteration, scalars and the convergence flag kept on the device:
-//      K1  p' = z + beta p (formed on the fly, also at neighbours); q = A p'; pq = <p', q>; the
-//          last block computes alpha = rz / pq. x is updated every other iteration (parity 0)
-//          with the two directions it has not taken yet, x += alpha_pp p_old + alpha_prev p,
-//          p_old being read from p' 's buffer before it is overwritten: 8 B per row every
-//          second iteration instead of 16 B every iteration (~3 % of the traffic).
-//      K2  z -= alpha dinv q; r = z / dinv; rz' = <r, z>; rr = <r, r>; the last block computes
-//          beta = rz' / rz, counts the iteration and sets `done` (converged / maxiter).
+// 2. A fused Jacobi-PCG iteration for k = 1 (the CUDA steps of src/solve/krylov/cg.cpp, in
+//    cg_fused_cuda.cpp), two kernels per iteration, scalars and the stopping rule on the device,
+//    each kernel producing local partials that the caller's VectorSpace reduces in between:
+//      K1  decide on the previous iteration (cg_rule.h), beta = rz' / rz; p' = z + beta p (formed
+//          on the fly, also at neighbours); q = A p'; pq = <p', q>. x is updated every other
+//          iteration (parity 0) with the two directions it has not taken yet, x += alpha_pp p_old +
+//          alpha_prev p, p_old being read from p' 's buffer before it is overwritten: 8 B per row
+//          every second iteration instead of 16 B every iteration (~3 % of the traffic).
+//      K2  alpha = rz / pq; z -= alpha dinv q; r = z / dinv; rz' = <r, z>; rr = <r, r>.
 //    The residual r is never stored: z = dinv r is (r = z / dinv). p is double-buffered (K1
 //    reads p at neighbours while writing p'). Vectors read/written per iteration: 10 plus the
 //    matrix. Reductions are deterministic (fixed partition, fixed order).
@@ -44,37 +44,66 @@ void cg_direction_step(int64_t n, int64_t k, int64_t B, T* p, const T* r, const 
                        int64_t d_bs, R* rz, const R* rz_new, const R* active, R* beta,
                        cudaStream_t s);
 
-// ---------------------------------------------------------------- 2. fused driver
+// ---------------------------------------------------------------- 2. fused iteration
+// Per-system device state. `done` holds a kernels::CgCode (cg_rule.h): 0 while running.
 struct CgState {
   double rz, pq, rr, alpha, alpha_prev, alpha_pp, beta, tol2;
-  int done;  // 0 running, 1 converged, 2 maxiter, 3 breakdown (pq <= 0 or not finite)
+  int done;
   int iters, maxiter, pbuf;
+  int pending;  // cg_k2 left reduced rz', rr in `sums` that no cg_k1 has decided on yet
   unsigned cnt1, cnt2;
 };
 
 int64_t cg_fused_blocks(int64_t n, int group);
 
-// Sets state b from rz, rr (device [B]), tol2 (device [B]); p0 and p1 must be zeroed by the
-// caller.
+// Sets state b from the reduced rz, rr (device [B]) and tol2 (device [B]); p0 and p1 must be
+// zeroed by the caller.
 void cg_fused_init(int64_t B, const double* rz, const double* rr, const double* tol2, int maxiter,
                    CgState* st, cudaStream_t s);
 
-// One iteration: reads p from p0 (parity 0) or p1 (parity 1), writes the other; alternate the
-// parity between calls. partials: 3 * B * cg_fused_blocks(n) doubles. dinv null: the
-// preconditioner is the scalar `dscale` (1: none; a uniform Jacobi diagonal otherwise, which
-// saves reading a vector per iteration).
+// Everything one iteration reads and writes. `sums` [3, B] doubles: the local partials the
+// kernels produce and the caller reduces in place between them (pᴴq in row 0 after
+// cg_fused_spmv_dot; rᴴz, rᴴr in rows 1-2 after cg_fused_update). `partials`:
+// 3 * B * cg_fused_blocks(n, group) doubles of scratch. dinv null: the preconditioner is the
+// scalar `dscale` (1: none; a uniform Jacobi diagonal otherwise, one vector less to read).
 // dcol: the columns as int16 offsets from the row (csr_col_delta16), or null to read col.
-// pdl: launch both kernels with programmatic dependent launch (ignored before sm_90).
 template <class T, class I>
-void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I* col,
-                        const int16_t* dcol, const T* val, int64_t v_bs, const T* dinv,
-                        int64_t d_bs, T dscale, T* z, T* p0, T* p1, int parity, T* q, T* x,
-                        CgState* st, double* partials, bool pdl, cudaStream_t s);
+struct CgFusedArgs {
+  int64_t n = 0, B = 1;
+  int group = 1;  // threads per row in the SpMV: 1, 2, 4, ..., 32
+  const I* crow = nullptr;
+  const I* col = nullptr;
+  const int16_t* dcol = nullptr;
+  const T* val = nullptr;
+  int64_t v_bs = 0;  // batch stride of val (0: shared values)
+  const T* dinv = nullptr;
+  int64_t d_bs = 0;  // batch stride of dinv
+  T dscale = T(1);
+  T* z = nullptr;  // z = dinv r (r itself is never stored)
+  T* p0 = nullptr;
+  T* p1 = nullptr;
+  T* q = nullptr;
+  T* x = nullptr;
+  CgState* st = nullptr;
+  double* sums = nullptr;
+  double* partials = nullptr;
+};
 
-// x += the updates K1 has not applied yet: alpha_prev * p[pbuf], plus alpha_pp * p[1 - pbuf]
-// when the last K1 had parity 1 (no x update).
+// K1 of an iteration: decides on the previous iteration's reduced rz', rr (stop, or
+// beta = rz' / rz), then p' = z + beta p, q = A p', and the local partial pᴴq into sums[0].
+// Reads p from p0 (parity 0) or p1 (parity 1) and writes the other: alternate the parity.
+// pdl: programmatic dependent launch (ignored before sm_90).
+template <class T, class I>
+void cg_fused_spmv_dot(const CgFusedArgs<T, I>& a, int parity, bool pdl, cudaStream_t s);
+// K2: alpha = rz / pq from the reduced sums[0] (a curvature that is not positive stops the
+// system), z -= alpha dinv q, and the local partials rᴴz, rᴴr into sums[1], sums[2].
+template <class T, class I>
+void cg_fused_update(const CgFusedArgs<T, I>& a, int parity, bool pdl, cudaStream_t s);
+
+// Decides on a pending iteration (the loop ended after a K2), then x += the updates K1 has not
+// applied yet: alpha_prev * p[pbuf], plus alpha_pp * p[1 - pbuf] when the last K1 had parity 1.
 template <class T>
 void cg_fused_finish(int64_t n, int64_t B, T* x, const T* p0, const T* p1, CgState* st,
-                     cudaStream_t s);
+                     const double* sums, cudaStream_t s);
 
 }  // namespace dsla::kernels::cuda

@@ -1,6 +1,7 @@
 // Fused Jacobi-PCG iteration (see cg_cuda.h for the algebra and the byte count).
 #include <algorithm>
 
+#include "kernels/cpu/cg_rule.h"
 #include "kernels/cuda/cg_cuda.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_check.h"
@@ -10,6 +11,10 @@
 namespace dsla::kernels::cuda {
 
 namespace {
+
+using kernels::cg_check_curvature;
+using kernels::cg_decide;
+using kernels::kCgRunning;
 
 constexpr int kBlock = 256;
 
@@ -21,15 +26,25 @@ __global__ void __launch_bounds__(kBlock)
     cg_k1(int64_t n, const I* __restrict__ crow, const I* __restrict__ col,
           const int16_t* __restrict__ dcol, const T* __restrict__ val, int64_t v_bs,
           const T* __restrict__ z, const T* __restrict__ pin, T* __restrict__ pout,
-          T* __restrict__ q, T* __restrict__ x, CgState* st, double* part, int out_index,
-          bool x_now) {
+          T* __restrict__ q, T* __restrict__ x, CgState* st, double* sums, int64_t B, double* part,
+          int out_index, bool x_now) {
   __shared__ double smem[32];
   pdl_wait();  // everything below reads what the previous iteration's cg_k2 wrote
   pdl_launch_dependents();
   const int64_t b = blockIdx.y;
   CgState& S = st[b];
   if (S.done) return;
-  const T beta = T(S.beta), ap = T(S.alpha_prev), app = T(S.alpha_pp);
+  // The previous iteration's reduced rz' and rr (pending since cg_k2): every block takes the
+  // same decision from them; only the last block writes the state (after every block has read it).
+  int decision = kCgRunning;
+  double rz_new = 0.0, rr = 0.0, beta_d = 0.0;
+  if (S.pending) {
+    rz_new = sums[B + b];
+    rr = sums[2 * B + b];
+    decision = cg_decide(rr, S.tol2, S.iters + 1, S.maxiter);
+    beta_d = S.rz != 0.0 ? rz_new / S.rz : 0.0;
+  }
+  const T beta = T(beta_d), ap = T(S.alpha_prev), app = T(S.alpha_pp);
   val += b * v_bs;
   z += b * n;
   pin += b * n;
@@ -40,7 +55,8 @@ __global__ void __launch_bounds__(kBlock)
   const int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   const int lane = threadIdx.x % G;
   const int64_t stride = int64_t(gridDim.x) * blockDim.x / G;
-  for (int64_t r0 = (t / 32) * (32 / G); r0 < n; r0 += stride) {
+  const int64_t n_work = decision == kCgRunning ? n : 0;  // decided: no work, just settle
+  for (int64_t r0 = (t / 32) * (32 / G); r0 < n_work; r0 += stride) {
     const int64_t row = r0 + (threadIdx.x & 31) / G;
     T s = T(0);
     if (row < n) {
@@ -65,21 +81,18 @@ __global__ void __launch_bounds__(kBlock)
   }
   double v[1] = {acc};
   if (last_block_sum<1>(v, part + b * gridDim.x, &S.cnt1, smem) && threadIdx.x == 0) {
-    const double pq = v[0];
-    S.pq = pq;
-    S.pbuf = out_index;
-    if (!(pq > 0.0) || !isfinite(pq)) {
-      S.done = 3;
-      S.alpha = 0.0;
-      if (x_now) {  // x took every direction up to p: nothing pending
-        S.alpha_pp = 0.0;
-        S.alpha_prev = 0.0;
-      } else {  // alpha_prev p (in pin, the buffer other than out_index) is still pending
-        S.alpha_pp = S.alpha_prev;
-        S.alpha_prev = 0.0;
-      }
+    if (S.pending) {
+      S.iters += 1;
+      S.rz = rz_new;
+      S.rr = rr;
+      S.beta = beta_d;
+      S.pending = 0;
+    }
+    if (decision != kCgRunning) {
+      S.done = decision;
     } else {
-      S.alpha = S.rz / pq;
+      sums[b] = v[0];  // the local partial of pᴴq: the caller's space reduces it for cg_k2
+      S.pbuf = out_index;
     }
   }
 }
@@ -94,19 +107,23 @@ __device__ __forceinline__ float rcp(float d) {
 template <class T>
 __global__ void __launch_bounds__(kBlock)
     cg_k2(int64_t n, const T* __restrict__ dinv, int64_t d_bs, T dscale, T* __restrict__ z,
-          const T* __restrict__ q, CgState* st, double* part) {
+          const T* __restrict__ q, CgState* st, double* sums, int64_t B, double* part, bool x_now) {
   __shared__ double smem[64];
-  pdl_wait();  // alpha and q come from cg_k1
+  pdl_wait();  // q and the reduced pᴴq come from cg_k1 (and the space's reduction)
   pdl_launch_dependents();
   const int64_t b = blockIdx.y;
   CgState& S = st[b];
   if (S.done) return;
-  const T a = T(S.alpha);
+  const double pq = sums[b];
+  const int verdict = cg_check_curvature(pq);
+  const double alpha = verdict == kCgRunning ? S.rz / pq : 0.0;
+  const T a = T(alpha);
+  const int64_t n_work = verdict == kCgRunning ? n : 0;
   z += b * n;
   q += b * n;
   if (dinv) dinv += b * d_bs;
   double rz = 0.0, rr = 0.0;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n_work;
        i += int64_t(gridDim.x) * blockDim.x) {
     const T d = dinv ? __ldg(dinv + i) : dscale;
     const T zi = fma(-a * d, q[i], z[i]);
@@ -117,19 +134,27 @@ __global__ void __launch_bounds__(kBlock)
   }
   double v[2] = {rz, rr};
   if (last_block_sum<2>(v, part + b * gridDim.x * 2, &S.cnt2, smem) && threadIdx.x == 0) {
-    const double rz_new = v[0];
-    S.beta = S.rz != 0.0 ? rz_new / S.rz : 0.0;
-    S.rz = rz_new;
-    S.rr = v[1];
-    S.alpha_pp = S.alpha_prev;
-    S.alpha_prev = S.alpha;
-    S.iters += 1;
-    if (!(v[1] <= S.tol2) && !isfinite(v[1]))
-      S.done = 3;
-    else if (v[1] <= S.tol2)
-      S.done = 1;
-    else if (S.iters >= S.maxiter)
-      S.done = 2;
+    S.pq = pq;
+    if (verdict != kCgRunning) {
+      S.done = verdict;
+      S.alpha = 0.0;
+      if (x_now) {  // cg_k1 gave x every direction up to p: nothing pending
+        S.alpha_pp = 0.0;
+        S.alpha_prev = 0.0;
+      } else {  // alpha_prev p (the buffer cg_k1 read) is still pending
+        S.alpha_pp = S.alpha_prev;
+        S.alpha_prev = 0.0;
+      }
+    } else {
+      S.alpha = alpha;
+      S.alpha_pp = S.alpha_prev;
+      S.alpha_prev = alpha;
+      // Local partials of rᴴz and rᴴr: the caller's space reduces them; the next cg_k1 (or
+      // cg_fused_finish) decides from the reduced values.
+      sums[B + b] = v[0];
+      sums[2 * B + b] = v[1];
+      S.pending = 1;
+    }
   }
 }
 
@@ -142,8 +167,24 @@ __global__ void cg_init_kernel(int64_t B, const double* rz, const double* rr, co
   s.rr = rr[b];
   s.tol2 = tol2[b];
   s.maxiter = maxiter;
-  s.done = rr[b] <= tol2[b] ? 1 : (maxiter <= 0 ? 2 : 0);
+  s.done = cg_decide(rr[b], tol2[b], 0, maxiter);
   st[b] = s;
+}
+
+// Settles an iteration whose reduced rz', rr no cg_k1 has read yet (the loop stopped after a
+// cg_k2): counts it and decides from it, as cg_k1 would have.
+__global__ void cg_settle_kernel(int64_t B, CgState* st, const double* sums) {
+  const int64_t b = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (b >= B) return;
+  CgState& S = st[b];
+  if (S.done || !S.pending) return;
+  const double rz_new = sums[B + b], rr = sums[2 * B + b];
+  S.iters += 1;
+  S.beta = S.rz != 0.0 ? rz_new / S.rz : 0.0;
+  S.rz = rz_new;
+  S.rr = rr;
+  S.pending = 0;
+  S.done = cg_decide(rr, S.tol2, S.iters, S.maxiter);
 }
 
 template <class T>
@@ -216,30 +257,25 @@ void cg_fused_init(int64_t B, const double* rz, const double* rr, const double* 
 }
 
 template <class T, class I>
-void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I* col,
-                        const int16_t* dcol, const T* val, int64_t v_bs, const T* dinv,
-                        int64_t d_bs, T dscale, T* z, T* p0, T* p1, int parity, T* q, T* x,
-                        CgState* st, double* partials, bool pdl, cudaStream_t s) {
-  const T* p_in = parity == 0 ? p0 : p1;
-  T* p_out = parity == 0 ? p1 : p0;
+void cg_fused_spmv_dot(const CgFusedArgs<T, I>& a, int parity, bool pdl, cudaStream_t s) {
+  const T* p_in = parity == 0 ? a.p0 : a.p1;
+  T* p_out = parity == 0 ? a.p1 : a.p0;
   const int oi = parity == 0 ? 1 : 0;
   const bool x_now = parity == 0;
-  const dim3 g2(unsigned(wave_blocks(cg_k2<T>, n)), unsigned(B));
-  double* part1 = partials;
-  double* part2 = partials + B * cg_fused_blocks(n, group);
+  const int64_t n = a.n, B = a.B;
   pdl = pdl && cc_major() >= 9;
-#define DSLA_K1(GG)                                                                            \
-  case GG:                                                                                     \
-    if (dcol)                                                                                  \
-      launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, true, T, I>, n * GG)), unsigned(B)), s,  \
-             cg_k1<GG, true, T, I>, n, crow, col, dcol, val, v_bs, z, p_in, p_out, q, x, st,   \
-             part1, oi, x_now);                                                                \
-    else                                                                                       \
-      launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, false, T, I>, n * GG)), unsigned(B)), s, \
-             cg_k1<GG, false, T, I>, n, crow, col, dcol, val, v_bs, z, p_in, p_out, q, x, st,  \
-             part1, oi, x_now);                                                                \
+#define DSLA_K1(GG)                                                                             \
+  case GG:                                                                                      \
+    if (a.dcol)                                                                                 \
+      launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, true, T, I>, n * GG)), unsigned(B)), s,   \
+             cg_k1<GG, true, T, I>, n, a.crow, a.col, a.dcol, a.val, a.v_bs, a.z, p_in, p_out,  \
+             a.q, a.x, a.st, a.sums, B, a.partials, oi, x_now);                                 \
+    else                                                                                        \
+      launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, false, T, I>, n * GG)), unsigned(B)), s,  \
+             cg_k1<GG, false, T, I>, n, a.crow, a.col, a.dcol, a.val, a.v_bs, a.z, p_in, p_out, \
+             a.q, a.x, a.st, a.sums, B, a.partials, oi, x_now);                                 \
     break;
-  switch (group) {
+  switch (a.group) {
     DSLA_K1(1)
     DSLA_K1(2)
     DSLA_K1(4)
@@ -250,28 +286,38 @@ void cg_fused_iteration(int64_t n, int64_t B, int group, const I* crow, const I*
       throw std::invalid_argument("dsla: cg group must be 1, 2, 4, 8, 16 or 32");
   }
 #undef DSLA_K1
-  launch(pdl, g2, s, cg_k2<T>, n, dinv, d_bs, dscale, z, static_cast<const T*>(q), st, part2);
+}
+
+template <class T, class I>
+void cg_fused_update(const CgFusedArgs<T, I>& a, int parity, bool pdl, cudaStream_t s) {
+  const int64_t n = a.n, B = a.B;
+  pdl = pdl && cc_major() >= 9;
+  const dim3 g2(unsigned(wave_blocks(cg_k2<T>, n)), unsigned(B));
+  double* part2 = a.partials + B * cg_fused_blocks(n, a.group);
+  launch(pdl, g2, s, cg_k2<T>, n, a.dinv, a.d_bs, a.dscale, a.z, static_cast<const T*>(a.q), a.st,
+         a.sums, B, part2, parity == 0);
 }
 
 template <class T>
 void cg_fused_finish(int64_t n, int64_t B, T* x, const T* p0, const T* p1, CgState* st,
-                     cudaStream_t s) {
+                     const double* sums, cudaStream_t s) {
+  cg_settle_kernel<<<unsigned((B + 127) / 128), 128, 0, s>>>(B, st, sums);
+  DSLA_CUDA_CHECK_LAUNCH();
   const dim3 g(unsigned(capped_blocks(n)), unsigned(B));
   cg_finish_kernel<<<g, kBlock, 0, s>>>(n, x, p0, p1, st);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
-#define DSLA_INST(T, I)                                                                       \
-  template void cg_fused_iteration<T, I>(                                                     \
-      int64_t, int64_t, int, const I*, const I*, const int16_t*, const T*, int64_t, const T*, \
-      int64_t, T, T*, T*, T*, int, T*, T*, CgState*, double*, bool, cudaStream_t);
+#define DSLA_INST(T, I)                                                                     \
+  template void cg_fused_spmv_dot<T, I>(const CgFusedArgs<T, I>&, int, bool, cudaStream_t); \
+  template void cg_fused_update<T, I>(const CgFusedArgs<T, I>&, int, bool, cudaStream_t);
 DSLA_INST(float, int32_t)
 DSLA_INST(float, int64_t)
 DSLA_INST(double, int32_t)
 DSLA_INST(double, int64_t)
 template void cg_fused_finish<float>(int64_t, int64_t, float*, const float*, const float*, CgState*,
-                                     cudaStream_t);
+                                     const double*, cudaStream_t);
 template void cg_fused_finish<double>(int64_t, int64_t, double*, const double*, const double*,
-                                      CgState*, cudaStream_t);
+                                      CgState*, const double*, cudaStream_t);
 
 }  // namespace dsla::kernels::cuda

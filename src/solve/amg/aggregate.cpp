@@ -1,13 +1,9 @@
 // AMG aggregation: CPU kernels (kernels/cpu/amg_aggregate); mis2 on CUDA runs the CUDA kernels
 // (same aggregates); anything else runs on a host copy of the strength graph.
-#include <dsla/config.h>
 #include <dsla/errors.h>
 
 #include "core/dispatch.h"
 #include "kernels/cpu/amg_aggregate.h"
-#if DSLA_HAVE_CUDA
-#include "cuda/amg.h"
-#endif
 #include "solve/amg/amg_internal.h"
 
 namespace dsla::amg::detail {
@@ -20,9 +16,7 @@ int64_t aggregate(const PatternPtr& s, const std::string& method, uint64_t seed,
   DSLA_CHECK_ARG(method == "mis2" || method == "greedy", "aggregation",
                  "must be \"mis2\" or \"greedy\", got \"", method, "\"");
   DSLA_CHECK_ARG(n < (int64_t{1} << 32), "A", "AMG aggregation supports up to 2^32 rows");
-#if DSLA_HAVE_CUDA
-  if (s->device().is_cuda() && method == "mis2") return cuda::amg_aggregate_mis2(*s, seed, agg);
-#endif
+  if (auto* f = aggregate_mis2_stub.on(s->device()); f && method == "mis2") return f(*s, seed, agg);
   // CPU kernels (greedy on another device: on a host copy of the strength graph).
   auto h = s->device().is_cpu() ? s : s->to(at::kCPU);
   auto out = at::empty({n}, at::TensorOptions().dtype(at::kLong));

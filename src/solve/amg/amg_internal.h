@@ -11,7 +11,31 @@
 #include <string>
 #include <vector>
 
+#include "core/device_stub.h"
+
 namespace dsla::amg::detail {
+
+// Device implementations of the AMG steps (amg_cuda.cpp registers the CUDA ones; contracts in
+// amg_cuda.h). Null slot: the caller's CPU kernels or ATen formulation.
+using StrengthFn = PatternPtr(const Pattern& a, const at::Tensor& values, double theta);
+using AggregateMis2Fn = int64_t(const Pattern& s, uint64_t seed, at::Tensor& agg);
+using SmoothingValuesFn = at::Tensor(const Pattern& a, const at::Tensor& values,
+                                     const at::Tensor& dinv, const at::Tensor& scale);
+using TransposeFn = PatternPtr(const Pattern& p);
+using TransposeValuesFn = at::Tensor(const Pattern& p, const at::Tensor& values, const Pattern& pt);
+using ChebyshevFn = void(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,
+                         const at::Tensor& inv_theta, const std::vector<at::Tensor>& cheb_a,
+                         const std::vector<at::Tensor>& cheb_b, const at::Tensor& b, at::Tensor& x,
+                         bool zero_guess, int64_t sweeps);
+using LanczosFn = void(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,
+                       int64_t K, at::Tensor& alpha, at::Tensor& beta);
+extern device::Stub<StrengthFn> strength_stub;
+extern device::Stub<AggregateMis2Fn> aggregate_mis2_stub;
+extern device::Stub<SmoothingValuesFn> smoothing_values_stub;
+extern device::Stub<TransposeFn> transpose_stub;
+extern device::Stub<TransposeValuesFn> transpose_values_stub;
+extern device::Stub<ChebyshevFn> chebyshev_stub;
+extern device::Stub<LanczosFn> lanczos_stub;
 
 // Pattern-level data of one level: computed by build(), reused by update().
 struct LevelStructure {

@@ -1,6 +1,5 @@
 // AMG hierarchy: setup (structure + numeric), numeric re-setup, and the V/W cycle.
 #include <dsla/amg.h>
-#include <dsla/config.h>
 #include <dsla/errors.h>
 
 #include <chrono>
@@ -9,9 +8,6 @@
 #include "core/products.h"
 #include "core/spgemm.h"
 #include "solve/amg/amg_internal.h"
-#if DSLA_HAVE_CUDA
-#include "cuda/amg.h"
-#endif
 
 namespace dsla::amg {
 
@@ -142,12 +138,9 @@ void AmgHierarchy::Impl::numeric(bool first) {
         // 1024/2048/4096 with, 10/12 at 1024/2048 without) for no sparsity gain.
         if (smoothed && l == 0) detail::build_filter(S, sg);
         detail::build_prolongator_pattern(S, smoothed);
-#if DSLA_HAVE_CUDA
-        // CUDA: Pᵀ without Pattern::transpose's cached nnz int64 permutation.
-        S.pt = S.p->device().is_cuda() ? cuda::amg_transpose(*S.p) : S.p->transpose();
-#else
-        S.pt = S.p->transpose();
-#endif
+        // A device transpose keeps no nnz int64 permutation (Pattern::transpose caches one).
+        auto* tr = detail::transpose_stub.on(S.p->device());
+        S.pt = tr ? tr(*S.p) : S.p->transpose();
         stats.t_prolongation += since(t1);
         t1 = Clock::now();
         S.ap = dsla::detail::spgemm_pattern(S.a, S.p);
@@ -169,15 +162,12 @@ void AmgHierarchy::Impl::numeric(bool first) {
         scale = opt.prolongation_omega / rho;
       }
       Lc.p_values = detail::prolongator_values(S, sv, sd, scale, smoothed);
-#if DSLA_HAVE_CUDA
-      if (Lc.p_values.is_cuda() && at::isFloatingType(Lc.p_values.scalar_type())) {
-        Lc.r_values = cuda::amg_transpose_values(*S.p, Lc.p_values, *S.pt);
+      auto* trv = detail::transpose_values_stub.on(Lc.p_values.device());
+      if (trv && at::isFloatingType(Lc.p_values.scalar_type())) {
+        Lc.r_values = trv(*S.p, Lc.p_values, *S.pt);
       } else {
         Lc.r_values = detail::gather_values(Lc.p_values, S.p->transpose_perm());
       }
-#else
-      Lc.r_values = detail::gather_values(Lc.p_values, S.p->transpose_perm());
-#endif
       stats.t_prolongation += since(t1);
       t1 = Clock::now();
       auto ap_pattern = S.ap ? S.ap : dsla::detail::spgemm_pattern(S.a, S.p);

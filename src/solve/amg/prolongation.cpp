@@ -1,13 +1,9 @@
 // AMG prolongators: tentative (per-aggregate QR of the near-nullspace), Jacobi-smoothed, and the
 // sparse products of the Galerkin operator. Device-generic ATen except the CPU SpGEMM kernel.
-#include <dsla/config.h>
 #include <dsla/errors.h>
 
 #include "core/spgemm.h"
 #include "solve/amg/amg_internal.h"
-#if DSLA_HAVE_CUDA
-#include "cuda/amg.h"
-#endif
 
 namespace dsla::amg::detail {
 
@@ -137,15 +133,14 @@ at::Tensor prolongator_values(const LevelStructure& st, const at::Tensor& values
                               const at::Tensor& dinv, const at::Tensor& scale, bool smoothed) {
   const int64_t B = values.size(0), n = st.a->rows();
   if (!smoothed) return st.t_values.expand({B, st.t->nnz()}).contiguous();
-#if DSLA_HAVE_CUDA
-  if (values.is_cuda() && at::isFloatingType(values.scalar_type())) {
+  if (auto* sm = smoothing_values_stub.on(values.device());
+      sm && at::isFloatingType(values.scalar_type())) {
     // P = S T with S = I - scale D⁻¹ A on A's pattern: one elementwise kernel and one SpGEMM
     // numeric pass on the cached pattern (the same pattern as that of A T).
     const auto& a = st.f ? st.f : st.a;
-    auto sv = cuda::amg_smoothing_values(*a, values, dinv, scale);
+    auto sv = sm(*a, values, dinv, scale);
     return product_values(a, sv, st.t, st.t_values);
   }
-#endif
   auto at_vals = product_values(st.f ? st.f : st.a, values, st.t, st.t_values);  // [B, nnz_p]
   auto f = gather_values(-scale.view({B, 1}) * dinv.view({B, n}), st.p->row().to(at::kLong));
   auto pv = f.mul_(at_vals);

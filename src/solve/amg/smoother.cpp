@@ -1,15 +1,11 @@
 // AMG smoothers: Chebyshev polynomial in D⁻¹A, and l1-Jacobi. Both are symmetric in the A inner
 // product (for symmetric A), so equal pre/post sweeps keep the cycle symmetric.
-#include <dsla/config.h>
 #include <dsla/errors.h>
 
 #include "core/dispatch.h"
 #include "core/products.h"
 #include "kernels/cpu/amg_kernels.h"
 #include "solve/amg/amg_internal.h"
-#if DSLA_HAVE_CUDA
-#include "cuda/amg.h"
-#endif
 
 namespace dsla::amg::detail {
 
@@ -107,16 +103,14 @@ void smooth(const Level& lv, const AmgOptions& opt, const at::Tensor& b, at::Ten
     smooth_chebyshev_cpu(lv, opt, b, x, zero_guess, sweeps);
     return;
   }
-#if DSLA_HAVE_CUDA
-  // CUDA, one system: fused passes (one SpMV kernel per degree), coefficients on the device.
-  if (opt.smoother == "chebyshev" && b.is_cuda() && lv.values.size(0) == 1 && b.dim() == 3 &&
+  // A device, one system: fused passes (one SpMV kernel per degree), coefficients on the device.
+  auto* cheb = chebyshev_stub.on(b.device());
+  if (cheb && opt.smoother == "chebyshev" && lv.values.size(0) == 1 && b.dim() == 3 &&
       b.size(0) == 1 && b.size(2) == 1 && lv.inv_theta.defined() &&
       (zero_guess || (x.is_contiguous() && x.sizes() == b.sizes()))) {
-    cuda::amg_chebyshev(*lv.a, lv.values, lv.dinv, lv.inv_theta, lv.cheb_a, lv.cheb_b, b, x,
-                        zero_guess, sweeps);
+    cheb(*lv.a, lv.values, lv.dinv, lv.inv_theta, lv.cheb_a, lv.cheb_b, b, x, zero_guess, sweeps);
     return;
   }
-#endif
   for (int64_t s = 0; s < sweeps; ++s) {
     const bool zero = zero_guess && s == 0;
     at::Tensor r = zero ? b : residual(lv, b, x);

@@ -1,14 +1,9 @@
 // Spectral radius estimates of D⁻¹A for the prolongator damping and the Chebyshev bounds.
-#include <dsla/config.h>
 
 #include "core/dispatch.h"
 #include "core/products.h"
 #include "kernels/cpu/amg_kernels.h"
 #include "solve/amg/amg_internal.h"
-
-#if DSLA_HAVE_CUDA
-#include "cuda/amg.h"
-#endif
 
 namespace dsla::amg::detail {
 
@@ -40,8 +35,9 @@ at::Tensor estimate_rho(const Pattern& a, const at::Tensor& values, const at::Te
     }
     return lam;
   }
+  auto* lanczos_on_device = lanczos_stub.on(values.device());
   const bool fused = B == 1 && at::isFloatingType(values.scalar_type()) &&
-                     (values.is_cpu() || (DSLA_HAVE_CUDA && values.is_cuda()));
+                     (values.is_cpu() || lanczos_on_device != nullptr);
   if (fused) {
     // Fused kernels (a few passes per step instead of a dozen tensor ops and temporaries): on
     // the CPU with OpenMP, on CUDA two kernels per step with the scalars on the device.
@@ -60,9 +56,7 @@ at::Tensor estimate_rho(const Pattern& a, const at::Tensor& values, const at::Te
         });
       });
     } else {
-#if DSLA_HAVE_CUDA
-      cuda::amg_lanczos(a, values, dinv, K, al, be);
-#endif
+      lanczos_on_device(a, values, dinv, K, al, be);
     }
     // The K x K tridiagonal eigenproblem on the host (a device eigensolver costs more).
     auto T = at::diag_embed(al) + at::diag_embed(be, 1) + at::diag_embed(be, -1);

@@ -2,14 +2,10 @@
 // otherwise.
 #include "solve/amg/amg_internal.h"
 
-#include <dsla/config.h>
 #include <dsla/errors.h>
 
 #include "core/dispatch.h"
 #include "kernels/cpu/amg_kernels.h"
-#if DSLA_HAVE_CUDA
-#include "cuda/amg.h"
-#endif
 
 namespace dsla::amg::detail {
 
@@ -54,10 +50,10 @@ PatternPtr strength_graph(const PatternPtr& a, const at::Tensor& values, double 
                           bool values_symmetric) {
   const int64_t n = a->rows();
   if (values_symmetric && values.is_cpu()) return strength_cpu(a, values, theta);
-#if DSLA_HAVE_CUDA
-  if (values_symmetric && values.is_cuda() && at::isFloatingType(values.scalar_type()))
-    return cuda::amg_strength(*a, values, theta);
-#endif
+  if (auto* f = strength_stub.on(values.device());
+      f && values_symmetric && at::isFloatingType(values.scalar_type())) {
+    return f(*a, values, theta);
+  }
   auto row = a->row().to(at::kLong), col = a->col().to(at::kLong);
   auto av = values.abs();
   auto d = av.index_select(0, a->diag_pos());

@@ -23,15 +23,10 @@ std::unique_ptr<Factorization> make_umfpack(const PatternPtr& pattern, at::Scala
                                             const std::string& ordering);
 }  // namespace detail
 #endif
-#if DSLA_HAVE_CUDSS
 namespace detail {
-std::unique_ptr<Factorization> make_cudss(const PatternPtr& pattern, Kind kind,
-                                          at::ScalarType dtype, const std::string& ordering,
-                                          int64_t batch);
-}  // namespace detail
-#endif
 
-namespace detail {
+device::Stub<MakeDeviceFactorizationFn> make_factorization_stub;
+device::Stub<LibraryVersionFn> cudss_version_stub;
 
 namespace {
 std::atomic<int64_t> g_analyses{0};
@@ -116,21 +111,20 @@ bool available(Kind kind) {
 }
 
 bool available(Kind kind, c10::Device device) {
-  if (device.is_cuda()) return DSLA_HAVE_CUDSS != 0;
+  if (device.is_cuda()) return detail::make_factorization_stub.on(device) != nullptr;
   return device.is_cpu() && available(kind);
 }
 
 bool batched_available(c10::Device device) {
-  if (!device.is_cuda() || DSLA_HAVE_CUDSS == 0) return false;
+  if (!device.is_cuda() || !detail::make_factorization_stub.on(device)) return false;
   const char* v = std::getenv("DSLA_CUDSS_UBATCH");
   return v == nullptr || std::string(v) != "0";
 }
 
-#if !DSLA_HAVE_CUDSS
 std::string cudss_version() {
-  return "";
+  auto* f = detail::cudss_version_stub.cuda();
+  return f ? f() : std::string();
 }
-#endif
 
 std::unique_ptr<Factorization> make_factorization(const PatternPtr& pattern, Kind kind,
                                                   at::ScalarType dtype, const std::string& ordering,
@@ -154,15 +148,14 @@ std::unique_ptr<Factorization> make_factorization(const PatternPtr& pattern, Kin
                  "'nd' (dsla's nested dissection) is for the symmetric factorizations (cholesky, "
                  "ldlt); for LU use 'auto', 'amd', 'metis' or 'natural'");
   if (pattern->device().is_cuda()) {
-#if DSLA_HAVE_CUDSS
-    return detail::make_cudss(pattern, kind, dtype, ordering, batch);
-#else
+    if (auto* f = detail::make_factorization_stub.on(pattern->device())) {
+      return f(pattern, kind, dtype, ordering, batch);
+    }
     throw SolveError(
         "dsla: direct solves of CUDA matrices (cholesky/ldlt/lu) use cuDSS, and this build of "
         "dsla has no cuDSS (set CUDSS_ROOT to an unpacked nvidia-cudss-cu13 wheel and rebuild; "
         "dsla.features['cudss'] says whether it was found). Use an iterative method "
         "(method='cg', 'gmres', 'bicgstab') or move the matrix to the CPU");
-#endif
   }
   DSLA_CHECK_ARG(batch == 1, "batch",
                  "the CPU factorizations hold one matrix each (batch = 1), got ", batch);

@@ -13,7 +13,19 @@
 #include <utility>
 #include <vector>
 
+#include "core/device_stub.h"
+
 namespace dsla::direct::detail {
+
+// cuDSS (cudss_factorization_cuda.cpp registers it in builds with CUDA and cuDSS): the
+// factorization of a CUDA pattern, and the library's version.
+using MakeDeviceFactorizationFn = std::unique_ptr<Factorization>(const PatternPtr& pattern,
+                                                                 Kind kind, at::ScalarType dtype,
+                                                                 const std::string& ordering,
+                                                                 int64_t batch);
+using LibraryVersionFn = std::string();
+extern device::Stub<MakeDeviceFactorizationFn> make_factorization_stub;
+extern device::Stub<LibraryVersionFn> cudss_version_stub;
 
 // slogdet()'s result from a factorization's host scalars: sign in `dtype` (complex when the
 // matrix is), log|det| in its real type.

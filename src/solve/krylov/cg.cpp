@@ -1,128 +1,187 @@
-// Preconditioned conjugate gradients. Fast path: A is a matrix on a local space and M is none or
-// Jacobi — three fused passes per iteration (cg_steps), whose dot products are local partials
-// that the space reduces. Generic path: any operator (distributed ones included) and any SPD
-// preconditioner.
-// pᴴAp ≤ 0 marks the system Indefinite (CG needs A Hermitian positive definite).
-#include <dsla/config.h>
-
+// Preconditioned conjugate gradients: the one loop, for every device, layout and space.
+//
+//   start     r = b − A x;  z = M r;  p = z;  rz = Re rᴴz
+//   repeat    q = A p;  pq = Re pᴴq                                   -> space.reduce_(pq)
+//             alpha = rz / pq;  x += alpha p;  r −= alpha q;  z = M r;
+//             rz' = Re rᴴz;  rr = ‖r‖²                                -> space.reduce_(rz', rr)
+//             stop? (kernels/cpu/cg_rule.h: ‖r‖ ≤ tol, pq ≤ 0, not finite, maxiter)
+//             beta = rz' / rz;  p = z + beta p
+//
+// Two reductions per iteration, whatever the space spans. What differs between devices and
+// layouts is only how each line runs (CgSteps, cg_steps.h):
+//   - generic: any operator, any SPD preconditioner (ATen ops; distributed operators too);
+//   - fused: a matrix with Jacobi or no preconditioner on a local space — three passes per
+//     iteration (cg_steps.cpp: CPU kernels, a device's registered kernels, or ATen);
+//   - a device's own fused steps when registered and applicable (CUDA, cg_fused_cuda.cpp: two
+//     kernels per iteration that also decide the stopping rule on the device, blocks of
+//     iterations replayed from a CUDA graph, one host read per block).
+// The driver (driver.cpp) restarts from the true residual when the recurrence drifted.
 #include "solve/krylov/cg_steps.h"
 #include "solve/krylov/krylov.h"
-#if DSLA_HAVE_CUDA
-#include "cuda/cg_driver.h"
-#endif
 
 namespace dsla::krylov {
 
 namespace {
 
-at::Tensor re_dot(const VectorSpace& s, const at::Tensor& a, const at::Tensor& b) {
-  return real_scalar(s.dot(a, b));
+at::Tensor re_dot_partial(const at::Tensor& a, const at::Tensor& b) {
+  auto d = (a.is_complex() ? a.conj() * b : a * b).sum(-2, /*keepdim=*/true);
+  return d.is_complex() ? at::real(d) : d;
 }
 
-void cg_fused(const Problem& P, const SparseMatrix& Am, const at::Tensor& b, at::Tensor& x,
-              Monitor& mon) {
-  const auto& space = P.A->space();
-  const auto& pattern = *Am.pattern();
-  auto values = (Am.is_batched() ? Am.values() : Am.values().unsqueeze(0)).contiguous();
-  // A uniform Jacobi diagonal may arrive as a broadcast scalar (stride 0): the kernels index it.
-  const auto dinv = P.dinv.defined() ? P.dinv.contiguous() : at::Tensor();
-  auto r = (b - apply(*P.A, x)).contiguous();
-  // rz_new and rr share one buffer: one reduce_ (one all-reduce) per iteration serves both.
-  auto rzrr = at::empty({2, x.size(0), 1, x.size(2)},
-                        x.options().dtype(c10::toRealValueType(x.scalar_type())));
-  auto rz_new = rzrr.select(0, 0), rr = rzrr.select(0, 1);
-  rr.copy_(re_dot(space, r, r));
-  at::Tensor p, rz;
-  if (dinv.defined()) {
-    p = (dinv * r).contiguous();
-    rz = re_dot(space, r, p).contiguous();
-  } else {
-    p = r.clone();
-    rz = rr.clone();
-  }
-  mon.begin(at::sqrt(rr));
-  auto q = at::empty_like(p);
-  auto pq = at::empty_like(rz);
-  if (!mon.any_active()) return;
-  while (!mon.out_of_iterations()) {
-    cg_spmv_dot(pattern, values, p, q, pq);
-    space.reduce_(pq);
-    mon.fail(Status::Indefinite, pq <= 0);
-    cg_update(x, r, p, q, dinv, rz, pq, mon.active, rz_new, rr);
-    space.reduce_(rzrr);
-    if (mon.step(at::sqrt(rr))) break;
-    cg_direction(p, r, at::Tensor(), dinv, rz, rz_new, mon.active);
-  }
-}
+// Any operator and preconditioner.
+class GenericSteps final : public CgSteps {
+ public:
+  explicit GenericSteps(const Problem& P) : P_(P), space_(P.A->space()) {}
 
-void cg_generic(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
-  const auto& space = P.A->space();
-  auto r = b - apply(*P.A, x);
-  auto z = precondition(P, r);
-  auto p = z.clone();
-  auto rz = re_dot(space, r, z);
-  mon.begin(space.norm(r));
-  if (!mon.any_active()) return;
-  while (!mon.out_of_iterations()) {
-    auto q = apply(*P.A, p);
-    auto pq = re_dot(space, p, q);
-    mon.fail(Status::Indefinite, pq <= 0);
-    auto alpha = safe_div(rz, pq) * mon.active;
-    masked_add_(x, alpha, p, mon.active);
-    masked_add_(r, -alpha, q, mon.active);
-    if (mon.step(space.norm(r))) break;
-    z = precondition(P, r);
-    auto rz_new = re_dot(space, r, z);
+  at::Tensor start(const at::Tensor& b, at::Tensor& x, bool /*x_is_zero*/) override {
+    x_ = &x;
+    r_ = b - apply(*P_.A, x);
+    z_ = precondition(P_, r_);
+    p_ = z_.clone();
+    rz_ = re_dot_partial(r_, z_);
+    space_.reduce_(rz_);
+    return space_.norm(r_);
+  }
+  at::Tensor spmv_dot(int) override {
+    q_ = apply(*P_.A, p_);
+    return pq_ = re_dot_partial(p_, q_);
+  }
+  at::Tensor update(int, Monitor& mon) override {
+    mon.fail(Status::Indefinite, pq_ <= 0);
+    auto alpha = safe_div(rz_, pq_) * mon.active;
+    masked_add_(*x_, alpha, p_, mon.active);
+    masked_add_(r_, -alpha, q_, mon.active);
+    z_ = precondition(P_, r_);
+    return rzrr_ = at::stack({re_dot_partial(r_, z_), re_dot_partial(r_, r_)});
+  }
+  bool decide(Monitor& mon) override {
+    auto rz_new = rzrr_.select(0, 0);
+    stop_ = mon.step(at::sqrt(rzrr_.select(0, 1)));
+    if (stop_) return true;
     // A preconditioner that is not positive definite shows as rᴴ M r < 0.
     mon.fail(Status::Indefinite, rz_new < 0);
     auto on = mon.active != 0;
-    auto beta = safe_div(rz_new, rz);
-    p = at::where(on, z + beta * p, p);
-    rz = at::where(on, rz_new, rz);
-  }
-}
-
-#if DSLA_HAVE_CUDA
-// On the GPU, one column of a real matrix with no per-iteration callback runs in the CUDA
-// driver: two kernels per iteration, graph-captured blocks, one host check per block.
-bool cg_cuda_driver(const Problem& P, const SparseMatrix& Am, const at::Tensor& b, at::Tensor& x,
-                    Monitor& mon) {
-  const auto& opt = *P.opt;
-  if (!x.is_cuda() || x.size(2) != 1 || at::isComplexType(x.scalar_type()) || opt.callback ||
-      opt.history) {
+    p_ = at::where(on, z_ + safe_div(rz_new, rz_) * p_, p_);
+    rz_ = at::where(on, rz_new, rz_);
     return false;
   }
-  cuda::CgFusedOptions o;
-  o.rtol = opt.rtol;
-  o.atol = opt.atol;
-  o.maxiter = mon.maxiter - mon.iterations;
-  auto dinv = P.dinv.defined() ? P.dinv.squeeze(-1) : at::Tensor();
-  o.in_place = true;  // x is [B, n, 1] contiguous (checked by the caller): iterate in it
-  o.zero_start = P.x_is_zero && mon.iterations == 0;  // restarts start from the iterate
-  auto r = cuda::cg_fused_solve(Am, b.squeeze(-1), dinv, o, x.view({x.size(0), x.size(1)}));
-  mon.iterations += r.iterations.max().item<int64_t>();
-  const auto st = r.status;
-  if ((st == 3).any().item<bool>()) {
-    mon.fail(Status::Breakdown, (st == 3).to(x.device()).view({-1, 1, 1}));
+  bool check(Monitor&) override { return stop_; }
+
+ private:
+  const Problem& P_;
+  const VectorSpace& space_;
+  at::Tensor* x_ = nullptr;
+  at::Tensor r_, z_, p_, q_, rz_, pq_, rzrr_;
+  bool stop_ = false;
+};
+
+// A matrix with Jacobi (P.dinv) or no preconditioner: three fused passes per iteration.
+class FusedSteps final : public CgSteps {
+ public:
+  FusedSteps(const Problem& P, const SparseMatrix& A)
+      : P_(P),
+        space_(P.A->space()),
+        pattern_(*A.pattern()),
+        values_((A.is_batched() ? A.values() : A.values().unsqueeze(0)).contiguous()),
+        // A uniform Jacobi diagonal may arrive as a broadcast scalar (stride 0): the kernels
+        // index it.
+        dinv_(P.dinv.defined() ? P.dinv.contiguous() : at::Tensor()) {}
+
+  at::Tensor start(const at::Tensor& b, at::Tensor& x, bool /*x_is_zero*/) override {
+    x_ = &x;
+    r_ = (b - apply(*P_.A, x)).contiguous();
+    // rz_new and rr share one buffer: one reduce_ (one all-reduce) per iteration serves both.
+    rzrr_ = at::empty({2, x.size(0), 1, x.size(2)},
+                      x.options().dtype(c10::toRealValueType(x.scalar_type())));
+    auto rr = re_dot_partial(r_, r_);
+    if (dinv_.defined()) {
+      p_ = (dinv_ * r_).contiguous();
+      rz_ = at::stack({re_dot_partial(r_, p_), rr});
+    } else {
+      p_ = r_.clone();
+      rz_ = at::stack({rr, rr});
+    }
+    space_.reduce_(rz_);
+    auto rnorm = at::sqrt(rz_.select(0, 1));
+    rz_ = rz_.select(0, 0).contiguous();
+    q_ = at::empty_like(p_);
+    pq_ = at::empty_like(rz_);
+    return rnorm;
   }
-  return true;
+  at::Tensor spmv_dot(int) override {
+    cg_spmv_dot(pattern_, values_, p_, q_, pq_);
+    return pq_;
+  }
+  at::Tensor update(int, Monitor& mon) override {
+    mon.fail(Status::Indefinite, pq_ <= 0);
+    auto rz_new = rzrr_.select(0, 0), rr = rzrr_.select(0, 1);
+    cg_update(*x_, r_, p_, q_, dinv_, rz_, pq_, mon.active, rz_new, rr);
+    return rzrr_;
+  }
+  bool decide(Monitor& mon) override {
+    stop_ = mon.step(at::sqrt(rzrr_.select(0, 1)));
+    if (stop_) return true;
+    cg_direction(p_, r_, at::Tensor(), dinv_, rz_, rzrr_.select(0, 0), mon.active);
+    return false;
+  }
+  bool check(Monitor&) override { return stop_; }
+
+ private:
+  const Problem& P_;
+  const VectorSpace& space_;
+  const Pattern& pattern_;
+  at::Tensor values_, dinv_;
+  at::Tensor* x_ = nullptr;
+  at::Tensor r_, p_, q_, rz_, pq_, rzrr_;
+  bool stop_ = false;
+};
+
+// The tuning a solve runs with (tests and benchmarks set another through CgTuningScope).
+thread_local const CgTuning* t_tuning = nullptr;
+
+std::unique_ptr<CgSteps> make_steps(const Problem& P, const at::Tensor& x) {
+  const SparseMatrix* Am = P.A->matrix();
+  // The fused steps multiply by matrix() itself (no halo exchange): only on a local space. A
+  // distributed operator has a matrix too (its local block) and takes the generic steps.
+  const bool fused = Am != nullptr && P.A->space().is_local() &&
+                     (P.M == nullptr || P.dinv.defined()) && x.is_contiguous();
+  if (!fused) return std::make_unique<GenericSteps>(P);
+  if (auto* make = make_device_cg_steps_stub.on(x.device())) {
+    static const CgTuning defaults;
+    if (auto s = make(P, *Am, x, t_tuning ? *t_tuning : defaults)) return s;
+  }
+  return std::make_unique<FusedSteps>(P, *Am);
 }
-#endif
 
 }  // namespace
 
+CgTuningScope::CgTuningScope(const CgTuning& t) : previous_(t_tuning) {
+  t_tuning = &t;
+}
+CgTuningScope::~CgTuningScope() {
+  t_tuning = previous_;
+}
+
 void cg(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
-  const SparseMatrix* Am = P.A->matrix();
-  // The fused paths multiply by matrix() itself (no halo exchange) and the CUDA driver reduces
-  // inside its kernels: only on a local space. A distributed operator has a matrix too (its
-  // local block) and takes the generic path.
-  const bool fused = Am != nullptr && P.A->space().is_local() &&
-                     (P.M == nullptr || P.dinv.defined()) && x.is_contiguous();
-#if DSLA_HAVE_CUDA
-  if (fused && cg_cuda_driver(P, *Am, b, x, mon)) return;
-#endif
-  if (fused) return cg_fused(P, *Am, b, x, mon);
-  cg_generic(P, b, x, mon);
+  const auto& space = P.A->space();
+  auto steps = make_steps(P, x);
+  mon.begin(steps->start(b, x, P.x_is_zero && mon.iterations == 0));
+  if (mon.any_active()) {
+    steps->begin(mon);
+    const int m = steps->block();
+    bool stop = false;
+    while (!stop && !mon.out_of_iterations()) {
+      steps->run_block(m, space.capturable(), [&](int t) {
+        auto pq = steps->spmv_dot(t);
+        space.reduce_(pq);
+        auto rzrr = steps->update(t, mon);
+        space.reduce_(rzrr);
+        steps->decide(mon);
+      });
+      stop = steps->check(mon);
+    }
+  }
+  steps->finish(mon);
 }
 
 }  // namespace dsla::krylov

@@ -1,18 +1,18 @@
-// Dispatch of the fused CG steps: CPU kernels, CUDA kernels (src/cuda/cg_steps.h) when built,
-// and an ATen formulation for any other device (also the reference the kernels are tested
-// against).
+// Dispatch of the fused CG steps: CPU kernels, the registered device kernels
+// (cg_steps_cuda.cpp in CUDA builds), and an ATen formulation for any other device (also the
+// reference the kernels are tested against).
 #include "solve/krylov/cg_steps.h"
-
-#include <dsla/config.h>
 
 #include "core/dispatch.h"
 #include "core/products.h"
 #include "kernels/cpu/cg_kernels.h"
-#if DSLA_HAVE_CUDA
-#include "cuda/cg_steps.h"
-#endif
 
 namespace dsla::krylov {
+
+device::Stub<CgSpmvDotFn> cg_spmv_dot_stub;
+device::Stub<CgUpdateFn> cg_update_stub;
+device::Stub<CgDirectionFn> cg_direction_stub;
+device::Stub<MakeDeviceCgStepsFn> make_device_cg_steps_stub;
 
 namespace kc = kernels::cpu;
 using detail::ptr;
@@ -80,9 +80,7 @@ int64_t dinv_stride(const at::Tensor& dinv, int64_t n) {
 
 void cg_spmv_dot(const Pattern& pattern, const at::Tensor& values, const at::Tensor& p,
                  at::Tensor& q, at::Tensor& pq) {
-#if DSLA_HAVE_CUDA
-  if (p.is_cuda()) return cuda::cg_spmv_dot(pattern, values, p, q, pq);
-#endif
+  if (auto* f = cg_spmv_dot_stub.on(p.device())) return f(pattern, values, p, q, pq);
   if (!p.is_cpu() || !cpu_ok(values) || !cpu_ok(p) || !cpu_ok(q) || !cpu_ok(pq) ||
       values.is_conj()) {
     return spmv_dot_aten(pattern, values, p, q, pq);
@@ -102,9 +100,9 @@ void cg_spmv_dot(const Pattern& pattern, const at::Tensor& values, const at::Ten
 void cg_update(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Tensor& q,
                const at::Tensor& dinv, const at::Tensor& rz, const at::Tensor& pq,
                const at::Tensor& active, at::Tensor& rz_new, at::Tensor& rr) {
-#if DSLA_HAVE_CUDA
-  if (x.is_cuda()) return cuda::cg_update(x, r, p, q, dinv, rz, pq, active, rz_new, rr);
-#endif
+  if (auto* f = cg_update_stub.on(x.device())) {
+    return f(x, r, p, q, dinv, rz, pq, active, rz_new, rr);
+  }
   if (!x.is_cpu() || !cpu_ok(x) || !cpu_ok(r) || !cpu_ok(p) || !cpu_ok(q) || !cpu_ok(dinv) ||
       !cpu_ok(rz) || !cpu_ok(pq) || !cpu_ok(active) || !cpu_ok(rz_new) || !cpu_ok(rr) ||
       (dinv.defined() && dinv.is_conj())) {
@@ -122,9 +120,7 @@ void cg_update(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Tens
 
 void cg_direction(at::Tensor& p, const at::Tensor& r, const at::Tensor& z, const at::Tensor& dinv,
                   at::Tensor& rz, const at::Tensor& rz_new, const at::Tensor& active) {
-#if DSLA_HAVE_CUDA
-  if (p.is_cuda()) return cuda::cg_direction(p, r, z, dinv, rz, rz_new, active);
-#endif
+  if (auto* f = cg_direction_stub.on(p.device())) return f(p, r, z, dinv, rz, rz_new, active);
   if (!p.is_cpu() || !cpu_ok(p) || !cpu_ok(r) || !cpu_ok(z) || !cpu_ok(dinv) || !cpu_ok(rz) ||
       !cpu_ok(rz_new) || !cpu_ok(active) || (dinv.defined() && dinv.is_conj()) ||
       (z.defined() && z.is_conj())) {

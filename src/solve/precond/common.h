@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/device_stub.h"
+
 namespace dsla::precond::detail {
 
 class PrecondBase : public Preconditioner, public std::enable_shared_from_this<PrecondBase> {
@@ -65,8 +67,10 @@ PreconditionerPtr make_ssor(const SparseMatrix& A, const Options& opt, bool symm
 PreconditionerPtr make_chebyshev(const SparseMatrix& A, const Options& opt);
 PreconditionerPtr make_ic0(const SparseMatrix& A, const Options& opt);
 PreconditionerPtr make_ilu0(const SparseMatrix& A, const Options& opt);
-// CUDA matrices (cuSPARSE factor + SpSV; src/cuda/incomplete_factor_cuda.cpp, CUDA builds only).
-PreconditionerPtr make_ic0_cuda(const SparseMatrix& A, const Options& opt);
-PreconditionerPtr make_ilu0_cuda(const SparseMatrix& A, const Options& opt);
+// Device implementations of IC0 / ILU0 (incomplete_factor_cuda.cpp registers cuSPARSE factor +
+// SpSV for CUDA matrices in CUDA builds).
+using MakeIncompleteFn = PreconditionerPtr(const SparseMatrix& A, const Options& opt);
+extern device::Stub<MakeIncompleteFn> make_ic0_stub;
+extern device::Stub<MakeIncompleteFn> make_ilu0_stub;
 
 }  // namespace dsla::precond::detail

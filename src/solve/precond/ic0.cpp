@@ -3,7 +3,6 @@
 // it; update() redoes only the numeric loop. A non-positive pivot (IC(0) can break down on SPD
 // matrices that are not M-matrices) triggers the diagonal-shift retry of incomplete_factor.h,
 // reported in name(). M⁻¹ = L⁻ᴴ L⁻¹ is Hermitian positive definite, so adjoint() is itself.
-#include <dsla/config.h>
 #include <dsla/errors.h>
 
 #include "core/dispatch.h"
@@ -92,10 +91,10 @@ class Ic0 final : public PrecondBase {
 
 }  // namespace
 
+device::Stub<MakeIncompleteFn> make_ic0_stub;
+
 PreconditionerPtr make_ic0(const SparseMatrix& A, const Options& opt) {
-#if DSLA_HAVE_CUDA
-  if (A.device().is_cuda()) return make_ic0_cuda(A, opt);
-#endif
+  if (auto* f = make_ic0_stub.on(A.device())) return f(A, opt);
   require_cpu(A.device(), "ic0");
   check_diagonal_stored(A, "ic0");
   return std::make_shared<Ic0>(A, opt);

@@ -3,7 +3,6 @@
 // update() with new values redoes only the numeric loop. Factors are stored in one values array
 // of A's layout: strictly lower entries hold L, the rest U. M⁻¹ = U⁻¹ L⁻¹ and, for adjoint
 // solves, M⁻ᴴ = L⁻ᴴ U⁻ᴴ (column-oriented sweeps over the same arrays).
-#include <dsla/config.h>
 #include <dsla/errors.h>
 
 #include "core/dispatch.h"
@@ -91,10 +90,10 @@ class Ilu0 final : public PrecondBase {
 
 }  // namespace
 
+device::Stub<MakeIncompleteFn> make_ilu0_stub;
+
 PreconditionerPtr make_ilu0(const SparseMatrix& A, const Options& opt) {
-#if DSLA_HAVE_CUDA
-  if (A.device().is_cuda()) return make_ilu0_cuda(A, opt);
-#endif
+  if (auto* f = make_ilu0_stub.on(A.device())) return f(A, opt);
   require_cpu(A.device(), "ilu0");
   check_diagonal_stored(A, "ilu0");
   return std::make_shared<Ilu0>(A, opt);

@@ -10,10 +10,11 @@
 #include <string>
 
 #include "core/products.h"
-#include "cuda/cg_driver.h"
-#include "cuda/cg_steps.h"
-#include "cuda/products.h"
+#include "core/products_cuda.h"
 #include "kernels/cuda/csr_cuda.h"
+#include "solve/krylov/cg_steps.h"
+#include "solve/krylov/cg_steps_cuda.h"
+#include "solve/krylov/krylov.h"
 
 namespace {
 
@@ -186,7 +187,33 @@ TEST(CudaCgSteps, MatchAtenFormulas) {
   }
 }
 
-TEST(CudaCgDriver, SolvesPoissonAndBatches) {
+// CG through the one loop (cg.cpp) and driver with the CUDA fused steps; `checks` > 0 proves
+// the fused device steps ran (the host-decided steps make no block reads).
+dsla::SolveInfo run_cg(const dsla::SparseMatrix& A, const at::Tensor& b, const at::Tensor& dinv,
+                       double rtol, bool graph, at::Tensor& x, int64_t& checks) {
+  dsla::SolveOptions opt;
+  opt.rtol = rtol;
+  auto op = dsla::make_operator(A);
+  dsla::krylov::Problem P;
+  P.A = op.get();
+  P.opt = &opt;
+  P.x_is_zero = true;
+  if (dinv.defined()) P.dinv = (dinv.dim() == 1 ? dinv.unsqueeze(0) : dinv).unsqueeze(-1);
+  auto b3 = (b.dim() == 1 ? b.unsqueeze(0) : b).unsqueeze(-1);
+  const int64_t B = std::max<int64_t>(b3.size(0), A.is_batched() ? A.values().size(0) : 1);
+  x = at::zeros({B, A.rows(), 1}, b3.options());
+  dsla::krylov::CgTuning tuning;
+  tuning.graph = graph;
+  dsla::SolveInfo info;
+  {
+    dsla::krylov::CgTuningScope scope(tuning);
+    dsla::krylov::run(dsla::Method::CG, P, b3, x, info);
+  }
+  checks = tuning.host_checks;
+  return info;
+}
+
+TEST(CudaCgFusedSteps, SolvesPoissonAndBatches) {
   SKIP_WITHOUT_GPU();
   dsla::GenOptions o;
   auto A = dsla::poisson2d(64, o).to(at::Device(at::kCUDA, 0));
@@ -194,34 +221,32 @@ TEST(CudaCgDriver, SolvesPoissonAndBatches) {
   auto b = at::ones({n}, at::TensorOptions().dtype(at::kDouble).device(at::kCUDA));
   auto dinv = 1.0 / A.diagonal();
   for (bool graph : {true, false}) {
-    dsla::cuda::CgFusedOptions opt;
-    opt.rtol = 1e-10;
-    opt.graph = graph;
-    auto res = dsla::cuda::cg_fused_solve(A, b, dinv, opt);
-    EXPECT_EQ(res.status[0].item<int>(), 1);
-    EXPECT_LE(res.residual[0].item<double>(), 1e-10);
-    auto r = b.unsqueeze(0).unsqueeze(2) -
-             dsla::detail::spmm(*A.pattern(), A.values().unsqueeze(0), res.x.unsqueeze(2));
+    at::Tensor x;
+    int64_t checks = 0;
+    auto info = run_cg(A, b, dinv, 1e-10, graph, x, checks);
+    EXPECT_TRUE(info.converged) << info.message;
+    EXPECT_GT(checks, 0);
+    auto r =
+        b.unsqueeze(0).unsqueeze(2) - dsla::detail::spmm(*A.pattern(), A.values().unsqueeze(0), x);
     EXPECT_LE((r.norm() / b.norm()).item<double>(), 1.1e-10);
-    EXPECT_GT(res.iterations[0].item<int64_t>(), 10);
+    EXPECT_GT(info.iterations, 10);
   }
   // A batch of 3 matrices with different scalings: each system stops on its own.
   auto vals = at::stack({A.values(), 2 * A.values(), 0.5 * A.values()});
   auto Ab = A.with_values(vals);
   auto bb = at::randn({3, n}, at::TensorOptions().dtype(at::kDouble)).cuda();
   auto dinvb = 1.0 / Ab.diagonal();
-  auto res = dsla::cuda::cg_fused_solve(Ab, bb, dinvb, {});
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(res.status[i].item<int>(), 1);
-    EXPECT_LE(res.residual[i].item<double>(), 1e-6);
-  }
+  at::Tensor x;
+  int64_t checks = 0;
+  auto info = run_cg(Ab, bb, dinvb, 1e-6, true, x, checks);
+  EXPECT_TRUE(info.converged) << info.message;
+  EXPECT_LE(info.residuals.max().item<double>(), 1e-6);
   // fp32 and no preconditioner
   auto Af = A.to(at::kFloat);
-  dsla::cuda::CgFusedOptions of;
-  of.rtol = 1e-4;
-  auto rf = dsla::cuda::cg_fused_solve(Af, b.to(at::kFloat), at::Tensor(), of);
-  EXPECT_EQ(rf.status[0].item<int>(), 1);
-  EXPECT_LE(rf.residual[0].item<double>(), 1e-4);
+  info = run_cg(Af, b.to(at::kFloat), at::Tensor(), 1e-4, true, x, checks);
+  EXPECT_TRUE(info.converged) << info.message;
+  EXPECT_LE(info.residual, 1e-4);
+  EXPECT_GT(checks, 0);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "cuda/structure.h"
+#include "core/structure_cuda.h"
 
 #include <ATen/ATen.h>
 #include <ATen/cuda/CUDAContext.h>
@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/dispatch.h"
+#include "core/structure.h"
 #include "kernels/cuda/csr_cuda.h"
 
 namespace dsla::cuda {
@@ -53,5 +54,7 @@ at::Tensor col_delta16(const Pattern& p) {
           })
       ->d;
 }
+
+DSLA_REGISTER_CUDA(detail::diag_positions_stub, diag_positions);
 
 }  // namespace dsla::cuda

@@ -1,4 +1,6 @@
-#include "cuda/amg.h"
+#include "solve/amg/amg_cuda.h"
+
+#include "solve/amg/amg_internal.h"
 
 #include <ATen/ATen.h>
 #include <ATen/cuda/CUDAContext.h>
@@ -196,5 +198,14 @@ void amg_lanczos(const Pattern& a, const at::Tensor& values, const at::Tensor& d
     be[j] = bn > 1e-10 * std::abs(al[j]) ? bn : 0.0;
   }
 }
+
+// The CUDA slots of src/solve/amg (amg_internal.h).
+DSLA_REGISTER_CUDA(amg::detail::strength_stub, amg_strength);
+DSLA_REGISTER_CUDA(amg::detail::aggregate_mis2_stub, amg_aggregate_mis2);
+DSLA_REGISTER_CUDA(amg::detail::smoothing_values_stub, amg_smoothing_values);
+DSLA_REGISTER_CUDA(amg::detail::transpose_stub, amg_transpose);
+DSLA_REGISTER_CUDA(amg::detail::transpose_values_stub, amg_transpose_values);
+DSLA_REGISTER_CUDA(amg::detail::chebyshev_stub, amg_chebyshev);
+DSLA_REGISTER_CUDA(amg::detail::lanczos_stub, amg_lanczos);
 
 }  // namespace dsla::cuda

@@ -1,10 +1,11 @@
-#include "cuda/spgemm.h"
+#include "core/spgemm_cuda.h"
 
 #include <ATen/ATen.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 
 #include "core/dispatch.h"
+#include "core/spgemm.h"
 #include "kernels/cuda/spgemm_cuda.h"
 
 namespace dsla::cuda {
@@ -86,5 +87,17 @@ at::Tensor spgemm_numeric(const Pattern& a, const at::Tensor& av, const Pattern&
   });
   return out;
 }
+
+namespace {
+// The numeric slot: an undefined result for dtypes the kernels do not handle.
+at::Tensor spgemm_numeric_slot(const Pattern& a, const at::Tensor& av, const Pattern& b,
+                               const at::Tensor& bv, const Pattern& c) {
+  if (!spgemm_supports(av.scalar_type())) return {};
+  return spgemm_numeric(a, av, b, bv, c);
+}
+}  // namespace
+
+DSLA_REGISTER_CUDA(detail::spgemm_symbolic_stub, spgemm_symbolic);
+DSLA_REGISTER_CUDA(detail::spgemm_numeric_stub, spgemm_numeric_slot);
 
 }  // namespace dsla::cuda

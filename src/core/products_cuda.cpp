@@ -1,4 +1,4 @@
-#include "cuda/products.h"
+#include "core/products_cuda.h"
 
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "core/dispatch.h"
+#include "core/products.h"
 #include "kernels/cuda/device_info.h"
 
 namespace dsla::cuda {
@@ -80,11 +81,11 @@ at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x,
   auto stream = at::cuda::getCurrentCUDAStream();
   DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul", [&] {
     DSLA_DISPATCH_VALUE(v.scalar_type(), "matmul", [&] {
-      kc::csr_spmm<scalar_t, index_t>(
-          p.rows(), k, B, ptr<index_t>(p.crow()), ptr<index_t>(p.col()), ptr<scalar_t>(v),
-          v.size(0) == 1 ? 0 : p.nnz(), ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k,
-          ptr<scalar_t>(out), p.rows() * k, plan, ws.defined() ? ws.data_ptr() : nullptr,
-          stream.stream());
+      kc::csr_spmm<scalar_t, index_t>(p.rows(), k, B, ptr<index_t>(p.crow()), ptr<index_t>(p.col()),
+                                      ptr<scalar_t>(v), v.size(0) == 1 ? 0 : p.nnz(),
+                                      ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k,
+                                      ptr<scalar_t>(out), p.rows() * k, plan,
+                                      ws.defined() ? ws.data_ptr() : nullptr, stream.stream());
     });
   });
   return out;
@@ -100,14 +101,26 @@ at::Tensor sddmm(const Pattern& p, const at::Tensor& gy, const at::Tensor& x) {
   auto stream = at::cuda::getCurrentCUDAStream();
   DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul backward", [&] {
     DSLA_DISPATCH_VALUE(xx.scalar_type(), "matmul backward", [&] {
-      kc::csr_sddmm<scalar_t, index_t>(p.rows(), k, B, p.nnz(), ptr<index_t>(p.crow()),
-                                       ptr<index_t>(p.col()), ptr<scalar_t>(g),
-                                       g.size(0) == 1 ? 0 : p.rows() * k, ptr<scalar_t>(xx),
-                                       xx.size(0) == 1 ? 0 : p.cols() * k, ptr<scalar_t>(out),
-                                       stream.stream());
+      kc::csr_sddmm<scalar_t, index_t>(
+          p.rows(), k, B, p.nnz(), ptr<index_t>(p.crow()), ptr<index_t>(p.col()), ptr<scalar_t>(g),
+          g.size(0) == 1 ? 0 : p.rows() * k, ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k,
+          ptr<scalar_t>(out), stream.stream());
     });
   });
   return out;
 }
+
+// The CUDA slots of src/core/products.h.
+DSLA_REGISTER_CUDA(detail::spmm_stub, spmm);
+DSLA_REGISTER_CUDA(detail::sddmm_stub, sddmm);
+
+namespace {
+std::array<int, 3> spmv_plan_info(const Pattern& p) {
+  const auto plan = spmv_plan(p);
+  return {plan.kind, plan.group, int(plan.merge_threads)};
+}
+}  // namespace
+DSLA_REGISTER_CUDA(detail::spmv_plan_stub, spmv_plan_info);
+DSLA_REGISTER_CUDA(detail::spmv_override_stub, set_spmv_override);
 
 }  // namespace dsla::cuda

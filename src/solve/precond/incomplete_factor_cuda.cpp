@@ -353,4 +353,7 @@ PreconditionerPtr make_ilu0_cuda(const SparseMatrix& A, const Options& opt) {
   return make_incomplete_cuda(A, opt, /*cholesky=*/false);
 }
 
+DSLA_REGISTER_CUDA(make_ic0_stub, make_ic0_cuda);
+DSLA_REGISTER_CUDA(make_ilu0_stub, make_ilu0_cuda);
+
 }  // namespace dsla::precond::detail

@@ -1,11 +1,13 @@
-#include "cuda/cg_steps.h"
+#include "solve/krylov/cg_steps_cuda.h"
+
+#include "solve/krylov/cg_steps.h"
 
 #include <ATen/ATen.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 
 #include "core/dispatch.h"
-#include "cuda/products.h"
+#include "core/products_cuda.h"
 #include "kernels/cuda/cg_cuda.h"
 
 namespace dsla::cuda {
@@ -81,11 +83,11 @@ void cg_update(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Tens
   auto s = at::cuda::getCurrentCUDAStream().stream();
   DSLA_DISPATCH_VALUE(x.scalar_type(), "cg", [&] {
     using R = typename Real<scalar_t>::type;
-    kc::cg_update_step<scalar_t, R>(
-        n, k, B, ptr<scalar_t>(x), ptr<scalar_t>(r), ptr<scalar_t>(p), ptr<scalar_t>(q),
-        d.defined() ? ptr<R>(d) : nullptr, d_bs, ptr<R>(rz), ptr<R>(pq),
-        active.defined() ? ptr<R>(opt(active)) : nullptr, ptr<R>(rz_new), ptr<R>(rr),
-        ptr<R>(partials), s);
+    kc::cg_update_step<scalar_t, R>(n, k, B, ptr<scalar_t>(x), ptr<scalar_t>(r), ptr<scalar_t>(p),
+                                    ptr<scalar_t>(q), d.defined() ? ptr<R>(d) : nullptr, d_bs,
+                                    ptr<R>(rz), ptr<R>(pq),
+                                    active.defined() ? ptr<R>(opt(active)) : nullptr,
+                                    ptr<R>(rz_new), ptr<R>(rr), ptr<R>(partials), s);
   });
 }
 
@@ -111,5 +113,9 @@ void cg_direction(at::Tensor& p, const at::Tensor& r, const at::Tensor& z, const
         active.defined() ? ptr<R>(active) : nullptr, ptr<R>(beta), s);
   });
 }
+
+DSLA_REGISTER_CUDA(krylov::cg_spmv_dot_stub, cg_spmv_dot);
+DSLA_REGISTER_CUDA(krylov::cg_update_stub, cg_update);
+DSLA_REGISTER_CUDA(krylov::cg_direction_stub, cg_direction);
 
 }  // namespace dsla::cuda

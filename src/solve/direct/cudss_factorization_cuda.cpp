@@ -578,14 +578,13 @@ std::unique_ptr<Factorization> make_cudss(const PatternPtr& pattern, Kind kind,
   }
 }
 
-}  // namespace dsla::direct::detail
-
-namespace dsla::direct {
-
-std::string cudss_version() {
+std::string cudss_version_cuda() {
   return kernels::cuda::cudss::version();
 }
 
-}  // namespace dsla::direct
+DSLA_REGISTER_CUDA(make_factorization_stub, make_cudss);
+DSLA_REGISTER_CUDA(cudss_version_stub, cudss_version_cuda);
+
+}  // namespace dsla::direct::detail
 
 #endif  // DSLA_HAVE_CUDSS
