@@ -4,6 +4,8 @@
 //   repeat    q = A p;  pq = Re pᴴq                                   -> space.reduce_(pq)
 //             alpha = rz / pq;  x += alpha p;  r −= alpha q;  z = M r;
 //             rz' = Re rᴴz;  rr = ‖r‖²                                -> space.reduce_(rz', rr)
+//             (the generic steps reduce rr first and rz' only if the loop goes on, so that
+//             the last iteration applies no preconditioner)
 //             stop? (kernels/cpu/cg_rule.h: ‖r‖ ≤ tol, pq ≤ 0, not finite, maxiter)
 //             beta = rz' / rz;  p = z + beta p
 //
@@ -46,18 +48,22 @@ class GenericSteps final : public CgSteps {
     q_ = apply(*P_.A, p_);
     return pq_ = re_dot_partial(p_, q_);
   }
+  // Returns ‖r‖²'s partial only: z = M r waits for the stopping decision, so the converged
+  // iteration applies no preconditioner (an AMG cycle is most of an iteration); rᴴz then takes
+  // its own reduction in decide().
   at::Tensor update(int, Monitor& mon) override {
     mon.fail(Status::Indefinite, pq_ <= 0);
     auto alpha = safe_div(rz_, pq_) * mon.active;
     masked_add_(*x_, alpha, p_, mon.active);
     masked_add_(r_, -alpha, q_, mon.active);
-    z_ = precondition(P_, r_);
-    return rzrr_ = at::stack({re_dot_partial(r_, z_), re_dot_partial(r_, r_)});
+    return rr_ = re_dot_partial(r_, r_);
   }
   bool decide(Monitor& mon) override {
-    auto rz_new = rzrr_.select(0, 0);
-    stop_ = mon.step(at::sqrt(rzrr_.select(0, 1)));
+    stop_ = mon.step(at::sqrt(rr_));
     if (stop_) return true;
+    z_ = precondition(P_, r_);
+    auto rz_new = re_dot_partial(r_, z_);
+    space_.reduce_(rz_new);
     // A preconditioner that is not positive definite shows as rᴴ M r < 0.
     mon.fail(Status::Indefinite, rz_new < 0);
     auto on = mon.active != 0;
@@ -71,7 +77,7 @@ class GenericSteps final : public CgSteps {
   const Problem& P_;
   const VectorSpace& space_;
   at::Tensor* x_ = nullptr;
-  at::Tensor r_, z_, p_, q_, rz_, pq_, rzrr_;
+  at::Tensor r_, z_, p_, q_, rz_, pq_, rr_;
   bool stop_ = false;
 };
 
