@@ -55,6 +55,10 @@ struct CgState {
 };
 
 int64_t cg_fused_blocks(int64_t n, int group);
+// Bytes of one allocation holding `sums` [3, B] doubles followed by the B states: for one system
+// the three sums and the state share a 128-byte cache line, so a kernel's first loads (state and
+// reduced sums) cost one memory round trip.
+int64_t cg_fused_state_bytes(int64_t B);
 
 // Sets state b from the reduced rz, rr (device [B]) and tol2 (device [B]); p0 and p1 must be
 // zeroed by the caller.

@@ -35,16 +35,16 @@ __global__ void __launch_bounds__(kBlock)
   CgState& S = st[b];
   if (S.done) return;
   // The previous iteration's reduced rz' and rr (pending since cg_k2): every block takes the
-  // same decision from them; only the last block writes the state (after every block has read it).
-  int decision = kCgRunning;
-  double rz_new = 0.0, rr = 0.0, beta_d = 0.0;
-  if (S.pending) {
-    rz_new = sums[B + b];
-    rr = sums[2 * B + b];
-    decision = cg_decide(rr, S.tol2, S.iters + 1, S.maxiter);
-    beta_d = S.rz != 0.0 ? rz_new / S.rz : 0.0;
-  }
-  const T beta = T(beta_d), ap = T(S.alpha_prev), app = T(S.alpha_pp);
+  // same decision from them; only the last block writes the state (after every block has read
+  // it). All loads are issued at once, none depends on another (the sums share the state's
+  // cache line for one system, see cg_fused_state_bytes): one memory round trip, as before the
+  // reductions moved out of the kernels.
+  const int pending = S.pending, iters = S.iters, maxiter = S.maxiter;
+  const double rz = S.rz, tol2 = S.tol2, ap_d = S.alpha_prev, app_d = S.alpha_pp;
+  const double rz_new = sums[B + b], rr = sums[2 * B + b];
+  const int decision = pending ? cg_decide(rr, tol2, iters + 1, maxiter) : int(kCgRunning);
+  const double beta_d = pending && rz != 0.0 ? rz_new / rz : 0.0;
+  const T beta = T(beta_d), ap = T(ap_d), app = T(app_d);
   val += b * v_bs;
   z += b * n;
   pin += b * n;
@@ -114,25 +114,25 @@ __global__ void __launch_bounds__(kBlock)
   const int64_t b = blockIdx.y;
   CgState& S = st[b];
   if (S.done) return;
-  const double pq = sums[b];
+  const double pq = sums[b], rz = S.rz;  // independent loads (one cache line for one system)
   const int verdict = cg_check_curvature(pq);
-  const double alpha = verdict == kCgRunning ? S.rz / pq : 0.0;
+  const double alpha = verdict == kCgRunning ? rz / pq : 0.0;
   const T a = T(alpha);
   const int64_t n_work = verdict == kCgRunning ? n : 0;
   z += b * n;
   q += b * n;
   if (dinv) dinv += b * d_bs;
-  double rz = 0.0, rr = 0.0;
+  double rzp = 0.0, rrp = 0.0;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n_work;
        i += int64_t(gridDim.x) * blockDim.x) {
     const T d = dinv ? __ldg(dinv + i) : dscale;
     const T zi = fma(-a * d, q[i], z[i]);
     z[i] = zi;
     const T ri = zi * rcp(d);
-    rz += double(ri) * double(zi);
-    rr += double(ri) * double(ri);
+    rzp += double(ri) * double(zi);
+    rrp += double(ri) * double(ri);
   }
-  double v[2] = {rz, rr};
+  double v[2] = {rzp, rrp};
   if (last_block_sum<2>(v, part + b * gridDim.x * 2, &S.cnt2, smem) && threadIdx.x == 0) {
     S.pq = pq;
     if (verdict != kCgRunning) {
@@ -245,6 +245,13 @@ int64_t capped_blocks(int64_t threads) {
 }
 
 }  // namespace
+
+static_assert(3 * sizeof(double) + sizeof(CgState) <= 128,
+              "one system's sums and state must share a cache line");
+
+int64_t cg_fused_state_bytes(int64_t B) {
+  return 3 * B * int64_t(sizeof(double)) + B * int64_t(sizeof(CgState));
+}
 
 int64_t cg_fused_blocks(int64_t n, int group) {
   return std::max(capped_blocks(n * group), capped_blocks(n));

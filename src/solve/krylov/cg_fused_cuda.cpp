@@ -142,12 +142,15 @@ class CudaFusedSteps final : public CgSteps {
       z_.copy_(r).mul_(double(args_.dscale));
     auto rzrr = at::stack({rowdot(r, z_, s), rowdot(r, r, s)}).view({2, B_, 1, 1});
     P_.A->space().reduce_(rzrr);
-    st_t_ = at::empty({int64_t(B_ * sizeof(kc::CgState))}, vo.dtype(at::kByte));
-    sums_ = at::zeros({3 * B_}, vo.dtype(at::kDouble));
+    // sums [3, B] and the states in one allocation (cg_fused_state_bytes); the allocator's
+    // blocks are 512-byte aligned.
+    st_t_ = at::zeros({kc::cg_fused_state_bytes(B_)}, vo.dtype(at::kByte));
+    sums_ = st_t_.narrow(0, 0, 3 * B_ * int64_t(sizeof(double))).view(at::kDouble);
     partials_ = at::empty({3 * B_ * kc::cg_fused_blocks(n, args_.group)}, vo.dtype(at::kDouble));
     host_ = at::empty({int64_t(2 * B_ * sizeof(kc::CgState))},
                       at::TensorOptions().dtype(at::kByte).pinned_memory(true));
-    st_ = reinterpret_cast<kc::CgState*>(st_t_.data_ptr());
+    st_ = reinterpret_cast<kc::CgState*>(static_cast<char*>(st_t_.data_ptr()) +
+                                         3 * B_ * int64_t(sizeof(double)));
     hst_ = reinterpret_cast<kc::CgState*>(host_.data_ptr());
     args_.B = B_;
     args_.v_bs = values_.size(0) > 1 ? A_.pattern()->nnz() : 0;
