@@ -1,5 +1,6 @@
-#include "solve/krylov/cg_steps_cuda.h"
-
+// CUDA implementations of the fused CG steps (contract: cg_steps.h, same signatures, same
+// formulas), registered into the step stubs that cg_steps.cpp dispatches through. No host
+// synchronization; scalars stay on the device.
 #include "solve/krylov/cg_steps.h"
 
 #include <ATen/ATen.h>
@@ -11,6 +12,7 @@
 #include "kernels/cuda/cg_cuda.h"
 
 namespace dsla::cuda {
+namespace {
 
 namespace kc = kernels::cuda;
 using detail::ptr;
@@ -113,6 +115,8 @@ void cg_direction(at::Tensor& p, const at::Tensor& r, const at::Tensor& z, const
         active.defined() ? ptr<R>(active) : nullptr, ptr<R>(beta), s);
   });
 }
+
+}  // namespace
 
 DSLA_REGISTER_CUDA(krylov::cg_spmv_dot_stub, cg_spmv_dot);
 DSLA_REGISTER_CUDA(krylov::cg_update_stub, cg_update);
