@@ -127,47 +127,38 @@ at::Tensor amg_transpose_values(const Pattern& p, const at::Tensor& values, cons
   return out;
 }
 
-void amg_chebyshev(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,
-                   const at::Tensor& inv_theta, const std::vector<at::Tensor>& cheb_a,
-                   const std::vector<at::Tensor>& cheb_b, const at::Tensor& b, at::Tensor& x,
-                   bool zero_guess, int64_t sweeps) {
+namespace {
+
+// The CUDA passes of smoother.cpp's Chebyshev sweep loop (coefficients stay on the device).
+void cheb_first_cuda(const amg::detail::Level& lv, const at::Tensor& b, const at::Tensor* x,
+                     at::Tensor& r, at::Tensor& d) {
+  const auto& a = *lv.a;
   const c10::cuda::CUDAGuard guard(a.device());
-  const int64_t n = a.rows();
-  auto bb = b.contiguous();
-  auto r = at::empty_like(bb), d = at::empty_like(bb), dn = at::empty_like(bb);
-  const int64_t deg = static_cast<int64_t>(cheb_a.size()) + 1;
-  auto s = stream();
   DSLA_DISPATCH_INDEX(a.index_dtype(), "amg smoother", [&] {
-    AT_DISPATCH_FLOATING_TYPES(bb.scalar_type(), "amg smoother", [&] {
-      const auto* crow = ptr<index_t>(a.crow());
-      const auto* col = ptr<index_t>(a.col());
-      const auto* vals = ptr<scalar_t>(values);
-      const auto* di = ptr<scalar_t>(dinv);
-      for (int64_t sw = 0; sw < sweeps; ++sw) {
-        const bool zero = zero_guess && sw == 0;
-        if (zero) x = at::empty_like(bb);
-        kc::amg_cheb_first<scalar_t, index_t>(n, crow, col, vals, di, ptr<scalar_t>(inv_theta),
-                                              ptr<scalar_t>(bb), zero ? nullptr : ptr<scalar_t>(x),
-                                              ptr<scalar_t>(r), ptr<scalar_t>(d), s);
-        if (deg == 1) {
-          if (zero) {
-            x.copy_(d);
-          } else {
-            x.add_(d);
-          }
-          continue;
-        }
-        for (int64_t k = 1; k < deg; ++k) {
-          const int mode = k > 1 ? 0 : (zero ? 2 : 1);
-          kc::amg_cheb_step<scalar_t, index_t>(
-              n, crow, col, vals, di, ptr<scalar_t>(cheb_a[k - 1]), ptr<scalar_t>(cheb_b[k - 1]),
-              ptr<scalar_t>(r), ptr<scalar_t>(d), ptr<scalar_t>(dn), ptr<scalar_t>(x), mode, s);
-          std::swap(d, dn);
-        }
-      }
+    AT_DISPATCH_FLOATING_TYPES(b.scalar_type(), "amg smoother", [&] {
+      kc::amg_cheb_first<scalar_t, index_t>(
+          a.rows(), ptr<index_t>(a.crow()), ptr<index_t>(a.col()), ptr<scalar_t>(lv.values),
+          ptr<scalar_t>(lv.dinv), ptr<scalar_t>(lv.inv_theta), ptr<scalar_t>(b),
+          x ? ptr<scalar_t>(*x) : nullptr, ptr<scalar_t>(r), ptr<scalar_t>(d), stream());
     });
   });
 }
+
+void cheb_step_cuda(const amg::detail::Level& lv, int64_t k, at::Tensor& r, const at::Tensor& d,
+                    at::Tensor& dn, at::Tensor& x, int mode) {
+  const auto& a = *lv.a;
+  const c10::cuda::CUDAGuard guard(a.device());
+  DSLA_DISPATCH_INDEX(a.index_dtype(), "amg smoother", [&] {
+    AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "amg smoother", [&] {
+      kc::amg_cheb_step<scalar_t, index_t>(
+          a.rows(), ptr<index_t>(a.crow()), ptr<index_t>(a.col()), ptr<scalar_t>(lv.values),
+          ptr<scalar_t>(lv.dinv), ptr<scalar_t>(lv.cheb_a[k - 1]), ptr<scalar_t>(lv.cheb_b[k - 1]),
+          ptr<scalar_t>(r), ptr<scalar_t>(d), ptr<scalar_t>(dn), ptr<scalar_t>(x), mode, stream());
+    });
+  });
+}
+
+}  // namespace
 
 void amg_lanczos(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv, int64_t K,
                  at::Tensor& alpha, at::Tensor& beta) {
@@ -205,7 +196,8 @@ DSLA_REGISTER_CUDA(amg::detail::aggregate_mis2_stub, amg_aggregate_mis2);
 DSLA_REGISTER_CUDA(amg::detail::smoothing_values_stub, amg_smoothing_values);
 DSLA_REGISTER_CUDA(amg::detail::transpose_stub, amg_transpose);
 DSLA_REGISTER_CUDA(amg::detail::transpose_values_stub, amg_transpose_values);
-DSLA_REGISTER_CUDA(amg::detail::chebyshev_stub, amg_chebyshev);
+DSLA_REGISTER_CUDA(amg::detail::cheb_first_stub, cheb_first_cuda);
+DSLA_REGISTER_CUDA(amg::detail::cheb_step_stub, cheb_step_cuda);
 DSLA_REGISTER_CUDA(amg::detail::lanczos_stub, amg_lanczos);
 
 }  // namespace dsla::cuda

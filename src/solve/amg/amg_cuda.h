@@ -1,5 +1,6 @@
 // CUDA AMG glue (ATen over src/kernels/cuda/amg_cuda.h): strength of connection, MIS-2
-// aggregation, the prolongator smoothing operator and fused Chebyshev sweeps for CUDA levels.
+// aggregation, the prolongator smoothing operator, the Lanczos estimate for CUDA levels (the
+// Chebyshev passes register themselves in amg_cuda.cpp).
 // Called from src/solve/amg when the level lives on a CUDA device. Current CUDA stream.
 #pragma once
 
@@ -22,13 +23,6 @@ at::Tensor amg_smoothing_values(const Pattern& a, const at::Tensor& values, cons
 // Pᵀ's values ([B, nnz]) from P's.
 PatternPtr amg_transpose(const Pattern& p);
 at::Tensor amg_transpose_values(const Pattern& p, const at::Tensor& values, const Pattern& pt);
-// `sweeps` Chebyshev sweeps for A x = b ([1, n, 1]; zero_guess: x is written, not read) with
-// device coefficients inv_theta, cheb_a, cheb_b ([1, 1, 1] each).
-void amg_chebyshev(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,
-                   const at::Tensor& inv_theta, const std::vector<at::Tensor>& cheb_a,
-                   const std::vector<at::Tensor>& cheb_b, const at::Tensor& b, at::Tensor& x,
-                   bool zero_guess, int64_t sweeps);
-
 // Lanczos coefficients for ρ(D⁻¹A) of a symmetric level with dinv > 0 (values [1, nnz], dinv
 // [1, n, 1]): K steps by the fused kernels, returned on the host as alpha [1, K] and beta
 // [1, K - 1] (double), exactly what kernels::cpu::amg_lanczos produces. One synchronization.

@@ -23,10 +23,15 @@ using SmoothingValuesFn = at::Tensor(const Pattern& a, const at::Tensor& values,
                                      const at::Tensor& dinv, const at::Tensor& scale);
 using TransposeFn = PatternPtr(const Pattern& p);
 using TransposeValuesFn = at::Tensor(const Pattern& p, const at::Tensor& values, const Pattern& pt);
-using ChebyshevFn = void(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,
-                         const at::Tensor& inv_theta, const std::vector<at::Tensor>& cheb_a,
-                         const std::vector<at::Tensor>& cheb_b, const at::Tensor& b, at::Tensor& x,
-                         bool zero_guess, int64_t sweeps);
+struct Level;
+// The two fused passes of a Chebyshev sweep (smoother.cpp owns the sweep loop; the CPU passes
+// are there too). first: r = b − A x (x null: r = b), d = inv_theta D⁻¹ r. step k (1-based):
+// r −= A d, dn = a_k d + b_k D⁻¹ r, then x per mode: 0: x += dn, 1: x += d + dn, 2: x = d + dn
+// (kernels/cpu/amg_kernels.h). Vectors [1, n, 1] contiguous, one system.
+using ChebFirstFn = void(const Level& lv, const at::Tensor& b, const at::Tensor* x, at::Tensor& r,
+                         at::Tensor& d);
+using ChebStepFn = void(const Level& lv, int64_t k, at::Tensor& r, const at::Tensor& d,
+                        at::Tensor& dn, at::Tensor& x, int mode);
 using LanczosFn = void(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,
                        int64_t K, at::Tensor& alpha, at::Tensor& beta);
 extern device::Stub<StrengthFn> strength_stub;
@@ -34,7 +39,8 @@ extern device::Stub<AggregateMis2Fn> aggregate_mis2_stub;
 extern device::Stub<SmoothingValuesFn> smoothing_values_stub;
 extern device::Stub<TransposeFn> transpose_stub;
 extern device::Stub<TransposeValuesFn> transpose_values_stub;
-extern device::Stub<ChebyshevFn> chebyshev_stub;
+extern device::Stub<ChebFirstFn> cheb_first_stub;
+extern device::Stub<ChebStepFn> cheb_step_stub;
 extern device::Stub<LanczosFn> lanczos_stub;
 
 // Pattern-level data of one level: computed by build(), reused by update().

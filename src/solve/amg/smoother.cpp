@@ -53,45 +53,59 @@ using dsla::detail::ptr;
 
 // Chebyshev in fused CPU passes (B = 1, k = 1): deg SpMV passes per sweep, no temporaries
 // beyond three work vectors.
-void smooth_chebyshev_cpu(const Level& lv, const AmgOptions& opt, const at::Tensor& b,
-                          at::Tensor& x, bool zero_guess, int64_t sweeps) {
+// The CPU passes (OpenMP kernels, coefficients from the host copy).
+void cheb_first_cpu(const Level& lv, const at::Tensor& b, const at::Tensor* x, at::Tensor& r,
+                    at::Tensor& d) {
   const auto& a = *lv.a;
-  const int64_t n = a.rows();
-  auto bb = b.contiguous();
-  auto r = at::empty_like(bb), d = at::empty_like(bb), dn = at::empty_like(bb);
-  const int nt = dsla::detail::num_threads();
-  const int64_t deg = static_cast<int64_t>(lv.cheb_a.size()) + 1;
   DSLA_DISPATCH_INDEX(a.index_dtype(), "amg smoother", [&] {
-    AT_DISPATCH_FLOATING_TYPES(bb.scalar_type(), "amg smoother", [&] {
-      const auto* crow = ptr<index_t>(a.crow());
-      const auto* col = ptr<index_t>(a.col());
-      const auto* vals = ptr<scalar_t>(lv.values);
-      const auto* dinv = ptr<scalar_t>(lv.dinv);
-      for (int64_t s = 0; s < sweeps; ++s) {
-        const bool zero = zero_guess && s == 0;
-        if (zero) x = at::empty_like(bb);
-        kc::amg_cheb_first<scalar_t, index_t>(
-            n, crow, col, vals, dinv, static_cast<scalar_t>(lv.cheb_host[0]), ptr<scalar_t>(bb),
-            zero ? nullptr : ptr<scalar_t>(x), ptr<scalar_t>(r), ptr<scalar_t>(d), nt);
-        if (deg == 1) {
-          if (zero) {
-            x.copy_(d);
-          } else {
-            x.add_(d);
-          }
-          continue;
-        }
-        for (int64_t k = 1; k < deg; ++k) {
-          const int mode = k > 1 ? 0 : (zero ? 2 : 1);
-          kc::amg_cheb_step<scalar_t, index_t>(
-              n, crow, col, vals, dinv, static_cast<scalar_t>(lv.cheb_host[2 * k - 1]),
-              static_cast<scalar_t>(lv.cheb_host[2 * k]), ptr<scalar_t>(r), ptr<scalar_t>(d),
-              ptr<scalar_t>(dn), ptr<scalar_t>(x), mode, nt);
-          std::swap(d, dn);
-        }
-      }
+    AT_DISPATCH_FLOATING_TYPES(b.scalar_type(), "amg smoother", [&] {
+      kc::amg_cheb_first<scalar_t, index_t>(
+          a.rows(), ptr<index_t>(a.crow()), ptr<index_t>(a.col()), ptr<scalar_t>(lv.values),
+          ptr<scalar_t>(lv.dinv), static_cast<scalar_t>(lv.cheb_host[0]), ptr<scalar_t>(b),
+          x ? ptr<scalar_t>(*x) : nullptr, ptr<scalar_t>(r), ptr<scalar_t>(d),
+          dsla::detail::num_threads());
     });
   });
+}
+
+void cheb_step_cpu(const Level& lv, int64_t k, at::Tensor& r, const at::Tensor& d, at::Tensor& dn,
+                   at::Tensor& x, int mode) {
+  const auto& a = *lv.a;
+  DSLA_DISPATCH_INDEX(a.index_dtype(), "amg smoother", [&] {
+    AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "amg smoother", [&] {
+      kc::amg_cheb_step<scalar_t, index_t>(
+          a.rows(), ptr<index_t>(a.crow()), ptr<index_t>(a.col()), ptr<scalar_t>(lv.values),
+          ptr<scalar_t>(lv.dinv), static_cast<scalar_t>(lv.cheb_host[2 * k - 1]),
+          static_cast<scalar_t>(lv.cheb_host[2 * k]), ptr<scalar_t>(r), ptr<scalar_t>(d),
+          ptr<scalar_t>(dn), ptr<scalar_t>(x), mode, dsla::detail::num_threads());
+    });
+  });
+}
+
+// The one fused Chebyshev sweep loop, on any device whose passes are given.
+void smooth_chebyshev_fused(const Level& lv, const at::Tensor& b, at::Tensor& x, bool zero_guess,
+                            int64_t sweeps, ChebFirstFn* first, ChebStepFn* step) {
+  auto bb = b.contiguous();
+  auto r = at::empty_like(bb), d = at::empty_like(bb), dn = at::empty_like(bb);
+  const int64_t deg = static_cast<int64_t>(lv.cheb_a.size()) + 1;
+  for (int64_t s = 0; s < sweeps; ++s) {
+    const bool zero = zero_guess && s == 0;
+    if (zero) x = at::empty_like(bb);
+    first(lv, bb, zero ? nullptr : &x, r, d);
+    if (deg == 1) {
+      if (zero) {
+        x.copy_(d);
+      } else {
+        x.add_(d);
+      }
+      continue;
+    }
+    for (int64_t k = 1; k < deg; ++k) {
+      const int mode = k > 1 ? 0 : (zero ? 2 : 1);
+      step(lv, k, r, d, dn, x, mode);
+      std::swap(d, dn);
+    }
+  }
 }
 
 }  // namespace
@@ -100,15 +114,16 @@ void smooth(const Level& lv, const AmgOptions& opt, const at::Tensor& b, at::Ten
             bool zero_guess, int64_t sweeps) {
   if (opt.smoother == "chebyshev" && !lv.cheb_host.empty() && b.dim() == 3 && b.size(0) == 1 &&
       b.size(2) == 1 && (zero_guess || (x.is_contiguous() && x.sizes() == b.sizes()))) {
-    smooth_chebyshev_cpu(lv, opt, b, x, zero_guess, sweeps);
+    smooth_chebyshev_fused(lv, b, x, zero_guess, sweeps, &cheb_first_cpu, &cheb_step_cpu);
     return;
   }
   // A device, one system: fused passes (one SpMV kernel per degree), coefficients on the device.
-  auto* cheb = chebyshev_stub.on(b.device());
-  if (cheb && opt.smoother == "chebyshev" && lv.values.size(0) == 1 && b.dim() == 3 &&
+  auto* first = cheb_first_stub.on(b.device());
+  auto* step = cheb_step_stub.on(b.device());
+  if (first && step && opt.smoother == "chebyshev" && lv.values.size(0) == 1 && b.dim() == 3 &&
       b.size(0) == 1 && b.size(2) == 1 && lv.inv_theta.defined() &&
       (zero_guess || (x.is_contiguous() && x.sizes() == b.sizes()))) {
-    cheb(*lv.a, lv.values, lv.dinv, lv.inv_theta, lv.cheb_a, lv.cheb_b, b, x, zero_guess, sweeps);
+    smooth_chebyshev_fused(lv, b, x, zero_guess, sweeps, first, step);
     return;
   }
   for (int64_t s = 0; s < sweeps; ++s) {
