@@ -91,6 +91,10 @@ class Comm {
   // ValueError with the message of the lowest failing rank (so no rank hangs in a collective
   // that a failing rank never reaches).
   void agree(bool ok, const std::string& message) const;
+  // The lowest rank whose `ok` is false (-1 when none), the same on every rank.
+  int first_failure(bool ok) const;
+  // `message` of rank `root`, on every rank.
+  std::string broadcast_message(const std::string& message, int root) const;
   // Throws on every rank unless `value` is the same on every rank ("<arg> differs across
   // ranks (min .., max ..)").
   void check_same(int64_t value, const char* arg, const char* what) const;
@@ -153,8 +157,14 @@ class DistMatrix {
   void apply_adjoint(const at::Tensor& x3, at::Tensor& y3) const;
   // The ghost entries of x3: [B, n_ghost, k] (one halo exchange).
   at::Tensor halo(const at::Tensor& x3) const;
-  // A x for a user-facing owned slice ([n_owned], [n_owned, k], [B, n_owned(, k)]).
-  at::Tensor matmul(const at::Tensor& x) const;
+  // A x (Aᴴ x with `adjoint`) for a user-facing owned slice ([n_owned], [n_owned, k],
+  // [B, n_owned(, k)]); not differentiable (python/dsla/distributed.py adds the gradients).
+  at::Tensor matmul(const at::Tensor& x, bool adjoint = false) const;
+  // g[q] = gy[row q] · conj(x[col q]) in values()'s layout, [B, nnz_local] from gy3, x3
+  // [B, n_owned, k] (summed over k): the values gradient of y = A x, and, negated, of a solve.
+  // One halo exchange of x. `differentiable` records ATen ops (double backward).
+  at::Tensor values_grad(const at::Tensor& gy3, const at::Tensor& x3,
+                         bool differentiable = false) const;
   // The whole vector on every rank ([N] or [N, k], rows in global order) from owned slices.
   at::Tensor gather(const at::Tensor& x) const;
   // The whole matrix on every rank (tests, small N).

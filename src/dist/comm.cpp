@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 #include "dist/c10d_shim.h"
@@ -309,20 +310,32 @@ void Comm::wait(Request& r) const {
   }
 }
 
-void Comm::agree(bool ok, const std::string& message) const {
-  if (size() == 1) {
-    DSLA_CHECK_ARG(ok, "input", message);
-    return;
-  }
-  // The lowest failing rank (size() when none).
+int Comm::first_failure(bool ok) const {
+  if (size() == 1) return ok ? -1 : 0;
   auto t = at::full({1}, ok ? -1 : size() - rank(), at::kLong);
   allreduce_max_(t);
   const int64_t v = t.item<int64_t>();
-  if (v < 0) return;
-  const int64_t bad = size() - v;
-  if (!ok && bad == rank()) TORCH_CHECK_VALUE(false, "dsla: ", message, " (rank ", rank(), ")");
-  TORCH_CHECK_VALUE(false, "dsla: rank ", bad,
-                    " refused its input (its error says why); every rank stops here");
+  return v < 0 ? -1 : static_cast<int>(size() - v);
+}
+
+std::string Comm::broadcast_message(const std::string& message, int root) const {
+  if (size() == 1) return message;
+  auto len = at::tensor({static_cast<int64_t>(message.size())}, at::kLong);
+  broadcast_(len, root);
+  auto bytes = at::zeros({len.item<int64_t>()}, at::kByte);
+  if (rank() == root && !message.empty())
+    std::memcpy(bytes.data_ptr<uint8_t>(), message.data(), message.size());
+  broadcast_(bytes, root);
+  return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), bytes.numel());
+}
+
+void Comm::agree(bool ok, const std::string& message) const {
+  const int bad = first_failure(ok);
+  if (bad < 0) return;
+  const std::string what = broadcast_message(ok ? std::string() : message, bad);
+  if (bad == rank()) TORCH_CHECK_VALUE(false, "dsla: ", what, " (rank ", rank(), ")");
+  TORCH_CHECK_VALUE(false, "dsla: rank ", bad, " refused its input: ", what,
+                    "; every rank stops here");
 }
 
 void Comm::check_same(int64_t value, const char* arg, const char* what) const {

@@ -33,8 +33,20 @@ inline void run_ranks(int P, const std::function<void(const dsla::dist::Comm&)>&
     });
   }
   for (auto& th : t) th.join();
-  for (auto& e : err)
-    if (e) std::rethrow_exception(e);
+  // Every failing rank's message (the first alone hides which rank started it).
+  std::string all;
+  for (int r = 0; r < P; ++r) {
+    if (!err[r]) continue;
+    try {
+      std::rethrow_exception(err[r]);
+    } catch (const std::exception& e) {
+      std::string m = e.what();
+      all += "[rank " + std::to_string(r) + "] " + m.substr(0, m.find("\nException raised")) + "\n";
+    } catch (...) {
+      all += "[rank " + std::to_string(r) + "] (unknown exception)\n";
+    }
+  }
+  if (!all.empty()) throw std::runtime_error(all);
 }
 
 // Every rank's exception message (empty where the rank succeeded).
