@@ -25,6 +25,8 @@ struct Comm::Impl {
   std::string backend;
 
   shim::Collectives& on(c10::DeviceType d) {
+    // A Comm built on a bare backend (Comm::gloo) has one, for every device (Gloo: staged).
+    if (!group) return *cpu;
     auto& slot = d == c10::DeviceType::CUDA ? cuda : cpu;
     if (!slot) slot = shim::collectives(group, d);
     return *slot;
