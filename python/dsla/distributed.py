@@ -22,6 +22,8 @@ must be global (reduce it with :func:`global_sum`) and every rank must call ``ba
 No array of global length exists on any rank, except in :meth:`DistTensor.gather` and the
 input of :func:`from_global`.
 """
+import os
+
 import torch
 
 from . import _C
@@ -390,4 +392,123 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
 
 
 __all__ = ["DistTensor", "from_global", "from_local", "poisson2d", "poisson3d", "aniso2d",
-           "convdiff2d", "global_sum", "solve"]
+           "convdiff2d", "global_sum", "solve", "save", "load"]
+
+
+# ---------------------------------------------------------------------------------- files
+# A partitioned matrix on disk: a directory with manifest.json and one safetensors file per
+# rank (8 bytes of little-endian header length, a JSON header, raw little-endian arrays; readable
+# by the `safetensors` package). Each rank file holds the rank's owned global ids and its
+# entries as global COO (row, col int64; values, complex as a trailing real/imaginary pair).
+_ST_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
+_ST_TORCH = {v: k for k, v in _ST_DTYPES.items()}
+
+
+def _write_safetensors(path, tensors, metadata):
+    import json
+    import struct
+
+    header, blobs, off = {"__metadata__": metadata}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().cpu().contiguous()
+        data = t.numpy().tobytes()
+        header[name] = {"dtype": _ST_DTYPES[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [off, off + len(data)]}
+        blobs.append(data)
+        off += len(data)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def _read_safetensors(path):
+    import json
+    import struct
+
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    meta = header.pop("__metadata__", {})
+    out = {}
+    for name, h in header.items():
+        b, e = h["data_offsets"]
+        dt = _ST_TORCH[h["dtype"]]
+        out[name] = torch.frombuffer(bytearray(data[b:e]), dtype=dt).reshape(h["shape"]) \
+            if e > b else torch.zeros(h["shape"], dtype=dt)
+    return out, meta
+
+
+def save(A, path):
+    """Writes a distributed matrix as ``path/manifest.json`` plus ``path/rank_XXXXX.safetensors``
+    (one per rank; no file holds anything of global length). Collective."""
+    import json
+
+    dist = _dist()
+    m = A._m
+    d, o = m.diag, m.offd
+    owned, ghost = m.owned, m.ghost
+    row = torch.cat([owned[d.row_indices().long()], owned[o.row_indices().long() + m.n_interior]])
+    col = torch.cat([owned[d.col_indices().long()], ghost[o.col_indices().long()]])
+    vals = A.values.detach().cpu()
+    cplx = vals.is_complex()
+    if cplx:
+        vals = torch.view_as_real(vals)
+    rank, P = A.rank, A.world_size
+    os.makedirs(path, exist_ok=True)
+    _write_safetensors(os.path.join(path, f"rank_{rank:05d}.safetensors"),
+                       {"owned": owned, "row": row, "col": col, "values": vals},
+                       {"complex": str(cplx)})
+    stats = [None] * P
+    dist.all_gather_object(stats, dict(n_owned=m.n_owned, n_ghost=m.n_ghost, nnz=m.local_nnz),
+                           group=A._group)
+    if rank == 0:
+        manifest = dict(format="dsla-distributed", version=1, n=m.rows, nnz=m.nnz, ranks=P,
+                        dtype=str(A.dtype).replace("torch.", ""),
+                        batch=m.batch_size if m.is_batched else None,
+                        files=[dict(file=f"rank_{r:05d}.safetensors", **s)
+                               for r, s in enumerate(stats)])
+        with open(os.path.join(path, "manifest.json"), "w") as f:
+            json.dump(manifest, f, indent=1)
+    dist.barrier(group=A._group)
+
+
+def load(path, group=None):
+    """Reads a matrix written by :func:`save`. On the rank count it was written with, rank r
+    takes file r (the same partition); on another rank count the rows are repartitioned in
+    contiguous blocks (each rank scans every file and keeps its rows). Collective."""
+    import json
+
+    comm = _comm(group)
+    with open(os.path.join(path, "manifest.json")) as f:
+        man = json.load(f)
+    if man.get("format") != "dsla-distributed":
+        raise ValueError(f"dsla: argument 'path': {path} has no dsla distributed manifest")
+    n, P, rank = man["n"], comm.size, comm.rank
+
+    def read(i):
+        t, meta = _read_safetensors(os.path.join(path, man["files"][i]["file"]))
+        v = t["values"]
+        if meta.get("complex") == "True":
+            v = torch.view_as_complex(v.contiguous())
+        return t, v
+
+    if man["ranks"] == P:
+        t, v = read(rank)
+        m = _C.DistMatrix.from_local_coo(comm, t["row"], t["col"], v, n, t["owned"])
+        return DistTensor(m, group)
+    lo, hi = (n * rank) // P, (n * (rank + 1)) // P
+    rows, cols, vals = [], [], []
+    for i in range(man["ranks"]):
+        t, v = read(i)
+        keep = torch.nonzero((t["row"] >= lo) & (t["row"] < hi)).view(-1)
+        rows.append(t["row"][keep])
+        cols.append(t["col"][keep])
+        vals.append(v.index_select(-1, keep))
+    m = _C.DistMatrix.from_local_coo(comm, torch.cat(rows), torch.cat(cols), torch.cat(vals, -1),
+                                     n, torch.arange(lo, hi))
+    return DistTensor(m, group)

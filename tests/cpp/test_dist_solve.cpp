@@ -62,7 +62,9 @@ void expect_same(const SparseMatrix& G, const at::Tensor& b, const at::Tensor& p
     auto bl = b.index_select(0, A.owned());
     SolveInfo i;
     auto x = dsla::dist::solve(A, bl, opts(m, precond), &i);
-    xs[c.rank()] = A.gather(x);
+    // Batched values: x [B, n_owned(, k)]; gather takes the rows first.
+    xs[c.rank()] =
+        A.is_batched() ? A.gather(x.transpose(0, 1).contiguous()).transpose(0, 1) : A.gather(x);
     info[c.rank()] = i;
   });
   for (int r = 0; r < P; ++r) {
@@ -114,6 +116,25 @@ TEST(DistSolve, EmptyRankAndSeveralRightHandSides) {
   expect_same(S, b, parts_with_empty_rank(100), 3, Method::CG, "none");
   expect_same(S, B, parts_with_empty_rank(100), 3, Method::CG, "jacobi");
   expect_same(N, B, parts_with_empty_rank(100), 3, Method::GMRES, "jacobi");
+}
+
+TEST(DistSolve, ComplexAndBatchedValues) {
+  // Complex: a nonsymmetric matrix with an imaginary shift (GMRES), and a Hermitian positive
+  // definite one (CG): the halo and the all-reduces carry complex data as its real view.
+  auto N = dsla::convdiff2d(8, 2.0).to(at::kComplexDouble);
+  auto Nz = N.with_values(N.values() + c10::complex<double>(0, 0.5) * at::ones_like(N.values()));
+  auto Dh = dsla::poisson2d(8).to_dense().to(at::kComplexDouble);
+  auto off = at::triu(at::ones_like(Dh), 1) * (Dh != 0) * c10::complex<double>(0, 0.3);
+  auto H = SparseMatrix::from_dense(Dh + off - off.t());  // + i·0.3 above, − i·0.3 below
+  auto bz = at::complex(at::sin(at::arange(64, at::kDouble)), at::cos(at::arange(64, at::kDouble)));
+  auto parts = at::arange(64, at::kLong) % 3;
+  expect_same(Nz, bz, parts, 3, Method::GMRES, "jacobi");
+  expect_same(H, bz, parts, 3, Method::CG, "jacobi");
+  // Batched values [2, nnz]: one pattern, two matrices, solved together.
+  auto S = dsla::poisson2d(8);
+  auto Sb = S.with_values(at::stack({S.values(), S.values() * 2}));
+  auto b = at::ones({64}, at::kDouble);
+  expect_same(Sb, b, parts, 3, Method::CG, "jacobi");
 }
 
 TEST(DistSolve, BlockJacobiAndAuto) {

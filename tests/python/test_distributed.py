@@ -29,7 +29,8 @@ def _worker(rank, P, init, case, out, timeout):
     dist.init_process_group("gloo", init_method=init, rank=rank, world_size=P,
                             timeout=datetime.timedelta(seconds=timeout))
     try:
-        result = globals()[case](rank, P)
+        fn = globals()[case]
+        result = fn(rank, P, os.path.join(out, "files")) if case == "case_io" else fn(rank, P)
         torch.save(result, os.path.join(out, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()
@@ -191,6 +192,26 @@ def case_failures(rank, P):
     return msgs
 
 
+def case_io(rank, P, path):
+    # Written by P ranks, read back by P ranks and by a subgroup of two (repartitioned).
+    G = dsla.convdiff2d(6, 1.0)
+    parts = torch.randint(P, (36,), generator=torch.Generator().manual_seed(2))
+    A = dsla.distributed.from_global(G, partition=parts)
+    dsla.distributed.save(A, path)
+    B = dsla.distributed.load(path)
+    assert torch.equal(B.owned, A.owned) and B.nnz == A.nnz
+    assert torch.equal(B.gather_matrix().to_dense(), G.to_dense())
+    sub = dist.new_group([0, 1])
+    if rank < 2:
+        C = dsla.distributed.load(path, group=sub)
+        assert C.world_size == 2 and C.nnz == G.nnz
+        assert torch.equal(C.gather_matrix().to_dense(), G.to_dense())
+        x = dsla.solve(C, torch.ones(C.n_owned, dtype=torch.float64), method="gmres", rtol=1e-12)
+        ref = dsla.solve(G, torch.ones(36, dtype=torch.float64), method="gmres", rtol=1e-12)
+        assert _rel(C.gather(x), ref) < 1e-10
+    return True
+
+
 # ---------------------------------------------------------------------------------- tests
 @pytest.mark.parametrize("P", [2, 3])
 def test_solves_match_one_process(tmp_path, P):
@@ -209,6 +230,10 @@ def test_failures_raise_on_every_rank(tmp_path):
     assert all("block_jacobi" in m["precond"] for m in msgs), msgs
     assert "rank 1 failed" in msgs[1]["raise"]
     assert "did not arrive" in msgs[0]["raise"], msgs[0]
+
+
+def test_save_load_and_subgroups(tmp_path):
+    assert all(_spawn(tmp_path, 3, "case_io"))
 
 
 def test_needs_an_initialized_group():
