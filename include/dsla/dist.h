@@ -130,6 +130,7 @@ class DistMatrix {
   int64_t n_owned() const;
   int64_t n_interior() const;
   int64_t n_ghost() const;
+  int64_t n_neighbours() const;  // ranks this rank receives ghosts from
   int64_t local_nnz() const { return diag_.nnz() + offd_.nnz(); }
   const at::Tensor& owned() const;  // int64 [n_owned], global ids in local order
   const at::Tensor& ghost() const;  // int64 [n_ghost], global ids of the ghost columns

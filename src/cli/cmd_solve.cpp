@@ -5,8 +5,8 @@
 #include <dsla/solve.h>
 
 #include <ATen/ATen.h>
-#include <c10/core/GradMode.h>
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 
 #include <chrono>
 #include <fstream>
@@ -14,6 +14,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/solve_dist.h"
 #include "cli/timing.h"
 
 namespace dsla::cli {
@@ -50,6 +51,11 @@ int run_solve(const Args& args) {
   opt.check_every = args.get_int("check-every", 0);
   opt.warn = false;
   const int64_t every = args.get_int("progress", 100);
+  if (args.flag("dist")) {
+    // --dist SPEC, or --dist with the problem as the positional argument.
+    const std::string v = args.get("dist");
+    return run_solve_dist(args, v == "1" ? what : v, opt);
+  }
   auto A = load_matrix(what, args);
   const double t_start =
       std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -127,11 +133,16 @@ const CommandRegistrar reg(
                  "  --threads T    CPU threads (default: ATen's setting)\n"
                  "  --progress E   print (iteration, residual) to stderr every E iterations\n"
                  "                 (default 100; 0 = quiet)\n"
+                 "  --dist SPEC    distributed solve of a generated problem over the ranks of a\n"
+                 "                 launcher: torchrun --standalone --nproc_per_node=2 --no-python\n"
+                 "                 build/bin/dsla solve --dist poisson3d:64 --method cg\n"
+                 "                 (Gloo on CPU; rank 0 prints; precond jacobi or\n"
+                 "                 block_jacobi[:KIND])\n"
                  "  exit status 2 when the solve did not converge\n\n") +
          kMatrixHelp,
      run_solve,
      {"method", "precond", "rtol", "atol", "maxiter", "restart", "ordering", "check-every",
-      "threads", "progress"}});
+      "threads", "progress", "dist"}});
 
 }  // namespace
 }  // namespace dsla::cli

@@ -209,6 +209,9 @@ int64_t DistMatrix::n_interior() const {
 int64_t DistMatrix::n_ghost() const {
   return plan_ ? plan_->n_ghost : 0;
 }
+int64_t DistMatrix::n_neighbours() const {
+  return plan_ ? static_cast<int64_t>(plan_->recv_ranks.size()) : 0;
+}
 const at::Tensor& DistMatrix::owned() const {
   TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
   return plan_->owned;

@@ -236,6 +236,39 @@ def test_save_load_and_subgroups(tmp_path):
     assert all(_spawn(tmp_path, 3, "case_io"))
 
 
+CLI = os.environ.get("DSLA_CLI", os.path.join(os.path.dirname(__file__), "..", "..", "build",
+                                              "bin", "dsla"))
+
+
+@pytest.mark.skipif(not os.path.exists(CLI), reason=f"CLI not built at {CLI} (set DSLA_CLI)")
+def test_cli_dist_solve_from_the_environment():
+    """`dsla solve --dist` under torchrun's variables (Comm::from_env, a TCPStore)."""
+    import json
+    import socket
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for r in range(2):
+        env = dict(os.environ, RANK=str(r), WORLD_SIZE="2", LOCAL_WORLD_SIZE="2",
+                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), DSLA_DIST_TIMEOUT="60")
+        procs.append(subprocess.Popen([CLI, "solve", "--dist", "poisson2d:40", "--method", "cg",
+                                       "--precond", "jacobi", "--rtol", "1e-8", "--json"],
+                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True))
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert outs[1][0] == ""  # rank 0 prints
+    rep = json.loads(outs[0][0])
+    ref, info = dsla.solve(dsla.poisson2d(40), torch.ones(1600, dtype=torch.float64),
+                           method="cg", precond="jacobi", rtol=1e-8, return_info=True)
+    assert rep["ranks"] == 2 and rep["converged"] and rep["rows"] == 1600
+    assert abs(rep["iterations"] - info.iterations) <= 1
+    assert rep["max_neighbours"] == 1 and rep["max_ghosts"] == 40
+
+
 def test_needs_an_initialized_group():
     with pytest.raises(RuntimeError, match="init_process_group"):
         dsla.distributed.poisson2d(4)

@@ -1,0 +1,16 @@
+// `dsla solve --dist SPEC`: the distributed solve of a generated problem, one process per rank
+// under a launcher (torchrun --no-python, mpirun), the group built from the environment
+// (dist::Comm::from_env). Rank 0 prints the summary.
+#pragma once
+
+#include <dsla/solve.h>
+
+#include <string>
+
+#include "cli/command.h"
+
+namespace dsla::cli {
+
+int run_solve_dist(const Args& args, const std::string& spec, const SolveOptions& opt);
+
+}  // namespace dsla::cli
