@@ -141,6 +141,18 @@ def case_gradients(rank, P):
     dist.all_reduce(gb)
     assert torch.allclose(gv, G1.values.grad, rtol=1e-7, atol=1e-9), (gv - G1.values.grad).abs().max()
     assert torch.allclose(gb, b1.grad, rtol=1e-7, atol=1e-9)
+    # And against a central difference of the distributed loss along a random direction.
+    dv = torch.randn(G.nnz, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+
+    def loss_at(t):
+        Gt = G.with_values(G.values.detach() + t * dv)
+        At = dsla.distributed.from_global(Gt, partition=parts)
+        xt = dsla.solve(At, b[At.owned], method="gmres", precond="jacobi", rtol=1e-13)
+        return float(dsla.distributed.global_sum(w[At.owned] * xt))
+
+    eps = 1e-5
+    fd = (loss_at(eps) - loss_at(-eps)) / (2 * eps)
+    assert abs(fd - float(gv @ dv)) <= 1e-6 * max(1.0, abs(fd)), (fd, float(gv @ dv))
 
     # Products: gradients to values and x.
     Gm = G.detach().requires_grad_()
