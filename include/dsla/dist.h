@@ -209,6 +209,14 @@ class DistSolver {
   const DistMatrix& matrix() const;  // values as given (may require grad)
   Method method() const;
   std::string preconditioner() const;
+  double setup_time() const;
+  // New local values (values()'s layout, same pattern): redoes only the numeric setup (the
+  // halo plan and the preconditioner's analysis are kept). Collective.
+  void refactor(const at::Tensor& values);
+  // Bumped by refactor(): backward refuses values other than its forward's.
+  int64_t version() const;
+  // The same solver whose matrix() values are detached (what autograd nodes keep).
+  DistSolver detached() const;
 
   struct Impl;
 
@@ -222,5 +230,9 @@ class DistSolver {
 // global with an all-reduce).
 at::Tensor solve(const DistMatrix& A, const at::Tensor& b, const SolveOptions& opt = {},
                  SolveInfo* info = nullptr);
+// With a prepared DistSolver (x = A⁻¹ b, or A⁻ᴴ b with `adjoint`): differentiable in
+// solver.matrix().values() and b.
+at::Tensor solve(const DistSolver& solver, const at::Tensor& b, SolveInfo* info = nullptr,
+                 bool adjoint = false);
 
 }  // namespace dsla::dist

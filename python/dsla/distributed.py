@@ -190,6 +190,10 @@ class DistTensor:
         """``dsla.distributed.solve(self, b, **kw)``."""
         return solve(self, b, **kw)
 
+    def _solver(self, **kw):
+        """``dsla.Solver(self, **kw)``: a :class:`dsla.distributed.Solver`."""
+        return Solver(self, **kw)
+
 
 class _MatmulFn(torch.autograd.Function):
     """y = A x with gradients x̄ = Aᴴ ȳ (the reverse halo exchange) and
@@ -351,6 +355,81 @@ def global_sum(t, group=None):
     return _GlobalSum.apply(torch.as_tensor(t), _comm(group))
 
 
+def _options(method, precond, rtol, atol, maxiter, restart, raise_on_failure, callback,
+             check_every, history):
+    method = "auto" if method is None else str(method).lower()
+    if method not in METHODS:
+        raise ValueError(f"dsla: argument 'method': {method!r} is not available for distributed "
+                         f"matrices; use one of {', '.join(METHODS)}")
+    d = dict(method=method, precond="auto" if precond is None else str(precond).lower(),
+             rtol=float(rtol), atol=float(atol), restart=as_int(restart, "restart", 1),
+             raise_on_failure=bool(raise_on_failure), warn=False, history=bool(history))
+    if maxiter is not None:
+        d["maxiter"] = as_int(maxiter, "maxiter", 0)
+    if check_every is not None:
+        d["check_every"] = as_int(check_every, "check_every", 1)
+    if callback is not None:
+        d["callback"] = callback
+    return d
+
+
+def _report(info, rank, raise_on_failure):
+    import warnings
+
+    if not info.converged and not raise_on_failure and rank == 0:
+        from .solve import SolveWarning
+
+        warnings.warn(f"dsla: {info.message}", SolveWarning, stacklevel=3)
+
+
+class Solver:
+    """A distributed solve prepared once (``dsla.Solver(A, ...)`` with a :class:`DistTensor`
+    builds one): the preconditioner is set up once; ``solve`` and ``solve_adjoint`` are
+    differentiable in ``A.values`` and ``b``; ``refactor(values)`` redoes only the numeric
+    setup (halo plan and analysis kept). Every call is a collective."""
+
+    def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
+                 restart=30, raise_on_failure=False, callback=None, check_every=None,
+                 history=False):
+        if not getattr(A, "_is_distributed", False):
+            raise TypeError(f"dsla: argument 'A': expected a dsla.distributed.DistTensor, got "
+                            f"{type(A).__name__}")
+        self._A = A
+        self._raise = bool(raise_on_failure)
+        self._s = _C.DistSolver(A._m, _options(method, precond, rtol, atol, maxiter, restart,
+                                               raise_on_failure, callback, check_every, history))
+        self.info = None
+
+    def solve(self, b, return_info=False):
+        x, self.info = self._s.solve(torch.as_tensor(b), False)
+        _report(self.info, self._A.rank, self._raise)
+        return (x, self.info) if return_info else x
+
+    def solve_adjoint(self, b, return_info=False):
+        x, self.info = self._s.solve(torch.as_tensor(b), True)
+        _report(self.info, self._A.rank, self._raise)
+        return (x, self.info) if return_info else x
+
+    def refactor(self, values):
+        self._s.refactor(torch.as_tensor(values))
+
+    @property
+    def method(self):
+        return self._s.method
+
+    @property
+    def preconditioner(self):
+        return self._s.preconditioner
+
+    @property
+    def setup_time(self):
+        return self._s.setup_time
+
+    def __repr__(self):
+        return (f"dsla.distributed.Solver(method={self.method!r}, "
+                f"preconditioner={self.preconditioner!r})")
+
+
 def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, restart=30,
           return_info=False, raise_on_failure=False, callback=None, check_every=None,
           history=False):
@@ -365,34 +444,19 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     ``amg``, ...). Returns ``x`` (owned slice, differentiable in ``A.values`` and ``b``) or
     ``(x, info)``; info is the same on every rank.
     """
-    import warnings
 
     if not getattr(A, "_is_distributed", False):
         raise TypeError(f"dsla: argument 'A': expected a dsla.distributed.DistTensor, got "
                         f"{type(A).__name__}")
-    method = "auto" if method is None else str(method).lower()
-    if method not in METHODS:
-        raise ValueError(f"dsla: argument 'method': {method!r} is not available for distributed "
-                         f"matrices; use one of {', '.join(METHODS)}")
-    d = dict(method=method, precond="auto" if precond is None else str(precond).lower(),
-             rtol=float(rtol), atol=float(atol), restart=as_int(restart, "restart", 1),
-             raise_on_failure=bool(raise_on_failure), warn=False, history=bool(history))
-    if maxiter is not None:
-        d["maxiter"] = as_int(maxiter, "maxiter", 0)
-    if check_every is not None:
-        d["check_every"] = as_int(check_every, "check_every", 1)
-    if callback is not None:
-        d["callback"] = callback
+    d = _options(method, precond, rtol, atol, maxiter, restart, raise_on_failure, callback,
+                 check_every, history)
     x, info = _C.dist_solve(A._m, torch.as_tensor(b), d)
-    if not info.converged and not raise_on_failure and A.rank == 0:
-        from .solve import SolveWarning
-
-        warnings.warn(f"dsla: {info.message}", SolveWarning, stacklevel=2)
+    _report(info, A.rank, raise_on_failure)
     return (x, info) if return_info else x
 
 
 __all__ = ["DistTensor", "from_global", "from_local", "poisson2d", "poisson3d", "aniso2d",
-           "convdiff2d", "global_sum", "solve", "save", "load"]
+           "convdiff2d", "global_sum", "solve", "Solver", "save", "load"]
 
 
 # ---------------------------------------------------------------------------------- files

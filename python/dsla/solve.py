@@ -182,8 +182,18 @@ class Solver:
         y = S.solve_adjoint(c)    # Aᴴ y = c with the same factorization
         S.refactor(new_values)    # same pattern: numeric phase only
 
-    Options as for :func:`dsla.solve`. ``S.info`` is the SolveInfo of the last solve.
+    Options as for :func:`dsla.solve`. ``S.info`` is the SolveInfo of the last solve. With a
+    distributed matrix (``dsla.distributed``) this builds a ``dsla.distributed.Solver``.
     """
+
+    def __new__(cls, A=None, *args, **kw):
+        if getattr(A, "_is_distributed", False):
+            if args or kw.get("M") is not None or kw.get("x0") is not None:
+                raise TypeError("dsla: a distributed Solver takes its options by keyword and "
+                                "no 'M' or 'x0' yet")
+            kw.pop("M", None), kw.pop("x0", None), kw.pop("ordering", None)
+            return A._solver(**kw)
+        return super().__new__(cls)
 
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, x0=None, M=None, raise_on_failure=False, callback=None,

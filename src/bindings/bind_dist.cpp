@@ -126,6 +126,37 @@ void bind(py::module_& m) {
         return A.gather_matrix();
       });
 
+  py::class_<dist::DistSolver>(m, "DistSolver")
+      .def(py::init([](const DistMatrix& A, const py::dict& d) {
+             SolveOptions o = solve_options_from(d);
+             py::gil_scoped_release nogil;
+             return dist::DistSolver(A, o);
+           }),
+           py::arg("A"), py::arg("options"))
+      .def(
+          "solve",
+          [](const dist::DistSolver& s, const at::Tensor& b, bool adjoint) {
+            SolveInfo info;
+            at::Tensor x;
+            {
+              py::gil_scoped_release nogil;
+              x = dist::solve(s, b, &info, adjoint);
+            }
+            return py::make_tuple(x, info);
+          },
+          py::arg("b"), py::arg("adjoint") = false)
+      .def(
+          "refactor",
+          [](dist::DistSolver& s, const at::Tensor& v) {
+            py::gil_scoped_release nogil;
+            s.refactor(v);
+          },
+          py::arg("values"))
+      .def_property_readonly("method",
+                             [](const dist::DistSolver& s) { return to_string(s.method()); })
+      .def_property_readonly("preconditioner", &dist::DistSolver::preconditioner)
+      .def_property_readonly("setup_time", &dist::DistSolver::setup_time);
+
   m.def(
       "dist_solve",
       [](const DistMatrix& A, const at::Tensor& b, const py::dict& d) {

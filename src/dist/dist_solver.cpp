@@ -87,6 +87,15 @@ struct DistSolver::Impl {
   precond::PreconditionerPtr M;
   std::shared_ptr<const precond::Preconditioner> M_adj;
   double anorm = 0.0, setup_time = 0.0;
+  int64_t version = 0;
+
+  void compute_anorm() {
+    auto v = A.values().detach();
+    auto s = (v.is_complex() ? at::real(v * v.conj()) : v * v).to(at::kDouble);
+    auto f = s.dim() == 2 ? s.sum(-1) : s.sum().view({1});
+    A.comm().allreduce_sum_(f);
+    anorm = f.sqrt().max().item<double>();
+  }
 
   void setup_precond() {
     std::string kind = opt.precond;
@@ -159,13 +168,7 @@ struct DistSolver::Impl {
     }
     method = m;
     setup_precond();
-    if (m == Method::LSQR || m == Method::LSMR) {
-      auto v = A.values().detach();
-      auto s = (v.is_complex() ? at::real(v * v.conj()) : v * v).to(at::kDouble);
-      auto f = s.dim() == 2 ? s.sum(-1) : s.sum().view({1});
-      A.comm().allreduce_sum_(f);
-      anorm = f.sqrt().max().item<double>();
-    }
+    if (m == Method::LSQR || m == Method::LSMR) compute_anorm();
     setup_time = now() - t0;
   }
 };
@@ -203,6 +206,59 @@ Method DistSolver::method() const {
 }
 std::string DistSolver::preconditioner() const {
   return impl_->precond_name;
+}
+
+double DistSolver::setup_time() const {
+  return impl_->setup_time;
+}
+int64_t DistSolver::version() const {
+  return impl_->version;
+}
+DistSolver DistSolver::detached() const {
+  DistSolver s = *this;
+  if (s.A_.defined()) s.A_ = s.A_.detach();
+  return s;
+}
+
+void DistSolver::refactor(const at::Tensor& values) {
+  TORCH_CHECK_VALUE(defined(), "dsla: the DistSolver is empty (default-constructed)");
+  auto& I = *impl_;
+  const auto& C = I.A.comm();
+  const auto old = I.A.values();
+  std::string err;
+  if (!values.defined() || values.sizes() != old.sizes()) {
+    std::ostringstream m;
+    m << "argument 'values': shape " << (values.defined() ? values.sizes() : at::IntArrayRef{})
+      << " does not match this rank's values " << old.sizes()
+      << " (refactor keeps the pattern: A.values's layout)";
+    err = m.str();
+  } else if (values.scalar_type() != old.scalar_type()) {
+    std::ostringstream m;
+    m << "argument 'values': dtype " << values.scalar_type() << " does not match the solver's "
+      << old.scalar_type();
+    err = m.str();
+  } else if (values.device() != old.device()) {
+    std::ostringstream m;
+    m << "argument 'values': is on " << values.device() << " but the solver is on " << old.device();
+    err = m.str();
+  } else if (values.numel() > 0 && !at::isfinite(values.detach()).all().item<bool>()) {
+    err = "argument 'values': contains NaN or Inf on this rank";
+  }
+  C.agree(err.empty(), err);
+  const double t0 = now();
+  A_ = A_.with_values(values);
+  I.A = A_.detach();
+  I.version += 1;
+  I.op = detail::make_operator(I.A, false);
+  I.op_adj.reset();
+  detail::local_step(C, [&] {
+    if (I.M) {
+      I.M->update(I.A.diag());
+      I.M_adj = I.M->adjoint();
+    }
+  });
+  if (I.method == Method::LSQR || I.method == Method::LSMR) I.compute_anorm();
+  I.setup_time = now() - t0;
 }
 
 at::Tensor DistSolver::solve3(const at::Tensor& b3_in, bool adjoint, SolveInfo* info_out,

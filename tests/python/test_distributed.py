@@ -154,6 +154,25 @@ def case_gradients(rank, P):
     fd = (loss_at(eps) - loss_at(-eps)) / (2 * eps)
     assert abs(fd - float(gv @ dv)) <= 1e-6 * max(1.0, abs(fd)), (fd, float(gv @ dv))
 
+    # A prepared distributed Solver (dsla.Solver on a DistTensor): solve_adjoint with its
+    # gradients, then refactor.
+    Gs = G.detach().requires_grad_()
+    As = dsla.distributed.from_global(Gs, partition=parts)
+    S = dsla.Solver(As, method="gmres", precond="block_jacobi", rtol=1e-12)
+    assert isinstance(S, dsla.distributed.Solver)
+    y = S.solve_adjoint(b[As.owned])
+    dsla.distributed.global_sum(w[As.owned] * y).backward()
+    gs = Gs.values.grad.clone()
+    dist.all_reduce(gs)
+    G2 = G.detach().requires_grad_()
+    y2 = dsla.Solver(G2, method="gmres", precond="jacobi", rtol=1e-12).solve_adjoint(b)
+    (w * y2).sum().backward()
+    assert _rel(As.gather(y), y2.detach()) < 1e-9
+    assert torch.allclose(gs, G2.values.grad, rtol=1e-7, atol=1e-9)
+    S.refactor(As.values.detach() * 2)
+    x2 = S.solve(b[As.owned])
+    assert _rel(As.gather(x2), x1.detach() / 2) < 1e-9
+
     # Products: gradients to values and x.
     Gm = G.detach().requires_grad_()
     v1 = torch.arange(n, dtype=torch.float64).requires_grad_()
