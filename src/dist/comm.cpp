@@ -332,6 +332,7 @@ std::string Comm::broadcast_message(const std::string& message, int root) const 
 }
 
 void Comm::agree(bool ok, const std::string& message) const {
+  if (size() == 1) TORCH_CHECK_VALUE(ok, "dsla: ", message);
   const int bad = first_failure(ok);
   if (bad < 0) return;
   const std::string what = broadcast_message(ok ? std::string() : message, bad);
