@@ -243,6 +243,22 @@ def case_io(rank, P, path):
     return True
 
 
+def case_backward_failure(rank, P):
+    # Rank 1 raises between forward and backward: rank 0's backward (a collective adjoint solve)
+    # must fail within the group's timeout, not hang.
+    G = dsla.poisson2d(6).requires_grad_()
+    A = dsla.distributed.from_global(G)
+    x = dsla.solve(A, torch.ones(A.n_owned, dtype=torch.float64), method="cg")
+    loss = dsla.distributed.global_sum(x)
+    try:
+        if rank == 1:
+            raise RuntimeError("rank 1 failed before backward")
+        loss.backward()
+    except (RuntimeError, dsla.SolveError) as e:
+        return str(e)
+    return ""
+
+
 # ---------------------------------------------------------------------------------- tests
 @pytest.mark.parametrize("P", [2, 3])
 def test_solves_match_one_process(tmp_path, P):
@@ -261,6 +277,12 @@ def test_failures_raise_on_every_rank(tmp_path):
     assert all("block_jacobi" in m["precond"] for m in msgs), msgs
     assert "rank 1 failed" in msgs[1]["raise"]
     assert "did not arrive" in msgs[0]["raise"], msgs[0]
+
+
+def test_a_rank_failing_before_backward_fails_the_others(tmp_path):
+    msgs = _spawn(tmp_path, 2, "case_backward_failure", timeout=3)
+    assert "rank 1 failed" in msgs[1]
+    assert "did not arrive" in msgs[0], msgs[0]
 
 
 def test_save_load_and_subgroups(tmp_path):
