@@ -9,6 +9,7 @@
 #include <c10/core/GradMode.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -51,10 +52,14 @@ int run_solve(const Args& args) {
   opt.check_every = args.get_int("check-every", 0);
   opt.warn = false;
   const int64_t every = args.get_int("progress", 100);
-  if (args.flag("dist")) {
-    // --dist SPEC, or --dist with the problem as the positional argument.
-    const std::string v = args.get("dist");
-    return run_solve_dist(args, v == "1" ? what : v, opt);
+  if (args.flag("dist") || args.get_int("ranks", 0) > 0) {
+    // --dist SPEC, or --dist / --ranks N with the problem as the positional argument.
+    const std::string v = args.flag("dist") ? args.get("dist") : "1";
+    const std::string spec = v == "1" ? what : v;
+    if (args.get_int("ranks", 0) > 0 && !std::getenv("RANK") &&
+        !std::getenv("OMPI_COMM_WORLD_RANK"))
+      return launch_ranks(args.get_int("ranks", 0), spec);
+    return run_solve_dist(args, spec, opt);
   }
   auto A = load_matrix(what, args);
   const double t_start =
@@ -138,11 +143,13 @@ const CommandRegistrar reg(
                  "                 build/bin/dsla solve --dist poisson3d:64 --method cg\n"
                  "                 (Gloo on CPU; rank 0 prints; precond jacobi or\n"
                  "                 block_jacobi[:KIND])\n"
+                 "  --ranks N      the same without a launcher: N local Gloo processes\n"
+                 "                 (dsla solve poisson3d:64 --ranks 2)\n"
                  "  exit status 2 when the solve did not converge\n\n") +
          kMatrixHelp,
      run_solve,
      {"method", "precond", "rtol", "atol", "maxiter", "restart", "ordering", "check-every",
-      "threads", "progress", "dist"}});
+      "threads", "progress", "dist", "ranks"}});
 
 }  // namespace
 }  // namespace dsla::cli

@@ -12,5 +12,8 @@
 namespace dsla::cli {
 
 int run_solve_dist(const Args& args, const std::string& spec, const SolveOptions& opt);
+// --ranks N without a launcher: runs N copies of this command as ranks on this host
+// (launch_ranks.cpp); returns the worst exit status.
+int launch_ranks(int64_t ranks, const std::string& spec);
 
 }  // namespace dsla::cli

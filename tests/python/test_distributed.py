@@ -322,6 +322,22 @@ def test_cli_dist_solve_from_the_environment():
     assert rep["max_neighbours"] == 1 and rep["max_ghosts"] == 40
 
 
+@pytest.mark.skipif(not os.path.exists(CLI), reason=f"CLI not built at {CLI} (set DSLA_CLI)")
+def test_cli_launches_its_own_ranks():
+    """`dsla solve SPEC --ranks 2`: the CLI starts its ranks itself; a bad spec fails them all."""
+    import json
+    import subprocess
+
+    r = subprocess.run([CLI, "solve", "convdiff2d:30:2", "--ranks", "2", "--method", "gmres",
+                        "--rtol", "1e-8", "--json"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["ranks"] == 2 and rep["converged"] and rep["rows"] == 900
+    r = subprocess.run([CLI, "solve", "nonsense:3", "--ranks", "2"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 1 and "unknown distributed generator" in r.stderr
+
+
 def test_needs_an_initialized_group():
     with pytest.raises(RuntimeError, match="init_process_group"):
         dsla.distributed.poisson2d(4)
