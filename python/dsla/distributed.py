@@ -259,6 +259,27 @@ def _parts(G, partition, P, group):
     return parts.cpu()
 
 
+def _check_same_matrix(G, comm):
+    """Refuses, on every rank, a G that differs across ranks (shape, nnz, a checksum of the
+    pattern and of the values): each rank would otherwise keep rows of a different matrix."""
+    r, c = G.row.long().cpu(), G.col.long().cpu()
+    v = G.values.detach().cpu().to(torch.complex128 if G.values.is_complex() else torch.float64)
+    n = G.shape[-1]
+    key = (r * 1000003 + c * 97 + 1) % 2147483647
+    w7 = torch.arange(len(key)) % 7 + 1
+    w5 = torch.arange(v.shape[-1]) % 5 + 1
+    fp = torch.tensor([float(n), float(G.nnz), float((key * w7).sum()), float(v.abs().sum()),
+                       float((v.abs() * w5).sum())], dtype=torch.float64)
+    # The max of fp and of -fp over the ranks: they meet iff every rank has the same fp (and
+    # then every rank sees it; otherwise every rank sees them differ and raises).
+    both = torch.cat([fp, -fp])
+    comm.allreduce_max_(both)
+    if not torch.equal(both[:5], -both[5:]):
+        raise ValueError("dsla: argument 'G': the matrix differs across ranks (shape, pattern or "
+                         "values); from_global needs the same G on every rank (or G on one rank "
+                         "with root=)")
+
+
 def from_global(G, partition="contiguous", root=None, group=None):
     """Distributes a global ``dsla.SparseTensor`` ``G`` (square): each rank keeps its rows.
 
@@ -295,6 +316,7 @@ def from_global(G, partition="contiguous", root=None, group=None):
     if G.shape[-1] != G.shape[-2]:
         raise ValueError(f"dsla: argument 'G': a distributed matrix is square, got shape "
                          f"{tuple(G.shape)}")
+    _check_same_matrix(G, comm)
     parts = _parts(G, partition, P, group)
     owned = torch.nonzero(parts == rank).view(-1)
     r, c = G.row.long().cpu(), G.col.long().cpu()

@@ -37,6 +37,13 @@ void bind(py::module_& m) {
           },
           py::arg("t"))
       .def(
+          "allreduce_max_",
+          [](const Comm& c, at::Tensor t) {
+            py::gil_scoped_release nogil;
+            c.allreduce_max_(t);
+          },
+          py::arg("t"))
+      .def(
           "agree",
           [](const Comm& c, bool ok, const std::string& msg) {
             py::gil_scoped_release nogil;

@@ -207,6 +207,11 @@ def case_failures(rank, P):
                                     torch.zeros(0, dtype=torch.long), (n, n), A.owned)
     except ValueError as e:
         msgs["shape"] = str(e)
+    # A different global matrix on one rank.
+    try:
+        dsla.distributed.from_global(dsla.poisson2d(6) if rank == 0 else dsla.aniso2d(6))
+    except ValueError as e:
+        msgs["global"] = str(e)
     # Unknown preconditioner (refused before any collective, the same on every rank).
     try:
         dsla.solve(A, torch.ones(A.n_owned, dtype=torch.float64), precond="ilu0")
@@ -275,6 +280,7 @@ def test_failures_raise_on_every_rank(tmp_path):
     assert "NaN" in msgs[1]["nan"] and "rank 1" in msgs[0]["nan"], msgs
     assert all("differs across ranks" in m["shape"] for m in msgs), msgs
     assert all("block_jacobi" in m["precond"] for m in msgs), msgs
+    assert all("differs across ranks" in m["global"] for m in msgs), msgs
     assert "rank 1 failed" in msgs[1]["raise"]
     assert "did not arrive" in msgs[0]["raise"], msgs[0]
 
