@@ -35,8 +35,10 @@ LAYERS = [
     # it (edges into include/dsla are not "up"); it includes only itself (rule c).
     ("api", ["include/dsla"]),
     ("autograd", ["src/autograd"]),
-    ("solve", ["src/solve"]),
+    # Distributed matrices run src/solve's methods and preconditioners on a distributed operator;
+    # src/solve knows them only as a LinearOperator / VectorSpace (nothing there includes dist).
     ("dist", ["src/dist"]),
+    ("solve", ["src/solve"]),
     ("core", ["src/core"]),
     # Torch-free, side by side: Matrix Market IO and the raw-pointer kernels (cuda may use cpu).
     ("base", ["src/io", "src/kernels/cpu", "src/kernels/cuda"]),

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>  // users of dsla.h get the tensor API with it
 #include <dsla/config.h>
 #include <dsla/det.h>
+#include <dsla/dist.h>
 #include <dsla/eigen.h>
 #include <dsla/errors.h>
 #include <dsla/generators.h>

@@ -40,6 +40,11 @@ class VectorSpace {
   // of iterations that calls it may be recorded once into a CUDA graph and replayed (the fused
   // CUDA CG does). A space that reduces through the host (Gloo), or counts its calls, says no.
   virtual bool capturable() const { return is_local(); }
+  // The number of rows the space spans in all, given this process's `local_rows` (the same on
+  // every rank). Decisions that depend on the problem size (GMRES's cap of the restart length
+  // at n, the default iteration limit) take it from here, never from the local size: a rank
+  // with few rows must not choose differently from the others.
+  virtual int64_t global_rows(int64_t local_rows) const { return local_rows; }
 
   // Σ_i conj(a[..., i, j]) b[..., i, j] -> [..., 1, k]: one fused local op, then reduce_.
   at::Tensor dot(const at::Tensor& a, const at::Tensor& b) const;

@@ -55,6 +55,7 @@ from .plot import spy
 from .amg import AMG, amg, amg_solve
 from .eigen import EigenInfo, EigenWarning, cond, eigs, eigsh, norm2, svds
 from .nonlinear import NonlinearInfo, NonlinearWarning, nonlinear_solve
+from . import distributed
 
 __version__ = _C.__version__
 features = dict(_C.features)
@@ -76,5 +77,5 @@ __all__ = [
     "features", "det", "logdet", "slogdet", "read_mtx", "read_mtx_info", "write_mtx",
     "solve", "Solver", "SolveInfo", "SolveWarning", "AMG", "amg", "amg_solve",
     "eigsh", "eigs", "svds", "norm2", "cond", "EigenInfo", "EigenWarning",
-    "nonlinear_solve", "NonlinearInfo", "NonlinearWarning",
+    "nonlinear_solve", "NonlinearInfo", "NonlinearWarning", "distributed",
 ]

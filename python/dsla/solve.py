@@ -152,8 +152,19 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     threads plus a dense separator block (poisson2d:1024: 1.6 s on 2 cores instead of 4.0 s
     with AMD); ``Solver.factorization`` says which factorization was used.
 
+    A distributed matrix (``dsla.distributed``) is solved by :func:`dsla.distributed.solve`
+    (Krylov methods; b is this rank's owned slice).
+
     Returns ``x`` (differentiable), or ``(x, info)`` with ``return_info=True``.
     """
+    if getattr(A, "_is_distributed", False):  # a dsla.distributed.DistTensor: its own solve
+        if M is not None or x0 is not None:
+            raise NotImplementedError("dsla: distributed solves take no 'M' or 'x0' yet; use "
+                                      "precond='jacobi' or 'block_jacobi[:<kind>]'")
+        return A.solve(b, method=method, precond=precond, rtol=rtol, atol=atol,
+                       maxiter=maxiter, restart=restart, return_info=return_info,
+                       raise_on_failure=raise_on_failure, callback=callback,
+                       check_every=check_every, history=history)
     as_matrix(A)
     b = torch.as_tensor(b)
     opts = _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_failure,
@@ -171,8 +182,18 @@ class Solver:
         y = S.solve_adjoint(c)    # Aᴴ y = c with the same factorization
         S.refactor(new_values)    # same pattern: numeric phase only
 
-    Options as for :func:`dsla.solve`. ``S.info`` is the SolveInfo of the last solve.
+    Options as for :func:`dsla.solve`. ``S.info`` is the SolveInfo of the last solve. With a
+    distributed matrix (``dsla.distributed``) this builds a ``dsla.distributed.Solver``.
     """
+
+    def __new__(cls, A=None, *args, **kw):
+        if getattr(A, "_is_distributed", False):
+            if args or kw.get("M") is not None or kw.get("x0") is not None:
+                raise TypeError("dsla: a distributed Solver takes its options by keyword and "
+                                "no 'M' or 'x0' yet")
+            kw.pop("M", None), kw.pop("x0", None), kw.pop("ordering", None)
+            return A._solver(**kw)
+        return super().__new__(cls)
 
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, x0=None, M=None, raise_on_failure=False, callback=None,

@@ -1,14 +1,17 @@
 // Autograd for x = A⁻¹ b (DESIGN.md, adjoint rule): with upstream gradient g, solve Aᴴ λ = g
-// with the same Solver, then ∂L/∂b = λ and ∂L/∂values[q] = −λ[row q] · conj(x[col q]).
-// The node keeps x, the values handle and the Solver: O(nnz + n) whatever the iteration count.
+// with the same prepared solve, then ∂L/∂b = λ and ∂L/∂values[q] = −λ[row q] · conj(x[col q]).
+// The node keeps x, the values handle and the prepared solve: O(nnz + n) whatever the iteration
+// count. One rule for every kind of matrix: the node drives a detail::SolveBackend (the
+// one-process Solver here, dist::DistSolver for distributed matrices, whose values gradient
+// needs the ghost entries of x).
 // When backward records a graph (create_graph), λ comes from this Function again (on Aᴴ, whose
 // values are a differentiable index op of A's) and the value gradient from differentiable ATen
 // ops, so double backward works.
 #include <dsla/errors.h>
 #include <dsla/solve.h>
 #include <torch/autograd.h>
+#include <torch/custom_class.h>
 
-#include "autograd/solver_holder.h"
 #include "core/products.h"
 #include "solve/solver_internal.h"
 
@@ -18,6 +21,12 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+struct BackendHolder : torch::CustomClassHolder {
+  explicit BackendHolder(detail::SolveBackendPtr b) : backend(std::move(b)) {}
+  detail::SolveBackendPtr backend;
+};
+const auto kBackendHolderClass = torch::class_<BackendHolder>("dsla", "SolveBackendHolder");
+
 at::Tensor reduce_batch(const at::Tensor& g, int64_t b) {
   return (b == 1 && g.size(0) != 1) ? g.sum(0, /*keepdim=*/true) : g;
 }
@@ -26,16 +35,40 @@ at::Tensor values2d(const SparseMatrix& A) {
   return A.is_batched() ? A.values() : A.values().unsqueeze(0);
 }
 
+// The one-process Solver as a backend.
+class SolverBackend final : public detail::SolveBackend {
+ public:
+  explicit SolverBackend(Solver s) : s_(std::move(s)) {}
+  at::Tensor solve3(const at::Tensor& b3, bool adjoint, SolveInfo* info,
+                    bool force_warn) const override {
+    return detail::solve3(s_, b3, adjoint, info, force_warn);
+  }
+  at::Tensor values_grad(const at::Tensor& lam, const at::Tensor& x,
+                         bool differentiable) const override {
+    const auto& p = *s_.matrix().pattern();
+    return differentiable ? -detail::sddmm_reference(p, lam, x) : -detail::sddmm(p, lam, x);
+  }
+  detail::SolveBackendPtr adjoint(const at::Tensor& values2, at::Tensor& vt) const override {
+    vt = values2.index_select(-1, s_.matrix().pattern()->transpose_perm());
+    if (vt.is_complex()) vt = vt.conj();
+    return std::make_shared<SolverBackend>(s_.adjoint());
+  }
+  int64_t version() const override { return s_.version(); }
+
+ private:
+  Solver s_;
+};
+
 class SolveFunction : public torch::autograd::Function<SolveFunction> {
  public:
-  // values2 [Bv, nnz] are the solver's matrix values (the solver was prepared from them); b3
+  // values2 [Bv, nnz] are the backend's matrix values (it was prepared from them); b3
   // [Bb, n, k]. Returns x3 [B, m, k].
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& values2, const at::Tensor& b3,
-                            const Solver& solver, SolveInfo* info) {
+                            const detail::SolveBackendPtr& backend, SolveInfo* info) {
     // A solve inside a backward pass (double backward) warns: its SolveInfo is not returned.
-    auto x = detail::solve3(solver, b3, /*adjoint=*/false, info, /*force_warn=*/info == nullptr);
-    ctx->saved_data["solver"] = autograd::hold(solver.detached());
-    ctx->saved_data["version"] = solver.version();
+    auto x = backend->solve3(b3, /*adjoint=*/false, info, /*force_warn=*/info == nullptr);
+    ctx->saved_data["backend"] = c10::IValue(c10::make_intrusive<BackendHolder>(backend));
+    ctx->saved_data["version"] = backend->version();
     ctx->saved_data["b_batch"] = b3.size(0);
     ctx->save_for_backward({values2, x});
     return x;
@@ -45,29 +78,27 @@ class SolveFunction : public torch::autograd::Function<SolveFunction> {
     auto saved = ctx->get_saved_variables();
     const auto& values2 = saved[0];
     const auto& x = saved[1];
-    const Solver solver = autograd::solver_of(ctx->saved_data["solver"]);
+    const auto backend = ctx->saved_data["backend"].toCustomClass<BackendHolder>()->backend;
     TORCH_CHECK_VALUE(
-        solver.version() == ctx->saved_data["version"].toInt(),
+        backend->version() == ctx->saved_data["version"].toInt(),
         "dsla: the Solver was refactored after this solve; backward needs the values the "
         "solution was computed with. Call backward before refactor(), or use a new Solver");
     const int64_t b_batch = ctx->saved_data["b_batch"].toInt();
     auto g = grads[0].contiguous();
-    const auto& pattern = solver.matrix().pattern();
     at::Tensor lam, gv, gb;
     if (!ctx->needs_input_grad(0) && !ctx->needs_input_grad(1))
       return {at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
     if (at::GradMode::is_enabled()) {
       // Differentiable backward: the adjoint solve is this Function on Aᴴ.
-      Solver adj = solver.adjoint();
-      auto vt = values2.index_select(-1, pattern->transpose_perm());
-      if (vt.is_complex()) vt = vt.conj();
+      at::Tensor vt;
+      auto adj = backend->adjoint(values2, vt);
       lam = SolveFunction::apply(vt, g, adj, nullptr);
       if (ctx->needs_input_grad(0))
-        gv = reduce_batch(-detail::sddmm_reference(*pattern, lam, x), values2.size(0));
+        gv = reduce_batch(backend->values_grad(lam, x, /*differentiable=*/true), values2.size(0));
     } else {
-      lam = detail::solve3(solver, g, /*adjoint=*/true, nullptr, /*force_warn=*/true);
+      lam = backend->solve3(g, /*adjoint=*/true, nullptr, /*force_warn=*/true);
       if (ctx->needs_input_grad(0))
-        gv = reduce_batch(-detail::sddmm(*pattern, lam, x), values2.size(0));
+        gv = reduce_batch(backend->values_grad(lam, x, /*differentiable=*/false), values2.size(0));
     }
     if (ctx->needs_input_grad(1)) gb = reduce_batch(lam, b_batch);
     return {gv, gb, at::Tensor(), at::Tensor()};
@@ -76,11 +107,19 @@ class SolveFunction : public torch::autograd::Function<SolveFunction> {
 
 }  // namespace
 
+namespace detail {
+at::Tensor solve_autograd(const at::Tensor& values2, const at::Tensor& b3,
+                          const SolveBackendPtr& backend, SolveInfo* info) {
+  return SolveFunction::apply(values2, b3, backend, info);
+}
+}  // namespace detail
+
 at::Tensor solve(const Solver& solver, const at::Tensor& b, SolveInfo* info) {
   TORCH_CHECK_VALUE(solver.defined(), "dsla: the Solver is empty (default-constructed)");
   const auto& A = solver.matrix();
   auto r = detail::normalize_rhs(A, b, /*adjoint=*/false, "b");
-  auto x3 = SolveFunction::apply(values2d(A), r.b3, solver, info);
+  auto x3 = detail::solve_autograd(values2d(A), r.b3,
+                                   std::make_shared<SolverBackend>(solver.detached()), info);
   return x3.reshape(r.x_shape);
 }
 

@@ -5,15 +5,17 @@
 #include <dsla/solve.h>
 
 #include <ATen/ATen.h>
-#include <c10/core/GradMode.h>
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/solve_dist.h"
 #include "cli/timing.h"
 
 namespace dsla::cli {
@@ -50,6 +52,15 @@ int run_solve(const Args& args) {
   opt.check_every = args.get_int("check-every", 0);
   opt.warn = false;
   const int64_t every = args.get_int("progress", 100);
+  if (args.flag("dist") || args.get_int("ranks", 0) > 0) {
+    // --dist SPEC, or --dist / --ranks N with the problem as the positional argument.
+    const std::string v = args.flag("dist") ? args.get("dist") : "1";
+    const std::string spec = v == "1" ? what : v;
+    if (args.get_int("ranks", 0) > 0 && !std::getenv("RANK") &&
+        !std::getenv("OMPI_COMM_WORLD_RANK"))
+      return launch_ranks(args.get_int("ranks", 0), spec);
+    return run_solve_dist(args, spec, opt);
+  }
   auto A = load_matrix(what, args);
   const double t_start =
       std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -127,11 +138,18 @@ const CommandRegistrar reg(
                  "  --threads T    CPU threads (default: ATen's setting)\n"
                  "  --progress E   print (iteration, residual) to stderr every E iterations\n"
                  "                 (default 100; 0 = quiet)\n"
+                 "  --dist SPEC    distributed solve of a generated problem over the ranks of a\n"
+                 "                 launcher: torchrun --standalone --nproc_per_node=2 --no-python\n"
+                 "                 build/bin/dsla solve --dist poisson3d:64 --method cg\n"
+                 "                 (Gloo on CPU; rank 0 prints; precond jacobi or\n"
+                 "                 block_jacobi[:KIND])\n"
+                 "  --ranks N      the same without a launcher: N local Gloo processes\n"
+                 "                 (dsla solve poisson3d:64 --ranks 2)\n"
                  "  exit status 2 when the solve did not converge\n\n") +
          kMatrixHelp,
      run_solve,
      {"method", "precond", "rtol", "atol", "maxiter", "restart", "ordering", "check-every",
-      "threads", "progress"}});
+      "threads", "progress", "dist", "ranks"}});
 
 }  // namespace
 }  // namespace dsla::cli

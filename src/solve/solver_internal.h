@@ -4,9 +4,37 @@
 
 #include <dsla/solve.h>
 
+#include <memory>
 #include <vector>
 
 namespace dsla::detail {
+
+// What the autograd node of a linear solve (src/autograd/solve_fn.cpp) needs from the prepared
+// solve, so that one adjoint rule serves every kind of matrix: the one-process Solver and the
+// distributed dist::DistSolver implement it.
+class SolveBackend {
+ public:
+  virtual ~SolveBackend() = default;
+  // x3 [B, m, k] = A⁻¹ b3 (A⁻ᴴ with `adjoint`), as detail::solve3 below.
+  virtual at::Tensor solve3(const at::Tensor& b3, bool adjoint, SolveInfo* info,
+                            bool force_warn) const = 0;
+  // ∂L/∂values[q] = −λ[row q] · conj(x[col q]) in the layout of the values the node was given
+  // ([B, nnz]); `differentiable` records ATen ops (double backward).
+  virtual at::Tensor values_grad(const at::Tensor& lam, const at::Tensor& x,
+                                 bool differentiable) const = 0;
+  // The backend of Aᴴ and its values as a differentiable function of `values2` (double
+  // backward). Backends that cannot do it throw NotImplementedError.
+  virtual std::shared_ptr<const SolveBackend> adjoint(const at::Tensor& values2,
+                                                      at::Tensor& adjoint_values2) const = 0;
+  // Bumped by refactor(): backward refuses values other than the forward's.
+  virtual int64_t version() const = 0;
+};
+using SolveBackendPtr = std::shared_ptr<const SolveBackend>;
+
+// The differentiable solve over a backend (src/autograd/solve_fn.cpp): values2 [Bv, nnz] are
+// the values the backend was prepared from (with their autograd history), b3 [Bb, n, k].
+at::Tensor solve_autograd(const at::Tensor& values2, const at::Tensor& b3,
+                          const SolveBackendPtr& backend, SolveInfo* info);
 
 struct Rhs {
   at::Tensor b3;                 // [Bb, n, k], Bb in {1, B}

@@ -39,7 +39,9 @@ void run(Method method, const Problem& P, const at::Tensor& b, at::Tensor& x, So
   const auto& space = A.space();
   auto bnorm = space.norm(b);
   int64_t maxiter = opt.maxiter;
-  if (maxiter < 0) maxiter = std::max<int64_t>(100, 10 * std::max(A.rows(), A.cols()));
+  if (maxiter < 0)
+    maxiter = std::max<int64_t>(
+        100, 10 * std::max(space.global_rows(A.rows()), space.global_rows(A.cols())));
   Monitor mon(opt, bnorm, maxiter, b.device());
   double prev_worst = std::numeric_limits<double>::infinity();
   at::Tensor rn;

@@ -24,8 +24,9 @@ at::Tensor from_t(const at::Tensor& v) {
 void gmres(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon, bool flexible) {
   const auto& space = P.A->space();
   const int64_t B = x.size(0), n = x.size(1), k = x.size(2);
+  const int64_t n_all = space.global_rows(n);  // the cap must be the same on every rank
   const int64_t m =
-      std::max<int64_t>(1, std::min<int64_t>(P.opt->restart, std::max<int64_t>(n, 1)));
+      std::max<int64_t>(1, std::min<int64_t>(P.opt->restart, std::max<int64_t>(n_all, 1)));
   auto opts = x.options();
   auto ropts = opts.dtype(c10::toRealValueType(x.scalar_type()));
   auto V = at::zeros({B, k, m + 1, n}, opts);

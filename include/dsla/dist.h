@@ -1,0 +1,238 @@
+// Distributed sparse matrices and solves over torch.distributed (domain decomposition).
+//
+// The rows of a square matrix are split over the ranks of a c10d process group: rank r owns
+// `n_owned` rows, named by their global ids (`owned()`, in the rank's local order: interior rows
+// first, then boundary rows, i.e. rows with an entry in a column owned elsewhere). The rank keeps
+// its rows as two ordinary SparseMatrix blocks, as hypre's ParCSR and PETSc's MPIAIJ do:
+//   diag  [n_owned x n_owned]  the columns it owns (local numbering = owned() order),
+//   offd  [n_boundary x n_ghost] the columns owned elsewhere ("ghosts", grouped by owner),
+// plus a halo plan saying which owned entries each neighbour needs. Nothing of global length
+// exists on any rank (ownership is looked up through a distributed directory), except in
+// gather(), which builds the whole vector on purpose.
+//
+// Vectors are owned slices: x[i] belongs to global row owned()[i]; shapes [n_owned],
+// [n_owned, k], or with batched values [B, n_owned(, k)]. Every Krylov method of dsla runs
+// unchanged on the distributed operator: its VectorSpace sums partial reductions over the ranks,
+// so SolveInfo (iterations, residual, status) is global and identical on every rank.
+//
+// Every function here is a collective over the matrix's group unless it says "local": all ranks
+// call it, in the same order. Input errors found on one rank are agreed on (Comm::agree) and
+// raised on every rank, so that no rank is left waiting in a collective; a rank that dies makes
+// the others fail within the group's timeout.
+#pragma once
+
+#include <dsla/linear_operator.h>
+#include <dsla/solve.h>
+#include <dsla/sparse_matrix.h>
+
+#include <ATen/Tensor.h>
+#include <c10/util/intrusive_ptr.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace c10d {
+class ProcessGroup;
+class Store;
+}  // namespace c10d
+
+namespace dsla::dist {
+
+// A communicator over a c10d process group (Gloo on CPU tensors, and on CUDA tensors through
+// host staging; NCCL for CUDA tensors). Copies share the group. Every operation waits at most
+// timeout(): a peer that never arrives makes it throw, never hang.
+class Comm {
+ public:
+  Comm() = default;
+  // timeout 0: the group's own timeout where it can be read (Gloo), else 30 minutes.
+  explicit Comm(const c10::intrusive_ptr<c10d::ProcessGroup>& group,
+                std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  // A Gloo group over `store` (tests: P threads as P ranks over one c10d::HashStore).
+  static Comm gloo(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // From the launcher's environment: torchrun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) or
+  // mpirun (OMPI_COMM_WORLD_RANK / _SIZE; MASTER_ADDR defaults to 127.0.0.1), a TCPStore (or a
+  // FileStore when DSLA_DIST_STORE=file:<path>), and a Gloo group. DSLA_DIST_TIMEOUT (seconds)
+  // sets the timeout (default 300).
+  static Comm from_env();
+
+  bool defined() const { return impl_ != nullptr; }
+  int rank() const;
+  int size() const;
+  std::chrono::milliseconds timeout() const;
+  std::string backend() const;  // "gloo", "nccl", ...
+
+  // t = Σ over ranks, in place (any dtype Gloo sums: float, double, complex, int, bool as int).
+  void allreduce_sum_(at::Tensor& t) const;
+  void allreduce_max_(at::Tensor& t) const;
+  // Every rank's t (same shape everywhere) stacked: [P, ...t.shape].
+  at::Tensor allgather(const at::Tensor& t) const;
+  // Every rank's t concatenated along dim 0 (sizes may differ; the rest must agree).
+  at::Tensor allgatherv(const at::Tensor& t) const;
+  // Rows [off_r, off_r + send_counts[r]) of `send` go to rank r; returns what every rank sent
+  // here, concatenated in rank order, and its counts per rank.
+  at::Tensor alltoallv(const at::Tensor& send, const std::vector<int64_t>& send_counts,
+                       std::vector<int64_t>* recv_counts = nullptr) const;
+  void broadcast_(at::Tensor& t, int root) const;
+  void barrier() const;
+
+  // Point to point (halo exchange): contiguous tensors; wait() before touching them.
+  struct Request {
+    std::shared_ptr<void> work;
+    at::Tensor staged, target;  // host staging of a CUDA tensor on Gloo
+  };
+  Request isend(const at::Tensor& t, int dst, int tag) const;
+  Request irecv(at::Tensor& t, int src, int tag) const;
+  void wait(Request& r) const;
+
+  // Error agreement: every rank calls it; if `ok` is false on any rank, every rank throws a
+  // ValueError with the message of the lowest failing rank (so no rank hangs in a collective
+  // that a failing rank never reaches).
+  void agree(bool ok, const std::string& message) const;
+  // The lowest rank whose `ok` is false (-1 when none), the same on every rank.
+  int first_failure(bool ok) const;
+  // `message` of rank `root`, on every rank.
+  std::string broadcast_message(const std::string& message, int root) const;
+  // Throws on every rank unless `value` is the same on every rank ("<arg> differs across
+  // ranks (min .., max ..)").
+  void check_same(int64_t value, const char* arg, const char* what) const;
+
+  struct Impl;
+  const Impl* impl() const { return impl_.get(); }
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+struct HaloPlan;  // src/dist/halo_plan.h
+
+// A square sparse matrix with its rows distributed over the ranks of a Comm.
+class DistMatrix {
+ public:
+  DistMatrix() = default;
+
+  // This rank's entries in global coordinates: every `row` must be in `owned` (int64 global
+  // ids of the rows this rank owns, unique; together the ranks' owned sets partition [0, N));
+  // `col` any global column. values [nnz] or [B, nnz] (differentiable: gradients reach them
+  // through diag() and offd()). Duplicates are summed. shape: the global (N, N), the same on
+  // every rank.
+  static DistMatrix from_local_coo(const Comm& comm, const at::Tensor& row, const at::Tensor& col,
+                                   const at::Tensor& values, Shape shape, const at::Tensor& owned);
+
+  bool defined() const { return plan_ != nullptr; }
+  const Comm& comm() const;
+  int64_t rows() const;  // global N
+  int64_t cols() const;
+  int64_t nnz() const;  // global stored entries (summed over ranks)
+  // local:
+  int64_t n_owned() const;
+  int64_t n_interior() const;
+  int64_t n_ghost() const;
+  int64_t n_neighbours() const;  // ranks this rank receives ghosts from
+  int64_t local_nnz() const { return diag_.nnz() + offd_.nnz(); }
+  const at::Tensor& owned() const;  // int64 [n_owned], global ids in local order
+  const at::Tensor& ghost() const;  // int64 [n_ghost], global ids of the ghost columns
+  const SparseMatrix& diag() const { return diag_; }
+  const SparseMatrix& offd() const { return offd_; }
+  at::ScalarType dtype() const { return diag_.dtype(); }
+  c10::Device device() const { return diag_.device(); }
+  bool is_batched() const { return diag_.is_batched(); }
+  int64_t batch_size() const { return diag_.batch_size(); }
+  // Local values: diag's then offd's, along the last dimension ([nnz_local] or [B, nnz_local]).
+  at::Tensor values() const;
+  // The same distribution and halo plan with new local values (values()'s layout).
+  DistMatrix with_values(const at::Tensor& values) const;
+  DistMatrix detach() const;
+  // Neighbours, bytes per exchange, ghost fraction (this rank).
+  std::string plan_summary() const;
+  const HaloPlan& plan() const { return *plan_; }
+  // Global index of this rank's first row in rank order (Σ n_owned of lower ranks).
+  int64_t rank_offset() const;
+
+  // y = A x and y = Aᴴ x on [B, n_owned, k] (written, not accumulated). apply overlaps the
+  // diagonal-block product with the halo exchange; apply_adjoint multiplies locally by the
+  // blocks' adjoints and sends the ghost part back to its owners, who add it.
+  void apply(const at::Tensor& x3, at::Tensor& y3) const;
+  void apply_adjoint(const at::Tensor& x3, at::Tensor& y3) const;
+  // The ghost entries of x3: [B, n_ghost, k] (one halo exchange).
+  at::Tensor halo(const at::Tensor& x3) const;
+  // A x (Aᴴ x with `adjoint`) for a user-facing owned slice ([n_owned], [n_owned, k],
+  // [B, n_owned(, k)]); not differentiable (python/dsla/distributed.py adds the gradients).
+  at::Tensor matmul(const at::Tensor& x, bool adjoint = false) const;
+  // g[q] = gy[row q] · conj(x[col q]) in values()'s layout, [B, nnz_local] from gy3, x3
+  // [B, n_owned, k] (summed over k): the values gradient of y = A x, and, negated, of a solve.
+  // One halo exchange of x. `differentiable` records ATen ops (double backward).
+  at::Tensor values_grad(const at::Tensor& gy3, const at::Tensor& x3,
+                         bool differentiable = false) const;
+  // The whole vector on every rank ([N] or [N, k], rows in global order) from owned slices.
+  at::Tensor gather(const at::Tensor& x) const;
+  // The whole matrix on every rank (tests, small N).
+  SparseMatrix gather_matrix() const;
+  // The operator Krylov methods see (rows() = n_owned; its space all-reduces).
+  LinearOperatorPtr make_operator() const;
+
+ private:
+  std::shared_ptr<const HaloPlan> plan_;
+  SparseMatrix diag_, offd_;
+};
+
+// Partitions (part ids, not global arrays, except for partitions of a matrix that is global
+// already).
+// Contiguous blocks of rows: rank r owns [N r / P, N (r+1) / P) (balanced within one row).
+std::pair<int64_t, int64_t> contiguous_range(int64_t n, int rank, int size);
+// METIS k-way part ids [N] of a (global) matrix's graph (pattern symmetrized, diagonal
+// dropped); throws NotImplementedError when this build has no METIS.
+at::Tensor metis_parts(const SparseMatrix& A, int parts);
+bool metis_available();
+
+// This rank's rows of a structured generator ("poisson2d", "poisson3d", "aniso2d") of side n,
+// partitioned in boxes over a near-cubic process grid; rows are global lexicographic ids.
+// Returns the rank's matrix; only its box is ever built.
+DistMatrix generate(const Comm& comm, const std::string& kind, int64_t n, double epsilon = 1e-2,
+                    at::ScalarType dtype = at::kDouble);
+
+// A solve prepared once for a distributed matrix: Krylov methods (CG, BiCGStab, GMRES,
+// FGMRES, MINRES, LSQR, LSMR) with preconditioners "none", "jacobi", "auto" (Jacobi where the
+// diagonal allows it) and "block_jacobi[:<local kind>]" (any local dsla preconditioner — ilu0,
+// ic0, ssor, amg, ... — on each rank's diagonal block, no communication; plain "block_jacobi"
+// is ilu0). Direct methods are refused (NotImplementedError).
+class DistSolver {
+ public:
+  DistSolver() = default;
+  DistSolver(const DistMatrix& A, const SolveOptions& opt = {});
+  bool defined() const { return impl_ != nullptr; }
+  // x3 [B, n_owned, k] = A⁻¹ b3 (A⁻ᴴ with `adjoint`); not differentiable.
+  at::Tensor solve3(const at::Tensor& b3, bool adjoint, SolveInfo* info,
+                    bool force_warn = false) const;
+  const DistMatrix& matrix() const;  // values as given (may require grad)
+  Method method() const;
+  std::string preconditioner() const;
+  double setup_time() const;
+  // New local values (values()'s layout, same pattern): redoes only the numeric setup (the
+  // halo plan and the preconditioner's analysis are kept). Collective.
+  void refactor(const at::Tensor& values);
+  // Bumped by refactor(): backward refuses values other than its forward's.
+  int64_t version() const;
+  // The same solver whose matrix() values are detached (what autograd nodes keep).
+  DistSolver detached() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+  DistMatrix A_;
+};
+
+// Differentiable distributed solve (values of A and b): x has b's shape. Backward is one
+// adjoint distributed solve (a collective: every rank must call backward, e.g. on a loss made
+// global with an all-reduce).
+at::Tensor solve(const DistMatrix& A, const at::Tensor& b, const SolveOptions& opt = {},
+                 SolveInfo* info = nullptr);
+// With a prepared DistSolver (x = A⁻¹ b, or A⁻ᴴ b with `adjoint`): differentiable in
+// solver.matrix().values() and b.
+at::Tensor solve(const DistSolver& solver, const at::Tensor& b, SolveInfo* info = nullptr,
+                 bool adjoint = false);
+
+}  // namespace dsla::dist

@@ -1,0 +1,600 @@
+"""Distributed sparse matrices over ``torch.distributed`` (domain decomposition).
+
+The rows of a square matrix are split over the ranks of a process group; each rank keeps its
+rows (a diagonal block over the columns it owns and an off-diagonal block over "ghost" columns
+owned elsewhere) and a halo plan. Vectors are **owned slices**: ``x[i]`` belongs to global row
+``A.owned[i]``, so ``b_local = b[A.owned]`` takes this rank's part of a global vector::
+
+    import torch, torch.distributed as dist, dsla
+    dist.init_process_group("gloo")                      # torchrun, or spawn with file://
+    A = dsla.distributed.poisson2d(256)                  # only this rank's box is built
+    b = torch.ones(A.n_owned, dtype=torch.float64)
+    x, info = dsla.solve(A, b, method="cg", precond="jacobi", return_info=True)
+    print(A.gather(x)[:4], info)                         # the whole vector, on every rank
+
+Every function and method here is a **collective**: all ranks of the group call it, in the
+same order. Errors found on one rank (bad input, a failed local setup) are raised on every rank;
+a rank that dies makes the others raise within the group's timeout. ``info`` (iterations,
+residual, status) is global and identical on every rank.
+
+Solves are differentiable in ``A.values`` and ``b``; backward is itself collective, so the loss
+must be global (reduce it with :func:`global_sum`) and every rank must call ``backward()``.
+No array of global length exists on any rank, except in :meth:`DistTensor.gather` and the
+input of :func:`from_global`.
+"""
+import os
+
+import torch
+
+from . import _C
+from ._sparse_base import as_matrix
+from ._util import as_int, dtype_name
+
+METHODS = ("auto", "cg", "bicgstab", "gmres", "fgmres", "minres", "lsqr", "lsmr")
+
+_comms = {}
+
+
+def _dist():
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        raise RuntimeError("dsla: torch.distributed is not available in this PyTorch build")
+    if not dist.is_initialized():
+        raise RuntimeError("dsla: torch.distributed is not initialized; call "
+                           "torch.distributed.init_process_group('gloo') first (torchrun sets "
+                           "the environment it reads)")
+    return dist
+
+
+def _comm(group=None):
+    """The _C.DistComm of a process group (default: the default group), cached per group."""
+    dist = _dist()
+    if group is None:
+        group = dist.distributed_c10d._get_default_group()
+    key = id(group)
+    c = _comms.get(key)
+    if c is None or c[0] is not group:
+        try:
+            comm = _C.DistComm(group)
+        except TypeError as e:  # pybind11 could not see torch's ProcessGroup type
+            raise TypeError("dsla: argument 'group': expected a torch.distributed "
+                            f"ProcessGroup, got {type(group).__name__} ({e})") from None
+        c = (group, comm)
+        _comms[key] = c
+    return c[1]
+
+
+class DistTensor:
+    """A square sparse matrix with its rows distributed over a process group.
+
+    Build one with :func:`from_global`, :func:`from_local` or a generator
+    (:func:`poisson2d`, :func:`poisson3d`, :func:`aniso2d`, :func:`convdiff2d`).
+    """
+
+    _is_distributed = True
+
+    def __init__(self, m, group=None):
+        self._m = m
+        self._group = group
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def shape(self):
+        """The global shape ``(N, N)`` (``(B, N, N)`` with batched values)."""
+        n = self._m.rows
+        return (self._m.batch_size, n, n) if self._m.is_batched else (n, n)
+
+    @property
+    def nnz(self):
+        """Stored entries over all ranks."""
+        return self._m.nnz
+
+    @property
+    def owned(self):
+        """Global ids of the rows this rank owns (LongTensor ``[n_owned]``), in local order:
+        rows with no ghost column first, then boundary rows. ``b[A.owned]`` is this rank's
+        slice of a global vector ``b``."""
+        return self._m.owned
+
+    @property
+    def ghost(self):
+        """Global ids of the columns this rank needs from other ranks, grouped by owner."""
+        return self._m.ghost
+
+    @property
+    def n_owned(self):
+        return self._m.n_owned
+
+    @property
+    def n_interior(self):
+        return self._m.n_interior
+
+    @property
+    def n_ghost(self):
+        return self._m.n_ghost
+
+    @property
+    def values(self):
+        """This rank's values ``[nnz_local]`` (``[B, nnz_local]``): the diagonal block's, then
+        the off-diagonal block's, in their CSR orders. Differentiable."""
+        return self._m.values
+
+    @property
+    def local(self):
+        """This rank's rows as a ``dsla.SparseTensor`` ``[n_owned, n_owned + n_ghost]``: owned
+        columns first (in ``owned`` order), then ghost columns (in ``ghost`` order).
+        Differentiable in the values."""
+        from .sparse_tensor import SparseTensor
+
+        d, o = self._m.diag, self._m.offd
+        n, ni = self._m.n_owned, self._m.n_interior
+        row = torch.cat([d.row_indices().long(), o.row_indices().long() + ni])
+        col = torch.cat([d.col_indices().long(), o.col_indices().long() + n])
+        return SparseTensor(self.values, row, col, (n, n + self._m.n_ghost))
+
+    @property
+    def dtype(self):
+        return self._m.values.dtype
+
+    @property
+    def device(self):
+        return self._m.values.device
+
+    @property
+    def rank(self):
+        return self._m.comm.rank
+
+    @property
+    def world_size(self):
+        return self._m.comm.size
+
+    def halo_summary(self):
+        """This rank's halo plan in words (neighbours, entries per exchange)."""
+        return self._m.plan_summary()
+
+    def __repr__(self):
+        return (f"dsla.DistTensor(shape={self.shape}, nnz={self.nnz}, rank {self.rank}/"
+                f"{self.world_size}: n_owned={self.n_owned}, n_ghost={self.n_ghost}, "
+                f"dtype={self.dtype})")
+
+    # ------------------------------------------------------------------ operations
+    def with_values(self, values):
+        """The same distribution and halo plan with new local values (``values``'s layout)."""
+        return DistTensor(self._m.with_values(values), self._group)
+
+    def __matmul__(self, x):
+        """``A @ x`` on owned slices ``[n_owned]`` / ``[n_owned, k]``: one halo exchange,
+        overlapped with the diagonal block's product. Differentiable in ``A.values`` and
+        ``x``."""
+        x = torch.as_tensor(x)
+        if x.requires_grad or self.values.requires_grad:
+            return _MatmulFn.apply(self.values, x, self)
+        return self._m.matmul(x)
+
+    def matmul(self, x):
+        return self @ x
+
+    def gather(self, x):
+        """The whole vector (``[N]`` or ``[N, k]``) on every rank from owned slices. For tests
+        and small N: it is the one global-length array this module makes. Not differentiable."""
+        return self._m.gather(torch.as_tensor(x))
+
+    def gather_matrix(self):
+        """The whole matrix as a ``dsla.SparseTensor`` on every rank (tests, small N)."""
+        from .sparse_tensor import SparseTensor
+
+        return SparseTensor._wrap(self._m.gather_matrix())
+
+    def solve(self, b, **kw):
+        """``dsla.distributed.solve(self, b, **kw)``."""
+        return solve(self, b, **kw)
+
+    def _solver(self, **kw):
+        """``dsla.Solver(self, **kw)``: a :class:`dsla.distributed.Solver`."""
+        return Solver(self, **kw)
+
+
+class _MatmulFn(torch.autograd.Function):
+    """y = A x with gradients x̄ = Aᴴ ȳ (the reverse halo exchange) and
+    v̄[q] = ȳ[row q] · conj(x[col q]) (x's ghosts through one halo exchange). Collective in
+    backward too."""
+
+    @staticmethod
+    def forward(ctx, values, x, A):
+        ctx.A = A
+        ctx.save_for_backward(x)
+        return A._m.matmul(x.detach())
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        A = ctx.A
+        gx = A._m.matmul_adjoint(gy.contiguous()) if ctx.needs_input_grad[1] else None
+        gv = A._m.values_grad(gy.contiguous(), x.detach()) if ctx.needs_input_grad[0] else None
+        return gv, gx, None
+
+
+def from_local(values, row, col, shape, owned, group=None):
+    """A distributed matrix from this rank's entries in global coordinates.
+
+    values ``[nnz]`` or ``[B, nnz]`` (float32/64, complex64/128; differentiable), row/col
+    integer ``[nnz]`` global ids (every row in ``owned``; duplicates summed), shape the global
+    ``(N, N)`` (the same on every rank), owned LongTensor: the global ids of the rows this rank
+    owns (together the ranks' ``owned`` partition ``range(N)``; a rank may own none).
+    """
+    comm = _comm(group)
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 2:
+        raise ValueError(f"dsla: argument 'shape': expected the global (N, N), got {shape}")
+    values = torch.as_tensor(values)
+    row, col = torch.as_tensor(row), torch.as_tensor(col)
+    owned = torch.as_tensor(owned)
+    n = shape[0] if shape[0] == shape[1] else -1  # refused (on every rank) by the C++ side
+    return DistTensor(_C.DistMatrix.from_local_coo(comm, row, col, values, n, owned), group)
+
+
+def _parts(G, partition, P, group):
+    """Part ids ``[N]`` of a global matrix (the same on every rank)."""
+    n = G.shape[-1]
+    if isinstance(partition, str):
+        kind = partition.lower()
+        if kind == "contiguous":
+            return torch.div(torch.arange(n, dtype=torch.long) * P, max(n, 1),
+                             rounding_mode="floor").clamp_max(P - 1)
+        if kind == "metis":
+            parts = _C.metis_parts(G._m, P)
+            # METIS is seeded, but take rank 0's so every rank surely holds the same.
+            _dist().broadcast(parts, 0, group=group)
+            return parts
+        raise ValueError(f"dsla: argument 'partition': unknown partition {partition!r}; use "
+                         "'contiguous', 'metis' or a LongTensor of part ids [N]")
+    parts = torch.as_tensor(partition)
+    if parts.dtype != torch.long or parts.shape != (n,):
+        raise ValueError(f"dsla: argument 'partition': part ids must be a torch.int64 tensor of "
+                         f"shape [{n}], got {parts.dtype} {tuple(parts.shape)}")
+    if n and (int(parts.min()) < 0 or int(parts.max()) >= P):
+        raise ValueError(f"dsla: argument 'partition': part ids must be in [0, {P}) (one per "
+                         f"rank), got values in [{int(parts.min())}, {int(parts.max())}]")
+    return parts.cpu()
+
+
+def _check_same_matrix(G, comm):
+    """Refuses, on every rank, a G that differs across ranks (shape, nnz, a checksum of the
+    pattern and of the values): each rank would otherwise keep rows of a different matrix."""
+    r, c = G.row.long().cpu(), G.col.long().cpu()
+    v = G.values.detach().cpu().to(torch.complex128 if G.values.is_complex() else torch.float64)
+    n = G.shape[-1]
+    key = (r * 1000003 + c * 97 + 1) % 2147483647
+    w7 = torch.arange(len(key)) % 7 + 1
+    w5 = torch.arange(v.shape[-1]) % 5 + 1
+    fp = torch.tensor([float(n), float(G.nnz), float((key * w7).sum()), float(v.abs().sum()),
+                       float((v.abs() * w5).sum())], dtype=torch.float64)
+    # The max of fp and of -fp over the ranks: they meet iff every rank has the same fp (and
+    # then every rank sees it; otherwise every rank sees them differ and raises).
+    both = torch.cat([fp, -fp])
+    comm.allreduce_max_(both)
+    if not torch.equal(both[:5], -both[5:]):
+        raise ValueError("dsla: argument 'G': the matrix differs across ranks (shape, pattern or "
+                         "values); from_global needs the same G on every rank (or G on one rank "
+                         "with root=)")
+
+
+def from_global(G, partition="contiguous", root=None, group=None):
+    """Distributes a global ``dsla.SparseTensor`` ``G`` (square): each rank keeps its rows.
+
+    G: the same matrix on every rank (or, with ``root=r``, only on rank ``r``; the others pass
+    ``None`` and receive their rows). partition: ``"contiguous"`` (balanced row blocks),
+    ``"metis"`` (METIS k-way on the graph of G; needs ``dsla.features['metis']``) or a
+    LongTensor of part ids ``[N]`` (rank of each row; ranks may own no rows).
+
+    Gradients flow back to ``G.values`` (with G on every rank): each rank's ``G.values.grad``
+    holds the gradient of the entries it owns, and their sum over ranks is the one-process
+    gradient.
+    """
+    dist = _dist()
+    comm = _comm(group)
+    P, rank = comm.size, comm.rank
+    if root is not None:
+        root = as_int(root, "root", 0)
+        if root >= P:
+            raise ValueError(f"dsla: argument 'root': must be a rank in [0, {P}), got {root}")
+        obj = [None]
+        if rank == root:
+            as_matrix(G, "G")
+            if G.values.requires_grad:
+                raise NotImplementedError(
+                    "dsla: from_global(root=...) does not carry gradients to G.values; pass G on "
+                    "every rank (root=None) to differentiate through it")
+            obj = [(G.row.long(), G.col.long(), G.values.detach(), G.shape)]
+        dist.broadcast_object_list(obj, src=root, group=group)
+        row, col, vals, shape = obj[0]
+        from .sparse_tensor import SparseTensor
+
+        G = SparseTensor(vals, row, col, shape[-2:])
+    as_matrix(G, "G")
+    if G.shape[-1] != G.shape[-2]:
+        raise ValueError(f"dsla: argument 'G': a distributed matrix is square, got shape "
+                         f"{tuple(G.shape)}")
+    _check_same_matrix(G, comm)
+    parts = _parts(G, partition, P, group)
+    owned = torch.nonzero(parts == rank).view(-1)
+    r, c = G.row.long().cpu(), G.col.long().cpu()
+    keep = torch.nonzero(parts.index_select(0, r) == rank).view(-1)
+    vals = G.values.index_select(-1, keep.to(G.values.device))
+    m = _C.DistMatrix.from_local_coo(comm, r[keep], c[keep], vals, G.shape[-1], owned)
+    return DistTensor(m, group)
+
+
+def _generator(kind, n, epsilon, dtype, group):
+    comm = _comm(group)
+    n = as_int(n, "n", 1)
+    return DistTensor(_C.DistMatrix.generate(comm, kind, n, float(epsilon), dtype_name(dtype)),
+                      group)
+
+
+def poisson2d(n, dtype=torch.float64, group=None):
+    """5-point Laplacian on an n x n grid (as :func:`dsla.poisson2d`), each rank building only
+    its box of a near-square process grid."""
+    return _generator("poisson2d", n, 0.0, dtype, group)
+
+
+def poisson3d(n, dtype=torch.float64, group=None):
+    """7-point Laplacian on n³ (as :func:`dsla.poisson3d`), boxes of a near-cubic process
+    grid."""
+    return _generator("poisson3d", n, 0.0, dtype, group)
+
+
+def aniso2d(n, eps=1e-3, dtype=torch.float64, group=None):
+    """Anisotropic diffusion on n x n (as :func:`dsla.aniso2d`), per-rank boxes."""
+    return _generator("aniso2d", n, eps, dtype, group)
+
+
+def convdiff2d(n, pe=10.0, dtype=torch.float64, group=None):
+    """Upwind convection-diffusion on n x n (as :func:`dsla.convdiff2d`; nonsymmetric),
+    per-rank boxes."""
+    return _generator("convdiff2d", n, pe, dtype, group)
+
+
+class _GlobalSum(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, t, comm):
+        ctx.shape = t.shape
+        s = t.detach().sum().clone()
+        comm.allreduce_sum_(s)
+        return s
+
+    @staticmethod
+    def backward(ctx, g):
+        # Every rank holds the same global loss and calls backward with the same g: the
+        # gradient of Σ_ranks sum(t_r) with respect to this rank's t is g everywhere.
+        return g.expand(ctx.shape).clone(), None
+
+
+def global_sum(t, group=None):
+    """``Σ over ranks of t.sum()``, the same scalar on every rank; differentiable (a global
+    loss: every rank then calls ``backward()``, which distributed solves need)."""
+    return _GlobalSum.apply(torch.as_tensor(t), _comm(group))
+
+
+def _options(method, precond, rtol, atol, maxiter, restart, raise_on_failure, callback,
+             check_every, history):
+    method = "auto" if method is None else str(method).lower()
+    if method not in METHODS:
+        raise ValueError(f"dsla: argument 'method': {method!r} is not available for distributed "
+                         f"matrices; use one of {', '.join(METHODS)}")
+    d = dict(method=method, precond="auto" if precond is None else str(precond).lower(),
+             rtol=float(rtol), atol=float(atol), restart=as_int(restart, "restart", 1),
+             raise_on_failure=bool(raise_on_failure), warn=False, history=bool(history))
+    if maxiter is not None:
+        d["maxiter"] = as_int(maxiter, "maxiter", 0)
+    if check_every is not None:
+        d["check_every"] = as_int(check_every, "check_every", 1)
+    if callback is not None:
+        d["callback"] = callback
+    return d
+
+
+def _report(info, rank, raise_on_failure):
+    import warnings
+
+    if not info.converged and not raise_on_failure and rank == 0:
+        from .solve import SolveWarning
+
+        warnings.warn(f"dsla: {info.message}", SolveWarning, stacklevel=3)
+
+
+class Solver:
+    """A distributed solve prepared once (``dsla.Solver(A, ...)`` with a :class:`DistTensor`
+    builds one): the preconditioner is set up once; ``solve`` and ``solve_adjoint`` are
+    differentiable in ``A.values`` and ``b``; ``refactor(values)`` redoes only the numeric
+    setup (halo plan and analysis kept). Every call is a collective."""
+
+    def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
+                 restart=30, raise_on_failure=False, callback=None, check_every=None,
+                 history=False):
+        if not getattr(A, "_is_distributed", False):
+            raise TypeError(f"dsla: argument 'A': expected a dsla.distributed.DistTensor, got "
+                            f"{type(A).__name__}")
+        self._A = A
+        self._raise = bool(raise_on_failure)
+        self._s = _C.DistSolver(A._m, _options(method, precond, rtol, atol, maxiter, restart,
+                                               raise_on_failure, callback, check_every, history))
+        self.info = None
+
+    def solve(self, b, return_info=False):
+        x, self.info = self._s.solve(torch.as_tensor(b), False)
+        _report(self.info, self._A.rank, self._raise)
+        return (x, self.info) if return_info else x
+
+    def solve_adjoint(self, b, return_info=False):
+        x, self.info = self._s.solve(torch.as_tensor(b), True)
+        _report(self.info, self._A.rank, self._raise)
+        return (x, self.info) if return_info else x
+
+    def refactor(self, values):
+        self._s.refactor(torch.as_tensor(values))
+
+    @property
+    def method(self):
+        return self._s.method
+
+    @property
+    def preconditioner(self):
+        return self._s.preconditioner
+
+    @property
+    def setup_time(self):
+        return self._s.setup_time
+
+    def __repr__(self):
+        return (f"dsla.distributed.Solver(method={self.method!r}, "
+                f"preconditioner={self.preconditioner!r})")
+
+
+def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, restart=30,
+          return_info=False, raise_on_failure=False, callback=None, check_every=None,
+          history=False):
+    """Solve ``A x = b`` for a :class:`DistTensor` (``dsla.solve`` dispatches here).
+
+    b: this rank's owned slice ``[n_owned]`` or ``[n_owned, k]`` (``b_global[A.owned]``).
+    method: ``"auto"`` (CG when A is Hermitian with a positive diagonal, probed once, else
+    GMRES), ``"cg"``, ``"bicgstab"``, ``"gmres"``, ``"fgmres"``, ``"minres"``, ``"lsqr"``,
+    ``"lsmr"``. precond: ``None``/``"auto"`` (Jacobi where the diagonal allows it), ``"none"``,
+    ``"jacobi"``, ``"block_jacobi"`` (ILU(0) of each rank's diagonal block, no communication) or
+    ``"block_jacobi:<kind>"`` with any local kind (``ilu0``, ``ic0``, ``ssor``, ``sgs``,
+    ``amg``, ...). Returns ``x`` (owned slice, differentiable in ``A.values`` and ``b``) or
+    ``(x, info)``; info is the same on every rank.
+    """
+
+    if not getattr(A, "_is_distributed", False):
+        raise TypeError(f"dsla: argument 'A': expected a dsla.distributed.DistTensor, got "
+                        f"{type(A).__name__}")
+    d = _options(method, precond, rtol, atol, maxiter, restart, raise_on_failure, callback,
+                 check_every, history)
+    x, info = _C.dist_solve(A._m, torch.as_tensor(b), d)
+    _report(info, A.rank, raise_on_failure)
+    return (x, info) if return_info else x
+
+
+__all__ = ["DistTensor", "from_global", "from_local", "poisson2d", "poisson3d", "aniso2d",
+           "convdiff2d", "global_sum", "solve", "Solver", "save", "load"]
+
+
+# ---------------------------------------------------------------------------------- files
+# A partitioned matrix on disk: a directory with manifest.json and one safetensors file per
+# rank (8 bytes of little-endian header length, a JSON header, raw little-endian arrays; readable
+# by the `safetensors` package). Each rank file holds the rank's owned global ids and its
+# entries as global COO (row, col int64; values, complex as a trailing real/imaginary pair).
+_ST_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
+_ST_TORCH = {v: k for k, v in _ST_DTYPES.items()}
+
+
+def _write_safetensors(path, tensors, metadata):
+    import json
+    import struct
+
+    header, blobs, off = {"__metadata__": metadata}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().cpu().contiguous()
+        data = t.numpy().tobytes()
+        header[name] = {"dtype": _ST_DTYPES[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [off, off + len(data)]}
+        blobs.append(data)
+        off += len(data)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def _read_safetensors(path):
+    import json
+    import struct
+
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    meta = header.pop("__metadata__", {})
+    out = {}
+    for name, h in header.items():
+        b, e = h["data_offsets"]
+        dt = _ST_TORCH[h["dtype"]]
+        out[name] = torch.frombuffer(bytearray(data[b:e]), dtype=dt).reshape(h["shape"]) \
+            if e > b else torch.zeros(h["shape"], dtype=dt)
+    return out, meta
+
+
+def save(A, path):
+    """Writes a distributed matrix as ``path/manifest.json`` plus ``path/rank_XXXXX.safetensors``
+    (one per rank; no file holds anything of global length). Collective."""
+    import json
+
+    dist = _dist()
+    m = A._m
+    d, o = m.diag, m.offd
+    owned, ghost = m.owned, m.ghost
+    row = torch.cat([owned[d.row_indices().long()], owned[o.row_indices().long() + m.n_interior]])
+    col = torch.cat([owned[d.col_indices().long()], ghost[o.col_indices().long()]])
+    vals = A.values.detach().cpu()
+    cplx = vals.is_complex()
+    if cplx:
+        vals = torch.view_as_real(vals)
+    rank, P = A.rank, A.world_size
+    os.makedirs(path, exist_ok=True)
+    _write_safetensors(os.path.join(path, f"rank_{rank:05d}.safetensors"),
+                       {"owned": owned, "row": row, "col": col, "values": vals},
+                       {"complex": str(cplx)})
+    stats = [None] * P
+    dist.all_gather_object(stats, dict(n_owned=m.n_owned, n_ghost=m.n_ghost, nnz=m.local_nnz),
+                           group=A._group)
+    if rank == 0:
+        manifest = dict(format="dsla-distributed", version=1, n=m.rows, nnz=m.nnz, ranks=P,
+                        dtype=str(A.dtype).replace("torch.", ""),
+                        batch=m.batch_size if m.is_batched else None,
+                        files=[dict(file=f"rank_{r:05d}.safetensors", **s)
+                               for r, s in enumerate(stats)])
+        with open(os.path.join(path, "manifest.json"), "w") as f:
+            json.dump(manifest, f, indent=1)
+    dist.barrier(group=A._group)
+
+
+def load(path, group=None):
+    """Reads a matrix written by :func:`save`. On the rank count it was written with, rank r
+    takes file r (the same partition); on another rank count the rows are repartitioned in
+    contiguous blocks (each rank scans every file and keeps its rows). Collective."""
+    import json
+
+    comm = _comm(group)
+    with open(os.path.join(path, "manifest.json")) as f:
+        man = json.load(f)
+    if man.get("format") != "dsla-distributed":
+        raise ValueError(f"dsla: argument 'path': {path} has no dsla distributed manifest")
+    n, P, rank = man["n"], comm.size, comm.rank
+
+    def read(i):
+        t, meta = _read_safetensors(os.path.join(path, man["files"][i]["file"]))
+        v = t["values"]
+        if meta.get("complex") == "True":
+            v = torch.view_as_complex(v.contiguous())
+        return t, v
+
+    if man["ranks"] == P:
+        t, v = read(rank)
+        m = _C.DistMatrix.from_local_coo(comm, t["row"], t["col"], v, n, t["owned"])
+        return DistTensor(m, group)
+    lo, hi = (n * rank) // P, (n * (rank + 1)) // P
+    rows, cols, vals = [], [], []
+    for i in range(man["ranks"]):
+        t, v = read(i)
+        keep = torch.nonzero((t["row"] >= lo) & (t["row"] < hi)).view(-1)
+        rows.append(t["row"][keep])
+        cols.append(t["col"][keep])
+        vals.append(v.index_select(-1, keep))
+    m = _C.DistMatrix.from_local_coo(comm, torch.cat(rows), torch.cat(cols), torch.cat(vals, -1),
+                                     n, torch.arange(lo, hi))
+    return DistTensor(m, group)

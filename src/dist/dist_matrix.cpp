@@ -1,0 +1,425 @@
+// DistMatrix: construction from this rank's COO entries (renumbering, ownership directory, halo
+// plan), the overlapped product, its adjoint, and gathers for tests.
+#include <dsla/dist.h>
+#include <dsla/errors.h>
+
+#include <ATen/ATen.h>
+
+#include <sstream>
+
+#include "core/products.h"
+#include "dist/halo_plan.h"
+
+namespace dsla::dist {
+
+namespace {
+
+at::Tensor values2d(const SparseMatrix& M) {
+  return M.is_batched() ? M.values() : M.values().unsqueeze(0);
+}
+
+// Position of each of `x` in `sorted` (int64), and whether it is there.
+at::Tensor find_sorted(const at::Tensor& sorted, const at::Tensor& x, at::Tensor& found) {
+  if (sorted.numel() == 0) {
+    found = at::zeros(x.sizes(), at::kBool);
+    return at::zeros_like(x);
+  }
+  auto pos = at::searchsorted(sorted, x).clamp_max(sorted.numel() - 1);
+  found = sorted.index_select(0, pos.view({-1})).view(x.sizes()) == x;
+  return pos;
+}
+
+}  // namespace
+
+DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
+                                      const at::Tensor& col, const at::Tensor& values, Shape shape,
+                                      const at::Tensor& owned) {
+  DSLA_CHECK_ARG(comm.defined(), "comm", "is empty; build it from a process group");
+  // Local checks first, agreed on before any collective that depends on them.
+  std::string err;
+  auto fail = [&](const std::string& m) {
+    if (err.empty()) err = m;
+  };
+  const bool idx_ok = row.defined() && col.defined() && owned.defined() &&
+                      !at::isFloatingType(row.scalar_type()) &&
+                      !at::isFloatingType(col.scalar_type()) && owned.scalar_type() == at::kLong;
+  if (!idx_ok)
+    fail("argument 'row'/'col'/'owned': must be integer tensors (owned: torch.int64)");
+  else if (row.dim() != 1 || col.dim() != 1 || row.numel() != col.numel())
+    fail("argument 'col': row and col must be 1-D of one length, got " +
+         std::to_string(row.numel()) + " and " + std::to_string(col.numel()));
+  else if (owned.dim() != 1)
+    fail("argument 'owned': must be 1-D (the global ids of the rows this rank owns)");
+  if (!values.defined() || !(values.dim() == 1 || values.dim() == 2) ||
+      (idx_ok && values.size(-1) != row.numel()))
+    fail("argument 'values': must be [nnz] or [B, nnz] with nnz = len(row)");
+  else if (!(values.scalar_type() == at::kFloat || values.scalar_type() == at::kDouble ||
+             values.is_complex()))
+    fail(
+        "argument 'values': dtype must be torch.float32, torch.float64, torch.complex64 or "
+        "torch.complex128");
+  if (shape.rows != shape.cols || shape.rows < 0)
+    fail(
+        "argument 'shape': a distributed matrix is square (rows and columns share one "
+        "distribution), got (" +
+        std::to_string(shape.rows) + ", " + std::to_string(shape.cols) + ")");
+  comm.agree(err.empty(), err);
+  // The same global facts on every rank.
+  comm.check_same(shape.rows, "shape", "the global shape");
+  comm.check_same(static_cast<int64_t>(values.scalar_type()), "values", "the dtype");
+  comm.check_same(values.dim() == 2 ? values.size(0) : 0, "values", "the batch size");
+  comm.check_same(static_cast<int64_t>(values.device().type()), "values", "the device type");
+
+  const int64_t N = shape.rows;
+  const auto cpu_long = at::TensorOptions().dtype(at::kLong);
+  auto own = owned.to(at::kCPU).contiguous();
+  auto r = row.to(at::kCPU, at::kLong).contiguous();
+  auto c = col.to(at::kCPU, at::kLong).contiguous();
+  const int64_t n_owned = own.numel();
+  // owned: in range, unique; rows: owned here; cols: in range.
+  auto sorted = std::get<0>(at::sort(own));
+  if (n_owned > 0) {
+    if (sorted[0].item<int64_t>() < 0 || sorted[-1].item<int64_t>() >= N)
+      fail("argument 'owned': global row ids must be in [0, " + std::to_string(N) + ")");
+    else if (n_owned > 1 && (sorted.narrow(0, 1, n_owned - 1) == sorted.narrow(0, 0, n_owned - 1))
+                                .any()
+                                .item<bool>())
+      fail("argument 'owned': contains duplicate row ids");
+  }
+  at::Tensor rfound, cfound;
+  auto rpos = find_sorted(sorted, r, rfound);
+  if (r.numel() > 0 && !rfound.all().item<bool>()) {
+    const int64_t i = at::nonzero(~rfound)[0][0].item<int64_t>();
+    fail("argument 'row': entry " + std::to_string(i) + " has row " +
+         std::to_string(r[i].item<int64_t>()) +
+         ", which this rank does not own (rows of a rank's entries must be in its 'owned')");
+  }
+  if (c.numel() > 0 && (c.min().item<int64_t>() < 0 || c.max().item<int64_t>() >= N))
+    fail("argument 'col': column ids must be in [0, " + std::to_string(N) + ")");
+  comm.agree(err.empty(), err);
+
+  auto cpos = find_sorted(sorted, c, cfound);
+  auto is_ghost = ~cfound;
+  // Boundary rows: those with an entry in a ghost column. Interior first, then boundary, each
+  // in ascending global order.
+  auto bnd = at::zeros({n_owned}, at::kBool);
+  if (r.numel() > 0) bnd.index_put_({rpos.index({is_ghost})}, true);
+  auto order = at::cat({at::nonzero(~bnd).view(-1), at::nonzero(bnd).view(-1)});  // sorted idx
+  const int64_t n_int = n_owned - bnd.sum().item<int64_t>();
+  auto new_pos = at::empty({n_owned}, cpu_long);
+  new_pos.index_put_({order}, at::arange(n_owned, cpu_long));
+  auto local_owned = sorted.index_select(0, order);
+
+  auto plan = std::make_shared<HaloPlan>();
+  plan->comm = comm;
+  plan->n = N;
+  plan->n_owned = n_owned;
+  plan->n_interior = n_int;
+  plan->owned = local_owned;
+  // Ownership directory: checks that the owned sets partition [0, N).
+  Directory dir(comm, N, local_owned);
+
+  // Ghosts, grouped by owner (then by id).
+  auto ghost_ids = std::get<0>(at::_unique(c.index({is_ghost}), /*sorted=*/true));
+  at::Tensor g_owner, g_pos;
+  dir.lookup(ghost_ids, g_owner, g_pos);
+  auto g_order = at::argsort(g_owner * (N + 1) + ghost_ids);
+  ghost_ids = ghost_ids.index_select(0, g_order);
+  g_owner = g_owner.index_select(0, g_order);
+  g_pos = g_pos.index_select(0, g_order);
+  plan->ghost = ghost_ids;
+  plan->n_ghost = ghost_ids.numel();
+  const int P = comm.size();
+  auto per_owner = at::bincount(g_owner, {}, P);
+  std::vector<int64_t> ask(P);
+  {
+    auto a = per_owner.accessor<int64_t, 1>();
+    for (int p = 0; p < P; ++p) ask[p] = a[p];
+  }
+  plan->recv_off.push_back(0);
+  for (int p = 0; p < P; ++p) {
+    if (ask[p] > 0) {
+      plan->recv_ranks.push_back(p);
+      plan->recv_off.push_back(plan->recv_off.back() + ask[p]);
+    }
+  }
+  // Owners learn which of their entries each neighbour needs (in the neighbour's ghost order).
+  std::vector<int64_t> give;
+  auto send_idx = comm.alltoallv(g_pos, ask, &give);
+  plan->send_off.push_back(0);
+  for (int p = 0; p < P; ++p) {
+    if (give[p] > 0) {
+      plan->send_ranks.push_back(p);
+      plan->send_off.push_back(plan->send_off.back() + give[p]);
+    }
+  }
+  plan->send_idx = send_idx.to(values.device());
+  {
+    auto counts = comm.allgather(at::tensor({n_owned}, cpu_long)).view(-1);
+    plan->rank_offset = counts.narrow(0, 0, comm.rank()).sum().item<int64_t>();
+  }
+
+  // The two blocks, differentiable in values (index_select, then from_coo's index_add).
+  auto dev = values.device();
+  auto di = at::nonzero(cfound).view(-1);
+  auto oi = at::nonzero(is_ghost).view(-1);
+  auto ghost_sorted = std::get<0>(at::sort(ghost_ids));
+  at::Tensor gfound;
+  auto gsp = find_sorted(ghost_sorted, c.index_select(0, oi), gfound);
+  // ghost index of a global id: position in ghost_ids (grouped order).
+  auto g_inv = at::empty_like(g_order);
+  g_inv.index_put_({g_order}, at::arange(g_order.numel(), cpu_long));
+  // ghost_sorted[j] is the j-th smallest ghost id = the original (unique, sorted) order.
+  auto ghost_col = g_inv.index_select(0, gsp);
+  CooOptions co;
+  co.check = true;
+  DistMatrix A;
+  A.diag_ = SparseMatrix::from_coo(new_pos.index_select(0, rpos.index_select(0, di)),
+                                   new_pos.index_select(0, cpos.index_select(0, di)),
+                                   values.index_select(-1, di.to(dev)), {n_owned, n_owned}, co);
+  A.offd_ = SparseMatrix::from_coo(new_pos.index_select(0, rpos.index_select(0, oi)) - n_int,
+                                   ghost_col, values.index_select(-1, oi.to(dev)),
+                                   {n_owned - n_int, plan->n_ghost}, co);
+  auto nz = at::tensor({A.diag_.nnz() + A.offd_.nnz()}, cpu_long);
+  comm.allreduce_sum_(nz);
+  plan->nnz_global = nz.item<int64_t>();
+  A.plan_ = plan;
+  return A;
+}
+
+const Comm& DistMatrix::comm() const {
+  TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
+  return plan_->comm;
+}
+int64_t DistMatrix::rows() const {
+  return plan_ ? plan_->n : 0;
+}
+int64_t DistMatrix::cols() const {
+  return rows();
+}
+int64_t DistMatrix::nnz() const {
+  return plan_ ? plan_->nnz_global : 0;
+}
+int64_t DistMatrix::n_owned() const {
+  return plan_ ? plan_->n_owned : 0;
+}
+int64_t DistMatrix::n_interior() const {
+  return plan_ ? plan_->n_interior : 0;
+}
+int64_t DistMatrix::n_ghost() const {
+  return plan_ ? plan_->n_ghost : 0;
+}
+int64_t DistMatrix::n_neighbours() const {
+  return plan_ ? static_cast<int64_t>(plan_->recv_ranks.size()) : 0;
+}
+const at::Tensor& DistMatrix::owned() const {
+  TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
+  return plan_->owned;
+}
+const at::Tensor& DistMatrix::ghost() const {
+  TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
+  return plan_->ghost;
+}
+int64_t DistMatrix::rank_offset() const {
+  return plan_ ? plan_->rank_offset : 0;
+}
+std::string DistMatrix::plan_summary() const {
+  return plan_ ? plan_->summary() : "empty";
+}
+
+at::Tensor DistMatrix::values() const {
+  return at::cat({diag_.values(), offd_.values()}, -1);
+}
+
+DistMatrix DistMatrix::with_values(const at::Tensor& v) const {
+  TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
+  const int64_t nd = diag_.nnz(), no = offd_.nnz();
+  DSLA_CHECK_ARG(v.defined() && (v.dim() == 1 || v.dim() == 2) && v.size(-1) == nd + no, "values",
+                 "must be [", nd + no, "] or [B, ", nd + no,
+                 "] (this rank's local values: A.values's layout), got ",
+                 v.defined() ? v.sizes() : at::IntArrayRef{});
+  DSLA_CHECK_TYPE(v.scalar_type() == dtype(), "values", "dtype ", v.scalar_type(),
+                  " does not match the matrix's ", dtype());
+  DSLA_CHECK_ARG(v.device() == device(), "values", "is on ", v.device(), " but the matrix is on ",
+                 device());
+  DistMatrix A;
+  A.plan_ = plan_;
+  A.diag_ = diag_.with_values(v.narrow(-1, 0, nd));
+  A.offd_ = offd_.with_values(v.narrow(-1, nd, no));
+  return A;
+}
+
+DistMatrix DistMatrix::detach() const {
+  DistMatrix A = *this;
+  A.diag_ = diag_.detach();
+  A.offd_ = offd_.detach();
+  return A;
+}
+
+namespace {
+
+// The per-neighbour exchange on [S or G, B, k] buffers (rows first so each slice is contiguous).
+void exchange(const HaloPlan& p, const at::Tensor& send_buf, const std::vector<int>& send_ranks,
+              const std::vector<int64_t>& send_off, at::Tensor& recv_buf,
+              const std::vector<int>& recv_ranks, const std::vector<int64_t>& recv_off, int tag,
+              std::vector<Comm::Request>& reqs) {
+  for (size_t i = 0; i < recv_ranks.size(); ++i) {
+    auto part = recv_buf.narrow(0, recv_off[i], recv_off[i + 1] - recv_off[i]);
+    reqs.push_back(p.comm.irecv(part, recv_ranks[i], tag));
+  }
+  for (size_t i = 0; i < send_ranks.size(); ++i) {
+    auto part = send_buf.narrow(0, send_off[i], send_off[i + 1] - send_off[i]);
+    reqs.push_back(p.comm.isend(part, send_ranks[i], tag));
+  }
+}
+
+void check_x3(const DistMatrix& A, const at::Tensor& x3) {
+  DSLA_CHECK_ARG(x3.dim() == 3 && x3.size(1) == A.n_owned(), "x", "must be [B, n_owned, k] with ",
+                 "n_owned = ", A.n_owned(), ", got ", x3.sizes());
+}
+
+}  // namespace
+
+void DistMatrix::apply(const at::Tensor& x3, at::Tensor& y3) const {
+  check_x3(*this, x3);
+  const auto& p = *plan_;
+  const int64_t B = x3.size(0), k = x3.size(2);
+  // Pack and post the exchange, multiply by the diagonal block meanwhile, then add the ghosts'.
+  auto send = x3.index_select(1, p.send_idx).permute({1, 0, 2}).contiguous();
+  auto recv = at::empty({p.n_ghost, B, k}, x3.options());
+  std::vector<Comm::Request> reqs;
+  exchange(p, send, p.send_ranks, p.send_off, recv, p.recv_ranks, p.recv_off, 11, reqs);
+  detail::spmm(*diag_.pattern(), values2d(diag_), x3.contiguous(), y3);
+  for (auto& r : reqs) p.comm.wait(r);
+  if (p.n_boundary() > 0 && offd_.nnz() > 0) {
+    auto g = recv.permute({1, 0, 2}).contiguous();
+    auto t = at::empty({std::max(B, offd_.batch_size()), p.n_boundary(), k}, x3.options());
+    detail::spmm(*offd_.pattern(), values2d(offd_), g, t);
+    y3.narrow(1, p.n_interior, p.n_boundary()).add_(t);
+  }
+}
+
+void DistMatrix::apply_adjoint(const at::Tensor& x3, at::Tensor& y3) const {
+  check_x3(*this, x3);
+  const auto& p = *plan_;
+  const int64_t k = x3.size(2);
+  const int64_t B = std::max(x3.size(0), batch_size());
+  auto adj = [](const SparseMatrix& M) {
+    return M.is_complex() ? M.conj_transpose() : M.transpose();
+  };
+  // The ghost columns' contributions go back to their owners (the exchange reversed).
+  auto back = at::zeros({p.n_ghost, B, k}, x3.options());
+  if (p.n_ghost > 0 && offd_.nnz() > 0) {
+    auto Oh = adj(offd_);
+    auto t = at::empty({B, p.n_ghost, k}, x3.options());
+    detail::spmm(*Oh.pattern(), values2d(Oh),
+                 x3.narrow(1, p.n_interior, p.n_boundary()).contiguous(), t);
+    back.copy_(t.permute({1, 0, 2}));
+  }
+  auto got = at::empty({p.n_send(), B, k}, x3.options());
+  std::vector<Comm::Request> reqs;
+  exchange(p, back, p.recv_ranks, p.recv_off, got, p.send_ranks, p.send_off, 12, reqs);
+  auto Dh = adj(diag_);
+  detail::spmm(*Dh.pattern(), values2d(Dh), x3.contiguous(), y3);
+  for (auto& r : reqs) p.comm.wait(r);
+  if (p.n_send() > 0) y3.index_add_(1, p.send_idx, got.permute({1, 0, 2}));
+}
+
+at::Tensor DistMatrix::halo(const at::Tensor& x3) const {
+  check_x3(*this, x3);
+  const auto& p = *plan_;
+  auto send = x3.index_select(1, p.send_idx).permute({1, 0, 2}).contiguous();
+  auto recv = at::empty({p.n_ghost, x3.size(0), x3.size(2)}, x3.options());
+  std::vector<Comm::Request> reqs;
+  exchange(p, send, p.send_ranks, p.send_off, recv, p.recv_ranks, p.recv_off, 13, reqs);
+  for (auto& r : reqs) p.comm.wait(r);
+  return recv.permute({1, 0, 2}).contiguous();
+}
+
+namespace {
+
+// [n_owned], [n_owned, k], [B, n_owned], [B, n_owned, k] -> [B', n_owned, k] and back.
+at::Tensor to3(const DistMatrix& A, const at::Tensor& x, const char* arg) {
+  const int64_t n = A.n_owned();
+  const bool batched = A.is_batched();
+  if (x.dim() == 1) {
+    DSLA_CHECK_ARG(x.size(0) == n, arg, "has length ", x.size(0), ", expected n_owned = ", n);
+    return x.reshape({1, n, 1});
+  }
+  if (x.dim() == 2 && batched && x.size(0) == A.batch_size() && x.size(1) == n)
+    return x.unsqueeze(-1);
+  if (x.dim() == 2) {
+    DSLA_CHECK_ARG(x.size(0) == n, arg, "has shape ", x.sizes(), ", expected [", n, "] or [", n,
+                   ", k] (this rank's owned slice)");
+    return x.unsqueeze(0);
+  }
+  DSLA_CHECK_ARG(x.dim() == 3 && batched && x.size(1) == n, arg, "has shape ", x.sizes(),
+                 "; expected [n_owned], [n_owned, k] (or [B, n_owned(, k)] with batched values)");
+  return x;
+}
+
+}  // namespace
+
+at::Tensor DistMatrix::values_grad(const at::Tensor& gy3, const at::Tensor& x3,
+                                   bool differentiable) const {
+  check_x3(*this, gy3);
+  check_x3(*this, x3);
+  auto sddmm = [&](const SparseMatrix& M, const at::Tensor& l, const at::Tensor& r) {
+    return differentiable ? detail::sddmm_reference(*M.pattern(), l, r)
+                          : detail::sddmm(*M.pattern(), l, r);
+  };
+  auto gd = sddmm(diag_, gy3, x3);
+  auto xg = halo(x3.detach());  // collective: every rank, even one without ghosts
+  auto gb = gy3.narrow(1, n_interior(), n_owned() - n_interior()).contiguous();
+  return at::cat({gd, sddmm(offd_, gb, xg)}, -1);
+}
+
+at::Tensor DistMatrix::matmul(const at::Tensor& x, bool adjoint) const {
+  TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
+  DSLA_CHECK_TYPE(x.scalar_type() == dtype(), "x", "dtype ", x.scalar_type(),
+                  " does not match the matrix's ", dtype());
+  DSLA_CHECK_ARG(x.device() == device(), "x", "is on ", x.device(), " but the matrix is on ",
+                 device());
+  auto x3 = to3(*this, x, "x");
+  const int64_t B = std::max(x3.size(0), batch_size());
+  auto y3 = at::empty({B, n_owned(), x3.size(2)}, x3.options());
+  auto xe = x3.detach().expand({B, n_owned(), x3.size(2)}).contiguous();
+  adjoint ? apply_adjoint(xe, y3) : apply(xe, y3);
+  if (x.dim() == 1) return is_batched() ? y3.squeeze(-1) : y3.view({-1});
+  if (x.dim() == 2 && !(is_batched() && x.size(0) == batch_size() && x.size(1) == n_owned()))
+    return is_batched() ? y3 : y3.squeeze(0);
+  if (x.dim() == 2) return y3.squeeze(-1);
+  return y3;
+}
+
+at::Tensor DistMatrix::gather(const at::Tensor& x) const {
+  TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
+  DSLA_CHECK_ARG(x.dim() >= 1 && x.size(0) == n_owned(), "x",
+                 "must be this rank's owned slice "
+                 "(leading dimension n_owned = ",
+                 n_owned(), "), got ", x.sizes());
+  comm().check_same(x.dim(), "x", "the number of dimensions");
+  auto ids = comm().allgatherv(owned());
+  auto all = comm().allgatherv(x.detach().contiguous());
+  auto out = at::empty_like(all);
+  out.index_copy_(0, ids.to(all.device()), all);
+  return out;
+}
+
+SparseMatrix DistMatrix::gather_matrix() const {
+  TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
+  const auto& p = *plan_;
+  auto d = diag_.detach(), o = offd_.detach();
+  auto dr = p.owned.index_select(0, d.row_indices().to(at::kCPU, at::kLong));
+  auto dc = p.owned.index_select(0, d.col_indices().to(at::kCPU, at::kLong));
+  auto orow = p.owned.index_select(0, o.row_indices().to(at::kCPU, at::kLong) + p.n_interior);
+  auto oc = p.ghost.index_select(0, o.col_indices().to(at::kCPU, at::kLong));
+  auto rows = comm().allgatherv(at::cat({dr, orow}));
+  auto cols = comm().allgatherv(at::cat({dc, oc}));
+  auto v = at::cat({d.values(), o.values()}, -1);
+  auto vals = comm().allgatherv(v.dim() == 2 ? v.t().contiguous() : v.contiguous());
+  if (v.dim() == 2) vals = vals.t().contiguous();
+  return SparseMatrix::from_coo(rows, cols, vals.to(device()), {p.n, p.n});
+}
+
+}  // namespace dsla::dist

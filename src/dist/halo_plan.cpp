@@ -1,0 +1,100 @@
+// The ownership directory and the halo plan's summary (see halo_plan.h).
+#include "dist/halo_plan.h"
+
+#include <dsla/errors.h>
+
+#include <sstream>
+
+namespace dsla::dist {
+
+std::pair<int64_t, int64_t> contiguous_range(int64_t n, int rank, int size) {
+  DSLA_CHECK_ARG(size >= 1 && rank >= 0 && rank < size, "rank", "must be in [0, ", size, "), got ",
+                 rank);
+  DSLA_CHECK_ARG(n >= 0, "n", "must be >= 0, got ", n);
+  auto lo = [&](int r) { return static_cast<int64_t>((static_cast<__int128>(n) * r) / size); };
+  return {lo(rank), lo(rank + 1)};
+}
+
+namespace {
+
+// Sorts `ids` by home rank; returns the order and the count per home.
+std::vector<int64_t> by_home(const at::Tensor& home, int P, at::Tensor& order) {
+  order = at::argsort(home);  // stable enough: ties keep no meaning here
+  auto counts = at::bincount(home, {}, P);
+  auto c = counts.accessor<int64_t, 1>();
+  return std::vector<int64_t>(c.data(), c.data() + P);
+}
+
+}  // namespace
+
+Directory::Directory(const Comm& comm, int64_t n, const at::Tensor& owned) : comm_(comm), n_(n) {
+  const int P = comm.size();
+  std::vector<int64_t> off(P + 1);
+  for (int r = 0; r <= P; ++r) off[r] = r < P ? contiguous_range(n, r, P).first : n;
+  home_off_ = at::tensor(off, at::kLong);
+  auto [lo, hi] = contiguous_range(n, comm.rank(), P);
+  lo_ = lo;
+  // Register (id, position) at the homes.
+  auto home = at::searchsorted(home_off_, owned, /*out_int32=*/false, /*right=*/true) - 1;
+  at::Tensor order;
+  auto counts = by_home(home, P, order);
+  auto pairs = at::stack({owned, at::arange(owned.numel(), at::kLong)}, 1).index_select(0, order);
+  std::vector<int64_t> rc;
+  auto got = comm.alltoallv(pairs, counts, &rc);
+  owner_ = at::full({hi - lo}, -1, at::kLong);
+  pos_ = at::full({hi - lo}, -1, at::kLong);
+  auto seen = at::zeros({hi - lo}, at::kLong);
+  std::vector<int64_t> src;
+  for (int r = 0; r < P; ++r) src.insert(src.end(), rc[r], r);
+  auto srct = at::tensor(src, at::kLong);
+  if (got.size(0) > 0) {
+    auto ids = got.select(1, 0) - lo;
+    seen.index_add_(0, ids, at::ones_like(ids));
+    owner_.index_put_({ids}, srct);
+    pos_.index_put_({ids}, got.select(1, 1));
+  }
+  // Every id of [lo, hi) owned exactly once.
+  std::string msg;
+  if (hi > lo) {
+    auto bad = at::nonzero(seen != 1);
+    if (bad.numel() > 0) {
+      const int64_t i = bad[0][0].item<int64_t>();
+      std::ostringstream m;
+      m << "argument 'owned': global row " << lo + i << " is owned by " << seen[i].item<int64_t>()
+        << " ranks; the ranks' owned rows must partition [0, " << n
+        << ") (each row owned by exactly one rank)";
+      msg = m.str();
+    }
+  }
+  comm.agree(msg.empty(), msg);
+}
+
+void Directory::lookup(const at::Tensor& ids, at::Tensor& owner, at::Tensor& position) const {
+  const int P = comm_.size();
+  auto home = at::searchsorted(home_off_, ids, false, true) - 1;
+  at::Tensor order;
+  auto counts = by_home(home, P, order);
+  std::vector<int64_t> rc;
+  auto q = comm_.alltoallv(ids.index_select(0, order), counts, &rc);
+  auto local = q - lo_;
+  auto ans = at::stack({owner_.index_select(0, local), pos_.index_select(0, local)}, 1);
+  // Answers go back to the askers: what came from rank r returns to r, in order.
+  auto back = comm_.alltoallv(ans, rc);
+  owner = at::empty_like(ids);
+  position = at::empty_like(ids);
+  if (ids.numel() > 0) {
+    owner.index_put_({order}, back.select(1, 0));
+    position.index_put_({order}, back.select(1, 1));
+  }
+}
+
+std::string HaloPlan::summary() const {
+  std::ostringstream s;
+  s << "rank " << comm.rank() << "/" << comm.size() << ": " << n_owned << " owned rows ("
+    << n_interior << " interior), " << n_ghost << " ghosts from " << recv_ranks.size()
+    << " neighbours, sends " << n_send() << " entries to " << send_ranks.size()
+    << " neighbours per exchange";
+  return s.str();
+}
+
+}  // namespace dsla::dist

@@ -1,0 +1,64 @@
+// Partitions of a matrix that is global already (from_global): METIS k-way on the graph of
+// A + Aᵀ without the diagonal. METIS is optional: without it metis_parts refuses by name
+// (NotImplementedError), never substitutes another partition.
+#include <dsla/config.h>
+#include <dsla/dist.h>
+#include <dsla/errors.h>
+
+#include <ATen/ATen.h>
+
+#if DSLA_HAVE_METIS
+#include <metis.h>
+#endif
+
+#include <vector>
+
+namespace dsla::dist {
+
+bool metis_available() {
+  return DSLA_HAVE_METIS;
+}
+
+at::Tensor metis_parts(const SparseMatrix& A, int parts) {
+  DSLA_CHECK_ARG(A.defined() && A.rows() == A.cols(), "A", "must be a square matrix");
+  DSLA_CHECK_ARG(parts >= 1, "parts", "must be >= 1, got ", parts);
+  TORCH_CHECK_NOT_IMPLEMENTED(DSLA_HAVE_METIS,
+                              "dsla: partition='metis' needs METIS, which this "
+                              "build does not have (dsla.features['metis']); use "
+                              "partition='contiguous' or pass part ids");
+  const int64_t n = A.rows();
+  auto L = at::TensorOptions().dtype(at::kLong);
+  if (parts == 1 || n == 0) return at::zeros({n}, L);
+  if (parts >= n) return at::arange(n, L);  // one row per part; the rest stay empty
+#if DSLA_HAVE_METIS
+  DSLA_CHECK_ARG(n < (int64_t(1) << 31) - 1, "A", "has ", n, " rows; METIS (", IDXTYPEWIDTH,
+                 "-bit) partitions fewer than 2^31");
+  auto r = A.row_indices().to(at::kCPU, at::kLong), c = A.col_indices().to(at::kCPU, at::kLong);
+  auto rr = at::cat({r, c}), cc = at::cat({c, r});
+  auto off = rr != cc;
+  auto key = std::get<0>(at::_unique(rr.index({off}) * n + cc.index({off}), /*sorted=*/true));
+  auto src = at::div(key, n, "floor"), dst = key - src * n;
+  auto xadj64 = at::zeros({n + 1}, L);
+  xadj64.narrow(0, 1, n).copy_(at::bincount(src, {}, n).cumsum(0));
+  std::vector<idx_t> xadj(xadj64.data_ptr<int64_t>(), xadj64.data_ptr<int64_t>() + n + 1);
+  auto d = dst.contiguous();
+  std::vector<idx_t> adj(d.data_ptr<int64_t>(), d.data_ptr<int64_t>() + d.numel());
+  if (adj.empty()) adj.push_back(0);  // no edges (a diagonal matrix): METIS reads none
+  idx_t nv = static_cast<idx_t>(n), ncon = 1, np = parts, objval = 0;
+  idx_t options[METIS_NOPTIONS];
+  METIS_SetDefaultOptions(options);
+  options[METIS_OPTION_SEED] = 7;  // the same partition on every rank and every run
+  std::vector<idx_t> part(n);
+  const int rc = METIS_PartGraphKway(&nv, &ncon, xadj.data(), adj.data(), nullptr, nullptr, nullptr,
+                                     &np, nullptr, nullptr, options, &objval, part.data());
+  TORCH_CHECK(rc == METIS_OK, "dsla: METIS_PartGraphKway failed (status ", rc, ")");
+  auto out = at::empty({n}, L);
+  auto* o = out.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) o[i] = static_cast<int64_t>(part[i]);
+  return out;
+#else
+  return at::Tensor();
+#endif
+}
+
+}  // namespace dsla::dist

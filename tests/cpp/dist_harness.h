@@ -1,0 +1,75 @@
+// P threads as P ranks of one Gloo group over a shared c10d::HashStore (the CPU harness of
+// DESIGN-distributed 6.11): run(P, fn) calls fn(comm) on P threads and rethrows the first
+// failure. The group's timeout bounds every collective, so ranks that diverge fail the test
+// instead of hanging it.
+#pragma once
+
+#include <dsla/dist.h>
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
+
+#include <exception>
+#include <functional>
+#include <thread>
+#include <vector>
+
+namespace dsla_test {
+
+inline void run_ranks(int P, const std::function<void(const dsla::dist::Comm&)>& fn,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  at::set_num_threads(1);  // the ranks are the parallelism (the intra-op pool is process-wide)
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  std::vector<std::exception_ptr> err(P);
+  std::vector<std::thread> t;
+  for (int r = 0; r < P; ++r) {
+    t.emplace_back([&, r] {
+      try {
+        auto comm = dsla::dist::Comm::gloo(store, r, P, timeout);
+        fn(comm);
+      } catch (...) {
+        err[r] = std::current_exception();
+      }
+    });
+  }
+  for (auto& th : t) th.join();
+  // Every failing rank's message (the first alone hides which rank started it).
+  std::string all;
+  for (int r = 0; r < P; ++r) {
+    if (!err[r]) continue;
+    try {
+      std::rethrow_exception(err[r]);
+    } catch (const std::exception& e) {
+      std::string m = e.what();
+      all += "[rank " + std::to_string(r) + "] " + m.substr(0, m.find("\nException raised")) + "\n";
+    } catch (...) {
+      all += "[rank " + std::to_string(r) + "] (unknown exception)\n";
+    }
+  }
+  if (!all.empty()) throw std::runtime_error(all);
+}
+
+// Every rank's exception message (empty where the rank succeeded).
+inline std::vector<std::string> run_ranks_errors(
+    int P, const std::function<void(const dsla::dist::Comm&)>& fn,
+    std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  at::set_num_threads(1);
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  std::vector<std::string> msg(P);
+  std::vector<std::thread> t;
+  for (int r = 0; r < P; ++r) {
+    t.emplace_back([&, r] {
+      try {
+        auto comm = dsla::dist::Comm::gloo(store, r, P, timeout);
+        fn(comm);
+      } catch (const std::exception& e) {
+        msg[r] = e.what();
+        if (msg[r].empty()) msg[r] = "(empty message)";
+      }
+    });
+  }
+  for (auto& th : t) th.join();
+  return msg;
+}
+
+}  // namespace dsla_test

@@ -1,0 +1,124 @@
+// DistMatrix on P threads as P ranks: construction from each rank's rows of a global matrix
+// (contiguous, random non-contiguous, and partitions with empty ranks), the product and its
+// adjoint against the global matrix, gathers, the generators' boxes against the one-process
+// generators, and bad input refused on every rank.
+#include <dsla/dist.h>
+#include <dsla/generators.h>
+
+#include <ATen/ATen.h>
+
+#include <gtest/gtest.h>
+
+#include "dist_harness.h"
+
+namespace {
+
+using dsla::SparseMatrix;
+using dsla::dist::Comm;
+using dsla::dist::DistMatrix;
+using dsla_test::run_ranks;
+
+// This rank's rows of G under part ids `parts` [N].
+DistMatrix from_global(const Comm& c, const SparseMatrix& G, const at::Tensor& parts) {
+  auto owned = at::nonzero(parts == c.rank()).view(-1);
+  auto r = G.row_indices().to(at::kLong), col = G.col_indices().to(at::kLong);
+  auto keep = at::nonzero(parts.index_select(0, r) == c.rank()).view(-1);
+  return DistMatrix::from_local_coo(c, r.index_select(0, keep), col.index_select(0, keep),
+                                    G.values().index_select(-1, keep), {G.rows(), G.cols()}, owned);
+}
+
+at::Tensor random_parts(int64_t n, int P, int seed) {
+  auto g = at::detail::createCPUGenerator(seed);
+  return at::randint(P, {n}, g, at::kLong);
+}
+
+at::Tensor contiguous_parts(int64_t n, int P) {
+  auto p = at::empty({n}, at::kLong);
+  for (int r = 0; r < P; ++r) {
+    auto [lo, hi] = dsla::dist::contiguous_range(n, r, P);
+    p.narrow(0, lo, hi - lo).fill_(r);
+  }
+  return p;
+}
+
+void expect_products(const SparseMatrix& G, const at::Tensor& parts, int P) {
+  const int64_t n = G.rows();
+  auto X = at::randn({n, 2}, at::kDouble);
+  auto D = G.to_dense();
+  auto Y = D.matmul(X), Yh = D.t().matmul(X);
+  run_ranks(P, [&](const Comm& c) {
+    auto A = from_global(c, G, parts);
+    EXPECT_EQ(A.rows(), n);
+    EXPECT_EQ(A.nnz(), G.nnz());
+    const auto& own = A.owned();
+    EXPECT_EQ(own.numel(), (parts == c.rank()).sum().item<int64_t>());
+    auto x = X.index_select(0, own);
+    EXPECT_TRUE(at::allclose(A.matmul(x), Y.index_select(0, own)));
+    EXPECT_TRUE(
+        at::allclose(A.matmul(x.select(1, 0).contiguous()), Y.select(1, 0).index_select(0, own)));
+    auto x3 = x.unsqueeze(0).contiguous();
+    auto y3 = at::empty_like(x3);
+    A.apply_adjoint(x3, y3);
+    EXPECT_TRUE(at::allclose(y3.squeeze(0), Yh.index_select(0, own)));
+    EXPECT_TRUE(at::equal(A.gather(x), X));
+    EXPECT_TRUE(at::allclose(A.gather_matrix().to_dense(), D));
+    // Interior rows first: no ghost column in them.
+    EXPECT_EQ(A.offd().rows(), A.n_owned() - A.n_interior());
+  });
+}
+
+TEST(DistMatrix, ProductsMatchTheGlobalMatrix) {
+  auto G = dsla::convdiff2d(9, 3.0);  // nonsymmetric: the adjoint is a different product
+  for (int P : {1, 2, 3, 4}) {
+    SCOPED_TRACE(P);
+    expect_products(G, contiguous_parts(G.rows(), P), P);
+    expect_products(G, random_parts(G.rows(), P, 3 + P), P);
+  }
+  // An empty rank, and more ranks than rows.
+  auto parts = contiguous_parts(G.rows(), 2);  // rank 2 owns nothing
+  expect_products(G, parts, 3);
+  auto S = dsla::poisson2d(1);  // one row, two ranks
+  expect_products(S, at::zeros({1}, at::kLong), 2);
+}
+
+TEST(DistMatrix, GeneratorBoxesMatchOneProcess) {
+  for (int P : {1, 2, 3, 4}) {
+    SCOPED_TRACE(P);
+    run_ranks(P, [&](const Comm& c) {
+      auto A = dsla::dist::generate(c, "poisson3d", 5);
+      EXPECT_TRUE(at::equal(A.gather_matrix().to_dense(), dsla::poisson3d(5).to_dense()));
+      auto B = dsla::dist::generate(c, "poisson2d", 7);
+      EXPECT_TRUE(at::equal(B.gather_matrix().to_dense(), dsla::poisson2d(7).to_dense()));
+      // Boxes: ghosts only at the box faces.
+      EXPECT_LE(B.n_ghost(), 4 * 7);
+    });
+  }
+}
+
+TEST(DistMatrix, BadInputRaisesOnEveryRank) {
+  auto G = dsla::poisson2d(4);
+  // Overlapping ownership: rank 1 also claims row 0.
+  auto msg = dsla_test::run_ranks_errors(2, [&](const Comm& c) {
+    auto owned = c.rank() == 0 ? at::arange(0, 8, at::kLong) : at::arange(0, 16, at::kLong);
+    auto r = at::zeros({0}, at::kLong);
+    DistMatrix::from_local_coo(c, r, r, at::zeros({0}, at::kDouble), {16, 16}, owned);
+  });
+  for (const auto& m : msg) EXPECT_NE(m.find("owned"), std::string::npos) << m;
+  // A row this rank does not own; a different global shape on one rank.
+  msg = dsla_test::run_ranks_errors(2, [&](const Comm& c) {
+    auto owned = at::arange(c.rank() * 8, c.rank() * 8 + 8, at::kLong);
+    auto r = at::tensor({c.rank() == 1 ? int64_t(0) : int64_t(1)}, at::kLong);
+    DistMatrix::from_local_coo(c, r, r, at::ones({1}, at::kDouble), {16, 16}, owned);
+  });
+  EXPECT_NE(msg[1].find("does not own"), std::string::npos) << msg[1];
+  EXPECT_NE(msg[0].find("rank 1"), std::string::npos) << msg[0];
+  msg = dsla_test::run_ranks_errors(2, [&](const Comm& c) {
+    auto owned = at::arange(c.rank() * 8, c.rank() * 8 + 8, at::kLong);
+    auto r = at::zeros({0}, at::kLong);
+    const int64_t n = c.rank() == 0 ? 16 : 17;
+    DistMatrix::from_local_coo(c, r, r, at::zeros({0}, at::kDouble), {n, n}, owned);
+  });
+  for (const auto& m : msg) EXPECT_NE(m.find("differs across ranks"), std::string::npos) << m;
+}
+
+}  // namespace

@@ -1,0 +1,349 @@
+"""dsla.distributed end to end: P = 2, 3 processes (torch.multiprocessing spawn, Gloo, a
+file:// rendezvous in a tmp dir), each solve against the one-process solve of the same global
+matrix (answers to 1e-10, iterations within ±1, SolveInfo identical on every rank), uneven and
+non-contiguous partitions, an empty rank, more ranks than rows, several right-hand sides,
+gradients against the one-process gradients (summed over ranks), and failures: a rank that
+raises makes every rank raise, never hang.
+
+Each test spawns its ranks once and runs its checks inside them (assertions raise in the rank;
+spawn re-raises them here with the rank's traceback). Sizes are small: CI has two cores.
+"""
+import datetime
+import os
+
+import pytest
+import torch
+
+import dsla
+
+dist = pytest.importorskip("torch.distributed")
+mp = pytest.importorskip("torch.multiprocessing")
+
+pytestmark = pytest.mark.skipif(not dist.is_available() or not dsla.features.get("gloo"),
+                                reason="needs torch.distributed and a Gloo build of dsla")
+
+
+def _worker(rank, P, init, case, out, timeout):
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=P,
+                            timeout=datetime.timedelta(seconds=timeout))
+    try:
+        fn = globals()[case]
+        result = fn(rank, P, os.path.join(out, "files")) if case == "case_io" else fn(rank, P)
+        torch.save(result, os.path.join(out, f"rank{rank}.pt"))
+    finally:
+        dist.destroy_process_group()
+
+
+def _spawn(tmp_path, P, case, timeout=30):
+    init = "file://" + str(tmp_path / "rendezvous")
+    mp.spawn(_worker, args=(P, init, case, str(tmp_path), timeout), nprocs=P, join=True)
+    return [torch.load(tmp_path / f"rank{r}.pt") for r in range(P)]
+
+
+def _rel(a, b):
+    return float((a - b).norm() / b.norm())
+
+
+def _same_as_one_process(A, G, b, method, precond, **kw):
+    """Solves on the ranks and on one process; checks answers, iterations, info agreement."""
+    opts = dict(method=method, precond=precond, rtol=1e-11, maxiter=4000, **kw)
+    x, info = dsla.solve(A, b[A.owned], return_info=True, **opts)
+    ref, ref_info = dsla.solve(G, b, return_info=True, **opts)
+    assert info.converged, info
+    xg = A.gather(x)
+    assert _rel(xg, ref) < 1e-10, (method, precond, _rel(xg, ref))
+    assert abs(info.iterations - ref_info.iterations) <= 1, (info, ref_info)
+    assert info.preconditioner == ref_info.preconditioner
+    # The same info on every rank.
+    t = torch.tensor([info.iterations, info.residual], dtype=torch.float64)
+    all_t = [torch.zeros_like(t) for _ in range(dist.get_world_size())]
+    dist.all_gather(all_t, t)
+    assert all(torch.equal(a, t) for a in all_t), all_t
+    return xg
+
+
+# ---------------------------------------------------------------------------------- cases
+def case_solves(rank, P):
+    S = dsla.poisson2d(9)
+    N = dsla.convdiff2d(9, 2.0)
+    n = S.shape[0]
+    b = torch.sin(torch.arange(n, dtype=torch.float64) * 0.37) + 1
+    A = dsla.distributed.from_global(S, partition="contiguous")
+    assert A.shape == (n, n) and A.nnz == S.nnz
+    assert A.gather_matrix().to_dense().equal(S.to_dense())
+    for method in ("cg", "minres"):
+        for pc in ("none", "jacobi"):
+            _same_as_one_process(A, S, b, method, pc)
+    # Non-contiguous, uneven partition (random part ids, the same on every rank).
+    parts = torch.randint(P, (n,), generator=torch.Generator().manual_seed(5))
+    B = dsla.distributed.from_global(N, partition=parts)
+    for method in ("bicgstab", "gmres", "fgmres"):
+        _same_as_one_process(B, N, b, method, "jacobi")
+    for method in ("lsqr", "lsmr"):
+        _same_as_one_process(B, N, b, method, "none")
+    # Several right-hand sides.
+    rhs = torch.stack([b, torch.cos(torch.arange(n, dtype=torch.float64))], 1)
+    _same_as_one_process(B, N, rhs, "gmres", "jacobi")
+    # An empty rank: the last rank owns nothing.
+    parts = torch.arange(n) % max(P - 1, 1)
+    E = dsla.distributed.from_global(S, partition=parts)
+    assert E.n_owned == (0 if rank == P - 1 else E.n_owned)
+    _same_as_one_process(E, S, rhs, "cg", "jacobi")
+    # METIS, when this build has it.
+    if dsla.features["metis"]:
+        M = dsla.distributed.from_global(S, partition="metis")
+        _same_as_one_process(M, S, b, "cg", "jacobi")
+    # Block Jacobi: each rank's diagonal block, against the exact answer.
+    exact = torch.linalg.solve(N.to_dense(), b)
+    for pc in ("block_jacobi", "block_jacobi:ilu0", "block_jacobi:ssor"):
+        x, info = dsla.solve(B, b[B.owned], method="gmres", precond=pc, rtol=1e-11,
+                             return_info=True)
+        assert info.converged and info.preconditioner.startswith("block_jacobi("), info
+        assert _rel(B.gather(x), exact) < 1e-9
+    # More ranks than rows.
+    T = dsla.SparseTensor(torch.tensor([2.0, 3.0], dtype=torch.float64), [0, 1], [0, 1], (2, 2))
+    A2 = dsla.distributed.from_global(T)
+    x = dsla.solve(A2, torch.tensor([2.0, 3.0], dtype=torch.float64)[A2.owned], method="cg")
+    assert torch.allclose(A2.gather(x), torch.ones(2, dtype=torch.float64))
+    # Generators build the same matrix as one process; products match.
+    for gen, ref in ((dsla.distributed.poisson3d(4), dsla.poisson3d(4)),
+                     (dsla.distributed.convdiff2d(7, 3.0), dsla.convdiff2d(7, 3.0))):
+        assert gen.gather_matrix().to_dense().equal(ref.to_dense())
+        v = torch.arange(ref.shape[0], dtype=torch.float64)
+        assert torch.allclose(gen.gather(gen @ v[gen.owned]), ref @ v)
+    return True
+
+
+def case_gradients(rank, P):
+    G = dsla.convdiff2d(7, 2.0)
+    n = G.shape[0]
+    b = torch.cos(torch.arange(n, dtype=torch.float64)) + 2
+    w = torch.sin(torch.arange(n, dtype=torch.float64))
+    parts = torch.randint(P, (n,), generator=torch.Generator().manual_seed(11))
+
+    # One process.
+    G1 = G.detach().requires_grad_()
+    b1 = b.clone().requires_grad_()
+    x1 = dsla.solve(G1, b1, method="gmres", precond="jacobi", rtol=1e-12)
+    (w * x1).sum().backward()
+
+    # Distributed: the gradient reaches G.values (entries owned here) and b.
+    Gd = G.detach().requires_grad_()
+    bd = b.clone().requires_grad_()
+    A = dsla.distributed.from_global(Gd, partition=parts)
+    x = dsla.solve(A, bd[A.owned], method="gmres", precond="jacobi", rtol=1e-12)
+    loss = dsla.distributed.global_sum(w[A.owned] * x)
+    loss.backward()
+    gv, gb = Gd.values.grad.clone(), bd.grad.clone()
+    dist.all_reduce(gv)
+    dist.all_reduce(gb)
+    assert torch.allclose(gv, G1.values.grad, rtol=1e-7, atol=1e-9), (gv - G1.values.grad).abs().max()
+    assert torch.allclose(gb, b1.grad, rtol=1e-7, atol=1e-9)
+    # And against a central difference of the distributed loss along a random direction.
+    dv = torch.randn(G.nnz, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+
+    def loss_at(t):
+        Gt = G.with_values(G.values.detach() + t * dv)
+        At = dsla.distributed.from_global(Gt, partition=parts)
+        xt = dsla.solve(At, b[At.owned], method="gmres", precond="jacobi", rtol=1e-13)
+        return float(dsla.distributed.global_sum(w[At.owned] * xt))
+
+    eps = 1e-5
+    fd = (loss_at(eps) - loss_at(-eps)) / (2 * eps)
+    assert abs(fd - float(gv @ dv)) <= 1e-6 * max(1.0, abs(fd)), (fd, float(gv @ dv))
+
+    # A prepared distributed Solver (dsla.Solver on a DistTensor): solve_adjoint with its
+    # gradients, then refactor.
+    Gs = G.detach().requires_grad_()
+    As = dsla.distributed.from_global(Gs, partition=parts)
+    S = dsla.Solver(As, method="gmres", precond="block_jacobi", rtol=1e-12)
+    assert isinstance(S, dsla.distributed.Solver)
+    y = S.solve_adjoint(b[As.owned])
+    dsla.distributed.global_sum(w[As.owned] * y).backward()
+    gs = Gs.values.grad.clone()
+    dist.all_reduce(gs)
+    G2 = G.detach().requires_grad_()
+    y2 = dsla.Solver(G2, method="gmres", precond="jacobi", rtol=1e-12).solve_adjoint(b)
+    (w * y2).sum().backward()
+    assert _rel(As.gather(y), y2.detach()) < 1e-9
+    assert torch.allclose(gs, G2.values.grad, rtol=1e-7, atol=1e-9)
+    S.refactor(As.values.detach() * 2)
+    x2 = S.solve(b[As.owned])
+    assert _rel(As.gather(x2), x1.detach() / 2) < 1e-9
+
+    # Products: gradients to values and x.
+    Gm = G.detach().requires_grad_()
+    v1 = torch.arange(n, dtype=torch.float64).requires_grad_()
+    (w * (Gm @ v1)).sum().backward()
+    Gp = G.detach().requires_grad_()
+    v = torch.arange(n, dtype=torch.float64).requires_grad_()
+    Ap = dsla.distributed.from_global(Gp, partition=parts)
+    dsla.distributed.global_sum(w[Ap.owned] * (Ap @ v[Ap.owned])).backward()
+    gv, gx = Gp.values.grad.clone(), v.grad.clone()
+    dist.all_reduce(gv)
+    dist.all_reduce(gx)
+    assert torch.allclose(gv, Gm.values.grad) and torch.allclose(gx, v1.grad)
+    return True
+
+
+def case_failures(rank, P):
+    G = dsla.poisson2d(6)
+    A = dsla.distributed.from_global(G)
+    msgs = {}
+    # NaN in one rank's b: every rank raises, naming the argument.
+    b = torch.ones(A.n_owned, dtype=torch.float64)
+    if rank == 1:
+        b[0] = float("nan")
+    try:
+        dsla.solve(A, b, method="cg")
+    except ValueError as e:
+        msgs["nan"] = str(e)
+    # Mismatched global shapes across ranks.
+    try:
+        n = 36 if rank == 0 else 37
+        dsla.distributed.from_local(torch.zeros(0, dtype=torch.float64), torch.zeros(0, dtype=torch.long),
+                                    torch.zeros(0, dtype=torch.long), (n, n), A.owned)
+    except ValueError as e:
+        msgs["shape"] = str(e)
+    # A different global matrix on one rank.
+    try:
+        dsla.distributed.from_global(dsla.poisson2d(6) if rank == 0 else dsla.aniso2d(6))
+    except ValueError as e:
+        msgs["global"] = str(e)
+    # Unknown preconditioner (refused before any collective, the same on every rank).
+    try:
+        dsla.solve(A, torch.ones(A.n_owned, dtype=torch.float64), precond="ilu0")
+    except ValueError as e:
+        msgs["precond"] = str(e)
+    # A rank that raises mid-way and never reaches the solve: the others time out with a
+    # clear error instead of hanging.
+    try:
+        if rank == 1:
+            raise RuntimeError("rank 1 failed before the solve")
+        dsla.solve(A, torch.ones(A.n_owned, dtype=torch.float64), method="cg")
+    except (RuntimeError, dsla.SolveError) as e:
+        msgs["raise"] = str(e)
+    return msgs
+
+
+def case_io(rank, P, path):
+    # Written by P ranks, read back by P ranks and by a subgroup of two (repartitioned).
+    G = dsla.convdiff2d(6, 1.0)
+    parts = torch.randint(P, (36,), generator=torch.Generator().manual_seed(2))
+    A = dsla.distributed.from_global(G, partition=parts)
+    dsla.distributed.save(A, path)
+    B = dsla.distributed.load(path)
+    assert torch.equal(B.owned, A.owned) and B.nnz == A.nnz
+    assert torch.equal(B.gather_matrix().to_dense(), G.to_dense())
+    sub = dist.new_group([0, 1])
+    if rank < 2:
+        C = dsla.distributed.load(path, group=sub)
+        assert C.world_size == 2 and C.nnz == G.nnz
+        assert torch.equal(C.gather_matrix().to_dense(), G.to_dense())
+        x = dsla.solve(C, torch.ones(C.n_owned, dtype=torch.float64), method="gmres", rtol=1e-12)
+        ref = dsla.solve(G, torch.ones(36, dtype=torch.float64), method="gmres", rtol=1e-12)
+        assert _rel(C.gather(x), ref) < 1e-10
+    return True
+
+
+def case_backward_failure(rank, P):
+    # Rank 1 raises between forward and backward: rank 0's backward (a collective adjoint solve)
+    # must fail within the group's timeout, not hang.
+    G = dsla.poisson2d(6).requires_grad_()
+    A = dsla.distributed.from_global(G)
+    x = dsla.solve(A, torch.ones(A.n_owned, dtype=torch.float64), method="cg")
+    loss = dsla.distributed.global_sum(x)
+    try:
+        if rank == 1:
+            raise RuntimeError("rank 1 failed before backward")
+        loss.backward()
+    except (RuntimeError, dsla.SolveError) as e:
+        return str(e)
+    return ""
+
+
+# ---------------------------------------------------------------------------------- tests
+@pytest.mark.parametrize("P", [2, 3])
+def test_solves_match_one_process(tmp_path, P):
+    assert all(_spawn(tmp_path, P, "case_solves"))
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_gradients_match_one_process(tmp_path, P):
+    assert all(_spawn(tmp_path, P, "case_gradients"))
+
+
+def test_failures_raise_on_every_rank(tmp_path):
+    msgs = _spawn(tmp_path, 2, "case_failures", timeout=4)
+    assert "NaN" in msgs[1]["nan"] and "rank 1" in msgs[0]["nan"], msgs
+    assert all("differs across ranks" in m["shape"] for m in msgs), msgs
+    assert all("block_jacobi" in m["precond"] for m in msgs), msgs
+    assert all("differs across ranks" in m["global"] for m in msgs), msgs
+    assert "rank 1 failed" in msgs[1]["raise"]
+    assert "did not arrive" in msgs[0]["raise"], msgs[0]
+
+
+def test_a_rank_failing_before_backward_fails_the_others(tmp_path):
+    msgs = _spawn(tmp_path, 2, "case_backward_failure", timeout=3)
+    assert "rank 1 failed" in msgs[1]
+    assert "did not arrive" in msgs[0], msgs[0]
+
+
+def test_save_load_and_subgroups(tmp_path):
+    assert all(_spawn(tmp_path, 3, "case_io"))
+
+
+CLI = os.environ.get("DSLA_CLI", os.path.join(os.path.dirname(__file__), "..", "..", "build",
+                                              "bin", "dsla"))
+
+
+@pytest.mark.skipif(not os.path.exists(CLI), reason=f"CLI not built at {CLI} (set DSLA_CLI)")
+def test_cli_dist_solve_from_the_environment():
+    """`dsla solve --dist` under torchrun's variables (Comm::from_env, a TCPStore)."""
+    import json
+    import socket
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for r in range(2):
+        env = dict(os.environ, RANK=str(r), WORLD_SIZE="2", LOCAL_WORLD_SIZE="2",
+                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), DSLA_DIST_TIMEOUT="60")
+        procs.append(subprocess.Popen([CLI, "solve", "--dist", "poisson2d:40", "--method", "cg",
+                                       "--precond", "jacobi", "--rtol", "1e-8", "--json"],
+                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True))
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert outs[1][0] == ""  # rank 0 prints
+    rep = json.loads(outs[0][0])
+    ref, info = dsla.solve(dsla.poisson2d(40), torch.ones(1600, dtype=torch.float64),
+                           method="cg", precond="jacobi", rtol=1e-8, return_info=True)
+    assert rep["ranks"] == 2 and rep["converged"] and rep["rows"] == 1600
+    assert abs(rep["iterations"] - info.iterations) <= 1
+    assert rep["max_neighbours"] == 1 and rep["max_ghosts"] == 40
+
+
+@pytest.mark.skipif(not os.path.exists(CLI), reason=f"CLI not built at {CLI} (set DSLA_CLI)")
+def test_cli_launches_its_own_ranks():
+    """`dsla solve SPEC --ranks 2`: the CLI starts its ranks itself; a bad spec fails them all."""
+    import json
+    import subprocess
+
+    r = subprocess.run([CLI, "solve", "convdiff2d:30:2", "--ranks", "2", "--method", "gmres",
+                        "--rtol", "1e-8", "--json"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["ranks"] == 2 and rep["converged"] and rep["rows"] == 900
+    r = subprocess.run([CLI, "solve", "nonsense:3", "--ranks", "2"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 1 and "unknown distributed generator" in r.stderr
+
+
+def test_needs_an_initialized_group():
+    with pytest.raises(RuntimeError, match="init_process_group"):
+        dsla.distributed.poisson2d(4)
