@@ -84,6 +84,9 @@ PYBIND11_MODULE(_C, m) {
   features["suitesparse"] = bool(DSLA_HAVE_SUITESPARSE);
   features["metis"] = bool(DSLA_HAVE_METIS);
   features["gloo"] = bool(DSLA_HAVE_GLOO);
+  // SuiteSparse is the only GPL code a build can link (CHOLMOD Supernodal, UMFPACK): redistributors
+  // check this (README, "License"; cmake -DDSLA_WITH_GPL=OFF leaves it out).
+  features["gpl"] = bool(DSLA_HAVE_SUITESPARSE);
   m.attr("features") = features;
   // Why each optional backend is on or off, as CMake's summary said (and cuDSS's run-time version).
   py::dict build_info;
