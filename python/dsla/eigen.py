@@ -22,13 +22,15 @@ import warnings
 import torch
 
 from . import _C
-from ._sparse_base import as_matrix, is_sparse_tensor
+from . import _interop
+from ._sparse_base import is_sparse_tensor
 
 EigenInfo = _C.EigenInfo
 
 
 def _check_A(A, name="A"):
-    as_matrix(A, name)
+    """A (or M) as a SparseTensor: torch sparse, dense and scipy.sparse matrices are converted."""
+    return _interop.as_sparse(A, name)
 
 
 def _check_k(k):
@@ -105,10 +107,10 @@ def eigsh(A, k=6, which="SA", M=None, precond=None, sigma=None, tol=1e-8, maxite
     ``k + max(4, k)``.
     Returns ``(values [k], vectors [n, k])`` (+ info): differentiable in A.values / M.values.
     """
-    _check_A(A)
+    A = _check_A(A)
     _check_k(k)
     if M is not None:
-        _check_A(M, "M")
+        M = _check_A(M, "M")
     d = _options(which, tol, maxiter, block, sigma, solver, X0, seed, raise_on_failure,
                  degenerate_tol, precond)
     lam, U, info = _C.eigsh(A._m, k, None if M is None else M._m, d)
@@ -128,7 +130,7 @@ def eigs(A, k=6, which="LM", sigma=None, tol=1e-8, maxiter=None, ncv=None, seed=
     better. ``info.method``: ``"arnoldi"``, ``"shift-invert(<inner>)"`` or ``"dense-eig"``
     (ncv ≥ n). Not differentiable.
     """
-    _check_A(A)
+    A = _check_A(A)
     _check_k(k)
     d = _options(which, tol, maxiter, ncv, sigma, solver, None, seed, raise_on_failure)
     lam, U, info = _C.eigs(A._m, k, d)
@@ -144,7 +146,7 @@ def svds(A, k=6, which="LM", tol=1e-8, maxiter=None, block=None, seed=0, solver=
     where the build has a direct backend for A's device, else CG + AMG (SPD-looking A), GMRES +
     ILU0 (CPU) / Jacobi (CUDA), then plain GMRES, at rtol 1e-12; ascending). S is differentiable in A.values; U and V are not (backward through them raises).
     """
-    _check_A(A)
+    A = _check_A(A)
     _check_k(k)
     d = _options(which, tol, maxiter, block, None, solver, None, seed, raise_on_failure,
                  degenerate_tol)
@@ -155,7 +157,7 @@ def svds(A, k=6, which="LM", tol=1e-8, maxiter=None, block=None, seed=0, solver=
 
 def norm2(A, tol=1e-8, maxiter=None, return_info=False, raise_on_failure=False):
     """Largest singular value ``‖A‖₂`` (differentiable)."""
-    _check_A(A)
+    A = _check_A(A)
     s, info = _C.norm2(A._m, _options("LM", tol, maxiter, None, None, None, None, 0,
                                       raise_on_failure))
     _report(info, raise_on_failure)
@@ -164,7 +166,7 @@ def norm2(A, tol=1e-8, maxiter=None, return_info=False, raise_on_failure=False):
 
 def cond(A, tol=1e-8, maxiter=None, solver=None, return_info=False, raise_on_failure=False):
     """2-norm condition number ``σ_max / σ_min`` of a square ``A`` (σ_min through a Solver)."""
-    _check_A(A)
+    A = _check_A(A)
     s, info = _C.cond(A._m, _options("LM", tol, maxiter, None, None, solver, None, 0,
                                      raise_on_failure))
     _report(info, raise_on_failure)

@@ -12,6 +12,7 @@ import warnings
 import torch
 
 from . import _C
+from . import _interop
 from ._sparse_base import as_matrix, is_sparse_tensor, matrix_from_scipy
 from ._util import as_int
 
@@ -152,9 +153,18 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     threads plus a dense separator block (poisson2d:1024: 1.6 s on 2 cores instead of 4.0 s
     with AMD); ``Solver.factorization`` says which factorization was used.
 
+    A may also be a torch sparse COO/CSR tensor, a dense tensor, a scipy.sparse matrix, or a
+    matrix-free operator (a callable ``x -> A x``, a pair ``(matvec, rmatvec)``, a scipy
+    LinearOperator) for the Krylov methods: see ``dsla._interop``.
+
     Returns ``x`` (differentiable), or ``(x, info)`` with ``return_info=True``.
     """
-    as_matrix(A)
+    if _interop.is_operator(A):
+        x, info = _interop.operator_solve(A, b, method, precond, rtol, atol, maxiter, restart,
+                                          x0, M, raise_on_failure)
+        _report(info, raise_on_failure)
+        return (x, info) if return_info else x
+    A = _interop.as_sparse(A, "A")
     b = torch.as_tensor(b)
     opts = _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_failure,
                     callback, check_every, history, ordering)
@@ -177,7 +187,7 @@ class Solver:
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, x0=None, M=None, raise_on_failure=False, callback=None,
                  check_every=None, history=False, ordering="auto"):
-        as_matrix(A)
+        A = _interop.as_sparse(A, "A")
         self._raise = raise_on_failure
         self._s = _C.Solver(A._m, _options(A, method, precond, rtol, atol, maxiter, restart, x0,
                                            M, raise_on_failure, callback, check_every, history,

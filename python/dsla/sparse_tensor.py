@@ -11,7 +11,7 @@ from ._util import as_shape, device_name, dtype_name
 # SparseTensor through SparseTensorBase), so importing them here closes no circle.
 from .eigen import cond as _cond, eigs as _eigs, eigsh as _eigsh, norm2 as _norm2, svds as _svds
 from .solve import solve as _solve
-from . import _torch_protocol
+from . import _interop, _torch_protocol
 from .det import det as _det, logdet as _logdet, slogdet as _slogdet
 
 
@@ -329,3 +329,4 @@ class SparseTensor(SparseTensorBase):
 
 
 _torch_protocol.allow_in_torch_load(SparseTensor)
+_interop.register_sparse_tensor(SparseTensor)
