@@ -83,13 +83,14 @@ def _report(info, raise_on_failure):
         warnings.warn(f"dsla: {info.message}", EigenWarning, stacklevel=3)
 
 
-def eigsh(A, k=6, which="SA", M=None, precond=None, sigma=None, tol=1e-8, maxiter=None,
+def eigsh(A, k=6, which="LM", M=None, precond=None, sigma=None, tol=1e-8, maxiter=None,
           block=None, X0=None, seed=0, solver=None, return_info=False, raise_on_failure=False,
           degenerate_tol=1e-6):
     """k eigenpairs of a symmetric / Hermitian ``A`` (``A x = λ M x`` with SPD ``M``).
 
-    which: ``"SA"`` smallest, ``"LA"`` largest, ``"SM"`` smallest magnitude (shift-invert at
-    0), ``"LM"`` largest magnitude. sigma: the k eigenvalues nearest sigma (shift-invert through
+    which: ``"LM"`` largest magnitude (the default, as in SciPy; it was ``"SA"`` before
+    0.2, see CHANGELOG.md), ``"SA"`` smallest, ``"LA"`` largest, ``"SM"`` smallest magnitude
+    (shift-invert at 0). Values come in ascending order, as SciPy's. sigma: the k eigenvalues nearest sigma (shift-invert through
     a Solver; ``solver`` = method name or dict of method/precond/rtol/maxiter). The default
     inner solver is direct where this build has one for A's device (Cholesky, else LU;
     ``dsla.features``: suitesparse on the CPU, cudss on CUDA), else iterative at rtol 1e-12:
@@ -142,15 +143,20 @@ def svds(A, k=6, which="LM", tol=1e-8, maxiter=None, block=None, seed=0, solver=
          return_info=False, raise_on_failure=False, degenerate_tol=1e-6):
     """k singular triplets ``(U [n, k], S [k], V [m, k])`` with ``A V = U diag(S)``.
 
-    which: ``"LM"`` largest (descending), ``"SM"`` smallest (square A, through a Solver: LU
-    where the build has a direct backend for A's device, else CG + AMG (SPD-looking A), GMRES +
-    ILU0 (CPU) / Jacobi (CUDA), then plain GMRES, at rtol 1e-12; ascending). S is differentiable in A.values; U and V are not (backward through them raises).
+    which: ``"LM"`` largest, ``"SM"`` smallest (square A, through a Solver: LU where the build
+    has a direct backend for A's device, else CG + AMG (SPD-looking A), GMRES + ILU0 (CPU) /
+    Jacobi (CUDA), then plain GMRES, at rtol 1e-12). S is in ascending order for both, as
+    SciPy's svds returns it (before 0.2 ``"LM"`` was descending, see CHANGELOG.md); the
+    columns of U and V follow S. S is differentiable in A.values; U and V are not (backward
+    through them raises).
     """
     A = _check_A(A)
     _check_k(k)
     d = _options(which, tol, maxiter, block, None, solver, None, seed, raise_on_failure,
                  degenerate_tol)
     U, S, V, info = _C.svds(A._m, k, d)
+    if S.numel() > 1 and bool(S[0] > S[-1]):  # C++ gives "LM" descending: SciPy's order is ascending
+        U, S, V = U.flip(-1), S.flip(-1), V.flip(-1)
     _report(info, raise_on_failure)
     return (U, S, V, info) if return_info else (U, S, V)
 

@@ -141,7 +141,10 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     cuDSS, see ``dsla.features["cudss"]``).
     precond: ``None``/``"auto"``, ``"none"``, ``"jacobi"``, ... ; M: a user preconditioner
     (SparseTensor, callable ``r -> M r``, or scipy LinearOperator). callback(iteration,
-    residual) is called at every convergence check.
+    residual) is called at every convergence check (SciPy's callback receives the iterate
+    instead: not available here yet). maxiter counts iterations, i.e. products with A, for every
+    method: for GMRES that is inner iterations across restarts, where SciPy's gmres counts
+    restart cycles (SciPy's ``maxiter=m`` with ``restart=r`` is dsla's ``maxiter=m * r``).
     ordering (direct methods): ``"auto"``, ``"amd"``, ``"metis"``, ``"natural"``, ``"nesdis"``
     (CHOLMOD), ``"nd"`` (dsla's nested dissection, Cholesky/LDLᵀ; on CUDA from 2^17 rows,
     below that cuDSS orders). On CUDA ``"auto"`` hands dsla's nested dissection to cuDSS from

@@ -274,7 +274,7 @@ class SparseTensor(SparseTensorBase):
             return _norm2(self)
         return self._m.norm(ord)
 
-    def eigsh(self, k=6, which="SA", **kwargs):
+    def eigsh(self, k=6, which="LM", **kwargs):
         """k eigenpairs of a symmetric matrix (path chosen by default, see info.method); see
         :func:`dsla.eigsh`."""
         return _eigsh(self, k, which, **kwargs)

@@ -42,7 +42,7 @@ int run_solve(const Args& args) {
   SolveOptions opt;
   opt.method = parse_method(args.get("method", "auto"));
   opt.precond = args.get("precond", "auto");
-  opt.rtol = args.get_double("rtol", 1e-6);
+  opt.rtol = args.get_double("rtol", SolveOptions{}.rtol);  // one default: C++, Python, CLI
   opt.atol = args.get_double("atol", 0.0);
   opt.maxiter = args.get_int("maxiter", -1);
   opt.restart = args.get_int("restart", 30);
@@ -122,7 +122,7 @@ const CommandRegistrar reg(
                  "  --method M     auto (default), cg, bicgstab, gmres, fgmres, minres, lsqr,\n"
                  "                 lsmr, cholesky, ldlt, lu\n"
                  "  --precond P    auto (default), none, jacobi, ... (iterative methods)\n"
-                 "  --rtol R       relative tolerance on the true residual (default 1e-6)\n"
+                 "  --rtol R       relative tolerance on the true residual (default 1e-8)\n"
                  "  --maxiter N    iteration limit (default 10 n)\n"
                  "  --threads T    CPU threads (default: ATen's setting)\n"
                  "  --progress E   print (iteration, residual) to stderr every E iterations\n"

@@ -203,7 +203,7 @@ def test_edge_cases_one_by_one_float32_complex_and_int64_indices():
     torch.testing.assert_close(dsla.solve(one, torch.tensor([2.0], dtype=torch.float64),
                                           method="cg"), torch.tensor([0.5], dtype=torch.float64))
     D = _nonsym().float()
-    b = torch.ones(12)
+    b = torch.ones(12, dtype=torch.float32)
     x = dsla.solve(D.to_sparse(), b, method="gmres", rtol=1e-6, restart=20)
     assert x.dtype == torch.float32
     torch.testing.assert_close(x, torch.linalg.solve(D, b), rtol=1e-4, atol=1e-5)
