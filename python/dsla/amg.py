@@ -15,7 +15,7 @@ tensor, e.g. rigid-body modes), seed, symmetric ("auto"/"yes"/"no").
 """
 import torch
 
-from . import _C, _interop
+from . import _C, _interop, _progress
 # AMG returns SparseTensors (level matrices, prolongators): it sits above sparse_tensor, which
 # never imports it.
 from .sparse_tensor import SparseTensor
@@ -47,6 +47,7 @@ class AMG:
         self._options = _options(options)
         self._h = _C.amg_setup(self._A, self._options)
         self._adjoint = None
+        _progress.report("amg setup", self)
 
     # -- preconditioner -------------------------------------------------------------------------
     def apply(self, r):

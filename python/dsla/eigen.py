@@ -22,7 +22,7 @@ import warnings
 import torch
 
 from . import _C
-from . import _interop
+from . import _interop, _progress
 from ._sparse_base import is_sparse_tensor
 
 EigenInfo = _C.EigenInfo
@@ -115,6 +115,7 @@ def eigsh(A, k=6, which="LM", M=None, precond=None, sigma=None, tol=1e-8, maxite
     d = _options(which, tol, maxiter, block, sigma, solver, X0, seed, raise_on_failure,
                  degenerate_tol, precond)
     lam, U, info = _C.eigsh(A._m, k, None if M is None else M._m, d)
+    _progress.report("eigsh", info.message)
     _report(info, raise_on_failure)
     return (lam, U, info) if return_info else (lam, U)
 
@@ -135,6 +136,7 @@ def eigs(A, k=6, which="LM", sigma=None, tol=1e-8, maxiter=None, ncv=None, seed=
     _check_k(k)
     d = _options(which, tol, maxiter, ncv, sigma, solver, None, seed, raise_on_failure)
     lam, U, info = _C.eigs(A._m, k, d)
+    _progress.report("eigs", info.message)
     _report(info, raise_on_failure)
     return (lam, U, info) if return_info else (lam, U)
 
@@ -155,6 +157,7 @@ def svds(A, k=6, which="LM", tol=1e-8, maxiter=None, block=None, seed=0, solver=
     d = _options(which, tol, maxiter, block, None, solver, None, seed, raise_on_failure,
                  degenerate_tol)
     U, S, V, info = _C.svds(A._m, k, d)
+    _progress.report("svds", info.message)
     if S.numel() > 1 and bool(S[0] > S[-1]):  # C++ gives "LM" descending: SciPy's order is ascending
         U, S, V = U.flip(-1), S.flip(-1), V.flip(-1)
     _report(info, raise_on_failure)

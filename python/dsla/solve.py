@@ -12,7 +12,7 @@ import warnings
 import torch
 
 from . import _C
-from . import _interop
+from . import _interop, _progress
 from ._sparse_base import as_matrix, is_sparse_tensor, matrix_from_scipy
 from ._util import as_int
 
@@ -129,7 +129,7 @@ def _report(info, raise_on_failure):
 
 def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, restart=30,
           x0=None, M=None, return_info=False, raise_on_failure=False, callback=None,
-          check_every=None, history=False, ordering="auto"):
+          check_every=None, history=False, ordering="auto", verbose=False):
     """Solve ``A x = b`` (least squares ``min ‖A x − b‖`` for rectangular A with lsqr/lsmr).
 
     A: ``SparseTensor`` ``(n, m)`` or a batch ``(B, n, m)``. b: ``[n]``, ``[n, k]``; batched A
@@ -160,6 +160,10 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     matrix-free operator (a callable ``x -> A x``, a pair ``(matvec, rmatvec)``, a scipy
     LinearOperator) for the Krylov methods: see ``dsla._interop``.
 
+    verbose: progress of iterative methods (a tqdm bar when tqdm is installed, else log lines on
+    stderr); the summary is logged at INFO, each convergence check at DEBUG, on logger
+    ``"dsla"`` (see ``dsla._progress``).
+
     Returns ``x`` (differentiable), or ``(x, info)`` with ``return_info=True``.
     """
     if _interop.is_operator(A):
@@ -169,9 +173,11 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
         return (x, info) if return_info else x
     A = _interop.as_sparse(A, "A")
     b = torch.as_tensor(b)
+    progress = _progress.Progress("solve", verbose, callback, maxiter)
     opts = _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_failure,
-                    callback, check_every, history, ordering)
+                    progress.callback, check_every, history, ordering)
     x, info = _C.solve(A._m, b, opts)
+    progress.done(info)
     _report(info, raise_on_failure)
     return (x, info) if return_info else x
 
@@ -189,21 +195,25 @@ class Solver:
 
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, x0=None, M=None, raise_on_failure=False, callback=None,
-                 check_every=None, history=False, ordering="auto"):
+                 check_every=None, history=False, ordering="auto", verbose=False):
         A = _interop.as_sparse(A, "A")
         self._raise = raise_on_failure
+        self._progress = _progress.Progress("Solver", verbose, callback, bar=False)
         self._s = _C.Solver(A._m, _options(A, method, precond, rtol, atol, maxiter, restart, x0,
-                                           M, raise_on_failure, callback, check_every, history,
-                                           ordering))
+                                           M, raise_on_failure, self._progress.callback,
+                                           check_every, history, ordering))
+        _progress.report("Solver setup", f"{self._s.method}, {self._s.setup_time:.3g} s")
         self.info = None
 
     def solve(self, b, return_info=False):
         x, self.info = self._s.solve(torch.as_tensor(b))
+        self._progress.done(self.info)
         _report(self.info, self._raise)
         return (x, self.info) if return_info else x
 
     def solve_adjoint(self, b, return_info=False):
         x, self.info = self._s.solve_adjoint(torch.as_tensor(b))
+        self._progress.done(self.info)
         _report(self.info, self._raise)
         return (x, self.info) if return_info else x
 
