@@ -5,8 +5,8 @@
 #include <dsla/solve.h>
 
 #include <ATen/ATen.h>
-#include <c10/core/GradMode.h>
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 
 #include <chrono>
 #include <fstream>
@@ -53,7 +53,8 @@ int run_solve(const Args& args) {
   auto A = load_matrix(what, args);
   const double t_start =
       std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  if (!json && every > 0) {
+  // Progress goes to stderr, also with --json (stdout then holds only the JSON document).
+  if (every > 0) {
     opt.callback = [every, t_start](int64_t it, double res) {
       if (it % every != 0) return;
       const double t =
@@ -83,11 +84,13 @@ int run_solve(const Args& args) {
               << json_escape(info.preconditioner) << "\", \"factorization\": \""
               << json_escape(S.factorization()) << "\", \"status\": \"" << to_string(info.status)
               << "\", \"converged\": " << (info.converged ? "true" : "false")
-              << ", \"iterations\": " << info.iterations << ", \"residual\": " << info.residual
-              << ", \"rtol\": " << opt.rtol << ", \"setup_s\": " << S.setup_time()
-              << ", \"solve_s\": " << info.solve_time << ", \"time_per_iteration_s\": "
-              << (info.iterations ? info.solve_time / info.iterations : 0.0)
-              << ", \"peak_rss_bytes\": " << mem << "}\n";
+              << ", \"iterations\": " << info.iterations
+              << ", \"residual\": " << json_number(info.residual)
+              << ", \"rtol\": " << json_number(opt.rtol)
+              << ", \"setup_s\": " << json_number(S.setup_time())
+              << ", \"solve_s\": " << json_number(info.solve_time) << ", \"time_per_iteration_s\": "
+              << json_number(info.iterations ? info.solve_time / info.iterations : 0.0)
+              << ", \"peak_rss_bytes\": " << json_number(mem) << "}\n";
   } else {
     std::cout << "solve " << what << " (" << A.rows() << " x " << A.cols() << ", " << A.nnz()
               << " nnz, " << A.dtype() << ") on " << A.device();
