@@ -10,7 +10,7 @@ PKGS=(
   libtorch-dev python3-torch python3-dev python3-venv pybind11-dev
   libgloo-dev libsuitesparse-dev libmetis-dev libopenblas-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-numpy python3-scipy python3-pytest python3-matplotlib
+  python3-numpy python3-scipy python3-pytest python3-matplotlib python3-sphinx
   zlib1g-dev clang-format python3-pip
   clang-14 libclang-rt-14-dev   # libFuzzer for tests/fuzz (cmake -DDSLA_BUILD_FUZZ=ON)
 )

@@ -1,4 +1,6 @@
 """``dsla.eye`` and ``dsla.diag``: the sparse counterparts of ``torch.eye`` / ``torch.diag``."""
+from typing import Optional, Union
+
 import torch
 
 from ._sparse_base import is_sparse_tensor
@@ -8,7 +10,9 @@ from .sparse_tensor import SparseTensor
 __all__ = ["eye", "diag"]
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+def eye(n: int, m: Optional[int] = None, *, dtype: Optional[torch.dtype] = None,
+        device: Union[str, torch.device, None] = None, requires_grad: bool = False
+        ) -> SparseTensor:
     """The ``n x m`` (default ``n x n``) identity as a SparseTensor: ones on the main diagonal,
     ``min(n, m)`` stored entries. ``dtype`` defaults to ``torch.get_default_dtype()``, as for
     ``torch.eye``."""
@@ -21,7 +25,8 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     return SparseTensor(values, idx, idx, (n, m))
 
 
-def diag(input, diagonal=0):
+def diag(input: Union[torch.Tensor, SparseTensor], diagonal: int = 0
+         ) -> Union[SparseTensor, torch.Tensor]:
     """As ``torch.diag``: a 1-D tensor ``v`` of length ``k`` gives the square SparseTensor of size
     ``k + |diagonal|`` with ``v`` on that diagonal (differentiable in ``v``; a ``[B, k]`` tensor
     gives a batch); a SparseTensor gives its main diagonal (``diagonal`` must be 0)."""
