@@ -77,7 +77,9 @@ def test_pip_wheel_installs_and_imports(tmp_path):
     assert path.startswith(str(venv)), path
     import dsla
     assert version == dsla.__version__
-    assert features == dict(dsla.features)
+    if not os.environ.get("DSLA_C_DIR"):  # else this process runs another build's _C
+        assert features == dict(dsla.features)
+    assert features["gpl"] == features["suitesparse"]
     assert resid < 1e-10
     cmake_version = re.search(r"project\(dsla VERSION ([0-9.]+)",
                               (ROOT / "CMakeLists.txt").read_text()).group(1)
