@@ -2,9 +2,26 @@
 # optional backends. Each optional backend sets DSLA_HAVE_<X> and a reason string for the summary;
 # nothing is faked: a backend that is not found is off, and the summary says why.
 
-# ---- LibTorch: Debian's (/usr) or a pip wheel's (torch.utils.cmake_prefix_path).
-if(NOT Torch_DIR AND NOT CMAKE_PREFIX_PATH)
-  find_program(DSLA_PYTHON_FOR_TORCH NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+# ---- LibTorch: Debian's (/usr), a pip wheel's named by CMAKE_PREFIX_PATH or Torch_DIR
+# (torch.utils.cmake_prefix_path), or, in `pip install .` / `pip wheel .` (scikit-build-core sets
+# SKBUILD and Python_EXECUTABLE), the torch of the Python that builds the wheel.
+if(SKBUILD AND NOT Torch_DIR)
+  # pip's build isolation hides the environment's site-packages from the build's interpreter
+  # (PYTHONPATH with a sitecustomize, PYTHONNOUSERSITE). Ask the same interpreter without them,
+  # so the extension is built against the torch it will be imported with, never a second one.
+  execute_process(
+    COMMAND ${CMAKE_COMMAND} -E env --unset=PYTHONPATH --unset=PYTHONNOUSERSITE
+            ${Python_EXECUTABLE} -c "import torch; print(torch.utils.cmake_prefix_path)"
+    OUTPUT_VARIABLE _dsla_torch_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
+    ERROR_VARIABLE _dsla_torch_err RESULT_VARIABLE _dsla_torch_rc)
+  if(NOT _dsla_torch_rc EQUAL 0)
+    message(FATAL_ERROR "dsla needs torch installed in the Python that runs pip "
+      "(${Python_EXECUTABLE}), but 'import torch' failed there:\n${_dsla_torch_err}\n"
+      "Install torch first (Debian: apt-get install python3-torch, and make the venv with "
+      "--system-site-packages; else pip install torch), then build with "
+      "'pip install --no-build-isolation .'")
+  endif()
+  list(APPEND CMAKE_PREFIX_PATH "${_dsla_torch_prefix}")
 endif()
 find_package(Torch REQUIRED)
 set(DSLA_TORCH_VERSION "${Torch_VERSION}")
@@ -116,6 +133,14 @@ endif()
 # ---- SuiteSparse (CHOLMOD + UMFPACK), Debian's libsuitesparse-dev.
 set(DSLA_HAVE_SUITESPARSE OFF)
 set(DSLA_SUITESPARSE_WHY "DSLA_WITH_SUITESPARSE=OFF")
+if(NOT DSLA_WITH_GPL)
+  if(DSLA_WITH_SUITESPARSE STREQUAL "ON")
+    message(FATAL_ERROR "DSLA_WITH_SUITESPARSE=ON needs CHOLMOD and UMFPACK, which are GPL: "
+      "drop -DDSLA_WITH_GPL=OFF, or set -DDSLA_WITH_SUITESPARSE=OFF")
+  endif()
+  set(DSLA_WITH_SUITESPARSE OFF)
+  set(DSLA_SUITESPARSE_WHY "DSLA_WITH_GPL=OFF (CHOLMOD Supernodal and UMFPACK are GPL)")
+endif()
 if(NOT DSLA_WITH_SUITESPARSE STREQUAL "OFF")
   find_path(CHOLMOD_INCLUDE_DIR cholmod.h PATH_SUFFIXES suitesparse)
   find_library(CHOLMOD_LIBRARY cholmod)

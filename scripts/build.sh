@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${DSLA_BUILD_DIR:-$ROOT/build}
 JOBS=${DSLA_JOBS:-$(nproc)}
+# ccache keys with paths relative to the checkout: pip builds (build-pip/, same depth as build/,
+# tests/python/test_pip_install.py) and other checkouts then reuse these objects.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
 
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
 cmake --build "$BUILD" -j "$JOBS"

@@ -38,7 +38,9 @@ done
 PY=${DSLA_PYTHON:-$(command -v python3)}
 export DSLA_PYTHON=$PY
 TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
-DATA=${DSLA_DATA_DIR:-$ROOT/../shared/data}
+# The real matrices: ../shared/data (all of them) where it is beside the checkout, else the
+# repository's data/ (the small ones; tests of the others skip).
+if [ -d "$ROOT/../shared/data" ]; then DATA=${DSLA_DATA_DIR:-$ROOT/../shared/data}; else DATA=${DSLA_DATA_DIR:-$ROOT/data}; fi
 export DSLA_DATA_DIR=$DATA
 export DSLA_COMMIT=${DSLA_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || cat "$ROOT/COMMIT" 2>/dev/null || echo unknown)}
 EXTRA=()

@@ -48,6 +48,7 @@ from ._C import SingularMatrixError, SolveError
 from .generators import (aniso2d, convdiff2d, generate, poisson2d, poisson3d, random_sparse,
                          random_spd)
 from .sparse_tensor import SparseTensor
+from .construct import diag, eye
 from .io import read_mtx, read_mtx_info, write_mtx
 from .det import det, logdet, slogdet
 from .solve import Solver, SolveInfo, SolveWarning, solve
@@ -72,7 +73,7 @@ def add(A, B, alpha=1.0, beta=1.0):
 
 
 __all__ = [
-    "SparseTensor", "SolveError", "SingularMatrixError", "matmul", "add", "poisson2d",
+    "SparseTensor", "eye", "diag", "SolveError", "SingularMatrixError", "matmul", "add", "poisson2d",
     "poisson3d", "aniso2d", "convdiff2d", "random_spd", "random_sparse", "generate", "spy",
     "features", "det", "logdet", "slogdet", "read_mtx", "read_mtx_info", "write_mtx",
     "solve", "Solver", "SolveInfo", "SolveWarning", "AMG", "amg", "amg_solve",

@@ -15,8 +15,7 @@ tensor, e.g. rigid-body modes), seed, symmetric ("auto"/"yes"/"no").
 """
 import torch
 
-from . import _C
-from ._sparse_base import is_sparse_tensor
+from . import _C, _interop, _progress
 # AMG returns SparseTensors (level matrices, prolongators): it sits above sparse_tensor, which
 # never imports it.
 from .sparse_tensor import SparseTensor
@@ -28,13 +27,8 @@ _OPTION_NAMES = ("strength_threshold", "strength_decay", "aggregation", "prolong
 
 
 def _matrix(A):
-    if is_sparse_tensor(A):
-        return A._m
-    if isinstance(A, _C.SparseMatrix):
-        return A
-    if isinstance(A, torch.Tensor) and A.layout in (torch.sparse_coo, torch.sparse_csr):
-        return _C.SparseMatrix.from_torch(A)
-    raise TypeError("dsla: argument 'A': expected a dsla.SparseTensor or a torch sparse tensor")
+    """The C++ matrix of a SparseTensor, torch sparse / dense tensor or scipy.sparse matrix."""
+    return _interop.as_sparse(A, "A")._m
 
 
 def _options(kwargs):
@@ -53,6 +47,7 @@ class AMG:
         self._options = _options(options)
         self._h = _C.amg_setup(self._A, self._options)
         self._adjoint = None
+        _progress.report("amg setup", self)
 
     # -- preconditioner -------------------------------------------------------------------------
     def apply(self, r):

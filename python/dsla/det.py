@@ -13,17 +13,14 @@ factorized in double precision and the results cast back. CUDA: cuDSS (when buil
 cuDSS's LU does not expose its row pivoting, so the sign of its determinant is unknown.
 """
 from . import _C
-from ._sparse_base import is_sparse_tensor
+from . import _interop
 
 __all__ = ["slogdet", "logdet", "det"]
 
 
 def _matrix(A, name="A"):
-    if not is_sparse_tensor(A):
-        raise TypeError(f"dsla: argument '{name}': expected a dsla.SparseTensor, got "
-                        f"{type(A).__name__} (build one with dsla.SparseTensor(values, row, col, "
-                        "shape) or dsla.SparseTensor.from_dense)")
-    return A._m
+    """The C++ matrix of a SparseTensor, torch sparse / dense tensor or scipy.sparse matrix."""
+    return _interop.as_sparse(A, name)._m
 
 
 def slogdet(A, *, method="auto", ordering="auto"):

@@ -22,13 +22,15 @@ import warnings
 import torch
 
 from . import _C
-from ._sparse_base import as_matrix, is_sparse_tensor
+from . import _interop, _progress
+from ._sparse_base import is_sparse_tensor
 
 EigenInfo = _C.EigenInfo
 
 
 def _check_A(A, name="A"):
-    as_matrix(A, name)
+    """A (or M) as a SparseTensor: torch sparse, dense and scipy.sparse matrices are converted."""
+    return _interop.as_sparse(A, name)
 
 
 def _check_k(k):
@@ -81,13 +83,14 @@ def _report(info, raise_on_failure):
         warnings.warn(f"dsla: {info.message}", EigenWarning, stacklevel=3)
 
 
-def eigsh(A, k=6, which="SA", M=None, precond=None, sigma=None, tol=1e-8, maxiter=None,
+def eigsh(A, k=6, which="LM", M=None, precond=None, sigma=None, tol=1e-8, maxiter=None,
           block=None, X0=None, seed=0, solver=None, return_info=False, raise_on_failure=False,
           degenerate_tol=1e-6):
     """k eigenpairs of a symmetric / Hermitian ``A`` (``A x = λ M x`` with SPD ``M``).
 
-    which: ``"SA"`` smallest, ``"LA"`` largest, ``"SM"`` smallest magnitude (shift-invert at
-    0), ``"LM"`` largest magnitude. sigma: the k eigenvalues nearest sigma (shift-invert through
+    which: ``"LM"`` largest magnitude (the default, as in SciPy; it was ``"SA"`` before
+    0.2, see CHANGELOG.md), ``"SA"`` smallest, ``"LA"`` largest, ``"SM"`` smallest magnitude
+    (shift-invert at 0). Values come in ascending order, as SciPy's. sigma: the k eigenvalues nearest sigma (shift-invert through
     a Solver; ``solver`` = method name or dict of method/precond/rtol/maxiter). The default
     inner solver is direct where this build has one for A's device (Cholesky, else LU;
     ``dsla.features``: suitesparse on the CPU, cudss on CUDA), else iterative at rtol 1e-12:
@@ -105,13 +108,14 @@ def eigsh(A, k=6, which="SA", M=None, precond=None, sigma=None, tol=1e-8, maxite
     ``k + max(4, k)``.
     Returns ``(values [k], vectors [n, k])`` (+ info): differentiable in A.values / M.values.
     """
-    _check_A(A)
+    A = _check_A(A)
     _check_k(k)
     if M is not None:
-        _check_A(M, "M")
+        M = _check_A(M, "M")
     d = _options(which, tol, maxiter, block, sigma, solver, X0, seed, raise_on_failure,
                  degenerate_tol, precond)
     lam, U, info = _C.eigsh(A._m, k, None if M is None else M._m, d)
+    _progress.report("eigsh", info.message)
     _report(info, raise_on_failure)
     return (lam, U, info) if return_info else (lam, U)
 
@@ -128,10 +132,11 @@ def eigs(A, k=6, which="LM", sigma=None, tol=1e-8, maxiter=None, ncv=None, seed=
     better. ``info.method``: ``"arnoldi"``, ``"shift-invert(<inner>)"`` or ``"dense-eig"``
     (ncv ≥ n). Not differentiable.
     """
-    _check_A(A)
+    A = _check_A(A)
     _check_k(k)
     d = _options(which, tol, maxiter, ncv, sigma, solver, None, seed, raise_on_failure)
     lam, U, info = _C.eigs(A._m, k, d)
+    _progress.report("eigs", info.message)
     _report(info, raise_on_failure)
     return (lam, U, info) if return_info else (lam, U)
 
@@ -140,22 +145,28 @@ def svds(A, k=6, which="LM", tol=1e-8, maxiter=None, block=None, seed=0, solver=
          return_info=False, raise_on_failure=False, degenerate_tol=1e-6):
     """k singular triplets ``(U [n, k], S [k], V [m, k])`` with ``A V = U diag(S)``.
 
-    which: ``"LM"`` largest (descending), ``"SM"`` smallest (square A, through a Solver: LU
-    where the build has a direct backend for A's device, else CG + AMG (SPD-looking A), GMRES +
-    ILU0 (CPU) / Jacobi (CUDA), then plain GMRES, at rtol 1e-12; ascending). S is differentiable in A.values; U and V are not (backward through them raises).
+    which: ``"LM"`` largest, ``"SM"`` smallest (square A, through a Solver: LU where the build
+    has a direct backend for A's device, else CG + AMG (SPD-looking A), GMRES + ILU0 (CPU) /
+    Jacobi (CUDA), then plain GMRES, at rtol 1e-12). S is in ascending order for both, as
+    SciPy's svds returns it (before 0.2 ``"LM"`` was descending, see CHANGELOG.md); the
+    columns of U and V follow S. S is differentiable in A.values; U and V are not (backward
+    through them raises).
     """
-    _check_A(A)
+    A = _check_A(A)
     _check_k(k)
     d = _options(which, tol, maxiter, block, None, solver, None, seed, raise_on_failure,
                  degenerate_tol)
     U, S, V, info = _C.svds(A._m, k, d)
+    _progress.report("svds", info.message)
+    if S.numel() > 1 and bool(S[0] > S[-1]):  # C++ gives "LM" descending: SciPy's order is ascending
+        U, S, V = U.flip(-1), S.flip(-1), V.flip(-1)
     _report(info, raise_on_failure)
     return (U, S, V, info) if return_info else (U, S, V)
 
 
 def norm2(A, tol=1e-8, maxiter=None, return_info=False, raise_on_failure=False):
     """Largest singular value ``‖A‖₂`` (differentiable)."""
-    _check_A(A)
+    A = _check_A(A)
     s, info = _C.norm2(A._m, _options("LM", tol, maxiter, None, None, None, None, 0,
                                       raise_on_failure))
     _report(info, raise_on_failure)
@@ -164,7 +175,7 @@ def norm2(A, tol=1e-8, maxiter=None, return_info=False, raise_on_failure=False):
 
 def cond(A, tol=1e-8, maxiter=None, solver=None, return_info=False, raise_on_failure=False):
     """2-norm condition number ``σ_max / σ_min`` of a square ``A`` (σ_min through a Solver)."""
-    _check_A(A)
+    A = _check_A(A)
     s, info = _C.cond(A._m, _options("LM", tol, maxiter, None, None, solver, None, 0,
                                      raise_on_failure))
     _report(info, raise_on_failure)

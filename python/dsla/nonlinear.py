@@ -39,7 +39,7 @@ from typing import List
 
 import torch
 
-from . import _C
+from . import _C, _interop, _progress
 from ._util import as_int
 # Jacobians arrive as SparseTensors and the linear options are solve's: this module sits above
 # sparse_tensor and solve, neither of which imports it.
@@ -95,11 +95,8 @@ def _jacobian_callback(F, jacobian, p):
         return J
 
     def J(u):
-        Js = jacobian(u, *p)
-        if not isinstance(Js, SparseTensor):
-            raise TypeError("dsla: argument 'jacobian': the callback must return a "
-                            f"dsla.SparseTensor, got {type(Js).__name__}")
-        return Js._m
+        # A SparseTensor, or a torch sparse / dense tensor or scipy.sparse matrix (converted).
+        return _interop.as_sparse(jacobian(u, *p), "jacobian")._m
     return J
 
 
@@ -190,6 +187,7 @@ def nonlinear_solve(F, u0, *params, method="newton", jacobian=None, G=None, line
         _jacobian_callback(F, jacobian, p), None if G is None else (lambda u: G(u, *p)), M, jvp,
         inputs if wants_grad else [], options)
     info = NonlinearInfo(method=method, **d)
+    _progress.report("nonlinear_solve", info.message)
     if not info.converged:
         if raise_on_failure:
             raise _C.SolveError("dsla: " + info.message)

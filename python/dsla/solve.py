@@ -12,6 +12,7 @@ import warnings
 import torch
 
 from . import _C
+from . import _interop, _progress
 from ._sparse_base import as_matrix, is_sparse_tensor, matrix_from_scipy
 from ._util import as_int
 
@@ -128,7 +129,7 @@ def _report(info, raise_on_failure):
 
 def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, restart=30,
           x0=None, M=None, return_info=False, raise_on_failure=False, callback=None,
-          check_every=None, history=False, ordering="auto"):
+          check_every=None, history=False, ordering="auto", verbose=False):
     """Solve ``A x = b`` (least squares ``min ‖A x − b‖`` for rectangular A with lsqr/lsmr).
 
     A: ``SparseTensor`` ``(n, m)`` or a batch ``(B, n, m)``. b: ``[n]``, ``[n, k]``; batched A
@@ -140,7 +141,10 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     cuDSS, see ``dsla.features["cudss"]``).
     precond: ``None``/``"auto"``, ``"none"``, ``"jacobi"``, ... ; M: a user preconditioner
     (SparseTensor, callable ``r -> M r``, or scipy LinearOperator). callback(iteration,
-    residual) is called at every convergence check.
+    residual) is called at every convergence check (SciPy's callback receives the iterate
+    instead: not available here yet). maxiter counts iterations, i.e. products with A, for every
+    method: for GMRES that is inner iterations across restarts, where SciPy's gmres counts
+    restart cycles (SciPy's ``maxiter=m`` with ``restart=r`` is dsla's ``maxiter=m * r``).
     ordering (direct methods): ``"auto"``, ``"amd"``, ``"metis"``, ``"natural"``, ``"nesdis"``
     (CHOLMOD), ``"nd"`` (dsla's nested dissection, Cholesky/LDLᵀ; on CUDA from 2^17 rows,
     below that cuDSS orders). On CUDA ``"auto"`` hands dsla's nested dissection to cuDSS from
@@ -155,6 +159,14 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     A distributed matrix (``dsla.distributed``) is solved by :func:`dsla.distributed.solve`
     (Krylov methods; b is this rank's owned slice).
 
+    A may also be a torch sparse COO/CSR tensor, a dense tensor, a scipy.sparse matrix, or a
+    matrix-free operator (a callable ``x -> A x``, a pair ``(matvec, rmatvec)``, a scipy
+    LinearOperator) for the Krylov methods: see ``dsla._interop``.
+
+    verbose: progress of iterative methods (a tqdm bar when tqdm is installed, else log lines on
+    stderr); the summary is logged at INFO, each convergence check at DEBUG, on logger
+    ``"dsla"`` (see ``dsla._progress``).
+
     Returns ``x`` (differentiable), or ``(x, info)`` with ``return_info=True``.
     """
     if getattr(A, "_is_distributed", False):  # a dsla.distributed.DistTensor: its own solve
@@ -165,11 +177,18 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
                        maxiter=maxiter, restart=restart, return_info=return_info,
                        raise_on_failure=raise_on_failure, callback=callback,
                        check_every=check_every, history=history)
-    as_matrix(A)
+    if _interop.is_operator(A):
+        x, info = _interop.operator_solve(A, b, method, precond, rtol, atol, maxiter, restart,
+                                          x0, M, raise_on_failure)
+        _report(info, raise_on_failure)
+        return (x, info) if return_info else x
+    A = _interop.as_sparse(A, "A")
     b = torch.as_tensor(b)
+    progress = _progress.Progress("solve", verbose, callback, maxiter)
     opts = _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_failure,
-                    callback, check_every, history, ordering)
+                    progress.callback, check_every, history, ordering)
     x, info = _C.solve(A._m, b, opts)
+    progress.done(info)
     _report(info, raise_on_failure)
     return (x, info) if return_info else x
 
@@ -191,27 +210,31 @@ class Solver:
             if args or kw.get("M") is not None or kw.get("x0") is not None:
                 raise TypeError("dsla: a distributed Solver takes its options by keyword and "
                                 "no 'M' or 'x0' yet")
-            kw.pop("M", None), kw.pop("x0", None), kw.pop("ordering", None)
+            kw.pop("M", None), kw.pop("x0", None), kw.pop("ordering", None), kw.pop("verbose", None)
             return A._solver(**kw)
         return super().__new__(cls)
 
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, x0=None, M=None, raise_on_failure=False, callback=None,
-                 check_every=None, history=False, ordering="auto"):
-        as_matrix(A)
+                 check_every=None, history=False, ordering="auto", verbose=False):
+        A = _interop.as_sparse(A, "A")
         self._raise = raise_on_failure
+        self._progress = _progress.Progress("Solver", verbose, callback, bar=False)
         self._s = _C.Solver(A._m, _options(A, method, precond, rtol, atol, maxiter, restart, x0,
-                                           M, raise_on_failure, callback, check_every, history,
-                                           ordering))
+                                           M, raise_on_failure, self._progress.callback,
+                                           check_every, history, ordering))
+        _progress.report("Solver setup", f"{self._s.method}, {self._s.setup_time:.3g} s")
         self.info = None
 
     def solve(self, b, return_info=False):
         x, self.info = self._s.solve(torch.as_tensor(b))
+        self._progress.done(self.info)
         _report(self.info, self._raise)
         return (x, self.info) if return_info else x
 
     def solve_adjoint(self, b, return_info=False):
         x, self.info = self._s.solve_adjoint(torch.as_tensor(b))
+        self._progress.done(self.info)
         _report(self.info, self._raise)
         return (x, self.info) if return_info else x
 

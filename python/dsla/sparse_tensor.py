@@ -11,6 +11,8 @@ from ._util import as_shape, device_name, dtype_name
 # SparseTensor through SparseTensorBase), so importing them here closes no circle.
 from .eigen import cond as _cond, eigs as _eigs, eigsh as _eigsh, norm2 as _norm2, svds as _svds
 from .solve import solve as _solve
+from . import _interop, _torch_protocol
+from .det import det as _det, logdet as _logdet, slogdet as _slogdet
 
 
 class SparseTensor(SparseTensorBase):
@@ -272,7 +274,7 @@ class SparseTensor(SparseTensorBase):
             return _norm2(self)
         return self._m.norm(ord)
 
-    def eigsh(self, k=6, which="SA", **kwargs):
+    def eigsh(self, k=6, which="LM", **kwargs):
         """k eigenpairs of a symmetric matrix (path chosen by default, see info.method); see
         :func:`dsla.eigsh`."""
         return _eigsh(self, k, which, **kwargs)
@@ -295,5 +297,36 @@ class SparseTensor(SparseTensorBase):
             self._m.submatrix(torch.as_tensor(rows), torch.as_tensor(cols))
         )
 
+    def det(self, **kwargs):
+        """``det A``; options as for :func:`dsla.det`."""
+        return _det(self, **kwargs)
+
+    def logdet(self, **kwargs):
+        """``log det A``; options as for :func:`dsla.logdet`."""
+        return _logdet(self, **kwargs)
+
+    def slogdet(self, **kwargs):
+        """``(sign, log|det A|)``; options as for :func:`dsla.slogdet`."""
+        return _slogdet(self, **kwargs)
+
+    # ------------------------------------------------------------------ torch protocols
+    # (pickle / deepcopy / torch.save, torch.matmul and friends, x @ A: see _torch_protocol)
+    def __reduce__(self):
+        return _torch_protocol.reduce(self)
+
+    def __deepcopy__(self, memo):
+        return _torch_protocol.deepcopy(self, memo)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        return _torch_protocol.torch_function(func, args, kwargs or {})
+
+    def __rmatmul__(self, x):
+        return _torch_protocol.rmatmul(self, x)
+
     def __repr__(self):
         return repr(self._m).replace("SparseMatrix", "SparseTensor", 1)
+
+
+_torch_protocol.allow_in_torch_load(SparseTensor)
+_interop.register_sparse_tensor(SparseTensor)

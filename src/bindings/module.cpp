@@ -9,6 +9,7 @@
 
 #include "bindings/registry.h"
 #include "core/device_stub.h"
+#include "core/dtype_names.h"
 #include "solve/direct/factorization.h"
 
 namespace dsla::bindings {
@@ -56,26 +57,28 @@ PYBIND11_MODULE(_C, m) {
   static py::exception<dsla::SolveError> solve_error(m, "SolveError", PyExc_RuntimeError);
   static py::exception<dsla::SingularMatrixError> singular_error(m, "SingularMatrixError",
                                                                  solve_error.ptr());
+  // Messages reach Python users with torch's dtype names ("torch.float64", not c10's "Double").
   py::register_exception_translator([](std::exception_ptr p) {
+    auto msg = [](const char* what) { return dsla::with_torch_dtype_names(what); };
     try {
       if (p) std::rethrow_exception(p);
     } catch (const dsla::SingularMatrixError& e) {
       // An instance carrying the pivot, so Python code can report where factorization failed.
-      py::object exc = py::reinterpret_borrow<py::object>(singular_error.ptr())(e.what());
+      py::object exc = py::reinterpret_borrow<py::object>(singular_error.ptr())(msg(e.what()));
       exc.attr("pivot") = e.pivot();
       PyErr_SetObject(singular_error.ptr(), exc.ptr());
     } catch (const dsla::SolveError& e) {
-      PyErr_SetString(solve_error.ptr(), e.what());
+      PyErr_SetString(solve_error.ptr(), msg(e.what()).c_str());
     } catch (const c10::IndexError& e) {
-      PyErr_SetString(PyExc_IndexError, e.what_without_backtrace());
+      PyErr_SetString(PyExc_IndexError, msg(e.what_without_backtrace()).c_str());
     } catch (const c10::ValueError& e) {
-      PyErr_SetString(PyExc_ValueError, e.what_without_backtrace());
+      PyErr_SetString(PyExc_ValueError, msg(e.what_without_backtrace()).c_str());
     } catch (const c10::TypeError& e) {
-      PyErr_SetString(PyExc_TypeError, e.what_without_backtrace());
+      PyErr_SetString(PyExc_TypeError, msg(e.what_without_backtrace()).c_str());
     } catch (const c10::NotImplementedError& e) {
-      PyErr_SetString(PyExc_NotImplementedError, e.what_without_backtrace());
+      PyErr_SetString(PyExc_NotImplementedError, msg(e.what_without_backtrace()).c_str());
     } catch (const c10::Error& e) {
-      PyErr_SetString(PyExc_RuntimeError, e.what_without_backtrace());
+      PyErr_SetString(PyExc_RuntimeError, msg(e.what_without_backtrace()).c_str());
     }
   });
   m.attr("__version__") = DSLA_VERSION;
@@ -85,6 +88,9 @@ PYBIND11_MODULE(_C, m) {
   features["suitesparse"] = bool(DSLA_HAVE_SUITESPARSE);
   features["metis"] = bool(DSLA_HAVE_METIS);
   features["gloo"] = bool(DSLA_HAVE_GLOO);
+  // SuiteSparse is the only GPL code a build can link (CHOLMOD Supernodal, UMFPACK): redistributors
+  // check this (README, "License"; cmake -DDSLA_WITH_GPL=OFF leaves it out).
+  features["gpl"] = bool(DSLA_HAVE_SUITESPARSE);
   m.attr("features") = features;
   // Why each optional backend is on or off, as CMake's summary said (and cuDSS's run-time version).
   py::dict build_info;

@@ -44,7 +44,7 @@ int run_solve(const Args& args) {
   SolveOptions opt;
   opt.method = parse_method(args.get("method", "auto"));
   opt.precond = args.get("precond", "auto");
-  opt.rtol = args.get_double("rtol", 1e-6);
+  opt.rtol = args.get_double("rtol", SolveOptions{}.rtol);  // one default: C++, Python, CLI
   opt.atol = args.get_double("atol", 0.0);
   opt.maxiter = args.get_int("maxiter", -1);
   opt.restart = args.get_int("restart", 30);
@@ -64,7 +64,8 @@ int run_solve(const Args& args) {
   auto A = load_matrix(what, args);
   const double t_start =
       std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  if (!json && every > 0) {
+  // Progress goes to stderr, also with --json (stdout then holds only the JSON document).
+  if (every > 0) {
     opt.callback = [every, t_start](int64_t it, double res) {
       if (it % every != 0) return;
       const double t =
@@ -94,11 +95,13 @@ int run_solve(const Args& args) {
               << json_escape(info.preconditioner) << "\", \"factorization\": \""
               << json_escape(S.factorization()) << "\", \"status\": \"" << to_string(info.status)
               << "\", \"converged\": " << (info.converged ? "true" : "false")
-              << ", \"iterations\": " << info.iterations << ", \"residual\": " << info.residual
-              << ", \"rtol\": " << opt.rtol << ", \"setup_s\": " << S.setup_time()
-              << ", \"solve_s\": " << info.solve_time << ", \"time_per_iteration_s\": "
-              << (info.iterations ? info.solve_time / info.iterations : 0.0)
-              << ", \"peak_rss_bytes\": " << mem << "}\n";
+              << ", \"iterations\": " << info.iterations
+              << ", \"residual\": " << json_number(info.residual)
+              << ", \"rtol\": " << json_number(opt.rtol)
+              << ", \"setup_s\": " << json_number(S.setup_time())
+              << ", \"solve_s\": " << json_number(info.solve_time) << ", \"time_per_iteration_s\": "
+              << json_number(info.iterations ? info.solve_time / info.iterations : 0.0)
+              << ", \"peak_rss_bytes\": " << json_number(mem) << "}\n";
   } else {
     std::cout << "solve " << what << " (" << A.rows() << " x " << A.cols() << ", " << A.nnz()
               << " nnz, " << A.dtype() << ") on " << A.device();
@@ -133,7 +136,7 @@ const CommandRegistrar reg(
                  "  --method M     auto (default), cg, bicgstab, gmres, fgmres, minres, lsqr,\n"
                  "                 lsmr, cholesky, ldlt, lu\n"
                  "  --precond P    auto (default), none, jacobi, ... (iterative methods)\n"
-                 "  --rtol R       relative tolerance on the true residual (default 1e-6)\n"
+                 "  --rtol R       relative tolerance on the true residual (default 1e-8)\n"
                  "  --maxiter N    iteration limit (default 10 n)\n"
                  "  --threads T    CPU threads (default: ATen's setting)\n"
                  "  --progress E   print (iteration, residual) to stderr every E iterations\n"

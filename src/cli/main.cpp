@@ -21,6 +21,21 @@ void print_help() {
   std::cout << "\n'dsla <command> --help' shows a command's options.\n";
 }
 
+// A failed command: the message on stderr (any bytes escaped: messages may quote arguments or
+// file content) and, under --json, a JSON document on stdout too, so a script reading stdout
+// always gets JSON: {"command": ..., "error": ...}.
+int fail(int argc, char** argv, const char* what) {
+  std::cerr << "dsla " << argv[1] << ": error: " << dsla::cli::shown(what, true) << "\n";
+  for (int i = 2; i < argc; ++i) {
+    if (std::string(argv[i]) == "--json") {
+      std::cout << "{\"command\": \"" << dsla::cli::json_escape(argv[1]) << "\", \"error\": \""
+                << dsla::cli::json_escape(what) << "\"}\n";
+      break;
+    }
+  }
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,12 +75,8 @@ int main(int argc, char** argv) {
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     return it->second.run(args);
   } catch (const c10::Error& e) {
-    // Messages may quote arguments or file content: any bytes reach the terminal escaped.
-    std::cerr << "dsla " << argv[1]
-              << ": error: " << dsla::cli::shown(e.what_without_backtrace(), true) << "\n";
-    return 1;
+    return fail(argc, argv, e.what_without_backtrace());
   } catch (const std::exception& e) {
-    std::cerr << "dsla " << argv[1] << ": error: " << dsla::cli::shown(e.what(), true) << "\n";
-    return 1;
+    return fail(argc, argv, e.what());
   }
 }

@@ -1,6 +1,7 @@
 // CLI text escaping (see text.h).
 #include "cli/text.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "io/mtx_format.h"
@@ -29,6 +30,13 @@ std::string json_escape(std::string_view s) {
     }
   }
   return o;
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
 }
 
 }  // namespace dsla::cli

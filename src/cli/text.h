@@ -14,5 +14,8 @@ std::string shown(std::string_view s, bool keep_newlines = false);
 // A JSON string body (without the quotes) for any bytes: shown(), then '"', '\' and control
 // characters escaped, so the output is always valid UTF-8 and valid JSON.
 std::string json_escape(std::string_view s);
+// A JSON number: finite values with 6 significant digits, NaN and ±inf as null (JSON has no
+// non-finite numbers, and "nan" would make the whole document unreadable).
+std::string json_number(double v);
 
 }  // namespace dsla::cli

@@ -3,6 +3,7 @@
 #include <dsla/sparse_matrix.h>
 
 #include "core/dispatch.h"
+#include "core/dtype_names.h"
 #include "kernels/cpu/csr_kernels.h"
 
 #include <sstream>
@@ -333,7 +334,8 @@ std::string SparseMatrix::repr() const {
   s << "SparseMatrix(shape=(" << rows() << ", " << cols() << "), nnz=" << nnz();
   if (is_batched()) s << ", batch=" << batch_size();
   if (defined()) {
-    s << ", dtype=" << dtype() << ", device=" << device() << ", index=" << pattern_->index_dtype();
+    s << ", dtype=" << torch_dtype_name(dtype()) << ", device=" << device()
+      << ", index=" << torch_dtype_name(pattern_->index_dtype());
   }
   s << ")";
   return s.str();

@@ -1,8 +1,12 @@
-"""pytest setup: import dsla from the source tree (python/), locate ../shared/data; markers for
+"""pytest setup: import dsla from the source tree (python/), locate the real matrices (data/,
+../shared/data); markers for
 GPU tests and for tests that need a direct (factorization) solver."""
+import atexit
 import os
 import pathlib
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -18,7 +22,30 @@ HAVE_DIRECT_CUDA = bool(dsla.features.get("cudss", False))
 NO_DIRECT_REASON = ("dsla built without SuiteSparse (dsla.features['suitesparse'] is False): "
                     "no direct CPU solver")
 
-DATA_DIR = pathlib.Path(os.environ.get("DSLA_DATA_DIR", ROOT.parent / "shared" / "data"))
+
+
+def _data_dir():
+    """The real matrices: the repository's data/ (shipped, small), merged with the larger ones of
+    DSLA_EXTRA_DATA_DIR (default ../shared/data beside the checkout) when that folder exists.
+    DSLA_DATA_DIR names one folder instead. Test modules read DSLA_DATA_DIR at import (after
+    this conftest), and so do the CLI subprocesses: it is exported here."""
+    if os.environ.get("DSLA_DATA_DIR"):
+        return pathlib.Path(os.environ["DSLA_DATA_DIR"])
+    shipped = ROOT / "data"
+    extra = pathlib.Path(os.environ.get("DSLA_EXTRA_DATA_DIR", ROOT.parent / "shared" / "data"))
+    if not extra.is_dir():
+        return shipped
+    merged = pathlib.Path(tempfile.mkdtemp(prefix="dsla-data-"))
+    atexit.register(shutil.rmtree, merged, True)
+    for folder in (shipped, extra):  # the shipped copy wins
+        for f in folder.glob("*.mtx*"):
+            if not (merged / f.name).exists():
+                (merged / f.name).symlink_to(f.resolve())
+    return merged
+
+
+DATA_DIR = _data_dir()
+os.environ["DSLA_DATA_DIR"] = str(DATA_DIR)
 
 
 @pytest.fixture(scope="session")

@@ -137,8 +137,10 @@ def test_singular_and_bad_input():
     D[3] = 0
     s, l = slogdet(dsla.SparseTensor.from_dense(D))
     assert s.item() == 0 and l.item() == float("-inf")
-    with pytest.raises(TypeError):
-        slogdet(D)
+    s2, l2 = slogdet(D)  # a dense tensor is accepted too (issue #16: tests/python/test_interop.py)
+    assert s2.item() == 0 and l2.item() == float("-inf")
+    with pytest.raises(TypeError, match="argument 'A'"):
+        slogdet(D.tolist())
     with pytest.raises(ValueError):
         slogdet(dsla.SparseTensor.from_dense(torch.randn(3, 4, dtype=torch.float64)))
     S = random_spd(10, 0.3, 8)

@@ -557,4 +557,4 @@ def test_zero_size_refused_where_undefined():
     with pytest.raises(ValueError, match="argument 'A'"):
         dsla.amg(E)
     with pytest.raises(ValueError, match="argument 'k'"):
-        dsla.eigsh(E, k=1)
+        dsla.eigsh(E, k=1, which="SA")

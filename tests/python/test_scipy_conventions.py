@@ -1,0 +1,59 @@
+"""SciPy's conventions where the name is SciPy's (issue #16, item 7; CHANGELOG.md): eigsh's
+default `which="LM"`, svds's ascending order, one default rtol for Python, C++ and the CLI."""
+import inspect
+import json
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+import torch
+
+import dsla
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CLI = pathlib.Path(os.environ.get("DSLA_CLI", ROOT / "build" / "bin" / "dsla"))
+
+
+def _sym(n=40, seed=3):
+    rng = np.random.default_rng(seed)
+    R = sp.random(n, n, density=0.15, random_state=rng)
+    return (R + R.T + sp.diags(rng.uniform(-3, 3, n))).tocsr()
+
+
+def test_eigsh_default_which_is_largest_magnitude_as_in_scipy():
+    S = _sym()
+    lam = dsla.eigsh(dsla.SparseTensor.from_scipy(S), k=4, tol=1e-12)[0]
+    ref = spla.eigsh(S, k=4, return_eigenvectors=False)  # SciPy's default: "LM", ascending
+    np.testing.assert_allclose(lam.numpy(), np.sort(ref), rtol=1e-9)
+    assert inspect.signature(dsla.eigsh).parameters["which"].default == "LM"
+    assert inspect.signature(dsla.SparseTensor.eigsh).parameters["which"].default == "LM"
+    # "SA" stays reachable by name
+    sa = dsla.SparseTensor.from_scipy(S).eigsh(3, which="SA", tol=1e-12)[0]
+    np.testing.assert_allclose(sa.numpy(), np.linalg.eigvalsh(S.toarray())[:3], rtol=1e-9,
+                               atol=1e-10)
+
+
+@pytest.mark.parametrize("which", ["LM", "SM"])
+def test_svds_returns_scipy_order(which):
+    rng = np.random.default_rng(4)
+    S = (sp.random(30, 30, density=0.2, random_state=rng) + 3 * sp.eye(30)).tocsr()
+    U, s, V = dsla.svds(dsla.SparseTensor.from_scipy(S), k=3, which=which, tol=1e-12)
+    ref = spla.svds(S, k=3, which=which, return_singular_vectors=False)
+    np.testing.assert_allclose(s.numpy(), ref, rtol=1e-8)
+    assert np.all(np.diff(s.numpy()) > 0)
+    A = torch.from_numpy(S.toarray())
+    torch.testing.assert_close(A @ V, U * s, rtol=1e-8, atol=1e-9)
+
+
+def test_one_default_rtol_for_python_cpp_and_cli():
+    assert inspect.signature(dsla.solve).parameters["rtol"].default == 1e-8
+    assert inspect.signature(dsla.Solver).parameters["rtol"].default == 1e-8
+    if not CLI.exists():
+        pytest.skip(f"CLI not built at {CLI}")
+    out = subprocess.run([str(CLI), "solve", "poisson2d:8", "--method", "cg", "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out)["rtol"] == 1e-8
