@@ -7,6 +7,7 @@ SciPy semantics: system ``j`` has converged when ``‖b_j − A x_j‖ ≤ max(r
 checked on the *true* residual at exit. Non-convergence warns (``SolveWarning``) unless
 ``raise_on_failure=True``, which raises ``dsla.SolveError``.
 """
+import inspect
 import warnings
 
 import torch
@@ -273,3 +274,8 @@ class Solver:
 
     def __repr__(self):
         return f"dsla.Solver(method={self.method!r}, preconditioner={self.preconditioner!r})"
+
+
+# __new__ (the distributed dispatch) would otherwise be what inspect.signature and help() show.
+Solver.__signature__ = inspect.signature(Solver.__init__).replace(
+    parameters=list(inspect.signature(Solver.__init__).parameters.values())[1:])
