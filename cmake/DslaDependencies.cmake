@@ -227,8 +227,18 @@ if(DSLA_HAVE_CUDA AND NOT DSLA_WITH_CUDSS STREQUAL "OFF")
   endif()
 endif()
 
-# ---- Gloo / c10d: part of LibTorch when built with distributed support.
+# ---- Gloo / c10d: part of LibTorch when built with distributed support. Constructing a Gloo
+# group in C++ (Comm::gloo, Comm::from_env) needs Gloo's own headers too, which PyPI wheels of
+# torch do not ship (seen: torch 2.11 + CUDA 13): then dsla takes its groups from Python only.
 set(DSLA_HAVE_GLOO OFF)
+set(DSLA_GLOO_WHY "LibTorch has no ProcessGroupGloo.hpp")
 if(EXISTS "${_dsla_torch_inc}/torch/csrc/distributed/c10d/ProcessGroupGloo.hpp")
-  set(DSLA_HAVE_GLOO ON)
+  find_path(DSLA_GLOO_INCLUDE_DIR gloo/algorithm.h HINTS ${TORCH_INCLUDE_DIRS})
+  if(DSLA_GLOO_INCLUDE_DIR)
+    set(DSLA_HAVE_GLOO ON)
+    set(DSLA_GLOO_WHY "found (${DSLA_GLOO_INCLUDE_DIR})")
+  else()
+    set(DSLA_GLOO_WHY "Gloo's headers (gloo/algorithm.h) are missing: C++ cannot construct Gloo "
+                      "groups; pass a torch.distributed group from Python")
+  endif()
 endif()

@@ -95,6 +95,7 @@ PYBIND11_MODULE(_C, m) {
   // Why each optional backend is on or off, as CMake's summary said (and cuDSS's run-time version).
   py::dict build_info;
   build_info["cudss"] = std::string(DSLA_CUDSS_WHY);
+  build_info["gloo"] = std::string(DSLA_GLOO_WHY);
   build_info["cudss_version"] = dsla::direct::cudss_version();
   m.attr("build_info") = build_info;
   m.def("direct_analysis_count", &dsla::direct::analysis_count,

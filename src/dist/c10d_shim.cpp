@@ -2,13 +2,17 @@
 // of src/dist in this file.
 #include "dist/c10d_shim.h"
 
+#include <dsla/config.h>
 #include <dsla/errors.h>
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if DSLA_HAVE_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 
 #include <cstdlib>
+#include <stdexcept>
 
 namespace dsla::dist::shim {
 
@@ -23,6 +27,10 @@ c10::intrusive_ptr<Collectives> collectives(const c10::intrusive_ptr<c10d::Proce
 }
 
 std::chrono::milliseconds group_timeout(const c10::intrusive_ptr<c10d::ProcessGroup>& group) {
+#if !DSLA_HAVE_GLOO
+  (void)group;
+  return std::chrono::milliseconds(0);  // unknown without Gloo's headers: the caller's default
+#else
   c10d::ProcessGroupGloo* gloo = nullptr;
 #if TORCH_VERSION_MAJOR >= 2
   try {
@@ -36,6 +44,7 @@ std::chrono::milliseconds group_timeout(const c10::intrusive_ptr<c10d::ProcessGr
 #endif
   if (gloo) return gloo->getOptions()->timeout;
   return std::chrono::milliseconds(0);
+#endif
 }
 
 std::string backend_name(const c10::intrusive_ptr<c10d::ProcessGroup>& group) {
@@ -44,6 +53,13 @@ std::string backend_name(const c10::intrusive_ptr<c10d::ProcessGroup>& group) {
 
 c10::intrusive_ptr<Collectives> make_gloo(const c10::intrusive_ptr<c10d::Store>& store, int rank,
                                           int size, std::chrono::milliseconds timeout) {
+#if !DSLA_HAVE_GLOO
+  (void)store, (void)rank, (void)size, (void)timeout;
+  throw std::runtime_error(
+      "dsla: this build cannot construct a Gloo group in C++ (its LibTorch ships no Gloo "
+      "headers; dsla._C.build_info['gloo'] says why): create the group in Python with "
+      "torch.distributed.init_process_group('gloo') and pass it (group=)");
+#else
   auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
   const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
   if (ifname && *ifname) {
@@ -59,6 +75,7 @@ c10::intrusive_ptr<Collectives> make_gloo(const c10::intrusive_ptr<c10d::Store>&
   }
   opts->threads = 2;
   return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, opts);
+#endif
 }
 
 c10::intrusive_ptr<c10d::Store> make_tcp_store(const std::string& host, int port, int rank,

@@ -4,6 +4,7 @@
 // instead of hanging it.
 #pragma once
 
+#include <dsla/config.h>
 #include <dsla/dist.h>
 
 #include <ATen/Parallel.h>
@@ -13,6 +14,11 @@
 #include <functional>
 #include <thread>
 #include <vector>
+
+// Threads as ranks need a Gloo group built in C++, which needs Gloo's headers (absent from PyPI
+// torch wheels: then the distributed layer takes its groups from Python only).
+#define DSLA_SKIP_WITHOUT_GLOO() \
+  if (!DSLA_HAVE_GLOO) GTEST_SKIP() << "this LibTorch ships no Gloo headers: " DSLA_GLOO_WHY
 
 namespace dsla_test {
 

@@ -68,6 +68,7 @@ void expect_products(const SparseMatrix& G, const at::Tensor& parts, int P) {
 }
 
 TEST(DistMatrix, ProductsMatchTheGlobalMatrix) {
+  DSLA_SKIP_WITHOUT_GLOO();
   auto G = dsla::convdiff2d(9, 3.0);  // nonsymmetric: the adjoint is a different product
   for (int P : {1, 2, 3, 4}) {
     SCOPED_TRACE(P);
@@ -82,6 +83,7 @@ TEST(DistMatrix, ProductsMatchTheGlobalMatrix) {
 }
 
 TEST(DistMatrix, GeneratorBoxesMatchOneProcess) {
+  DSLA_SKIP_WITHOUT_GLOO();
   for (int P : {1, 2, 3, 4}) {
     SCOPED_TRACE(P);
     run_ranks(P, [&](const Comm& c) {
@@ -96,6 +98,7 @@ TEST(DistMatrix, GeneratorBoxesMatchOneProcess) {
 }
 
 TEST(DistMatrix, BadInputRaisesOnEveryRank) {
+  DSLA_SKIP_WITHOUT_GLOO();
   auto G = dsla::poisson2d(4);
   // Overlapping ownership: rank 1 also claims row 0.
   auto msg = dsla_test::run_ranks_errors(2, [&](const Comm& c) {

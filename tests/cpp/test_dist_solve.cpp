@@ -85,6 +85,7 @@ at::Tensor parts_with_empty_rank(int64_t n) {
 }
 
 TEST(DistSolve, EveryMethodMatchesOneProcess) {
+  DSLA_SKIP_WITHOUT_GLOO();
   auto S = dsla::poisson2d(10);
   auto N = dsla::convdiff2d(10, 2.0);
   auto b = at::sin(at::arange(100, at::kDouble) * 0.37) + 1;
@@ -109,6 +110,7 @@ TEST(DistSolve, EveryMethodMatchesOneProcess) {
 }
 
 TEST(DistSolve, EmptyRankAndSeveralRightHandSides) {
+  DSLA_SKIP_WITHOUT_GLOO();
   auto S = dsla::poisson2d(10);
   auto N = dsla::convdiff2d(10, 2.0);
   auto b = at::sin(at::arange(100, at::kDouble) * 0.37) + 1;
@@ -119,6 +121,7 @@ TEST(DistSolve, EmptyRankAndSeveralRightHandSides) {
 }
 
 TEST(DistSolve, ComplexAndBatchedValues) {
+  DSLA_SKIP_WITHOUT_GLOO();
   // Complex: a nonsymmetric matrix with an imaginary shift (GMRES), and a Hermitian positive
   // definite one (CG): the halo and the all-reduces carry complex data as its real view.
   auto N = dsla::convdiff2d(8, 2.0).to(at::kComplexDouble);
@@ -138,6 +141,7 @@ TEST(DistSolve, ComplexAndBatchedValues) {
 }
 
 TEST(DistSolve, BlockJacobiAndAuto) {
+  DSLA_SKIP_WITHOUT_GLOO();
   auto N = dsla::convdiff2d(10, 2.0);
   auto b = at::sin(at::arange(100, at::kDouble) * 0.37) + 1;
   auto exact = at::linalg_solve(N.to_dense(), b.unsqueeze(1)).squeeze(1);
@@ -166,6 +170,7 @@ TEST(DistSolve, BlockJacobiAndAuto) {
 }
 
 TEST(DistSolve, FailuresRaiseOnEveryRank) {
+  DSLA_SKIP_WITHOUT_GLOO();
   auto S = dsla::poisson2d(6);
   auto parts = at::div(at::arange(36, at::kLong) * 2, 36, "floor");
   // NaN in one rank's b.

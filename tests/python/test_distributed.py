@@ -19,8 +19,11 @@ import dsla
 dist = pytest.importorskip("torch.distributed")
 mp = pytest.importorskip("torch.multiprocessing")
 
-pytestmark = pytest.mark.skipif(not dist.is_available() or not dsla.features.get("gloo"),
-                                reason="needs torch.distributed and a Gloo build of dsla")
+pytestmark = pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(),
+                                reason="needs torch.distributed with Gloo")
+# The CLI builds its Gloo group in C++ (Comm::from_env): that needs Gloo's headers at build time.
+needs_cpp_gloo = pytest.mark.skipif(not dsla.features.get("gloo"),
+                                    reason=dsla._C.build_info.get("gloo", "no C++ Gloo"))
 
 
 def _worker(rank, P, init, case, out, timeout):
@@ -300,6 +303,7 @@ CLI = os.environ.get("DSLA_CLI", os.path.join(os.path.dirname(__file__), "..", "
 
 
 @pytest.mark.skipif(not os.path.exists(CLI), reason=f"CLI not built at {CLI} (set DSLA_CLI)")
+@needs_cpp_gloo
 def test_cli_dist_solve_from_the_environment():
     """`dsla solve --dist` under torchrun's variables (Comm::from_env, a TCPStore)."""
     import json
@@ -329,6 +333,7 @@ def test_cli_dist_solve_from_the_environment():
 
 
 @pytest.mark.skipif(not os.path.exists(CLI), reason=f"CLI not built at {CLI} (set DSLA_CLI)")
+@needs_cpp_gloo
 def test_cli_launches_its_own_ranks():
     """`dsla solve SPEC --ranks 2`: the CLI starts its ranks itself; a bad spec fails them all."""
     import json
