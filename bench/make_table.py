@@ -111,6 +111,13 @@ SUMMARY = [
     "eigen-nonlinear-cuda-20261124-230631.json |",
     "| H100 Bratu Newton poisson2d:1024 | 0.16 s (4 Newton steps, CG+AMG inner) | - | "
     "eigen-nonlinear-cuda-20261124-230631.json |",
+    "| H200 one-CG refactoring (#13 item 6), after / before (8846d4a), run 3 | CG+Jacobi 1024 "
+    "+1.2 / +1.4 %, 4096 -0.2 / -0.4 %, AMG-PCG 4096 -2.0 / -2.6 %, SpMV 4096 -1.5 / -1.8 % | "
+    "<= +3 % | refactor-cuda-before-20261203-120651.json, refactor-cuda-after3-*.json, "
+    "refactor-cuda-after4-*.json |",
+    "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
+    "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
+    "refactor-cpu-*.json |",
 ]
 
 
