@@ -11,13 +11,16 @@
 namespace dsla::bindings {
 namespace {
 
-// A Python callable on [n, k] tensors as a LinearOperator on [B, n, k] blocks.
+// A Python callable on [n, k] tensors as a LinearOperator on [B, n, k] blocks. The callable is
+// kept through bindings::hold: copies of the operator and its last release may happen with the
+// GIL released (eigsh runs without it), and only hold's deleter touches the reference count.
 LinearOperatorPtr py_operator(int64_t n, at::ScalarType dtype, c10::Device dev, py::object fn,
                               const char* arg) {
-  auto f = [fn, arg](const at::Tensor& x, at::Tensor& y) {
+  auto held = hold(std::move(fn));
+  auto f = [held, arg](const at::Tensor& x, at::Tensor& y) {
     py::gil_scoped_acquire gil;
     for (int64_t b = 0; b < x.size(0); ++b) {
-      at::Tensor r = fn(x.select(0, b)).cast<at::Tensor>();
+      at::Tensor r = (*held)(x.select(0, b)).cast<at::Tensor>();
       TORCH_CHECK_VALUE(r.sizes() == y.select(0, b).sizes(), "dsla: argument '", arg,
                         "': the operator returned shape ", r.sizes(), " for input ",
                         x.select(0, b).sizes(), "; it must keep the shape");
