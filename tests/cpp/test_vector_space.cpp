@@ -41,6 +41,7 @@
 
 #include "solve/eigen/eigen_internal.h"
 #include "solve/krylov/krylov.h"
+#include "space_operator.h"
 
 namespace {
 
@@ -324,21 +325,7 @@ class CountingSpace final : public VectorSpace {
   void reduce_(at::Tensor&) const override { ++count; }
   mutable int64_t count = 0;
 };
-class CountingOperator final : public LinearOperator {
- public:
-  explicit CountingOperator(const SparseMatrix& A) : A_(dsla::make_operator(A)) {}
-  int64_t rows() const override { return A_->rows(); }
-  int64_t cols() const override { return A_->cols(); }
-  at::ScalarType dtype() const override { return A_->dtype(); }
-  c10::Device device() const override { return A_->device(); }
-  void apply(const at::Tensor& x, at::Tensor& y) const override { A_->apply(x, y); }
-  const VectorSpace& space() const override { return space_; }
-  const SparseMatrix* matrix() const override { return A_->matrix(); }
-  CountingSpace space_;
-
- private:
-  dsla::LinearOperatorPtr A_;
-};
+using CountingOperator = dsla_test::SpaceOperator<CountingSpace>;
 
 TEST(VectorSpace, FusedCgReducesThroughLocalSpace) {
   auto A = spd();
@@ -365,36 +352,10 @@ TEST(VectorSpace, FusedCgReducesThroughLocalSpace) {
   EXPECT_GE(op.space_.count, 2 * info.iterations);  // pq, then (rz, rr), per iteration
 }
 
-// A "mirror" space, as if a second rank held an identical copy of every vector: reduce_ doubles
-// each partial (exact in binary floating point). 2 aᴴb is an inner product, so every method's
-// iterates equal the stock space's, while one reduction taken behind the space's back mixes
-// doubled and undoubled sums. Local, so CG takes its fused steps; tests/cpp/cuda has the same
-// harness on CUDA, where the fused device steps reduce between their two kernels.
-class MirrorSpace final : public VectorSpace {
- public:
-  void reduce_(at::Tensor& partial) const override {
-    partial.mul_(2);
-    ++count;
-  }
-  bool capturable() const override { return false; }
-  mutable int64_t count = 0;
-};
-class MirrorOperator final : public LinearOperator {
- public:
-  explicit MirrorOperator(const SparseMatrix& A) : A_(dsla::make_operator(A)) {}
-  int64_t rows() const override { return A_->rows(); }
-  int64_t cols() const override { return A_->cols(); }
-  at::ScalarType dtype() const override { return A_->dtype(); }
-  c10::Device device() const override { return A_->device(); }
-  void apply(const at::Tensor& x, at::Tensor& y) const override { A_->apply(x, y); }
-  void apply_adjoint(const at::Tensor& x, at::Tensor& y) const override { A_->apply_adjoint(x, y); }
-  const VectorSpace& space() const override { return space_; }
-  const SparseMatrix* matrix() const override { return A_->matrix(); }
-  MirrorSpace space_;
-
- private:
-  dsla::LinearOperatorPtr A_;
-};
+// Every method on a mirror space (space_operator.h): the same iterates and iteration counts as the
+// stock space; tests/cpp/cuda has the same harness on CUDA, where the fused device steps reduce
+// between their two kernels.
+using MirrorOperator = dsla_test::SpaceOperator<dsla_test::MirrorSpace>;
 
 TEST(VectorSpace, EveryMethodAgreesOnAMirrorSpace) {
   auto A = spd();

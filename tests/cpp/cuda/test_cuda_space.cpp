@@ -1,12 +1,6 @@
 // Every reduction through the space, on CUDA (issue #13, item 2): each Krylov method, the fused
 // CUDA CG steps included, must take its inner products and norms from the operator's
-// VectorSpace. The harness: a "mirror" space, as if a second rank held an identical copy of
-// every vector — reduce_ doubles each partial in place (exact in binary floating point). It is
-// an inner product (2 aᴴb), so every method's iterates are the same as with the stock space
-// (ratios of reductions, and norms scaled alike on both sides of every test), while a method
-// that takes one reduction behind the space's back mixes doubled and undoubled sums and goes
-// wrong. The space is local (the fused steps are chosen) but not capturable, so the fused CUDA
-// CG runs its kernels without a graph and reduces between them.
+// VectorSpace. The harness is the mirror space of ../space_operator.h.
 #include <ATen/ATen.h>
 #include <dsla/generators.h>
 #include <dsla/linear_operator.h>
@@ -15,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
+#include "../space_operator.h"
 #include "solve/krylov/cg_steps.h"
 #include "solve/krylov/krylov.h"
 
@@ -22,32 +17,7 @@ namespace {
 
 using dsla::Method;
 
-class MirrorSpace final : public dsla::VectorSpace {
- public:
-  void reduce_(at::Tensor& partial) const override {
-    partial.mul_(2);
-    ++count;
-  }
-  bool capturable() const override { return false; }
-  mutable int64_t count = 0;
-};
-
-class MirrorOperator final : public dsla::LinearOperator {
- public:
-  explicit MirrorOperator(const dsla::SparseMatrix& A) : A_(dsla::make_operator(A)) {}
-  int64_t rows() const override { return A_->rows(); }
-  int64_t cols() const override { return A_->cols(); }
-  at::ScalarType dtype() const override { return A_->dtype(); }
-  c10::Device device() const override { return A_->device(); }
-  void apply(const at::Tensor& x, at::Tensor& y) const override { A_->apply(x, y); }
-  void apply_adjoint(const at::Tensor& x, at::Tensor& y) const override { A_->apply_adjoint(x, y); }
-  const dsla::VectorSpace& space() const override { return space_; }
-  const dsla::SparseMatrix* matrix() const override { return A_->matrix(); }
-  MirrorSpace space_;
-
- private:
-  dsla::LinearOperatorPtr A_;
-};
+using MirrorOperator = dsla_test::SpaceOperator<dsla_test::MirrorSpace>;
 
 struct Run {
   at::Tensor x;
