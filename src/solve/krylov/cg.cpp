@@ -25,11 +25,6 @@ namespace dsla::krylov {
 
 namespace {
 
-at::Tensor re_dot_partial(const at::Tensor& a, const at::Tensor& b) {
-  auto d = (a.is_complex() ? a.conj() * b : a * b).sum(-2, /*keepdim=*/true);
-  return d.is_complex() ? at::real(d) : d;
-}
-
 // Any operator and preconditioner.
 class GenericSteps final : public CgSteps {
  public:

@@ -15,14 +15,14 @@ device::Stub<CgDirectionFn> cg_direction_stub;
 device::Stub<MakeDeviceCgStepsFn> make_device_cg_steps_stub;
 
 namespace kc = kernels::cpu;
-using detail::ptr;
 
-namespace {
-
-at::Tensor re_dot(const at::Tensor& a, const at::Tensor& b) {
+at::Tensor re_dot_partial(const at::Tensor& a, const at::Tensor& b) {
   auto d = (a.is_complex() ? a.conj() * b : a * b).sum(1, /*keepdim=*/true);
   return d.is_complex() ? at::real(d) : d;
 }
+using detail::ptr;
+
+namespace {
 
 at::Tensor safe_div(const at::Tensor& num, const at::Tensor& den) {
   return at::where(den != 0, num / at::where(den != 0, den, at::ones_like(den)),
@@ -32,7 +32,7 @@ at::Tensor safe_div(const at::Tensor& num, const at::Tensor& den) {
 void spmv_dot_aten(const Pattern& pattern, const at::Tensor& values, const at::Tensor& p,
                    at::Tensor& q, at::Tensor& pq) {
   detail::spmm(pattern, values, p, q);
-  pq.copy_(re_dot(p, q));
+  pq.copy_(re_dot_partial(p, q));
 }
 
 void update_aten(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Tensor& q,
@@ -42,9 +42,9 @@ void update_aten(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Te
   if (active.defined()) alpha = alpha * active;
   x.add_(alpha * p);
   r.sub_(alpha * q);
-  rr.copy_(re_dot(r, r));
+  rr.copy_(re_dot_partial(r, r));
   if (dinv.defined()) {
-    rz_new.copy_(re_dot(r, dinv * r));
+    rz_new.copy_(re_dot_partial(r, dinv * r));
   } else {
     rz_new.copy_(rr);
   }

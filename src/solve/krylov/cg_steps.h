@@ -33,6 +33,10 @@ namespace dsla::krylov {
 struct Problem;
 class Monitor;
 
+// Re Σ_i conj(a[b, i, j]) c[b, i, j] -> [B, 1, k]: the local partial of a CG dot product (the
+// ATen formulation; the loop reduces it through the space).
+at::Tensor re_dot_partial(const at::Tensor& a, const at::Tensor& c);
+
 // q = A p;  pq = Re <p, q> (local partial).
 void cg_spmv_dot(const Pattern& pattern, const at::Tensor& values, const at::Tensor& p,
                  at::Tensor& q, at::Tensor& pq);
