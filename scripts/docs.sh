@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${DSLA_DOCS_PYTHON:-.venv/bin/python}
 OUT=${1:-build/docs/html}
-"$PY" -m sphinx -W --keep-going -q -b html docs/api "$OUT"
+"$PY" -m sphinx.cmd.build -W --keep-going -q -b html docs/api "$OUT"
 echo "docs: $OUT/index.html"

@@ -11,7 +11,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_api_reference_builds_without_warnings(tmp_path):
-    pytest.importorskip("sphinx", reason="python3-sphinx not installed (scripts/install-deps.sh)")
+    # sphinx.cmd.build, not just "sphinx": the GPU image has an importable but unrunnable sphinx
+    # package (no sphinx.__main__), which is an incomplete install, not a docs failure.
+    pytest.importorskip("sphinx.cmd.build",
+                        reason="python3-sphinx not installed (scripts/install-deps.sh)")
     env = dict(os.environ, DSLA_DOCS_PYTHON=sys.executable)
     r = subprocess.run(["bash", str(ROOT / "scripts" / "docs.sh"), str(tmp_path / "html")],
                        capture_output=True, text=True, env=env, cwd=ROOT)

@@ -113,7 +113,9 @@ def test_x_at_A_is_differentiable_in_values_and_x():
 
 def test_unsupported_torch_functions_are_refused_by_torch():
     A, _ = _mat()
-    with pytest.raises(TypeError, match="no implementation found"):
+    # torch 1.13: "no implementation found"; torch 2.x: "Multiple dispatch failed ... returned
+    # NotImplemented" — both are torch refusing, which is what is asserted.
+    with pytest.raises(TypeError, match="no implementation found|returned NotImplemented"):
         torch.add(A, 1)
     with pytest.raises(TypeError, match="torch.Tensor"):
         A.__rmatmul__([1.0] * 7)
