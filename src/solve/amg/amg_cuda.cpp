@@ -127,77 +127,11 @@ at::Tensor amg_transpose_values(const Pattern& p, const at::Tensor& values, cons
   return out;
 }
 
-namespace {
-
-// The CUDA passes of smoother.cpp's Chebyshev sweep loop (coefficients stay on the device).
-void cheb_first_cuda(const amg::detail::Level& lv, const at::Tensor& b, const at::Tensor* x,
-                     at::Tensor& r, at::Tensor& d) {
-  const auto& a = *lv.a;
-  const c10::cuda::CUDAGuard guard(a.device());
-  DSLA_DISPATCH_INDEX(a.index_dtype(), "amg smoother", [&] {
-    AT_DISPATCH_FLOATING_TYPES(b.scalar_type(), "amg smoother", [&] {
-      kc::amg_cheb_first<scalar_t, index_t>(
-          a.rows(), ptr<index_t>(a.crow()), ptr<index_t>(a.col()), ptr<scalar_t>(lv.values),
-          ptr<scalar_t>(lv.dinv), ptr<scalar_t>(lv.inv_theta), ptr<scalar_t>(b),
-          x ? ptr<scalar_t>(*x) : nullptr, ptr<scalar_t>(r), ptr<scalar_t>(d), stream());
-    });
-  });
-}
-
-void cheb_step_cuda(const amg::detail::Level& lv, int64_t k, at::Tensor& r, const at::Tensor& d,
-                    at::Tensor& dn, at::Tensor& x, int mode) {
-  const auto& a = *lv.a;
-  const c10::cuda::CUDAGuard guard(a.device());
-  DSLA_DISPATCH_INDEX(a.index_dtype(), "amg smoother", [&] {
-    AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "amg smoother", [&] {
-      kc::amg_cheb_step<scalar_t, index_t>(
-          a.rows(), ptr<index_t>(a.crow()), ptr<index_t>(a.col()), ptr<scalar_t>(lv.values),
-          ptr<scalar_t>(lv.dinv), ptr<scalar_t>(lv.cheb_a[k - 1]), ptr<scalar_t>(lv.cheb_b[k - 1]),
-          ptr<scalar_t>(r), ptr<scalar_t>(d), ptr<scalar_t>(dn), ptr<scalar_t>(x), mode, stream());
-    });
-  });
-}
-
-}  // namespace
-
-void amg_lanczos(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv, int64_t K,
-                 at::Tensor& alpha, at::Tensor& beta) {
-  const c10::cuda::CUDAGuard guard(a.device());
-  const int64_t n = a.rows();
-  auto v = values.contiguous(), d = dinv.contiguous();
-  auto o = v.options().dtype(at::kDouble);
-  auto work = at::empty({kc::amg_lanczos_workspace(n)}, o);
-  auto ticket = at::zeros({1}, o.dtype(at::kInt));
-  auto coef = at::zeros({2 * K + 1}, o);  // alpha [K], then nrm [K + 1]
-  DSLA_DISPATCH_INDEX(a.index_dtype(), "amg eigenvalue estimate", [&] {
-    AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "amg eigenvalue estimate", [&] {
-      kc::amg_lanczos<scalar_t, index_t>(n, ptr<index_t>(a.crow()), ptr<index_t>(a.col()),
-                                         ptr<scalar_t>(v), ptr<scalar_t>(d), K, ptr<double>(work),
-                                         reinterpret_cast<unsigned*>(ptr<int32_t>(ticket)),
-                                         ptr<double>(coef), ptr<double>(coef) + K, stream());
-    });
-  });
-  auto h = coef.cpu();
-  const double* al = h.data_ptr<double>();
-  const double* nrm = al + K;
-  alpha = h.narrow(0, 0, K).view({1, K}).clone();
-  beta = at::zeros({1, std::max<int64_t>(K - 1, 0)}, h.options());
-  double* be = beta.data_ptr<double>();
-  for (int64_t j = 0; j + 1 < K; ++j) {
-    // The CPU kernel's breakdown rule: beta_j = 0 when ‖u_{j+1}‖ <= 1e-10 |alpha_j|.
-    const double bn = std::sqrt(nrm[j + 1]);
-    be[j] = bn > 1e-10 * std::abs(al[j]) ? bn : 0.0;
-  }
-}
-
 // The CUDA slots of src/solve/amg (amg_internal.h).
 DSLA_REGISTER_CUDA(amg::detail::strength_stub, amg_strength);
 DSLA_REGISTER_CUDA(amg::detail::aggregate_mis2_stub, amg_aggregate_mis2);
 DSLA_REGISTER_CUDA(amg::detail::smoothing_values_stub, amg_smoothing_values);
 DSLA_REGISTER_CUDA(amg::detail::transpose_stub, amg_transpose);
 DSLA_REGISTER_CUDA(amg::detail::transpose_values_stub, amg_transpose_values);
-DSLA_REGISTER_CUDA(amg::detail::cheb_first_stub, cheb_first_cuda);
-DSLA_REGISTER_CUDA(amg::detail::cheb_step_stub, cheb_step_cuda);
-DSLA_REGISTER_CUDA(amg::detail::lanczos_stub, amg_lanczos);
 
 }  // namespace dsla::cuda

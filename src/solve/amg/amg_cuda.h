@@ -1,6 +1,6 @@
 // CUDA AMG glue (ATen over src/kernels/cuda/amg_cuda.h): strength of connection, MIS-2
-// aggregation, the prolongator smoothing operator, the Lanczos estimate for CUDA levels (the
-// Chebyshev passes register themselves in amg_cuda.cpp).
+// aggregation, the prolongator smoothing operator, transposes (the Chebyshev passes and the Lanczos estimate
+// are src/solve/precond's: chebyshev_cuda.cpp, spectral_estimate_cuda.cpp).
 // Called from src/solve/amg when the level lives on a CUDA device. Current CUDA stream.
 #pragma once
 
@@ -23,10 +23,5 @@ at::Tensor amg_smoothing_values(const Pattern& a, const at::Tensor& values, cons
 // Pᵀ's values ([B, nnz]) from P's.
 PatternPtr amg_transpose(const Pattern& p);
 at::Tensor amg_transpose_values(const Pattern& p, const at::Tensor& values, const Pattern& pt);
-// Lanczos coefficients for ρ(D⁻¹A) of a symmetric level with dinv > 0 (values [1, nnz], dinv
-// [1, n, 1]): K steps by the fused kernels, returned on the host as alpha [1, K] and beta
-// [1, K - 1] (double), exactly what kernels::cpu::amg_lanczos produces. One synchronization.
-void amg_lanczos(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv, int64_t K,
-                 at::Tensor& alpha, at::Tensor& beta);
 
 }  // namespace dsla::cuda

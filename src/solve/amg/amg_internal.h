@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "core/device_stub.h"
+#include "solve/precond/smoothing.h"
+#include "solve/precond/spectral_estimate.h"
 
 namespace dsla::amg::detail {
 
@@ -23,25 +25,11 @@ using SmoothingValuesFn = at::Tensor(const Pattern& a, const at::Tensor& values,
                                      const at::Tensor& dinv, const at::Tensor& scale);
 using TransposeFn = PatternPtr(const Pattern& p);
 using TransposeValuesFn = at::Tensor(const Pattern& p, const at::Tensor& values, const Pattern& pt);
-struct Level;
-// The two fused passes of a Chebyshev sweep (smoother.cpp owns the sweep loop; the CPU passes
-// are there too). first: r = b − A x (x null: r = b), d = inv_theta D⁻¹ r. step k (1-based):
-// r −= A d, dn = a_k d + b_k D⁻¹ r, then x per mode: 0: x += dn, 1: x += d + dn, 2: x = d + dn
-// (kernels/cpu/amg_kernels.h). Vectors [1, n, 1] contiguous, one system.
-using ChebFirstFn = void(const Level& lv, const at::Tensor& b, const at::Tensor* x, at::Tensor& r,
-                         at::Tensor& d);
-using ChebStepFn = void(const Level& lv, int64_t k, at::Tensor& r, const at::Tensor& d,
-                        at::Tensor& dn, at::Tensor& x, int mode);
-using LanczosFn = void(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,
-                       int64_t K, at::Tensor& alpha, at::Tensor& beta);
 extern device::Stub<StrengthFn> strength_stub;
 extern device::Stub<AggregateMis2Fn> aggregate_mis2_stub;
 extern device::Stub<SmoothingValuesFn> smoothing_values_stub;
 extern device::Stub<TransposeFn> transpose_stub;
 extern device::Stub<TransposeValuesFn> transpose_values_stub;
-extern device::Stub<ChebFirstFn> cheb_first_stub;
-extern device::Stub<ChebStepFn> cheb_step_stub;
-extern device::Stub<LanczosFn> lanczos_stub;
 
 // Pattern-level data of one level: computed by build(), reused by update().
 struct LevelStructure {
@@ -71,12 +59,12 @@ struct Level {
   PatternPtr a;
   at::Tensor values;  // [B, nnz]
   at::Tensor dinv;    // [B, n, 1]
-  at::Tensor rho;     // [B, 1, 1] estimate of ρ(D⁻¹A)
-  // Smoother: chebyshev (inv_theta, coefficient pairs per extra degree) or l1-Jacobi (l1inv).
-  at::Tensor inv_theta;
-  std::vector<at::Tensor> cheb_a, cheb_b;
-  std::vector<double> cheb_host;  // CPU, B = 1: inv_theta, then (a, b) per extra degree
-  at::Tensor l1inv;
+  // The spectral estimate of D⁻¹A (Chebyshev bounds, prolongator damping), and its largest
+  // value as [B, 1, 1] on the level's device (ρ).
+  precond::detail::SpectrumEstimate spectrum;
+  at::Tensor rho;
+  // The smoother: an ordinary (smoothing) preconditioner, Chebyshev or l1-Jacobi.
+  precond::detail::SmootherPtr smoother;
   // Transfer to the next level (all but the coarsest).
   at::Tensor p_values, r_values;  // [B, nnz_p] (R = Pᵀ values in Pᵀ's pattern order)
 };
@@ -113,17 +101,16 @@ at::Tensor product_values(const PatternPtr& a, const at::Tensor& av, const Patte
 // values.index_select(1, idx) for [B, nnz] values (1-D fast path for B = 1).
 at::Tensor gather_values(const at::Tensor& values, const at::Tensor& idx);
 
-// ---- spectral.cpp
-// Estimate of ρ(D⁻¹A) per member ([B, 1, 1]): Lanczos on D^-1/2 A D^-1/2 when symmetric with a
-// positive diagonal, power iteration otherwise. No host synchronization.
-at::Tensor estimate_rho(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,
-                        int64_t iters, bool symmetric);
-
 // ---- smoother.cpp
-void setup_smoother(Level& lv, const AmgOptions& opt);
-// `sweeps` sweeps for A x = b from x (zero_guess: x is written, not read).
-void smooth(const Level& lv, const AmgOptions& opt, const at::Tensor& b, at::Tensor& x,
-            bool zero_guess, int64_t sweeps);
+// The spectral estimate of a level (precond::detail::estimate_spectrum) with ρ on the device.
+void estimate_spectrum(Level& lv, int64_t steps, bool symmetric);
+// ρ(D⁻¹A) per member ([B, 1, 1], on the matrix's device) of another operator (the filtered one).
+at::Tensor estimate_rho(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,
+                        int64_t steps, bool symmetric);
+// lv.smoother for opt.smoother (after lv.dinv and, for Chebyshev, lv.spectrum).
+void setup_smoother(Level& lv, const AmgOptions& opt, bool symmetric);
+// `sweeps` sweeps of lv.smoother for A x = b from x (zero_guess: x is written, not read).
+void smooth(const Level& lv, const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps);
 
 // ---- coarse.cpp
 // Dense inverse (Cholesky, LU, or pseudo-inverse when singular) of the level matrix, [B, n, n];

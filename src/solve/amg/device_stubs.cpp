@@ -8,8 +8,5 @@ device::Stub<AggregateMis2Fn> aggregate_mis2_stub;
 device::Stub<SmoothingValuesFn> smoothing_values_stub;
 device::Stub<TransposeFn> transpose_stub;
 device::Stub<TransposeValuesFn> transpose_values_stub;
-device::Stub<ChebFirstFn> cheb_first_stub;
-device::Stub<ChebStepFn> cheb_step_stub;
-device::Stub<LanczosFn> lanczos_stub;
 
 }  // namespace dsla::amg::detail

@@ -106,7 +106,7 @@ void AmgHierarchy::Impl::numeric(bool first) {
         first ? (L.a->rows() <= opt.coarse_size || static_cast<int64_t>(l) + 1 >= opt.max_levels)
               : l + 1 == lv.size();
     if (!last || opt.smoother == "chebyshev" || smoothed) {
-      L.rho = detail::estimate_rho(*L.a, L.values, L.dinv, opt.eig_iters, symmetric);
+      detail::estimate_spectrum(L, opt.eig_iters, symmetric);
     }
     stats.t_smoother += since(t0);
     bool coarsen = !last;
@@ -182,7 +182,7 @@ void AmgHierarchy::Impl::numeric(bool first) {
       stats.t_rap += since(t1);
     }
     auto t2 = Clock::now();
-    detail::setup_smoother(lv[l], opt);
+    detail::setup_smoother(lv[l], opt, symmetric);
     stats.t_smoother += since(t2);
     if (!coarsen) break;
   }
@@ -209,13 +209,13 @@ void AmgHierarchy::Impl::cycle(size_t l, const at::Tensor& b, at::Tensor& x,
         x.add_(at::matmul(coarse_inv, detail::residual(L, b, x)));
       }
     } else {
-      detail::smooth(L, opt, b, x, zero_guess, 10);
+      detail::smooth(L, b, x, zero_guess, 10);
     }
     return;
   }
   bool zero = zero_guess;
   if (opt.pre_sweeps > 0) {
-    detail::smooth(L, opt, b, x, zero, opt.pre_sweeps);
+    detail::smooth(L, b, x, zero, opt.pre_sweeps);
     zero = false;
   }
   const LevelStructure& S = st[l];
@@ -230,7 +230,7 @@ void AmgHierarchy::Impl::cycle(size_t l, const at::Tensor& b, at::Tensor& x,
   } else {
     x.add_(corr);
   }
-  if (opt.post_sweeps > 0) detail::smooth(L, opt, b, x, false, opt.post_sweeps);
+  if (opt.post_sweeps > 0) detail::smooth(L, b, x, false, opt.post_sweeps);
 }
 
 AmgHierarchy::AmgHierarchy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

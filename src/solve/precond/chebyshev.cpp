@@ -2,41 +2,146 @@
 // Chebyshev iteration for A z = r from z = 0 on the interval [a, b] of D⁻¹A's spectrum. Its
 // residual polynomial is the scaled Chebyshev polynomial of degree d, so q(λ) > 0 for
 // 0 < λ <= b: M⁻¹ is SPD when A is, provided b bounds the spectrum (hence the 1.1 safety factor
-// over the estimated λmax). Bounds come from a few Lanczos steps on D^{-1/2} A D^{-1/2} with a
-// fixed, device-generated start vector; Lanczos gives λmin and λmax together:
+// over the estimated λmax). The bounds come from estimate_spectrum (spectral_estimate.h: Lanczos
+// gives λmin and λmax together):
 //   estimate_lambda_min (default): a = max(estimated λmin, b / lambda_ratio). The Ritz value
 //     over-estimates the true λmin, which keeps q positive; taking the larger of the two helps
 //     well-conditioned matrices a lot and costs little elsewhere (PCG iterations, degree 3,
-//     rtol 1e-8: poisson2d:128 87 vs 104 with λmin alone; random_spd:5000 8 vs 17 with the
-//     ratio alone; bcsstk08 81 vs 77 with λmin alone);
-//   otherwise: a = b / lambda_ratio (the high end only: what a multigrid smoother wants).
-// Everything is ATen plus detail::spmm, so it runs on any device. Needs a real positive diagonal.
+//     rtol 1e-8, measured with the former start vector: poisson2d:128 87 vs 104 with λmin
+//     alone; random_spd:5000 8 vs 17 with the ratio alone; bcsstk08 81 vs 77 with λmin alone);
+//   otherwise: a = b / lambda_ratio (the high end only: what a multigrid smoother wants, and
+//     what AMG's levels use through make_chebyshev_smoother).
+// One system, one right-hand side, real values: fused passes (one SpMV each, CPU kernels here,
+// a device's registered ones); otherwise ATen plus detail::spmm, on any device, batched,
+// complex. Needs a real positive diagonal.
 #include <dsla/errors.h>
 
-#include "core/products.h"
-#include "solve/precond/common.h"
-
 #include <algorithm>
+#include <cmath>
+#include <mutex>
 #include <sstream>
+#include <utility>
 #include <vector>
+
+#include "core/dispatch.h"
+#include "core/products.h"
+#include "kernels/cpu/amg_kernels.h"
+#include "solve/precond/common.h"
+#include "solve/precond/smoothing.h"
 
 namespace dsla::precond::detail {
 
+device::Stub<ChebFirstFn> cheb_first_stub;
+device::Stub<ChebStepFn> cheb_step_stub;
+
 namespace {
 
-class Chebyshev final : public PrecondBase {
+namespace kc = kernels::cpu;
+using dsla::detail::ptr;
+
+// The recurrence's coefficients on [lo, hi] (θ, δ its centre and half width, σ = θ / δ):
+// c0 = 1 / θ, then for k = 1 .. degree − 1 with ρ_0 = 1 / σ: ρ_k = 1 / (2σ − ρ_{k−1}),
+// a_k = ρ_k ρ_{k−1}, b_k = 2 ρ_k / δ. Laid out [c0, a_1, b_1, a_2, b_2, ...].
+std::vector<double> coefficients(double lo, double hi, int64_t degree) {
+  const double theta = 0.5 * (hi + lo), delta = 0.5 * (hi - lo), sigma = theta / delta;
+  std::vector<double> c{1.0 / theta};
+  double rho = 1.0 / sigma;
+  for (int64_t k = 1; k < degree; ++k) {
+    const double rho_next = 1.0 / (2.0 * sigma - rho);
+    c.push_back(rho_next * rho);
+    c.push_back(2.0 * rho_next / delta);
+    rho = rho_next;
+  }
+  return c;
+}
+
+// The CPU passes (OpenMP kernels, coefficients from the host).
+void cheb_first_cpu(const ChebyshevPassArgs& p, const at::Tensor& b, const at::Tensor* x,
+                    at::Tensor& r, at::Tensor& d) {
+  DSLA_DISPATCH_INDEX(p.a.index_dtype(), "chebyshev", [&] {
+    AT_DISPATCH_FLOATING_TYPES(b.scalar_type(), "chebyshev", [&] {
+      kc::amg_cheb_first<scalar_t, index_t>(
+          p.a.rows(), ptr<index_t>(p.a.crow()), ptr<index_t>(p.a.col()), ptr<scalar_t>(p.values),
+          ptr<scalar_t>(p.dinv), static_cast<scalar_t>(p.host_coef[0]), ptr<scalar_t>(b),
+          x ? ptr<scalar_t>(*x) : nullptr, ptr<scalar_t>(r), ptr<scalar_t>(d),
+          dsla::detail::num_threads());
+    });
+  });
+}
+
+void cheb_step_cpu(const ChebyshevPassArgs& p, int64_t k, at::Tensor& r, const at::Tensor& d,
+                   at::Tensor& dn, at::Tensor& x, int mode) {
+  DSLA_DISPATCH_INDEX(p.a.index_dtype(), "chebyshev", [&] {
+    AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "chebyshev", [&] {
+      kc::amg_cheb_step<scalar_t, index_t>(
+          p.a.rows(), ptr<index_t>(p.a.crow()), ptr<index_t>(p.a.col()), ptr<scalar_t>(p.values),
+          ptr<scalar_t>(p.dinv), static_cast<scalar_t>(p.host_coef[2 * k - 1]),
+          static_cast<scalar_t>(p.host_coef[2 * k]), ptr<scalar_t>(r), ptr<scalar_t>(d),
+          ptr<scalar_t>(dn), ptr<scalar_t>(x), mode, dsla::detail::num_threads());
+    });
+  });
+}
+
+class Chebyshev final : public SmoothingPreconditioner {
  public:
-  Chebyshev(const SparseMatrix& A, const Options& opt) : PrecondBase(A), opt_(opt) { setup(A); }
+  // precond='chebyshev': diagonal checks, Hermitian test and spectral estimate of its own.
+  Chebyshev(const SparseMatrix& A, const Options& opt) : SmoothingPreconditioner(A), opt_(opt) {
+    setup(A);
+  }
+  // AMG's smoother: the level's inverse diagonal and spectral estimate, already computed.
+  Chebyshev(const SparseMatrix& A, const Options& opt, at::Tensor dinv, const SpectrumEstimate& est,
+            bool hermitian)
+      : SmoothingPreconditioner(A), opt_(opt) {
+    vals_ = A.values().detach().reshape({A.batch_size(), A.nnz()}).contiguous();
+    dinv_ = std::move(dinv);
+    hermitian_ = hermitian;
+    set_interval(est);
+  }
 
   void apply(const at::Tensor& x, at::Tensor& y) const override {
     check_apply(x, y, "chebyshev.apply");
+    ChebFirstFn* first = nullptr;
+    ChebStepFn* step = nullptr;
+    if (y.is_contiguous() && passes(y, first, step)) {
+      sweep(x.contiguous(), y, true, 1, first, step);
+      return;
+    }
     run(*pattern_, vals_, dinv_, x, y);
   }
   void apply_adjoint(const at::Tensor& x, at::Tensor& y) const override {
     check_apply(x, y, "chebyshev.apply_adjoint");
-    if (hermitian_) return run(*pattern_, vals_, dinv_, x, y);
-    // M⁻ᴴ = q(D⁻ᴴAᴴ) D⁻ᴴ: the same real-coefficient recurrence on Aᴴ.
+    if (hermitian_) return apply(x, y);
+    // M⁻ᴴ = q(D⁻ᴴAᴴ) D⁻ᴴ: the same real-coefficient recurrence on Aᴴ (built on first use).
+    std::call_once(*adjoint_once_, [&] {
+      SparseMatrix a(pattern_, vals_.size(0) == 1 ? vals_.select(0, 0) : vals_, false);
+      auto t = a.conj_transpose();
+      pattern_h_ = t.pattern();
+      vals_h_ = t.values().reshape({vals_.size(0), t.nnz()}).resolve_conj().contiguous();
+      dinv_h_ = dinv_.conj().resolve_conj().contiguous();
+    });
     run(*pattern_h_, vals_h_, dinv_h_, x, y);
+  }
+  void smooth(const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps) const override {
+    auto bb = b.contiguous();
+    ChebFirstFn* first = nullptr;
+    ChebStepFn* step = nullptr;
+    if (passes(bb, first, step) && (zero_guess || (x.is_contiguous() && x.sizes() == bb.sizes()))) {
+      if (zero_guess) x = at::empty_like(bb);
+      sweep(bb, x, zero_guess, sweeps, first, step);
+      return;
+    }
+    const int64_t B = std::max(bb.size(0), vals_.size(0));
+    for (int64_t s = 0; s < sweeps; ++s) {
+      if (zero_guess && s == 0) {
+        x = at::empty({B, n_, bb.size(2)}, bb.options());
+        run(*pattern_, vals_, dinv_, bb, x);
+        continue;
+      }
+      auto r = bb - dsla::detail::spmm(*pattern_, vals_, x);
+      auto z = at::empty({B, n_, bb.size(2)}, bb.options());
+      run(*pattern_, vals_, dinv_, r, z);
+      x.add_(z);
+    }
   }
   void update(const SparseMatrix& A) override {
     check_update(A);
@@ -68,77 +173,35 @@ class Chebyshev final : public PrecondBase {
     vals_ = values_2d(A);
     dinv_ = d.reciprocal().unsqueeze(-1).contiguous();
     hermitian_ = is_hermitian(A);
-    if (!hermitian_) {
-      auto t = A.detach().conj_transpose();
-      pattern_h_ = t.pattern();
-      vals_h_ = values_2d(t);
-      dinv_h_ = dinv_.conj().resolve_conj().contiguous();
-    }
-    estimate_bounds(d);
+    adjoint_once_ = std::make_unique<std::once_flag>();
+    set_interval(estimate_spectrum(*pattern_, vals_, dinv_, opt_.power_iters, hermitian_));
   }
 
-  // Lanczos on S = D^{-1/2} A D^{-1/2} (similar to D⁻¹A), then the Chebyshev coefficients.
-  void estimate_bounds(const at::Tensor& d) {
-    const int64_t Bp = vals_.size(0);
-    const int64_t m = std::max<int64_t>(1, std::min(opt_.power_iters, n_));
-    auto dsq = at::real(d).rsqrt().to(dtype_).unsqueeze(-1);  // [B', n, 1]
-    // A fixed pseudo-random start vector, generated on the device (no RNG state involved).
-    auto idx = at::arange(n_, at::TensorOptions().dtype(at::kDouble).device(device_));
-    auto v = at::frac(at::sin(idx * 12.9898 + 0.5) * 43758.5453) + 0.5;
-    v = (v / v.norm()).to(dtype_).view({1, n_, 1}).expand({Bp, n_, 1}).contiguous();
-    at::Tensor v_prev = at::zeros_like(v), beta = at::zeros({Bp, 1, 1}, at::real(dsq).options());
-    std::vector<at::Tensor> alphas, betas;
-    for (int64_t j = 0; j < m; ++j) {
-      auto w = dsq * dsla::detail::spmm(*pattern_, vals_, dsq * v);
-      auto alpha = at::real((v.conj() * w).sum(1, true));  // [B', 1, 1]
-      w = w - alpha * v - beta * v_prev;
-      beta = at::real((w.conj() * w).sum(1, true)).sqrt();
-      alphas.push_back(alpha.view({Bp}));
-      betas.push_back(beta.view({Bp}));
-      v_prev = v;
-      v = w / beta.clamp_min(1e-300);
-    }
-    auto al = at::stack(alphas, 1).to(at::kCPU, at::kDouble);  // [B', m]
-    auto be = at::stack(betas, 1).to(at::kCPU, at::kDouble);
-    lo_ = 0.0;
-    hi_ = 0.0;
+  // The interval per member and the recurrence's coefficients, on the host and the device.
+  void set_interval(const SpectrumEstimate& est) {
+    const int64_t Bp = est.lmax.size(0);
     intervals_.clear();
-    std::vector<double> c0(Bp), c1(Bp * opt_.degree), c2(Bp * opt_.degree);
+    host_.clear();
+    lo_ = hi_ = 0.0;
+    std::vector<double> c0(Bp), c1(Bp * opt_.degree, 0.0), c2(Bp * opt_.degree, 0.0);
     for (int64_t b = 0; b < Bp; ++b) {
-      // Stop at a (near) invariant subspace: later Lanczos vectors are noise.
-      int64_t size = m;
-      const double scale = al[b].abs().max().item<double>();
-      for (int64_t j = 0; j + 1 < m; ++j) {
-        if (be[b][j].item<double>() <= 1e-10 * scale) {
-          size = j + 1;
-          break;
-        }
-      }
-      auto T = at::diag(al[b].narrow(0, 0, size));
-      if (size > 1) {
-        auto off = at::diag(be[b].narrow(0, 0, size - 1), 1);
-        T = T + off + off.t();
-      }
-      auto ev = at::linalg_eigvalsh(T);
-      const double lmax = ev.max().item<double>(), lmin = ev.min().item<double>();
+      const double lmax = est.lmax[b].item<double>();
+      DSLA_CHECK_ARG(lmax > 0 && std::isfinite(lmax), "A",
+                     "Chebyshev: the estimated largest eigenvalue of D⁻¹A is ", lmax,
+                     ", not positive; A is not positive definite (use precond='jacobi' or "
+                     "'ilu0', or the AMG smoother 'l1_jacobi')");
       const double hi = 1.1 * lmax;
-      const double lo = opt_.estimate_lambda_min ? std::max(lmin, hi / opt_.lambda_ratio)
-                                                 : hi / opt_.lambda_ratio;
-      DSLA_CHECK_ARG(lmax > 0, "A",
-                     "precond 'chebyshev': the estimated largest eigenvalue of "
-                     "D⁻¹A is not positive; A is not positive definite");
+      const double lo = opt_.estimate_lambda_min && est.lanczos
+                            ? std::max(est.lmin[b].item<double>(), hi / opt_.lambda_ratio)
+                            : hi / opt_.lambda_ratio;
       intervals_.emplace_back(lo, hi);
       lo_ = b == 0 ? lo : std::min(lo_, lo);
       hi_ = std::max(hi_, hi);
-      // Recurrence coefficients (see run()): theta, delta of the interval, rho_k.
-      const double theta = 0.5 * (hi + lo), delta = 0.5 * (hi - lo), sigma = theta / delta;
-      double rho = 1.0 / sigma;
-      c0[b] = 1.0 / theta;
+      host_.push_back(coefficients(lo, hi, opt_.degree));
+      c0[b] = host_[b][0];
       for (int64_t k = 1; k < opt_.degree; ++k) {
-        const double rho_next = 1.0 / (2.0 * sigma - rho);
-        c1[k * Bp + b] = rho_next * rho;
-        c2[k * Bp + b] = 2.0 * rho_next / delta;
-        rho = rho_next;
+        c1[k * Bp + b] = host_[b][2 * k - 1];
+        c2[k * Bp + b] = host_[b][2 * k];
       }
     }
     auto to_dev = [&](std::vector<double>& c, int64_t rows) {
@@ -147,9 +210,52 @@ class Chebyshev final : public PrecondBase {
     c0_ = to_dev(c0, 1)[0];
     c1_ = to_dev(c1, opt_.degree);
     c2_ = to_dev(c2, opt_.degree);
+    coef_ = Bp == 1 ? at::tensor(host_[0], at::kDouble).to(device_, dtype_) : at::Tensor();
   }
 
-  // z_0 = c0 D⁻¹ r;  then for k >= 1: res -= A d;  d = c1[k] d + c2[k] D⁻¹ res;  z += d.
+  // The fused passes for b's device when they apply: one real system, one right-hand side.
+  bool passes(const at::Tensor& b, ChebFirstFn*& first, ChebStepFn*& step) const {
+    if (vals_.size(0) != 1 || b.dim() != 3 || b.size(0) != 1 || b.size(2) != 1 ||
+        !at::isFloatingType(b.scalar_type())) {
+      return false;
+    }
+    if (b.is_cpu()) {
+      first = &cheb_first_cpu;
+      step = &cheb_step_cpu;
+    } else {
+      first = cheb_first_stub.on(b.device());
+      step = cheb_step_stub.on(b.device());
+    }
+    return first != nullptr && step != nullptr;
+  }
+
+  // The one fused sweep loop, on any device whose passes are given. b and x contiguous
+  // [1, n, 1]; x is read unless zero_guess (then only written).
+  void sweep(const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps,
+             ChebFirstFn* first, ChebStepFn* step) const {
+    auto r = at::empty_like(b), d = at::empty_like(b), dn = at::empty_like(b);
+    const ChebyshevPassArgs p{*pattern_, vals_, dinv_, coef_, host_[0].data()};
+    for (int64_t s = 0; s < sweeps; ++s) {
+      const bool zero = zero_guess && s == 0;
+      first(p, b, zero ? nullptr : &x, r, d);
+      if (opt_.degree == 1) {
+        if (zero) {
+          x.copy_(d);
+        } else {
+          x.add_(d);
+        }
+        continue;
+      }
+      for (int64_t k = 1; k < opt_.degree; ++k) {
+        const int mode = k > 1 ? 0 : (zero ? 2 : 1);
+        step(p, k, r, d, dn, x, mode);
+        std::swap(d, dn);
+      }
+    }
+  }
+
+  // The recurrence by ATen (any batch, any k, complex): z_0 = c0 D⁻¹ r; then for k >= 1:
+  // res −= A d; d = a_k d + b_k D⁻¹ res; z += d.
   void run(const Pattern& p, const at::Tensor& vals, const at::Tensor& dinv, const at::Tensor& x,
            at::Tensor& y) const {
     const int64_t B = y.size(0), k = y.size(2);
@@ -172,13 +278,64 @@ class Chebyshev final : public PrecondBase {
   }
 
   Options opt_;
-  at::Tensor vals_, dinv_, c0_, c1_, c2_;
-  PatternPtr pattern_h_;
-  at::Tensor vals_h_, dinv_h_;
+  at::Tensor vals_, dinv_, c0_, c1_, c2_, coef_;
+  std::vector<std::vector<double>> host_;  // per member: [c0, a_1, b_1, ...]
   bool hermitian_ = true;
   double lo_ = 0.0, hi_ = 0.0;
   std::vector<std::pair<double, double>> intervals_;
+  std::unique_ptr<std::once_flag> adjoint_once_ = std::make_unique<std::once_flag>();
+  mutable PatternPtr pattern_h_;
+  mutable at::Tensor vals_h_, dinv_h_;
   mutable at::Tensor res_, d_, t_;  // workspaces: apply is not reentrant
+};
+
+// l1-Jacobi: M⁻¹ = ω diag(l1)⁻¹ with l1_i = Σ_j |a_ij|.
+class L1Jacobi final : public SmoothingPreconditioner {
+ public:
+  L1Jacobi(const SparseMatrix& A, double omega) : SmoothingPreconditioner(A), omega_(omega) {
+    setup(A);
+  }
+  void apply(const at::Tensor& x, at::Tensor& y) const override {
+    check_apply(x, y, "l1_jacobi.apply");
+    at::mul_out(y, x, inv_);
+  }
+  void apply_adjoint(const at::Tensor& x, at::Tensor& y) const override {
+    check_apply(x, y, "l1_jacobi.apply_adjoint");
+    at::mul_out(y, x, inv_);  // a real diagonal
+  }
+  void smooth(const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps) const override {
+    for (int64_t s = 0; s < sweeps; ++s) {
+      if (zero_guess && s == 0) {
+        x = inv_ * b;
+      } else {
+        x.add_(inv_ * (b - dsla::detail::spmm(*pattern_, vals_, x)));
+      }
+    }
+  }
+  void update(const SparseMatrix& A) override {
+    check_update(A);
+    batch_ = A.batch_size();
+    setup(A);
+  }
+  bool is_symmetric() const override { return true; }
+  std::string name() const override {
+    std::ostringstream s;
+    s << "l1_jacobi(omega=" << omega_ << ")";
+    return s.str();
+  }
+  std::shared_ptr<const Preconditioner> adjoint() const override { return shared_from_this(); }
+
+ private:
+  void setup(const SparseMatrix& A) {
+    vals_ = A.values().detach().reshape({A.batch_size(), A.nnz()}).contiguous();
+    const int64_t B = vals_.size(0);
+    auto abs = vals_.abs();
+    auto l1 = at::zeros({B, n_}, abs.options()).index_add_(1, pattern_->row().to(at::kLong), abs);
+    inv_ = (omega_ / l1).to(dtype_).view({B, n_, 1});
+  }
+
+  double omega_;
+  at::Tensor vals_, inv_;
 };
 
 }  // namespace
@@ -194,6 +351,24 @@ PreconditionerPtr make_chebyshev(const SparseMatrix& A, const Options& opt) {
   DSLA_CHECK_ARG(opt.power_iters >= 1, "power_iters", "must be >= 1, got ", opt.power_iters);
   DSLA_CHECK_ARG(opt.lambda_ratio > 1.0, "lambda_ratio", "must be > 1, got ", opt.lambda_ratio);
   return std::make_shared<Chebyshev>(A, opt);
+}
+
+SmootherPtr make_chebyshev_smoother(const SparseMatrix& A, const at::Tensor& dinv,
+                                    const SpectrumEstimate& est, int64_t degree, double ratio,
+                                    bool hermitian) {
+  DSLA_CHECK_ARG(degree >= 1, "chebyshev_degree", "must be >= 1, got ", degree);
+  DSLA_CHECK_ARG(ratio > 1.0, "chebyshev_ratio", "must be > 1, got ", ratio);
+  Options opt;
+  opt.kind = "chebyshev";
+  opt.degree = degree;
+  opt.lambda_ratio = ratio;
+  opt.estimate_lambda_min = false;  // a smoother damps the high end only
+  return std::make_shared<Chebyshev>(A, opt, dinv, est, hermitian);
+}
+
+SmootherPtr make_l1_jacobi_smoother(const SparseMatrix& A, double omega) {
+  DSLA_CHECK_ARG(omega > 0, "jacobi_omega", "must be > 0, got ", omega);
+  return std::make_shared<L1Jacobi>(A, omega);
 }
 
 }  // namespace dsla::precond::detail
