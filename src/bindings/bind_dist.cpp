@@ -136,6 +136,8 @@ void bind(py::module_& m) {
   py::class_<dist::DistSolver>(m, "DistSolver")
       .def(py::init([](const DistMatrix& A, const py::dict& d) {
              SolveOptions o = solve_options_from(d);
+             // M acts on this rank's owned slices (it may communicate: every rank calls it).
+             add_python_preconditioner(o, d, A.n_owned(), A.dtype(), A.device());
              py::gil_scoped_release nogil;
              return dist::DistSolver(A, o);
            }),
@@ -168,6 +170,7 @@ void bind(py::module_& m) {
       "dist_solve",
       [](const DistMatrix& A, const at::Tensor& b, const py::dict& d) {
         SolveOptions o = solve_options_from(d);
+        add_python_preconditioner(o, d, A.n_owned(), A.dtype(), A.device());
         SolveInfo info;
         at::Tensor x;
         {

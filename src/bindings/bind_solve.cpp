@@ -11,9 +11,9 @@
 #include "solve/solver_internal.h"
 
 namespace dsla::bindings {
-namespace {
 
-LinearOperatorPtr python_operator(const SparseMatrix& A, py::object fn, py::object fn_adj) {
+LinearOperatorPtr python_operator(int64_t n, at::ScalarType dtype, c10::Device device,
+                                  py::object fn, py::object fn_adj) {
   auto call = [](py::object fn) {
     // The callable may be released without the GIL (torch frees autograd graphs, which hold the
     // Solver, with the GIL released): its holder takes the GIL to drop the reference.
@@ -30,10 +30,16 @@ LinearOperatorPtr python_operator(const SparseMatrix& A, py::object fn, py::obje
   };
   std::function<void(const at::Tensor&, at::Tensor&)> adj;
   if (!fn_adj.is_none()) adj = call(fn_adj);
-  return make_operator(A.rows(), A.rows(), A.dtype(), A.device(), call(fn), adj);
+  return make_operator(n, n, dtype, device, call(fn), adj);
 }
 
-}  // namespace
+void add_python_preconditioner(SolveOptions& o, const py::dict& d, int64_t n, at::ScalarType dtype,
+                               c10::Device device) {
+  auto has = [&](const char* k) { return d.contains(k) && !d[k].is_none(); };
+  if (!has("M")) return;
+  py::object adj = has("M_adjoint") ? py::object(d["M_adjoint"]) : py::none();
+  o.M = python_operator(n, dtype, device, d["M"], adj);
+}
 
 SolveOptions solve_options_from(const py::dict& d) {
   SolveOptions o;
@@ -67,11 +73,7 @@ namespace {
 
 SolveOptions options_from(const SparseMatrix& A, const py::dict& d) {
   SolveOptions o = solve_options_from(d);
-  auto has = [&](const char* k) { return d.contains(k) && !d[k].is_none(); };
-  if (has("M")) {
-    py::object adj = has("M_adjoint") ? py::object(d["M_adjoint"]) : py::none();
-    o.M = python_operator(A, d["M"], adj);
-  }
+  add_python_preconditioner(o, d, A.rows(), A.dtype(), A.device());
   return o;
 }
 

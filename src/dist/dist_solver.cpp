@@ -71,6 +71,40 @@ bool probably_hermitian(const DistMatrix& A, const LinearOperator& op) {
   return (d <= n * 1e-10).all().item<bool>();
 }
 
+// The owned slice of an initial guess as [B', n_owned, k] (B' in {1, B}), checked on every rank
+// and agreed on; undefined when x0 is.
+at::Tensor initial_guess(const DistMatrix& A, const at::Tensor& x0_in, int64_t B, int64_t k) {
+  const auto& C = A.comm();
+  const bool given = x0_in.defined();
+  C.check_same(static_cast<int64_t>(given), "x0", "whether an initial guess is given");
+  if (!given) return {};
+  const int64_t n = A.n_owned();
+  at::Tensor x0 = x0_in.detach();
+  if (x0.dim() == 1) {
+    x0 = x0.reshape({1, -1, 1});
+  } else if (x0.dim() == 2 && A.is_batched() && x0.size(0) == A.batch_size() && x0.size(1) == n) {
+    x0 = x0.unsqueeze(-1);
+  } else if (x0.dim() == 2) {
+    x0 = x0.unsqueeze(0);
+  }
+  std::string err;
+  std::ostringstream m;
+  if (x0.dim() != 3 || x0.size(1) != n || x0.size(2) != k || (x0.size(0) != 1 && x0.size(0) != B)) {
+    m << "argument 'x0': has shape " << x0_in.sizes() << "; expected b's shape, this rank's owned "
+      << "slice of " << n << " rows and " << k << " column(s)";
+  } else if (x0.scalar_type() != A.dtype()) {
+    m << "argument 'x0': dtype " << x0.scalar_type() << " does not match the matrix dtype "
+      << A.dtype();
+  } else if (x0.device() != A.device()) {
+    m << "argument 'x0': is on " << x0.device() << " but the matrix is on " << A.device();
+  } else if (x0.numel() > 0 && !at::isfinite(x0).all().item<bool>()) {
+    m << "argument 'x0': contains NaN or Inf";
+  }
+  err = m.str();
+  C.agree(err.empty(), err);
+  return x0;
+}
+
 std::string kind_list() {
   return "'none', 'auto', 'jacobi', 'block_jacobi' or 'block_jacobi:<local kind>' (ilu0, ic0, "
          "ssor, sgs, amg, jacobi, ...)";
@@ -86,6 +120,9 @@ struct DistSolver::Impl {
   LinearOperatorPtr op, op_adj;
   precond::PreconditionerPtr M;
   std::shared_ptr<const precond::Preconditioner> M_adj;
+  // A user preconditioner on owned slices (SolveOptions::M) and its adjoint, each apply agreed
+  // on by every rank (an error in one rank's callable stops all of them, none hangs).
+  LinearOperatorPtr user_M, user_M_adj;
   double anorm = 0.0, setup_time = 0.0;
   int64_t version = 0;
 
@@ -99,10 +136,10 @@ struct DistSolver::Impl {
 
   void setup_precond() {
     std::string kind = opt.precond;
-    DSLA_CHECK_ARG(!opt.M, "M",
-                   "user preconditioners are not supported for distributed matrices "
-                   "yet; use precond=",
-                   kind_list());
+    if (opt.M) {
+      setup_user_precond();
+      return;
+    }
     if (kind == "auto") {
       if (method == Method::LSQR || method == Method::LSMR) {
         kind = "none";
@@ -154,6 +191,42 @@ struct DistSolver::Impl {
     precond_name = kind == "jacobi" ? "jacobi" : "block_jacobi(" + local + ")";
   }
 
+  void setup_user_precond() {
+    const auto& C = A.comm();
+    const int64_t n = A.n_owned();
+    std::string err;
+    if (opt.M->rows() != n || opt.M->cols() != n) {
+      std::ostringstream m;
+      m << "argument 'M': the preconditioner is " << opt.M->rows() << " x " << opt.M->cols()
+        << " but this rank owns " << n
+        << " rows; a distributed M maps this rank's owned slice to an owned slice";
+      err = m.str();
+    } else if (opt.M->dtype() != A.dtype() || opt.M->device() != A.device()) {
+      std::ostringstream m;
+      m << "argument 'M': works on " << opt.M->dtype() << " on " << opt.M->device()
+        << " but the matrix is " << A.dtype() << " on " << A.device();
+      err = m.str();
+    }
+    C.agree(err.empty(), err);
+    DSLA_CHECK_ARG(method != Method::LSQR && method != Method::LSMR, "M", to_string(method),
+                   " takes no preconditioner (it solves the normal equations implicitly); leave "
+                   "M unset");
+    auto agreed = [C, n, dtype = A.dtype(), device = A.device()](LinearOperatorPtr u, bool adj) {
+      return make_operator(n, n, dtype, device, [C, u, adj](const at::Tensor& x, at::Tensor& y) {
+        detail::local_step(C, [&] {
+          if (adj) {
+            u->apply_adjoint(x, y);
+          } else {
+            u->apply(x, y);
+          }
+        });
+      });
+    };
+    user_M = agreed(opt.M, false);
+    user_M_adj = agreed(opt.M, true);
+    precond_name = "user";
+  }
+
   void setup() {
     const double t0 = now();
     op = detail::make_operator(A, false);
@@ -183,9 +256,6 @@ DistSolver::DistSolver(const DistMatrix& A, const SolveOptions& opt)
   DSLA_CHECK_ARG(opt.restart >= 1, "restart", "must be >= 1, got ", opt.restart);
   DSLA_CHECK_ARG(opt.maxiter >= -1, "maxiter", "must be >= 0 (or -1 for the default), got ",
                  opt.maxiter);
-  DSLA_CHECK_ARG(!opt.x0.defined(), "x0",
-                 "initial guesses are not supported for distributed "
-                 "solves yet; leave x0 unset");
   // The values must be finite on every rank (agreed: a NaN on one rank must stop them all).
   const auto& C = A.comm();
   bool finite = A.local_nnz() == 0 || at::isfinite(A.values().detach()).all().item<bool>();
@@ -310,11 +380,18 @@ at::Tensor DistSolver::solve3(const at::Tensor& b3_in, bool adjoint, SolveInfo* 
   P.opt = &I.opt;
   P.least_squares = I.method == Method::LSQR || I.method == Method::LSMR;
   P.anorm = I.anorm;
-  P.x_is_zero = true;
-  const precond::Preconditioner* M = adjoint ? I.M_adj.get() : I.M.get();
-  P.M = M;
-  if (M) P.dinv = M->jacobi_inverse_diagonal();
-  auto x = at::zeros({B, A.n_owned(), k}, b3.options());
+  if (I.user_M) {
+    P.M = adjoint ? I.user_M_adj.get() : I.user_M.get();
+  } else {
+    const precond::Preconditioner* M = adjoint ? I.M_adj.get() : I.M.get();
+    P.M = M;
+    if (M) P.dinv = M->jacobi_inverse_diagonal();
+  }
+  // x0: forward solves only (the adjoint solve of backward starts from zero).
+  at::Tensor x0 = adjoint ? at::Tensor() : initial_guess(A, I.opt.x0, B, k);
+  P.x_is_zero = !x0.defined();
+  auto x = x0.defined() ? x0.expand({B, A.n_owned(), k}).clone(at::MemoryFormat::Contiguous)
+                        : at::zeros({B, A.n_owned(), k}, b3.options());
   {
     c10::AutoGradMode no_grad(false);
     krylov::run(I.method, P, b3, x, info);

@@ -206,4 +206,92 @@ TEST(DistSolve, FailuresRaiseOnEveryRank) {
   EXPECT_NE(msg[0].find("direct factorization"), std::string::npos) << msg[0];
 }
 
+// x0 (forward solves) and a user preconditioner M on owned slices, against the one-process
+// solve with the same x0 / the built-in Jacobi; a user M that throws on one rank, or a bad x0 or
+// M on one rank, makes every rank raise.
+TEST(DistSolve, InitialGuessAndUserPreconditioner) {
+  DSLA_SKIP_WITHOUT_GLOO();
+  auto S = dsla::poisson2d(10);
+  auto b = at::sin(at::arange(100, at::kDouble) * 0.37) + 1;
+  auto parts = at::div(at::arange(100, at::kLong) * 2, 100, "floor");
+  SolveInfo zero_info, ref_info;
+  auto exact = dsla::solve(S, b, opts(Method::CG, "jacobi"), &zero_info);
+  auto x0g = exact + 0.01 * at::cos(at::arange(100, at::kDouble));
+  auto o0 = opts(Method::CG, "jacobi");
+  o0.x0 = x0g;
+  auto ref = dsla::solve(S, b, o0, &ref_info);
+  ASSERT_TRUE(ref_info.converged);
+  ASSERT_LT(ref_info.iterations, zero_info.iterations);
+  std::vector<SolveInfo> info(2), info_exact(2), info_user(2), info_jac(2);
+  std::vector<at::Tensor> xs(2), xu(2);
+  run_ranks(2, [&](const Comm& c) {
+    auto A = from_global(c, S, parts);
+    auto bl = b.index_select(0, A.owned());
+    auto o = opts(Method::CG, "jacobi");
+    o.x0 = x0g.index_select(0, A.owned());
+    auto x0_before = o.x0.clone();
+    SolveInfo i;
+    xs[c.rank()] = A.gather(dsla::dist::solve(A, bl, o, &i));
+    info[c.rank()] = i;
+    EXPECT_TRUE(at::equal(o.x0, x0_before));  // x0 is read, never written
+    o.x0 = exact.index_select(0, A.owned());
+    dsla::dist::solve(A, bl, o, &i);
+    info_exact[c.rank()] = i;
+    // M = D⁻¹ on the owned slice: the built-in Jacobi's iterates.
+    auto d = A.diag().diagonal().reshape({1, -1, 1});
+    auto u = opts(Method::CG, "none");
+    u.M = dsla::make_operator(A.n_owned(), A.n_owned(), at::kDouble, c10::Device(c10::kCPU),
+                              [d](const at::Tensor& x, at::Tensor& y) { at::div_out(y, x, d); });
+    xu[c.rank()] = A.gather(dsla::dist::solve(A, bl, u, &i));
+    info_user[c.rank()] = i;
+    dsla::dist::solve(A, bl, opts(Method::CG, "jacobi"), &i);
+    info_jac[c.rank()] = i;
+  });
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_TRUE(info[r].converged) << info[r].message;
+    EXPECT_EQ(info[r].iterations, info[0].iterations);
+    EXPECT_EQ(info_exact[r].iterations, 0) << info_exact[r].message;
+    EXPECT_EQ(info_user[r].preconditioner, "user");
+    EXPECT_EQ(info_user[r].iterations, info_jac[r].iterations);
+  }
+  EXPECT_LE(std::abs(info[0].iterations - ref_info.iterations), 1);
+  EXPECT_LT(rel(xs[0], ref), 1e-9);
+  EXPECT_LT(rel(xu[0], exact), 1e-9);
+
+  // A user M that throws on rank 1 at its third apply.
+  auto msg = dsla_test::run_ranks_errors(2, [&](const Comm& c) {
+    auto A = from_global(c, S, parts);
+    auto calls = std::make_shared<int>(0);
+    auto u = opts(Method::CG, "none");
+    const int rank = c.rank();
+    u.M = dsla::make_operator(A.n_owned(), A.n_owned(), at::kDouble, c10::Device(c10::kCPU),
+                              [calls, rank](const at::Tensor& x, at::Tensor& y) {
+                                TORCH_CHECK_VALUE(rank != 1 || ++*calls < 3, "user M broke");
+                                y.copy_(x);
+                              });
+    dsla::dist::solve(A, at::ones({A.n_owned()}, at::kDouble), u);
+  });
+  EXPECT_NE(msg[1].find("user M broke"), std::string::npos) << msg[1];
+  EXPECT_NE(msg[0].find("rank 1 failed"), std::string::npos) << msg[0];
+  // x0 of the wrong length on rank 1; M of the wrong size on rank 1.
+  msg = dsla_test::run_ranks_errors(2, [&](const Comm& c) {
+    auto A = from_global(c, S, parts);
+    auto o = opts(Method::CG, "none");
+    o.x0 = at::zeros({A.n_owned() + c.rank()}, at::kDouble);
+    dsla::dist::solve(A, at::ones({A.n_owned()}, at::kDouble), o);
+  });
+  EXPECT_NE(msg[1].find("x0"), std::string::npos) << msg[1];
+  EXPECT_FALSE(msg[0].empty());
+  msg = dsla_test::run_ranks_errors(2, [&](const Comm& c) {
+    auto A = from_global(c, S, parts);
+    auto u = opts(Method::CG, "none");
+    const int64_t n = A.n_owned() + c.rank();
+    u.M = dsla::make_operator(n, n, at::kDouble, c10::Device(c10::kCPU),
+                              [](const at::Tensor& x, at::Tensor& y) { y.copy_(x); });
+    dsla::dist::solve(A, at::ones({A.n_owned()}, at::kDouble), u);
+  });
+  EXPECT_NE(msg[1].find("argument 'M'"), std::string::npos) << msg[1];
+  EXPECT_FALSE(msg[0].empty());
+}
+
 }  // namespace
