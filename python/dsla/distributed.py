@@ -378,7 +378,7 @@ def global_sum(t, group=None):
 
 
 def _options(method, precond, rtol, atol, maxiter, restart, raise_on_failure, callback,
-             check_every, history):
+             check_every, history, x0=None, M=None, n_owned=None):
     method = "auto" if method is None else str(method).lower()
     if method not in METHODS:
         raise ValueError(f"dsla: argument 'method': {method!r} is not available for distributed "
@@ -392,6 +392,14 @@ def _options(method, precond, rtol, atol, maxiter, restart, raise_on_failure, ca
         d["check_every"] = as_int(check_every, "check_every", 1)
     if callback is not None:
         d["callback"] = callback
+    if x0 is not None:
+        d["x0"] = torch.as_tensor(x0)
+    if M is not None:
+        from .solve import _as_callable
+
+        # M acts on this rank's owned slices (n_owned x n_owned); it may communicate, since
+        # every rank calls it in step.
+        d["M"], d["M_adjoint"] = _as_callable(M, n_owned)
     return d
 
 
@@ -412,14 +420,15 @@ class Solver:
 
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, raise_on_failure=False, callback=None, check_every=None,
-                 history=False):
+                 history=False, x0=None, M=None):
         if not getattr(A, "_is_distributed", False):
             raise TypeError(f"dsla: argument 'A': expected a dsla.distributed.DistTensor, got "
                             f"{type(A).__name__}")
         self._A = A
         self._raise = bool(raise_on_failure)
         self._s = _C.DistSolver(A._m, _options(method, precond, rtol, atol, maxiter, restart,
-                                               raise_on_failure, callback, check_every, history))
+                                               raise_on_failure, callback, check_every, history,
+                                               x0, M, A.n_owned))
         self.info = None
 
     def solve(self, b, return_info=False):
@@ -454,7 +463,7 @@ class Solver:
 
 def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, restart=30,
           return_info=False, raise_on_failure=False, callback=None, check_every=None,
-          history=False):
+          history=False, x0=None, M=None):
     """Solve ``A x = b`` for a :class:`DistTensor` (``dsla.solve`` dispatches here).
 
     b: this rank's owned slice ``[n_owned]`` or ``[n_owned, k]`` (``b_global[A.owned]``).
@@ -463,15 +472,19 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     ``"lsmr"``. precond: ``None``/``"auto"`` (Jacobi where the diagonal allows it), ``"none"``,
     ``"jacobi"``, ``"block_jacobi"`` (ILU(0) of each rank's diagonal block, no communication) or
     ``"block_jacobi:<kind>"`` with any local kind (``ilu0``, ``ic0``, ``ssor``, ``sgs``,
-    ``amg``, ...). Returns ``x`` (owned slice, differentiable in ``A.values`` and ``b``) or
-    ``(x, info)``; info is the same on every rank.
+    ``amg``, ...). x0: an initial guess, this rank's owned slice in b's shape (forward solves;
+    not differentiated). M: a user preconditioner ``z = M r`` on owned slices (a SparseTensor
+    ``[n_owned, n_owned]``, a callable on vectors of length ``n_owned``, or an object with
+    ``matvec``); it overrides ``precond``, may communicate (every rank calls it in step), and an
+    exception in it on one rank makes every rank raise. Returns ``x`` (owned slice,
+    differentiable in ``A.values`` and ``b``) or ``(x, info)``; info is the same on every rank.
     """
 
     if not getattr(A, "_is_distributed", False):
         raise TypeError(f"dsla: argument 'A': expected a dsla.distributed.DistTensor, got "
                         f"{type(A).__name__}")
     d = _options(method, precond, rtol, atol, maxiter, restart, raise_on_failure, callback,
-                 check_every, history)
+                 check_every, history, x0, M, A.n_owned)
     x, info = _C.dist_solve(A._m, torch.as_tensor(b), d)
     _report(info, A.rank, raise_on_failure)
     return (x, info) if return_info else x

@@ -171,13 +171,10 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     Returns ``x`` (differentiable), or ``(x, info)`` with ``return_info=True``.
     """
     if getattr(A, "_is_distributed", False):  # a dsla.distributed.DistTensor: its own solve
-        if M is not None or x0 is not None:
-            raise NotImplementedError("dsla: distributed solves take no 'M' or 'x0' yet; use "
-                                      "precond='jacobi' or 'block_jacobi[:<kind>]'")
         return A.solve(b, method=method, precond=precond, rtol=rtol, atol=atol,
                        maxiter=maxiter, restart=restart, return_info=return_info,
                        raise_on_failure=raise_on_failure, callback=callback,
-                       check_every=check_every, history=history)
+                       check_every=check_every, history=history, x0=x0, M=M)
     if _interop.is_operator(A):
         x, info = _interop.operator_solve(A, b, method, precond, rtol, atol, maxiter, restart,
                                           x0, M, raise_on_failure)
@@ -208,10 +205,9 @@ class Solver:
 
     def __new__(cls, A=None, *args, **kw):
         if getattr(A, "_is_distributed", False):
-            if args or kw.get("M") is not None or kw.get("x0") is not None:
-                raise TypeError("dsla: a distributed Solver takes its options by keyword and "
-                                "no 'M' or 'x0' yet")
-            kw.pop("M", None), kw.pop("x0", None), kw.pop("ordering", None), kw.pop("verbose", None)
+            if args:
+                raise TypeError("dsla: a distributed Solver takes its options by keyword")
+            kw.pop("ordering", None), kw.pop("verbose", None)
             return A._solver(**kw)
         return super().__new__(cls)
 

@@ -267,6 +267,46 @@ def case_backward_failure(rank, P):
     return ""
 
 
+def case_x0_and_M(rank, P):
+    """x0 and a user M on owned slices against the one-process solve with the same x0 and the
+    built-in Jacobi; a Solver with M; a user M raising on one rank raises on every rank."""
+    G = dsla.poisson2d(9)
+    A = dsla.distributed.from_global(G)
+    n = G.shape[0]
+    t = torch.arange(n, dtype=torch.float64)
+    b = torch.sin(t * 0.37) + 1
+    bl = b[A.owned]
+    exact = dsla.solve(G, b, method="cg", rtol=1e-13)
+    x0 = exact + 0.01 * torch.cos(t)
+    kw = dict(method="cg", precond="jacobi", rtol=1e-11, return_info=True)
+    x, info = dsla.solve(A, bl, x0=x0[A.owned], **kw)
+    ref, ref_info = dsla.solve(G, b, x0=x0, **kw)
+    _, zero_info = dsla.solve(A, bl, **kw)
+    assert info.converged and info.iterations < zero_info.iterations, (info, zero_info)
+    assert abs(info.iterations - ref_info.iterations) <= 1, (info, ref_info)
+    assert _rel(A.gather(x), ref) < 1e-10
+    dinv = 1 / G.to_dense().diagonal()[A.owned]
+    xu, iu = dsla.solve(A, bl, method="cg", M=lambda r: r * dinv, rtol=1e-11, return_info=True)
+    assert iu.preconditioner == "user" and iu.iterations == zero_info.iterations, (iu, zero_info)
+    assert _rel(A.gather(xu), exact) < 1e-9
+    S = dsla.Solver(A, method="cg", M=lambda r: r * dinv, rtol=1e-11, x0=x0[A.owned])
+    assert _rel(A.gather(S.solve(bl)), exact) < 1e-9 and S.preconditioner == "user"
+
+    def broken(r):
+        if rank == 1:
+            raise ValueError("user M broke")
+        return r
+
+    try:
+        dsla.solve(A, bl, method="cg", M=broken)
+    except (ValueError, RuntimeError) as e:
+        msg = str(e)
+    else:
+        msg = ""
+    assert ("user M broke" if rank == 1 else "rank 1 failed") in msg, msg
+    return True
+
+
 # ---------------------------------------------------------------------------------- tests
 @pytest.mark.parametrize("P", [2, 3])
 def test_solves_match_one_process(tmp_path, P):
@@ -292,6 +332,10 @@ def test_a_rank_failing_before_backward_fails_the_others(tmp_path):
     msgs = _spawn(tmp_path, 2, "case_backward_failure", timeout=3)
     assert "rank 1 failed" in msgs[1]
     assert "did not arrive" in msgs[0], msgs[0]
+
+
+def test_x0_and_user_preconditioner(tmp_path):
+    assert all(_spawn(tmp_path, 2, "case_x0_and_M"))
 
 
 def test_save_load_and_subgroups(tmp_path):
