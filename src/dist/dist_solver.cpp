@@ -381,7 +381,8 @@ at::Tensor DistSolver::solve3(const at::Tensor& b3_in, bool adjoint, SolveInfo* 
   P.least_squares = I.method == Method::LSQR || I.method == Method::LSMR;
   P.anorm = I.anorm;
   if (I.user_M) {
-    P.M = adjoint ? I.user_M_adj.get() : I.user_M.get();
+    // CG and MINRES need a Hermitian M: the adjoint solve reuses it.
+    P.M = adjoint && !hermitian ? I.user_M_adj.get() : I.user_M.get();
   } else {
     const precond::Preconditioner* M = adjoint ? I.M_adj.get() : I.M.get();
     P.M = M;

@@ -428,7 +428,9 @@ at::Tensor solve3(const Solver& s, const at::Tensor& b3_in, bool adjoint, SolveI
     P.x_is_zero = !x0.defined();
     if (I.user_M) {
       LinearOperatorPtr um = I.user_M;
-      if (adj) {
+      // CG and MINRES need a Hermitian M: the adjoint solve reuses it (a callable M has no
+      // adjoint of its own); other methods apply Mᴴ.
+      if (adj && !hermitian) {
         um = make_operator(
             I.user_M->rows(), I.user_M->cols(), I.user_M->dtype(), I.user_M->device(),
             [u = I.user_M](const at::Tensor& x_, at::Tensor& y_) { u->apply_adjoint(x_, y_); });
