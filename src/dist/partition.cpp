@@ -7,6 +7,7 @@
 #include <dsla/errors.h>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #if DSLA_HAVE_METIS
 #include <metis.h>
@@ -100,14 +101,15 @@ at::Tensor hilbert_parts(const at::Tensor& coords, int64_t parts) {
   const at::Tensor x = checked_coords(coords, parts, "hilbert");
   at::Tensor out = at::empty({x.size(0)}, at::TensorOptions().dtype(at::kLong));
   kernels::cpu::hilbert_partition(x.size(0), x.size(1), x.data_ptr<double>(), parts,
-                                  out.data_ptr<int64_t>());
+                                  out.data_ptr<int64_t>(), at::get_num_threads());
   return out;
 }
 
 at::Tensor hilbert_order(const at::Tensor& coords) {
   const at::Tensor x = checked_coords(coords, 1, "hilbert");
   at::Tensor out = at::empty({x.size(0)}, at::TensorOptions().dtype(at::kLong));
-  kernels::cpu::hilbert_order(x.size(0), x.size(1), x.data_ptr<double>(), out.data_ptr<int64_t>());
+  kernels::cpu::hilbert_order(x.size(0), x.size(1), x.data_ptr<double>(), out.data_ptr<int64_t>(),
+                              at::get_num_threads());
   return out;
 }
 

@@ -21,17 +21,19 @@ int hilbert_bits(int64_t d);
 // 2^hilbert_bits(d) cells per side laid over the points' bounding cube (the same cell size in
 // every dimension, so the curve keeps the domain's aspect). Consecutive cells of the curve are
 // grid neighbours.
-void hilbert_keys(int64_t n, int64_t d, const double* coords, uint64_t* key);
+// nthreads: OpenMP threads for the keys (the caller's setting, as every kernel here).
+void hilbert_keys(int64_t n, int64_t d, const double* coords, uint64_t* key, int nthreads = 1);
 
 // The Hilbert key of one grid point (x[0..d-1] < 2^bits each, d * bits <= 64): Skilling's
 // transform of the axes to the curve's "transposed" index, then its bits interleaved.
 uint64_t hilbert_key(uint64_t* x, int64_t d, int bits);
 
 // The points in the order of the curve: order[k] = the point at position k (ties by index).
-void hilbert_order(int64_t n, int64_t d, const double* coords, int64_t* order);
+void hilbert_order(int64_t n, int64_t d, const double* coords, int64_t* order, int nthreads = 1);
 
 // Points sorted along the Hilbert curve (ties by index) and cut into `parts` consecutive runs:
 // part r gets sorted positions [n r / parts, n (r + 1) / parts). parts < 2^31.
-void hilbert_partition(int64_t n, int64_t d, const double* coords, int64_t parts, int64_t* part);
+void hilbert_partition(int64_t n, int64_t d, const double* coords, int64_t parts, int64_t* part,
+                       int nthreads = 1);
 
 }  // namespace dsla::kernels::cpu

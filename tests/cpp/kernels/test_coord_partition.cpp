@@ -125,6 +125,37 @@ TEST(CoordPartition, HilbertCurveStepsToGridNeighbours) {
   }
 }
 
+TEST(CoordPartition, HilbertFullResolutionKeysOrderACoarseGridAlongTheCurve) {
+  // d = 2 (32 bits) and 3 (21 bits) take unrolled paths: a coarse grid placed in the top bits
+  // must come out in curve order with consecutive points neighbours, as with few bits.
+  for (int64_t d : {2, 3}) {
+    const int full = kc::hilbert_bits(d), coarse = 3;
+    const int64_t side = int64_t{1} << coarse;
+    int64_t n = 1;
+    for (int64_t k = 0; k < d; ++k) n *= side;
+    std::vector<std::pair<uint64_t, std::vector<uint64_t>>> keyed;
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<uint64_t> g(static_cast<size_t>(d)), big(static_cast<size_t>(d));
+      int64_t r = i;
+      for (int64_t k = 0; k < d; ++k) {
+        g[k] = static_cast<uint64_t>(r % side);
+        big[k] = g[k] << (full - coarse);
+        r /= side;
+      }
+      keyed.push_back({kc::hilbert_key(big.data(), d, full), g});
+    }
+    std::sort(keyed.begin(), keyed.end());
+    for (int64_t k = 0; k + 1 < n; ++k) {
+      int64_t dist = 0;
+      for (int64_t j = 0; j < d; ++j)
+        dist += std::llabs(static_cast<long long>(keyed[k].second[j]) -
+                           static_cast<long long>(keyed[k + 1].second[j]));
+      EXPECT_EQ(dist, 1) << "d=" << d << " step " << k;
+      EXPECT_LT(keyed[k].first, keyed[k + 1].first);
+    }
+  }
+}
+
 TEST(CoordPartition, HilbertOrderOfOneDimensionIsTheAxis) {
   std::vector<double> x{3.0, -1.0, 2.0, 2.0, 10.0};
   std::vector<int64_t> order(5);
