@@ -279,9 +279,15 @@ def test_positive_definite_edge_cases():
     U = dsla.SparseTensor(torch.tensor([2.0, 0.0, 2.0], dtype=torch.float64), [0, 0, 1],
                           [0, 1, 1], (2, 2))
     assert dsla.is_positive_definite(U)
-    # torch and SciPy inputs.
+    # torch and SciPy inputs; int64 indices.
     assert dsla.is_positive_definite(P.to_dense())
     assert dsla.is_positive_definite(P.to_scipy())
+    m = dsla._C.SparseMatrix.from_coo(P.row.long(), P.col.long(), P.values, 25, 25, True, True,
+                                      "int64")
+    P64 = dsla.SparseTensor._wrap(m)
+    assert P64.index_dtype == torch.int64
+    assert dsla.is_positive_definite(P64) and not dsla.is_positive_definite(-P64)
+    assert dsla.detect_matrix_type(P64) == "spd"
 
 
 def test_positive_definite_batched():
