@@ -245,7 +245,8 @@ def partition(kind, parts, G=None, coords=None):
 
     kind:
 
-    - ``"contiguous"``: row blocks ``[N r / parts, N (r + 1) / parts)`` (N from G or coords);
+    - ``"contiguous"``: row blocks, row ``i`` in part ``floor(i · parts / N)`` (N from G or
+      coords);
     - ``"metis"``: METIS k-way on the graph of ``G + Gᵀ`` (needs ``dsla.features['metis']``);
     - ``"rcb"``: recursive coordinate bisection of the rows' points ``coords`` ``[N, d]``
       (or ``[N]``): each cut is perpendicular to the longest side of the current set's bounding
@@ -330,11 +331,14 @@ def _parts(G, partition, P, group, comm, coords):
             raise ValueError(f"dsla: argument 'partition': unknown partition {partition!r}; use "
                              f"one of {', '.join(repr(k) for k in PARTITIONS)} or a LongTensor "
                              "of part ids [N]")
+        if coords is not None and kind in ("contiguous", "metis"):
+            raise ValueError(f"dsla: argument 'coords': is only read by partition='rcb' or "
+                             f"'hilbert', not by partition={kind!r}")
         if kind == "contiguous":
-            return partition_ids("contiguous", P, G)
+            return _partition_ids("contiguous", P, G)
         error, parts = None, None
         try:  # coords may be wrong on one rank only: every rank must raise, none must hang
-            parts = partition_ids(kind, P, G, coords)
+            parts = _partition_ids(kind, P, G, coords)
         except (ValueError, TypeError, NotImplementedError) as e:
             error = e
         _agree(comm, error)
@@ -355,7 +359,7 @@ def _parts(G, partition, P, group, comm, coords):
 
 
 # from_global's and _parts's argument `partition` hides the function of that name inside them.
-partition_ids = partition
+_partition_ids = partition
 
 
 def _check_same_matrix(G, comm):

@@ -296,6 +296,11 @@ def case_coordinate_partitions(rank, P):
         raise AssertionError("coords with part ids was accepted")
     except ValueError as e:
         assert "argument 'coords'" in str(e)
+    try:
+        dsla.distributed.from_global(S, partition="contiguous", coords=xy)
+        raise AssertionError("coords with partition='contiguous' was accepted")
+    except ValueError as e:
+        assert "argument 'coords': is only read by" in str(e)
     return True
 
 

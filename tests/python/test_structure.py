@@ -131,7 +131,7 @@ def block_matrix(seed=0, blocks=(4, 1, 6, 3), dtype=torch.float64):
         start += b
     row, col = torch.cat(rows), torch.cat(cols)
     vals = torch.randn(row.numel(), generator=g, dtype=torch.float64).to(dtype)
-    vals = vals + 5.0 * (row == col)
+    vals = vals + 5.0 * (row == col).to(dtype)
     return dsla.SparseTensor(vals, row, col, (n, n)), sets
 
 
