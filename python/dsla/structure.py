@@ -102,6 +102,8 @@ def is_positive_definite(A, rtol=1e-12, atol=0.0, pivot_tolerance=1e-14, dense_m
     (a pure Neumann Laplacian) factors to a last pivot at rounding level, singular to working
     precision, and is reported not definite. ``pivot_tolerance=0`` accepts any positive pivot.
     A non-positive diagonal entry (a missing one is zero) answers ``False`` without factoring.
+    (For the other convention — ``Re xᴴ A x > 0`` for every ``x`` of a nonsymmetric A — test
+    the symmetric part: ``dsla.is_positive_definite((A + A.H) * 0.5)``.)
 
     factorization: ``"auto"`` (the sparse Cholesky where the build has one for A's device; else
     matrices of up to ``dense_max_rows`` rows take a dense Cholesky — ``torch.linalg.cholesky_ex``
