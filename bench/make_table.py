@@ -115,6 +115,11 @@ SUMMARY = [
     "+1.2 / +1.4 %, 4096 -0.2 / -0.4 %, AMG-PCG 4096 -2.0 / -2.6 %, SpMV 4096 -1.5 / -1.8 % | "
     "<= +3 % | refactor-cuda-before-20261203-120651.json, refactor-cuda-after3-*.json, "
     "refactor-cuda-after4-*.json |",
+    "| CPU solver presets (#19 item 6): candidates per problem class, 1 thread, rtol 1e-8 | spd: "
+    "CG+AMG fewest iterations on 7/7; general: BiCGStab+ILU(0) converged 7/7, fastest on 6; "
+    "indefinite: MINRES+auto converged 5/5 (BiCGStab+ILU(0) 3/5, GMRES(50)+ILU(0) 1/5; LDLT "
+    "stopped on the saddle point, LU solved it); convection: GMRES(50)+ILU(0) 4-10 it at Pe 100-10^4 | a "
+    "preset that converges on its whole class | presets-cpu-20261203-144915.json |",
     "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
     "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
     "refactor-cpu-*.json |",

@@ -186,6 +186,16 @@ std::pair<int64_t, int64_t> contiguous_range(int64_t n, int rank, int size);
 // dropped); throws NotImplementedError when this build has no METIS.
 at::Tensor metis_parts(const SparseMatrix& A, int parts);
 bool metis_available();
+// Coordinate partitions of N points (a mesh's nodes or cell centres, one per row): coords
+// [N, d] (or [N]), 1 <= d <= 64, real or integer, finite; part ids [N] int64 on the CPU, each
+// part holding floor(N / parts) or ceil(N / parts) points, deterministic (ties by index).
+// Recursive coordinate bisection: cuts perpendicular to the longest side of the bounding box.
+at::Tensor rcb_parts(const at::Tensor& coords, int64_t parts);
+// Points sorted along a Hilbert curve over their bounding cube, cut into consecutive runs.
+at::Tensor hilbert_parts(const at::Tensor& coords, int64_t parts);
+// The points' order along that Hilbert curve ([N] int64: position -> point), e.g. to renumber
+// unknowns for locality.
+at::Tensor hilbert_order(const at::Tensor& coords);
 
 // This rank's rows of a structured generator ("poisson2d", "poisson3d", "aniso2d") of side n,
 // partitioned in boxes over a near-cubic process grid; rows are global lexicographic ids.

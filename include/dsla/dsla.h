@@ -14,3 +14,4 @@
 #include <dsla/pattern.h>
 #include <dsla/solve.h>
 #include <dsla/sparse_matrix.h>
+#include <dsla/structure.h>

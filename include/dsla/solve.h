@@ -68,6 +68,31 @@ struct SolveOptions {
   std::string ordering = "auto";  // direct methods: "auto", "amd", "metis", "natural", "nesdis"
 };
 
+// Named solver settings for common problem classes: "<class>-<target>" with class
+//   spd         symmetric (Hermitian) positive definite
+//   general     nonsymmetric, diffusion-like (no dominant convection)
+//   indefinite  symmetric (Hermitian) indefinite
+//   convection  convection-dominated transport (strongly nonsymmetric, high Péclet number)
+// and target cpu, gpu (iterative methods chosen for that device) or direct (a sparse
+// factorization: SuiteSparse on the CPU, cuDSS on CUDA). A preset sets method, precond, restart
+// and ordering (the choice of algorithm) and leaves tolerances, maxiter and the rest at their
+// defaults. The reasons for each choice are in src/solve/presets.cpp. Python: dsla.presets,
+// dsla.config(preset); CLI: dsla solve --preset NAME.
+struct SolvePreset {
+  std::string name;
+  std::string description;
+  Method method = Method::Auto;
+  std::string precond = "auto";
+  int64_t restart = 30;
+  std::string ordering = "auto";
+};
+// Every preset, in a fixed order (classes as listed above, targets cpu, gpu, direct).
+const std::vector<SolvePreset>& solve_presets();
+// The preset of this name (ValueError naming `arg` and listing the names when there is none).
+const SolvePreset& solve_preset(const std::string& name, const char* arg = "preset");
+// `opt` with the preset's method, precond, restart and ordering.
+SolveOptions with_preset(SolveOptions opt, const SolvePreset& preset);
+
 struct SolveInfo {
   int64_t iterations = 0;
   double residual = 0.0;  // max over systems of the true ‖b − A x‖ / ‖b‖ (0 when b = 0)

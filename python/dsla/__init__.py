@@ -56,6 +56,9 @@ from .plot import spy
 from .amg import AMG, amg, amg_solve
 from .eigen import EigenInfo, EigenWarning, cond, eigs, eigsh, norm2, svds
 from .nonlinear import NonlinearInfo, NonlinearWarning, nonlinear_solve
+from .structure import (Component, connected_components, detect_matrix_type,
+                        is_positive_definite, split_components)
+from ._config import config, presets
 from . import distributed
 
 __version__ = _C.__version__
@@ -79,4 +82,6 @@ __all__ = [
     "solve", "Solver", "SolveInfo", "SolveWarning", "AMG", "amg", "amg_solve",
     "eigsh", "eigs", "svds", "norm2", "cond", "EigenInfo", "EigenWarning",
     "nonlinear_solve", "NonlinearInfo", "NonlinearWarning", "distributed",
+    "connected_components", "split_components", "Component", "is_positive_definite",
+    "detect_matrix_type", "config", "presets",
 ]

@@ -65,3 +65,23 @@ def as_shape(shape, arg="shape"):
     if n != 2:
         raise ValueError(f"dsla: argument '{arg}': expected (rows, cols), got {tuple(shape)}")
     return as_int(shape[0], arg, 0), as_int(shape[1], arg, 0)
+
+
+def as_float(value, arg, minimum=None):
+    """A real number argument: Python and NumPy numbers and 0-d real tensors pass; bools,
+    strings, complex numbers, NaN and values below ``minimum`` are refused by name."""
+    if isinstance(value, bool) or isinstance(value, (str, bytes, complex)) or (
+            isinstance(value, torch.Tensor) and (value.dtype == torch.bool or value.is_complex()
+                                                 or value.numel() != 1)):
+        raise TypeError(f"dsla: argument '{arg}': expected a real number, got "
+                        f"{type(value).__name__} {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"dsla: argument '{arg}': expected a real number, got "
+                        f"{type(value).__name__} {value!r}") from None
+    if v != v:
+        raise ValueError(f"dsla: argument '{arg}': must be a number, got NaN")
+    if minimum is not None and v < minimum:
+        raise ValueError(f"dsla: argument '{arg}': must be >= {minimum}, got {v}")
+    return v

@@ -22,11 +22,12 @@ must be global (reduce it with :func:`global_sum`) and every rank must call ``ba
 No array of global length exists on any rank, except in :meth:`DistTensor.gather` and the
 input of :func:`from_global`.
 """
+import functools
 import os
 
 import torch
 
-from . import _C
+from . import _C, _config
 from ._sparse_base import as_matrix
 from ._util import as_int, dtype_name
 
@@ -234,21 +235,119 @@ def from_local(values, row, col, shape, owned, group=None):
     return DistTensor(_C.DistMatrix.from_local_coo(comm, row, col, values, n, owned), group)
 
 
-def _parts(G, partition, P, group):
+PARTITIONS = ("contiguous", "metis", "rcb", "hilbert")
+
+
+def partition(kind, parts, G=None, coords=None):
+    """Part ids ``[N]`` (``torch.int64``, CPU) splitting ``N`` rows into ``parts`` parts, as
+    :func:`from_global` uses them (pass the result as its ``partition=``). Needs no process
+    group: it runs on its own, e.g. to inspect a partition or to reuse one.
+
+    kind:
+
+    - ``"contiguous"``: row blocks, row ``i`` in part ``floor(i · parts / N)`` (N from G or
+      coords);
+    - ``"metis"``: METIS k-way on the graph of ``G + Gᵀ`` (needs ``dsla.features['metis']``);
+    - ``"rcb"``: recursive coordinate bisection of the rows' points ``coords`` ``[N, d]``
+      (or ``[N]``): each cut is perpendicular to the longest side of the current set's bounding
+      box and splits the points in proportion to the parts on each side;
+    - ``"hilbert"``: the points sorted along a Hilbert curve over their bounding cube (the same
+      cell size in every dimension) and cut into consecutive runs.
+
+    coords: the coordinates of the point of each row (mesh nodes, or cell centres for a
+    finite-volume matrix), real or integer, finite, ``1 <= d <= 64`` columns; row ``i`` of
+    ``coords`` belongs to row ``i`` of G. Every part of ``"contiguous"``, ``"rcb"`` and
+    ``"hilbert"`` holds ``floor(N / parts)`` or ``ceil(N / parts)`` rows; all four are
+    deterministic (ties between equal coordinates go by row index), so every rank computing one
+    gets the same ids. The coordinate partitions look only at coords, not at G's entries: they
+    keep neighbouring points together, which for a mesh matrix keeps the halo small.
+    """
+    if not isinstance(kind, str) or kind.lower() not in PARTITIONS:
+        raise ValueError(f"dsla: argument 'kind': unknown partition {kind!r}; use one of "
+                         f"{', '.join(repr(k) for k in PARTITIONS)}")
+    kind = kind.lower()
+    P = as_int(parts, "parts", 1)
+    if G is not None:
+        as_matrix(G, "G")
+        if G.shape[-1] != G.shape[-2]:
+            raise ValueError(f"dsla: argument 'G': partitions are of a square matrix's rows, "
+                             f"got shape {tuple(G.shape)}")
+    if kind in ("rcb", "hilbert"):
+        if coords is None:
+            raise ValueError(f"dsla: argument 'coords': partition={kind!r} needs the "
+                             "coordinates of the rows' points, a tensor [N, d] (row i of "
+                             "coords is the point of row i)")
+        coords = torch.as_tensor(coords)
+        if coords.dim() not in (1, 2):
+            raise ValueError(f"dsla: argument 'coords': must have shape [N, d] (or [N]), got "
+                             f"{tuple(coords.shape)}")
+        if G is not None and coords.shape[0] != G.shape[-1]:
+            raise ValueError(f"dsla: argument 'coords': has {coords.shape[0]} points but G has "
+                             f"{G.shape[-1]} rows; give one point per row")
+        f = _C.rcb_parts if kind == "rcb" else _C.hilbert_parts
+        return f(coords, P)
+    if kind == "metis":
+        if G is None:
+            raise ValueError("dsla: argument 'G': partition='metis' partitions the graph of a "
+                             "matrix; pass G")
+        return _C.metis_parts(G._m, P)
+    if G is not None:
+        n = G.shape[-1]
+    elif coords is not None:
+        n = torch.as_tensor(coords).shape[0]
+    else:
+        raise ValueError("dsla: argument 'G': partition='contiguous' needs the row count: pass "
+                         "G (or coords)")
+    return torch.div(torch.arange(n, dtype=torch.long) * P, max(n, 1),
+                     rounding_mode="floor").clamp_max(P - 1)
+
+
+def hilbert_order(coords):
+    """The points ``coords`` ``[N, d]`` (or ``[N]``) in the order of a Hilbert curve over their
+    bounding cube: a ``torch.int64`` permutation ``[N]`` (position -> point; ties by index).
+    Renumbering a mesh's unknowns this way keeps neighbours close in memory; ``partition=
+    "hilbert"`` cuts this order into runs. No process group needed."""
+    return _C.hilbert_order(torch.as_tensor(coords))
+
+
+def _agree(comm, error):
+    """Raises on every rank when ``error`` (an exception or None) is set on any: the failing
+    ranks raise their own, the others a RuntimeError saying another rank failed."""
+    flag = torch.tensor([0.0 if error is None else 1.0], dtype=torch.float64)
+    comm.allreduce_max_(flag)
+    if error is not None:
+        raise error
+    if flag.item() > 0:
+        raise RuntimeError("dsla: from_global failed on another rank (its error names the "
+                           "argument); every rank raised")
+
+
+def _parts(G, partition, P, group, comm, coords):
     """Part ids ``[N]`` of a global matrix (the same on every rank)."""
     n = G.shape[-1]
     if isinstance(partition, str):
         kind = partition.lower()
+        if kind not in PARTITIONS:
+            raise ValueError(f"dsla: argument 'partition': unknown partition {partition!r}; use "
+                             f"one of {', '.join(repr(k) for k in PARTITIONS)} or a LongTensor "
+                             "of part ids [N]")
+        if coords is not None and kind in ("contiguous", "metis"):
+            raise ValueError(f"dsla: argument 'coords': is only read by partition='rcb' or "
+                             f"'hilbert', not by partition={kind!r}")
         if kind == "contiguous":
-            return torch.div(torch.arange(n, dtype=torch.long) * P, max(n, 1),
-                             rounding_mode="floor").clamp_max(P - 1)
-        if kind == "metis":
-            parts = _C.metis_parts(G._m, P)
-            # METIS is seeded, but take rank 0's so every rank surely holds the same.
-            _dist().broadcast(parts, 0, group=group)
-            return parts
-        raise ValueError(f"dsla: argument 'partition': unknown partition {partition!r}; use "
-                         "'contiguous', 'metis' or a LongTensor of part ids [N]")
+            return _partition_ids("contiguous", P, G)
+        error, parts = None, None
+        try:  # coords may be wrong on one rank only: every rank must raise, none must hang
+            parts = _partition_ids(kind, P, G, coords)
+        except (ValueError, TypeError, NotImplementedError) as e:
+            error = e
+        _agree(comm, error)
+        # Deterministic, but take rank 0's so every rank surely holds the same.
+        _dist().broadcast(parts, 0, group=group)
+        return parts
+    if coords is not None:
+        raise ValueError("dsla: argument 'coords': is only read by partition='rcb' or "
+                         "'hilbert', but partition is given as part ids")
     parts = torch.as_tensor(partition)
     if parts.dtype != torch.long or parts.shape != (n,):
         raise ValueError(f"dsla: argument 'partition': part ids must be a torch.int64 tensor of "
@@ -257,6 +356,10 @@ def _parts(G, partition, P, group):
         raise ValueError(f"dsla: argument 'partition': part ids must be in [0, {P}) (one per "
                          f"rank), got values in [{int(parts.min())}, {int(parts.max())}]")
     return parts.cpu()
+
+
+# from_global's and _parts's argument `partition` hides the function of that name inside them.
+_partition_ids = partition
 
 
 def _check_same_matrix(G, comm):
@@ -280,13 +383,17 @@ def _check_same_matrix(G, comm):
                          "with root=)")
 
 
-def from_global(G, partition="contiguous", root=None, group=None):
+def from_global(G, partition="contiguous", root=None, group=None, coords=None):
     """Distributes a global ``dsla.SparseTensor`` ``G`` (square): each rank keeps its rows.
 
     G: the same matrix on every rank (or, with ``root=r``, only on rank ``r``; the others pass
     ``None`` and receive their rows). partition: ``"contiguous"`` (balanced row blocks),
-    ``"metis"`` (METIS k-way on the graph of G; needs ``dsla.features['metis']``) or a
-    LongTensor of part ids ``[N]`` (rank of each row; ranks may own no rows).
+    ``"metis"`` (METIS k-way on the graph of G; needs ``dsla.features['metis']``), ``"rcb"``
+    (recursive coordinate bisection of ``coords``), ``"hilbert"`` (a Hilbert curve through
+    ``coords``) or a LongTensor of part ids ``[N]`` (rank of each row; ranks may own no rows);
+    see :func:`partition`. coords: ``[N, d]`` (or ``[N]``) coordinates of the rows' points, for
+    ``"rcb"`` and ``"hilbert"`` (on every rank, or with ``root=`` on the root only). A bad
+    ``coords`` on any rank raises on every rank.
 
     Gradients flow back to ``G.values`` (with G on every rank): each rank's ``G.values.grad``
     holds the gradient of the entries it owns, and their sum over ranks is the one-process
@@ -306,9 +413,10 @@ def from_global(G, partition="contiguous", root=None, group=None):
                 raise NotImplementedError(
                     "dsla: from_global(root=...) does not carry gradients to G.values; pass G on "
                     "every rank (root=None) to differentiate through it")
-            obj = [(G.row.long(), G.col.long(), G.values.detach(), G.shape)]
+            obj = [(G.row.long(), G.col.long(), G.values.detach(), G.shape,
+                    None if coords is None else torch.as_tensor(coords).cpu())]
         dist.broadcast_object_list(obj, src=root, group=group)
-        row, col, vals, shape = obj[0]
+        row, col, vals, shape, coords = obj[0]
         from .sparse_tensor import SparseTensor
 
         G = SparseTensor(vals, row, col, shape[-2:])
@@ -317,7 +425,7 @@ def from_global(G, partition="contiguous", root=None, group=None):
         raise ValueError(f"dsla: argument 'G': a distributed matrix is square, got shape "
                          f"{tuple(G.shape)}")
     _check_same_matrix(G, comm)
-    parts = _parts(G, partition, P, group)
+    parts = _parts(G, partition, P, group, comm, coords)
     owned = torch.nonzero(parts == rank).view(-1)
     r, c = G.row.long().cpu(), G.col.long().cpu()
     keep = torch.nonzero(parts.index_select(0, r) == rank).view(-1)
@@ -418,6 +526,7 @@ class Solver:
     differentiable in ``A.values`` and ``b``; ``refactor(values)`` redoes only the numeric
     setup (halo plan and analysis kept). Every call is a collective."""
 
+    @functools.partial(_config.configurable, name="dsla.distributed.Solver")
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, raise_on_failure=False, callback=None, check_every=None,
                  history=False, x0=None, M=None):
@@ -461,6 +570,7 @@ class Solver:
                 f"preconditioner={self.preconditioner!r})")
 
 
+@functools.partial(_config.configurable, name="dsla.distributed.solve")
 def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, restart=30,
           return_info=False, raise_on_failure=False, callback=None, check_every=None,
           history=False, x0=None, M=None):
@@ -478,6 +588,8 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     ``matvec``); it overrides ``precond``, may communicate (every rank calls it in step), and an
     exception in it on one rank makes every rank raise. Returns ``x`` (owned slice,
     differentiable in ``A.values`` and ``b``) or ``(x, info)``; info is the same on every rank.
+    Keyword defaults come from ``dsla.config`` scopes in force (explicit keywords win); every
+    rank must be under the same scopes.
     """
 
     if not getattr(A, "_is_distributed", False):
@@ -491,7 +603,8 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
 
 
 __all__ = ["DistTensor", "from_global", "from_local", "poisson2d", "poisson3d", "aniso2d",
-           "convdiff2d", "global_sum", "solve", "Solver", "save", "load"]
+           "convdiff2d", "global_sum", "solve", "Solver", "save", "load", "partition",
+           "hilbert_order", "PARTITIONS"]
 
 
 # ---------------------------------------------------------------------------------- files

@@ -6,22 +6,26 @@ solve with ``Aᴴ``, reusing the factorization or preconditioner; the graph has 
 SciPy semantics: system ``j`` has converged when ``‖b_j − A x_j‖ ≤ max(rtol ‖b_j‖, atol)``,
 checked on the *true* residual at exit. Non-convergence warns (``SolveWarning``) unless
 ``raise_on_failure=True``, which raises ``dsla.SolveError``.
+
+The keyword defaults of :func:`solve` and :class:`Solver` (method, precond, tolerances, ...)
+can be set for a block of code with ``dsla.config`` (thread-local scopes, presets); keywords
+passed explicitly always win.
 """
+import functools
 import inspect
 import warnings
 
 import torch
 
 from . import _C
-from . import _interop, _progress
+from . import _config, _interop, _progress
 from ._sparse_base import as_matrix, is_sparse_tensor, matrix_from_scipy
 from ._util import as_int
 
 SolveError = _C.SolveError
 SolveInfo = _C.SolveInfo
 
-METHODS = ("auto", "cg", "bicgstab", "gmres", "fgmres", "minres", "lsqr", "lsmr", "cholesky",
-           "ldlt", "lu")
+METHODS = _config.METHODS
 
 
 class SolveWarning(UserWarning):
@@ -103,7 +107,7 @@ def _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_f
     if method is None:
         method = "auto"
     method = str(method).lower()
-    if method not in METHODS and method not in ("chol", "cholmod", "umfpack", "spsolve"):
+    if method not in METHODS and method not in _config.METHOD_ALIASES:
         raise ValueError(f"dsla: argument 'method': unknown method {method!r}; use one of "
                          f"{', '.join(METHODS)}")
     d = dict(method=method, precond="auto" if precond is None else str(precond).lower(),
@@ -128,6 +132,7 @@ def _report(info, raise_on_failure):
         warnings.warn(f"dsla: {info.message}", SolveWarning, stacklevel=3)
 
 
+@functools.partial(_config.configurable, name="dsla.solve")
 def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, restart=30,
           x0=None, M=None, return_info=False, raise_on_failure=False, callback=None,
           check_every=None, history=False, ordering="auto", verbose=False):
@@ -168,6 +173,12 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     stderr); the summary is logged at INFO, each convergence check at DEBUG, on logger
     ``"dsla"`` (see ``dsla._progress``).
 
+    Defaults of the keywords method, precond, rtol, atol, maxiter, restart, check_every,
+    ordering, raise_on_failure, history and verbose come from ``dsla.config`` scopes when
+    one is in force (``with dsla.config(method="cg", rtol=1e-10): ...``, or a preset of
+    ``dsla.presets``); the values in the signature are the built-in ones, and a keyword passed
+    explicitly always wins.
+
     Returns ``x`` (differentiable), or ``(x, info)`` with ``return_info=True``.
     """
     if getattr(A, "_is_distributed", False):  # a dsla.distributed.DistTensor: its own solve
@@ -199,8 +210,10 @@ class Solver:
         y = S.solve_adjoint(c)    # Aᴴ y = c with the same factorization
         S.refactor(new_values)    # same pattern: numeric phase only
 
-    Options as for :func:`dsla.solve`. ``S.info`` is the SolveInfo of the last solve. With a
-    distributed matrix (``dsla.distributed``) this builds a ``dsla.distributed.Solver``.
+    Options as for :func:`dsla.solve`, with its defaults from ``dsla.config`` scopes in force
+    when the Solver is made (explicit keywords win). ``S.info`` is the SolveInfo of the last
+    solve. With a distributed matrix (``dsla.distributed``) this builds a
+    ``dsla.distributed.Solver``.
     """
 
     def __new__(cls, A=None, *args, **kw):
@@ -211,6 +224,7 @@ class Solver:
             return A._solver(**kw)
         return super().__new__(cls)
 
+    @functools.partial(_config.configurable, name="dsla.Solver")
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, x0=None, M=None, raise_on_failure=False, callback=None,
                  check_every=None, history=False, ordering="auto", verbose=False):

@@ -13,6 +13,8 @@ from .eigen import cond as _cond, eigs as _eigs, eigsh as _eigsh, norm2 as _norm
 from .solve import solve as _solve
 from . import _interop, _torch_protocol
 from .det import det as _det, logdet as _logdet, slogdet as _slogdet
+from .structure import (detect_matrix_type as _detect_matrix_type,
+                        is_positive_definite as _is_positive_definite)
 
 
 class SparseTensor(SparseTensorBase):
@@ -252,6 +254,16 @@ class SparseTensor(SparseTensorBase):
 
     def is_structurally_symmetric(self):
         return self._m.is_structurally_symmetric()
+
+    def is_positive_definite(self, **kwargs):
+        """Symmetric (Hermitian) positive definite, by an attempted Cholesky factorization;
+        see :func:`dsla.is_positive_definite`."""
+        return _is_positive_definite(self, **kwargs)
+
+    def detect_matrix_type(self, **kwargs):
+        """``"spd"``, ``"hpd"``, ``"symmetric"``, ``"hermitian"``, ``"skew-symmetric"``,
+        ``"skew-hermitian"`` or ``"general"``; see :func:`dsla.detect_matrix_type`."""
+        return _detect_matrix_type(self, **kwargs)
 
     def sum(self, dim=None):
         """``dim=None``: sum of all entries; ``dim=1``: row sums; ``dim=0``: column sums."""

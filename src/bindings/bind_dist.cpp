@@ -181,6 +181,12 @@ void bind(py::module_& m) {
       },
       py::arg("A"), py::arg("b"), py::arg("options"));
   m.def("metis_parts", &dist::metis_parts, py::arg("A"), py::arg("parts"));
+  m.def("rcb_parts", &dist::rcb_parts, py::arg("coords"), py::arg("parts"),
+        py::call_guard<py::gil_scoped_release>());
+  m.def("hilbert_parts", &dist::hilbert_parts, py::arg("coords"), py::arg("parts"),
+        py::call_guard<py::gil_scoped_release>());
+  m.def("hilbert_order", &dist::hilbert_order, py::arg("coords"),
+        py::call_guard<py::gil_scoped_release>());
 }
 
 DSLA_REGISTER_BINDINGS(dist, bind);

@@ -42,13 +42,16 @@ int run_solve(const Args& args) {
   const int64_t threads = args.get_int("threads", 0);
   if (threads > 0) at::set_num_threads(static_cast<int>(threads));
   SolveOptions opt;
-  opt.method = parse_method(args.get("method", "auto"));
-  opt.precond = args.get("precond", "auto");
+  // A preset chooses method, precond, restart and ordering; options given explicitly win.
+  const std::string preset = args.get("preset", "");
+  if (!preset.empty()) opt = with_preset(opt, solve_preset(preset, "--preset"));
+  opt.method = parse_method(args.get("method", to_string(opt.method)));
+  opt.precond = args.get("precond", opt.precond);
   opt.rtol = args.get_double("rtol", SolveOptions{}.rtol);  // one default: C++, Python, CLI
   opt.atol = args.get_double("atol", 0.0);
   opt.maxiter = args.get_int("maxiter", -1);
-  opt.restart = args.get_int("restart", 30);
-  opt.ordering = args.get("ordering", "auto");
+  opt.restart = args.get_int("restart", opt.restart);
+  opt.ordering = args.get("ordering", opt.ordering);
   opt.check_every = args.get_int("check-every", 0);
   opt.warn = false;
   const int64_t every = args.get_int("progress", 100);
@@ -90,10 +93,11 @@ int run_solve(const Args& args) {
     std::cout << std::setprecision(6) << "{\"matrix\": \"" << json_escape(what)
               << "\", \"rows\": " << A.rows() << ", \"nnz\": " << A.nnz() << ", \"device\": \""
               << A.device() << "\", \"dtype\": \"" << A.dtype()
-              << "\", \"threads\": " << at::get_num_threads() << ", \"method\": \""
-              << to_string(info.method) << "\", \"preconditioner\": \""
-              << json_escape(info.preconditioner) << "\", \"factorization\": \""
-              << json_escape(S.factorization()) << "\", \"status\": \"" << to_string(info.status)
+              << "\", \"threads\": " << at::get_num_threads() << ", \"preset\": \""
+              << json_escape(preset) << "\", \"method\": \"" << to_string(info.method)
+              << "\", \"preconditioner\": \"" << json_escape(info.preconditioner)
+              << "\", \"factorization\": \"" << json_escape(S.factorization())
+              << "\", \"status\": \"" << to_string(info.status)
               << "\", \"converged\": " << (info.converged ? "true" : "false")
               << ", \"iterations\": " << info.iterations
               << ", \"residual\": " << json_number(info.residual)
@@ -109,9 +113,10 @@ int run_solve(const Args& args) {
     std::cout << "\n  method     " << to_string(info.method);
     if (!is_direct(info.method)) std::cout << " + " << info.preconditioner;
     if (!S.factorization().empty()) std::cout << " (" << S.factorization() << ")";
-    std::cout << (opt.method == Method::Auto ? " (picked by auto)" : "") << "\n  status     "
-              << to_string(info.status) << "\n  iterations " << info.iterations << "\n  residual   "
-              << std::scientific << std::setprecision(3) << info.residual
+    std::cout << (opt.method == Method::Auto ? " (picked by auto)" : "");
+    if (!preset.empty()) std::cout << " (preset " << preset << ")";
+    std::cout << "\n  status     " << to_string(info.status) << "\n  iterations " << info.iterations
+              << "\n  residual   " << std::scientific << std::setprecision(3) << info.residual
               << " (true ‖b − Ax‖/‖b‖, rtol " << opt.rtol << ")" << std::defaultfloat << std::fixed
               << std::setprecision(3) << "\n  setup      " << S.setup_time() << " s\n  solve      "
               << info.solve_time << " s";
@@ -130,29 +135,33 @@ int run_solve(const Args& args) {
 const CommandRegistrar reg(
     {"solve",
      "solve A x = b (b = A·1 for files, 1 for generated problems); default poisson2d:256",
-     std::string("usage: dsla solve [MATRIX] [--method M] [--precond P] [--rtol R] [--maxiter N]\n"
-                 "                  [--restart K] [--threads T] [--progress EVERY] [--json]\n"
-                 "                  [--device cuda] [--dtype float32]\n\n"
-                 "  --method M     auto (default), cg, bicgstab, gmres, fgmres, minres, lsqr,\n"
-                 "                 lsmr, cholesky, ldlt, lu\n"
-                 "  --precond P    auto (default), none, jacobi, ... (iterative methods)\n"
-                 "  --rtol R       relative tolerance on the true residual (default 1e-8)\n"
-                 "  --maxiter N    iteration limit (default 10 n)\n"
-                 "  --threads T    CPU threads (default: ATen's setting)\n"
-                 "  --progress E   print (iteration, residual) to stderr every E iterations\n"
-                 "                 (default 100; 0 = quiet)\n"
-                 "  --dist SPEC    distributed solve of a generated problem over the ranks of a\n"
-                 "                 launcher: torchrun --standalone --nproc_per_node=2 --no-python\n"
-                 "                 build/bin/dsla solve --dist poisson3d:64 --method cg\n"
-                 "                 (Gloo on CPU; rank 0 prints; precond jacobi or\n"
-                 "                 block_jacobi[:KIND])\n"
-                 "  --ranks N      the same without a launcher: N local Gloo processes\n"
-                 "                 (dsla solve poisson3d:64 --ranks 2)\n"
-                 "  exit status 2 when the solve did not converge\n\n") +
+     std::string(
+         "usage: dsla solve [MATRIX] [--preset NAME] [--method M] [--precond P] [--rtol R]\n"
+         "                  [--maxiter N] [--restart K] [--threads T] [--progress EVERY]\n"
+         "                  [--json] [--device cuda] [--dtype float32]\n\n"
+         "  --preset NAME  method, precond, restart and ordering for a problem class:\n"
+         "                 {spd,general,indefinite,convection}-{cpu,gpu,direct}\n"
+         "                 (e.g. spd-cpu: CG + AMG); --method etc. given too win\n"
+         "  --method M     auto (default), cg, bicgstab, gmres, fgmres, minres, lsqr,\n"
+         "                 lsmr, cholesky, ldlt, lu\n"
+         "  --precond P    auto (default), none, jacobi, ... (iterative methods)\n"
+         "  --rtol R       relative tolerance on the true residual (default 1e-8)\n"
+         "  --maxiter N    iteration limit (default 10 n)\n"
+         "  --threads T    CPU threads (default: ATen's setting)\n"
+         "  --progress E   print (iteration, residual) to stderr every E iterations\n"
+         "                 (default 100; 0 = quiet)\n"
+         "  --dist SPEC    distributed solve of a generated problem over the ranks of a\n"
+         "                 launcher: torchrun --standalone --nproc_per_node=2 --no-python\n"
+         "                 build/bin/dsla solve --dist poisson3d:64 --method cg\n"
+         "                 (Gloo on CPU; rank 0 prints; precond jacobi or\n"
+         "                 block_jacobi[:KIND])\n"
+         "  --ranks N      the same without a launcher: N local Gloo processes\n"
+         "                 (dsla solve poisson3d:64 --ranks 2)\n"
+         "  exit status 2 when the solve did not converge\n\n") +
          kMatrixHelp,
      run_solve,
-     {"method", "precond", "rtol", "atol", "maxiter", "restart", "ordering", "check-every",
-      "threads", "progress", "dist", "ranks"}});
+     {"preset", "method", "precond", "rtol", "atol", "maxiter", "restart", "ordering",
+      "check-every", "threads", "progress", "dist", "ranks"}});
 
 }  // namespace
 }  // namespace dsla::cli

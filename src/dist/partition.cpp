@@ -1,17 +1,22 @@
 // Partitions of a matrix that is global already (from_global): METIS k-way on the graph of
-// A + Aᵀ without the diagonal. METIS is optional: without it metis_parts refuses by name
-// (NotImplementedError), never substitutes another partition.
+// A + Aᵀ without the diagonal, and the coordinate partitions of a mesh's points (recursive
+// coordinate bisection, Hilbert curve; kernels/cpu/coord_partition). METIS is optional: without
+// it metis_parts refuses by name (NotImplementedError), never substitutes another partition.
 #include <dsla/config.h>
 #include <dsla/dist.h>
 #include <dsla/errors.h>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #if DSLA_HAVE_METIS
 #include <metis.h>
 #endif
 
+#include <limits>
 #include <vector>
+
+#include "kernels/cpu/coord_partition.h"
 
 namespace dsla::dist {
 
@@ -59,6 +64,53 @@ at::Tensor metis_parts(const SparseMatrix& A, int parts) {
 #else
   return at::Tensor();
 #endif
+}
+
+namespace {
+
+// coords [N, d] (or [N]: one dimension) of a real or integer dtype, finite, as a contiguous
+// float64 CPU tensor [N, d].
+at::Tensor checked_coords(const at::Tensor& coords, int64_t parts, const char* kind) {
+  DSLA_CHECK_ARG(coords.defined(), "coords", "partition='", kind,
+                 "' needs the coordinates of the rows' points, a tensor [N, d]");
+  DSLA_CHECK_TYPE(!coords.is_complex() && coords.scalar_type() != at::kBool, "coords",
+                  "must be real coordinates (e.g. torch.float64), got ", coords.scalar_type());
+  DSLA_CHECK_ARG(coords.dim() == 1 || coords.dim() == 2, "coords",
+                 "must have shape [N, d] (or [N] for one dimension), got ", coords.sizes());
+  at::Tensor x = coords.dim() == 1 ? coords.unsqueeze(1) : coords;
+  DSLA_CHECK_ARG(x.size(1) >= 1 && x.size(1) <= 64, "coords",
+                 "must have 1 to 64 dimensions (columns), got shape ", coords.sizes());
+  DSLA_CHECK_ARG(parts >= 1 && parts <= std::numeric_limits<int32_t>::max(), "parts",
+                 "must be in [1, 2^31), got ", parts);
+  x = x.to(at::kCPU, at::kDouble).contiguous();
+  check_finite(x, "coords");
+  return x;
+}
+
+}  // namespace
+
+at::Tensor rcb_parts(const at::Tensor& coords, int64_t parts) {
+  const at::Tensor x = checked_coords(coords, parts, "rcb");
+  at::Tensor out = at::empty({x.size(0)}, at::TensorOptions().dtype(at::kLong));
+  kernels::cpu::rcb_partition(x.size(0), x.size(1), x.data_ptr<double>(), parts,
+                              out.data_ptr<int64_t>());
+  return out;
+}
+
+at::Tensor hilbert_parts(const at::Tensor& coords, int64_t parts) {
+  const at::Tensor x = checked_coords(coords, parts, "hilbert");
+  at::Tensor out = at::empty({x.size(0)}, at::TensorOptions().dtype(at::kLong));
+  kernels::cpu::hilbert_partition(x.size(0), x.size(1), x.data_ptr<double>(), parts,
+                                  out.data_ptr<int64_t>(), at::get_num_threads());
+  return out;
+}
+
+at::Tensor hilbert_order(const at::Tensor& coords) {
+  const at::Tensor x = checked_coords(coords, 1, "hilbert");
+  at::Tensor out = at::empty({x.size(0)}, at::TensorOptions().dtype(at::kLong));
+  kernels::cpu::hilbert_order(x.size(0), x.size(1), x.data_ptr<double>(), out.data_ptr<int64_t>(),
+                              at::get_num_threads());
+  return out;
 }
 
 }  // namespace dsla::dist

@@ -231,6 +231,79 @@ def case_failures(rank, P):
     return msgs
 
 
+def _grid_coords(n):
+    y, x = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    return torch.stack([x.reshape(-1), y.reshape(-1)], 1).to(torch.float64)
+
+
+def case_coordinate_partitions(rank, P):
+    """partition="rcb" / "hilbert" with coords=: balanced, every row owned exactly once, the
+    partition of dsla.distributed.partition, solves equal to the one-process solve; with root=
+    (coords on the root only); under a dsla.config scope; a bad coords on one rank raises on
+    every rank."""
+    n = 9
+    S, N = dsla.poisson2d(n), dsla.convdiff2d(n, 2.0)
+    xy = _grid_coords(n)
+    N_rows = n * n
+    b = torch.sin(torch.arange(N_rows, dtype=torch.float64) * 0.37) + 1
+    for kind in ("rcb", "hilbert"):
+        A = dsla.distributed.from_global(S, partition=kind, coords=xy)
+        assert N_rows // P <= A.n_owned <= -(-N_rows // P)
+        owned = [None] * P
+        dist.all_gather_object(owned, A.owned.tolist())
+        flat = sorted(i for o in owned for i in o)
+        assert flat == list(range(N_rows)), kind  # every row exactly once
+        parts = dsla.distributed.partition(kind, P, coords=xy)
+        assert sorted(A.owned.tolist()) == torch.nonzero(parts == rank).view(-1).tolist()
+        _same_as_one_process(A, S, b, "cg", "jacobi")
+        B = dsla.distributed.from_global(N, partition=kind, coords=xy)
+        _same_as_one_process(B, N, b, "gmres", "jacobi")
+        # Block Jacobi (each rank's diagonal block) differs from one process: against the
+        # exact answer.
+        x = dsla.solve(B, b[B.owned], method="bicgstab", precond="block_jacobi", rtol=1e-12)
+        assert _rel(B.gather(x), torch.linalg.solve(N.to_dense(), b)) < 1e-9
+        # The halo of a coordinate partition is small: at most the cut edges of its boxes.
+        assert A.n_ghost <= 2 * n, (kind, A.n_ghost)
+        # G and coords on the root only.
+        R = dsla.distributed.from_global(S if rank == 0 else None, partition=kind, root=0,
+                                         coords=xy if rank == 0 else None)
+        assert torch.equal(R.owned, A.owned)
+    # Keyword defaults from a dsla.config scope (the same on every rank); explicit ones win.
+    A = dsla.distributed.from_global(S, partition="rcb", coords=xy)
+    with dsla.config(method="minres", precond="jacobi", rtol=1e-11):
+        _, info = dsla.solve(A, b[A.owned], return_info=True)
+        assert info.method == "minres" and info.residual <= 1e-11
+        _, info = dsla.distributed.Solver(A, method="cg").solve(b[A.owned], return_info=True)
+        assert info.method == "cg"
+    with dsla.config("spd-direct"):
+        try:
+            dsla.solve(A, b[A.owned])
+            raise AssertionError("a direct method reached a distributed solve")
+        except ValueError as e:
+            assert "preset 'spd-direct'" in str(e), str(e)
+    # Bad coords on one rank only: every rank raises (none waits for the others).
+    msgs = []
+    bad = xy if rank == 0 else xy[:-1]
+    try:
+        dsla.distributed.from_global(S, partition="hilbert", coords=bad)
+    except (ValueError, RuntimeError) as e:
+        msgs.append(str(e))
+    assert len(msgs) == 1, msgs
+    assert ("has 80 points" in msgs[0]) if rank else ("another rank" in msgs[0]), msgs
+    try:
+        dsla.distributed.from_global(S, partition=torch.zeros(N_rows, dtype=torch.long),
+                                     coords=xy)
+        raise AssertionError("coords with part ids was accepted")
+    except ValueError as e:
+        assert "argument 'coords'" in str(e)
+    try:
+        dsla.distributed.from_global(S, partition="contiguous", coords=xy)
+        raise AssertionError("coords with partition='contiguous' was accepted")
+    except ValueError as e:
+        assert "argument 'coords': is only read by" in str(e)
+    return True
+
+
 def case_io(rank, P, path):
     # Written by P ranks, read back by P ranks and by a subgroup of two (repartitioned).
     G = dsla.convdiff2d(6, 1.0)
@@ -327,6 +400,11 @@ def test_solves_match_one_process(tmp_path, P):
 @pytest.mark.parametrize("P", [2, 3])
 def test_gradients_match_one_process(tmp_path, P):
     assert all(_spawn(tmp_path, P, "case_gradients"))
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_coordinate_partitions(tmp_path, P):
+    assert all(_spawn(tmp_path, P, "case_coordinate_partitions"))
 
 
 def test_failures_raise_on_every_rank(tmp_path):
