@@ -120,6 +120,11 @@ SUMMARY = [
     "indefinite: MINRES+auto converged 5/5 (BiCGStab+ILU(0) 3/5, GMRES(50)+ILU(0) 1/5; LDLT "
     "stopped on the saddle point, LU solved it); convection: GMRES(50)+ILU(0) 4-10 it at Pe 100-10^4 | a "
     "preset that converges on its whole class | presets-cpu-20261203-144915.json |",
+    "| CPU structure / partitions / config (#19 items 3, 6, 8), 1 thread | components of "
+    "poisson2d:1024 weak 32 ms / strong 68 ms first call (SciPy 63 / 43 ms), cached after; "
+    "is_positive_definite poisson2d:512 0.30 s (a Cholesky solve 0.39 s; -A answered from the "
+    "diagonal in 17 ms); RCB / Hilbert of 2^20 2-D points into 64: 0.19 / 0.28 s; a config "
+    "scope adds 12-18 us to a solve call | - | structure-cpu-20261203-152133.json |",
     "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
     "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
     "refactor-cpu-*.json |",
