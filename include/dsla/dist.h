@@ -21,6 +21,7 @@
 // the others fail within the group's timeout.
 #pragma once
 
+#include <dsla/eigen.h>
 #include <dsla/linear_operator.h>
 #include <dsla/solve.h>
 #include <dsla/sparse_matrix.h>
@@ -244,5 +245,17 @@ at::Tensor solve(const DistMatrix& A, const at::Tensor& b, const SolveOptions& o
 // solver.matrix().values() and b.
 at::Tensor solve(const DistSolver& solver, const at::Tensor& b, SolveInfo* info = nullptr,
                  bool adjoint = false);
+
+// The k smallest (opt.which "SA", the default) or largest ("LA") eigenpairs of a Hermitian
+// distributed matrix: LOBPCG over the distributed space (every Gram matrix an all-reduce, the
+// random start block drawn by global offset), preconditioner opt.precond "auto" (Jacobi when every
+// owned diagonal entry is positive), "jacobi" or "none". Returns the eigenvalues [k] ascending,
+// the same on every rank, and this rank's rows of the eigenvectors [n_owned, k] (orthonormal
+// over all ranks; each column's sign is arbitrary). opt.X0: this rank's rows [n_owned, >= k].
+// Not differentiable here (python/dsla/distributed.py attaches ∂λ/∂values = u[row] conj(u[col])).
+// Collective; an argument error on one rank raises on every rank. "SM", "LM" and sigma need a
+// distributed shift-invert and raise.
+std::tuple<at::Tensor, at::Tensor> eigsh(const DistMatrix& A, int64_t k,
+                                         const EigenOptions& opt = {}, EigenInfo* info = nullptr);
 
 }  // namespace dsla::dist

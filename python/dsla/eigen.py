@@ -107,7 +107,20 @@ def eigsh(A, k=6, which="LM", M=None, precond=None, sigma=None, tol=1e-8, maxite
     four runs LOBPCG (or shift-invert) as configured. The default LOBPCG block is
     ``k + max(4, k)``.
     Returns ``(values [k], vectors [n, k])`` (+ info): differentiable in A.values / M.values.
+    A :class:`dsla.distributed.DistTensor` runs :func:`dsla.distributed.eigsh` (``"SA"`` /
+    ``"LA"`` by LOBPCG over the ranks).
     """
+    if getattr(A, "_is_distributed", False):
+        if M is not None or sigma is not None or solver is not None or which not in ("SA", "LA"):
+            raise ValueError("dsla: distributed eigsh finds which='SA' or 'LA' pairs of A x = λ x "
+                             f"(got which={which!r}{', M' if M is not None else ''}"
+                             f"{', sigma' if sigma is not None else ''}); shift-invert and "
+                             "generalized problems are not available for distributed matrices")
+        from .distributed import eigsh as dist_eigsh
+
+        return dist_eigsh(A, k, which=which, precond=precond, tol=tol, maxiter=maxiter,
+                          block=block, X0=X0, seed=seed, return_info=return_info,
+                          raise_on_failure=raise_on_failure)
     A = _check_A(A)
     _check_k(k)
     if M is not None:

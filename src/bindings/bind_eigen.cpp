@@ -2,6 +2,7 @@
 // _C.eigs, _C.svds, _C.norm2, _C.cond, _C.operator_solve. Options cross as a dict built by
 // python/dsla/eigen.py; Python callables (preconditioners, operators) are called with the GIL
 // held (these entry points keep it).
+#include <dsla/dist.h>
 #include <dsla/eigen.h>
 
 #include <torch/csrc/autograd/python_variable.h>
@@ -75,6 +76,20 @@ void bind(py::module_& m) {
         return py::make_tuple(lam, U, info);
       },
       py::arg("A"), py::arg("k"), py::arg("M"), py::arg("options"));
+  m.def(
+      "dist_eigsh",
+      [](const dist::DistMatrix& A, int64_t k, const py::dict& d) {
+        // The owned diagonal block stands for A's local shape (X0 and preconditioner checks).
+        auto o = eigen_options(A.diag(), d);
+        EigenInfo info;
+        at::Tensor lam, U;
+        {
+          py::gil_scoped_release nogil;
+          std::tie(lam, U) = dist::eigsh(A, k, o, &info);
+        }
+        return py::make_tuple(lam, U, info);
+      },
+      py::arg("A"), py::arg("k"), py::arg("options"));
   m.def(
       "eigs",
       [](const SparseMatrix& A, int64_t k, const py::dict& d) {

@@ -15,4 +15,10 @@ LinearOperatorPtr make_operator(const DistMatrix& A, bool adjoint);
 // naming that rank, so that no rank is left alone in the next collective.
 void local_step(const Comm& comm, const std::function<void()>& fn);
 
+// All ranks: is every diagonal entry positive and real (pos) / nonzero (nz)?
+void diagonal_facts(const DistMatrix& A, bool& pos, bool& nz);
+// All ranks: A = Aᴴ, probed with a random vector (by global row, so every layout draws alike):
+// ‖A v − Aᴴ v‖ <= 1e-10 ‖A v‖. `op` is A's operator (make_operator(A, false)).
+bool probably_hermitian(const DistMatrix& A, const LinearOperator& op);
+
 }  // namespace dsla::dist::detail

@@ -24,12 +24,7 @@
 
 namespace dsla::dist {
 
-namespace {
-
-double now() {
-  using clock = std::chrono::steady_clock;
-  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
-}
+namespace detail {
 
 // All ranks: is every diagonal entry positive and real (pos) / nonzero (nz)?
 void diagonal_facts(const DistMatrix& A, bool& pos, bool& nz) {
@@ -69,6 +64,18 @@ bool probably_hermitian(const DistMatrix& A, const LinearOperator& op) {
   const auto& sp = op.space();
   auto d = sp.norm(y1 - y2), n = sp.norm(y1);
   return (d <= n * 1e-10).all().item<bool>();
+}
+
+}  // namespace detail
+
+using detail::diagonal_facts;
+using detail::probably_hermitian;
+
+namespace {
+
+double now() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
 }
 
 // The owned slice of an initial guess as [B', n_owned, k] (B' in {1, B}), checked on every rank

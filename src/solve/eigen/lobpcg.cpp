@@ -119,7 +119,10 @@ int64_t default_block(int64_t n, int64_t k) {
 LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::Tensor& X0,
                     double tol, int64_t maxiter, int64_t block, uint64_t seed) {
   const int64_t n = P.n;
-  int64_t m = block > 0 ? block : default_block(n, k);
+  // Decisions from the global row count, so that every rank of a distributed space takes the
+  // same ones (its local n differs per rank).
+  const int64_t N = P.space->global_rows(n);
+  int64_t m = block > 0 ? block : default_block(N, k);
   if (X0.defined()) m = std::max<int64_t>(m, X0.size(1));
   m = std::max(m, k);
   // Small problems relative to the block (SciPy's rule, n <= 5 m): a dense generalized eigh is
@@ -127,7 +130,7 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
   // loses B-orthogonality (n = 30, m = 6, random M: stagnation at a 1e-6 backward error).
   // The dense path needs every row in one process: only on a local space.
   if (n <= 5 * m && P.space->is_local()) return dense(P, k, largest);
-  if (maxiter < 0) maxiter = std::max<int64_t>(500, std::min<int64_t>(n, 20000));
+  if (maxiter < 0) maxiter = std::max<int64_t>(500, std::min<int64_t>(N, 20000));
 
   const VectorSpace& space = *P.space;
   at::Tensor X = random_block(n, m, P.options, seed, space.global_offset());
