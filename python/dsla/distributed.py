@@ -191,6 +191,10 @@ class DistTensor:
         """``dsla.distributed.solve(self, b, **kw)``."""
         return solve(self, b, **kw)
 
+    def _eigsh(self, k, **kw):
+        """``dsla.eigsh(self, k, ...)``: :func:`dsla.distributed.eigsh`."""
+        return eigsh(self, k, **kw)
+
     def _solver(self, **kw):
         """``dsla.Solver(self, **kw)``: a :class:`dsla.distributed.Solver`."""
         return Solver(self, **kw)

@@ -116,11 +116,9 @@ def eigsh(A, k=6, which="LM", M=None, precond=None, sigma=None, tol=1e-8, maxite
                              f"(got which={which!r}{', M' if M is not None else ''}"
                              f"{', sigma' if sigma is not None else ''}); shift-invert and "
                              "generalized problems are not available for distributed matrices")
-        from .distributed import eigsh as dist_eigsh
-
-        return dist_eigsh(A, k, which=which, precond=precond, tol=tol, maxiter=maxiter,
-                          block=block, X0=X0, seed=seed, return_info=return_info,
-                          raise_on_failure=raise_on_failure)
+        return A._eigsh(k, which=which, precond=precond, tol=tol, maxiter=maxiter,
+                        block=block, X0=X0, seed=seed, return_info=return_info,
+                        raise_on_failure=raise_on_failure)
     A = _check_A(A)
     _check_k(k)
     if M is not None:
