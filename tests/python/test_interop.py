@@ -147,6 +147,7 @@ def test_matrix_free_solve_with_a_callable_a_pair_and_a_scipy_operator():
     x, info = dsla.solve((lambda v: D @ v, lambda v: D.T @ v), b, rtol=1e-12, restart=20,
                          return_info=True)
     assert info.converged
+    assert str(info.method) == "gmres" and info.preconditioner == "none", info  # not "auto"
     torch.testing.assert_close(x, ref, rtol=1e-9, atol=1e-10)
     Dn = D.numpy()
     op = spla.LinearOperator((12, 12), matvec=lambda v: Dn @ v, rmatvec=lambda v: Dn.T @ v,

@@ -5,6 +5,7 @@
 #include <dsla/errors.h>
 #include <dsla/ops.h>
 
+#include <chrono>
 #include <sstream>
 
 #include "solve/eigen/eigen_internal.h"
@@ -150,7 +151,11 @@ at::Tensor solve_operator(const LinearOperatorPtr& A, const at::Tensor& b, const
   auto x =
       opt.x0.defined() ? opt.x0.reshape(b3.sizes()).to(b3.options()).clone() : at::zeros_like(b3);
   SolveInfo inf;
+  inf.method = opt.method;  // the one that ran (SolveInfo's default reads "auto")
+  inf.preconditioner = opt.M ? "user" : "none";
+  const auto t0 = std::chrono::steady_clock::now();
   krylov::run(opt.method, P, b3, x, inf);
+  inf.solve_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!inf.converged) {
     if (opt.raise_on_failure) throw SolveError("dsla: " + inf.message);
     if (opt.warn) TORCH_WARN("dsla: ", inf.message);
