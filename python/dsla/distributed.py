@@ -584,7 +584,9 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     method: ``"auto"`` (CG when A is Hermitian with a positive diagonal, probed once, else
     GMRES), ``"cg"``, ``"bicgstab"``, ``"gmres"``, ``"fgmres"``, ``"minres"``, ``"lsqr"``,
     ``"lsmr"``. precond: ``None``/``"auto"`` (Jacobi where the diagonal allows it), ``"none"``,
-    ``"jacobi"``, ``"block_jacobi"`` (ILU(0) of each rank's diagonal block, no communication) or
+    ``"jacobi"``, ``"chebyshev"`` (the polynomial preconditioner across ranks: its spectral
+    estimate and products are collective; degree 3), ``"block_jacobi"`` (ILU(0) of each rank's
+    diagonal block, no communication) or
     ``"block_jacobi:<kind>"`` with any local kind (``ilu0``, ``ic0``, ``ssor``, ``sgs``,
     ``amg``, ...). x0: an initial guess, this rank's owned slice in b's shape (forward solves;
     not differentiated). M: a user preconditioner ``z = M r`` on owned slices (a SparseTensor

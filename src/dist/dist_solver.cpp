@@ -20,6 +20,7 @@
 #include "dist/halo_plan.h"
 #include "solve/krylov/krylov.h"
 #include "solve/make_preconditioner.h"
+#include "solve/precond/common.h"
 #include "solve/precond/preconditioner.h"
 
 namespace dsla::dist {
@@ -113,8 +114,8 @@ at::Tensor initial_guess(const DistMatrix& A, const at::Tensor& x0_in, int64_t B
 }
 
 std::string kind_list() {
-  return "'none', 'auto', 'jacobi', 'block_jacobi' or 'block_jacobi:<local kind>' (ilu0, ic0, "
-         "ssor, sgs, amg, jacobi, ...)";
+  return "'none', 'auto', 'jacobi', 'chebyshev', 'block_jacobi' or 'block_jacobi:<local kind>' "
+         "(ilu0, ic0, ssor, sgs, amg, jacobi, ...)";
 }
 
 }  // namespace
@@ -163,6 +164,10 @@ struct DistSolver::Impl {
                    "precond='none'");
     precond_name = kind;
     if (kind == "none") return;
+    if (kind == "chebyshev") {
+      setup_chebyshev();
+      return;
+    }
     std::string local;
     if (kind == "jacobi") {
       local = "jacobi";
@@ -196,6 +201,25 @@ struct DistSolver::Impl {
     // Named by kind, not by M->name(): a local setup detail (an ilu0 shift on one rank) must not
     // make SolveInfo differ across ranks.
     precond_name = kind == "jacobi" ? "jacobi" : "block_jacobi(" + local + ")";
+  }
+
+  // The one Chebyshev of src/solve/precond on the distributed operator: its spectral estimate
+  // reduces across ranks and its products exchange halos, so setup and every apply are
+  // collectives and every rank holds the same polynomial.
+  void setup_chebyshev() {
+    bool pos = false, nz = false;
+    diagonal_facts(A, pos, nz);
+    DSLA_CHECK_ARG(pos, "precond",
+                   "'chebyshev' needs a real positive diagonal on every rank (it targets "
+                   "Hermitian positive definite matrices); use precond='jacobi' or "
+                   "'block_jacobi'");
+    auto d = A.diag().diagonal().detach();
+    auto dinv = (d.dim() == 1 ? d.view({1, -1, 1}) : d.unsqueeze(-1)).reciprocal().contiguous();
+    precond::Options po;
+    po.kind = "chebyshev";
+    po.degree = opt.precond_degree;
+    M = precond::detail::make_chebyshev(A.diag(), op, dinv, po, probably_hermitian(A, *op));
+    M_adj = M->adjoint();
   }
 
   void setup_user_precond() {
@@ -328,12 +352,16 @@ void DistSolver::refactor(const at::Tensor& values) {
   I.version += 1;
   I.op = detail::make_operator(I.A, false);
   I.op_adj.reset();
-  detail::local_step(C, [&] {
-    if (I.M) {
-      I.M->update(I.A.diag());
-      I.M_adj = I.M->adjoint();
-    }
-  });
+  if (I.precond_name == "chebyshev") {
+    I.setup_chebyshev();  // collective: the spectral estimate of the new values
+  } else {
+    detail::local_step(C, [&] {
+      if (I.M) {
+        I.M->update(I.A.diag());
+        I.M_adj = I.M->adjoint();
+      }
+    });
+  }
   if (I.method == Method::LSQR || I.method == Method::LSMR) I.compute_anorm();
   I.setup_time = now() - t0;
 }

@@ -364,6 +364,15 @@ def case_x0_and_M(rank, P):
     assert _rel(A.gather(xu), exact) < 1e-9
     S = dsla.Solver(A, method="cg", M=lambda r: r * dinv, rtol=1e-11, x0=x0[A.owned])
     assert _rel(A.gather(S.solve(bl)), exact) < 1e-9 and S.preconditioner == "user"
+    # The one Chebyshev across ranks (collective spectral estimate): converges, beats Jacobi,
+    # refactor rebuilds it (a scaled matrix: the same iterations, x / 2).
+    xc, ic = dsla.solve(A, bl, method="cg", precond="chebyshev", rtol=1e-11, return_info=True)
+    assert ic.preconditioner == "chebyshev" and ic.iterations < zero_info.iterations, ic
+    assert _rel(A.gather(xc), exact) < 1e-9
+    S = dsla.Solver(A, method="cg", precond="chebyshev", rtol=1e-11)
+    S.refactor(2 * A.values.detach())
+    x2, i2 = S.solve(bl, return_info=True)
+    assert _rel(A.gather(x2), exact / 2) < 1e-9 and abs(i2.iterations - ic.iterations) <= 1
     # Gradients through CG with a callable M (the adjoint solve reuses it) equal Jacobi's.
     grads = []
     for opts in (dict(M=lambda r: r * dinv), dict(precond="jacobi")):

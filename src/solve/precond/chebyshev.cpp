@@ -88,6 +88,15 @@ class Chebyshev final : public SmoothingPreconditioner {
   Chebyshev(const SparseMatrix& A, const Options& opt) : SmoothingPreconditioner(A), opt_(opt) {
     setup(A);
   }
+  // Any operator (a distributed A): A's shape, dtype and device from `shape` (this process's
+  // square diagonal block), the products and reductions from `op` (collective when its space is).
+  Chebyshev(const SparseMatrix& shape, LinearOperatorPtr op, at::Tensor dinv, const Options& opt,
+            bool hermitian)
+      : SmoothingPreconditioner(shape), opt_(opt), op_(std::move(op)) {
+    dinv_ = std::move(dinv);
+    hermitian_ = hermitian;
+    set_interval(estimate_spectrum(*op_, dinv_, opt_.power_iters, hermitian_));
+  }
   // AMG's smoother: the level's inverse diagonal and spectral estimate, already computed.
   Chebyshev(const SparseMatrix& A, const Options& opt, at::Tensor dinv, const SpectrumEstimate& est,
             bool hermitian)
@@ -106,20 +115,21 @@ class Chebyshev final : public SmoothingPreconditioner {
       sweep(x.contiguous(), y, true, 1, first, step);
       return;
     }
-    run(*pattern_, vals_, dinv_, x, y);
+    run(false, dinv_, x, y);
   }
   void apply_adjoint(const at::Tensor& x, at::Tensor& y) const override {
     check_apply(x, y, "chebyshev.apply_adjoint");
     if (hermitian_) return apply(x, y);
     // M⁻ᴴ = q(D⁻ᴴAᴴ) D⁻ᴴ: the same real-coefficient recurrence on Aᴴ (built on first use).
     std::call_once(*adjoint_once_, [&] {
+      dinv_h_ = dinv_.conj().resolve_conj().contiguous();
+      if (op_) return;  // the operator's own apply_adjoint
       SparseMatrix a(pattern_, vals_.size(0) == 1 ? vals_.select(0, 0) : vals_, false);
       auto t = a.conj_transpose();
       pattern_h_ = t.pattern();
       vals_h_ = t.values().reshape({vals_.size(0), t.nnz()}).resolve_conj().contiguous();
-      dinv_h_ = dinv_.conj().resolve_conj().contiguous();
     });
-    run(*pattern_h_, vals_h_, dinv_h_, x, y);
+    run(true, dinv_h_, x, y);
   }
   void smooth(const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps) const override {
     auto bb = b.contiguous();
@@ -130,20 +140,25 @@ class Chebyshev final : public SmoothingPreconditioner {
       sweep(bb, x, zero_guess, sweeps, first, step);
       return;
     }
-    const int64_t B = std::max(bb.size(0), vals_.size(0));
+    const int64_t B = std::max(bb.size(0), dinv_.size(0));
     for (int64_t s = 0; s < sweeps; ++s) {
       if (zero_guess && s == 0) {
         x = at::empty({B, n_, bb.size(2)}, bb.options());
-        run(*pattern_, vals_, dinv_, bb, x);
+        run(false, dinv_, bb, x);
         continue;
       }
-      auto r = bb - dsla::detail::spmm(*pattern_, vals_, x);
+      auto ax = at::empty({B, n_, bb.size(2)}, bb.options());
+      apply_A(false, x.expand({B, n_, bb.size(2)}).contiguous(), ax);
+      auto r = bb - ax;
       auto z = at::empty({B, n_, bb.size(2)}, bb.options());
-      run(*pattern_, vals_, dinv_, r, z);
+      run(false, dinv_, r, z);
       x.add_(z);
     }
   }
   void update(const SparseMatrix& A) override {
+    DSLA_CHECK_ARG(!op_, "A",
+                   "a Chebyshev preconditioner of an operator is rebuilt, not updated, with "
+                   "new values");
     check_update(A);
     batch_ = A.batch_size();
     setup(A);
@@ -215,7 +230,7 @@ class Chebyshev final : public SmoothingPreconditioner {
 
   // The fused passes for b's device when they apply: one real system, one right-hand side.
   bool passes(const at::Tensor& b, ChebFirstFn*& first, ChebStepFn*& step) const {
-    if (vals_.size(0) != 1 || b.dim() != 3 || b.size(0) != 1 || b.size(2) != 1 ||
+    if (op_ || vals_.size(0) != 1 || b.dim() != 3 || b.size(0) != 1 || b.size(2) != 1 ||
         !at::isFloatingType(b.scalar_type())) {
       return false;
     }
@@ -256,8 +271,18 @@ class Chebyshev final : public SmoothingPreconditioner {
 
   // The recurrence by ATen (any batch, any k, complex): z_0 = c0 D⁻¹ r; then for k >= 1:
   // res −= A d; d = a_k d + b_k D⁻¹ res; z += d.
-  void run(const Pattern& p, const at::Tensor& vals, const at::Tensor& dinv, const at::Tensor& x,
-           at::Tensor& y) const {
+  // y = A x (adjoint: Aᴴ x): the operator's, or the SpMV of this process's matrix.
+  void apply_A(bool adjoint, const at::Tensor& x, at::Tensor& y) const {
+    if (op_) {
+      adjoint ? op_->apply_adjoint(x, y) : op_->apply(x, y);
+    } else if (adjoint) {
+      dsla::detail::spmm(*pattern_h_, vals_h_, x, y);
+    } else {
+      dsla::detail::spmm(*pattern_, vals_, x, y);
+    }
+  }
+
+  void run(bool adjoint, const at::Tensor& dinv, const at::Tensor& x, at::Tensor& y) const {
     const int64_t B = y.size(0), k = y.size(2);
     if (!res_.defined() || res_.size(0) != B || res_.size(2) != k) {
       res_ = at::empty({B, n_, k}, y.options());
@@ -268,7 +293,7 @@ class Chebyshev final : public SmoothingPreconditioner {
     at::mul_out(d_, res_, dinv).mul_(c0_);
     y.copy_(d_);
     for (int64_t s = 1; s < opt_.degree; ++s) {
-      dsla::detail::spmm(p, vals, d_, t_);
+      apply_A(adjoint, d_, t_);
       res_.sub_(t_);
       d_.mul_(c1_[s]);
       at::mul_out(t_, res_, dinv).mul_(c2_[s]);
@@ -278,6 +303,7 @@ class Chebyshev final : public SmoothingPreconditioner {
   }
 
   Options opt_;
+  LinearOperatorPtr op_;  // set: products through this operator (no fused passes)
   at::Tensor vals_, dinv_, c0_, c1_, c2_, coef_;
   std::vector<std::vector<double>> host_;  // per member: [c0, a_1, b_1, ...]
   bool hermitian_ = true;
@@ -351,6 +377,14 @@ PreconditionerPtr make_chebyshev(const SparseMatrix& A, const Options& opt) {
   DSLA_CHECK_ARG(opt.power_iters >= 1, "power_iters", "must be >= 1, got ", opt.power_iters);
   DSLA_CHECK_ARG(opt.lambda_ratio > 1.0, "lambda_ratio", "must be > 1, got ", opt.lambda_ratio);
   return std::make_shared<Chebyshev>(A, opt);
+}
+
+PreconditionerPtr make_chebyshev(const SparseMatrix& shape, LinearOperatorPtr A,
+                                 const at::Tensor& dinv, const Options& opt, bool hermitian) {
+  DSLA_CHECK_ARG(opt.degree >= 1, "degree", "chebyshev degree must be >= 1, got ", opt.degree);
+  DSLA_CHECK_ARG(opt.power_iters >= 1, "power_iters", "must be >= 1, got ", opt.power_iters);
+  DSLA_CHECK_ARG(opt.lambda_ratio > 1.0, "lambda_ratio", "must be > 1, got ", opt.lambda_ratio);
+  return std::make_shared<Chebyshev>(shape, std::move(A), dinv, opt, hermitian);
 }
 
 SmootherPtr make_chebyshev_smoother(const SparseMatrix& A, const at::Tensor& dinv,

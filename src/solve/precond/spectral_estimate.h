@@ -8,6 +8,7 @@
 // (batches, complex).
 #pragma once
 
+#include <dsla/linear_operator.h>
 #include <dsla/pattern.h>
 
 #include <ATen/Tensor.h>
@@ -30,6 +31,12 @@ struct SpectrumEstimate {
 // real and positive. Synchronizes once (the small tridiagonal eigenproblem runs on the host).
 SpectrumEstimate estimate_spectrum(const Pattern& a, const at::Tensor& values,
                                    const at::Tensor& dinv, int64_t steps, bool hermitian);
+
+// The same estimate of any operator, with every dot product and norm through A.space() (a
+// distributed A: all-reduces; the step count from the global size, the start vector by global
+// row): ATen Lanczos / power steps on A.apply. dinv [B, n, 1] holds this process's rows.
+SpectrumEstimate estimate_spectrum(const LinearOperator& A, const at::Tensor& dinv, int64_t steps,
+                                   bool hermitian);
 
 // Device Lanczos for one real system (values [1, nnz], dinv [1, n, 1]): K steps from the start
 // vector above, alpha [1, K] and beta [1, K − 1] on the host as float64 with beta_j = 0 at a
