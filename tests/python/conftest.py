@@ -9,6 +9,7 @@ import sys
 import tempfile
 
 import pytest
+import torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
@@ -79,3 +80,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "direct" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _default_dtype_is_restored():
+    """Every test starts and ends with torch's default dtype as the session began (float32):
+    a test that changes it must restore it, or tests after it silently run in float64."""
+    before = torch.get_default_dtype()
+    yield
+    after = torch.get_default_dtype()
+    torch.set_default_dtype(before)
+    assert after == before, f"the test left torch's default dtype at {after} (was {before})"

@@ -9,10 +9,19 @@ import torch
 
 import dsla
 
-torch.set_default_dtype(torch.float64)
 
 
 # ---- problems ----------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _float64_default():
+    """float64 as torch's default inside this module's tests only (a module-level
+    set_default_dtype leaked into every module collected after it)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
 def bratu1d(n):
     """-u'' = lam e^u on (0, 1), u(0) = u(1) = 0; n interior points, h = 1/(n+1)."""
     h = 1.0 / (n + 1)
