@@ -7,6 +7,7 @@
 #include <dsla/config.h>
 #include <dsla/dist.h>
 
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 
@@ -21,6 +22,18 @@
   if (!DSLA_HAVE_GLOO) GTEST_SKIP() << "this LibTorch ships no Gloo headers: " DSLA_GLOO_WHY
 
 namespace dsla_test {
+
+// This rank's rows of the global matrix G under part ids `parts` [N] (every test's oracle layout:
+// the one-process G split by part id).
+inline dsla::dist::DistMatrix from_global(const dsla::dist::Comm& c, const dsla::SparseMatrix& G,
+                                          const at::Tensor& parts) {
+  auto owned = at::nonzero(parts == c.rank()).view(-1);
+  auto r = G.row_indices().to(at::kLong), col = G.col_indices().to(at::kLong);
+  auto keep = at::nonzero(parts.index_select(0, r) == c.rank()).view(-1);
+  return dsla::dist::DistMatrix::from_local_coo(
+      c, r.index_select(0, keep), col.index_select(0, keep), G.values().index_select(-1, keep),
+      {G.rows(), G.cols()}, owned);
+}
 
 inline void run_ranks(int P, const std::function<void(const dsla::dist::Comm&)>& fn,
                       std::chrono::milliseconds timeout = std::chrono::seconds(20)) {

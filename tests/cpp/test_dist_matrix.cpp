@@ -16,16 +16,8 @@ namespace {
 using dsla::SparseMatrix;
 using dsla::dist::Comm;
 using dsla::dist::DistMatrix;
+using dsla_test::from_global;
 using dsla_test::run_ranks;
-
-// This rank's rows of G under part ids `parts` [N].
-DistMatrix from_global(const Comm& c, const SparseMatrix& G, const at::Tensor& parts) {
-  auto owned = at::nonzero(parts == c.rank()).view(-1);
-  auto r = G.row_indices().to(at::kLong), col = G.col_indices().to(at::kLong);
-  auto keep = at::nonzero(parts.index_select(0, r) == c.rank()).view(-1);
-  return DistMatrix::from_local_coo(c, r.index_select(0, keep), col.index_select(0, keep),
-                                    G.values().index_select(-1, keep), {G.rows(), G.cols()}, owned);
-}
 
 at::Tensor random_parts(int64_t n, int P, int seed) {
   auto g = at::detail::createCPUGenerator(seed);

@@ -91,3 +91,14 @@ def _default_dtype_is_restored():
     after = torch.get_default_dtype()
     torch.set_default_dtype(before)
     assert after == before, f"the test left torch's default dtype at {after} (was {before})"
+
+
+@pytest.fixture
+def float64_default():
+    """float64 as torch's default for one test, restored after it (modules that want it say
+    ``pytestmark = pytest.mark.usefixtures("float64_default")``; a module-level
+    set_default_dtype would leak into every module collected after it)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)

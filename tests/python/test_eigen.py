@@ -11,16 +11,9 @@ import torch
 import dsla
 
 
+# float64 as torch's default inside this module's tests only (conftest.py).
+pytestmark = pytest.mark.usefixtures("float64_default")
 
-
-@pytest.fixture(autouse=True)
-def _float64_default():
-    """float64 as torch's default inside this module's tests only (a module-level
-    set_default_dtype leaked into every module collected after it)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 def sym_random(n, density=0.05, seed=0, shift=0.0):
     rng = np.random.default_rng(seed)

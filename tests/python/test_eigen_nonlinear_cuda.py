@@ -9,21 +9,12 @@ import torch
 import dsla
 
 
-pytestmark = [pytest.mark.gpu,
+pytestmark = [pytest.mark.usefixtures("float64_default"),
+              pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")]
 
 CUDSS = bool(dsla.features.get("cudss", False))
 
-
-
-@pytest.fixture(autouse=True)
-def _float64_default():
-    """float64 as torch's default inside this module's tests only (a module-level
-    set_default_dtype leaked into every module collected after it)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 def expect_inner(name, *iterative):
     """cuDSS builds: direct ("lu"/"cholesky") unless the direct path refused the matrix, in

@@ -10,17 +10,11 @@ import torch
 import dsla
 
 
+# float64 as torch's default inside this module's tests only (conftest.py).
+pytestmark = pytest.mark.usefixtures("float64_default")
+
 
 # ---- problems ----------------------------------------------------------------------------
-
-@pytest.fixture(autouse=True)
-def _float64_default():
-    """float64 as torch's default inside this module's tests only (a module-level
-    set_default_dtype leaked into every module collected after it)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 def bratu1d(n):
     """-u'' = lam e^u on (0, 1), u(0) = u(1) = 0; n interior points, h = 1/(n+1)."""
