@@ -3,6 +3,7 @@
 #include "core/products.h"
 
 #include "core/dispatch.h"
+#include "core/kernel_views.h"
 #include "kernels/cpu/csr_kernels.h"
 
 namespace dsla::detail {
@@ -51,10 +52,10 @@ at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x,
   if (!out.defined()) out = at::empty({B, p.rows(), k}, xx.options());
   DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul", [&] {
     DSLA_DISPATCH_VALUE(v.scalar_type(), "matmul", [&] {
-      kc::csr_spmm<scalar_t, index_t>(p.rows(), k, B, ptr<index_t>(p.crow()), ptr<index_t>(p.col()),
-                                      ptr<scalar_t>(v), v.size(0) == 1 ? 0 : p.nnz(),
-                                      ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k,
-                                      ptr<scalar_t>(out), p.rows() * k, num_threads());
+      kc::csr_spmm<scalar_t, index_t>({p.rows(), ptr<index_t>(p.crow()), ptr<index_t>(p.col()),
+                                       ptr<scalar_t>(v), v.size(0) == 1 ? 0 : p.nnz()},
+                                      k, B, {ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k},
+                                      {ptr<scalar_t>(out), p.rows() * k}, num_threads());
     });
   });
   return out;
@@ -69,10 +70,10 @@ at::Tensor sddmm(const Pattern& p, const at::Tensor& gy, const at::Tensor& x) {
   auto out = at::empty({B, p.nnz()}, xx.options());
   DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul backward", [&] {
     DSLA_DISPATCH_VALUE(xx.scalar_type(), "matmul backward", [&] {
-      kc::csr_sddmm<scalar_t, index_t>(
-          p.rows(), k, B, ptr<index_t>(p.crow()), ptr<index_t>(p.col()), ptr<scalar_t>(g),
-          g.size(0) == 1 ? 0 : p.rows() * k, ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k,
-          ptr<scalar_t>(out), p.nnz(), num_threads());
+      kc::csr_sddmm<scalar_t, index_t>(csr_pattern<index_t>(p), k, B,
+                                       {ptr<scalar_t>(g), g.size(0) == 1 ? 0 : p.rows() * k},
+                                       {ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k},
+                                       {ptr<scalar_t>(out), p.nnz()}, num_threads());
     });
   });
   return out;

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "core/dispatch.h"
+#include "core/kernel_views.h"
 #include "core/products.h"
 #include "kernels/cuda/device_info.h"
 
@@ -81,10 +82,10 @@ at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x,
   auto stream = at::cuda::getCurrentCUDAStream();
   DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul", [&] {
     DSLA_DISPATCH_VALUE(v.scalar_type(), "matmul", [&] {
-      kc::csr_spmm<scalar_t, index_t>(p.rows(), k, B, ptr<index_t>(p.crow()), ptr<index_t>(p.col()),
-                                      ptr<scalar_t>(v), v.size(0) == 1 ? 0 : p.nnz(),
-                                      ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k,
-                                      ptr<scalar_t>(out), p.rows() * k, plan,
+      kc::csr_spmm<scalar_t, index_t>({p.rows(), ptr<index_t>(p.crow()), ptr<index_t>(p.col()),
+                                       ptr<scalar_t>(v), v.size(0) == 1 ? 0 : p.nnz()},
+                                      k, B, {ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k},
+                                      {ptr<scalar_t>(out), p.rows() * k}, plan,
                                       ws.defined() ? ws.data_ptr() : nullptr, stream.stream());
     });
   });
@@ -101,10 +102,10 @@ at::Tensor sddmm(const Pattern& p, const at::Tensor& gy, const at::Tensor& x) {
   auto stream = at::cuda::getCurrentCUDAStream();
   DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul backward", [&] {
     DSLA_DISPATCH_VALUE(xx.scalar_type(), "matmul backward", [&] {
-      kc::csr_sddmm<scalar_t, index_t>(
-          p.rows(), k, B, p.nnz(), ptr<index_t>(p.crow()), ptr<index_t>(p.col()), ptr<scalar_t>(g),
-          g.size(0) == 1 ? 0 : p.rows() * k, ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k,
-          ptr<scalar_t>(out), stream.stream());
+      kc::csr_sddmm<scalar_t, index_t>(detail::csr_pattern<index_t>(p), p.nnz(), k, B,
+                                       {ptr<scalar_t>(g), g.size(0) == 1 ? 0 : p.rows() * k},
+                                       {ptr<scalar_t>(xx), xx.size(0) == 1 ? 0 : p.cols() * k},
+                                       ptr<scalar_t>(out), stream.stream());
     });
   });
   return out;

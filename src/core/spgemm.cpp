@@ -40,6 +40,12 @@ bool want_hash(int64_t rows, int64_t cols, int64_t multiplies) {
   return cols > (int64_t{1} << 22) || (cols > 4096 && cols * nt > 4 * (multiplies + rows));
 }
 
+// The kernels' argument groups from index tensors of the plan's dtype.
+template <class I>
+kernels::CsrPattern<I> pattern_of(int64_t rows, const at::Tensor& crow, const at::Tensor& col) {
+  return {rows, ptr<I>(crow), ptr<I>(col)};
+}
+
 int64_t batch_of(int64_t x, int64_t y, const char* what) {
   TORCH_CHECK_VALUE(x == y || x == 1 || y == 1, "dsla: ", what, ": batch sizes ", x, " and ", y,
                     " do not match");
@@ -50,7 +56,7 @@ at::Tensor work_of(int64_t rows, const at::Tensor& a_crow, const at::Tensor& a_c
                    const at::Tensor& b_crow) {
   auto work = at::empty({rows + 1}, a_crow.options().dtype(at::kLong));
   DSLA_DISPATCH_INDEX(a_crow.scalar_type(), "spgemm", [&] {
-    kc::spgemm_work<index_t>(rows, ptr<index_t>(a_crow), ptr<index_t>(a_col), ptr<index_t>(b_crow),
+    kc::spgemm_work<index_t>(pattern_of<index_t>(rows, a_crow, a_col), ptr<index_t>(b_crow),
                              ptr<int64_t>(work), num_threads());
   });
   return work;
@@ -66,13 +72,13 @@ std::shared_ptr<const SpgemmPlan> make_plan(const Pattern& a, const Pattern& b) 
   plan->work = work_of(rows, a_crow, a_col, b_crow);
   plan->multiplies = plan->work[rows].item<int64_t>();
   plan->hash = want_hash(rows, cols, plan->multiplies);
-  const int64_t* work = ptr<int64_t>(plan->work);
+  const kc::SpgemmRows rs{cols, ptr<int64_t>(plan->work), plan->hash, num_threads()};
 
   auto row_nnz = at::empty({rows}, plan->work.options());
   DSLA_DISPATCH_INDEX(idt, "spgemm", [&] {
-    kc::spgemm_symbolic_count<index_t>(rows, cols, ptr<index_t>(a_crow), ptr<index_t>(a_col),
-                                       ptr<index_t>(b_crow), ptr<index_t>(b_col), work, plan->hash,
-                                       ptr<int64_t>(row_nnz), num_threads());
+    kc::spgemm_symbolic_count<index_t>(pattern_of<index_t>(rows, a_crow, a_col),
+                                       pattern_of<index_t>(b.rows(), b_crow, b_col), rs,
+                                       ptr<int64_t>(row_nnz));
   });
   auto crow64 = at::zeros({rows + 1}, row_nnz.options());
   if (rows > 0) {
@@ -87,9 +93,9 @@ std::shared_ptr<const SpgemmPlan> make_plan(const Pattern& a, const Pattern& b) 
   auto c_crow = crow64.to(idt);
   auto c_col = at::empty({nnz}, c_crow.options());
   DSLA_DISPATCH_INDEX(idt, "spgemm", [&] {
-    kc::spgemm_symbolic_fill<index_t>(rows, cols, ptr<index_t>(a_crow), ptr<index_t>(a_col),
-                                      ptr<index_t>(b_crow), ptr<index_t>(b_col), work, plan->hash,
-                                      ptr<index_t>(c_crow), ptr<index_t>(c_col), num_threads());
+    kc::spgemm_symbolic_fill<index_t>(pattern_of<index_t>(rows, a_crow, a_col),
+                                      pattern_of<index_t>(b.rows(), b_crow, b_col), rs,
+                                      ptr<index_t>(c_crow), ptr<index_t>(c_col));
   });
   plan->c = Pattern::from_csr(c_crow, c_col, rows, cols, /*check=*/false);
   return plan;
@@ -102,6 +108,12 @@ struct Idx {
 };
 Idx idx(const Pattern& p, at::ScalarType dt) {
   return {p.crow().to(dt), p.col().to(dt)};
+}
+
+// values [B or 1, nnz]: a single value set broadcasts over the batch (stride 0).
+template <class V, class I>
+kernels::CsrView<V, I> view_of(int64_t rows, const Idx& ix, const at::Tensor& values, int64_t nnz) {
+  return {rows, ptr<I>(ix.crow), ptr<I>(ix.col), ptr<V>(values), values.size(0) == 1 ? 0 : nnz};
 }
 
 PatternPtr cpu(const PatternPtr& p) {
@@ -137,10 +149,12 @@ const SpgemmPlan::Entries& SpgemmPlan::entries(const Pattern& a, const Pattern& 
     e.b_pos = at::empty({multiplies}, opts);
     e.c_pos = at::empty({multiplies}, opts);
     DSLA_DISPATCH_INDEX(dt, "spgemm", [&] {
-      kc::spgemm_expand<index_t>(
-          a.rows(), b.cols(), ptr<index_t>(ai.crow), ptr<index_t>(ai.col), ptr<index_t>(bi.crow),
-          ptr<index_t>(bi.col), ptr<index_t>(c->crow()), ptr<index_t>(c->col()), ptr<int64_t>(work),
-          hash, ptr<int64_t>(e.a_pos), ptr<int64_t>(e.b_pos), ptr<int64_t>(e.c_pos), num_threads());
+      kc::spgemm_expand<index_t>(pattern_of<index_t>(a.rows(), ai.crow, ai.col),
+                                 pattern_of<index_t>(b.rows(), bi.crow, bi.col),
+                                 pattern_of<index_t>(c->rows(), c->crow(), c->col()),
+                                 kc::SpgemmRows{b.cols(), ptr<int64_t>(work), hash, num_threads()},
+                                 ptr<int64_t>(e.a_pos), ptr<int64_t>(e.b_pos),
+                                 ptr<int64_t>(e.c_pos));
     });
     host = entries_.emplace("cpu", e).first;
   }
@@ -235,11 +249,11 @@ at::Tensor spgemm_values(const PatternPtr& a, const at::Tensor& av, const Patter
   DSLA_DISPATCH_INDEX(dt, "spgemm", [&] {
     DSLA_DISPATCH_VALUE(va.scalar_type(), "spgemm", [&] {
       kc::spgemm_numeric<scalar_t, index_t>(
-          c.rows(), c.cols(), B, ptr<index_t>(ai.crow), ptr<index_t>(ai.col), ptr<scalar_t>(va),
-          va.size(0) == 1 ? 0 : a->nnz(), ptr<index_t>(bi.crow), ptr<index_t>(bi.col),
-          ptr<scalar_t>(vb), vb.size(0) == 1 ? 0 : b->nnz(), ptr<index_t>(c.crow()),
-          ptr<index_t>(c.col()), ptr<scalar_t>(out), c.nnz(), ptr<int64_t>(plan->work), plan->hash,
-          num_threads());
+          view_of<scalar_t, index_t>(a->rows(), ai, va, a->nnz()),
+          view_of<scalar_t, index_t>(b->rows(), bi, vb, b->nnz()),
+          kernels::CsrOut<scalar_t, index_t>{c.rows(), ptr<index_t>(c.crow()),
+                                             ptr<index_t>(c.col()), ptr<scalar_t>(out), c.nnz()},
+          B, kc::SpgemmRows{c.cols(), ptr<int64_t>(plan->work), plan->hash, num_threads()});
     });
   });
   return out;
@@ -259,11 +273,11 @@ at::Tensor sampled(const Pattern& p, const Pattern& gp, const at::Tensor& g, con
   DSLA_DISPATCH_INDEX(dt, "spgemm backward", [&] {
     DSLA_DISPATCH_VALUE(gg.scalar_type(), "spgemm backward", [&] {
       kc::spgemm_sampled<scalar_t, index_t>(
-          p.rows(), gp.cols(), B, ptr<index_t>(pi.crow), ptr<index_t>(pi.col),
-          ptr<index_t>(gi.crow), ptr<index_t>(gi.col), ptr<scalar_t>(gg),
-          gg.size(0) == 1 ? 0 : gp.nnz(), ptr<index_t>(hi.crow), ptr<index_t>(hi.col),
-          ptr<scalar_t>(hh), hh.size(0) == 1 ? 0 : h.nnz(), ptr<scalar_t>(out), p.nnz(),
-          ptr<int64_t>(work), hash, num_threads());
+          view_of<scalar_t, index_t>(gp.rows(), gi, gg, gp.nnz()),
+          view_of<scalar_t, index_t>(h.rows(), hi, hh, h.nnz()),
+          kernels::CsrOut<scalar_t, index_t>{p.rows(), ptr<index_t>(pi.crow), ptr<index_t>(pi.col),
+                                             ptr<scalar_t>(out), p.nnz()},
+          B, kc::SpgemmRows{gp.cols(), ptr<int64_t>(work), hash, num_threads()});
     });
   });
   return out;

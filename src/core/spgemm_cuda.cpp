@@ -29,16 +29,17 @@ PatternPtr spgemm_symbolic(const Pattern& a, const Pattern& b) {
   at::Tensor big;
   int64_t n_big = 0;
   DSLA_DISPATCH_INDEX(idt, "spgemm", [&] {
-    kc::spgemm_count<index_t>(rows, ptr<index_t>(a_crow), ptr<index_t>(a_col), ptr<index_t>(b_crow),
-                              ptr<index_t>(b_col), ptr<int64_t>(row_nnz), stream);
+    kc::spgemm_count<index_t>({rows, ptr<index_t>(a_crow), ptr<index_t>(a_col)},
+                              {b.rows(), ptr<index_t>(b_crow), ptr<index_t>(b_col)},
+                              ptr<int64_t>(row_nnz), stream);
   });
   if (rows > 0 && row_nnz.min().item<int64_t>() < 0) {
     big = (row_nnz < 0).nonzero().view(-1).contiguous();
     n_big = big.numel();
     DSLA_DISPATCH_INDEX(idt, "spgemm", [&] {
-      kc::spgemm_count_big<index_t>(n_big, ptr<int64_t>(big), ptr<index_t>(a_crow),
-                                    ptr<index_t>(a_col), ptr<index_t>(b_crow), ptr<index_t>(b_col),
-                                    ptr<int64_t>(row_nnz), stream);
+      kc::spgemm_count_big<index_t>({rows, ptr<index_t>(a_crow), ptr<index_t>(a_col)},
+                                    {b.rows(), ptr<index_t>(b_crow), ptr<index_t>(b_col)}, n_big,
+                                    ptr<int64_t>(big), ptr<int64_t>(row_nnz), stream);
     });
     if (row_nnz.min().item<int64_t>() < 0) return nullptr;  // wider than the block tables
   }
@@ -57,9 +58,10 @@ PatternPtr spgemm_symbolic(const Pattern& a, const Pattern& b) {
   row_nnz = at::Tensor();
   auto c_col = at::empty({nnz}, c_crow.options());
   DSLA_DISPATCH_INDEX(idt, "spgemm", [&] {
-    kc::spgemm_fill<index_t>(rows, n_big, n_big ? ptr<int64_t>(big) : nullptr, ptr<index_t>(a_crow),
-                             ptr<index_t>(a_col), ptr<index_t>(b_crow), ptr<index_t>(b_col),
-                             ptr<index_t>(c_crow), ptr<index_t>(c_col), stream);
+    kc::spgemm_fill<index_t>({rows, ptr<index_t>(a_crow), ptr<index_t>(a_col)},
+                             {b.rows(), ptr<index_t>(b_crow), ptr<index_t>(b_col)}, n_big,
+                             n_big ? ptr<int64_t>(big) : nullptr, ptr<index_t>(c_crow),
+                             ptr<index_t>(c_col), stream);
   });
   return Pattern::from_csr(c_crow, c_col, rows, cols, /*check=*/false);
 }
@@ -79,10 +81,12 @@ at::Tensor spgemm_numeric(const Pattern& a, const at::Tensor& av, const Pattern&
   DSLA_DISPATCH_INDEX(dt, "spgemm", [&] {
     AT_DISPATCH_FLOATING_TYPES(va.scalar_type(), "spgemm", [&] {
       kc::spgemm_numeric<scalar_t, index_t>(
-          c.rows(), B, ptr<index_t>(a_crow), ptr<index_t>(a_col), ptr<scalar_t>(va),
-          va.size(0) == 1 ? 0 : a.nnz(), ptr<index_t>(b_crow), ptr<index_t>(b_col),
-          ptr<scalar_t>(vb), vb.size(0) == 1 ? 0 : b.nnz(), ptr<index_t>(c.crow()),
-          ptr<index_t>(c.col()), ptr<scalar_t>(out), c.nnz(), stream);
+          {a.rows(), ptr<index_t>(a_crow), ptr<index_t>(a_col), ptr<scalar_t>(va),
+           va.size(0) == 1 ? 0 : a.nnz()},
+          {b.rows(), ptr<index_t>(b_crow), ptr<index_t>(b_col), ptr<scalar_t>(vb),
+           vb.size(0) == 1 ? 0 : b.nnz()},
+          {c.rows(), ptr<index_t>(c.crow()), ptr<index_t>(c.col()), ptr<scalar_t>(out), c.nnz()}, B,
+          stream);
     });
   });
   return out;

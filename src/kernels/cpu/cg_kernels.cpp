@@ -42,8 +42,12 @@ void reduce_partials(const std::vector<double>& part, int nt, int64_t m, R* out)
 }  // namespace
 
 template <class V, class I>
-void cg_spmv_dot(int64_t rows, int64_t k, int64_t batch, const I* crow, const I* col, const V* vals,
-                 int64_t vals_bstride, const V* p, V* q, real_of_t<V>* pq, int nthreads) {
+void cg_spmv_dot(const CsrView<V, I>& A, const BlockShape& shape, const V* p, V* q,
+                 real_of_t<V>* pq, int nthreads) {
+  const int64_t rows = A.rows, k = shape.k, batch = shape.batch, vals_bstride = A.vals_bstride;
+  const I* crow = A.crow;
+  const I* col = A.col;
+  const V* vals = A.vals;
   const int64_t m = batch * k;
   if (m == 0) return;
   const int nt = threads_for(rows * batch * k + static_cast<int64_t>(crow[rows]), nthreads);
@@ -86,10 +90,20 @@ void cg_spmv_dot(int64_t rows, int64_t k, int64_t batch, const I* crow, const I*
 }
 
 template <class V>
-void cg_update(int64_t n, int64_t k, int64_t batch, V* x, V* r, const V* p, const V* q,
-               const V* dinv, int64_t dinv_bstride, const real_of_t<V>* rz, const real_of_t<V>* pq,
-               const real_of_t<V>* active, real_of_t<V>* rz_new, real_of_t<V>* rr, int nthreads) {
+void cg_update(const BlockShape& shape, const CgVectors<V>& v, const CgScalars<real_of_t<V>>& c,
+               int nthreads) {
   using R = real_of_t<V>;
+  const int64_t n = shape.n, k = shape.k, batch = shape.batch, dinv_bstride = v.dinv_bstride;
+  V* x = v.x;
+  V* r = v.r;
+  const V* p = v.p;
+  const V* q = v.q;
+  const V* dinv = v.dinv;
+  const R* rz = c.rz;
+  const R* pq = c.pq;
+  const R* active = c.active;
+  R* rz_new = c.rz_new;
+  R* rr = c.rr;
   const int64_t m = batch * k;
   if (m == 0) return;
   std::vector<R> alpha(static_cast<size_t>(m));
@@ -158,9 +172,17 @@ void cg_update(int64_t n, int64_t k, int64_t batch, V* x, V* r, const V* p, cons
 }
 
 template <class V>
-void cg_direction(int64_t n, int64_t k, int64_t batch, V* p, const V* r, const V* z, const V* dinv,
-                  int64_t dinv_bstride, real_of_t<V>* rz, const real_of_t<V>* rz_new,
-                  const real_of_t<V>* active, int nthreads) {
+void cg_direction(const BlockShape& shape, const CgVectors<V>& v, const CgScalars<real_of_t<V>>& c,
+                  int nthreads) {
+  using R = real_of_t<V>;
+  const int64_t n = shape.n, k = shape.k, batch = shape.batch, dinv_bstride = v.dinv_bstride;
+  V* p = v.p;
+  const V* r = v.r;
+  const V* z = v.z;
+  const V* dinv = v.dinv;
+  R* rz = c.rz;
+  const R* rz_new = c.rz_new;
+  const R* active = c.active;
   using R = real_of_t<V>;
   const int64_t m = batch * k;
   if (m == 0) return;
@@ -210,16 +232,14 @@ void cg_direction(int64_t n, int64_t k, int64_t batch, V* p, const V* r, const V
     if (on[s]) rz[s] = rz_new[s];
 }
 
-#define DSLA_CG_INSTANTIATE_V(V)                                                                  \
-  template void cg_update<V>(int64_t, int64_t, int64_t, V*, V*, const V*, const V*, const V*,     \
-                             int64_t, const real_of_t<V>*, const real_of_t<V>*,                   \
-                             const real_of_t<V>*, real_of_t<V>*, real_of_t<V>*, int);             \
-  template void cg_direction<V>(int64_t, int64_t, int64_t, V*, const V*, const V*, const V*,      \
-                                int64_t, real_of_t<V>*, const real_of_t<V>*, const real_of_t<V>*, \
-                                int);
-#define DSLA_CG_INSTANTIATE_VI(V, I)                                                       \
-  template void cg_spmv_dot<V, I>(int64_t, int64_t, int64_t, const I*, const I*, const V*, \
-                                  int64_t, const V*, V*, real_of_t<V>*, int);
+#define DSLA_CG_INSTANTIATE_V(V)                                        \
+  template void cg_update<V>(const BlockShape&, const CgVectors<V>&,    \
+                             const CgScalars<real_of_t<V>>&, int);      \
+  template void cg_direction<V>(const BlockShape&, const CgVectors<V>&, \
+                                const CgScalars<real_of_t<V>>&, int);
+#define DSLA_CG_INSTANTIATE_VI(V, I)                                                     \
+  template void cg_spmv_dot<V, I>(const CsrView<V, I>&, const BlockShape&, const V*, V*, \
+                                  real_of_t<V>*, int);
 
 DSLA_CG_INSTANTIATE_V(float)
 DSLA_CG_INSTANTIATE_V(double)

@@ -6,6 +6,8 @@
 #include <complex>
 #include <cstdint>
 
+#include "kernels/cpu/kernel_args.h"
+
 namespace dsla::kernels::cpu {
 
 template <class T>
@@ -82,18 +84,16 @@ void csr_diag_positions(int64_t rows, int64_t cols, const I* crow, const I* col,
 
 // ---- products ----------------------------------------------------------------------------------
 
-// Y[b] = A[b] X[b] for b < batch: A is rows x ? with values vals + b * vals_bstride; X is
-// [?, k] row-major at x + b * x_bstride (x_bstride = 0 broadcasts one X); Y [rows, k] row-major
-// at y + b * y_bstride. Rows are split between threads by nonzeros, not by count.
+// Y[b] = A[b] X[b] for b < batch: X [?, k] and Y [A.rows, k] row-major blocks (a stride 0
+// broadcasts one X, or one A through A.vals_bstride). Rows are split between threads by nonzeros,
+// not by count.
 template <class V, class I>
-void csr_spmm(int64_t rows, int64_t k, int64_t batch, const I* crow, const I* col, const V* vals,
-              int64_t vals_bstride, const V* x, int64_t x_bstride, V* y, int64_t y_bstride,
+void csr_spmm(const CsrView<V, I>& A, int64_t k, int64_t batch, Batched<const V> x, Batched<V> y,
               int nthreads);
 
 // Gradient of values for Y = A X: G[b, p] = sum_j Gy[b, row(p), j] * conj(X[b, col(p), j]).
 template <class V, class I>
-void csr_sddmm(int64_t rows, int64_t k, int64_t batch, const I* crow, const I* col, const V* gy,
-               int64_t gy_bstride, const V* x, int64_t x_bstride, V* g, int64_t g_bstride,
-               int nthreads);
+void csr_sddmm(const CsrPattern<I>& A, int64_t k, int64_t batch, Batched<const V> gy,
+               Batched<const V> x, Batched<V> g, int nthreads);
 
 }  // namespace dsla::kernels::cpu

@@ -8,9 +8,15 @@
 namespace dsla::kernels::cpu {
 
 template <class V, class I>
-void csr_spmm(int64_t rows, int64_t k, int64_t batch, const I* crow, const I* col, const V* vals,
-              int64_t vals_bstride, const V* x, int64_t x_bstride, V* y, int64_t y_bstride,
+void csr_spmm(const CsrView<V, I>& A, int64_t k, int64_t batch, Batched<const V> xs, Batched<V> ys,
               int nthreads) {
+  const int64_t rows = A.rows, vals_bstride = A.vals_bstride, x_bstride = xs.bstride,
+                y_bstride = ys.bstride;
+  const I* crow = A.crow;
+  const I* col = A.col;
+  const V* vals = A.vals;
+  const V* x = xs.data;
+  V* y = ys.data;
   if (rows == 0 || k == 0 || batch == 0) return;
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nthreads, rows)));
 #pragma omp parallel num_threads(nt)
@@ -43,9 +49,15 @@ void csr_spmm(int64_t rows, int64_t k, int64_t batch, const I* crow, const I* co
 }
 
 template <class V, class I>
-void csr_sddmm(int64_t rows, int64_t k, int64_t batch, const I* crow, const I* col, const V* gy,
-               int64_t gy_bstride, const V* x, int64_t x_bstride, V* g, int64_t g_bstride,
-               int nthreads) {
+void csr_sddmm(const CsrPattern<I>& A, int64_t k, int64_t batch, Batched<const V> gys,
+               Batched<const V> xs, Batched<V> gs, int nthreads) {
+  const int64_t rows = A.rows, gy_bstride = gys.bstride, x_bstride = xs.bstride,
+                g_bstride = gs.bstride;
+  const I* crow = A.crow;
+  const I* col = A.col;
+  const V* gy = gys.data;
+  const V* x = xs.data;
+  V* g = gs.data;
   if (rows == 0 || batch == 0) return;
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nthreads, rows)));
 #pragma omp parallel num_threads(nt)
@@ -69,11 +81,11 @@ void csr_sddmm(int64_t rows, int64_t k, int64_t batch, const I* crow, const I* c
   }
 }
 
-#define DSLA_INSTANTIATE(V, I)                                                                    \
-  template void csr_spmm<V, I>(int64_t, int64_t, int64_t, const I*, const I*, const V*, int64_t,  \
-                               const V*, int64_t, V*, int64_t, int);                              \
-  template void csr_sddmm<V, I>(int64_t, int64_t, int64_t, const I*, const I*, const V*, int64_t, \
-                                const V*, int64_t, V*, int64_t, int);
+#define DSLA_INSTANTIATE(V, I)                                                            \
+  template void csr_spmm<V, I>(const CsrView<V, I>&, int64_t, int64_t, Batched<const V>,  \
+                               Batched<V>, int);                                          \
+  template void csr_sddmm<V, I>(const CsrPattern<I>&, int64_t, int64_t, Batched<const V>, \
+                                Batched<const V>, Batched<V>, int);
 #define DSLA_INSTANTIATE_V(V)  \
   DSLA_INSTANTIATE(V, int32_t) \
   DSLA_INSTANTIATE(V, int64_t)

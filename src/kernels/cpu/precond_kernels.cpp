@@ -105,9 +105,13 @@ void tri_solve_one(int64_t k_runtime, int64_t n, const I* crow, const I* col, co
 }  // namespace
 
 template <class V, class I>
-void csr_tri_solve(int64_t n, int64_t k, int64_t batch, const I* crow, const I* col,
-                   const int64_t* diag, const V* vals, int64_t vals_bstride, V* z,
-                   int64_t z_bstride, const TriSolve& how, int nthreads) {
+void csr_tri_solve(const CsrView<V, I>& A, const int64_t* diag, int64_t k, int64_t batch,
+                   Batched<V> zs, const TriSolve& how, int nthreads) {
+  const int64_t n = A.rows, vals_bstride = A.vals_bstride, z_bstride = zs.bstride;
+  const I* crow = A.crow;
+  const I* col = A.col;
+  const V* vals = A.vals;
+  V* z = zs.data;
 #pragma omp parallel for num_threads(nthreads) schedule(static) if (batch > 1)
   for (int64_t b = 0; b < batch; ++b) {
     const V* v = vals + b * vals_bstride;
@@ -223,14 +227,14 @@ int64_t ic0_numeric(int64_t n, const I* crow, const I* col, const int64_t* diag,
   return -1;
 }
 
-#define DSLA_PRECOND_VI(V, I)                                                                      \
-  template void csr_tri_solve<V, I>(int64_t, int64_t, int64_t, const I*, const I*, const int64_t*, \
-                                    const V*, int64_t, V*, int64_t, const TriSolve&, int);         \
-  template void csr_scale_by_diagonal<V, I>(int64_t, int64_t, int64_t, const int64_t*, const V*,   \
-                                            int64_t, V*, int64_t, bool, int);                      \
-  template int64_t ilu0_numeric<V, I>(int64_t, const I*, const I*, const int64_t*,                 \
-                                      const Ilu0Symbolic&, V*);                                    \
-  template int64_t ic0_numeric<V, I>(int64_t, const I*, const I*, const int64_t*,                  \
+#define DSLA_PRECOND_VI(V, I)                                                                    \
+  template void csr_tri_solve<V, I>(const CsrView<V, I>&, const int64_t*, int64_t, int64_t,      \
+                                    Batched<V>, const TriSolve&, int);                           \
+  template void csr_scale_by_diagonal<V, I>(int64_t, int64_t, int64_t, const int64_t*, const V*, \
+                                            int64_t, V*, int64_t, bool, int);                    \
+  template int64_t ilu0_numeric<V, I>(int64_t, const I*, const I*, const int64_t*,               \
+                                      const Ilu0Symbolic&, V*);                                  \
+  template int64_t ic0_numeric<V, I>(int64_t, const I*, const I*, const int64_t*,                \
                                      const Ic0Symbolic&, V*);
 
 #define DSLA_PRECOND_V(V)     \

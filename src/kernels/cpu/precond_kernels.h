@@ -14,7 +14,9 @@
 
 #include <complex>
 #include <cstdint>
+
 #include <vector>
+#include "kernels/cpu/kernel_args.h"
 
 namespace dsla::kernels::cpu {
 
@@ -29,12 +31,12 @@ struct TriSolve {
   bool rhs_times_diag = false;
 };
 
-// z <- T⁻¹ z (or T⁻ᴴ z) in place, for each of `batch` members: values at vals + b * vals_bstride,
-// z at z + b * z_bstride ([n, k]).
+// z <- T⁻¹ z (or T⁻ᴴ z) in place, T the triangle of A that `how` names, for each of `batch`
+// members (A.vals_bstride 0: one matrix for all); z [n, k] blocks. diag[i]: the position of
+// A's diagonal entry in row i.
 template <class V, class I>
-void csr_tri_solve(int64_t n, int64_t k, int64_t batch, const I* crow, const I* col,
-                   const int64_t* diag, const V* vals, int64_t vals_bstride, V* z,
-                   int64_t z_bstride, const TriSolve& how, int nthreads);
+void csr_tri_solve(const CsrView<V, I>& A, const int64_t* diag, int64_t k, int64_t batch,
+                   Batched<V> z, const TriSolve& how, int nthreads);
 
 // z[b, i, :] *= d(vals[b][diag[i]]) with d = identity, or its conjugate when `conj`.
 template <class V, class I>

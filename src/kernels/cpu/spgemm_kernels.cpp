@@ -127,8 +127,10 @@ void for_rows(int64_t rows, int64_t cols, const int64_t* work, bool hash, bool a
 }  // namespace
 
 template <class I>
-void spgemm_work(int64_t rows, const I* a_crow, const I* a_col, const I* b_crow, int64_t* work,
-                 int nthreads) {
+void spgemm_work(const CsrPattern<I>& A, const I* b_crow, int64_t* work, int nthreads) {
+  const int64_t rows = A.rows;
+  const I* a_crow = A.crow;
+  const I* a_col = A.col;
   work[0] = 0;
 #pragma omp parallel for num_threads(nthreads) schedule(static)
   for (int64_t i = 0; i < rows; ++i) {
@@ -140,125 +142,166 @@ void spgemm_work(int64_t rows, const I* a_crow, const I* a_col, const I* b_crow,
 }
 
 template <class I>
-void spgemm_symbolic_count(int64_t rows, int64_t cols, const I* a_crow, const I* a_col,
-                           const I* b_crow, const I* b_col, const int64_t* work, bool hash,
-                           int64_t* row_nnz, int nthreads) {
-  for_rows<I>(rows, cols, work, hash, /*as_marker=*/true, nthreads, [&](int64_t i, auto& map) {
-    map.begin_row(i, std::min(work[i + 1] - work[i], cols));
-    int64_t n = 0;
-    for (I p = a_crow[i]; p < a_crow[i + 1]; ++p) {
-      const I j = a_col[p];
-      for (I q = b_crow[j]; q < b_crow[j + 1]; ++q) n += map.insert(b_col[q]) ? 1 : 0;
-    }
-    row_nnz[i] = n;
-  });
+void spgemm_symbolic_count(const CsrPattern<I>& A, const CsrPattern<I>& B, const SpgemmRows& rs,
+                           int64_t* row_nnz) {
+  const int64_t rows = A.rows, cols = rs.cols;
+  const int64_t* work = rs.work;
+  const I* a_crow = A.crow;
+  const I* a_col = A.col;
+  const I* b_crow = B.crow;
+  const I* b_col = B.col;
+  for_rows<I>(rows, cols, work, rs.hash, /*as_marker=*/true, rs.nthreads,
+              [&](int64_t i, auto& map) {
+                map.begin_row(i, std::min(work[i + 1] - work[i], cols));
+                int64_t n = 0;
+                for (I p = a_crow[i]; p < a_crow[i + 1]; ++p) {
+                  const I j = a_col[p];
+                  for (I q = b_crow[j]; q < b_crow[j + 1]; ++q) n += map.insert(b_col[q]) ? 1 : 0;
+                }
+                row_nnz[i] = n;
+              });
 }
 
 template <class I>
-void spgemm_symbolic_fill(int64_t rows, int64_t cols, const I* a_crow, const I* a_col,
-                          const I* b_crow, const I* b_col, const int64_t* work, bool hash,
-                          const I* c_crow, I* c_col, int nthreads) {
-  for_rows<I>(rows, cols, work, hash, /*as_marker=*/true, nthreads, [&](int64_t i, auto& map) {
-    map.begin_row(i, c_crow[i + 1] - c_crow[i]);
-    I* out = c_col + c_crow[i];
-    I* end = out;
-    for (I p = a_crow[i]; p < a_crow[i + 1]; ++p) {
-      const I j = a_col[p];
-      for (I q = b_crow[j]; q < b_crow[j + 1]; ++q) {
-        if (map.insert(b_col[q])) *end++ = b_col[q];
-      }
-    }
-    // A row with one entry copies a (sorted) row of B: skip the sort then.
-    if (!std::is_sorted(out, end)) std::sort(out, end);
-  });
+void spgemm_symbolic_fill(const CsrPattern<I>& A, const CsrPattern<I>& B, const SpgemmRows& rs,
+                          const I* c_crow, I* c_col) {
+  const int64_t rows = A.rows, cols = rs.cols;
+  const int64_t* work = rs.work;
+  const I* a_crow = A.crow;
+  const I* a_col = A.col;
+  const I* b_crow = B.crow;
+  const I* b_col = B.col;
+  for_rows<I>(rows, cols, work, rs.hash, /*as_marker=*/true, rs.nthreads,
+              [&](int64_t i, auto& map) {
+                map.begin_row(i, c_crow[i + 1] - c_crow[i]);
+                I* out = c_col + c_crow[i];
+                I* end = out;
+                for (I p = a_crow[i]; p < a_crow[i + 1]; ++p) {
+                  const I j = a_col[p];
+                  for (I q = b_crow[j]; q < b_crow[j + 1]; ++q) {
+                    if (map.insert(b_col[q])) *end++ = b_col[q];
+                  }
+                }
+                // A row with one entry copies a (sorted) row of B: skip the sort then.
+                if (!std::is_sorted(out, end)) std::sort(out, end);
+              });
 }
 
 template <class V, class I>
-void spgemm_numeric(int64_t rows, int64_t cols, int64_t batch, const I* a_crow, const I* a_col,
-                    const V* a_vals, int64_t a_bstride, const I* b_crow, const I* b_col,
-                    const V* b_vals, int64_t b_bstride, const I* c_crow, const I* c_col, V* c_vals,
-                    int64_t c_bstride, const int64_t* work, bool hash, int nthreads) {
-  for_rows<I>(rows, cols, work, hash, /*as_marker=*/false, nthreads, [&](int64_t i, auto& map) {
-    const I c0 = c_crow[i], c1 = c_crow[i + 1];
-    map.begin_row(i, c1 - c0);
-    for (I q = c0; q < c1; ++q) map.set(c_col[q], q);
-    // The map is built once per row and reused by every batch member.
-    for (int64_t b = 0; b < batch; ++b) {
-      const V* av = a_vals + b * a_bstride;
-      const V* bv = b_vals + b * b_bstride;
-      V* cv = c_vals + b * c_bstride;
-      std::fill(cv + c0, cv + c1, V(0));
-      for (I p = a_crow[i]; p < a_crow[i + 1]; ++p) {
-        const V a = av[p];
-        const I j = a_col[p];
-        for (I q = b_crow[j]; q < b_crow[j + 1]; ++q) cv[map.get(b_col[q])] += a * bv[q];
-      }
-    }
-  });
+void spgemm_numeric(const CsrView<V, I>& A, const CsrView<V, I>& B, const CsrOut<V, I>& C,
+                    int64_t batch, const SpgemmRows& rs) {
+  const int64_t rows = A.rows, cols = rs.cols;
+  const int64_t* work = rs.work;
+  const I* a_crow = A.crow;
+  const I* a_col = A.col;
+  const I* b_crow = B.crow;
+  const I* b_col = B.col;
+  const I* c_crow = C.crow;
+  const I* c_col = C.col;
+  const V* a_vals = A.vals;
+  const V* b_vals = B.vals;
+  V* c_vals = C.vals;
+  const int64_t a_bstride = A.vals_bstride, b_bstride = B.vals_bstride, c_bstride = C.vals_bstride;
+  for_rows<I>(rows, cols, work, rs.hash, /*as_marker=*/false, rs.nthreads,
+              [&](int64_t i, auto& map) {
+                const I c0 = c_crow[i], c1 = c_crow[i + 1];
+                map.begin_row(i, c1 - c0);
+                for (I q = c0; q < c1; ++q) map.set(c_col[q], q);
+                // The map is built once per row and reused by every batch member.
+                for (int64_t b = 0; b < batch; ++b) {
+                  const V* av = a_vals + b * a_bstride;
+                  const V* bv = b_vals + b * b_bstride;
+                  V* cv = c_vals + b * c_bstride;
+                  std::fill(cv + c0, cv + c1, V(0));
+                  for (I p = a_crow[i]; p < a_crow[i + 1]; ++p) {
+                    const V a = av[p];
+                    const I j = a_col[p];
+                    for (I q = b_crow[j]; q < b_crow[j + 1]; ++q)
+                      cv[map.get(b_col[q])] += a * bv[q];
+                  }
+                }
+              });
 }
 
 template <class V, class I>
-void spgemm_sampled(int64_t rows, int64_t cols, int64_t batch, const I* p_crow, const I* p_col,
-                    const I* g_crow, const I* g_col, const V* g_vals, int64_t g_bstride,
-                    const I* h_crow, const I* h_col, const V* h_vals, int64_t h_bstride, V* s_vals,
-                    int64_t s_bstride, const int64_t* work, bool hash, int nthreads) {
-  for_rows<I>(rows, cols, work, hash, /*as_marker=*/false, nthreads, [&](int64_t i, auto& map) {
-    const I g0 = g_crow[i], g1 = g_crow[i + 1];
-    map.begin_row(i, g1 - g0);
-    for (I q = g0; q < g1; ++q) map.set(g_col[q], q);
-    for (int64_t b = 0; b < batch; ++b) {
-      const V* gv = g_vals + b * g_bstride;
-      const V* hv = h_vals + b * h_bstride;
-      V* sv = s_vals + b * s_bstride;
-      for (I p = p_crow[i]; p < p_crow[i + 1]; ++p) {
-        const I j = p_col[p];
-        V s = V(0);
-        for (I q = h_crow[j]; q < h_crow[j + 1]; ++q) s += gv[map.get(h_col[q])] * conj_if(hv[q]);
-        sv[p] = s;
-      }
-    }
-  });
+void spgemm_sampled(const CsrView<V, I>& G, const CsrView<V, I>& H, const CsrOut<V, I>& S,
+                    int64_t batch, const SpgemmRows& rs) {
+  const int64_t rows = S.rows, cols = rs.cols;
+  const int64_t* work = rs.work;
+  const I* p_crow = S.crow;
+  const I* p_col = S.col;
+  const I* g_crow = G.crow;
+  const I* g_col = G.col;
+  const I* h_crow = H.crow;
+  const I* h_col = H.col;
+  const V* g_vals = G.vals;
+  const V* h_vals = H.vals;
+  V* s_vals = S.vals;
+  const int64_t g_bstride = G.vals_bstride, h_bstride = H.vals_bstride, s_bstride = S.vals_bstride;
+  for_rows<I>(rows, cols, work, rs.hash, /*as_marker=*/false, rs.nthreads,
+              [&](int64_t i, auto& map) {
+                const I g0 = g_crow[i], g1 = g_crow[i + 1];
+                map.begin_row(i, g1 - g0);
+                for (I q = g0; q < g1; ++q) map.set(g_col[q], q);
+                for (int64_t b = 0; b < batch; ++b) {
+                  const V* gv = g_vals + b * g_bstride;
+                  const V* hv = h_vals + b * h_bstride;
+                  V* sv = s_vals + b * s_bstride;
+                  for (I p = p_crow[i]; p < p_crow[i + 1]; ++p) {
+                    const I j = p_col[p];
+                    V s = V(0);
+                    for (I q = h_crow[j]; q < h_crow[j + 1]; ++q)
+                      s += gv[map.get(h_col[q])] * conj_if(hv[q]);
+                    sv[p] = s;
+                  }
+                }
+              });
 }
 
 template <class I>
-void spgemm_expand(int64_t rows, int64_t cols, const I* a_crow, const I* a_col, const I* b_crow,
-                   const I* b_col, const I* c_crow, const I* c_col, const int64_t* work, bool hash,
-                   int64_t* a_pos, int64_t* b_pos, int64_t* c_pos, int nthreads) {
-  for_rows<I>(rows, cols, work, hash, /*as_marker=*/false, nthreads, [&](int64_t i, auto& map) {
-    map.begin_row(i, c_crow[i + 1] - c_crow[i]);
-    for (I q = c_crow[i]; q < c_crow[i + 1]; ++q) map.set(c_col[q], q);
-    int64_t t = work[i];
-    for (I p = a_crow[i]; p < a_crow[i + 1]; ++p) {
-      const I j = a_col[p];
-      for (I q = b_crow[j]; q < b_crow[j + 1]; ++q, ++t) {
-        a_pos[t] = p;
-        b_pos[t] = q;
-        c_pos[t] = map.get(b_col[q]);
-      }
-    }
-  });
+void spgemm_expand(const CsrPattern<I>& A, const CsrPattern<I>& B, const CsrPattern<I>& C,
+                   const SpgemmRows& rs, int64_t* a_pos, int64_t* b_pos, int64_t* c_pos) {
+  const int64_t rows = A.rows, cols = rs.cols;
+  const int64_t* work = rs.work;
+  const I* a_crow = A.crow;
+  const I* a_col = A.col;
+  const I* b_crow = B.crow;
+  const I* b_col = B.col;
+  const I* c_crow = C.crow;
+  const I* c_col = C.col;
+  for_rows<I>(rows, cols, work, rs.hash, /*as_marker=*/false, rs.nthreads,
+              [&](int64_t i, auto& map) {
+                map.begin_row(i, c_crow[i + 1] - c_crow[i]);
+                for (I q = c_crow[i]; q < c_crow[i + 1]; ++q) map.set(c_col[q], q);
+                int64_t t = work[i];
+                for (I p = a_crow[i]; p < a_crow[i + 1]; ++p) {
+                  const I j = a_col[p];
+                  for (I q = b_crow[j]; q < b_crow[j + 1]; ++q, ++t) {
+                    a_pos[t] = p;
+                    b_pos[t] = q;
+                    c_pos[t] = map.get(b_col[q]);
+                  }
+                }
+              });
 }
 
 #define DSLA_INSTANTIATE_I(I)                                                                      \
-  template void spgemm_work<I>(int64_t, const I*, const I*, const I*, int64_t*, int);              \
-  template void spgemm_symbolic_count<I>(int64_t, int64_t, const I*, const I*, const I*, const I*, \
-                                         const int64_t*, bool, int64_t*, int);                     \
-  template void spgemm_symbolic_fill<I>(int64_t, int64_t, const I*, const I*, const I*, const I*,  \
-                                        const int64_t*, bool, const I*, I*, int);                  \
-  template void spgemm_expand<I>(int64_t, int64_t, const I*, const I*, const I*, const I*,         \
-                                 const I*, const I*, const int64_t*, bool, int64_t*, int64_t*,     \
-                                 int64_t*, int);
+  template void spgemm_work<I>(const CsrPattern<I>&, const I*, int64_t*, int);                     \
+  template void spgemm_symbolic_count<I>(const CsrPattern<I>&, const CsrPattern<I>&,               \
+                                         const SpgemmRows&, int64_t*);                             \
+  template void spgemm_symbolic_fill<I>(const CsrPattern<I>&, const CsrPattern<I>&,                \
+                                        const SpgemmRows&, const I*, I*);                          \
+  template void spgemm_expand<I>(const CsrPattern<I>&, const CsrPattern<I>&, const CsrPattern<I>&, \
+                                 const SpgemmRows&, int64_t*, int64_t*, int64_t*);
 DSLA_INSTANTIATE_I(int32_t)
 DSLA_INSTANTIATE_I(int64_t)
 #undef DSLA_INSTANTIATE_I
 
-#define DSLA_INSTANTIATE(V, I)                                                                  \
-  template void spgemm_numeric<V, I>(int64_t, int64_t, int64_t, const I*, const I*, const V*,   \
-                                     int64_t, const I*, const I*, const V*, int64_t, const I*,  \
-                                     const I*, V*, int64_t, const int64_t*, bool, int);         \
-  template void spgemm_sampled<V, I>(int64_t, int64_t, int64_t, const I*, const I*, const I*,   \
-                                     const I*, const V*, int64_t, const I*, const I*, const V*, \
-                                     int64_t, V*, int64_t, const int64_t*, bool, int);
+#define DSLA_INSTANTIATE(V, I)                                                         \
+  template void spgemm_numeric<V, I>(const CsrView<V, I>&, const CsrView<V, I>&,       \
+                                     const CsrOut<V, I>&, int64_t, const SpgemmRows&); \
+  template void spgemm_sampled<V, I>(const CsrView<V, I>&, const CsrView<V, I>&,       \
+                                     const CsrOut<V, I>&, int64_t, const SpgemmRows&);
 #define DSLA_INSTANTIATE_V(V)  \
   DSLA_INSTANTIATE(V, int32_t) \
   DSLA_INSTANTIATE(V, int64_t)

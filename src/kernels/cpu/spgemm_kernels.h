@@ -18,50 +18,54 @@
 #include <complex>
 #include <cstdint>
 
+#include "kernels/cpu/kernel_args.h"
+
 namespace dsla::kernels::cpu {
+
+// How the rows of C = A B are walked: C has `cols` columns; `work` [rows + 1] is spgemm_work's
+// prefix sum of multiplies (threads get equal shares of it); `hash` picks the hash-table map.
+struct SpgemmRows {
+  int64_t cols = 0;
+  const int64_t* work = nullptr;
+  bool hash = false;
+  int nthreads = 1;
+};
 
 // work[0] = 0, work[i + 1] = work[i] + sum over stored (i, j) of A of nnz(B row j).
 template <class I>
-void spgemm_work(int64_t rows, const I* a_crow, const I* a_col, const I* b_crow, int64_t* work,
-                 int nthreads);
+void spgemm_work(const CsrPattern<I>& A, const I* b_crow, int64_t* work, int nthreads);
 
 // Symbolic phase 1: row_nnz[i] = number of distinct columns in row i of C.
 template <class I>
-void spgemm_symbolic_count(int64_t rows, int64_t cols, const I* a_crow, const I* a_col,
-                           const I* b_crow, const I* b_col, const int64_t* work, bool hash,
-                           int64_t* row_nnz, int nthreads);
+void spgemm_symbolic_count(const CsrPattern<I>& A, const CsrPattern<I>& B, const SpgemmRows& rs,
+                           int64_t* row_nnz);
 
 // Symbolic phase 2: given c_crow (exclusive scan of row_nnz), writes the sorted columns of C.
 template <class I>
-void spgemm_symbolic_fill(int64_t rows, int64_t cols, const I* a_crow, const I* a_col,
-                          const I* b_crow, const I* b_col, const int64_t* work, bool hash,
-                          const I* c_crow, I* c_col, int nthreads);
+void spgemm_symbolic_fill(const CsrPattern<I>& A, const CsrPattern<I>& B, const SpgemmRows& rs,
+                          const I* c_crow, I* c_col);
 
 // Numeric phase: C[b] = A[b] B[b] on C's pattern for b < batch. A value stride 0 broadcasts one
-// A over the batch (likewise B). c_vals is fully written.
+// A over the batch (likewise B). C's values are fully written.
 template <class V, class I>
-void spgemm_numeric(int64_t rows, int64_t cols, int64_t batch, const I* a_crow, const I* a_col,
-                    const V* a_vals, int64_t a_bstride, const I* b_crow, const I* b_col,
-                    const V* b_vals, int64_t b_bstride, const I* c_crow, const I* c_col, V* c_vals,
-                    int64_t c_bstride, const int64_t* work, bool hash, int nthreads);
+void spgemm_numeric(const CsrView<V, I>& A, const CsrView<V, I>& B, const CsrOut<V, I>& C,
+                    int64_t batch, const SpgemmRows& rs);
 
-// Sampled product S = G Hᴴ on pattern P (the value gradient of a SpGEMM):
+// Sampled product S = G Hᴴ on S's pattern P (the value gradient of a SpGEMM):
 //   S[b, p] = sum over stored (j, k) of H of G[b](i, k) * conj(H[b](j, k)),  for p = (i, j) in P.
 // G lives on a pattern that contains every (i, k) reached, which holds when G is the gradient of
-// C = P H (then C(i, k) is stored whenever P(i, j) and H(j, k) are): dA = sampled(A, Gc, B), and
-// dBᵀ = sampled(Bᵀ, Gcᵀ, Aᵀ). `work` is spgemm_work(P, H). Needs no merge: O(multiplies).
+// C = P H (then C(i, k) is stored whenever P(i, j) and H(j, k) are): dA = sampled(Gc, B) on A's
+// pattern, and dBᵀ = sampled(Gcᵀ, Aᵀ) on Bᵀ's. rs.work is spgemm_work(P, H). Needs no merge:
+// O(multiplies).
 template <class V, class I>
-void spgemm_sampled(int64_t rows, int64_t cols, int64_t batch, const I* p_crow, const I* p_col,
-                    const I* g_crow, const I* g_col, const V* g_vals, int64_t g_bstride,
-                    const I* h_crow, const I* h_col, const V* h_vals, int64_t h_bstride, V* s_vals,
-                    int64_t s_bstride, const int64_t* work, bool hash, int nthreads);
+void spgemm_sampled(const CsrView<V, I>& G, const CsrView<V, I>& H, const CsrOut<V, I>& S,
+                    int64_t batch, const SpgemmRows& rs);
 
 // The product's "entry map": for multiply t (rows in order, work[i] <= t < work[i + 1]):
 // a_pos[t], b_pos[t], c_pos[t] = positions of A(i, j), B(j, k), C(i, k). Lets device-generic
 // ATen code express C = A B and its gradients as gathers and index_adds (differentiable).
 template <class I>
-void spgemm_expand(int64_t rows, int64_t cols, const I* a_crow, const I* a_col, const I* b_crow,
-                   const I* b_col, const I* c_crow, const I* c_col, const int64_t* work, bool hash,
-                   int64_t* a_pos, int64_t* b_pos, int64_t* c_pos, int nthreads);
+void spgemm_expand(const CsrPattern<I>& A, const CsrPattern<I>& B, const CsrPattern<I>& C,
+                   const SpgemmRows& rs, int64_t* a_pos, int64_t* b_pos, int64_t* c_pos);
 
 }  // namespace dsla::kernels::cpu

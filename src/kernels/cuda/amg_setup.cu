@@ -1,5 +1,5 @@
-// AMG CUDA kernels (see amg_cuda.h). One thread per row for the setup passes (short rows);
-// the Chebyshev passes use G lanes per row like the SpMV (kernels/cuda/csr_spmv.cu).
+// AMG setup CUDA kernels (see amg_cuda.h). One thread per row (short rows). The Chebyshev
+// smoother's passes are in chebyshev.cu.
 #include <algorithm>
 #include <stdexcept>
 
@@ -241,92 +241,25 @@ __global__ void transpose_values_k(int64_t rows, int64_t nnz, int64_t B, const I
   }
 }
 
-// ---------------------------------------------------------------- Chebyshev
-template <int G, class V, class I>
-__global__ void __launch_bounds__(kBlock)
-    cheb_first_k(int64_t n, const I* __restrict__ crow, const I* __restrict__ col,
-                 const V* __restrict__ vals, const V* __restrict__ dinv, const V* __restrict__ c0p,
-                 const V* __restrict__ b, const V* __restrict__ x, V* __restrict__ r,
-                 V* __restrict__ d) {
-  const V c0 = c0p[0];
-  const int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int lane = threadIdx.x % G;
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x / G;
-  for (int64_t r0 = (t / 32) * (32 / G); r0 < n; r0 += stride) {
-    const int64_t row = r0 + (threadIdx.x & 31) / G;
-    V s = V(0);
-    if (row < n && x) {
-      const I start = crow[row], end = crow[row + 1];
-      for (I q = start + lane; q < end; q += G)
-        s = fma(__ldg(vals + q), __ldg(x + __ldg(col + q)), s);
-    }
-    s = group_sum<G>(s);
-    if (row < n && lane == 0) {
-      const V ri = b[row] - s;
-      r[row] = ri;
-      d[row] = c0 * dinv[row] * ri;
-    }
-  }
-}
-
-template <int G, class V, class I>
-__global__ void __launch_bounds__(kBlock)
-    cheb_step_k(int64_t n, const I* __restrict__ crow, const I* __restrict__ col,
-                const V* __restrict__ vals, const V* __restrict__ dinv, const V* __restrict__ cap,
-                const V* __restrict__ cbp, V* __restrict__ r, const V* __restrict__ d,
-                V* __restrict__ dn, V* __restrict__ x, int mode) {
-  const V ca = cap[0], cb = cbp[0];
-  const int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int lane = threadIdx.x % G;
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x / G;
-  for (int64_t r0 = (t / 32) * (32 / G); r0 < n; r0 += stride) {
-    const int64_t row = r0 + (threadIdx.x & 31) / G;
-    V s = V(0);
-    if (row < n) {
-      const I start = crow[row], end = crow[row + 1];
-      for (I q = start + lane; q < end; q += G)
-        s = fma(__ldg(vals + q), __ldg(d + __ldg(col + q)), s);
-    }
-    s = group_sum<G>(s);
-    if (row < n && lane == 0) {
-      const V ri = r[row] - s;
-      r[row] = ri;
-      const V di = d[row];
-      const V e = ca * di + cb * dinv[row] * ri;
-      dn[row] = e;
-      if (mode == 0) {
-        x[row] += e;
-      } else if (mode == 1) {
-        x[row] += di + e;
-      } else {
-        x[row] = di + e;
-      }
-    }
-  }
-}
-
-int64_t grid_rows(int64_t n, int G) {
-  const int64_t cap = int64_t(sm_count()) * (2048 / kBlock);
-  return std::max<int64_t>(1, std::min<int64_t>((n * G + kBlock - 1) / kBlock, cap));
-}
-
 }  // namespace
 
 template <class V, class I>
-void amg_strength_count(int64_t n, const I* crow, const I* col, const V* vals, const V* absdiag,
-                        double theta, int64_t* count, cudaStream_t stream) {
+void amg_strength_count(const CsrView<V, I>& A, const V* absdiag, double theta, int64_t* count,
+                        cudaStream_t stream) {
+  const int64_t n = A.rows;
   if (n == 0) return;
   strength_count_k<V, I>
-      <<<blocks_for(n), kBlock, 0, stream>>>(n, crow, col, vals, absdiag, theta, count);
+      <<<blocks_for(n), kBlock, 0, stream>>>(n, A.crow, A.col, A.vals, absdiag, theta, count);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
 template <class V, class I>
-void amg_strength_fill(int64_t n, const I* crow, const I* col, const V* vals, const V* absdiag,
-                       double theta, const int64_t* s_crow, I* s_col, cudaStream_t stream) {
+void amg_strength_fill(const CsrView<V, I>& A, const V* absdiag, double theta,
+                       const int64_t* s_crow, I* s_col, cudaStream_t stream) {
+  const int64_t n = A.rows;
   if (n == 0) return;
-  strength_fill_k<V, I>
-      <<<blocks_for(n), kBlock, 0, stream>>>(n, crow, col, vals, absdiag, theta, s_crow, s_col);
+  strength_fill_k<V, I><<<blocks_for(n), kBlock, 0, stream>>>(n, A.crow, A.col, A.vals, absdiag,
+                                                              theta, s_crow, s_col);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
@@ -399,88 +332,34 @@ void amg_aggregate_number(int64_t n, const int64_t* own, const int64_t* root_id,
 }
 
 template <class V, class I>
-void amg_smoothing_values(int64_t n, int64_t nnz, int64_t B, const I* crow, const I* col,
-                          const V* vals, const V* dinv, const V* scale, V* out,
-                          cudaStream_t stream) {
+void amg_smoothing_values(const CsrView<V, I>& A, int64_t nnz, int64_t B, const V* dinv,
+                          const V* scale, V* out, cudaStream_t stream) {
+  const int64_t n = A.rows;
   if (n == 0 || B == 0) return;
   smoothing_values_k<V, I>
-      <<<blocks_for(n), kBlock, 0, stream>>>(n, nnz, B, crow, col, vals, dinv, scale, out);
+      <<<blocks_for(n), kBlock, 0, stream>>>(n, nnz, B, A.crow, A.col, A.vals, dinv, scale, out);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
 template <class V, class I>
-void amg_transpose_values(int64_t rows, int64_t nnz, int64_t B, const I* crow, const I* col,
-                          const V* vals, const I* crow_t, const I* col_t, V* out,
-                          cudaStream_t stream) {
+void amg_transpose_values(const CsrView<V, I>& P, int64_t nnz, int64_t B, const CsrPattern<I>& Pt,
+                          V* out, cudaStream_t stream) {
+  const int64_t rows = P.rows;
   if (rows == 0 || B == 0) return;
-  transpose_values_k<V, I>
-      <<<blocks_for(rows), kBlock, 0, stream>>>(rows, nnz, B, crow, col, vals, crow_t, col_t, out);
+  transpose_values_k<V, I><<<blocks_for(rows), kBlock, 0, stream>>>(rows, nnz, B, P.crow, P.col,
+                                                                    P.vals, Pt.crow, Pt.col, out);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
-#define DSLA_CHEB_SWITCH(G, LAUNCH) \
-  switch (G) {                      \
-    case 1:                         \
-      LAUNCH(1);                    \
-      break;                        \
-    case 2:                         \
-      LAUNCH(2);                    \
-      break;                        \
-    case 4:                         \
-      LAUNCH(4);                    \
-      break;                        \
-    case 8:                         \
-      LAUNCH(8);                    \
-      break;                        \
-    case 16:                        \
-      LAUNCH(16);                   \
-      break;                        \
-    default:                        \
-      LAUNCH(32);                   \
-      break;                        \
-  }
-
-template <class V, class I>
-void amg_cheb_first(int64_t n, const I* crow, const I* col, const V* vals, const V* dinv,
-                    const V* c0, const V* b, const V* x, V* r, V* d, cudaStream_t stream) {
-  if (n == 0) return;
-  const int G = 4;
-  const int64_t g = grid_rows(n, G);
-#define DSLA_L(GG) \
-  cheb_first_k<GG, V, I><<<g, kBlock, 0, stream>>>(n, crow, col, vals, dinv, c0, b, x, r, d)
-  DSLA_CHEB_SWITCH(G, DSLA_L)
-#undef DSLA_L
-  DSLA_CUDA_CHECK_LAUNCH();
-}
-
-template <class V, class I>
-void amg_cheb_step(int64_t n, const I* crow, const I* col, const V* vals, const V* dinv,
-                   const V* ca, const V* cb, V* r, const V* d, V* dn, V* x, int mode,
-                   cudaStream_t stream) {
-  if (n == 0) return;
-  const int G = 4;
-  const int64_t g = grid_rows(n, G);
-#define DSLA_L(GG)      \
-  cheb_step_k<GG, V, I> \
-      <<<g, kBlock, 0, stream>>>(n, crow, col, vals, dinv, ca, cb, r, d, dn, x, mode)
-  DSLA_CHEB_SWITCH(G, DSLA_L)
-#undef DSLA_L
-  DSLA_CUDA_CHECK_LAUNCH();
-}
-
-#define DSLA_INST_VI(V, I)                                                                        \
-  template void amg_strength_count<V, I>(int64_t, const I*, const I*, const V*, const V*, double, \
-                                         int64_t*, cudaStream_t);                                 \
-  template void amg_strength_fill<V, I>(int64_t, const I*, const I*, const V*, const V*, double,  \
-                                        const int64_t*, I*, cudaStream_t);                        \
-  template void amg_smoothing_values<V, I>(int64_t, int64_t, int64_t, const I*, const I*,         \
-                                           const V*, const V*, const V*, V*, cudaStream_t);       \
-  template void amg_transpose_values<V, I>(int64_t, int64_t, int64_t, const I*, const I*,         \
-                                           const V*, const I*, const I*, V*, cudaStream_t);       \
-  template void amg_cheb_first<V, I>(int64_t, const I*, const I*, const V*, const V*, const V*,   \
-                                     const V*, const V*, V*, V*, cudaStream_t);                   \
-  template void amg_cheb_step<V, I>(int64_t, const I*, const I*, const V*, const V*, const V*,    \
-                                    const V*, V*, const V*, V*, V*, int, cudaStream_t);
+#define DSLA_INST_VI(V, I)                                                                      \
+  template void amg_strength_count<V, I>(const CsrView<V, I>&, const V*, double, int64_t*,      \
+                                         cudaStream_t);                                         \
+  template void amg_strength_fill<V, I>(const CsrView<V, I>&, const V*, double, const int64_t*, \
+                                        I*, cudaStream_t);                                      \
+  template void amg_smoothing_values<V, I>(const CsrView<V, I>&, int64_t, int64_t, const V*,    \
+                                           const V*, V*, cudaStream_t);                         \
+  template void amg_transpose_values<V, I>(const CsrView<V, I>&, int64_t, int64_t,              \
+                                           const CsrPattern<I>&, V*, cudaStream_t);
 DSLA_INST_VI(float, int32_t)
 DSLA_INST_VI(float, int64_t)
 DSLA_INST_VI(double, int32_t)

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/kernel_args.h"
 #include "kernels/cuda/csr_cuda.h"
 
 namespace dsla::kernels::cuda {
@@ -30,19 +31,19 @@ namespace dsla::kernels::cuda {
 // Scratch: `partials` holds 2 * B * k * cg_step_blocks(n) reals (R).
 int64_t cg_step_blocks(int64_t n);
 
+// pq = Re <p, q> for p, q of `shape`.
 template <class T, class R>
-void cg_dot_step(int64_t n, int64_t k, int64_t B, const T* p, const T* q, R* pq, R* partials,
+void cg_dot_step(const BlockShape& shape, const T* p, const T* q, R* pq, R* partials,
                  cudaStream_t s);
-// dinv: [Bd, n] (d_bs = 0 or n) or null; active: [B, k] or null.
+// kernels::cpu::cg_update on the device (v.dinv: the real inverse diagonal or null).
 template <class T, class R>
-void cg_update_step(int64_t n, int64_t k, int64_t B, T* x, T* r, const T* p, const T* q,
-                    const R* dinv, int64_t d_bs, const R* rz, const R* pq, const R* active,
-                    R* rz_new, R* rr, R* partials, cudaStream_t s);
-// z: given preconditioned residual or null (then dinv * r, or r). beta: scratch [B * k].
+void cg_update_step(const BlockShape& shape, const CgVectors<T, R>& v, const CgScalars<R>& c,
+                    R* partials, cudaStream_t s);
+// kernels::cpu::cg_direction on the device (v.z: a given preconditioned residual or null, then
+// dinv r, or r). beta: scratch [batch * k].
 template <class T, class R>
-void cg_direction_step(int64_t n, int64_t k, int64_t B, T* p, const T* r, const T* z, const R* dinv,
-                       int64_t d_bs, R* rz, const R* rz_new, const R* active, R* beta,
-                       cudaStream_t s);
+void cg_direction_step(const BlockShape& shape, const CgVectors<T, R>& v, const CgScalars<R>& c,
+                       R* beta, cudaStream_t s);
 
 // ---------------------------------------------------------------- 2. fused iteration
 // Per-system device state. `done` holds a kernels::CgCode (cg_rule.h): 0 while running.

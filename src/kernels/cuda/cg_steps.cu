@@ -117,9 +117,10 @@ int64_t cg_step_blocks(int64_t n) {
 }
 
 template <class T, class R>
-void cg_dot_step(int64_t n, int64_t k, int64_t B, const T* p, const T* q, R* pq, R* partials,
+void cg_dot_step(const BlockShape& shape, const T* p, const T* q, R* pq, R* partials,
                  cudaStream_t s) {
   using D = dev_t<T>;
+  const int64_t n = shape.n, k = shape.k, B = shape.batch;
   const int64_t nblk = cg_step_blocks(n);
   dot_kernel<<<step_grid(n, k, B), kBlock, 0, s>>>(n, k, reinterpret_cast<const D*>(p),
                                                    reinterpret_cast<const D*>(q), partials);
@@ -129,42 +130,39 @@ void cg_dot_step(int64_t n, int64_t k, int64_t B, const T* p, const T* q, R* pq,
 }
 
 template <class T, class R>
-void cg_update_step(int64_t n, int64_t k, int64_t B, T* x, T* r, const T* p, const T* q,
-                    const R* dinv, int64_t d_bs, const R* rz, const R* pq, const R* active,
-                    R* rz_new, R* rr, R* partials, cudaStream_t s) {
+void cg_update_step(const BlockShape& shape, const CgVectors<T, R>& v, const CgScalars<R>& c,
+                    R* partials, cudaStream_t s) {
   using D = dev_t<T>;
+  const int64_t n = shape.n, k = shape.k, B = shape.batch;
   const int64_t nblk = cg_step_blocks(n);
   update_kernel<<<step_grid(n, k, B), kBlock, 0, s>>>(
-      n, k, reinterpret_cast<D*>(x), reinterpret_cast<D*>(r), reinterpret_cast<const D*>(p),
-      reinterpret_cast<const D*>(q), dinv, d_bs, rz, pq, active, partials);
+      n, k, reinterpret_cast<D*>(v.x), reinterpret_cast<D*>(v.r), reinterpret_cast<const D*>(v.p),
+      reinterpret_cast<const D*>(v.q), v.dinv, v.dinv_bstride, c.rz, c.pq, c.active, partials);
   DSLA_CUDA_CHECK_LAUNCH();
-  finalize_kernel<2, R><<<unsigned(B * k), kBlock, 0, s>>>(nblk, partials, rz_new, rr);
+  finalize_kernel<2, R><<<unsigned(B * k), kBlock, 0, s>>>(nblk, partials, c.rz_new, c.rr);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
 template <class T, class R>
-void cg_direction_step(int64_t n, int64_t k, int64_t B, T* p, const T* r, const T* z,
-                       const R* dinv, int64_t d_bs, R* rz, const R* rz_new, const R* active,
+void cg_direction_step(const BlockShape& shape, const CgVectors<T, R>& v, const CgScalars<R>& c,
                        R* beta, cudaStream_t s) {
   using D = dev_t<T>;
+  const int64_t n = shape.n, k = shape.k, B = shape.batch;
   const int64_t m = B * k;
-  beta_kernel<<<unsigned((m + 255) / 256), 256, 0, s>>>(m, rz, rz_new, active, beta);
+  beta_kernel<<<unsigned((m + 255) / 256), 256, 0, s>>>(m, c.rz, c.rz_new, c.active, beta);
   DSLA_CUDA_CHECK_LAUNCH();
   direction_kernel<<<step_grid(n, k, B), kBlock, 0, s>>>(
-      n, k, reinterpret_cast<D*>(p), reinterpret_cast<const D*>(r),
-      reinterpret_cast<const D*>(z), dinv, d_bs, beta, active);
+      n, k, reinterpret_cast<D*>(v.p), reinterpret_cast<const D*>(v.r),
+      reinterpret_cast<const D*>(v.z), v.dinv, v.dinv_bstride, beta, c.active);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
-#define DSLA_INST(T, R)                                                                          \
-  template void cg_dot_step<T, R>(int64_t, int64_t, int64_t, const T*, const T*, R*, R*,         \
-                                  cudaStream_t);                                                 \
-  template void cg_update_step<T, R>(int64_t, int64_t, int64_t, T*, T*, const T*, const T*,      \
-                                     const R*, int64_t, const R*, const R*, const R*, R*, R*, R*, \
-                                     cudaStream_t);                                              \
-  template void cg_direction_step<T, R>(int64_t, int64_t, int64_t, T*, const T*, const T*,       \
-                                        const R*, int64_t, R*, const R*, const R*, R*,           \
-                                        cudaStream_t);
+#define DSLA_INST(T, R)                                                                         \
+  template void cg_dot_step<T, R>(const BlockShape&, const T*, const T*, R*, R*, cudaStream_t); \
+  template void cg_update_step<T, R>(const BlockShape&, const CgVectors<T, R>&,                 \
+                                     const CgScalars<R>&, R*, cudaStream_t);                    \
+  template void cg_direction_step<T, R>(const BlockShape&, const CgVectors<T, R>&,              \
+                                        const CgScalars<R>&, R*, cudaStream_t);
 DSLA_INST(float, float)
 DSLA_INST(double, double)
 DSLA_INST(std::complex<float>, float)

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/kernel_args.h"
+
 namespace dsla::kernels::cuda {
 
 // How one SpMV is run, decided once per pattern from its row-length statistics (csr_plan).
@@ -29,18 +31,17 @@ int csr_group_for(double mean);
 // Bytes of workspace the plan needs per batch member (merge path carries); 0 for Vector.
 int64_t csr_spmv_workspace_bytes(const SpmvPlan& plan, int value_size);
 
-// Y[b] = A[b] X[b]: y[b*y_bs + i*k + j] = sum_q val[b*v_bs + q] * x[b*x_bs + col[q]*k + j].
-// k == 1 uses the plan; k > 1 uses the row-tiled SpMM kernel. `workspace` as sized above
-// (times B) when plan.kind == Merge.
+// Y[b] = A[b] X[b] (kernels::cpu::csr_spmm): y[b*y.bstride + i*k + j] =
+// sum_q vals[b*A.vals_bstride + q] * x[b*x.bstride + col[q]*k + j]. k == 1 uses the plan; k > 1
+// uses the row-tiled SpMM kernel. `workspace` as sized above (times B) when plan.kind == Merge.
 template <class T, class I>
-void csr_spmm(int64_t rows, int64_t k, int64_t B, const I* crow, const I* col, const T* val,
-              int64_t v_bs, const T* x, int64_t x_bs, T* y, int64_t y_bs, const SpmvPlan& plan,
-              void* workspace, cudaStream_t stream);
+void csr_spmm(const CsrView<T, I>& A, int64_t k, int64_t B, Batched<const T> x, Batched<T> y,
+              const SpmvPlan& plan, void* workspace, cudaStream_t stream);
 
-// out[b, q] = sum_j gy[b, row(q), j] * conj(x[b, col(q), j]).
+// out[b * nnz + q] = sum_j gy[b, row(q), j] * conj(x[b, col(q), j]) for A's nnz entries.
 template <class T, class I>
-void csr_sddmm(int64_t rows, int64_t k, int64_t B, int64_t nnz, const I* crow, const I* col,
-               const T* gy, int64_t g_bs, const T* x, int64_t x_bs, T* out, cudaStream_t stream);
+void csr_sddmm(const CsrPattern<I>& A, int64_t nnz, int64_t k, int64_t B, Batched<const T> gy,
+               Batched<const T> x, T* out, cudaStream_t stream);
 
 // pos[i] = the entry of row i holding column i, or -1 (i < min(rows, cols)); sorted columns.
 template <class I>

@@ -222,13 +222,15 @@ int64_t csr_spmv_workspace_bytes(const SpmvPlan& plan, int value_size) {
 }
 
 template <class T, class I>
-void csr_spmm(int64_t rows, int64_t k, int64_t B, const I* crow, const I* col, const T* val,
-              int64_t v_bs, const T* x, int64_t x_bs, T* y, int64_t y_bs, const SpmvPlan& plan,
-              void* workspace, cudaStream_t stream) {
+void csr_spmm(const CsrView<T, I>& A, int64_t k, int64_t B, Batched<const T> x, Batched<T> y,
+              const SpmvPlan& plan, void* workspace, cudaStream_t stream) {
   using D = dev_t<T>;
-  auto dval = reinterpret_cast<const D*>(val);
-  auto dx = reinterpret_cast<const D*>(x);
-  auto dy = reinterpret_cast<D*>(y);
+  const int64_t rows = A.rows, v_bs = A.vals_bstride, x_bs = x.bstride, y_bs = y.bstride;
+  const I* crow = A.crow;
+  const I* col = A.col;
+  auto dval = reinterpret_cast<const D*>(A.vals);
+  auto dx = reinterpret_cast<const D*>(x.data);
+  auto dy = reinterpret_cast<D*>(y.data);
   if (rows == 0 || B == 0 || k == 0) return;
   if (k > 1) {
     const dim3 grid(unsigned(grid_for(rows * k)), unsigned(B));
@@ -258,14 +260,17 @@ void csr_spmm(int64_t rows, int64_t k, int64_t B, const I* crow, const I* col, c
 namespace dsla::kernels::cuda {
 
 template <class T, class I>
-void csr_sddmm(int64_t rows, int64_t k, int64_t B, int64_t nnz, const I* crow, const I* col,
-               const T* gy, int64_t g_bs, const T* x, int64_t x_bs, T* out, cudaStream_t stream) {
+void csr_sddmm(const CsrPattern<I>& A, int64_t nnz, int64_t k, int64_t B, Batched<const T> gy,
+               Batched<const T> x, T* out, cudaStream_t stream) {
+  const int64_t rows = A.rows, g_bs = gy.bstride, x_bs = x.bstride;
+  const I* crow = A.crow;
+  const I* col = A.col;
   using D = dev_t<T>;
   if (rows == 0 || B == 0 || nnz == 0) return;
   const int G = csr_group_for(double(nnz) / double(rows));
   const dim3 grid(unsigned(grid_for(rows * G)), unsigned(B));
-  auto dg = reinterpret_cast<const D*>(gy);
-  auto dx = reinterpret_cast<const D*>(x);
+  auto dg = reinterpret_cast<const D*>(gy.data);
+  auto dx = reinterpret_cast<const D*>(x.data);
   auto dout = reinterpret_cast<D*>(out);
 #define DSLA_SDDMM_G(GG)                                                                  \
   case GG:                                                                                \
@@ -286,12 +291,11 @@ void csr_sddmm(int64_t rows, int64_t k, int64_t B, int64_t nnz, const I* crow, c
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
-#define DSLA_INSTANTIATE(T, I)                                                                    \
-  template void csr_spmm<T, I>(int64_t, int64_t, int64_t, const I*, const I*, const T*, int64_t,  \
-                               const T*, int64_t, T*, int64_t, const SpmvPlan&, void*,            \
-                               cudaStream_t);                                                     \
-  template void csr_sddmm<T, I>(int64_t, int64_t, int64_t, int64_t, const I*, const I*, const T*, \
-                                int64_t, const T*, int64_t, T*, cudaStream_t);
+#define DSLA_INSTANTIATE(T, I)                                                                     \
+  template void csr_spmm<T, I>(const CsrView<T, I>&, int64_t, int64_t, Batched<const T>,           \
+                               Batched<T>, const SpmvPlan&, void*, cudaStream_t);                  \
+  template void csr_sddmm<T, I>(const CsrPattern<I>&, int64_t, int64_t, int64_t, Batched<const T>, \
+                                Batched<const T>, T*, cudaStream_t);
 #define DSLA_INSTANTIATE_I(T)  \
   DSLA_INSTANTIATE(T, int32_t) \
   DSLA_INSTANTIATE(T, int64_t)

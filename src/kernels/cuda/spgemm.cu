@@ -237,26 +237,32 @@ int64_t spgemm_block_limit(bool wide) {
 }
 
 template <class I>
-void spgemm_count(int64_t rows, const I* a_crow, const I* a_col, const I* b_crow, const I* b_col,
-                  int64_t* row_nnz, cudaStream_t stream) {
+void spgemm_count(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t* row_nnz,
+                  cudaStream_t stream) {
+  const int64_t rows = A.rows;
   if (rows == 0) return;
-  count_warp_k<I><<<grid_of(rows, kWarps, 32), kWarps * 32, 0, stream>>>(rows, a_crow, a_col,
-                                                                         b_crow, b_col, row_nnz);
+  count_warp_k<I><<<grid_of(rows, kWarps, 32), kWarps * 32, 0, stream>>>(rows, A.crow, A.col,
+                                                                         B.crow, B.col, row_nnz);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
 template <class I>
-void spgemm_count_big(int64_t n_big, const int64_t* big, const I* a_crow, const I* a_col,
-                      const I* b_crow, const I* b_col, int64_t* row_nnz, cudaStream_t stream) {
+void spgemm_count_big(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_big,
+                      const int64_t* big, int64_t* row_nnz, cudaStream_t stream) {
   if (n_big == 0) return;
-  count_big_k<I><<<grid_of(n_big, 1, 4), kBigThreads, 0, stream>>>(n_big, big, a_crow, a_col,
-                                                                   b_crow, b_col, row_nnz);
+  count_big_k<I><<<grid_of(n_big, 1, 4), kBigThreads, 0, stream>>>(n_big, big, A.crow, A.col,
+                                                                   B.crow, B.col, row_nnz);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
 template <class I>
-void spgemm_fill(int64_t rows, int64_t n_big, const int64_t* big, const I* a_crow, const I* a_col,
-                 const I* b_crow, const I* b_col, const I* c_crow, I* c_col, cudaStream_t stream) {
+void spgemm_fill(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_big, const int64_t* big,
+                 const I* c_crow, I* c_col, cudaStream_t stream) {
+  const int64_t rows = A.rows;
+  const I* a_crow = A.crow;
+  const I* a_col = A.col;
+  const I* b_crow = B.crow;
+  const I* b_col = B.col;
   if (rows == 0) return;
   fill_warp_k<I><<<grid_of(rows, kWarps, 16), kWarps * 32, 0, stream>>>(rows, a_crow, a_col, b_crow,
                                                                         b_col, c_crow, c_col);
@@ -269,28 +275,28 @@ void spgemm_fill(int64_t rows, int64_t n_big, const int64_t* big, const I* a_cro
 }
 
 template <class V, class I>
-void spgemm_numeric(int64_t rows, int64_t B, const I* a_crow, const I* a_col, const V* a_val,
-                    int64_t a_bs, const I* b_crow, const I* b_col, const V* b_val, int64_t b_bs,
-                    const I* c_crow, const I* c_col, V* c_val, int64_t c_bs, cudaStream_t stream) {
+void spgemm_numeric(const CsrView<V, I>& A, const CsrView<V, I>& Bm, const CsrOut<V, I>& C,
+                    int64_t B, cudaStream_t stream) {
+  const int64_t rows = A.rows;
   if (rows == 0 || B == 0) return;
   numeric_k<V, I><<<grid_of(rows, kWarps, 32), kWarps * 32, 0, stream>>>(
-      rows, B, a_crow, a_col, a_val, a_bs, b_crow, b_col, b_val, b_bs, c_crow, c_col, c_val, c_bs);
+      rows, B, A.crow, A.col, A.vals, A.vals_bstride, Bm.crow, Bm.col, Bm.vals, Bm.vals_bstride,
+      C.crow, C.col, C.vals, C.vals_bstride);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
-#define DSLA_INST_I(I)                                                                         \
-  template void spgemm_count<I>(int64_t, const I*, const I*, const I*, const I*, int64_t*,     \
-                                cudaStream_t);                                                 \
-  template void spgemm_count_big<I>(int64_t, const int64_t*, const I*, const I*, const I*,     \
-                                    const I*, int64_t*, cudaStream_t);                         \
-  template void spgemm_fill<I>(int64_t, int64_t, const int64_t*, const I*, const I*, const I*, \
-                               const I*, const I*, I*, cudaStream_t);
+#define DSLA_INST_I(I)                                                                   \
+  template void spgemm_count<I>(const CsrPattern<I>&, const CsrPattern<I>&, int64_t*,    \
+                                cudaStream_t);                                           \
+  template void spgemm_count_big<I>(const CsrPattern<I>&, const CsrPattern<I>&, int64_t, \
+                                    const int64_t*, int64_t*, cudaStream_t);             \
+  template void spgemm_fill<I>(const CsrPattern<I>&, const CsrPattern<I>&, int64_t,      \
+                               const int64_t*, const I*, I*, cudaStream_t);
 DSLA_INST_I(int32_t)
 DSLA_INST_I(int64_t)
-#define DSLA_INST_VI(V, I)                                                                      \
-  template void spgemm_numeric<V, I>(int64_t, int64_t, const I*, const I*, const V*, int64_t,   \
-                                     const I*, const I*, const V*, int64_t, const I*, const I*, \
-                                     V*, int64_t, cudaStream_t);
+#define DSLA_INST_VI(V, I)                                                       \
+  template void spgemm_numeric<V, I>(const CsrView<V, I>&, const CsrView<V, I>&, \
+                                     const CsrOut<V, I>&, int64_t, cudaStream_t);
 DSLA_INST_VI(float, int32_t)
 DSLA_INST_VI(float, int64_t)
 DSLA_INST_VI(double, int32_t)

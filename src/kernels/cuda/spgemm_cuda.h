@@ -14,6 +14,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/kernel_args.h"
+
 namespace dsla::kernels::cuda {
 
 int64_t spgemm_warp_limit();
@@ -21,21 +23,20 @@ int64_t spgemm_block_limit(bool wide_index);
 
 // row_nnz[i] = distinct columns of row i of A B, or -1 when above the warp limit.
 template <class I>
-void spgemm_count(int64_t rows, const I* a_crow, const I* a_col, const I* b_crow, const I* b_col,
-                  int64_t* row_nnz, cudaStream_t stream);
+void spgemm_count(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t* row_nnz,
+                  cudaStream_t stream);
 // The rows listed in big[0, n_big) again, one block each; -1 when above the block limit.
 template <class I>
-void spgemm_count_big(int64_t n_big, const int64_t* big, const I* a_crow, const I* a_col,
-                      const I* b_crow, const I* b_col, int64_t* row_nnz, cudaStream_t stream);
+void spgemm_count_big(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_big,
+                      const int64_t* big, int64_t* row_nnz, cudaStream_t stream);
 // Sorted columns of every row (c_crow from the counts). big: the rows above the warp limit.
 template <class I>
-void spgemm_fill(int64_t rows, int64_t n_big, const int64_t* big, const I* a_crow, const I* a_col,
-                 const I* b_crow, const I* b_col, const I* c_crow, I* c_col, cudaStream_t stream);
-// c_val[b * c_bs + q] += sum over products (c_val zeroed by the caller); batch strides a_bs,
-// b_bs may be 0 (broadcast).
+void spgemm_fill(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_big, const int64_t* big,
+                 const I* c_crow, I* c_col, cudaStream_t stream);
+// C[b] += A[b] Bm[b] on C's pattern for b < B (C's values zeroed by the caller); a value batch
+// stride 0 broadcasts.
 template <class V, class I>
-void spgemm_numeric(int64_t rows, int64_t B, const I* a_crow, const I* a_col, const V* a_val,
-                    int64_t a_bs, const I* b_crow, const I* b_col, const V* b_val, int64_t b_bs,
-                    const I* c_crow, const I* c_col, V* c_val, int64_t c_bs, cudaStream_t stream);
+void spgemm_numeric(const CsrView<V, I>& A, const CsrView<V, I>& Bm, const CsrOut<V, I>& C,
+                    int64_t B, cudaStream_t stream);
 
 }  // namespace dsla::kernels::cuda

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/dispatch.h"
+#include "core/kernel_views.h"
 #include "kernels/cuda/amg_cuda.h"
 
 namespace dsla::cuda {
@@ -34,8 +35,8 @@ PatternPtr amg_strength(const Pattern& a, const at::Tensor& values, double theta
   at::Tensor crow, col;
   DSLA_DISPATCH_INDEX(a.index_dtype(), "amg strength", [&] {
     AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "amg strength", [&] {
-      kc::amg_strength_count<scalar_t, index_t>(n, ptr<index_t>(a.crow()), ptr<index_t>(a.col()),
-                                                ptr<scalar_t>(v), ptr<scalar_t>(absdiag), theta,
+      const auto A = dsla::detail::csr_view<scalar_t, index_t>(a, v);
+      kc::amg_strength_count<scalar_t, index_t>(A, ptr<scalar_t>(absdiag), theta,
                                                 ptr<int64_t>(count), s);
       crow = at::zeros({n + 1}, count.options());
       if (n > 0) {
@@ -43,9 +44,8 @@ PatternPtr amg_strength(const Pattern& a, const at::Tensor& values, double theta
         at::cumsum_out(tail, count, 0);
       }
       col = at::empty({n > 0 ? crow[n].item<int64_t>() : 0}, a.col().options());
-      kc::amg_strength_fill<scalar_t, index_t>(n, ptr<index_t>(a.crow()), ptr<index_t>(a.col()),
-                                               ptr<scalar_t>(v), ptr<scalar_t>(absdiag), theta,
-                                               ptr<int64_t>(crow), ptr<index_t>(col), s);
+      kc::amg_strength_fill<scalar_t, index_t>(A, ptr<scalar_t>(absdiag), theta, ptr<int64_t>(crow),
+                                               ptr<index_t>(col), s);
     });
   });
   return Pattern::from_csr(crow.to(a.index_dtype()), col, n, n, /*check=*/false);
@@ -85,9 +85,9 @@ at::Tensor amg_smoothing_values(const Pattern& a, const at::Tensor& values, cons
   auto out = at::empty_like(v);
   DSLA_DISPATCH_INDEX(a.index_dtype(), "amg prolongator", [&] {
     AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "amg prolongator", [&] {
-      kc::amg_smoothing_values<scalar_t, index_t>(
-          n, a.nnz(), B, ptr<index_t>(a.crow()), ptr<index_t>(a.col()), ptr<scalar_t>(v),
-          ptr<scalar_t>(d), ptr<scalar_t>(sc), ptr<scalar_t>(out), stream());
+      kc::amg_smoothing_values<scalar_t, index_t>(dsla::detail::csr_view<scalar_t, index_t>(a, v),
+                                                  a.nnz(), B, ptr<scalar_t>(d), ptr<scalar_t>(sc),
+                                                  ptr<scalar_t>(out), stream());
     });
   });
   return out;
@@ -120,8 +120,8 @@ at::Tensor amg_transpose_values(const Pattern& p, const at::Tensor& values, cons
   DSLA_DISPATCH_INDEX(p.index_dtype(), "amg restriction", [&] {
     AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "amg restriction", [&] {
       kc::amg_transpose_values<scalar_t, index_t>(
-          p.rows(), p.nnz(), B, ptr<index_t>(p.crow()), ptr<index_t>(p.col()), ptr<scalar_t>(v),
-          ptr<index_t>(pt.crow()), ptr<index_t>(pt.col()), ptr<scalar_t>(out), stream());
+          dsla::detail::csr_view<scalar_t, index_t>(p, v), p.nnz(), B,
+          dsla::detail::csr_pattern<index_t>(pt), ptr<scalar_t>(out), stream());
     });
   });
   return out;

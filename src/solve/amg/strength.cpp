@@ -5,6 +5,7 @@
 #include <dsla/errors.h>
 
 #include "core/dispatch.h"
+#include "core/kernel_views.h"
 #include "kernels/cpu/amg_kernels.h"
 
 namespace dsla::amg::detail {
@@ -32,12 +33,12 @@ PatternPtr strength_cpu(const PatternPtr& a, const at::Tensor& values, double th
   DSLA_DISPATCH_INDEX(a->index_dtype(), "amg strength", [&] {
     AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "amg strength", [&] {
       kernels::cpu::amg_strength_mark<scalar_t, index_t>(
-          n, ptr<index_t>(a->crow()), ptr<index_t>(a->col()), ptr<scalar_t>(v),
-          ptr<scalar_t>(absdiag), theta, ptr<uint8_t>(keep), ptr<int64_t>(count), nt);
+          dsla::detail::csr_view<scalar_t, index_t>(*a, v), ptr<scalar_t>(absdiag), theta,
+          ptr<uint8_t>(keep), ptr<int64_t>(count), nt);
     });
     crow = at::cat({at::zeros({1}, count.options()), count.cumsum(0)});
     col = at::empty({crow[n].item<int64_t>()}, a->col().options());
-    kernels::cpu::amg_strength_fill<index_t>(n, ptr<index_t>(a->crow()), ptr<index_t>(a->col()),
+    kernels::cpu::amg_strength_fill<index_t>(dsla::detail::csr_pattern<index_t>(*a),
                                              ptr<uint8_t>(keep), ptr<int64_t>(crow),
                                              ptr<index_t>(col), nt);
   });

@@ -68,11 +68,11 @@ at::Tensor rowdot(const at::Tensor& a, const at::Tensor& c, cudaStream_t s) {
   auto out = at::empty({B}, a.options());
   auto part = at::empty({B * kc::cg_step_blocks(n)}, a.options());
   if (a.scalar_type() == at::kDouble) {
-    kc::cg_dot_step<double, double>(n, 1, B, ptr<double>(a), ptr<double>(c), ptr<double>(out),
-                                    ptr<double>(part), s);
+    kc::cg_dot_step<double, double>(kernels::BlockShape{n, 1, B}, ptr<double>(a), ptr<double>(c),
+                                    ptr<double>(out), ptr<double>(part), s);
   } else {
-    kc::cg_dot_step<float, float>(n, 1, B, ptr<float>(a), ptr<float>(c), ptr<float>(out),
-                                  ptr<float>(part), s);
+    kc::cg_dot_step<float, float>(kernels::BlockShape{n, 1, B}, ptr<float>(a), ptr<float>(c),
+                                  ptr<float>(out), ptr<float>(part), s);
   }
   return out.to(at::kDouble);
 }

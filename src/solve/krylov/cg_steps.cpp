@@ -4,6 +4,7 @@
 #include "solve/krylov/cg_steps.h"
 
 #include "core/dispatch.h"
+#include "core/kernel_views.h"
 #include "core/products.h"
 #include "kernels/cpu/cg_kernels.h"
 
@@ -89,9 +90,8 @@ void cg_spmv_dot(const Pattern& pattern, const at::Tensor& values, const at::Ten
   DSLA_DISPATCH_INDEX(pattern.index_dtype(), "cg", [&] {
     DSLA_DISPATCH_VALUE(p.scalar_type(), "cg", [&] {
       using R = kc::real_of_t<scalar_t>;
-      kc::cg_spmv_dot<scalar_t, index_t>(n, k, B, ptr<index_t>(pattern.crow()),
-                                         ptr<index_t>(pattern.col()), ptr<scalar_t>(values),
-                                         values.size(0) == 1 ? 0 : pattern.nnz(), ptr<scalar_t>(p),
+      kc::cg_spmv_dot<scalar_t, index_t>(detail::csr_view<scalar_t, index_t>(pattern, values),
+                                         kernels::BlockShape{n, k, B}, ptr<scalar_t>(p),
                                          ptr<scalar_t>(q), ptr<R>(pq), detail::num_threads());
     });
   });
@@ -111,10 +111,20 @@ void cg_update(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Tens
   const int64_t B = x.size(0), n = x.size(1), k = x.size(2);
   DSLA_DISPATCH_VALUE(x.scalar_type(), "cg", [&] {
     using R = kc::real_of_t<scalar_t>;
-    kc::cg_update<scalar_t>(
-        n, k, B, ptr<scalar_t>(x), ptr<scalar_t>(r), ptr<scalar_t>(p), ptr<scalar_t>(q),
-        static_cast<const scalar_t*>(opt_ptr(dinv)), dinv_stride(dinv, n), ptr<R>(rz), ptr<R>(pq),
-        static_cast<const R*>(opt_ptr(active)), ptr<R>(rz_new), ptr<R>(rr), detail::num_threads());
+    kernels::CgVectors<scalar_t> v;
+    v.x = ptr<scalar_t>(x);
+    v.r = ptr<scalar_t>(r);
+    v.p = ptr<scalar_t>(p);
+    v.q = ptr<scalar_t>(q);
+    v.dinv = static_cast<const scalar_t*>(opt_ptr(dinv));
+    v.dinv_bstride = dinv_stride(dinv, n);
+    kernels::CgScalars<R> c;
+    c.rz = ptr<R>(rz);
+    c.pq = ptr<R>(pq);
+    c.active = static_cast<const R*>(opt_ptr(active));
+    c.rz_new = ptr<R>(rz_new);
+    c.rr = ptr<R>(rr);
+    kc::cg_update<scalar_t>(kernels::BlockShape{n, k, B}, v, c, detail::num_threads());
   });
 }
 
@@ -129,10 +139,17 @@ void cg_direction(at::Tensor& p, const at::Tensor& r, const at::Tensor& z, const
   const int64_t B = p.size(0), n = p.size(1), k = p.size(2);
   DSLA_DISPATCH_VALUE(p.scalar_type(), "cg", [&] {
     using R = kc::real_of_t<scalar_t>;
-    kc::cg_direction<scalar_t>(
-        n, k, B, ptr<scalar_t>(p), ptr<scalar_t>(r), static_cast<const scalar_t*>(opt_ptr(z)),
-        static_cast<const scalar_t*>(opt_ptr(dinv)), dinv_stride(dinv, n), ptr<R>(rz),
-        ptr<R>(rz_new), static_cast<const R*>(opt_ptr(active)), detail::num_threads());
+    kernels::CgVectors<scalar_t> v;
+    v.p = ptr<scalar_t>(p);
+    v.r = ptr<scalar_t>(r);
+    v.z = static_cast<const scalar_t*>(opt_ptr(z));
+    v.dinv = static_cast<const scalar_t*>(opt_ptr(dinv));
+    v.dinv_bstride = dinv_stride(dinv, n);
+    kernels::CgScalars<R> c;
+    c.rz = ptr<R>(rz);
+    c.rz_new = ptr<R>(rz_new);
+    c.active = static_cast<const R*>(opt_ptr(active));
+    kc::cg_direction<scalar_t>(kernels::BlockShape{n, k, B}, v, c, detail::num_threads());
   });
 }
 

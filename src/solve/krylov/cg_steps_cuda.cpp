@@ -42,9 +42,6 @@ at::Tensor real_dinv(const at::Tensor& dinv, at::ScalarType real) {
   auto d = dinv.is_complex() ? at::real(dinv) : dinv;
   return d.to(real).contiguous();
 }
-const at::Tensor& opt(const at::Tensor& t) {
-  return t;
-}
 
 }  // namespace
 
@@ -60,8 +57,8 @@ void cg_spmv_dot(const Pattern& pattern, const at::Tensor& values, const at::Ten
   auto s = at::cuda::getCurrentCUDAStream().stream();
   DSLA_DISPATCH_VALUE(p.scalar_type(), "cg", [&] {
     using R = typename Real<scalar_t>::type;
-    kc::cg_dot_step<scalar_t, R>(n, k, B, ptr<scalar_t>(p), ptr<scalar_t>(q), ptr<R>(pq),
-                                 ptr<R>(partials), s);
+    kc::cg_dot_step<scalar_t, R>(kernels::BlockShape{n, k, B}, ptr<scalar_t>(p), ptr<scalar_t>(q),
+                                 ptr<R>(pq), ptr<R>(partials), s);
   });
 }
 
@@ -85,11 +82,20 @@ void cg_update(at::Tensor& x, at::Tensor& r, const at::Tensor& p, const at::Tens
   auto s = at::cuda::getCurrentCUDAStream().stream();
   DSLA_DISPATCH_VALUE(x.scalar_type(), "cg", [&] {
     using R = typename Real<scalar_t>::type;
-    kc::cg_update_step<scalar_t, R>(n, k, B, ptr<scalar_t>(x), ptr<scalar_t>(r), ptr<scalar_t>(p),
-                                    ptr<scalar_t>(q), d.defined() ? ptr<R>(d) : nullptr, d_bs,
-                                    ptr<R>(rz), ptr<R>(pq),
-                                    active.defined() ? ptr<R>(opt(active)) : nullptr,
-                                    ptr<R>(rz_new), ptr<R>(rr), ptr<R>(partials), s);
+    kernels::CgVectors<scalar_t, R> v;
+    v.x = ptr<scalar_t>(x);
+    v.r = ptr<scalar_t>(r);
+    v.p = ptr<scalar_t>(p);
+    v.q = ptr<scalar_t>(q);
+    v.dinv = d.defined() ? ptr<R>(d) : nullptr;
+    v.dinv_bstride = d_bs;
+    kernels::CgScalars<R> c;
+    c.rz = ptr<R>(rz);
+    c.pq = ptr<R>(pq);
+    c.active = active.defined() ? ptr<R>(active) : nullptr;
+    c.rz_new = ptr<R>(rz_new);
+    c.rr = ptr<R>(rr);
+    kc::cg_update_step<scalar_t, R>(kernels::BlockShape{n, k, B}, v, c, ptr<R>(partials), s);
   });
 }
 
@@ -109,10 +115,17 @@ void cg_direction(at::Tensor& p, const at::Tensor& r, const at::Tensor& z, const
   auto s = at::cuda::getCurrentCUDAStream().stream();
   DSLA_DISPATCH_VALUE(p.scalar_type(), "cg", [&] {
     using R = typename Real<scalar_t>::type;
-    kc::cg_direction_step<scalar_t, R>(
-        n, k, B, ptr<scalar_t>(p), ptr<scalar_t>(r), z.defined() ? ptr<scalar_t>(z) : nullptr,
-        d.defined() ? ptr<R>(d) : nullptr, d_bs, ptr<R>(rz), ptr<R>(rz_new),
-        active.defined() ? ptr<R>(active) : nullptr, ptr<R>(beta), s);
+    kernels::CgVectors<scalar_t, R> v;
+    v.p = ptr<scalar_t>(p);
+    v.r = ptr<scalar_t>(r);
+    v.z = z.defined() ? ptr<scalar_t>(z) : nullptr;
+    v.dinv = d.defined() ? ptr<R>(d) : nullptr;
+    v.dinv_bstride = d_bs;
+    kernels::CgScalars<R> c;
+    c.rz = ptr<R>(rz);
+    c.rz_new = ptr<R>(rz_new);
+    c.active = active.defined() ? ptr<R>(active) : nullptr;
+    kc::cg_direction_step<scalar_t, R>(kernels::BlockShape{n, k, B}, v, c, ptr<R>(beta), s);
   });
 }
 

@@ -24,8 +24,9 @@
 #include <vector>
 
 #include "core/dispatch.h"
+#include "core/kernel_views.h"
 #include "core/products.h"
-#include "kernels/cpu/amg_kernels.h"
+#include "kernels/cpu/chebyshev_kernels.h"
 #include "solve/precond/common.h"
 #include "solve/precond/smoothing.h"
 
@@ -60,11 +61,10 @@ void cheb_first_cpu(const ChebyshevPassArgs& p, const at::Tensor& b, const at::T
                     at::Tensor& r, at::Tensor& d) {
   DSLA_DISPATCH_INDEX(p.a.index_dtype(), "chebyshev", [&] {
     AT_DISPATCH_FLOATING_TYPES(b.scalar_type(), "chebyshev", [&] {
-      kc::amg_cheb_first<scalar_t, index_t>(
-          p.a.rows(), ptr<index_t>(p.a.crow()), ptr<index_t>(p.a.col()), ptr<scalar_t>(p.values),
-          ptr<scalar_t>(p.dinv), static_cast<scalar_t>(p.host_coef[0]), ptr<scalar_t>(b),
-          x ? ptr<scalar_t>(*x) : nullptr, ptr<scalar_t>(r), ptr<scalar_t>(d),
-          dsla::detail::num_threads());
+      kc::cheb_first<scalar_t, index_t>(dsla::detail::csr_view<scalar_t, index_t>(p.a, p.values),
+                                        chebyshev_vectors<scalar_t>(p, &b, x, r, d, nullptr),
+                                        static_cast<scalar_t>(p.host_coef[0]),
+                                        dsla::detail::num_threads());
     });
   });
 }
@@ -73,11 +73,11 @@ void cheb_step_cpu(const ChebyshevPassArgs& p, int64_t k, at::Tensor& r, const a
                    at::Tensor& dn, at::Tensor& x, int mode) {
   DSLA_DISPATCH_INDEX(p.a.index_dtype(), "chebyshev", [&] {
     AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "chebyshev", [&] {
-      kc::amg_cheb_step<scalar_t, index_t>(
-          p.a.rows(), ptr<index_t>(p.a.crow()), ptr<index_t>(p.a.col()), ptr<scalar_t>(p.values),
-          ptr<scalar_t>(p.dinv), static_cast<scalar_t>(p.host_coef[2 * k - 1]),
-          static_cast<scalar_t>(p.host_coef[2 * k]), ptr<scalar_t>(r), ptr<scalar_t>(d),
-          ptr<scalar_t>(dn), ptr<scalar_t>(x), mode, dsla::detail::num_threads());
+      kc::cheb_step<scalar_t, index_t>(dsla::detail::csr_view<scalar_t, index_t>(p.a, p.values),
+                                       chebyshev_vectors<scalar_t>(p, nullptr, &x, r, d, &dn),
+                                       static_cast<scalar_t>(p.host_coef[2 * k - 1]),
+                                       static_cast<scalar_t>(p.host_coef[2 * k]), mode,
+                                       dsla::detail::num_threads());
     });
   });
 }

@@ -5,7 +5,8 @@
 #include <c10/cuda/CUDAGuard.h>
 
 #include "core/dispatch.h"
-#include "kernels/cuda/amg_cuda.h"
+#include "core/kernel_views.h"
+#include "kernels/cuda/chebyshev_cuda.h"
 #include "solve/precond/smoothing.h"
 
 namespace dsla::precond::detail {
@@ -24,10 +25,9 @@ void cheb_first_cuda(const ChebyshevPassArgs& p, const at::Tensor& b, const at::
   const c10::cuda::CUDAGuard guard(p.a.device());
   DSLA_DISPATCH_INDEX(p.a.index_dtype(), "chebyshev", [&] {
     AT_DISPATCH_FLOATING_TYPES(b.scalar_type(), "chebyshev", [&] {
-      kc::amg_cheb_first<scalar_t, index_t>(
-          p.a.rows(), ptr<index_t>(p.a.crow()), ptr<index_t>(p.a.col()), ptr<scalar_t>(p.values),
-          ptr<scalar_t>(p.dinv), ptr<scalar_t>(p.coef), ptr<scalar_t>(b),
-          x ? ptr<scalar_t>(*x) : nullptr, ptr<scalar_t>(r), ptr<scalar_t>(d), stream());
+      kc::cheb_first<scalar_t, index_t>(dsla::detail::csr_view<scalar_t, index_t>(p.a, p.values),
+                                        chebyshev_vectors<scalar_t>(p, &b, x, r, d, nullptr),
+                                        ptr<scalar_t>(p.coef), stream());
     });
   });
 }
@@ -38,10 +38,9 @@ void cheb_step_cuda(const ChebyshevPassArgs& p, int64_t k, at::Tensor& r, const 
   DSLA_DISPATCH_INDEX(p.a.index_dtype(), "chebyshev", [&] {
     AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "chebyshev", [&] {
       const scalar_t* c = ptr<scalar_t>(p.coef);
-      kc::amg_cheb_step<scalar_t, index_t>(
-          p.a.rows(), ptr<index_t>(p.a.crow()), ptr<index_t>(p.a.col()), ptr<scalar_t>(p.values),
-          ptr<scalar_t>(p.dinv), c + 2 * k - 1, c + 2 * k, ptr<scalar_t>(r), ptr<scalar_t>(d),
-          ptr<scalar_t>(dn), ptr<scalar_t>(x), mode, stream());
+      kc::cheb_step<scalar_t, index_t>(dsla::detail::csr_view<scalar_t, index_t>(p.a, p.values),
+                                       chebyshev_vectors<scalar_t>(p, nullptr, &x, r, d, &dn),
+                                       c + 2 * k - 1, c + 2 * k, mode, stream());
     });
   });
 }

@@ -39,9 +39,9 @@ void tri_solve(const Pattern& p, const at::Tensor& diag, const at::Tensor& vals,
   const int64_t vstride = vals.size(0) == 1 ? 0 : p.nnz();
   DSLA_DISPATCH_INDEX(p.index_dtype(), "preconditioner", [&] {
     DSLA_DISPATCH_VALUE(z.scalar_type(), "preconditioner", [&] {
-      kc::csr_tri_solve<scalar_t, index_t>(n, k, B, ptr<index_t>(p.crow()), ptr<index_t>(p.col()),
-                                           ptr<int64_t>(diag), ptr<scalar_t>(vals), vstride,
-                                           ptr<scalar_t>(z), n * k, how, num_threads());
+      kc::csr_tri_solve<scalar_t, index_t>(
+          {n, ptr<index_t>(p.crow()), ptr<index_t>(p.col()), ptr<scalar_t>(vals), vstride},
+          ptr<int64_t>(diag), k, B, {ptr<scalar_t>(z), n * k}, how, num_threads());
     });
   });
 }

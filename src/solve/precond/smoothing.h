@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "core/device_stub.h"
+#include "kernels/cpu/kernel_args.h"
 #include "solve/precond/common.h"
 #include "solve/precond/spectral_estimate.h"
 
@@ -38,9 +39,9 @@ SmootherPtr make_chebyshev_smoother(const SparseMatrix& A, const at::Tensor& din
 SmootherPtr make_l1_jacobi_smoother(const SparseMatrix& A, double omega);
 
 // The two fused passes of a Chebyshev sweep for one real system (B = 1, k = 1), one SpMV each
-// (kernels/cpu/amg_kernels.h, kernels/cuda/amg_cuda.h). first: r = b − A x (x null: r = b),
-// d = c0 D⁻¹ r. step k (1-based): r −= A d, dn = a_k d + b_k D⁻¹ r, then x per mode: 0: x += dn,
-// 1: x += d + dn, 2: x = d + dn. The CPU passes live in chebyshev.cpp; a device registers its
+// (kernels/cpu/chebyshev_kernels.h, kernels/cuda/chebyshev_cuda.h). first: r = b − A x (x null: r =
+// b), d = c0 D⁻¹ r. step k (1-based): r −= A d, dn = a_k d + b_k D⁻¹ r, then x per mode: 0: x +=
+// dn, 1: x += d + dn, 2: x = d + dn. The CPU passes live in chebyshev.cpp; a device registers its
 // own (chebyshev_cuda.cpp).
 struct ChebyshevPassArgs {
   const Pattern& a;
@@ -54,6 +55,21 @@ using ChebFirstFn = void(const ChebyshevPassArgs& p, const at::Tensor& b, const 
                          at::Tensor& r, at::Tensor& d);
 using ChebStepFn = void(const ChebyshevPassArgs& p, int64_t k, at::Tensor& r, const at::Tensor& d,
                         at::Tensor& dn, at::Tensor& x, int mode);
+// The kernels' vector group of a pass (null: a member the pass does not use).
+template <class V>
+kernels::ChebyshevVectors<V> chebyshev_vectors(const ChebyshevPassArgs& p, const at::Tensor* b,
+                                               const at::Tensor* x, at::Tensor& r,
+                                               const at::Tensor& d, at::Tensor* dn) {
+  auto raw = [](const at::Tensor* t) { return t ? static_cast<V*>(t->data_ptr()) : nullptr; };
+  kernels::ChebyshevVectors<V> v;
+  v.dinv = raw(&p.dinv);
+  v.b = raw(b);
+  v.x = raw(x);
+  v.r = raw(&r);
+  v.d = raw(&d);
+  v.dn = raw(dn);
+  return v;
+}
 extern device::Stub<ChebFirstFn> cheb_first_stub;
 extern device::Stub<ChebStepFn> cheb_step_stub;
 

@@ -10,8 +10,9 @@
 #include <vector>
 
 #include "core/dispatch.h"
+#include "core/kernel_views.h"
 #include "core/products.h"
-#include "kernels/cpu/amg_kernels.h"
+#include "kernels/cpu/chebyshev_kernels.h"
 
 namespace dsla::precond::detail {
 
@@ -90,9 +91,8 @@ void lanczos_cpu(const Pattern& a, const at::Tensor& values, const at::Tensor& d
   auto vv = values.contiguous(), dd = dinv.contiguous();
   DSLA_DISPATCH_INDEX(a.index_dtype(), "spectral estimate", [&] {
     AT_DISPATCH_FLOATING_TYPES(vv.scalar_type(), "spectral estimate", [&] {
-      kernels::cpu::amg_lanczos<scalar_t, index_t>(
-          a.rows(), dsla::detail::ptr<index_t>(a.crow()), dsla::detail::ptr<index_t>(a.col()),
-          dsla::detail::ptr<scalar_t>(vv), dsla::detail::ptr<scalar_t>(dd), K,
+      kernels::cpu::lanczos_tridiagonal<scalar_t, index_t>(
+          dsla::detail::csr_view<scalar_t, index_t>(a, vv), dsla::detail::ptr<scalar_t>(dd), K,
           dsla::detail::ptr<double>(al), dsla::detail::ptr<double>(be),
           dsla::detail::num_threads());
     });

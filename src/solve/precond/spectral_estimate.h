@@ -4,8 +4,8 @@
 // on D⁻¹A. One start vector (v_i = frac(0.618.. i + 0.25) − 0.5, deterministic, no RNG state)
 // and one breakdown rule (step j breaks down when ‖w_j‖ <= 1e-10 |α_j|: the tridiagonal ends
 // there, so no spurious zero Ritz value) on every device. Step kernels: the CPU kernel
-// (kernels/cpu/amg_kernels.h) and a registered device slot for one real system; ATen otherwise
-// (batches, complex).
+// (kernels/cpu/chebyshev_kernels.h) and a registered device slot for one real system; ATen
+// otherwise (batches, complex).
 #pragma once
 
 #include <dsla/linear_operator.h>

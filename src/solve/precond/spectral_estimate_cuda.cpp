@@ -8,7 +8,8 @@
 #include <cmath>
 
 #include "core/dispatch.h"
-#include "kernels/cuda/amg_cuda.h"
+#include "core/kernel_views.h"
+#include "kernels/cuda/chebyshev_cuda.h"
 #include "solve/precond/spectral_estimate.h"
 
 namespace dsla::precond::detail {
@@ -28,15 +29,15 @@ void lanczos_cuda(const Pattern& a, const at::Tensor& values, const at::Tensor& 
   const int64_t n = a.rows();
   auto v = values.contiguous(), d = dinv.contiguous();
   auto o = v.options().dtype(at::kDouble);
-  auto work = at::empty({kc::amg_lanczos_workspace(n)}, o);
+  auto work = at::empty({kc::lanczos_workspace(n)}, o);
   auto ticket = at::zeros({1}, o.dtype(at::kInt));
   auto coef = at::zeros({2 * K + 1}, o);  // alpha [K], then nrm [K + 1]
   DSLA_DISPATCH_INDEX(a.index_dtype(), "spectral estimate", [&] {
     AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "spectral estimate", [&] {
-      kc::amg_lanczos<scalar_t, index_t>(n, ptr<index_t>(a.crow()), ptr<index_t>(a.col()),
-                                         ptr<scalar_t>(v), ptr<scalar_t>(d), K, ptr<double>(work),
-                                         reinterpret_cast<unsigned*>(ptr<int32_t>(ticket)),
-                                         ptr<double>(coef), ptr<double>(coef) + K, stream());
+      kc::lanczos_tridiagonal<scalar_t, index_t>(
+          dsla::detail::csr_view<scalar_t, index_t>(a, v), ptr<scalar_t>(d), K, ptr<double>(work),
+          reinterpret_cast<unsigned*>(ptr<int32_t>(ticket)), ptr<double>(coef),
+          ptr<double>(coef) + K, stream());
     });
   });
   auto h = coef.cpu();

@@ -40,11 +40,24 @@ Csr<I> random_csr(int64_t rows, int64_t cols, double density, unsigned seed) {
 }
 
 template <class I>
+dsla::kernels::CsrPattern<I> pattern(const Csr<I>& m) {
+  return {m.rows, m.crow.data(), m.col.data()};
+}
+template <class I>
+dsla::kernels::CsrView<double, I> view(const Csr<I>& m) {
+  return {m.rows, m.crow.data(), m.col.data(), m.val.data(), 0};
+}
+template <class I>
+dsla::kernels::CsrOut<double, I> out(Csr<I>& m, double* vals) {
+  return {m.rows, m.crow.data(), m.col.data(), vals, 0};
+}
+
+template <class I>
 Csr<I> product(const Csr<I>& a, const Csr<I>& b, bool hash) {
   std::vector<int64_t> work(a.rows + 1), nnz(a.rows);
-  kc::spgemm_work<I>(a.rows, a.crow.data(), a.col.data(), b.crow.data(), work.data(), 2);
-  kc::spgemm_symbolic_count<I>(a.rows, b.cols, a.crow.data(), a.col.data(), b.crow.data(),
-                               b.col.data(), work.data(), hash, nnz.data(), 2);
+  kc::spgemm_work<I>(pattern(a), b.crow.data(), work.data(), 2);
+  const kc::SpgemmRows rs{b.cols, work.data(), hash, 2};
+  kc::spgemm_symbolic_count<I>(pattern(a), pattern(b), rs, nnz.data());
   Csr<I> c;
   c.rows = a.rows;
   c.cols = b.cols;
@@ -52,11 +65,8 @@ Csr<I> product(const Csr<I>& a, const Csr<I>& b, bool hash) {
   for (int64_t i = 0; i < a.rows; ++i) c.crow[i + 1] = c.crow[i] + static_cast<I>(nnz[i]);
   c.col.resize(c.crow.back());
   c.val.resize(c.crow.back());
-  kc::spgemm_symbolic_fill<I>(a.rows, b.cols, a.crow.data(), a.col.data(), b.crow.data(),
-                              b.col.data(), work.data(), hash, c.crow.data(), c.col.data(), 2);
-  kc::spgemm_numeric<double, I>(a.rows, b.cols, 1, a.crow.data(), a.col.data(), a.val.data(), 0,
-                                b.crow.data(), b.col.data(), b.val.data(), 0, c.crow.data(),
-                                c.col.data(), c.val.data(), 0, work.data(), hash, 2);
+  kc::spgemm_symbolic_fill<I>(pattern(a), pattern(b), rs, c.crow.data(), c.col.data());
+  kc::spgemm_numeric<double, I>(view(a), view(b), out(c, c.val.data()), 1, rs);
   return c;
 }
 
@@ -84,20 +94,17 @@ void check_against_naive(bool hash) {
   }
   // Entry map: summing products at c_pos reproduces C.
   std::vector<int64_t> work(a.rows + 1);
-  kc::spgemm_work<I>(a.rows, a.crow.data(), a.col.data(), b.crow.data(), work.data(), 2);
+  kc::spgemm_work<I>(pattern(a), b.crow.data(), work.data(), 2);
+  const kc::SpgemmRows rs{b.cols, work.data(), hash, 2};
   const int64_t t = work.back();
   std::vector<int64_t> ap(t), bp(t), cp(t);
-  kc::spgemm_expand<I>(a.rows, b.cols, a.crow.data(), a.col.data(), b.crow.data(), b.col.data(),
-                       c.crow.data(), c.col.data(), work.data(), hash, ap.data(), bp.data(),
-                       cp.data(), 2);
+  kc::spgemm_expand<I>(pattern(a), pattern(b), pattern(c), rs, ap.data(), bp.data(), cp.data());
   std::vector<double> cv(c.val.size(), 0.0);
   for (int64_t k = 0; k < t; ++k) cv[cp[k]] += a.val[ap[k]] * b.val[bp[k]];
   for (size_t k = 0; k < cv.size(); ++k) EXPECT_NEAR(cv[k], c.val[k], 1e-14);
   // Sampled product on A's pattern with G = C's values: sum_k C(i,k) B(j,k).
   std::vector<double> s(a.val.size());
-  kc::spgemm_sampled<double, I>(a.rows, b.cols, 1, a.crow.data(), a.col.data(), c.crow.data(),
-                                c.col.data(), c.val.data(), 0, b.crow.data(), b.col.data(),
-                                b.val.data(), 0, s.data(), 0, work.data(), hash, 2);
+  kc::spgemm_sampled<double, I>(view(c), view(b), out(a, s.data()), 1, rs);
   std::vector<double> s_ref(a.val.size(), 0.0);
   for (int64_t k = 0; k < t; ++k) s_ref[ap[k]] += cv[cp[k]] * b.val[bp[k]];
   for (size_t k = 0; k < s.size(); ++k) EXPECT_NEAR(s[k], s_ref[k], 1e-13);

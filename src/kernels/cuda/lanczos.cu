@@ -1,5 +1,5 @@
-// Lanczos for ρ(D⁻¹A) on a CUDA level (see amg_cuda.h): the same recurrence as
-// kernels::cpu::amg_lanczos, in two fused kernels per step with every scalar on the device.
+// Lanczos for ρ(D⁻¹A) on CUDA (see chebyshev_cuda.h): the same recurrence as
+// kernels::cpu::lanczos_tridiagonal, in two fused kernels per step with every scalar on the device.
 // The generic ATen version cost ~15 launches and a dozen n-sized temporaries per step; at
 // poisson2d:1024 its three calls on the two largest levels were 14 of the 31 ms AMG setup.
 //
@@ -8,7 +8,7 @@
 // thread from nrm[j] = ‖u_j‖² and alpha[j-1], so no kernel is spent on scaling.
 #include <algorithm>
 
-#include "kernels/cuda/amg_cuda.h"
+#include "kernels/cuda/chebyshev_cuda.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device_info.h"
@@ -110,13 +110,14 @@ __global__ void __launch_bounds__(kBlock)
 
 }  // namespace
 
-int64_t amg_lanczos_workspace(int64_t n) {
+int64_t lanczos_workspace(int64_t n) {
   return 4 * n + lanczos_grid(n);
 }
 
 template <class V, class I>
-void amg_lanczos(int64_t n, const I* crow, const I* col, const V* vals, const V* dinv, int64_t K,
-                 double* work, unsigned* ticket, double* alpha, double* nrm, cudaStream_t stream) {
+void lanczos_tridiagonal(const CsrView<V, I>& A, const V* dinv, int64_t K, double* work,
+                         unsigned* ticket, double* alpha, double* nrm, cudaStream_t stream) {
+  const int64_t n = A.rows;
   if (n == 0 || K <= 0) return;
   const int64_t g = lanczos_grid(n);
   double* s = work;
@@ -129,8 +130,8 @@ void amg_lanczos(int64_t n, const I* crow, const I* col, const V* vals, const V*
     double* cur = u[j % 3];
     double* prev = u[(j + 2) % 3];
     double* next = u[(j + 1) % 3];
-    lanczos_apply_k<V, I>
-        <<<g, kBlock, 0, stream>>>(n, crow, col, vals, s, cur, next, nrm, alpha, j, part, ticket);
+    lanczos_apply_k<V, I><<<g, kBlock, 0, stream>>>(n, A.crow, A.col, A.vals, s, cur, next, nrm,
+                                                    alpha, j, part, ticket);
     DSLA_CUDA_CHECK_LAUNCH();
     lanczos_orth_k<<<g, kBlock, 0, stream>>>(n, cur, prev, next, nrm, alpha, j, part, ticket);
     DSLA_CUDA_CHECK_LAUNCH();
@@ -138,8 +139,8 @@ void amg_lanczos(int64_t n, const I* crow, const I* col, const V* vals, const V*
 }
 
 #define DSLA_INST(V, I)                                                                     \
-  template void amg_lanczos<V, I>(int64_t, const I*, const I*, const V*, const V*, int64_t, \
-                                  double*, unsigned*, double*, double*, cudaStream_t);
+  template void lanczos_tridiagonal<V, I>(const CsrView<V, I>&, const V*, int64_t, double*, \
+                                          unsigned*, double*, double*, cudaStream_t);
 DSLA_INST(float, int32_t)
 DSLA_INST(float, int64_t)
 DSLA_INST(double, int32_t)
