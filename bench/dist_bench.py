@@ -7,6 +7,10 @@ warm-up, b = 1, x0 = 0, fp64. On this 2-core machine P = 2 measures the overhead
 exchange and the all-reduces more than any speed-up.
 
     python3 bench/dist_bench.py [--out bench/results] [--iters 200] [--sizes poisson2d:512,poisson3d:48]
+
+On a GPU machine, --device cuda moves each rank's matrix to the GPU (rank r on cuda:r mod the
+device count; ranks sharing one GPU exchange through the host with Gloo) and --backend nccl uses
+NCCL (one rank per GPU). CUDA times are wall-clock around a synchronized solve.
 """
 import argparse
 import datetime
@@ -35,24 +39,32 @@ def matrix_bytes(m):
     return nbytes(m.crow_indices()) + nbytes(m.col_indices()) + nbytes(m.values)
 
 
-def worker(rank, P, init, specs, iters, out):
+def worker(rank, P, init, specs, iters, out, device="cpu", backend="gloo"):
     import warnings
 
     warnings.simplefilter("ignore")  # rtol 0: every solve "fails" to converge, by design
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=P)
+    cuda = device == "cuda"
+    if cuda:
+        torch.cuda.set_device(rank % torch.cuda.device_count())
+    dist.init_process_group(backend, init_method=init, rank=rank, world_size=P)
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
     rows = []
     for spec in specs:
         kind, n = spec.split(":")
         A = getattr(dsla.distributed, kind)(int(n))
-        b = torch.ones(A.n_owned, dtype=torch.float64)
+        if cuda:
+            A = A.cuda()
+        b = torch.ones(A.n_owned, dtype=torch.float64, device=A.device)
         dsla.solve(A, b, method="cg", precond="jacobi", rtol=0.0, maxiter=10)  # warm-up
         times = []
         for _ in range(5):
+            sync()
             dist.barrier()
             t0 = time.perf_counter()
             _, info = dsla.solve(A, b, method="cg", precond="jacobi", rtol=0.0, maxiter=iters,
                                  return_info=True)
+            sync()
             times.append((time.perf_counter() - t0) / info.iterations)
         m = A._m
         dist_bytes = (matrix_bytes(m.diag) + matrix_bytes(m.offd) + nbytes(m.owned)
@@ -61,12 +73,12 @@ def worker(rank, P, init, specs, iters, out):
         local = A.local
         one = matrix_bytes(local._m)
         t = torch.tensor([statistics.median(times), A.n_ghost, A.n_owned, dist_bytes, one],
-                         dtype=torch.float64)
+                         dtype=torch.float64, device=A.device if backend == "nccl" else "cpu")
         allt = [torch.zeros_like(t) for _ in range(P)]
         dist.all_gather(allt, t)
         if rank == 0:
-            allt = torch.stack(allt)
-            rows.append(dict(problem=spec, ranks=P, n=A.shape[0], nnz=A.nnz,
+            allt = torch.stack(allt).cpu()
+            rows.append(dict(problem=spec, ranks=P, device=device, backend=backend, n=A.shape[0], nnz=A.nnz,
                              iterations=iters,
                              ms_per_iteration=float(allt[:, 0].max()) * 1e3,
                              ghosts_per_rank=[int(g) for g in allt[:, 1]],
@@ -86,14 +98,16 @@ def main():
     ap.add_argument("--iters", type=int, default=200)
     ap.add_argument("--sizes", default="poisson2d:512,poisson3d:48")
     ap.add_argument("--ranks", default="1,2")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--backend", default="gloo", choices=["gloo", "nccl"])
     a = ap.parse_args()
     specs = a.sizes.split(",")
     results = []
     for P in [int(p) for p in a.ranks.split(",")]:
         d = tempfile.mkdtemp()
         tmp = os.path.join(d, "rows.json")
-        mp.spawn(worker, args=(P, "file://" + os.path.join(d, "init"), specs, a.iters, tmp),
-                 nprocs=P)
+        mp.spawn(worker, args=(P, "file://" + os.path.join(d, "init"), specs, a.iters, tmp,
+                               a.device, a.backend), nprocs=P)
         with open(tmp) as f:
             results += json.load(f)
     try:
@@ -107,12 +121,14 @@ def main():
                command=" ".join(["python3", "bench/dist_bench.py"] + sys.argv[1:]),
                results=results)
     os.makedirs(a.out, exist_ok=True)
-    path = os.path.join(a.out, "dist-cpu-" + datetime.datetime.utcnow().strftime("%Y%m%d-%H%M%S")
+    gpu = torch.cuda.get_device_name(0) if a.device == "cuda" else None
+    doc["gpu"] = gpu
+    path = os.path.join(a.out, f"dist-{a.device}-{a.backend}-" + datetime.datetime.utcnow().strftime("%Y%m%d-%H%M%S")
                         + ".json")
     with open(path, "w") as f:
         json.dump(doc, f, indent=1)
     for r in results:
-        print(f"{r['problem']:>16} P={r['ranks']}: {r['ms_per_iteration']:.3f} ms/iteration, "
+        print(f"{r['problem']:>16} P={r['ranks']} {r['device']}/{r['backend']}: {r['ms_per_iteration']:.3f} ms/iteration, "
               f"ghosts {r['ghosts_per_rank']}, {r['bytes_per_owned_row']:.1f} B/row "
               f"(one device {r['one_device_bytes_per_row']:.1f}, x{r['memory_ratio']:.3f})")
     print(path)

@@ -146,6 +146,9 @@ class DistMatrix {
   // The same distribution and halo plan with new local values (values()'s layout).
   DistMatrix with_values(const at::Tensor& values) const;
   DistMatrix detach() const;
+  // The same distribution on another device (collective: every rank calls it, with the same
+  // device type; the index may differ, e.g. cuda:<local rank>). Differentiable in the values.
+  DistMatrix to(c10::Device device) const;
   // Neighbours, bytes per exchange, ghost fraction (this rank).
   std::string plan_summary() const;
   const HaloPlan& plan() const { return *plan_; }

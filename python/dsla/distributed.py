@@ -164,6 +164,27 @@ class DistTensor:
         """The same distribution and halo plan with new local values (``values``'s layout)."""
         return DistTensor(self._m.with_values(values), self._group)
 
+    def to(self, device):
+        """The same distribution on ``device`` (``"cuda"``, ``"cuda:1"``, ``torch.device``, or
+        ``"cpu"``). Collective: every rank calls it with the same device type (the index may
+        differ: ``cuda:<local rank>``). Differentiable in the values (gradients flow back to the
+        source matrix's values)."""
+        if isinstance(device, torch.dtype):
+            raise TypeError("dsla: DistTensor.to: argument 'device': got a dtype; a distributed "
+                            "matrix keeps the dtype it was built with (build it with dtype=)")
+        dev = torch.device(device)
+        if dev.type == "cuda" and dev.index is None:
+            dev = torch.device("cuda", torch.cuda.current_device())
+        return DistTensor(self._m.to_device(str(dev)), self._group)
+
+    def cuda(self, device=None):
+        """``to(device)``; by default the current CUDA device."""
+        return self.to("cuda" if device is None else torch.device("cuda", device)
+                       if isinstance(device, int) else device)
+
+    def cpu(self):
+        return self.to("cpu")
+
     def __matmul__(self, x):
         """``A @ x`` on owned slices ``[n_owned]`` / ``[n_owned, k]``: one halo exchange,
         overlapped with the diagonal block's product. Differentiable in ``A.values`` and

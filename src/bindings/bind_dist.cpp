@@ -86,6 +86,10 @@ void bind(py::module_& m) {
       .def("plan_summary", &DistMatrix::plan_summary)
       .def("with_values", &DistMatrix::with_values, py::arg("values"))
       .def(
+          "to_device",
+          [](const DistMatrix& A, const std::string& d) { return A.to(c10::Device(d)); },
+          py::arg("device"))
+      .def(
           "matmul",
           [](const DistMatrix& A, const at::Tensor& x) {
             py::gil_scoped_release nogil;

@@ -2,8 +2,9 @@
 // communicator's timeout (a peer that never arrives makes the call throw instead of hang).
 //
 // Gloo sums float, double and integer tensors on the host; complex tensors travel as their real
-// view, bools as uint8, and CUDA tensors on a Gloo group through a host copy (NCCL takes them
-// as they are).
+// view, bools as uint8, and CUDA tensors on a Gloo group through a host copy. NCCL takes CUDA
+// tensors as they are; the host tensors of dsla's own bookkeeping (counts, flags, agreement
+// checks) travel on an NCCL group through a copy to the current CUDA device.
 #include <dsla/dist.h>
 #include <dsla/errors.h>
 
@@ -32,8 +33,10 @@ struct Comm::Impl {
     return *slot;
   }
   // Gloo moves CUDA tensors through the host itself on some versions and not others: always
-  // stage here, so one path serves both.
-  bool stage(const at::Tensor& t) const { return t.is_cuda() && backend == "gloo"; }
+  // stage here, so one path serves both. NCCL has no host path: host tensors go to the GPU.
+  bool stage(const at::Tensor& t) const {
+    return (t.is_cuda() && backend == "gloo") || (!t.is_cuda() && backend == "nccl");
+  }
   void wait(const c10::intrusive_ptr<c10d::Work>& w, const char* what) const {
     try {
       w->wait(timeout);
@@ -51,10 +54,11 @@ namespace {
 
 constexpr auto kDefaultTimeout = std::chrono::minutes(30);
 
-// The tensor as Gloo can reduce it: contiguous, real, on the host when staging.
+// The tensor as the backend can reduce it: contiguous, real, and when staging on the other side
+// of the host/device line (Gloo: the host; NCCL: the current CUDA device).
 at::Tensor wire(const at::Tensor& t, bool stage) {
   at::Tensor w = t;
-  if (stage) w = w.cpu();
+  if (stage) w = t.is_cuda() ? w.cpu() : w.to(at::Device(at::kCUDA));
   if (w.scalar_type() == at::kBool) w = w.to(at::kByte);
   w = w.contiguous();
   if (w.is_complex()) w = at::view_as_real(w);

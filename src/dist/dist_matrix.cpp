@@ -249,6 +249,19 @@ DistMatrix DistMatrix::with_values(const at::Tensor& v) const {
   return A;
 }
 
+DistMatrix DistMatrix::to(c10::Device device) const {
+  TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
+  comm().check_same(static_cast<int64_t>(device.type()), "device", "the device type");
+  if (device == this->device()) return *this;
+  auto plan = std::make_shared<HaloPlan>(*plan_);
+  plan->send_idx = plan_->send_idx.to(device);
+  DistMatrix A;
+  A.plan_ = plan;
+  A.diag_ = diag_.to(device);
+  A.offd_ = offd_.to(device);
+  return A;
+}
+
 DistMatrix DistMatrix::detach() const {
   DistMatrix A = *this;
   A.diag_ = diag_.detach();
