@@ -576,3 +576,22 @@ def test_zero_size_refused_where_undefined():
         dsla.amg(E)
     with pytest.raises(ValueError, match="argument 'k'"):
         dsla.eigsh(E, k=1, which="SA")
+
+
+@pytest.mark.parametrize("method", ["cg", "minres", "bicgstab", "gmres", "lsqr", "lsmr"])
+def test_iterations_do_not_depend_on_check_every(method):
+    # A device checks convergence every 16 iterations (one host read per block); the steps run
+    # after the last system stopped change nothing and must not be counted: SolveInfo reports
+    # the iteration at which the slowest system stopped, whatever check_every is.
+    sym = method in ("cg", "minres")
+    A = dsla.poisson2d(30, dtype=torch.float64) if sym else dsla.convdiff2d(30, 2.0,
+                                                                           dtype=torch.float64)
+    n = A.shape[0]
+    B = torch.stack([torch.ones(n, dtype=torch.float64),
+                     torch.arange(n, dtype=torch.float64)], 1)
+    pc = "none" if method in ("lsqr", "lsmr") else "jacobi"
+    infos = [dsla.solve(A, B, method=method, precond=pc, rtol=1e-11, maxiter=4000,
+                        check_every=ce, return_info=True)[1] for ce in (1, 16, 7)]
+    assert all(i.converged for i in infos), infos
+    assert infos[0].iterations % 16 != 0 or infos[0].iterations % 7 != 0
+    assert [i.iterations for i in infos] == [infos[0].iterations] * 3, infos

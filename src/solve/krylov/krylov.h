@@ -58,6 +58,12 @@ class Monitor {
   int64_t check_every_;
   at::Tensor flags_;  // [4] bool on device: breakdown, indefinite, notfinite, (unused)
   at::Tensor last_rnorm_;
+  // Between host checks (check_every > 1, a device): the steps that began with a system still
+  // active (on the device), and the iteration count at the last check. The steps run after the
+  // last system stopped changed nothing, and are not counted (SolveInfo reports the iteration at
+  // which the slowest system stopped, as with check_every = 1).
+  at::Tensor live_;
+  int64_t checked_at_ = 0;
   bool check();
 };
 

@@ -1,5 +1,6 @@
 // Monitor: convergence checks with one host read every `check_every` iterations.
 #include <limits>
+#include <vector>
 
 #include "solve/krylov/krylov.h"
 
@@ -52,6 +53,7 @@ Monitor::Monitor(const SolveOptions& opt, const at::Tensor& bn, int64_t mi, c10:
   active = at::ones_like(bn);
   check_every_ = opt.check_every > 0 ? opt.check_every : (dev.is_cpu() ? 1 : 16);
   flags_ = at::zeros({kFlags}, bn.options().dtype(at::kBool));
+  if (check_every_ > 1) live_ = at::zeros({1}, bn.options().dtype(at::kDouble));
 }
 
 void Monitor::set_active(const at::Tensor& mask) {
@@ -59,6 +61,10 @@ void Monitor::set_active(const at::Tensor& mask) {
 }
 
 void Monitor::begin(const at::Tensor& rnorm) {
+  if (live_.defined()) {
+    live_.zero_();
+    checked_at_ = iterations;
+  }
   active.masked_fill_(rnorm <= tol, 0);
   auto bad = at::logical_and(at::isfinite(rnorm).logical_not(), active != 0);
   fail(Status::NotFinite, bad);
@@ -82,6 +88,7 @@ bool Monitor::step(const at::Tensor& rnorm) {
 
 bool Monitor::step_done(const at::Tensor& done, const at::Tensor& rnorm) {
   ++iterations;
+  if (live_.defined()) live_.add_((active != 0).any());
   active.masked_fill_(done, 0);
   last_rnorm_ = rnorm;
   const bool want = (iterations % check_every_ == 0) || iterations >= maxiter ||
@@ -93,12 +100,20 @@ bool Monitor::step_done(const at::Tensor& done, const at::Tensor& rnorm) {
 bool Monitor::check() {
   auto rel = safe_div(last_rnorm_.to(at::kDouble), bnorm.to(at::kDouble));
   rel = at::where(bnorm > 0, rel, last_rnorm_.to(at::kDouble));
-  auto pack = at::cat({(active != 0).any().to(at::kDouble).view({1}), flags_.to(at::kDouble),
-                       rel.numel() ? rel.max().view({1}) : at::zeros({1}, rel.options())})
-                  .cpu();
+  std::vector<at::Tensor> parts{(active != 0).any().to(at::kDouble).view({1}),
+                                flags_.to(at::kDouble),
+                                rel.numel() ? rel.max().view({1}) : at::zeros({1}, rel.options())};
+  if (live_.defined()) parts.push_back(live_);
+  auto pack = at::cat(parts).cpu();
   const double* h = pack.data_ptr<double>();
   const bool any_active = h[0] != 0;
   const double worst = h[1 + kFlags];
+  if (live_.defined()) {
+    // Every system stopped inside this block: count only the steps that had one running.
+    if (!any_active) iterations = checked_at_ + static_cast<int64_t>(h[2 + kFlags]);
+    live_.zero_();
+    checked_at_ = iterations;
+  }
   if (opt_.history) {
     hist_it.push_back(iterations);
     hist_res.push_back(worst);
