@@ -83,9 +83,13 @@ def logdet(A, *, method="auto", ordering="auto", probes=None, lanczos_steps=None
     the same probes, ``mean (y_j w_i + y_i w_j) / 2`` over the probes for entry ``(i, j)`` where
     ``y = A⁻¹ D^{1/2} z`` comes from one multi-right-hand-side CG solve through
     :func:`dsla.solve` (``precond=grad_precond``, default ``"jacobi"``, ``rtol=grad_rtol``,
-    default 1e-8) and ``w = D^{-1/2} z``: an unbiased estimate of the exact gradient (up to
-    the CG tolerance), whose error falls as ``1/√probes``. It is not the derivative of the
-    quadrature estimate itself. Not twice differentiable.
+    default 1e-6) and ``w = D^{-1/2} z``: an unbiased estimate of the exact gradient (up to
+    the CG tolerance), whose error falls as ``1/√probes`` — per entry ``(i, j)`` it is of the
+    order of ``‖A⁻¹ e_j‖ / √probes``, small against ``(A⁻¹)_{ij}`` only where the inverse is
+    concentrated near its diagonal (diagonally dominant A); for a large Laplacian the estimate
+    of a single step is noisy, and its use is stochastic optimization, where unbiasedness is
+    what counts. It is not the derivative of the quadrature estimate itself. Not twice
+    differentiable.
     """
     given = dict(probes=probes, lanczos_steps=lanczos_steps, seed=seed, scaling=scaling,
                  reorthogonalize=reorthogonalize, grad_rtol=grad_rtol, grad_precond=grad_precond)
