@@ -258,7 +258,14 @@ def logdet_stochastic(A, probes=None, lanczos_steps=None, seed=None, scaling="ja
     if bool((znorm2 == 0).any()):
         raise ValueError("dsla.logdet: argument 'probes': a probe vector is zero")
     with torch.no_grad():
-        alpha, beta = _lanczos(C, Z / znorm2.sqrt().unsqueeze(-2), m, reorthogonalize)
+        Q = Z / znorm2.sqrt().unsqueeze(-2)
+        # On the CPU the runs go in blocks of ~16 MB ([n, k] float64): past the cache the
+        # product and the column sums cost 2-3x more per column (poisson2d:256, 1 thread: 32
+        # columns 0.18 ms/column/product, 128 columns 0.37). A GPU takes every probe at once.
+        k = p if A.device.type != "cpu" else max(1, min(p, (1 << 24) // (8 * n)))
+        runs = [_lanczos(C, Q[..., j:j + k], m, reorthogonalize) for j in range(0, p, k)]
+        alpha = torch.cat([r[0] for r in runs], -2)
+        beta = torch.cat([r[1] for r in runs], -2)
         theta, tau = _quadrature(alpha, beta)
         lo = theta.amin(-1)
         if bool((lo <= 0).any()):
