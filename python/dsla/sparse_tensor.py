@@ -27,9 +27,10 @@ def _elementwise(name):
     method.__name__ = method.__qualname__ = name
     method.__doc__ = (f"``torch.{name}`` of the stored values, on A's pattern (shared); "
                       "differentiable. Applied to the stored entries only: the implicit zeros "
-                      "stay zero" + (f", although {name}(0) = {zero} (the dense result would "
-                                     "differ there; SciPy's and torch.sparse's convention)"
-                                     if zero else "")
+                      "stay zero" + (f", although {name}(0) = {zero}: the result differs "
+                                     "from the dense one there (SciPy and torch.sparse apply "
+                                     "functions to the stored values too, but offer only "
+                                     "those with f(0) = 0)" if zero else "")
                       + ". ``torch." + name + "(A)`` calls it.")
     return method
 
@@ -239,9 +240,10 @@ class SparseTensor(SparseTensorBase):
         two patterns (differentiable in both values; equal shapes, dtypes and devices; a batch
         broadcasts against an unbatched matrix). A number or 0-d tensor ``s`` is added to the
         *stored* entries only, ``values + s``, on A's pattern — the implicit zeros stay zero,
-        so ``A + s`` is not the dense ``A.to_dense() + s`` (SciPy refuses it; torch's sparse
-        tensors do the same as dsla). A dense tensor raises TypeError naming both ways to say
-        what is meant: ``A.to_dense() + D`` or ``A + dsla.SparseTensor.from_dense(D)``."""
+        so ``A + s`` is not the dense ``A.to_dense() + s`` (SciPy and torch's sparse tensors
+        refuse ``A + s``; for the dense sum write ``A.to_dense() + s``). A dense tensor raises
+        TypeError naming both ways to say what is meant: ``A.to_dense() + D`` or
+        ``A + dsla.SparseTensor.from_dense(D)``."""
         return _algebra.add(self, other, 1.0, "A + B")
 
     def __radd__(self, other):
