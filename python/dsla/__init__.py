@@ -48,9 +48,9 @@ from ._C import SingularMatrixError, SolveError
 from .generators import (aniso2d, convdiff2d, generate, poisson2d, poisson3d, random_sparse,
                          random_spd)
 from .sparse_tensor import SparseTensor
-from .construct import diag, eye
+from .construct import block_diag, diag, eye, kron, split_block_diag, tridiagonal
 from .io import read_mtx, read_mtx_info, write_mtx
-from .det import det, logdet, slogdet
+from .det import LogdetInfo, det, logdet, slogdet
 from .solve import Solver, SolveInfo, SolveWarning, solve
 from .plot import spy
 from .amg import AMG, amg, amg_solve
@@ -76,9 +76,10 @@ def add(A, B, alpha=1.0, beta=1.0):
 
 
 __all__ = [
-    "SparseTensor", "eye", "diag", "SolveError", "SingularMatrixError", "matmul", "add", "poisson2d",
+    "SparseTensor", "eye", "diag", "tridiagonal", "kron", "block_diag", "split_block_diag",
+    "SolveError", "SingularMatrixError", "matmul", "add", "poisson2d",
     "poisson3d", "aniso2d", "convdiff2d", "random_spd", "random_sparse", "generate", "spy",
-    "features", "det", "logdet", "slogdet", "read_mtx", "read_mtx_info", "write_mtx",
+    "features", "det", "logdet", "slogdet", "LogdetInfo", "read_mtx", "read_mtx_info", "write_mtx",
     "solve", "Solver", "SolveInfo", "SolveWarning", "AMG", "amg", "amg_solve",
     "eigsh", "eigs", "svds", "norm2", "cond", "EigenInfo", "EigenWarning",
     "nonlinear_solve", "NonlinearInfo", "NonlinearWarning", "distributed",

@@ -11,10 +11,28 @@ from ._util import as_shape, device_name, dtype_name
 # SparseTensor through SparseTensorBase), so importing them here closes no circle.
 from .eigen import cond as _cond, eigs as _eigs, eigsh as _eigsh, norm2 as _norm2, svds as _svds
 from .solve import solve as _solve
-from . import _interop, _torch_protocol
+from . import _algebra, _interop, _torch_protocol
 from .det import det as _det, logdet as _logdet, slogdet as _slogdet
 from .structure import (detect_matrix_type as _detect_matrix_type,
                         is_positive_definite as _is_positive_definite)
+
+
+def _elementwise(name):
+    """A method ``A.<name>()``: ``torch.<name>`` of the stored values, on A's pattern."""
+    def method(self):
+        return _algebra.elementwise(self, name)
+
+    zero = {"exp": "1", "cos": "1", "cosh": "1", "sigmoid": "0.5", "log": "-inf",
+            "log2": "-inf", "log10": "-inf", "rsqrt": "inf", "acos": "π/2"}.get(name)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = (f"``torch.{name}`` of the stored values, on A's pattern (shared); "
+                      "differentiable. Applied to the stored entries only: the implicit zeros "
+                      "stay zero" + (f", although {name}(0) = {zero}: the result differs "
+                                     "from the dense one there (SciPy and torch.sparse apply "
+                                     "functions to the stored values too, but offer only "
+                                     "those with f(0) = 0)" if zero else "")
+                      + ". ``torch." + name + "(A)`` calls it.")
+    return method
 
 
 class SparseTensor(SparseTensorBase):
@@ -215,30 +233,144 @@ class SparseTensor(SparseTensorBase):
         """``Aᵀ @ x`` without materializing the transpose's values."""
         return _C.matmul_transpose(self._m, x)
 
+    # Entrywise arithmetic. Implicit zeros stay zero under every operation below except
+    # where a docstring says otherwise; results share A's pattern where they keep it.
     def __add__(self, other):
-        if not isinstance(other, SparseTensor):
-            return NotImplemented
-        return SparseTensor._wrap(_C.add(self._m, other._m, 1.0, 1.0))
+        """``A + B``: a SparseTensor (or torch sparse tensor) B gives the sum on the union of the
+        two patterns (differentiable in both values; equal shapes, dtypes and devices; a batch
+        broadcasts against an unbatched matrix). A number or 0-d tensor ``s`` is added to the
+        *stored* entries only, ``values + s``, on A's pattern — the implicit zeros stay zero,
+        so ``A + s`` is not the dense ``A.to_dense() + s`` (SciPy and torch's sparse tensors
+        refuse ``A + s``; for the dense sum write ``A.to_dense() + s``). A dense tensor raises
+        TypeError naming both ways to say what is meant: ``A.to_dense() + D`` or
+        ``A + dsla.SparseTensor.from_dense(D)``."""
+        return _algebra.add(self, other, 1.0, "A + B")
+
+    def __radd__(self, other):
+        return _algebra.add(self, other, 1.0, "B + A")
 
     def __sub__(self, other):
-        if not isinstance(other, SparseTensor):
-            return NotImplemented
-        return SparseTensor._wrap(_C.add(self._m, other._m, 1.0, -1.0))
+        """``A - B``: as ``A + (-B)`` (union pattern; a number is subtracted from the stored
+        entries only)."""
+        return _algebra.add(self, other, -1.0, "A - B")
+
+    def __rsub__(self, other):
+        if _algebra._is_scalar(other):
+            return _algebra.add_scalar(self, other, reverse=True)
+        return _algebra.add(-self, other, 1.0, "B - A")
+
+    def add(self, other, alpha=1):
+        """``A + alpha * other`` (as torch.add): see :meth:`__add__`."""
+        return _algebra.add(self, other, alpha, "A.add()")
+
+    def sub(self, other, alpha=1):
+        """``A - alpha * other`` (as torch.sub)."""
+        return _algebra.add(self, other, -alpha, "A.sub()")
 
     def __neg__(self):
         return self.with_values(-self.values)
 
-    def __mul__(self, alpha):
-        if isinstance(alpha, (int, float, complex)) or (
-            isinstance(alpha, torch.Tensor) and alpha.dim() == 0
-        ):
-            return self.with_values(self.values * alpha)
-        return NotImplemented
+    def __mul__(self, other):
+        """``A * B``, the entrywise (Hadamard) product. A SparseTensor (or torch sparse) B: the
+        product on the *intersection* of the patterns (an entry stored in only one of them
+        multiplies an implicit zero), differentiable in both values, equal shapes, dtypes and
+        devices, batches broadcast. A dense tensor D broadcastable to ``(n, m)`` (or
+        ``(B, n, m)``): A's pattern with ``values * D[row, col]`` (sampled; ``A * v`` scales the
+        columns by ``v [m]``, ``A * u[:, None]`` the rows), differentiable in D too. A number or
+        0-d tensor scales the values."""
+        return _algebra.multiply(self, other, "A * B")
 
-    __rmul__ = __mul__
+    def __rmul__(self, other):
+        return _algebra.multiply(self, other, "B * A")
 
-    def __truediv__(self, alpha):
-        return self.with_values(self.values / alpha)
+    def mul(self, other):
+        """``A * other`` (as torch.mul): see :meth:`__mul__`."""
+        return _algebra.multiply(self, other, "A.mul()")
+
+    def multiply(self, other):
+        """The entrywise product, SciPy's name: see :meth:`__mul__`."""
+        return _algebra.multiply(self, other, "A.multiply()")
+
+    def __truediv__(self, other):
+        """``A / s`` for a number or 0-d tensor, or a dense tensor broadcastable to A's shape
+        (sampled at A's entries, as for ``*``); dividing by a sparse matrix would divide by its
+        implicit zeros and is refused."""
+        if _algebra._is_scalar(other):
+            return self.with_values(self.values / other)
+        if isinstance(other, torch.Tensor) and other.layout == torch.strided:
+            return self.with_values(self.values / _algebra.sample_dense(self, other, "A / D"))
+        raise TypeError(f"dsla: A / B: B must be a number or a dense tensor, got "
+                        f"{type(other).__name__}; dividing by a sparse matrix divides by its "
+                        "implicit zeros (for the stored entries of a common pattern use "
+                        "A.with_values(A.values / B.values))")
+
+    def __pow__(self, exponent):
+        """``A ** p``: the stored values to the power p (see :meth:`pow`)."""
+        return _algebra.power(self, exponent)
+
+    def pow(self, exponent):
+        """Stored values to the power ``exponent`` (a number or 0-d tensor), on A's pattern:
+        the implicit zeros stay zero, also for ``p <= 0`` (where the dense power would give 1
+        or inf) — SciPy's ``A.power(p)``."""
+        return _algebra.power(self, exponent)
+
+    def __abs__(self):
+        return self.abs()
+
+    def clamp(self, min=None, max=None):
+        """Stored values clamped to ``[min, max]`` (real values), on A's pattern. The implicit
+        zeros are not clamped: ``A.clamp(min=1)`` leaves them 0."""
+        return _algebra.clamp(self, min, max)
+
+    clip = clamp
+
+    abs = _elementwise("abs")
+    absolute = abs
+    neg = _elementwise("neg")
+    negative = neg
+    exp = _elementwise("exp")
+    expm1 = _elementwise("expm1")
+    log = _elementwise("log")
+    log1p = _elementwise("log1p")
+    log2 = _elementwise("log2")
+    log10 = _elementwise("log10")
+    sqrt = _elementwise("sqrt")
+    rsqrt = _elementwise("rsqrt")
+    square = _elementwise("square")
+    sin = _elementwise("sin")
+    cos = _elementwise("cos")
+    tan = _elementwise("tan")
+    asin = _elementwise("asin")
+    acos = _elementwise("acos")
+    atan = _elementwise("atan")
+    sinh = _elementwise("sinh")
+    cosh = _elementwise("cosh")
+    tanh = _elementwise("tanh")
+    asinh = _elementwise("asinh")
+    atanh = _elementwise("atanh")
+    sigmoid = _elementwise("sigmoid")
+    relu = _elementwise("relu")
+    sign = _elementwise("sign")
+    sgn = _elementwise("sgn")
+    floor = _elementwise("floor")
+    ceil = _elementwise("ceil")
+    round = _elementwise("round")
+    trunc = _elementwise("trunc")
+    angle = _elementwise("angle")
+
+    @property
+    def real(self):
+        """Real part of the values on A's pattern (a real SparseTensor; A itself when A is
+        real, as ``torch.real``); differentiable."""
+        if not self.dtype.is_complex:
+            return self
+        return _algebra.elementwise(self, "real")
+
+    @property
+    def imag(self):
+        """Imaginary part of the values on A's pattern (a real SparseTensor); complex A only,
+        as ``torch.imag``; differentiable."""
+        return _algebra.elementwise(self, "imag")
 
     def solve(self, b, **kwargs):
         """``x`` with ``A x = b`` (differentiable); options as for :func:`dsla.solve`."""
@@ -265,19 +397,61 @@ class SparseTensor(SparseTensorBase):
         ``"skew-hermitian"`` or ``"general"``; see :func:`dsla.detect_matrix_type`."""
         return _detect_matrix_type(self, **kwargs)
 
+    # Reductions. dim=None: all entries; dim=1: one value per row (over the columns, as in
+    # torch); dim=0: one value per column; batched matrices give [B] / [B, n] / [B, m].
+    # Every entry of the n x m matrix takes part, the implicit zeros included (the dense
+    # semantics of torch.sum / SciPy's sum, mean, max, min): a reduction of the stored values
+    # alone is one of A.values (e.g. A.values.mean(-1)).
     def sum(self, dim=None):
-        """``dim=None``: sum of all entries; ``dim=1``: row sums; ``dim=0``: column sums."""
+        """Sum of all entries (``dim=None``), row sums (``dim=1``) or column sums (``dim=0``);
+        differentiable. The implicit zeros add nothing: as ``torch.sparse.sum`` and SciPy."""
+        dim = _algebra._dim(dim, "A.sum()")
         if dim is None:
             return self.values.sum(-1)
-        if dim in (1, -1):
-            return self._m.row_sums()
-        if dim in (0, -2):
-            return self._m.col_sums()
-        raise ValueError("dsla: argument 'dim': use None, 0 or 1")
+        return self._m.row_sums() if dim == 1 else self._m.col_sums()
 
-    def norm(self, ord="fro"):
-        """Matrix norm: ``"fro"``, ``1`` (max column sum), ``inf`` (max row sum) or ``2``
-        (largest singular value, see :func:`dsla.norm2`)."""
+    def mean(self, dim=None):
+        """Mean over all ``n·m`` entries, per row (``dim=1``, the row sum over ``m``) or per
+        column (``dim=0``): the implicit zeros count, as SciPy's ``A.mean(axis)`` and
+        ``A.to_dense().mean(dim)`` (torch has no sparse mean to follow). The mean of the stored
+        values alone is ``A.values.mean(-1)``. An empty reduction is NaN, as in torch.
+        Differentiable."""
+        return _algebra.mean(self, dim)
+
+    def prod(self, dim=None):
+        """Product of all entries, per row (``dim=1``) or per column (``dim=0``), implicit zeros
+        included: a row (column) that is not full — fewer than ``m`` (``n``) stored entries —
+        has product 0, and so does the whole matrix unless every entry is stored (an empty
+        product is 1, as in torch). Differentiable (torch.prod's gradient, zeros included)."""
+        return _algebra.prod(self, dim)
+
+    def max(self, dim=None):
+        """Largest entry overall, per row (``dim=1``) or per column (``dim=0``), the implicit
+        zeros included as SciPy's ``A.max(axis)``: a row (column) that is not full has a
+        maximum of at least 0. Values only (no indices; ``torch.max(A)`` calls this, and
+        ``torch.amax(A, dim)`` the per-row/column form). Real values; an empty matrix (or
+        ``dim=1`` with no columns) raises ValueError. Differentiable: the gradient goes to the
+        stored entry that is the maximum (none when an implicit zero is)."""
+        return _algebra.extreme(self, dim, "max")
+
+    def min(self, dim=None):
+        """Smallest entry overall, per row or per column, implicit zeros included (SciPy's
+        ``A.min(axis)``): see :meth:`max`."""
+        return _algebra.extreme(self, dim, "min")
+
+    amax = max
+    amin = min
+
+    def norm(self, ord="fro", dim=None):
+        """Matrix norm (``dim=None``): ``"fro"``, ``1`` (max column sum), ``inf`` (max row sum)
+        or ``2`` (largest singular value, see :func:`dsla.norm2`). With ``dim=1`` (``0``): the
+        vector ``ord``-norm of each row (column), as ``torch.linalg.vector_norm(A.to_dense(),
+        ord, dim)``: ``ord`` = ``"fro"``/2 (default), 1, any p > 0, ``inf``, ``-inf`` (0 for a
+        row that is not full: the implicit zeros count) or 0 (the number of nonzero values).
+        Differentiable (a zero row has gradient 0, not NaN)."""
+        dim = _algebra._dim(dim, "A.norm()")
+        if dim is not None:
+            return _algebra.vector_norm(self, ord, dim)
         if ord in (1, "1"):
             ord = "1"
         elif ord in (float("inf"), "inf"):
