@@ -609,7 +609,10 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     estimate and products are collective; degree 3), ``"block_jacobi"`` (ILU(0) of each rank's
     diagonal block, no communication) or
     ``"block_jacobi:<kind>"`` with any local kind (``ilu0``, ``ic0``, ``ssor``, ``sgs``,
-    ``amg``, ...). x0: an initial guess, this rank's owned slice in b's shape (forward solves;
+    ``amg``, ...), ``"ras"`` / ``"ras:<kind>"`` (restricted additive Schwarz with overlap 1:
+    the local kind, ILU(0) by default, on each rank's rows and its ghost rows, fetched once;
+    one halo exchange per apply; not symmetric, so for GMRES / BiCGStab, refused with CG and
+    MINRES). x0: an initial guess, this rank's owned slice in b's shape (forward solves;
     not differentiated). M: a user preconditioner ``z = M r`` on owned slices (a SparseTensor
     ``[n_owned, n_owned]``, a callable on vectors of length ``n_owned``, or an object with
     ``matvec``); it overrides ``precond``, may communicate (every rank calls it in step), and an

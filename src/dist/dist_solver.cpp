@@ -18,6 +18,7 @@
 
 #include "dist/dist_internal.h"
 #include "dist/halo_plan.h"
+#include "dist/ras.h"
 #include "solve/krylov/krylov.h"
 #include "solve/make_preconditioner.h"
 #include "solve/precond/common.h"
@@ -114,8 +115,8 @@ at::Tensor initial_guess(const DistMatrix& A, const at::Tensor& x0_in, int64_t B
 }
 
 std::string kind_list() {
-  return "'none', 'auto', 'jacobi', 'chebyshev', 'block_jacobi' or 'block_jacobi:<local kind>' "
-         "(ilu0, ic0, ssor, sgs, amg, jacobi, ...)";
+  return "'none', 'auto', 'jacobi', 'chebyshev', 'block_jacobi', 'block_jacobi:<local kind>', "
+         "'ras' or 'ras:<local kind>' (ilu0, ic0, ssor, sgs, amg, jacobi, ...)";
 }
 
 }  // namespace
@@ -131,6 +132,9 @@ struct DistSolver::Impl {
   // A user preconditioner on owned slices (SolveOptions::M) and its adjoint, each apply agreed
   // on by every rank (an error in one rank's callable stops all of them, none hangs).
   LinearOperatorPtr user_M, user_M_adj;
+  // Restricted additive Schwarz (ras.h): operators on owned slices, collectives.
+  detail::Ras ras;
+  precond::Options ras_local;
   double anorm = 0.0, setup_time = 0.0;
   int64_t version = 0;
 
@@ -166,6 +170,10 @@ struct DistSolver::Impl {
     if (kind == "none") return;
     if (kind == "chebyshev") {
       setup_chebyshev();
+      return;
+    }
+    if (kind == "ras" || kind.rfind("ras:", 0) == 0) {
+      setup_ras(kind);
       return;
     }
     std::string local;
@@ -220,6 +228,27 @@ struct DistSolver::Impl {
     po.degree = opt.precond_degree;
     M = precond::detail::make_chebyshev(A.diag(), op, dinv, po, probably_hermitian(A, *op));
     M_adj = M->adjoint();
+  }
+
+  void setup_ras(const std::string& kind) {
+    const std::string local = kind == "ras" ? "ilu0" : kind.substr(4);
+    precond::check_kind(local, "precond");
+    DSLA_CHECK_ARG(local != "none" && local != "auto", "precond",
+                   "ras needs a local preconditioner kind after the colon, got '", local, "'");
+    DSLA_CHECK_ARG(method != Method::CG && method != Method::MINRES, "precond",
+                   "'ras' is not symmetric (it keeps only the owned part of each overlapped "
+                   "solve), so ",
+                   to_string(method),
+                   " cannot use it; use method='gmres' or 'bicgstab' with 'ras', or "
+                   "precond='block_jacobi' with ",
+                   to_string(method));
+    ras_local = precond::Options();
+    ras_local.kind = local;
+    ras_local.block_size = opt.precond_block_size;
+    ras_local.omega = opt.precond_omega;
+    ras_local.degree = opt.precond_degree;
+    ras = detail::make_ras(A, ras_local);
+    precond_name = "ras(" + local + ")";
   }
 
   void setup_user_precond() {
@@ -354,6 +383,8 @@ void DistSolver::refactor(const at::Tensor& values) {
   I.op_adj.reset();
   if (I.precond_name == "chebyshev") {
     I.setup_chebyshev();  // collective: the spectral estimate of the new values
+  } else if (I.ras.forward) {
+    I.ras = detail::make_ras(I.A, I.ras_local);  // collective: the ghost rows' new values
   } else {
     detail::local_step(C, [&] {
       if (I.M) {
@@ -415,7 +446,9 @@ at::Tensor DistSolver::solve3(const at::Tensor& b3_in, bool adjoint, SolveInfo* 
   P.opt = &I.opt;
   P.least_squares = I.method == Method::LSQR || I.method == Method::LSMR;
   P.anorm = I.anorm;
-  if (I.user_M) {
+  if (I.ras.forward) {
+    P.M = adjoint ? I.ras.adjoint.get() : I.ras.forward.get();
+  } else if (I.user_M) {
     // CG and MINRES need a Hermitian M: the adjoint solve reuses it.
     P.M = adjoint && !hermitian ? I.user_M_adj.get() : I.user_M.get();
   } else {
