@@ -107,6 +107,8 @@ def eigsh(A, k=6, which="LM", M=None, precond=None, sigma=None, tol=1e-8, maxite
     four runs LOBPCG (or shift-invert) as configured. The default LOBPCG block is
     ``k + max(4, k)``.
     Returns ``(values [k], vectors [n, k])`` (+ info): differentiable in A.values / M.values.
+    A batched A (or M) of B members gives ``(values [B, k], vectors [B, n, k])``, each member
+    solved as its own eigenproblem (info: a list of the members' infos). X0 may be ``[B, n, b]``.
     A :class:`dsla.distributed.DistTensor` runs :func:`dsla.distributed.eigsh` (``"SA"`` /
     ``"LA"`` by LOBPCG over the ranks).
     """
@@ -123,6 +125,11 @@ def eigsh(A, k=6, which="LM", M=None, precond=None, sigma=None, tol=1e-8, maxite
     _check_k(k)
     if M is not None:
         M = _check_A(M, "M")
+    if A.is_batched or (M is not None and M.is_batched):
+        return _eigsh_batched(A, M, k, which=which, precond=precond, sigma=sigma, tol=tol,
+                              maxiter=maxiter, block=block, X0=X0, seed=seed, solver=solver,
+                              return_info=return_info, raise_on_failure=raise_on_failure,
+                              degenerate_tol=degenerate_tol)
     d = _options(which, tol, maxiter, block, sigma, solver, X0, seed, raise_on_failure,
                  degenerate_tol, precond)
     lam, U, info = _C.eigsh(A._m, k, None if M is None else M._m, d)
@@ -173,6 +180,33 @@ def svds(A, k=6, which="LM", tol=1e-8, maxiter=None, block=None, seed=0, solver=
         U, S, V = U.flip(-1), S.flip(-1), V.flip(-1)
     _report(info, raise_on_failure)
     return (U, S, V, info) if return_info else (U, S, V)
+
+
+def _member(T, i):
+    """Batch member i of a batched SparseTensor (unbatched ones are shared)."""
+    return T.with_values(T.values[i]) if T is not None and T.is_batched else T
+
+
+def _eigsh_batched(A, M, k, X0=None, return_info=False, **kw):
+    """eigsh of each batch member, one after another (each member is its own eigenproblem: the
+    members' spectra share nothing a joint iteration could exploit). Values ``[B, k]``, vectors
+    ``[B, n, k]``, differentiable in the batched values; with ``return_info``, a list of the
+    members' infos."""
+    B = A.batch_size if A.is_batched else M.batch_size
+    if A.is_batched and M is not None and M.is_batched and M.batch_size != B:
+        raise ValueError(f"dsla: eigsh: argument 'M': batch size {M.batch_size} does not match "
+                         f"A's {B}")
+    if X0 is not None:
+        X0 = torch.as_tensor(X0)
+    lams, Us, infos = [], [], []
+    for i in range(B):
+        x0 = X0[i] if X0 is not None and X0.dim() == 3 else X0
+        lam, U, info = eigsh(_member(A, i), k, M=_member(M, i), X0=x0, return_info=True, **kw)
+        lams.append(lam)
+        Us.append(U)
+        infos.append(info)
+    lam, U = torch.stack(lams), torch.stack(Us)
+    return (lam, U, infos) if return_info else (lam, U)
 
 
 def norm2(A, tol=1e-8, maxiter=None, return_info=False, raise_on_failure=False):

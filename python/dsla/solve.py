@@ -165,6 +165,14 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     A distributed matrix (``dsla.distributed``) is solved by :func:`dsla.distributed.solve`
     (Krylov methods; b is this rank's owned slice).
 
+    A list of matrices with different patterns (``[A1, A2, ...]``, how graph learning batches
+    graphs) with a list ``b = [b1, b2, ...]`` (``[n_i]`` or ``[n_i, k]``, one k for all) solves
+    the block-diagonal system they form in one solve (:func:`dsla.block_diag`) and returns the
+    list ``[x1, x2, ...]``, differentiable in every ``Ai.values`` and ``bi``. The tolerance
+    applies to the whole stacked system (as one solve of the assembled batch); ``x0`` may be a
+    list too; ``M`` is not taken (one preconditioner per member has no meaning in one solve:
+    use ``precond``).
+
     A may also be a torch sparse COO/CSR tensor, a dense tensor, a scipy.sparse matrix, or a
     matrix-free operator (a callable ``x -> A x``, a pair ``(matvec, rmatvec)``, a scipy
     LinearOperator) for the Krylov methods: see ``dsla._interop``.
@@ -181,6 +189,12 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
 
     Returns ``x`` (differentiable), or ``(x, info)`` with ``return_info=True``.
     """
+    if isinstance(A, (list, tuple)):
+        return _solve_list(A, b, method=method, precond=precond, rtol=rtol, atol=atol,
+                           maxiter=maxiter, restart=restart, x0=x0, M=M,
+                           return_info=return_info, raise_on_failure=raise_on_failure,
+                           callback=callback, check_every=check_every, history=history,
+                           ordering=ordering, verbose=verbose)
     if getattr(A, "_is_distributed", False):  # a dsla.distributed.DistTensor: its own solve
         return A.solve(b, method=method, precond=precond, rtol=rtol, atol=atol,
                        maxiter=maxiter, restart=restart, return_info=return_info,
@@ -200,6 +214,43 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     progress.done(info)
     _report(info, raise_on_failure)
     return (x, info) if return_info else x
+
+
+def _solve_list(As, bs, x0=None, M=None, return_info=False, **kw):
+    """solve() on a list of matrices: one solve of their block-diagonal assembly."""
+    from ._algebra import block_diag
+
+    if len(As) == 0:
+        raise ValueError("dsla: argument 'A': the list of matrices is empty")
+    if M is not None:
+        raise TypeError("dsla: argument 'M': a list of matrices is solved as one block-diagonal "
+                        "system; pass precond= (a preconditioner kind) instead of M")
+    if not isinstance(bs, (list, tuple)) or len(bs) != len(As):
+        got = f"a list of {len(bs)}" if isinstance(bs, (list, tuple)) else type(bs).__name__
+        raise TypeError(f"dsla: argument 'b': with a list of {len(As)} matrices, b must be a list "
+                        f"of {len(As)} right-hand sides (b[i] for A[i]), got {got}")
+    mats = [_interop.as_sparse(Ai, f"A[{i}]") for i, Ai in enumerate(As)]
+    bs = [torch.as_tensor(bi) for bi in bs]
+    for i, (Ai, bi) in enumerate(zip(mats, bs)):
+        if Ai.is_batched:
+            raise ValueError(f"dsla: argument 'A[{i}]': is batched; a list takes unbatched "
+                             "matrices (its members are the batch)")
+        if bi.dim() not in (1, 2) or bi.shape[0] != Ai.shape[-2]:
+            raise ValueError(f"dsla: argument 'b[{i}]': has shape {tuple(bi.shape)}; expected "
+                             f"[{Ai.shape[-2]}] or [{Ai.shape[-2]}, k] (the rows of A[{i}])")
+        if bi.shape[1:] != bs[0].shape[1:]:
+            raise ValueError(f"dsla: argument 'b[{i}]': has shape {tuple(bi.shape)} but b[0] has "
+                             f"{tuple(bs[0].shape)}; every b[i] needs the same number of columns")
+    A = block_diag(mats)
+    b = torch.cat(bs, 0)
+    if isinstance(x0, (list, tuple)):
+        if len(x0) != len(mats):
+            raise ValueError(f"dsla: argument 'x0': a list of {len(x0)} guesses for "
+                             f"{len(mats)} matrices")
+        x0 = torch.cat([torch.as_tensor(x) for x in x0], 0)
+    x, info = solve(A, b, x0=x0, return_info=True, **kw)
+    xs = list(torch.split(x, [Ai.shape[-1] for Ai in mats], 0))
+    return (xs, info) if return_info else xs
 
 
 class Solver:
