@@ -13,6 +13,7 @@
 
 #include "cli/command.h"
 #include "cli/info_report.h"
+#include "core/dtype_names.h"
 #include "io/mtx_format.h"
 
 namespace dsla::cli {
@@ -53,7 +54,7 @@ InfoReport report_of_matrix(const SparseMatrix& M) {
   InfoReport r;
   r.rows = A.rows();
   r.cols = A.cols();
-  r.dtype = c10::toString(A.dtype());
+  r.dtype = torch_dtype_name(A.dtype());
   r.value_bytes = static_cast<int>(A.values().element_size());
   r.index64 = A.pattern()->index_dtype() == at::kLong;
   const bool single = A.dtype() == at::kFloat || A.dtype() == at::kComplexFloat;

@@ -17,6 +17,7 @@
 #include "cli/command.h"
 #include "cli/solve_dist.h"
 #include "cli/timing.h"
+#include "core/dtype_names.h"
 
 namespace dsla::cli {
 namespace {
@@ -92,7 +93,7 @@ int run_solve(const Args& args) {
   if (json) {
     std::cout << std::setprecision(6) << "{\"matrix\": \"" << json_escape(what)
               << "\", \"rows\": " << A.rows() << ", \"nnz\": " << A.nnz() << ", \"device\": \""
-              << A.device() << "\", \"dtype\": \"" << A.dtype()
+              << A.device() << "\", \"dtype\": \"" << torch_dtype_name(A.dtype())
               << "\", \"threads\": " << at::get_num_threads() << ", \"preset\": \""
               << json_escape(preset) << "\", \"method\": \"" << to_string(info.method)
               << "\", \"preconditioner\": \"" << json_escape(info.preconditioner)
@@ -108,7 +109,7 @@ int run_solve(const Args& args) {
               << ", \"peak_rss_bytes\": " << json_number(mem) << "}\n";
   } else {
     std::cout << "solve " << what << " (" << A.rows() << " x " << A.cols() << ", " << A.nnz()
-              << " nnz, " << A.dtype() << ") on " << A.device();
+              << " nnz, " << torch_dtype_name(A.dtype()) << ") on " << A.device();
     if (A.device().is_cpu()) std::cout << " with " << at::get_num_threads() << " threads";
     std::cout << "\n  method     " << to_string(info.method);
     if (!is_direct(info.method)) std::cout << " + " << info.preconditioner;

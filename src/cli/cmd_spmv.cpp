@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "cli/timing.h"
+#include "core/dtype_names.h"
 
 namespace dsla::cli {
 namespace {
@@ -38,14 +39,14 @@ int run_spmv(const Args& args) {
   const int threads = dev.is_cpu() ? at::get_num_threads() : 0;
   if (json) {
     std::cout << std::setprecision(6) << "{\"matrix\": \"" << json_escape(what)
-              << "\", \"device\": \"" << dev << "\", \"dtype\": \"" << A.dtype()
+              << "\", \"device\": \"" << dev << "\", \"dtype\": \"" << torch_dtype_name(A.dtype())
               << "\", \"rows\": " << A.rows() << ", \"nnz\": " << A.nnz() << ", \"k\": " << k
               << ", \"threads\": " << threads << ", \"time_s\": " << t << ", \"bytes\": " << bytes
               << ", \"gbps\": " << bytes / t / 1e9 << ", \"copy_gbps\": " << bw / 1e9
               << ", \"fraction_of_copy\": " << bytes / t / bw << "}\n";
   } else {
     std::cout << "spmv " << what << " (" << A.rows() << " rows, " << A.nnz() << " nnz, "
-              << A.dtype() << ", k=" << k << ") on " << dev;
+              << torch_dtype_name(A.dtype()) << ", k=" << k << ") on " << dev;
     if (threads) std::cout << " with " << threads << " threads";
     std::cout << "\n  time " << std::fixed << std::setprecision(3) << t * 1e3 << " ms (median of "
               << repeat << ")\n  " << std::setprecision(1) << bytes / t / 1e9

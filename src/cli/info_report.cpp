@@ -35,7 +35,8 @@ InfoReport info_report(const mtx::Coo& coo, bool single, const std::string& name
   InfoReport r;
   r.rows = h.rows;
   r.cols = h.cols;
-  r.dtype = cplx ? (single ? "ComplexFloat" : "ComplexDouble") : (single ? "Float" : "Double");
+  r.dtype = cplx ? (single ? "torch.complex64" : "torch.complex128")
+                 : (single ? "torch.float32" : "torch.float64");
   r.value_bytes = (single ? 4 : 8) * (cplx ? 2 : 1);
   r.index64 = info_index64(h.rows, h.cols, static_cast<int64_t>(coo.nnz()));
   const size_t n = coo.nnz();

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "core/dtype_names.h"
 
 namespace {
 
@@ -75,8 +76,8 @@ int main(int argc, char** argv) {
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     return it->second.run(args);
   } catch (const c10::Error& e) {
-    return fail(argc, argv, e.what_without_backtrace());
+    return fail(argc, argv, dsla::with_torch_dtype_names(e.what_without_backtrace()).c_str());
   } catch (const std::exception& e) {
-    return fail(argc, argv, e.what());
+    return fail(argc, argv, dsla::with_torch_dtype_names(e.what()).c_str());
   }
 }

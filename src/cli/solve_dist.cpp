@@ -2,6 +2,7 @@
 // generator, the solve runs over the ranks, rank 0 prints (the summary is the same everywhere:
 // SolveInfo is global).
 #include "cli/solve_dist.h"
+#include "core/dtype_names.h"
 
 #include <dsla/dist.h>
 
@@ -87,11 +88,11 @@ int run_solve_dist(const Args& args, const std::string& spec, const SolveOptions
               << ", \"max_neighbours\": " << g[1].item<int64_t>() << "}\n";
   } else {
     std::cout << "solve " << spec << " (" << A.rows() << " x " << A.cols() << ", " << A.nnz()
-              << " nnz, " << A.dtype() << ") on " << comm.size() << " ranks (" << comm.backend()
-              << ")\n  method     " << to_string(info.method) << " + " << info.preconditioner
-              << (opt.method == Method::Auto ? " (picked by auto)" : "") << "\n  status     "
-              << to_string(info.status) << "\n  iterations " << info.iterations << "\n  residual   "
-              << std::scientific << std::setprecision(3) << info.residual
+              << " nnz, " << torch_dtype_name(A.dtype()) << ") on " << comm.size() << " ranks ("
+              << comm.backend() << ")\n  method     " << to_string(info.method) << " + "
+              << info.preconditioner << (opt.method == Method::Auto ? " (picked by auto)" : "")
+              << "\n  status     " << to_string(info.status) << "\n  iterations " << info.iterations
+              << "\n  residual   " << std::scientific << std::setprecision(3) << info.residual
               << " (true ‖b − Ax‖/‖b‖, rtol " << opt.rtol << ")" << std::defaultfloat << std::fixed
               << std::setprecision(3) << "\n  setup      " << info.setup_time << " s\n  solve      "
               << info.solve_time << " s (" << ms << " ms/iteration)\n  halo       up to "

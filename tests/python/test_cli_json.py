@@ -35,3 +35,13 @@ def test_progress_goes_to_stderr_with_json():
     doc = json.loads(r.stdout)  # stdout is the document alone
     assert doc["iterations"] > 10 and "iteration" in r.stderr
     assert all(v is None or isinstance(v, (int, float, str, bool)) for v in doc.values())
+
+
+def test_cli_writes_torch_dtype_names():
+    # Issue #16 item 10: torch's names (torch.float64), not c10's (Double), in every output.
+    for cmd in (["info", "poisson2d:6"], ["solve", "poisson2d:6", "--json"],
+                ["solve", "poisson2d:6", "--json", "--method", "cg", "--rtol", "1e-5", "--dtype",
+                 "float32"],
+                ["spmv", "poisson2d:6", "--json", "--dtype", "float32"]):
+        out = subprocess.run([str(CLI)] + cmd, capture_output=True, text=True, check=True).stdout
+        assert "torch.float" in out and "Double" not in out and '"Float"' not in out, out

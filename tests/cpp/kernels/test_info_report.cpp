@@ -38,7 +38,7 @@ TEST(InfoReport, FiguresOfASmallMatrix) {
   EXPECT_EQ(s.strictly_dominant_rows, 1);
   EXPECT_EQ(s.zero_diagonals, 1);
   EXPECT_DOUBLE_EQ(s.norm_fro, std::sqrt(16.0 + 1 + 1 + 16 + 9 + 1));
-  EXPECT_EQ(r.dtype, "Double");
+  EXPECT_EQ(r.dtype, "torch.float64");
   EXPECT_FALSE(r.index64);
 }
 
@@ -46,7 +46,7 @@ TEST(InfoReport, HermitianIsSymmetricAndPatternsAreOnes) {
   const auto h = report(
       "%%MatrixMarket matrix coordinate complex hermitian\n2 2 2\n1 1 2 0\n2 1 1 -1\n", true);
   EXPECT_TRUE(h.summary.symmetric);
-  EXPECT_EQ(h.dtype, "ComplexFloat");
+  EXPECT_EQ(h.dtype, "torch.complex64");
   EXPECT_EQ(h.value_bytes, 8);
   const auto p = report("%%MatrixMarket matrix coordinate pattern general\n2 3 2\n1 3\n2 2\n");
   EXPECT_FALSE(p.summary.pattern_symmetric);  // not square
@@ -79,7 +79,7 @@ TEST(InfoReport, AnySizeAndAnyNamePrintValidJson) {
   const int64_t big = std::numeric_limits<int64_t>::max();
   dsla::cli::InfoReport r;
   r.rows = r.cols = big;  // (rows + 1) * 8 bytes overflows int64: printed as a number anyway
-  r.dtype = "Double";
+  r.dtype = "torch.float64";
   r.index64 = true;
   r.summary.norm_fro = std::numeric_limits<double>::infinity();
   const std::string json = dsla::cli::format_info(r, std::string("a\xff\"b\n", 5), true);
