@@ -86,6 +86,11 @@ std::tuple<at::Tensor, at::Tensor> eigsh(const SparseMatrix& A, int64_t k,
                                          const SparseMatrix* M = nullptr,
                                          EigenInfo* info = nullptr);
 
+// A matrix-free Hermitian operator: LOBPCG with A's products ("LM" — the default —, "SA", "LA";
+// opt.precond_op ≈ A⁻¹ as its preconditioner). Not differentiable (no entries to differentiate).
+std::tuple<at::Tensor, at::Tensor> eigsh(const LinearOperator& A, int64_t k,
+                                         const EigenOptions& opt = {}, EigenInfo* info = nullptr);
+
 // Nonsymmetric: (eigenvalues [k] complex, eigenvectors [n, k] complex), sorted by `which`.
 // Not differentiable.
 std::tuple<at::Tensor, at::Tensor> eigs(const SparseMatrix& A, int64_t k,

@@ -192,3 +192,52 @@ def operator_solve(A, b, method, precond, rtol, atol, maxiter, restart, x0, M,
     out = []
     x = _OperatorSolve.apply(b, apply_block, opts, op.block(adjoint, "adjoint"), out)
     return x, out[0]
+
+
+def operator_eigsh(A, k, which, M, sigma, precond, tol, maxiter, block, X0, seed,
+                   raise_on_failure):
+    """``dsla.eigsh`` on a matrix-free Hermitian operator: ``(lam, U, info)`` by LOBPCG."""
+    if M is not None:
+        raise ValueError("dsla: argument 'M': a generalized problem A x = λ M x needs the "
+                         "matrices' entries; pass A (and M) as dsla.SparseTensor or scipy.sparse")
+    if sigma is not None:
+        raise ValueError("dsla: argument 'sigma': shift-invert factors A − σI, which needs the "
+                         "matrix's entries; pass a dsla.SparseTensor or a scipy.sparse matrix")
+    if X0 is not None:
+        X0 = torch.as_tensor(X0)
+        if X0.dim() != 2:
+            raise ValueError(f"dsla: argument 'X0': expected a start block [n, b], got shape "
+                             f"{tuple(X0.shape)}")
+        n, dtype, device = X0.shape[0], X0.dtype, X0.device
+    elif getattr(A, "shape", None) is not None:
+        shape = tuple(A.shape)
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ValueError(f"dsla: argument 'A': eigsh needs a square operator, got shape "
+                             f"{shape}")
+        n, device = shape[0], torch.device("cpu")
+        dtype = torch.float64
+        if getattr(A, "dtype", None) is not None:
+            try:
+                import numpy as np
+
+                dtype = torch.from_numpy(np.empty(0, dtype=A.dtype)).dtype
+            except (TypeError, ImportError):
+                dtype = A.dtype if isinstance(A.dtype, torch.dtype) else torch.float64
+        if dtype not in (torch.float32, torch.float64, torch.complex64, torch.complex128):
+            dtype = torch.float64
+    else:
+        raise TypeError("dsla: argument 'A': a bare callable has no size; pass X0 (a start "
+                        "block [n, b] in the dtype and on the device to work in), or a "
+                        "scipy LinearOperator / an object with .shape and .matvec")
+    like = torch.empty(n, 0, dtype=dtype, device=device)
+    op = _Operator(A, torch.empty(n))
+    T = None
+    if precond not in (None, "none", "auto"):
+        if not callable(precond):
+            raise ValueError(f"dsla: argument 'precond': {precond!r} is built from the matrix's "
+                             "entries; with a matrix-free operator pass a callable r -> T r "
+                             "approximating A⁻¹")
+        T = _Operator(precond, torch.empty(n)).block(precond, "preconditioner")
+    opts = dict(which=which, tol=float(tol), maxiter=maxiter, block=block, X0=X0,
+                seed=int(seed), raise_on_failure=bool(raise_on_failure))
+    return _C.operator_eigsh(op.block(op.apply, "operator"), like, int(k), opts, T)

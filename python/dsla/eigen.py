@@ -109,7 +109,11 @@ def eigsh(A, k=6, which="LM", M=None, precond=None, sigma=None, tol=1e-8, maxite
     Returns ``(values [k], vectors [n, k])`` (+ info): differentiable in A.values / M.values.
     A batched A (or M) of B members gives ``(values [B, k], vectors [B, n, k])``, each member
     solved as its own eigenproblem (info: a list of the members' infos). X0 may be ``[B, n, b]``.
-    A :class:`dsla.distributed.DistTensor` runs :func:`dsla.distributed.eigsh` (``"SA"`` /
+    A matrix-free Hermitian operator (a scipy ``LinearOperator``, an object with ``shape`` and
+    ``matvec``, or a callable with ``X0`` giving n, dtype and device) runs LOBPCG on its
+    products: which ``"LM"``, ``"SA"``, ``"LA"``; ``precond`` a callable approximating ``A⁻¹``;
+    not differentiable (no entries). A :class:`dsla.distributed.DistTensor` runs
+    :func:`dsla.distributed.eigsh` (``"SA"`` /
     ``"LA"`` by LOBPCG over the ranks).
     """
     if getattr(A, "_is_distributed", False):
@@ -121,6 +125,13 @@ def eigsh(A, k=6, which="LM", M=None, precond=None, sigma=None, tol=1e-8, maxite
         return A._eigsh(k, which=which, precond=precond, tol=tol, maxiter=maxiter,
                         block=block, X0=X0, seed=seed, return_info=return_info,
                         raise_on_failure=raise_on_failure)
+    if _interop.is_operator(A):
+        _check_k(k)
+        lam, U, info = _interop.operator_eigsh(A, k, which, M, sigma, precond, tol, maxiter,
+                                               block, X0, seed, raise_on_failure)
+        _progress.report("eigsh", info.message)
+        _report(info, raise_on_failure)
+        return (lam, U, info) if return_info else (lam, U)
     A = _check_A(A)
     _check_k(k)
     if M is not None:

@@ -189,7 +189,7 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
 
     Returns ``x`` (differentiable), or ``(x, info)`` with ``return_info=True``.
     """
-    if isinstance(A, (list, tuple)):
+    if _is_matrix_list(A):
         return _solve_list(A, b, method=method, precond=precond, rtol=rtol, atol=atol,
                            maxiter=maxiter, restart=restart, x0=x0, M=M,
                            return_info=return_info, raise_on_failure=raise_on_failure,
@@ -214,6 +214,15 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     progress.done(info)
     _report(info, raise_on_failure)
     return (x, info) if return_info else x
+
+
+def _is_matrix_list(A):
+    """A list (or tuple) of matrices — not a (matvec, rmatvec) pair nor nested lists of numbers."""
+    if isinstance(A, list) and len(A) == 0:
+        return True  # _solve_list names the empty list
+    return isinstance(A, (list, tuple)) and len(A) > 0 and all(
+        is_sparse_tensor(M) or _interop._is_scipy_sparse(M)
+        or (isinstance(M, torch.Tensor) and M.dim() == 2) for M in A)
 
 
 def _solve_list(As, bs, x0=None, M=None, return_info=False, **kw):

@@ -124,6 +124,32 @@ void bind(py::module_& m) {
         return py::make_tuple(s, info);
       },
       py::arg("A"), py::arg("options"));
+  // eigsh of a matrix-free Hermitian operator (a Python callable on [n, k] blocks); `like`
+  // gives n, the dtype and the device; precond: a callable on [n, k] blocks or None.
+  m.def(
+      "operator_eigsh",
+      [](py::object apply, const at::Tensor& like, int64_t k, const py::dict& d,
+         py::object precond) {
+        const int64_t n = like.size(0);
+        auto A = py_operator(n, like.scalar_type(), like.device(), apply, "A");
+        EigenOptions o;
+        auto has = [&](const char* key) { return d.contains(key) && !d[key].is_none(); };
+        if (has("which")) o.which = d["which"].cast<std::string>();
+        if (has("tol")) o.tol = d["tol"].cast<double>();
+        if (has("maxiter")) o.maxiter = d["maxiter"].cast<int64_t>();
+        if (has("block")) o.block = d["block"].cast<int64_t>();
+        if (has("X0")) o.X0 = d["X0"].cast<at::Tensor>();
+        if (has("seed")) o.seed = d["seed"].cast<uint64_t>();
+        if (has("raise_on_failure")) o.raise_on_failure = d["raise_on_failure"].cast<bool>();
+        o.warn = false;
+        if (!precond.is_none()) {
+          o.precond_op = py_operator(n, like.scalar_type(), like.device(), precond, "precond");
+        }
+        EigenInfo info;
+        auto [lam, U] = dsla::eigsh(*A, k, o, &info);
+        return py::make_tuple(lam, U, info);
+      },
+      py::arg("apply"), py::arg("like"), py::arg("k"), py::arg("options"), py::arg("precond"));
   // x = A⁻¹ b for a matrix-free operator given as a Python callable on [n, k] tensors.
   m.def(
       "operator_solve",

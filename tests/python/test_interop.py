@@ -181,9 +181,12 @@ def test_matrix_free_operators_are_refused_where_the_entries_are_needed():
         dsla.solve(f, b, method="cholesky")
     with pytest.raises(ValueError, match="'precond'"):
         dsla.solve(f, b, precond="jacobi")
-    for fn in (dsla.eigsh, dsla.det, dsla.amg, dsla.Solver):
+    for fn in (dsla.det, dsla.amg, dsla.Solver):
         with pytest.raises(TypeError, match="matrix-free"):
             fn(f)
+    # eigsh takes operators (LOBPCG), but a bare callable does not say its size.
+    with pytest.raises(TypeError, match="has no size"):
+        dsla.eigsh(f)
     with pytest.raises(ValueError, match="keep the shape"):
         dsla.solve(lambda v: v[:3], b)
     with pytest.raises(TypeError, match="torch.Tensor"):
@@ -217,3 +220,57 @@ def test_edge_cases_one_by_one_float32_complex_and_int64_indices():
                                torch.linalg.solve(Dc, bc), rtol=1e-9, atol=1e-10)
     E = torch.zeros(0, 0, dtype=torch.float64)
     assert dsla.solve(E.to_sparse(), torch.zeros(0, dtype=torch.float64)).shape == (0,)
+
+
+# ---------------------------------------------------------------- eigsh on operators (item 5)
+def test_eigsh_on_matrix_free_operators():
+    import scipy.sparse.linalg as spl
+
+    A = dsla.poisson2d(12, dtype=torch.float64)
+    D = A.to_dense()
+    ev = torch.linalg.eigvalsh(D)
+    op = spl.aslinearoperator(A.to_scipy())
+    for which, ref in (("LM", ev[-4:]), ("SA", ev[:4]), ("LA", ev[-4:])):
+        lam, U, info = dsla.eigsh(op, 4, which=which, tol=1e-9, maxiter=500, return_info=True)
+        assert info.converged == 4 and info.method == "lobpcg", info
+        assert torch.allclose(lam, ref, rtol=1e-7, atol=1e-9), (which, lam, ref)
+        assert torch.allclose(D @ U, U * lam, atol=1e-6)
+    # A callable with X0 (n, dtype, device from it) and a preconditioner callable ≈ A⁻¹.
+    X0 = torch.randn(144, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    dinv = 1.0 / D.diagonal()
+    lam, U, info = dsla.eigsh(lambda v: A @ v, 3, which="SA", X0=X0, precond=lambda r: dinv * r,
+                              tol=1e-9, maxiter=500, return_info=True)
+    assert info.method == "lobpcg+user" and torch.allclose(lam, ev[:3], rtol=1e-7, atol=1e-9)
+    # A complex Hermitian operator (a (matvec, rmatvec)-less object with shape).
+    g = torch.Generator().manual_seed(1)
+    Hd = torch.randn(40, 40, dtype=torch.complex128, generator=g)
+    Hd = Hd + Hd.conj().T
+
+    class Op:
+        shape = (40, 40)
+        dtype = torch.complex128
+
+        def matvec(self, v):
+            return Hd @ v
+
+    lam, U = dsla.eigsh(Op(), 3, which="LA", tol=1e-10, maxiter=1000)
+    assert torch.allclose(lam, torch.linalg.eigvalsh(Hd)[-3:], rtol=1e-7, atol=1e-8)
+
+
+def test_eigsh_on_operators_refuses_what_needs_entries():
+    import scipy.sparse.linalg as spl
+
+    A = dsla.poisson2d(6, dtype=torch.float64)
+    op = spl.aslinearoperator(A.to_scipy())
+    with pytest.raises(TypeError, match="bare callable has no size.*X0"):
+        dsla.eigsh(lambda v: A @ v, 2)
+    with pytest.raises(ValueError, match="argument 'sigma'"):
+        dsla.eigsh(op, 2, sigma=1.0)
+    with pytest.raises(ValueError, match="argument 'M'"):
+        dsla.eigsh(op, 2, M=A)
+    with pytest.raises(ValueError, match="argument 'precond'"):
+        dsla.eigsh(op, 2, precond="amg")
+    with pytest.raises(ValueError, match="argument 'which'"):
+        dsla.eigsh(op, 2, which="SM")
+    with pytest.raises(ValueError, match="argument 'k'"):
+        dsla.eigsh(op, 20)
