@@ -63,6 +63,9 @@ struct SolveOptions {
   // Called at each convergence check with the iteration and the largest relative residual
   // estimate over the systems (costs one host read per check).
   std::function<void(int64_t, double)> callback;
+  // Called at each convergence check with the current iterate x ([B, n, k], not to be modified;
+  // SciPy's callback(xk)). GMRES forms x at its restarts: it passes the last one.
+  std::function<void(const at::Tensor&)> callback_x;
   int64_t check_every = 0;        // iterations between convergence checks; 0: 1 on CPU, 16 on CUDA
   bool history = false;           // record (iteration, residual estimate) at each check
   std::string ordering = "auto";  // direct methods: "auto", "amd", "metis", "natural", "nesdis"

@@ -554,24 +554,34 @@ class Solver:
     @functools.partial(_config.configurable, name="dsla.distributed.Solver")
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, raise_on_failure=False, callback=None, check_every=None,
-                 history=False, x0=None, M=None):
+                 history=False, x0=None, M=None, monitor=None):
         if not getattr(A, "_is_distributed", False):
             raise TypeError(f"dsla: argument 'A': expected a dsla.distributed.DistTensor, got "
                             f"{type(A).__name__}")
         self._A = A
         self._raise = bool(raise_on_failure)
-        self._s = _C.DistSolver(A._m, _options(method, precond, rtol, atol, maxiter, restart,
-                                               raise_on_failure, callback, check_every, history,
-                                               x0, M, A.n_owned))
+        self._bdim = 1
+        from .solve import _callbacks
+
+        monitor, callback_x = _callbacks(callback, monitor, A._m.is_batched, lambda: self._bdim)
+        d = _options(method, precond, rtol, atol, maxiter, restart, raise_on_failure, monitor,
+                     check_every, history, x0, M, A.n_owned)
+        if callback_x is not None:
+            d["callback_x"] = callback_x
+        self._s = _C.DistSolver(A._m, d)
         self.info = None
 
     def solve(self, b, return_info=False):
-        x, self.info = self._s.solve(torch.as_tensor(b), False)
+        b = torch.as_tensor(b)
+        self._bdim = b.dim()
+        x, self.info = self._s.solve(b, False)
         _report(self.info, self._A.rank, self._raise)
         return (x, self.info) if return_info else x
 
     def solve_adjoint(self, b, return_info=False):
-        x, self.info = self._s.solve(torch.as_tensor(b), True)
+        b = torch.as_tensor(b)
+        self._bdim = b.dim()
+        x, self.info = self._s.solve(b, True)
         _report(self.info, self._A.rank, self._raise)
         return (x, self.info) if return_info else x
 
@@ -598,7 +608,7 @@ class Solver:
 @functools.partial(_config.configurable, name="dsla.distributed.solve")
 def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, restart=30,
           return_info=False, raise_on_failure=False, callback=None, check_every=None,
-          history=False, x0=None, M=None):
+          history=False, x0=None, M=None, monitor=None):
     """Solve ``A x = b`` for a :class:`DistTensor` (``dsla.solve`` dispatches here).
 
     b: this rank's owned slice ``[n_owned]`` or ``[n_owned, k]`` (``b_global[A.owned]``).
@@ -616,7 +626,9 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     not differentiated). M: a user preconditioner ``z = M r`` on owned slices (a SparseTensor
     ``[n_owned, n_owned]``, a callable on vectors of length ``n_owned``, or an object with
     ``matvec``); it overrides ``precond``, may communicate (every rank calls it in step), and an
-    exception in it on one rank makes every rank raise. Returns ``x`` (owned slice,
+    exception in it on one rank makes every rank raise. callback(xk) receives this rank's
+    owned slice of the iterate at each check, monitor(iteration, residual) the global figures
+    (as :func:`dsla.solve`). Returns ``x`` (owned slice,
     differentiable in ``A.values`` and ``b``) or ``(x, info)``; info is the same on every rank.
     Keyword defaults come from ``dsla.config`` scopes in force (explicit keywords win); every
     rank must be under the same scopes.
@@ -625,9 +637,15 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     if not getattr(A, "_is_distributed", False):
         raise TypeError(f"dsla: argument 'A': expected a dsla.distributed.DistTensor, got "
                         f"{type(A).__name__}")
-    d = _options(method, precond, rtol, atol, maxiter, restart, raise_on_failure, callback,
+    from .solve import _callbacks
+
+    b = torch.as_tensor(b)
+    monitor, callback_x = _callbacks(callback, monitor, A._m.is_batched, b.dim)
+    d = _options(method, precond, rtol, atol, maxiter, restart, raise_on_failure, monitor,
                  check_every, history, x0, M, A.n_owned)
-    x, info = _C.dist_solve(A._m, torch.as_tensor(b), d)
+    if callback_x is not None:
+        d["callback_x"] = callback_x
+    x, info = _C.dist_solve(A._m, b, d)
     _report(info, A.rank, raise_on_failure)
     return (x, info) if return_info else x
 

@@ -127,6 +127,49 @@ def _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_f
     return d
 
 
+def _takes_two(fn):
+    """Whether fn requires two positional arguments (the old callback(iteration, residual))."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    required = [p for p in params if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(required) >= 2
+
+
+def _callbacks(callback, monitor, batched, bdim):
+    """SciPy's ``callback(xk)`` and dsla's ``monitor(iteration, residual)``: returns
+    ``(monitor, callback_x)``, callback_x taking the solver's iterate [B, n, k] and handing
+    ``callback`` the iterate in x's shape. ``bdim()`` gives the right-hand side's dimension."""
+    if callback is not None and _takes_two(callback):
+        if monitor is not None:
+            raise TypeError("dsla: argument 'callback': takes (iteration, residual), which is "
+                            "monitor's signature, and monitor= is given too; callback receives "
+                            "the iterate xk, as SciPy's")
+        warnings.warn("dsla: callback(iteration, residual) is now monitor=...; callback receives "
+                      "the iterate xk, as SciPy's callback (this call is treated as monitor)",
+                      FutureWarning, stacklevel=4)
+        return callback, None
+    if callback is None:
+        return monitor, None
+    if not callable(callback):
+        raise TypeError(f"dsla: argument 'callback': expected a callable xk -> None, got "
+                        f"{type(callback).__name__}")
+
+    def callback_x(x3):
+        d = bdim()
+        if d == 3:
+            xk = x3
+        elif d == 1:
+            xk = x3[..., 0] if batched else x3[0, :, 0]
+        else:  # [n, k], or [B, n] for a batched A
+            xk = x3[..., 0] if batched and x3.shape[-1] == 1 else x3[0]
+        callback(xk)
+
+    return monitor, callback_x
+
+
 def _report(info, raise_on_failure):
     if not info.converged and not raise_on_failure:
         warnings.warn(f"dsla: {info.message}", SolveWarning, stacklevel=3)
@@ -135,7 +178,7 @@ def _report(info, raise_on_failure):
 @functools.partial(_config.configurable, name="dsla.solve")
 def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, restart=30,
           x0=None, M=None, return_info=False, raise_on_failure=False, callback=None,
-          check_every=None, history=False, ordering="auto", verbose=False):
+          check_every=None, history=False, ordering="auto", verbose=False, monitor=None):
     """Solve ``A x = b`` (least squares ``min ‖A x − b‖`` for rectangular A with lsqr/lsmr).
 
     A: ``SparseTensor`` ``(n, m)`` or a batch ``(B, n, m)``. b: ``[n]``, ``[n, k]``; batched A
@@ -146,9 +189,11 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     ``"minres"``, ``"lsqr"``, ``"lsmr"``, ``"cholesky"``, ``"ldlt"``, ``"lu"`` (CUDA matrices:
     cuDSS, see ``dsla.features["cudss"]``).
     precond: ``None``/``"auto"``, ``"none"``, ``"jacobi"``, ... ; M: a user preconditioner
-    (SparseTensor, callable ``r -> M r``, or scipy LinearOperator). callback(iteration,
-    residual) is called at every convergence check (SciPy's callback receives the iterate
-    instead: not available here yet). maxiter counts iterations, i.e. products with A, for every
+    (SparseTensor, callable ``r -> M r``, or scipy LinearOperator). callback(xk)
+    receives the current iterate (x's shape; a copy) at every convergence check, as SciPy's
+    (GMRES: the iterate of its last restart); monitor(iteration, residual) receives the
+    iteration count and the largest relative residual estimate there (a callback taking two
+    arguments is still treated as monitor, with a FutureWarning). maxiter counts iterations, i.e. products with A, for every
     method: for GMRES that is inner iterations across restarts, where SciPy's gmres counts
     restart cycles (SciPy's ``maxiter=m`` with ``restart=r`` is dsla's ``maxiter=m * r``).
     ordering (direct methods): ``"auto"``, ``"amd"``, ``"metis"``, ``"natural"``, ``"nesdis"``
@@ -194,12 +239,12 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
                            maxiter=maxiter, restart=restart, x0=x0, M=M,
                            return_info=return_info, raise_on_failure=raise_on_failure,
                            callback=callback, check_every=check_every, history=history,
-                           ordering=ordering, verbose=verbose)
+                           ordering=ordering, verbose=verbose, monitor=monitor)
     if getattr(A, "_is_distributed", False):  # a dsla.distributed.DistTensor: its own solve
         return A.solve(b, method=method, precond=precond, rtol=rtol, atol=atol,
                        maxiter=maxiter, restart=restart, return_info=return_info,
                        raise_on_failure=raise_on_failure, callback=callback,
-                       check_every=check_every, history=history, x0=x0, M=M)
+                       check_every=check_every, history=history, x0=x0, M=M, monitor=monitor)
     if _interop.is_operator(A):
         x, info = _interop.operator_solve(A, b, method, precond, rtol, atol, maxiter, restart,
                                           x0, M, raise_on_failure)
@@ -207,9 +252,12 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
         return (x, info) if return_info else x
     A = _interop.as_sparse(A, "A")
     b = torch.as_tensor(b)
-    progress = _progress.Progress("solve", verbose, callback, maxiter)
+    monitor, callback_x = _callbacks(callback, monitor, A.is_batched, b.dim)
+    progress = _progress.Progress("solve", verbose, monitor, maxiter)
     opts = _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_failure,
                     progress.callback, check_every, history, ordering)
+    if callback_x is not None:
+        opts["callback_x"] = callback_x
     x, info = _C.solve(A._m, b, opts)
     progress.done(info)
     _report(info, raise_on_failure)
@@ -287,24 +335,33 @@ class Solver:
     @functools.partial(_config.configurable, name="dsla.Solver")
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, x0=None, M=None, raise_on_failure=False, callback=None,
-                 check_every=None, history=False, ordering="auto", verbose=False):
+                 check_every=None, history=False, ordering="auto", verbose=False, monitor=None):
         A = _interop.as_sparse(A, "A")
         self._raise = raise_on_failure
-        self._progress = _progress.Progress("Solver", verbose, callback, bar=False)
-        self._s = _C.Solver(A._m, _options(A, method, precond, rtol, atol, maxiter, restart, x0,
-                                           M, raise_on_failure, self._progress.callback,
-                                           check_every, history, ordering))
+        self._bdim = 1
+        monitor, callback_x = _callbacks(callback, monitor, A.is_batched, lambda: self._bdim)
+        self._progress = _progress.Progress("Solver", verbose, monitor, bar=False)
+        opts = _options(A, method, precond, rtol, atol, maxiter, restart, x0, M,
+                        raise_on_failure, self._progress.callback, check_every, history,
+                        ordering)
+        if callback_x is not None:
+            opts["callback_x"] = callback_x
+        self._s = _C.Solver(A._m, opts)
         _progress.report("Solver setup", f"{self._s.method}, {self._s.setup_time:.3g} s")
         self.info = None
 
     def solve(self, b, return_info=False):
-        x, self.info = self._s.solve(torch.as_tensor(b))
+        b = torch.as_tensor(b)
+        self._bdim = b.dim()
+        x, self.info = self._s.solve(b)
         self._progress.done(self.info)
         _report(self.info, self._raise)
         return (x, self.info) if return_info else x
 
     def solve_adjoint(self, b, return_info=False):
-        x, self.info = self._s.solve_adjoint(torch.as_tensor(b))
+        b = torch.as_tensor(b)
+        self._bdim = b.dim()
+        x, self.info = self._s.solve_adjoint(b)
         self._progress.done(self.info)
         _report(self.info, self._raise)
         return (x, self.info) if return_info else x

@@ -66,6 +66,14 @@ SolveOptions solve_options_from(const py::dict& d) {
       (*cb)(it, res);
     };
   }
+  if (has("callback_x")) {
+    // The iterate as the Python side shapes it (a detached copy: the method keeps updating x).
+    auto cb = hold(d["callback_x"]);
+    o.callback_x = [cb](const at::Tensor& x) {
+      py::gil_scoped_acquire gil;
+      (*cb)(x.detach().clone());
+    };
+  }
   return o;
 }
 

@@ -26,8 +26,8 @@ def test_summaries_at_info_and_checks_at_debug(caplog):
     caplog.clear()
     seen = []
     with caplog.at_level(logging.DEBUG, logger="dsla"):
-        dsla.solve(A, b, method="cg", rtol=1e-10, callback=lambda it, r: seen.append(it))
-    assert "solve: iteration" in caplog.text and seen  # the user's callback still runs
+        dsla.solve(A, b, method="cg", rtol=1e-10, monitor=lambda it, r: seen.append(it))
+    assert "solve: iteration" in caplog.text and seen  # the user's monitor still runs
 
 
 def test_quiet_solve_installs_no_hook():

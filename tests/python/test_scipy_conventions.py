@@ -57,3 +57,57 @@ def test_one_default_rtol_for_python_cpp_and_cli():
     out = subprocess.run([str(CLI), "solve", "poisson2d:8", "--method", "cg", "--json"],
                          capture_output=True, text=True, check=True).stdout
     assert json.loads(out)["rtol"] == 1e-8
+
+
+# ---------------------------------------------------------------- callback(xk), as SciPy
+def test_callback_receives_the_iterate_as_scipy():
+    A = dsla.poisson2d(8, dtype=torch.float64)
+    n = A.shape[0]
+    b = torch.linspace(1, 2, n, dtype=torch.float64)
+    xs, its = [], []
+    x, info = dsla.solve(A, b, method="cg", precond="none", rtol=1e-10,
+                         callback=lambda xk: xs.append(xk),
+                         monitor=lambda it, r: its.append(it), return_info=True)
+    # One call per convergence check (every iteration on the CPU), the iterate in x's shape.
+    assert len(xs) == len(its) == info.iterations
+    assert all(xk.shape == x.shape for xk in xs)
+    assert torch.equal(xs[-1], x)
+    res = [float((b - A @ xk).norm()) for xk in xs]
+    assert res[-1] < 1e-9 * float(b.norm()) < res[0]
+    # SciPy's cg calls its callback with the same iterates (same algorithm, same start).
+    import scipy.sparse.linalg as spl
+
+    ref = []
+    tol = "rtol" if "rtol" in inspect.signature(spl.cg).parameters else "tol"
+    spl.cg(A.to_scipy(), b.numpy(), **{tol: 1e-10}, callback=lambda xk: ref.append(xk.copy()))
+    m = min(5, len(ref))
+    for k in range(m):
+        assert np.allclose(xs[k].numpy(), ref[k], rtol=1e-8, atol=1e-12)
+    # Several right-hand sides, a batch, a prepared Solver, GMRES.
+    B = torch.stack([b, b.flip(0)], 1)
+    seen = []
+    dsla.solve(A, B, method="cg", rtol=1e-8, callback=lambda xk: seen.append(xk.shape))
+    assert seen and all(s == (n, 2) for s in seen)
+    Ab = A.with_values(torch.stack([A.values, 2 * A.values]))
+    seen = []
+    dsla.solve(Ab, torch.stack([b, b]), method="cg", rtol=1e-8,
+               callback=lambda xk: seen.append(xk.shape))
+    assert seen and all(s == (2, n) for s in seen)
+    S = dsla.Solver(A, method="gmres", precond="jacobi", rtol=1e-8,
+                    callback=lambda xk: seen.append(xk.shape))
+    seen.clear()
+    S.solve(b)
+    assert seen and all(s == (n,) for s in seen)
+
+
+def test_two_argument_callback_is_monitor_with_a_warning():
+    A = dsla.poisson2d(5, dtype=torch.float64)
+    b = torch.ones(25, dtype=torch.float64)
+    seen = []
+    with pytest.warns(FutureWarning, match="monitor"):
+        dsla.solve(A, b, method="cg", callback=lambda it, r: seen.append((it, r)))
+    assert seen and isinstance(seen[0][0], int)
+    with pytest.raises(TypeError, match="argument 'callback'"):
+        dsla.solve(A, b, method="cg", callback=lambda it, r: None, monitor=lambda it, r: None)
+    with pytest.raises(TypeError, match="argument 'callback'"):
+        dsla.solve(A, b, method="cg", callback=3)

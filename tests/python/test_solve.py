@@ -161,7 +161,7 @@ def test_int64_indices_and_x0_and_callback():
     assert A.index_dtype == torch.int64
     b = torch.randn(25, dtype=torch.float64)
     seen = []
-    x, info = dsla.solve(A, b, method="cg", rtol=1e-12, callback=lambda it, r: seen.append((it, r)),
+    x, info = dsla.solve(A, b, method="cg", rtol=1e-12, monitor=lambda it, r: seen.append((it, r)),
                          history=True, return_info=True)
     assert seen and len(info.history_iterations) == len(seen)
     ref = torch.linalg.solve(D, b)

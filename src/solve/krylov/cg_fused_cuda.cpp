@@ -298,7 +298,7 @@ std::unique_ptr<CgSteps> make_cuda_cg_steps(const Problem& P, const SparseMatrix
                                             const at::Tensor& x, const CgTuning& tuning) {
   const auto& opt = *P.opt;
   if (!x.is_cuda() || x.dim() != 3 || x.size(2) != 1 || !x.is_contiguous() || opt.callback ||
-      opt.history || (A.dtype() != at::kDouble && A.dtype() != at::kFloat) ||
+      opt.callback_x || opt.history || (A.dtype() != at::kDouble && A.dtype() != at::kFloat) ||
       x.scalar_type() != A.dtype()) {
     return nullptr;
   }

@@ -43,6 +43,7 @@ void run(Method method, const Problem& P, const at::Tensor& b, at::Tensor& x, So
     maxiter = std::max<int64_t>(
         100, 10 * std::max(space.global_rows(A.rows()), space.global_rows(A.cols())));
   Monitor mon(opt, bnorm, maxiter, b.device());
+  mon.x = &x;
   double prev_worst = std::numeric_limits<double>::infinity();
   at::Tensor rn;
   Status status = Status::Converged;

@@ -33,6 +33,7 @@ class Monitor {
   at::Tensor active;  // [B, 1, k] real 0/1
   int64_t iterations = 0;
   int64_t maxiter = 0;
+  const at::Tensor* x = nullptr;  // the iterate, for SolveOptions::callback_x
   Status status = Status::Converged;
   std::string message;
   std::vector<int64_t> hist_it;

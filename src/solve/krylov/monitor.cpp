@@ -119,6 +119,7 @@ bool Monitor::check() {
     hist_res.push_back(worst);
   }
   if (opt_.callback) opt_.callback(iterations, worst);
+  if (opt_.callback_x && x) opt_.callback_x(*x);
   return !any_active || iterations >= maxiter;
 }
 
