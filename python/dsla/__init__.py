@@ -48,6 +48,7 @@ from ._C import SingularMatrixError, SolveError
 from .generators import (aniso2d, convdiff2d, generate, poisson2d, poisson3d, random_sparse,
                          random_spd)
 from .sparse_tensor import SparseTensor
+from ._algebra import add_matrices as _add_matrices
 from .construct import block_diag, diag, eye, kron, split_block_diag, tridiagonal
 from .io import read_mtx, read_mtx_info, write_mtx
 from .det import LogdetInfo, det, logdet, slogdet
@@ -71,8 +72,8 @@ def matmul(A, x):
 
 
 def add(A, B, alpha=1.0, beta=1.0):
-    """``alpha * A + beta * B`` over the union pattern (differentiable)."""
-    return SparseTensor._wrap(_C.add(A._m, B._m, float(alpha), float(beta)))
+    """``alpha * A + beta * B`` over the union pattern (differentiable; batches broadcast)."""
+    return _add_matrices(A, B, alpha, beta, "dsla.add")
 
 
 __all__ = [
