@@ -425,9 +425,9 @@ def _batch_values(values, names, what):
         batch = tuple(torch.broadcast_shapes(*shapes))
     except RuntimeError:
         got = ", ".join(f"{nm}: {s}" for nm, s in zip(names, shapes) if s)
-        raise ValueError(f"dsla: {what}: batch shapes do not broadcast ({got}); give the "
-                         "batched matrices equal batch shapes, or 1 where one is shared "
-                         "(unbatched ones are broadcast)") from None
+        raise ValueError(f"dsla: {what}: batch sizes differ and do not broadcast ({got}); "
+                         "give the batched matrices equal batch shapes, or 1 where one is "
+                         "shared (unbatched ones are broadcast)") from None
     if not batch:
         return values
     return [v if tuple(v.shape[:-1]) == batch else v.expand(batch + (v.shape[-1],))

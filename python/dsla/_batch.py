@@ -5,7 +5,7 @@ A :class:`dsla.SparseTensor` with batch shape ``S`` (a tuple; ``()`` unbatched) 
 comes back. This module holds the rules that every entry point shares: which dense operands are
 batches of vectors and which are (batches of) matrices, how their batch broadcasts against
 ``S``, and how results are brought back to the broadcast batch shape. It imports nothing of
-dsla's but ``_util``, so every module may use it.
+dsla's, so every module may use it.
 """
 import math
 
@@ -82,10 +82,9 @@ class Layout:
             self.k = x.shape[-1]
         self.batch = broadcast(S, self.xbatch, what, name)
 
-    @property
-    def core(self):
+    def core(self, rows):
         """The trailing (non-batch) dimensions of an operand with ``rows`` rows."""
-        return (lambda rows: (rows,)) if self.vector else (lambda rows: (rows, self.k))
+        return (rows,) if self.vector else (rows, self.k)
 
     def native(self):
         """True when the C++ flat batch takes ``x`` as it is: ``x`` has no batch of its own and

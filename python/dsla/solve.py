@@ -189,7 +189,8 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     unbatched A solves any batch of b with one factorization, as ``n x (prod(Sb)·k)``
     right-hand sides). x has the broadcast batch shape; so do ``info.residuals``
     (``[*batch, k]``, k = 1 for vectors) when the batch is not A's flat one, where the info is
-    a :class:`BatchSolveInfo` (the C++ SolveInfo's attributes, residuals reshaped). method: ``"auto"`` (direct up to 2e5 rows when the build
+    a :class:`BatchSolveInfo` (the C++ SolveInfo's attributes, residuals reshaped).
+    method: ``"auto"`` (direct up to 2e5 rows when the build
     has a direct backend for A's device — SuiteSparse on the CPU, cuDSS on CUDA — Cholesky
     when A looks SPD, LU otherwise; else CG + Jacobi for SPD-looking A, GMRES otherwise; LSQR
     for rectangular A), ``"cg"``, ``"bicgstab"``, ``"gmres"``, ``"fgmres"``,

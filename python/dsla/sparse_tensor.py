@@ -6,7 +6,7 @@ import torch
 
 from . import _C, _batch
 from ._sparse_base import SparseTensorBase, matrix_from_scipy
-from ._util import as_batch_shape, as_shape, device_name, dtype_name
+from ._util import as_batch_shape, device_name, dtype_name
 # The functional modules behind the methods below. They never import this module (they know a
 # SparseTensor through SparseTensorBase), so importing them here closes no circle.
 from .eigen import cond as _cond, eigs as _eigs, eigsh as _eigsh, norm2 as _norm2, svds as _svds
