@@ -355,3 +355,16 @@ def test_cuda_batch_shapes():
     torch.testing.assert_close(Ag.sum(1), Dg.sum(-1))
     assert Ag.is_symmetric().shape == (2, 3)
     torch.testing.assert_close((Ag * Ag).to_dense(), Dg * Dg)
+
+
+def test_diag_and_tridiagonal_take_batch_shapes():
+    d = vec((2, 3, 5))
+    D = dsla.diag(d)
+    assert D.shape == (2, 3, 5, 5)
+    torch.testing.assert_close(D.to_dense(), torch.diag_embed(d))
+    lo, up = vec((3, 4), seed=2), vec((2, 1, 4), seed=3)
+    T = dsla.tridiagonal(lo, d, up)
+    assert T.shape == (2, 3, 5, 5)
+    want = torch.diag_embed(d) + torch.diag_embed(lo.expand(2, 3, 4), -1) \
+        + torch.diag_embed(up.expand(2, 3, 4), 1)
+    torch.testing.assert_close(T.to_dense(), want)
