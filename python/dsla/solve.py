@@ -160,7 +160,7 @@ def _solve_batched(A_shape, fn, b, x0, what="dsla.solve"):
         x, info = fn(b, x0, S)
         if len(S) < 2:
             return x, info
-        return _batch.unflatten(x, S), BatchSolveInfo(info, L.per_system(info.residuals))
+        return _batch.unflatten(x, S), _reshaped_info(info, L.per_system(info.residuals))
     if x0 is not None:
         x0 = torch.as_tensor(x0)
         if x0.shape != L.batch + L.core(m) and x0.shape != L.core(m):
@@ -168,7 +168,14 @@ def _solve_batched(A_shape, fn, b, x0, what="dsla.solve"):
                              f"expected the solution's {L.batch + L.core(m)}")
         x0 = L.to_flat(x0.expand(L.batch + L.core(m)) if L.batch else x0, m)
     x, info = fn(L.to_flat(b), x0, L.batch if not L.fold() else ())
-    return L.from_flat(x), BatchSolveInfo(info, L.per_system(info.residuals))
+    return L.from_flat(x), _reshaped_info(info, L.per_system(info.residuals))
+
+
+def _reshaped_info(info, residuals):
+    """The C++ info itself where its residuals already have the shape (flat batches)."""
+    if tuple(residuals.shape) == tuple(info.residuals.shape):
+        return info
+    return BatchSolveInfo(info, residuals)
 
 
 def _report(info, raise_on_failure):

@@ -232,6 +232,8 @@ def test_solve_against_members_and_dense(batch, method):
                                                else tuple(want.shape[:-2])) + (k,) \
             or (not batch and b.dim() <= 2)
         assert info.converged
+        if len(batch) <= 1 and (not batch or b.dim() <= 3) and b.dim() <= len(batch) + 2:
+            assert isinstance(info, dsla.SolveInfo)  # flat batches: the C++ info as before
     if batch:
         b = vec(batch + (9,))
         x = dsla.solve(A, b, method=method, rtol=1e-12)
