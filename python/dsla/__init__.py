@@ -48,10 +48,11 @@ from ._C import SingularMatrixError, SolveError
 from .generators import (aniso2d, convdiff2d, generate, poisson2d, poisson3d, random_sparse,
                          random_spd)
 from .sparse_tensor import SparseTensor
+from ._algebra import add_matrices as _add_matrices
 from .construct import block_diag, diag, eye, kron, split_block_diag, tridiagonal
 from .io import read_mtx, read_mtx_info, write_mtx
 from .det import LogdetInfo, det, logdet, slogdet
-from .solve import Solver, SolveInfo, SolveWarning, solve
+from .solve import BatchSolveInfo, Solver, SolveInfo, SolveWarning, solve
 from .plot import spy
 from .amg import AMG, amg, amg_solve
 from .eigen import EigenInfo, EigenWarning, cond, eigs, eigsh, norm2, svds
@@ -71,8 +72,8 @@ def matmul(A, x):
 
 
 def add(A, B, alpha=1.0, beta=1.0):
-    """``alpha * A + beta * B`` over the union pattern (differentiable)."""
-    return SparseTensor._wrap(_C.add(A._m, B._m, float(alpha), float(beta)))
+    """``alpha * A + beta * B`` over the union pattern (differentiable; batches broadcast)."""
+    return _add_matrices(A, B, alpha, beta, "dsla.add")
 
 
 __all__ = [
@@ -80,7 +81,7 @@ __all__ = [
     "SolveError", "SingularMatrixError", "matmul", "add", "poisson2d",
     "poisson3d", "aniso2d", "convdiff2d", "random_spd", "random_sparse", "generate", "spy",
     "features", "det", "logdet", "slogdet", "LogdetInfo", "read_mtx", "read_mtx_info", "write_mtx",
-    "solve", "Solver", "SolveInfo", "SolveWarning", "AMG", "amg", "amg_solve",
+    "solve", "Solver", "SolveInfo", "BatchSolveInfo", "SolveWarning", "AMG", "amg", "amg_solve",
     "eigsh", "eigs", "svds", "norm2", "cond", "EigenInfo", "EigenWarning",
     "nonlinear_solve", "NonlinearInfo", "NonlinearWarning", "distributed",
     "connected_components", "split_components", "Component", "is_positive_definite",

@@ -13,7 +13,7 @@ import numbers
 
 import torch
 
-from . import _C, _interop
+from . import _C, _batch, _interop
 from ._sparse_base import is_sparse_tensor
 from ._util import as_float, as_int
 
@@ -25,16 +25,47 @@ def _shape2(A):
     return A._m.rows, A._m.cols
 
 
-def _wrap(m):
-    return _interop._wrap(m)
+def _wrap(m, batch_shape=None):
+    return _interop._wrap(m, batch_shape)
 
 
 def _from_csr(crow, col, values, shape):
     """A SparseTensor from CSR arrays already sorted and unique per row (indices are still
-    validated, O(nnz)); int32 indices when every index and the nnz fit."""
+    validated, O(nnz)); int32 indices when every index and the nnz fit. Values ``[..., nnz]``:
+    their leading dimensions are the batch shape."""
     n, m = shape
     idx = torch.int32 if max(n, m, col.numel()) <= _INT32_MAX else torch.int64
-    return _wrap(_C.SparseMatrix.from_csr(crow.to(idx), col.to(idx), values, n, m, False))
+    batch = tuple(values.shape[:-1])
+    if values.dim() > 2:
+        values = values.reshape(-1, values.shape[-1])
+    return _wrap(_C.SparseMatrix.from_csr(crow.to(idx), col.to(idx), values, n, m, False),
+                 batch)
+
+
+def broadcast_pair(A, B, what, name="B"):
+    """Two SparseTensors brought to batches the C++ flat batch combines member by member:
+    ``(A', B', batch_shape)`` where each of A', B' is unbatched or has the broadcast batch
+    shape (values expanded only where a batch dimension of 1 meets a larger one)."""
+    sa, sb = A.batch_shape, B.batch_shape
+    batch = _batch.broadcast(sa, sb, what, name)
+    if sa and sa != batch:
+        A = A.expand(batch)
+    if sb and sb != batch:
+        B = B.expand(batch)
+    return A, B, batch
+
+
+def apply_dense(A, x, fn, what, name, transpose=False):
+    """``fn(A._m, x)`` (``_C.matmul`` / ``_C.matmul_transpose``) over A's batch shape and x's
+    (see ``_batch.Layout`` for the shapes x may have); the result has the broadcast batch."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"dsla: {what}: argument '{name}' must be a torch.Tensor, got "
+                        f"{type(x).__name__}")
+    n, m = _shape2(A)
+    L = _batch.Layout(A.batch_shape, n if transpose else m, x, name, what)
+    if not L.native() and not L.fold() and L.batch != A.batch_shape:
+        A = A.expand(L.batch)
+    return L.from_flat(fn(A._m, L.to_flat(x)))
 
 
 def _crow_of(row, n):
@@ -47,7 +78,8 @@ def _dtype_fix(dtype):
 
 
 def _check_same_kind(A, B, what, name="B"):
-    """Shape, dtype, device and batch size of two SparseTensors that combine entrywise."""
+    """Shape, dtype, device and batch shapes (broadcastable) of two SparseTensors that combine
+    entrywise."""
     if _shape2(A) != _shape2(B):
         raise ValueError(f"dsla: {what}: argument '{name}' has shape {_shape2(B)} but A has "
                          f"{_shape2(A)}; entrywise operations need equal shapes")
@@ -57,10 +89,7 @@ def _check_same_kind(A, B, what, name="B"):
     if A.device != B.device:
         raise ValueError(f"dsla: {what}: argument '{name}' is on {B.device} but A is on "
                          f"{A.device}; move one, e.g. B.to('{A.device}')")
-    if A.is_batched and B.is_batched and A.batch_size != B.batch_size:
-        raise ValueError(f"dsla: {what}: argument '{name}' has a batch of {B.batch_size} but A "
-                         f"has {A.batch_size}; batches combine member by member (or one of "
-                         "them is unbatched)")
+    _batch.broadcast(A.batch_shape, B.batch_shape, what, name)
 
 
 def _entry_keys(A, B):
@@ -194,7 +223,13 @@ def add(A, B, alpha=1.0, what="A + B"):
     if not isinstance(alpha, numbers.Number):
         raise TypeError(f"dsla: {what}: argument 'alpha' must be a number, got "
                         f"{type(alpha).__name__}")
-    return _wrap(_C.add(A._m, Bs._m, 1.0, alpha))
+    return add_matrices(A, Bs, 1.0, alpha, what)
+
+
+def add_matrices(A, B, alpha, beta, what):
+    """``alpha·A + beta·B`` on the union pattern, batches broadcast."""
+    A, B, batch = broadcast_pair(A, B, what)
+    return _wrap(_C.add(A._m, B._m, float(alpha), float(beta)), batch)
 
 
 def multiply(A, B, what="A * B"):
@@ -216,25 +251,20 @@ def multiply(A, B, what="A * B"):
 
 
 def sample_dense(A, D, what):
-    """``D[..., row, col]`` for a dense D broadcastable to A's ``(n, m)`` (``[B, n, m]``)."""
+    """``D[..., row, col]`` for a dense D broadcastable to A's ``(*batch_shape, n, m)``."""
     n, m = _shape2(A)
     if D.layout != torch.strided:
         raise TypeError(f"dsla: {what}: unsupported layout {D.layout} of the other operand")
     if D.device != A.device:
         raise ValueError(f"dsla: {what}: the dense operand is on {D.device} but A is on "
                          f"{A.device}; move it, e.g. D.to('{A.device}')")
-    if D.dim() > 3:
-        raise ValueError(f"dsla: {what}: the dense operand has shape {tuple(D.shape)}; expected "
-                         f"one broadcastable to ({n}, {m}) or (B, {n}, {m})")
     D2 = D.reshape((1,) * max(0, 2 - D.dim()) + tuple(D.shape))
     try:
         D2 = D2.expand(*D2.shape[:-2], n, m)
     except RuntimeError:
         raise ValueError(f"dsla: {what}: the dense operand of shape {tuple(D.shape)} does not "
                          f"broadcast to A's ({n}, {m})") from None
-    if D2.dim() == 3 and A.is_batched and D2.shape[0] not in (1, A.batch_size):
-        raise ValueError(f"dsla: {what}: the dense operand has a batch of {D2.shape[0]} but A "
-                         f"has {A.batch_size}")
+    _batch.broadcast(A.batch_shape, tuple(D2.shape[:-2]), what, "D")
     return D2[..., A.row.long(), A.col.long()]
 
 
@@ -265,7 +295,7 @@ def _row_counts(A):
 
 
 def _zeros_out(A, size, dtype=None):
-    shape = ((A.batch_size,) if A.is_batched else ()) + (size,)
+    shape = A.batch_shape + (size,)
     return torch.zeros(shape, dtype=dtype or A.dtype, device=A.device)
 
 
@@ -319,9 +349,12 @@ def _row_extreme(A, v, op):
     if v.shape[-1] == 0:
         return _zeros_out(A, n, v.dtype) + fill
     counts = _row_counts(A)
-    if v.dim() == 2:
-        counts = counts.expand(v.shape[0], n)
-    return torch.segment_reduce(v, op, lengths=counts, axis=v.dim() - 1, unsafe=True)
+    if v.dim() == 1:
+        return torch.segment_reduce(v, op, lengths=counts, axis=0, unsafe=True)
+    flat = v.reshape(-1, v.shape[-1])
+    r = torch.segment_reduce(flat, op, lengths=counts.expand(flat.shape[0], n), axis=1,
+                             unsafe=True)
+    return r.reshape(tuple(v.shape[:-1]) + (n,))
 
 
 def extreme(A, dim, op):
@@ -385,16 +418,20 @@ def vector_norm(A, ord, dim):
 
 # ---------------------------------------------------------------------------------- assembly
 def _batch_values(values, names, what):
-    """Values ``[nnz_i]`` / ``[B, nnz_i]`` brought to one batch size (unbatched ones expanded)."""
-    sizes = {v.shape[0] for v in values if v.dim() == 2}
-    if len(sizes) > 1:
-        got = ", ".join(f"{nm}: {v.shape[0]}" for nm, v in zip(names, values) if v.dim() == 2)
-        raise ValueError(f"dsla: {what}: batch sizes differ ({got}); give every batched "
-                         "matrix the same batch size (unbatched ones are broadcast)")
-    if not sizes:
+    """Values ``[nnz_i]`` / ``[..., nnz_i]`` brought to one batch shape (torch broadcasting of
+    the leading dimensions; unbatched ones expanded)."""
+    shapes = [tuple(v.shape[:-1]) for v in values]
+    try:
+        batch = tuple(torch.broadcast_shapes(*shapes))
+    except RuntimeError:
+        got = ", ".join(f"{nm}: {s}" for nm, s in zip(names, shapes) if s)
+        raise ValueError(f"dsla: {what}: batch sizes differ and do not broadcast ({got}); "
+                         "give the batched matrices equal batch shapes, or 1 where one is "
+                         "shared (unbatched ones are broadcast)") from None
+    if not batch:
         return values
-    b = sizes.pop()
-    return [v if v.dim() == 2 else v.unsqueeze(0).expand(b, v.shape[0]) for v in values]
+    return [v if tuple(v.shape[:-1]) == batch else v.expand(batch + (v.shape[-1],))
+            for v in values]
 
 
 def _same_dtype_device(mats, names, what):

@@ -6,8 +6,8 @@ argument through :func:`as_sparse`, which accepts
 
 - a :class:`dsla.SparseTensor` (returned as it is);
 - a ``torch.sparse_coo`` / ``torch.sparse_csr`` tensor (its values keep their autograd graph);
-- a dense (strided) ``[n, m]`` tensor: its nonzero entries (differentiable in the tensor, on
-  that pattern);
+- a dense (strided) ``[n, m]`` (or ``[..., n, m]``) tensor: its nonzero entries
+  (differentiable in the tensor, on that pattern; a batch on the union pattern);
 - a ``scipy.sparse`` matrix or array (integer/bool values become float64).
 
 ``dsla.solve`` also takes a matrix-free operator (:func:`is_operator`): a callable ``x -> A x``
@@ -34,8 +34,8 @@ def register_sparse_tensor(cls):
     _SPARSE_TENSOR[:] = [cls]
 
 
-def _wrap(m):
-    return _SPARSE_TENSOR[0]._wrap(m)
+def _wrap(m, batch_shape=None):
+    return _SPARSE_TENSOR[0]._wrap(m, batch_shape)
 
 
 def _is_scipy_sparse(A):
@@ -67,10 +67,10 @@ def as_sparse(A, name="A"):
         if A.layout != torch.strided:
             raise TypeError(f"dsla: argument '{name}': unsupported layout {A.layout}; "
                             f"expected {_ACCEPTED}")
-        if A.dim() not in (2, 3):
+        if A.dim() < 2:
             raise ValueError(f"dsla: argument '{name}': expected a matrix [n, m] (or a batch "
-                             f"[B, n, m]), got a tensor of shape {tuple(A.shape)}")
-        return _wrap(_C.SparseMatrix.from_dense(A))
+                             f"[..., n, m]), got a tensor of shape {tuple(A.shape)}")
+        return _SPARSE_TENSOR[0].from_dense(A)
     if _is_scipy_sparse(A):
         return _wrap(matrix_from_scipy(A))
     if is_operator(A):

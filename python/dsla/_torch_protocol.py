@@ -16,10 +16,12 @@ from .det import det, logdet, slogdet
 
 
 def rebuild(cls, crow, col, values, rows, cols):
-    """The inverse of :func:`reduce`: a ``cls`` from its CSR arrays, validated as any CSR input."""
-    obj = cls.__new__(cls)
-    obj._m = _C.SparseMatrix.from_csr(crow, col, values, int(rows), int(cols), True)
-    return obj
+    """The inverse of :func:`reduce`: a ``cls`` from its CSR arrays, validated as any CSR input;
+    the values' leading dimensions are the batch shape."""
+    batch = tuple(values.shape[:-1])
+    flat = values.reshape(-1, values.shape[-1]) if values.dim() > 2 else values
+    return cls._wrap(_C.SparseMatrix.from_csr(crow, col, flat, int(rows), int(cols), True),
+                     batch)
 
 
 def reduce(A):
@@ -37,13 +39,19 @@ def deepcopy(A, memo):
 
 
 def rmatmul(A, x):
-    """``x @ A`` for a dense ``x``: ``[n]`` -> ``[m]``; ``[k, n]`` -> ``[k, m]`` (batched A:
-    ``[B, n]`` -> ``[B, m]``, ``[B, k, n]`` -> ``[B, k, m]``). Differentiable in both."""
+    """``x @ A`` for a dense ``x``: ``[n]`` -> ``[m]``; ``[k, n]`` -> ``[k, m]``; batched A
+    (batch shape S): vectors ``[*S, n]`` -> ``[*S, m]`` (each dimension A's or 1, as for
+    ``A @ x``), blocks ``[*Sx, k, n]`` -> ``[*batch, k, m]`` with Sx broadcast against S.
+    Differentiable in both."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"dsla: x @ A: expected x to be a torch.Tensor, got {type(x).__name__}")
-    if x.dim() == 1 or (A.is_batched and x.dim() == 2):
-        return _C.matmul_transpose(A._m, x)
-    return _C.matmul_transpose(A._m, x.mT).mT
+    S = A.batch_shape
+    vector = x.dim() == 1 or (S and x.dim() == len(S) + 1 and x.shape[-1] == A.shape[-2]
+                              and all(a in (1, b) for a, b in zip(x.shape[:-1], S)))
+    if vector or x.dim() == 0:
+        return _algebra.apply_dense(A, x, _C.matmul_transpose, "x @ A", "x", transpose=True)
+    return _algebra.apply_dense(A, x.mT, _C.matmul_transpose, "x @ A", "x",
+                                transpose=True).mT
 
 
 def _matmul(a, b):

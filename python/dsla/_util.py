@@ -85,3 +85,20 @@ def as_float(value, arg, minimum=None):
     if minimum is not None and v < minimum:
         raise ValueError(f"dsla: argument '{arg}': must be >= {minimum}, got {v}")
     return v
+
+
+def as_batch_shape(shape, arg="shape"):
+    """``(*batch, rows, cols)`` as ``(batch tuple, rows, cols)``: any number of leading batch
+    dimensions (each >= 1), then the matrix size (see :func:`as_shape`)."""
+    try:
+        n = len(shape)
+    except TypeError:
+        raise TypeError(f"dsla: argument '{arg}': expected (rows, cols) or (*batch, rows, "
+                        f"cols), got {type(shape).__name__}") from None
+    if n < 2:
+        raise ValueError(f"dsla: argument '{arg}': expected (rows, cols) or (*batch, rows, "
+                         f"cols), got {tuple(shape)}")
+    shape = tuple(shape)
+    batch = tuple(as_int(b, arg, 1) for b in shape[:-2])
+    rows, cols = as_shape(shape[-2:], arg)
+    return batch, rows, cols

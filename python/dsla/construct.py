@@ -32,8 +32,9 @@ def eye(n: int, m: Optional[int] = None, *, dtype: Optional[torch.dtype] = None,
 def diag(input: Union[torch.Tensor, SparseTensor], diagonal: int = 0
          ) -> Union[SparseTensor, torch.Tensor]:
     """As ``torch.diag``: a 1-D tensor ``v`` of length ``k`` gives the square SparseTensor of size
-    ``k + |diagonal|`` with ``v`` on that diagonal (differentiable in ``v``; a ``[B, k]`` tensor
-    gives a batch); a SparseTensor gives its main diagonal (``diagonal`` must be 0)."""
+    ``k + |diagonal|`` with ``v`` on that diagonal (differentiable in ``v``; a ``[..., k]`` tensor
+    gives a batch of that batch shape); a SparseTensor gives its main diagonal (``diagonal``
+    must be 0)."""
     diagonal = as_int(diagonal, "diagonal")
     if is_sparse_tensor(input):
         if diagonal != 0:
@@ -43,9 +44,9 @@ def diag(input: Union[torch.Tensor, SparseTensor], diagonal: int = 0
     if not isinstance(input, torch.Tensor):
         raise TypeError("dsla.diag: argument 'input': expected a 1-D torch.Tensor or a "
                         f"dsla.SparseTensor, got {type(input).__name__}")
-    if input.dim() not in (1, 2):
-        raise ValueError("dsla.diag: argument 'input': expected a 1-D tensor (or [B, k] for a "
-                         f"batch), got shape {tuple(input.shape)}")
+    if input.dim() < 1:
+        raise ValueError("dsla.diag: argument 'input': expected a 1-D tensor (or [..., k] for "
+                         f"a batch), got shape {tuple(input.shape)}")
     k = input.shape[-1]
     n = k + abs(diagonal)
     idx = torch.arange(k, device=input.device)
@@ -58,9 +59,9 @@ def _diagonal_arg(x, name):
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"dsla.tridiagonal: argument '{name}': expected a 1-D torch.Tensor (or "
                         f"[B, k] for a batch), got {type(x).__name__}")
-    if x.dim() not in (1, 2):
+    if x.dim() < 1:
         raise ValueError(f"dsla.tridiagonal: argument '{name}': expected a 1-D tensor (or "
-                         f"[B, k] for a batch), got shape {tuple(x.shape)}")
+                         f"[..., k] for a batch), got shape {tuple(x.shape)}")
     if not (x.is_floating_point() or x.is_complex()):
         raise TypeError(f"dsla.tridiagonal: argument '{name}': dtype {x.dtype} is not a "
                         f"floating-point or complex dtype; convert it, e.g. "
@@ -74,8 +75,9 @@ def tridiagonal(lower: torch.Tensor, diag: torch.Tensor, upper: torch.Tensor) ->
     ``lower[i]``, ``(i, i)`` is ``diag[i]``, ``(i, i + 1)`` is ``upper[i]`` (SciPy's
     ``diags([lower, diag, upper], [-1, 0, 1])``). All ``3n - 2`` positions are stored, also
     where a value is 0, so the pattern depends on ``n`` only and a loop that changes the
-    values keeps it (and its cached analysis). Differentiable in the three tensors; ``[B, k]``
-    tensors give a batch (an unbatched one is broadcast). The three must share dtype and device.
+    values keeps it (and its cached analysis). Differentiable in the three tensors; ``[..., k]``
+    tensors give a batch (their batch shapes broadcast; an unbatched one is shared). The three
+    must share dtype and device.
 
     ``dsla.tridiagonal(-torch.ones(n - 1), 2 * torch.ones(n), -torch.ones(n - 1))`` is the 1-D
     Laplacian.

@@ -1,6 +1,7 @@
 """Determinants of sparse matrices: ``slogdet``, ``logdet``, ``det``.
 
-All three take a :class:`dsla.SparseTensor` (batched values ``[B, nnz]`` give ``[B]`` results)
+All three take a :class:`dsla.SparseTensor` (a batch, values ``[*S, nnz]``, gives results of
+shape ``S``)
 and are differentiable in its values: the gradient of ``log|det A|`` is ``A^{-T}`` on A's
 pattern (conjugated for complex, as torch does), computed from the factorization without
 forming the dense inverse (selected inversion for Cholesky, blocked solves for LU).
@@ -17,10 +18,12 @@ matrix from sparse products alone (Hutchinson probes with Lanczos quadrature, se
 :func:`logdet`), for matrices too large to factor; it reports a standard error, and its gradient
 is an unbiased probe estimate through CG solves.
 """
+import dataclasses
+
 import torch
 
 from . import _C
-from . import _interop
+from . import _batch, _interop
 from ._logdet_stochastic import LogdetInfo, logdet_stochastic
 
 __all__ = ["slogdet", "logdet", "det", "LogdetInfo"]
@@ -37,16 +40,19 @@ def _refuse_stochastic(method, what):
 
 
 def _matrix(A, name="A"):
-    """The C++ matrix of a SparseTensor, torch sparse / dense tensor or scipy.sparse matrix."""
-    return _interop.as_sparse(A, name)._m
+    """The C++ matrix of a SparseTensor, torch sparse / dense tensor or scipy.sparse matrix,
+    and the function that gives its flat-batch results the batch shape."""
+    A = _interop.as_sparse(A, name)
+    return A._m, A._unflat
 
 
 def slogdet(A, *, method="auto", ordering="auto"):
     """``(sign, logabsdet)`` with torch.linalg.slogdet semantics: sign is ±1 (real) or a
     unit-modulus complex number, ``(0, -inf)`` for a matrix found exactly singular."""
     _refuse_stochastic(method, "slogdet")
-    sign, logabs = _C.slogdet(_matrix(A), method, ordering)
-    return sign, logabs
+    m, unflat = _matrix(A)
+    sign, logabs = _C.slogdet(m, method, ordering)
+    return unflat(sign), unflat(logabs)
 
 
 def logdet(A, *, method="auto", ordering="auto", probes=None, lanczos_steps=None, seed=None,
@@ -98,20 +104,43 @@ def logdet(A, *, method="auto", ordering="auto", probes=None, lanczos_steps=None
                         f"{type(return_info).__name__}")
     if isinstance(method, str) and method.lower() == "stochastic":
         kw = {k: v for k, v in given.items() if v is not None}
-        value, info = logdet_stochastic(A, **kw)
+        value, info = _logdet_stochastic_batched(A, kw)
         return (value, info) if return_info else value
     for k in _STOCHASTIC_ONLY:
         if given[k] is not None:
             raise ValueError(f"dsla.logdet: argument '{k}' applies to method='stochastic' only "
                              f"(method is {method!r}); drop it or pass method='stochastic'")
-    value = _C.logdet(_matrix(A), method, ordering)
+    m, unflat = _matrix(A)
+    value = unflat(_C.logdet(m, method, ordering))
     if return_info:
         return value, LogdetInfo(str(method), torch.zeros_like(value.detach()))
     return value
+
+
+def _logdet_stochastic_batched(A, kw):
+    """The stochastic estimate over a batch of two or more dimensions: on the flat batch
+    (probes ``[*S, n, p]`` flattened alike), the per-member results reshaped to ``S``."""
+    A = _interop.as_sparse(A, "A")
+    S = A.batch_shape
+    if len(S) < 2:
+        return logdet_stochastic(A, **kw)
+    probes = kw.get("probes")
+    if isinstance(probes, torch.Tensor) and probes.dim() == len(S) + 2 \
+            and tuple(probes.shape[:len(S)]) == S:
+        kw = dict(kw, probes=probes.reshape((-1,) + tuple(probes.shape[len(S):])))
+    elif isinstance(probes, torch.Tensor):
+        raise ValueError(f"dsla.logdet: argument 'probes': expected probe vectors as the "
+                         f"columns of a tensor of shape {S + (A.shape[-1], 'p')} with p >= 1, "
+                         f"got {tuple(probes.shape)}")
+    value, info = logdet_stochastic(A._flat(), **kw)
+    fields = {f.name: _batch.unflatten(getattr(info, f.name), S)
+              for f in dataclasses.fields(info) if isinstance(getattr(info, f.name), torch.Tensor)}
+    return _batch.unflatten(value, S), dataclasses.replace(info, **fields)
 
 
 def det(A, *, method="auto", ordering="auto"):
     """``det A = sign * exp(logabsdet)``; over/underflows where the determinant does — prefer
     slogdet/logdet for large matrices."""
     _refuse_stochastic(method, "det")
-    return _C.det(_matrix(A), method, ordering)
+    m, unflat = _matrix(A)
+    return unflat(_C.det(m, method, ordering))

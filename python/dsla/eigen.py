@@ -194,29 +194,39 @@ def svds(A, k=6, which="LM", tol=1e-8, maxiter=None, block=None, seed=0, solver=
 
 
 def _member(T, i):
-    """Batch member i of a batched SparseTensor (unbatched ones are shared)."""
-    return T.with_values(T.values[i]) if T is not None and T.is_batched else T
+    """Batch member i (flat index over the batch shape) of a batched SparseTensor; unbatched
+    ones are shared."""
+    if T is None or not T.is_batched:
+        return T
+    return T.with_values(T.values.reshape(-1, T.values.shape[-1])[i])
 
 
 def _eigsh_batched(A, M, k, X0=None, return_info=False, **kw):
     """eigsh of each batch member, one after another (each member is its own eigenproblem: the
-    members' spectra share nothing a joint iteration could exploit). Values ``[B, k]``, vectors
-    ``[B, n, k]``, differentiable in the batched values; with ``return_info``, a list of the
-    members' infos."""
-    B = A.batch_size if A.is_batched else M.batch_size
-    if A.is_batched and M is not None and M.is_batched and M.batch_size != B:
-        raise ValueError(f"dsla: eigsh: argument 'M': batch size {M.batch_size} does not match "
-                         f"A's {B}")
+    members' spectra share nothing a joint iteration could exploit). Values ``[*S, k]``,
+    vectors ``[*S, n, k]`` for the batch shape S, differentiable in the batched values; with
+    ``return_info``, a list of the members' infos (flat order)."""
+    S = tuple(A.batch_shape) if A.is_batched else tuple(M.batch_shape)
+    if A.is_batched and M is not None and M.is_batched and tuple(M.batch_shape) != S:
+        raise ValueError(f"dsla: eigsh: argument 'M': batch shape {tuple(M.batch_shape)} does "
+                         f"not match A's {S}")
+    count = 1
+    for d in S:
+        count *= d
+    n = A.shape[-1]
     if X0 is not None:
         X0 = torch.as_tensor(X0)
+        if X0.dim() >= 3:
+            X0 = X0.reshape((-1,) + tuple(X0.shape[-2:]))
     lams, Us, infos = [], [], []
-    for i in range(B):
+    for i in range(count):
         x0 = X0[i] if X0 is not None and X0.dim() == 3 else X0
         lam, U, info = eigsh(_member(A, i), k, M=_member(M, i), X0=x0, return_info=True, **kw)
         lams.append(lam)
         Us.append(U)
         infos.append(info)
-    lam, U = torch.stack(lams), torch.stack(Us)
+    lam = torch.stack(lams).reshape(S + (k,))
+    U = torch.stack(Us).reshape(S + (n, k))
     return (lam, U, infos) if return_info else (lam, U)
 
 

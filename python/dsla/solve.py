@@ -18,7 +18,7 @@ import warnings
 import torch
 
 from . import _C
-from . import _config, _interop, _progress
+from . import _batch, _config, _interop, _progress
 from ._sparse_base import as_matrix, is_sparse_tensor, matrix_from_scipy
 from ._util import as_int
 
@@ -170,6 +170,57 @@ def _callbacks(callback, monitor, batched, bdim):
     return monitor, callback_x
 
 
+class BatchSolveInfo:
+    """The :class:`SolveInfo` of a solve over a batch shape the C++ flat batch does not hold
+    as it is (two or more batch dimensions, or an unbatched A with a batch of right-hand
+    sides): every attribute is the C++ info's, except ``residuals``, shaped
+    ``[*batch_shape, k]`` (k = 1 for vector right-hand sides) — ``[B, k]`` for a flat batch as
+    before."""
+
+    __slots__ = ("_info", "residuals")
+
+    def __init__(self, info, residuals):
+        self._info, self.residuals = info, residuals
+
+    def __getattr__(self, name):
+        return getattr(self._info, name)
+
+    def __repr__(self):
+        return repr(self._info)
+
+
+def _solve_batched(A_shape, fn, b, x0, what="dsla.solve"):
+    """``fn(b_flat, x0_flat) -> (x, info)`` on the C++ flat batch for a matrix of shape
+    ``A_shape`` (``(*S, n, m)``) and right-hand sides b of any batch (``_batch.Layout``); x and
+    the per-system residuals come back with the broadcast batch shape."""
+    S, n, m = tuple(A_shape[:-2]), A_shape[-2], A_shape[-1]
+    L = _batch.Layout(S, n, b, "b", what)
+    if L.native():
+        if x0 is not None and len(S) >= 2:
+            x0 = torch.as_tensor(x0)
+            if tuple(x0.shape[:len(S)]) == S:
+                x0 = x0.reshape((-1,) + tuple(x0.shape[len(S):]))
+        x, info = fn(b, x0, S)
+        if len(S) < 2:
+            return x, info
+        return _batch.unflatten(x, S), _reshaped_info(info, L.per_system(info.residuals))
+    if x0 is not None:
+        x0 = torch.as_tensor(x0)
+        if x0.shape != L.batch + L.core(m) and x0.shape != L.core(m):
+            raise ValueError(f"dsla: {what}: argument 'x0' has shape {tuple(x0.shape)}; "
+                             f"expected the solution's {L.batch + L.core(m)}")
+        x0 = L.to_flat(x0.expand(L.batch + L.core(m)) if L.batch else x0, m)
+    x, info = fn(L.to_flat(b), x0, L.batch if not L.fold() else ())
+    return L.from_flat(x), _reshaped_info(info, L.per_system(info.residuals))
+
+
+def _reshaped_info(info, residuals):
+    """The C++ info itself where its residuals already have the shape (flat batches)."""
+    if tuple(residuals.shape) == tuple(info.residuals.shape):
+        return info
+    return BatchSolveInfo(info, residuals)
+
+
 def _report(info, raise_on_failure):
     if not info.converged and not raise_on_failure:
         warnings.warn(f"dsla: {info.message}", SolveWarning, stacklevel=3)
@@ -181,8 +232,15 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
           check_every=None, history=False, ordering="auto", verbose=False, monitor=None):
     """Solve ``A x = b`` (least squares ``min ‖A x − b‖`` for rectangular A with lsqr/lsmr).
 
-    A: ``SparseTensor`` ``(n, m)`` or a batch ``(B, n, m)``. b: ``[n]``, ``[n, k]``; batched A
-    also ``[B, n]``, ``[B, n, k]``. method: ``"auto"`` (direct up to 2e5 rows when the build
+    A: ``SparseTensor`` ``(n, m)`` or a batch ``(*S, n, m)`` (any number of batch dimensions).
+    b: ``[n]`` or ``[n, k]`` (the same right-hand sides for every member), a batch of vectors
+    ``[*S, n]`` (as many batch dimensions as A, each equal to A's or 1; a flat batch:
+    ``[B, n]``), or of blocks ``[*Sb, n, k]`` with ``Sb`` broadcast against ``S`` (an
+    unbatched A solves any batch of b with one factorization, as ``n x (prod(Sb)·k)``
+    right-hand sides). x has the broadcast batch shape; so do ``info.residuals``
+    (``[*batch, k]``, k = 1 for vectors) when the batch is not A's flat one, where the info is
+    a :class:`BatchSolveInfo` (the C++ SolveInfo's attributes, residuals reshaped).
+    method: ``"auto"`` (direct up to 2e5 rows when the build
     has a direct backend for A's device — SuiteSparse on the CPU, cuDSS on CUDA — Cholesky
     when A looks SPD, LU otherwise; else CG + Jacobi for SPD-looking A, GMRES otherwise; LSQR
     for rectangular A), ``"cg"``, ``"bicgstab"``, ``"gmres"``, ``"fgmres"``,
@@ -258,7 +316,15 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
                     progress.callback, check_every, history, ordering)
     if callback_x is not None:
         opts["callback_x"] = callback_x
-    x, info = _C.solve(A._m, b, opts)
+
+    def run(bf, x0f, batch):
+        m = A._m if batch == A.batch_shape or not batch else A.expand(batch)._m
+        o = dict(opts)
+        if x0f is not None:
+            o["x0"] = x0f
+        return _C.solve(m, bf, o)
+
+    x, info = _solve_batched(A.shape, run, b, opts.pop("x0", None))
     progress.done(info)
     _report(info, raise_on_failure)
     return (x, info) if return_info else x
@@ -337,6 +403,7 @@ class Solver:
                  restart=30, x0=None, M=None, raise_on_failure=False, callback=None,
                  check_every=None, history=False, ordering="auto", verbose=False, monitor=None):
         A = _interop.as_sparse(A, "A")
+        self._shape = A.shape
         self._raise = raise_on_failure
         self._bdim = 1
         monitor, callback_x = _callbacks(callback, monitor, A.is_batched, lambda: self._bdim)
@@ -350,10 +417,30 @@ class Solver:
         _progress.report("Solver setup", f"{self._s.method}, {self._s.setup_time:.3g} s")
         self.info = None
 
+    def _run(self, f, b, what):
+        shape = getattr(self, "_shape", None)
+        b = torch.as_tensor(b)
+        if shape is None:  # a Solver wrapped around a prepared _C.Solver (flat batch)
+            return f(b)
+        if what.endswith("adjoint()"):
+            shape = shape[:-2] + (shape[-1], shape[-2])
+
+        def run(bf, x0f, batch):
+            if batch and batch != shape[:-2]:
+                raise ValueError(f"dsla: {what}: argument 'b' has batch shape that broadcasts "
+                                 f"A's batch shape {shape[:-2]} to {batch}; a Solver holds "
+                                 "one preparation per member of A: expand A before making the "
+                                 "Solver, or give b A's batch shape")
+            return f(bf)
+
+        return _solve_batched(shape, run, b, None, what)
+
     def solve(self, b, return_info=False):
+        """x with ``A x = b``; b as for :func:`dsla.solve` (its batch must broadcast to A's
+        batch shape without enlarging it)."""
         b = torch.as_tensor(b)
         self._bdim = b.dim()
-        x, self.info = self._s.solve(b)
+        x, self.info = self._run(self._s.solve, b, "Solver.solve()")
         self._progress.done(self.info)
         _report(self.info, self._raise)
         return (x, self.info) if return_info else x
@@ -361,7 +448,7 @@ class Solver:
     def solve_adjoint(self, b, return_info=False):
         b = torch.as_tensor(b)
         self._bdim = b.dim()
-        x, self.info = self._s.solve_adjoint(b)
+        x, self.info = self._run(self._s.solve_adjoint, b, "Solver.solve_adjoint()")
         self._progress.done(self.info)
         _report(self.info, self._raise)
         return (x, self.info) if return_info else x
@@ -376,8 +463,10 @@ class Solver:
         return self
 
     def refactor(self, values):
-        """New values (same pattern, shape, dtype): redoes only the numeric phase."""
-        self._s.refactor(values.values if hasattr(values, "_m") else values)
+        """New values (same pattern, shape, dtype; ``[..., nnz]`` with A's batch shape):
+        redoes only the numeric phase."""
+        v = values.values if hasattr(values, "_m") else torch.as_tensor(values)
+        self._s.refactor(v.reshape(-1, v.shape[-1]) if v.dim() > 2 else v)
 
     @property
     def method(self):

@@ -4,9 +4,9 @@ differ only in values, so analysis done once (transpose, factorization, AMG setu
 """
 import torch
 
-from . import _C
+from . import _C, _batch
 from ._sparse_base import SparseTensorBase, matrix_from_scipy
-from ._util import as_shape, device_name, dtype_name
+from ._util import as_batch_shape, device_name, dtype_name
 # The functional modules behind the methods below. They never import this module (they know a
 # SparseTensor through SparseTensorBase), so importing them here closes no circle.
 from .eigen import cond as _cond, eigs as _eigs, eigsh as _eigsh, norm2 as _norm2, svds as _svds
@@ -35,32 +35,129 @@ def _elementwise(name):
     return method
 
 
+def _values_batch(values, batch, rows, cols, arg="values"):
+    """The batch shape of constructor values ``[..., nnz]`` checked against the batch part of
+    ``shape`` (a shape without one takes the values' batch)."""
+    if values.dim() == 0:
+        raise ValueError(f"dsla: argument '{arg}': expected a tensor [nnz] (or [..., nnz] for "
+                         "a batch), got a 0-d tensor")
+    vb = tuple(values.shape[:-1])
+    if batch and vb != batch:
+        raise ValueError(
+            f"dsla: argument '{arg}' has shape {tuple(values.shape)}, batch shape {vb}, but "
+            f"argument 'shape' {batch + (rows, cols)} names the batch {batch}; give values "
+            f"of shape {list(batch) + ['nnz']} (e.g. values.expand(*{batch}, -1) to share one "
+            f"matrix's values) or shape={vb + (rows, cols)}")
+    if any(b == 0 for b in vb):
+        raise ValueError(f"dsla: argument '{arg}' has shape {tuple(values.shape)}: an empty "
+                         "batch dimension; every batch dimension needs at least one member")
+    return vb
+
+
+def _flat_values(values):
+    """Values ``[..., nnz]`` as the C++ side takes them: ``[nnz]`` or ``[B, nnz]``."""
+    return values.reshape(-1, values.shape[-1]) if values.dim() > 2 else values
+
+
 class SparseTensor(SparseTensorBase):
-    """Sparse matrix of shape ``(n, m)``, or a batch of ``B`` matrices with one pattern.
+    """Sparse matrix of shape ``(n, m)``, or a batch of matrices with one pattern, with any
+    number of leading batch dimensions: shape ``(*batch_shape, n, m)``.
 
     Construction takes coordinates in any order; duplicates are summed::
 
-        A = dsla.SparseTensor(values, row, col, (n, m))  # values [nnz] or [B, nnz]
+        A = dsla.SparseTensor(values, row, col, (n, m))         # values [nnz] or [..., nnz]
+        A = dsla.SparseTensor(values, row, col, (2, 3, n, m))   # values [2, 3, nnz]
+
+    The batch shape comes from the values' leading dimensions; a ``shape`` with batch
+    dimensions (``(B, n, m)``, ``(B1, B2, n, m)``) must name the same ones. Every operation
+    broadcasts over the batch (products, solves, determinants, algebra, reductions); the C++
+    core holds the values as one flat batch ``[prod(batch_shape), nnz]``.
 
     Values may require grad: products and solves are differentiable in them.
     Index dtype is int32 when it fits, int64 otherwise (also for nnz > 2**31).
     """
 
-    __slots__ = ("_m",)
+    # _bs: the batch shape when it has 2 or more dimensions (None: the C++ matrix's own flat
+    # batch, () or (B,)); _v: then the values [*_bs, nnz], of which _m holds a reshape.
+    __slots__ = ("_m", "_bs", "_v")
 
     def __init__(self, values, row, col, shape, *, check=True, sum_duplicates=True):
         values = torch.as_tensor(values)
         row = torch.as_tensor(row)
         col = torch.as_tensor(col)
-        rows, cols = as_shape(shape)
-        self._m = _C.SparseMatrix.from_coo(row, col, values, rows, cols, check, sum_duplicates)
+        batch, rows, cols = as_batch_shape(shape)
+        batch = _values_batch(values, batch, rows, cols)
+        self._m = _C.SparseMatrix.from_coo(row, col, _flat_values(values), rows, cols, check,
+                                           sum_duplicates)
+        self._set_batch(batch)
 
     # ------------------------------------------------------------------ construction
+    def _set_batch(self, batch, values=None):
+        """Records the batch shape; ``values`` (``[*batch, nnz]``, of which ``_m`` holds the
+        flat reshape) is what :attr:`values` returns, so that a user's tensor comes back as
+        the same object."""
+        if batch is None or len(batch) < 2:
+            self._bs = self._v = None
+            return
+        self._bs = tuple(batch)
+        if values is None:
+            values = self._m.values.reshape(self._bs + (self._m.nnz,))
+        self._v = values
+
     @classmethod
-    def _wrap(cls, m):
+    def _wrap(cls, m, batch_shape=None):
+        """A SparseTensor around the C++ matrix ``m`` whose flat batch has
+        ``prod(batch_shape)`` members (None: m's own batch, ``()`` or ``(B,)``)."""
         obj = cls.__new__(cls)
         obj._m = m
+        if batch_shape is not None and len(batch_shape) >= 2 \
+                and _batch.numel(batch_shape) != (m.batch_size if m.is_batched else -1):
+            raise RuntimeError(f"dsla: internal error: batch shape {tuple(batch_shape)} for a "
+                               f"flat batch of {m.batch_size}")
+        obj._set_batch(batch_shape)
         return obj
+
+    def _like(self, m):
+        """``m`` (same flat batch as self) with self's batch shape."""
+        return SparseTensor._wrap(m, self._bs)
+
+    def _flat(self):
+        """Self with its batch flattened to the C++ flat batch (shares the values)."""
+        return SparseTensor._wrap(self._m) if self._bs else self
+
+    def _unflat(self, t):
+        """A C++ result ``[B, ...]`` over the flat batch as ``[*batch_shape, ...]``."""
+        return _batch.unflatten(t, self._bs) if self._bs else t
+
+    def expand(self, *batch_shape):
+        """The batch broadcast to ``batch_shape`` (torch.expand rules on the values' batch
+        dimensions; an unbatched matrix gains a batch). The result's values are the expanded
+        (copied) values, differentiable."""
+        if len(batch_shape) == 1 and isinstance(batch_shape[0], (tuple, list, torch.Size)):
+            batch_shape = batch_shape[0]
+        batch_shape = tuple(int(b) for b in batch_shape)
+        if batch_shape == self.batch_shape:
+            return self
+        if _batch.broadcast(batch_shape, self.batch_shape, "A.expand()", "A",
+                            "the target") != batch_shape:
+            raise ValueError(f"dsla: A.expand(): argument 'batch_shape' {batch_shape} is "
+                             f"smaller than A's batch shape {self.batch_shape}")
+        return self.with_values(self.values.expand(batch_shape + (self.nnz,)))
+
+    def reshape_batch(self, *batch_shape):
+        """The same members under another batch shape of equal size (``-1`` allowed, as in
+        torch.reshape): ``A.reshape_batch(6)``, ``A.reshape_batch(2, 3)``; ``()`` for a batch
+        of one."""
+        if len(batch_shape) == 1 and isinstance(batch_shape[0], (tuple, list, torch.Size)):
+            batch_shape = batch_shape[0]
+        try:
+            v = self.values.reshape(tuple(batch_shape) + (self.nnz,))
+        except RuntimeError:
+            raise ValueError(f"dsla: A.reshape_batch(): argument 'batch_shape' "
+                             f"{tuple(batch_shape)} does not hold A's "
+                             f"{_batch.numel(self.batch_shape)} members (batch shape "
+                             f"{self.batch_shape})") from None
+        return self.with_values(v)
 
     @classmethod
     def from_coo(cls, row, col, values, shape, *, check=True, sum_duplicates=True):
@@ -69,14 +166,27 @@ class SparseTensor(SparseTensorBase):
 
     @classmethod
     def from_csr(cls, crow, col, values, shape, *, check=True):
-        """From CSR arrays: ``crow [n+1]``, ``col [nnz]`` (sorted, unique per row), values."""
-        rows, cols = as_shape(shape)
-        return cls._wrap(_C.SparseMatrix.from_csr(crow, col, values, rows, cols, check))
+        """From CSR arrays: ``crow [n+1]``, ``col [nnz]`` (sorted, unique per row), values
+        ``[nnz]`` or ``[..., nnz]``; ``shape`` ``(n, m)`` or ``(*batch, n, m)`` as for the
+        constructor."""
+        values = torch.as_tensor(values)
+        batch, rows, cols = as_batch_shape(shape)
+        batch = _values_batch(values, batch, rows, cols)
+        m = _C.SparseMatrix.from_csr(crow, col, _flat_values(values), rows, cols, check)
+        return cls._wrap(m, batch)
 
     @classmethod
     def from_dense(cls, dense):
-        """Entries != 0 of a dense ``[n, m]`` tensor (``[B, n, m]``: union pattern).
-        Differentiable in ``dense``."""
+        """Entries != 0 of a dense ``[n, m]`` tensor (``[..., n, m]``: a batch on the union
+        pattern of its members). Differentiable in ``dense``."""
+        dense = torch.as_tensor(dense)
+        if dense.dim() > 3:
+            batch = tuple(dense.shape[:-2])
+            if any(b == 0 for b in batch):
+                raise ValueError(f"dsla: argument 'dense' has shape {tuple(dense.shape)}: an "
+                                 "empty batch dimension")
+            return cls._wrap(_C.SparseMatrix.from_dense(
+                dense.reshape((-1,) + tuple(dense.shape[-2:]))), batch)
         return cls._wrap(_C.SparseMatrix.from_dense(dense))
 
     @classmethod
@@ -91,8 +201,9 @@ class SparseTensor(SparseTensorBase):
 
     # ------------------------------------------------------------------ conversion
     def to_dense(self):
-        """Dense ``[n, m]`` (or ``[B, n, m]``) tensor; differentiable in the values."""
-        return self._m.to_dense()
+        """Dense ``[n, m]`` (or ``[*batch_shape, n, m]``) tensor; differentiable in the
+        values."""
+        return self._unflat(self._m.to_dense())
 
     def to_torch(self, layout=torch.sparse_csr):
         """As a ``torch.sparse_csr`` (default) or ``torch.sparse_coo`` tensor (unbatched)."""
@@ -118,7 +229,7 @@ class SparseTensor(SparseTensorBase):
         ``A.to(torch.float32)``."""
         if isinstance(device, torch.dtype):
             device, dtype = None, device
-        return SparseTensor._wrap(self._m.to(device_name(device), dtype_name(dtype)))
+        return self._like(self._m.to(device_name(device), dtype_name(dtype)))
 
     def cuda(self, device=None):
         return self.to(torch.device("cuda") if device is None else torch.device("cuda", device))
@@ -133,21 +244,36 @@ class SparseTensor(SparseTensorBase):
         return self.to(dtype=torch.float32)
 
     def detach(self):
-        return SparseTensor._wrap(self._m.detach())
+        return self._like(self._m.detach())
 
     def with_values(self, values):
-        """Same pattern (shared, with its cached analysis), new values ``[nnz]`` or ``[B, nnz]``."""
+        """Same pattern (shared, with its cached analysis), new values ``[nnz]`` or
+        ``[..., nnz]``: the values' leading dimensions are the result's batch shape (any
+        batch, whatever self's)."""
+        values = torch.as_tensor(values)
+        if values.dim() > 2:
+            batch = _values_batch(values, (), *self.shape[-2:])
+            out = SparseTensor._wrap(self._m.with_values(_flat_values(values)))
+            out._set_batch(batch, values)
+            return out
         return SparseTensor._wrap(self._m.with_values(values))
 
     def requires_grad_(self, flag=True):
-        self.values.requires_grad_(flag)
+        if self._v is None:
+            self.values.requires_grad_(flag)
+            return self
+        # the [..., nnz] values become the leaf (A.values.grad after backward), and the C++
+        # matrix holds their reshape
+        self._v.requires_grad_(flag)
+        self._m = self._m.with_values(_flat_values(self._v))
         return self
 
     # ------------------------------------------------------------------ properties
     @property
     def values(self):
-        """Values in CSR order, ``[nnz]`` or ``[B, nnz]``."""
-        return self._m.values
+        """Values in CSR order, ``[nnz]`` or ``[*batch_shape, nnz]`` (a view of the flat
+        batch the C++ side holds: gradients flow through it)."""
+        return self._m.values if self._v is None else self._v
 
     @property
     def row(self):
@@ -166,9 +292,22 @@ class SparseTensor(SparseTensorBase):
 
     @property
     def shape(self):
-        if self._m.is_batched:
-            return (self._m.batch_size, self._m.rows, self._m.cols)
-        return (self._m.rows, self._m.cols)
+        """``batch_shape + (n, m)``."""
+        return self.batch_shape + (self._m.rows, self._m.cols)
+
+    @property
+    def batch_shape(self):
+        """The leading batch dimensions: ``()`` unbatched, ``(B,)``, ``(B1, B2)``, ..."""
+        if self._bs is not None:
+            return self._bs
+        return (self._m.batch_size,) if self._m.is_batched else ()
+
+    @property
+    def ndim(self):
+        return len(self.batch_shape) + 2
+
+    def dim(self):
+        return self.ndim
 
     @property
     def nnz(self):
@@ -180,6 +319,7 @@ class SparseTensor(SparseTensorBase):
 
     @property
     def batch_size(self):
+        """The number of matrices, ``prod(batch_shape)`` (1 unbatched)."""
         return self._m.batch_size
 
     @property
@@ -201,7 +341,7 @@ class SparseTensor(SparseTensorBase):
     @property
     def T(self):
         """Transpose (cached permutation; differentiable)."""
-        return SparseTensor._wrap(self._m.transpose())
+        return self._like(self._m.transpose())
 
     @property
     def mT(self):
@@ -210,28 +350,35 @@ class SparseTensor(SparseTensorBase):
     @property
     def H(self):
         """Conjugate transpose."""
-        return SparseTensor._wrap(self._m.conj_transpose())
+        return self._like(self._m.conj_transpose())
 
     def t(self):
         return self.T
 
     def conj(self):
-        return SparseTensor._wrap(self._m.conj())
+        return self._like(self._m.conj())
 
     # ------------------------------------------------------------------ algebra
     def __matmul__(self, x):
-        """``A @ x``: x ``[n]``, ``[n, k]``; batched A: ``[B, n]``, ``[B, n, k]``.
-        ``A @ B`` with a SparseTensor B is the sparse product (SpGEMM)."""
+        """``A @ x`` for a dense x: ``[m]`` (one vector for every member), ``[m, k]``, a batch
+        of vectors ``[*S, m]`` (``len(S)`` equal to A's batch dimensions, each equal to A's or
+        1; for a flat batch ``[B, m]``) or of matrices ``[*S, m, k]`` (S broadcast against A's
+        batch shape as torch.matmul does; an unbatched A takes any batch of x in one product).
+        The result has the broadcast batch shape. ``A @ B`` with a SparseTensor B is the
+        sparse product (SpGEMM; batches broadcast)."""
         if isinstance(x, SparseTensor):
-            return SparseTensor._wrap(_C.spgemm(self._m, x._m))
-        return _C.matmul(self._m, x)
+            A, B, batch = _algebra.broadcast_pair(self, x, "A @ B")
+            return SparseTensor._wrap(_C.spgemm(A._m, B._m), batch)
+        return _algebra.apply_dense(self, torch.as_tensor(x), _C.matmul, "A @ x", "x")
 
     def matmul(self, x):
         return self @ x
 
     def rmatmul(self, x):
-        """``Aᵀ @ x`` without materializing the transpose's values."""
-        return _C.matmul_transpose(self._m, x)
+        """``Aᵀ @ x`` without materializing the transpose's values (x as for ``A @ x``, with
+        A's rows)."""
+        return _algebra.apply_dense(self, torch.as_tensor(x), _C.matmul_transpose,
+                                    "A.rmatmul(x)", "x", transpose=True)
 
     # Entrywise arithmetic. Implicit zeros stay zero under every operation below except
     # where a docstring says otherwise; results share A's pattern where they keep it.
@@ -378,11 +525,23 @@ class SparseTensor(SparseTensorBase):
 
     def diagonal(self):
         """Main diagonal (zeros where not stored); differentiable."""
-        return self._m.diagonal()
+        return self._unflat(self._m.diagonal())
 
     def is_symmetric(self, rtol=1e-12, atol=0.0, hermitian=True):
-        """Values and pattern symmetric (Hermitian for complex) within atol + rtol·max|a|."""
-        return self._m.is_symmetric(rtol, atol, hermitian)
+        """Values and pattern symmetric (Hermitian for complex, unless ``hermitian=False``)
+        within ``atol + rtol·max|a|``. A Python bool for one matrix; for a batch, one answer
+        per member: a ``torch.bool`` tensor of shape ``batch_shape`` (on the CPU)."""
+        if not self._m.is_batched:
+            return self._m.is_symmetric(rtol, atol, hermitian)
+        flat = self._m.values
+        out = [self._m.with_values(flat[b]).is_symmetric(rtol, atol, hermitian)
+               for b in range(flat.shape[0])]
+        return torch.tensor(out, dtype=torch.bool).reshape(self.batch_shape)
+
+    def is_hermitian(self, rtol=1e-12, atol=0.0):
+        """``A == Aᴴ`` within ``atol + rtol·max|a|`` (for real values the same as
+        :meth:`is_symmetric`); per member for a batch, as :meth:`is_symmetric`."""
+        return self.is_symmetric(rtol, atol, hermitian=True)
 
     def is_structurally_symmetric(self):
         return self._m.is_structurally_symmetric()
@@ -398,7 +557,8 @@ class SparseTensor(SparseTensorBase):
         return _detect_matrix_type(self, **kwargs)
 
     # Reductions. dim=None: all entries; dim=1: one value per row (over the columns, as in
-    # torch); dim=0: one value per column; batched matrices give [B] / [B, n] / [B, m].
+    # torch); dim=0: one value per column; batched matrices give [*S] / [*S, n] / [*S, m]
+    # for batch shape S.
     # Every entry of the n x m matrix takes part, the implicit zeros included (the dense
     # semantics of torch.sum / SciPy's sum, mean, max, min): a reduction of the stored values
     # alone is one of A.values (e.g. A.values.mean(-1)).
@@ -408,7 +568,7 @@ class SparseTensor(SparseTensorBase):
         dim = _algebra._dim(dim, "A.sum()")
         if dim is None:
             return self.values.sum(-1)
-        return self._m.row_sums() if dim == 1 else self._m.col_sums()
+        return self._unflat(self._m.row_sums() if dim == 1 else self._m.col_sums())
 
     def mean(self, dim=None):
         """Mean over all ``n·m`` entries, per row (``dim=1``, the row sum over ``m``) or per
@@ -458,7 +618,7 @@ class SparseTensor(SparseTensorBase):
             ord = "inf"
         elif ord in (2, "2"):
             return _norm2(self)
-        return self._m.norm(ord)
+        return self._unflat(self._m.norm(ord))
 
     def eigsh(self, k=6, which="LM", **kwargs):
         """k eigenpairs of a symmetric matrix (path chosen by default, see info.method); see
@@ -479,7 +639,7 @@ class SparseTensor(SparseTensorBase):
 
     def submatrix(self, rows, cols):
         """``A[rows][:, cols]`` for index tensors (no repeats); differentiable."""
-        return SparseTensor._wrap(
+        return self._like(
             self._m.submatrix(torch.as_tensor(rows), torch.as_tensor(cols))
         )
 
@@ -511,7 +671,10 @@ class SparseTensor(SparseTensorBase):
         return _torch_protocol.rmatmul(self, x)
 
     def __repr__(self):
-        return repr(self._m).replace("SparseMatrix", "SparseTensor", 1)
+        r = repr(self._m).replace("SparseMatrix", "SparseTensor", 1)
+        if self._bs:
+            r = r.replace(f"batch={self._m.batch_size}", f"batch={self._bs}", 1)
+        return r
 
 
 _torch_protocol.allow_in_torch_load(SparseTensor)

@@ -75,7 +75,7 @@ def split_components(A):
     pass over the entries (not one submatrix per component). A 0 x 0 matrix has no components.
     """
     A = _interop.as_sparse(A, "A")
-    return [Component(index, _interop._wrap(m)) for index, m in _C.split_components(A._m)]
+    return [Component(index, A._like(m)) for index, m in _C.split_components(A._m)]
 
 
 _FACTORIZATIONS = ("auto", "sparse", "dense")
@@ -112,8 +112,8 @@ def is_positive_definite(A, rtol=1e-12, atol=0.0, pivot_tolerance=1e-14, dense_m
     ``"dense"`` (the dense Cholesky whatever the size: n² memory). float32 / complex64 matrices
     are factored in double precision (the question is about the matrix as given).
 
-    Returns a Python bool, or for batched values (``[B, nnz]``) a ``torch.bool`` tensor ``[B]``
-    (one answer per member). Non-square: ``False``; 0 x 0: ``True`` (as
+    Returns a Python bool, or for batched values (``[*S, nnz]``) a ``torch.bool`` tensor of
+    shape ``S`` (one answer per member). Non-square: ``False``; 0 x 0: ``True`` (as
     ``torch.linalg.cholesky``). Values with NaN or Inf raise ``ValueError``.
     """
     A = _interop.as_sparse(A, "A")
@@ -121,7 +121,7 @@ def is_positive_definite(A, rtol=1e-12, atol=0.0, pivot_tolerance=1e-14, dense_m
                                 _tol(pivot_tolerance, "pivot_tolerance"),
                                 as_int(dense_max_rows, "dense_max_rows", 0),
                                 _factorization(factorization))
-    return r if A.is_batched else bool(r)
+    return A._unflat(r) if A.is_batched else bool(r)
 
 
 def detect_matrix_type(A, rtol=1e-12, atol=0.0, definite=True, pivot_tolerance=1e-14,

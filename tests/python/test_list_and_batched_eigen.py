@@ -93,3 +93,14 @@ def test_eigsh_on_a_batched_matrix():
     M3 = A.with_values(torch.stack([torch.ones_like(A.values)] * 3))
     with pytest.raises(ValueError, match="argument 'M'"):
         dsla.eigsh(Ab.detach(), 2, M=M3)
+
+
+def test_eigsh_on_a_two_dimensional_batch():
+    A = dsla.poisson2d(5, dtype=torch.float64)
+    scale = torch.tensor([[1.0, 2.0], [3.0, 0.5]], dtype=torch.float64)
+    vals = scale[..., None] * A.values  # [2, 2, nnz]
+    Ab = dsla.SparseTensor(vals, A.row, A.col, (2, 2) + tuple(A.shape))
+    lam, U = dsla.eigsh(Ab, 2, which="LA")
+    assert lam.shape == (2, 2, 2) and U.shape == (2, 2, 25, 2)
+    ref = torch.linalg.eigvalsh(A.to_dense())[-2:]
+    assert torch.allclose(lam, scale[..., None] * ref, rtol=1e-8)
