@@ -57,7 +57,9 @@ struct SolveOptions {
   double atol = 0.0;
   int64_t maxiter = -1;  // total iterations (matrix-vector products); -1: 10 n (at least 100)
   int64_t restart = 30;  // GMRES/FGMRES Krylov dimension per cycle
-  at::Tensor x0;         // initial guess, b's shape with n -> m (undefined: zeros)
+  // LSQR/LSMR only: min ‖A x − b‖² + damp² ‖x‖² (Tikhonov / ridge), as SciPy's damp.
+  double damp = 0.0;
+  at::Tensor x0;                  // initial guess, b's shape with n -> m (undefined: zeros)
   bool raise_on_failure = false;  // non-convergence throws dsla::SolveError
   bool warn = true;               // non-convergence prints a warning (TORCH_WARN)
   // Called at each convergence check with the iteration and the largest relative residual

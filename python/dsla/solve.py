@@ -127,6 +127,23 @@ def _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_f
     return d
 
 
+def _check_damp(damp, A, b):
+    """damp as a float >= 0; refused with tensors that require grad (the adjoint rule of a
+    damped least-squares solve is not implemented)."""
+    try:
+        damp = float(damp)
+    except (TypeError, ValueError):
+        raise TypeError(f"dsla: argument 'damp': expected a number >= 0, got "
+                        f"{type(damp).__name__}") from None
+    if not damp >= 0 or damp == float("inf"):
+        raise ValueError(f"dsla: argument 'damp': must be finite and >= 0, got {damp}")
+    if damp and torch.is_grad_enabled() and (A.values.requires_grad or b.requires_grad):
+        raise NotImplementedError("dsla: argument 'damp': gradients through a damped "
+                                  "least-squares solve are not implemented; solve under "
+                                  "torch.no_grad() or detach A.values and b")
+    return damp
+
+
 def _takes_two(fn):
     """Whether fn requires two positional arguments (the old callback(iteration, residual))."""
     try:
@@ -229,7 +246,8 @@ def _report(info, raise_on_failure):
 @functools.partial(_config.configurable, name="dsla.solve")
 def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, restart=30,
           x0=None, M=None, return_info=False, raise_on_failure=False, callback=None,
-          check_every=None, history=False, ordering="auto", verbose=False, monitor=None):
+          check_every=None, history=False, ordering="auto", verbose=False, monitor=None,
+          damp=0.0):
     """Solve ``A x = b`` (least squares ``min ‖A x − b‖`` for rectangular A with lsqr/lsmr).
 
     A: ``SparseTensor`` ``(n, m)`` or a batch ``(*S, n, m)`` (any number of batch dimensions).
@@ -254,6 +272,9 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     arguments is still treated as monitor, with a FutureWarning). maxiter counts iterations, i.e. products with A, for every
     method: for GMRES that is inner iterations across restarts, where SciPy's gmres counts
     restart cycles (SciPy's ``maxiter=m`` with ``restart=r`` is dsla's ``maxiter=m * r``).
+    damp (``"lsqr"``/``"lsmr"``; method ``"auto"`` then picks LSQR): solves the regularized
+    problem ``min ‖A x − b‖² + damp² ‖x‖²`` as SciPy's ``damp`` (not differentiable yet: a
+    tensor that requires grad is refused).
     ordering (direct methods): ``"auto"``, ``"amd"``, ``"metis"``, ``"natural"``, ``"nesdis"``
     (CHOLMOD), ``"nd"`` (dsla's nested dissection, Cholesky/LDLᵀ; on CUDA from 2^17 rows,
     below that cuDSS orders). On CUDA ``"auto"`` hands dsla's nested dissection to cuDSS from
@@ -310,12 +331,15 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
         return (x, info) if return_info else x
     A = _interop.as_sparse(A, "A")
     b = torch.as_tensor(b)
+    damp = _check_damp(damp, A, b)
     monitor, callback_x = _callbacks(callback, monitor, A.is_batched, b.dim)
     progress = _progress.Progress("solve", verbose, monitor, maxiter)
     opts = _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_failure,
                     progress.callback, check_every, history, ordering)
     if callback_x is not None:
         opts["callback_x"] = callback_x
+    if damp:
+        opts["damp"] = damp
 
     def run(bf, x0f, batch):
         m = A._m if batch == A.batch_shape or not batch else A.expand(batch)._m
@@ -401,10 +425,13 @@ class Solver:
     @functools.partial(_config.configurable, name="dsla.Solver")
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, x0=None, M=None, raise_on_failure=False, callback=None,
-                 check_every=None, history=False, ordering="auto", verbose=False, monitor=None):
+                 check_every=None, history=False, ordering="auto", verbose=False, monitor=None,
+                 damp=0.0):
         A = _interop.as_sparse(A, "A")
         self._shape = A.shape
         self._raise = raise_on_failure
+        self._damp = _check_damp(damp, A, torch.empty(0))
+        self._A = A
         self._bdim = 1
         monitor, callback_x = _callbacks(callback, monitor, A.is_batched, lambda: self._bdim)
         self._progress = _progress.Progress("Solver", verbose, monitor, bar=False)
@@ -413,6 +440,8 @@ class Solver:
                         ordering)
         if callback_x is not None:
             opts["callback_x"] = callback_x
+        if self._damp:
+            opts["damp"] = self._damp
         self._s = _C.Solver(A._m, opts)
         _progress.report("Solver setup", f"{self._s.method}, {self._s.setup_time:.3g} s")
         self.info = None
@@ -440,6 +469,8 @@ class Solver:
         batch shape without enlarging it)."""
         b = torch.as_tensor(b)
         self._bdim = b.dim()
+        if getattr(self, "_damp", 0.0):
+            _check_damp(self._damp, self._A, b)
         x, self.info = self._run(self._s.solve, b, "Solver.solve()")
         self._progress.done(self.info)
         _report(self.info, self._raise)
@@ -448,6 +479,8 @@ class Solver:
     def solve_adjoint(self, b, return_info=False):
         b = torch.as_tensor(b)
         self._bdim = b.dim()
+        if getattr(self, "_damp", 0.0):
+            _check_damp(self._damp, self._A, b)
         x, self.info = self._run(self._s.solve_adjoint, b, "Solver.solve_adjoint()")
         self._progress.done(self.info)
         _report(self.info, self._raise)

@@ -50,6 +50,7 @@ SolveOptions solve_options_from(const py::dict& d) {
   if (has("atol")) o.atol = d["atol"].cast<double>();
   if (has("maxiter")) o.maxiter = d["maxiter"].cast<int64_t>();
   if (has("restart")) o.restart = d["restart"].cast<int64_t>();
+  if (has("damp")) o.damp = d["damp"].cast<double>();
   if (has("x0")) o.x0 = d["x0"].cast<at::Tensor>();
   if (has("raise_on_failure")) o.raise_on_failure = d["raise_on_failure"].cast<bool>();
   if (has("warn")) o.warn = d["warn"].cast<bool>();

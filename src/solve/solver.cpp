@@ -144,8 +144,8 @@ struct Solver::Impl {
     Method m = opt.method;
     const bool auto_pick = m == Method::Auto;
     if (auto_pick) {
-      if (!square) {
-        m = Method::LSQR;
+      if (!square || opt.damp > 0) {
+        m = Method::LSQR;  // damp: a regularized least-squares problem
       } else if (!opt.M && (opt.precond == "auto" || opt.precond == "none") &&
                  A.rows() <= kDirectMaxRows && direct::available(direct::Kind::LU, A.device())) {
         // CPU: SuiteSparse; CUDA: cuDSS (when this build has it).
@@ -211,6 +211,17 @@ Solver::Solver(const SparseMatrix& A, const SolveOptions& opt) : impl_(std::make
   DSLA_CHECK_ARG(opt.restart >= 1, "restart", "must be >= 1, got ", opt.restart);
   DSLA_CHECK_ARG(opt.maxiter >= -1, "maxiter", "must be >= 0 (or -1 for the default), got ",
                  opt.maxiter);
+  DSLA_CHECK_ARG(opt.damp >= 0 && std::isfinite(opt.damp), "damp", "must be finite and >= 0, got ",
+                 opt.damp);
+  DSLA_CHECK_ARG(opt.damp == 0 || opt.method == Method::LSQR || opt.method == Method::LSMR ||
+                     opt.method == Method::Auto,
+                 "damp",
+                 "regularizes least squares (min ‖A x − b‖² + damp² ‖x‖²): use it with "
+                 "method='lsqr' or 'lsmr', got method='",
+                 to_string(opt.method), "'");
+  DSLA_CHECK_ARG(opt.damp == 0 || !opt.x0.defined(), "x0",
+                 "with damp > 0 the problem min ‖A x − b‖² + damp² ‖x‖² is solved from x = 0 "
+                 "(a start elsewhere solves another problem); leave x0 unset");
   DSLA_CHECK_ARG(opt.check_every >= 0, "check_every",
                  "must be >= 1 (or 0 for the device's default), got ", opt.check_every);
   DSLA_CHECK_ARG(opt.precond_degree >= 1, "degree", "Chebyshev degree must be >= 1, got ",

@@ -111,3 +111,49 @@ def test_two_argument_callback_is_monitor_with_a_warning():
         dsla.solve(A, b, method="cg", callback=lambda it, r: None, monitor=lambda it, r: None)
     with pytest.raises(TypeError, match="argument 'callback'"):
         dsla.solve(A, b, method="cg", callback=3)
+
+
+# ---------------------------------------------------------------- LSQR / LSMR damp, as SciPy
+@pytest.mark.parametrize("method", ["lsqr", "lsmr"])
+@pytest.mark.parametrize("damp", [0.0, 0.3, 2.0])
+def test_damp_solves_the_regularized_problem(method, damp):
+    g = torch.Generator().manual_seed(4)
+    D = torch.randn(30, 12, dtype=torch.float64, generator=g) * (torch.rand(30, 12, generator=g)
+                                                                 < 0.4)
+    A = dsla.SparseTensor.from_dense(D)
+    b = torch.randn(30, dtype=torch.float64, generator=g)
+    x, info = dsla.solve(A, b, method=method, damp=damp, rtol=1e-12, maxiter=2000,
+                         return_info=True)
+    assert info.converged, info
+    # The damped normal equations (Aᵀ A + damp² I) x = Aᵀ b.
+    ref = torch.linalg.solve(D.T @ D + damp ** 2 * torch.eye(12, dtype=torch.float64), D.T @ b)
+    assert torch.allclose(x, ref, rtol=1e-8, atol=1e-10), (x - ref).abs().max()
+    fn = getattr(spla, method)
+    kw = dict(damp=damp, atol=1e-14, btol=1e-14)
+    xs = fn(A.to_scipy(), b.numpy(), **kw)[0]
+    assert np.allclose(x.numpy(), xs, rtol=1e-7, atol=1e-9)
+
+
+def test_damp_errors_and_auto():
+    A = dsla.poisson2d(4, dtype=torch.float64)
+    b = torch.ones(16, dtype=torch.float64)
+    x, info = dsla.solve(A, b, damp=0.5, rtol=1e-12, return_info=True)  # auto: LSQR
+    assert info.method == dsla.Method.LSQR if hasattr(dsla, "Method") else "lsqr" in str(info)
+    D = A.to_dense()
+    ref = torch.linalg.solve(D.T @ D + 0.25 * torch.eye(16, dtype=torch.float64), D.T @ b)
+    assert torch.allclose(x, ref, rtol=1e-8)
+    with pytest.raises(ValueError, match="argument 'damp'.*lsqr"):
+        dsla.solve(A, b, method="cg", damp=0.5)
+    with pytest.raises(ValueError, match="argument 'damp'"):
+        dsla.solve(A, b, method="lsqr", damp=-1.0)
+    with pytest.raises(NotImplementedError, match="argument 'damp'.*gradients"):
+        dsla.solve(A, b.clone().requires_grad_(), method="lsqr", damp=0.5)
+    S = dsla.Solver(A, method="lsmr", damp=0.5, rtol=1e-12)
+    assert torch.allclose(S.solve(b), ref, rtol=1e-8)
+
+
+def test_damp_with_x0_is_refused():
+    A = dsla.poisson2d(4, dtype=torch.float64)
+    b = torch.ones(16, dtype=torch.float64)
+    with pytest.raises(ValueError, match="argument 'x0'.*damp"):
+        dsla.solve(A, b, method="lsqr", damp=0.5, x0=b)

@@ -53,8 +53,20 @@ void run(Method method, const Problem& P, const at::Tensor& b, at::Tensor& x, So
     rn = space.norm(r);
     auto conv = rn <= mon.tol;
     if (P.least_squares && P.anorm > 0) {
-      auto arn = space.norm(apply_adjoint(A, r));
-      conv = at::logical_or(conv, arn <= rn * (opt.rtol * P.anorm));
+      auto g = apply_adjoint(A, r);
+      if (opt.damp > 0) {
+        // The damped normal equations Aᴴ r − damp² x = 0 on the augmented system [A; damp I].
+        const double d2 = opt.damp * opt.damp;
+        g = g - d2 * x;
+        auto xn = space.norm(x);
+        auto rnd = at::sqrt(rn * rn + d2 * xn * xn);
+        const double anormd =
+            std::sqrt(P.anorm * P.anorm + d2 * static_cast<double>(space.global_rows(A.cols())));
+        conv = space.norm(g) <= rnd * (opt.rtol * anormd);
+      } else {
+        auto arn = space.norm(g);
+        conv = at::logical_or(conv, arn <= rn * (opt.rtol * P.anorm));
+      }
     }
     auto rel = at::where(bnorm > 0, safe_div(rn.to(at::kDouble), bnorm.to(at::kDouble)),
                          rn.to(at::kDouble));
@@ -72,6 +84,15 @@ void run(Method method, const Problem& P, const at::Tensor& b, at::Tensor& x, So
     }
     if (h[1] == 0) {
       status = Status::NotFinite;
+      break;
+    }
+    if (P.least_squares && opt.damp > 0) {
+      // A restart from x would solve min ‖A d − r‖² + damp² ‖d‖², another problem: the damped
+      // run stands as it ended.
+      const Status f = mon.failure();
+      status = f != Status::Converged    ? f
+               : mon.out_of_iterations() ? Status::MaxIterations
+                                         : Status::Stagnated;
       break;
     }
     Status f = mon.failure();

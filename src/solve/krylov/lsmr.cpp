@@ -1,6 +1,6 @@
-// LSMR (Fong–Saunders): min ‖A x − b‖ with ‖Aᴴ r‖ decreasing monotonically; the same
-// bidiagonalization as LSQR and the same stopping rule. Norm estimates of r and Aᴴ r follow the
-// published recurrences (no damping).
+// LSMR (Fong–Saunders): min ‖A x − b‖² + damp² ‖x‖² with ‖Aᴴ r‖ decreasing monotonically; the
+// same bidiagonalization as LSQR and the same stopping rule (on [A; damp I] when damped). Norm
+// estimates of r and Aᴴ r follow the published recurrences.
 #include "solve/krylov/krylov.h"
 
 namespace dsla::krylov {
@@ -16,7 +16,9 @@ void sym_ortho(const at::Tensor& a, const at::Tensor& b, at::Tensor& c, at::Tens
 }  // namespace
 
 void lsmr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
-  const double rtol = P.opt->rtol;
+  const double rtol = P.opt->rtol, damp = P.opt->damp;
+  const double anorm = std::sqrt(
+      P.anorm * P.anorm + damp * damp * static_cast<double>(P.A->space().global_rows(P.A->cols())));
   Bidiagonalization gk(P, b, x);
   const auto &v = gk.v, &alpha = gk.alpha, &beta = gk.beta;
   auto zero = at::zeros_like(beta), one = at::ones_like(beta);
@@ -28,13 +30,15 @@ void lsmr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
   auto d = zero.clone();
   mon.begin(beta);
   mon.set_active(at::logical_and(mon.active != 0, alpha * beta > 0));
-  at::Tensor c, s, tmp;
+  at::Tensor c, s, tmp, chat, shat, alphahat;
+  auto dampt = at::full_like(beta, damp);
   if (!mon.any_active()) return;
   while (!mon.out_of_iterations()) {
     gk.step(P);
-    // No damping: the first rotation is the identity (alphahat = alphabar).
+    // The damping row's rotation (the identity when damp = 0: alphahat = alphabar).
+    sym_ortho(alphabar, dampt, chat, shat, alphahat);
     auto rhoold = rho;
-    sym_ortho(alphabar, beta, c, s, rho);
+    sym_ortho(alphahat, beta, c, s, rho);
     auto thetanew = s * alpha;
     alphabar = c * alpha;
     auto rhobarold = rhobar, zetaold = zeta;
@@ -47,7 +51,8 @@ void lsmr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
     masked_add_(x, safe_div(zeta, rho * rhobar), hbar, mon.active);
     h = v - safe_div(thetanew, rho) * h;
     // ‖r‖ estimate.
-    auto betaacute = betadd;
+    auto betaacute = chat * betadd;
+    auto betacheck = -shat * betadd;
     auto betahat = c * betaacute;
     betadd = -s * betaacute;
     auto thetatildeold = thetatilde;
@@ -58,9 +63,10 @@ void lsmr(const Problem& P, const at::Tensor& b, at::Tensor& x, Monitor& mon) {
     betad = -stildeold * betad + ctildeold * betahat;
     tautildeold = safe_div(zetaold - thetatildeold * tautildeold, rhotildeold);
     auto taud = safe_div(zeta - thetatilde * tautildeold, rhodold);
+    d = d + betacheck * betacheck;
     auto normr = at::sqrt(d + (betad - taud) * (betad - taud) + betadd * betadd);
     auto normar = zetabar.abs();
-    auto done = at::logical_or(normr <= mon.tol, normar <= rtol * P.anorm * normr);
+    auto done = at::logical_or(normr <= mon.tol, normar <= rtol * anorm * normr);
     if (mon.step_done(done, normr)) break;
   }
 }
