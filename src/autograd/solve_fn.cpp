@@ -54,6 +54,14 @@ class SolverBackend final : public detail::SolveBackend {
     return std::make_shared<SolverBackend>(s_.adjoint());
   }
   int64_t version() const override { return s_.version(); }
+  bool least_squares() const override {
+    return s_.method() == Method::LSQR || s_.method() == Method::LSMR;
+  }
+  bool damped() const override { return s_.options().damp > 0; }
+  at::Tensor residual(const at::Tensor& b3, const at::Tensor& x3) const override {
+    const auto& A = s_.matrix();
+    return b3.sub(detail::spmm(*A.pattern(), values2d(A), x3));
+  }
 
  private:
   Solver s_;
@@ -70,7 +78,12 @@ class SolveFunction : public torch::autograd::Function<SolveFunction> {
     ctx->saved_data["backend"] = c10::IValue(c10::make_intrusive<BackendHolder>(backend));
     ctx->saved_data["version"] = backend->version();
     ctx->saved_data["b_batch"] = b3.size(0);
-    ctx->save_for_backward({values2, x});
+    // Least squares keep b for the residual term of the values gradient.
+    if (backend->least_squares()) {
+      ctx->save_for_backward({values2, x, b3});
+    } else {
+      ctx->save_for_backward({values2, x});
+    }
     return x;
   }
 
@@ -88,6 +101,15 @@ class SolveFunction : public torch::autograd::Function<SolveFunction> {
     at::Tensor lam, gv, gb;
     if (!ctx->needs_input_grad(0) && !ctx->needs_input_grad(1))
       return {at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    const bool ls = backend->least_squares();
+    if (ls) {
+      TORCH_CHECK_NOT_IMPLEMENTED(!backend->damped(),
+                                  "dsla: gradients through a damped least-squares solve (damp > "
+                                  "0) are not implemented; solve under torch.no_grad()");
+      TORCH_CHECK_NOT_IMPLEMENTED(!at::GradMode::is_enabled(),
+                                  "dsla: double backward through a least-squares solve (lsqr / "
+                                  "lsmr) is not implemented");
+    }
     if (at::GradMode::is_enabled()) {
       // Differentiable backward: the adjoint solve is this Function on Aᴴ.
       at::Tensor vt;
@@ -97,8 +119,17 @@ class SolveFunction : public torch::autograd::Function<SolveFunction> {
         gv = reduce_batch(backend->values_grad(lam, x, /*differentiable=*/true), values2.size(0));
     } else {
       lam = backend->solve3(g, /*adjoint=*/true, nullptr, /*force_warn=*/true);
-      if (ctx->needs_input_grad(0))
-        gv = reduce_batch(backend->values_grad(lam, x, /*differentiable=*/false), values2.size(0));
+      if (ctx->needs_input_grad(0)) {
+        auto gfull = backend->values_grad(lam, x, /*differentiable=*/false);
+        if (ls) {
+          // λ = A μ (the minimum-norm solution of Aᴴ λ = g): μ = A⁺ λ, one more (consistent)
+          // least-squares solve; the residual term + r[row] conj(μ[col]).
+          auto mu = backend->solve3(lam, /*adjoint=*/false, nullptr, /*force_warn=*/true);
+          auto r = backend->residual(saved[2], x);
+          gfull = gfull.sub(backend->values_grad(r, mu, /*differentiable=*/false));
+        }
+        gv = reduce_batch(gfull, values2.size(0));
+      }
     }
     if (ctx->needs_input_grad(1)) gb = reduce_batch(lam, b_batch);
     return {gv, gb, at::Tensor(), at::Tensor()};

@@ -28,6 +28,15 @@ class SolveBackend {
                                                       at::Tensor& adjoint_values2) const = 0;
   // Bumped by refactor(): backward refuses values other than the forward's.
   virtual int64_t version() const = 0;
+  // Least squares (LSQR/LSMR): x = A⁺ b, whose values gradient has a second term r μᴴ
+  // (r = b − A x, μ = (AᴴA)⁻¹ g) that vanishes only for consistent systems; `residual` gives
+  // r3 = b3 − A x3. Backends without it return false (their least squares are square).
+  virtual bool least_squares() const { return false; }
+  virtual bool damped() const { return false; }
+  virtual at::Tensor residual(const at::Tensor& b3, const at::Tensor& x3) const {
+    (void)x3;
+    return b3;
+  }
 };
 using SolveBackendPtr = std::shared_ptr<const SolveBackend>;
 

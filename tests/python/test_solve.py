@@ -595,3 +595,35 @@ def test_iterations_do_not_depend_on_check_every(method):
     assert all(i.converged for i in infos), infos
     assert infos[0].iterations % 16 != 0 or infos[0].iterations % 7 != 0
     assert [i.iterations for i in infos] == [infos[0].iterations] * 3, infos
+
+
+@pytest.mark.parametrize("method", ["lsqr", "lsmr"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
+def test_least_squares_gradients_of_an_inconsistent_system(method, dtype):
+    # x = A⁺ b: the values gradient is r μᴴ − λ xᴴ (r = b − A x, μ = (AᴴA)⁻¹ g, λ = A μ); the
+    # r μᴴ term vanishes only when b is in A's range, so an inconsistent b is the test.
+    g = torch.Generator().manual_seed(4)
+    D = (torch.randn(30, 12, dtype=dtype, generator=g)
+         * (torch.rand(30, 12, generator=g) < 0.5))
+    A0 = dsla.SparseTensor.from_dense(D)
+    vals = A0.values.detach().clone().requires_grad_()
+    b = torch.randn(30, dtype=dtype, generator=g).requires_grad_()
+    w = torch.randn(12, dtype=dtype, generator=g)
+    x = dsla.solve(A0.with_values(vals), b, method=method, rtol=1e-13, maxiter=5000)
+    (w.conj() * x).real.sum().backward()
+    Dd = D.clone().requires_grad_()
+    bb = b.detach().clone().requires_grad_()
+    xr = torch.linalg.lstsq(Dd, bb.unsqueeze(1)).solution.squeeze(1)
+    assert float((b.detach() - D @ xr.detach()).norm()) > 0.1  # inconsistent indeed
+    (w.conj() * xr).real.sum().backward()
+    ref = Dd.grad[A0.row.long(), A0.col.long()]
+    assert torch.allclose(vals.grad, ref, rtol=1e-8, atol=1e-10), (vals.grad - ref).abs().max()
+    assert torch.allclose(b.grad, bb.grad, rtol=1e-8, atol=1e-10)
+    # Double backward through least squares is refused, not wrong.
+    v2 = A0.values.detach().clone().requires_grad_()
+    x2 = dsla.solve(A0.with_values(v2), b.detach(), method=method, rtol=1e-12, maxiter=5000)
+    (gv,) = torch.autograd.grad((w.conj() * x2).real.sum(), v2, create_graph=False)
+    with pytest.raises((NotImplementedError, RuntimeError), match="double backward"):
+        x3 = dsla.solve(A0.with_values(v2), b.detach(), method=method, rtol=1e-12,
+                        maxiter=5000)
+        torch.autograd.grad((w.conj() * x3).real.sum(), v2, create_graph=True)
