@@ -33,9 +33,11 @@ class VectorSpace {
   // True when reduce_ is the identity: fused kernels that reduce internally (the fused CPU and
   // CUDA CG paths) and the dense fallbacks that need the whole vector are chosen only then.
   virtual bool is_local() const { return true; }
-  // Global index of this process's first row (0 on one process). Random start vectors are drawn
-  // by global row (eigen::random_block), so every layout starts from the same block.
-  virtual int64_t global_offset() const { return 0; }
+  // The global row ids of this process's `local_rows` rows (int64 [local_rows] on the host;
+  // 0, 1, ... on one process; a distributed space's owned ids in local order). Start vectors
+  // and random blocks are drawn by global row id (eigen::random_block, the spectral estimate),
+  // so every layout — any partition, any local order — starts from one process's block.
+  virtual at::Tensor global_ids(int64_t local_rows) const;
   // True when reduce_ only enqueues device work on the current stream (or nothing), so a block
   // of iterations that calls it may be recorded once into a CUDA graph and replayed (the fused
   // CUDA CG does). A space that reduces through the host (Gloo), or counts its calls, says no.

@@ -12,8 +12,8 @@ namespace {
 
 class DistSpace final : public VectorSpace {
  public:
-  DistSpace(Comm comm, int64_t offset, int64_t n)
-      : comm_(std::move(comm)), offset_(offset), n_(n) {}
+  DistSpace(Comm comm, at::Tensor ids, int64_t n)
+      : comm_(std::move(comm)), ids_(std::move(ids)), n_(n) {}
   void reduce_(at::Tensor& partial) const override {
     // A view (e.g. a diagonal of a Gram matrix) is reduced through a contiguous copy.
     if (partial.is_contiguous()) {
@@ -25,18 +25,19 @@ class DistSpace final : public VectorSpace {
     }
   }
   bool is_local() const override { return comm_.size() == 1; }
-  int64_t global_offset() const override { return offset_; }
+  at::Tensor global_ids(int64_t) const override { return ids_; }
   int64_t global_rows(int64_t) const override { return n_; }
 
  private:
   Comm comm_;
-  int64_t offset_, n_;
+  at::Tensor ids_;  // the owned global ids in local order (int64, host)
+  int64_t n_;
 };
 
 class DistOperator final : public LinearOperator {
  public:
   DistOperator(const DistMatrix& A, bool adjoint)
-      : A_(A.detach()), adjoint_(adjoint), space_(A.comm(), A.rank_offset(), A.rows()) {}
+      : A_(A.detach()), adjoint_(adjoint), space_(A.comm(), A.owned().to(at::kCPU), A.rows()) {}
   int64_t rows() const override { return A_.n_owned(); }
   int64_t cols() const override { return A_.n_owned(); }
   at::ScalarType dtype() const override { return A_.dtype(); }

@@ -11,6 +11,10 @@
 
 namespace dsla {
 
+at::Tensor VectorSpace::global_ids(int64_t local_rows) const {
+  return at::arange(local_rows, at::TensorOptions().dtype(at::kLong));
+}
+
 at::Tensor VectorSpace::dot(const at::Tensor& a, const at::Tensor& b) const {
   auto d = (a.is_complex() ? a.conj() * b : a * b).sum(-2, /*keepdim=*/true);
   reduce_(d);

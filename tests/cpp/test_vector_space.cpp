@@ -133,7 +133,9 @@ class RankSpace final : public VectorSpace {
     comm_.allreduce_(rank_, partial);
   }
   bool is_local() const override { return false; }
-  int64_t global_offset() const override { return offset_; }
+  at::Tensor global_ids(int64_t n) const override {
+    return at::arange(offset_, offset_ + n, at::TensorOptions().dtype(at::kLong));
+  }
   mutable std::atomic<int64_t> count{0};
 
  private:
@@ -295,16 +297,20 @@ TEST(VectorSpace, LocalReductionsMatchATen) {
 
 TEST(VectorSpace, RandomBlockIsLayoutIndependent) {
   auto opt = at::TensorOptions().dtype(at::kDouble);
-  auto whole = dsla::eigen::random_block(100, 3, opt, 42, 0);
-  auto top = dsla::eigen::random_block(37, 3, opt, 42, 0);
-  auto rest = dsla::eigen::random_block(63, 3, opt, 42, 37);
+  auto ids = [](int64_t a, int64_t b) { return at::arange(a, b, at::kLong); };
+  auto whole = dsla::eigen::random_block(ids(0, 100), 3, opt, 42);
+  auto top = dsla::eigen::random_block(ids(0, 37), 3, opt, 42);
+  auto rest = dsla::eigen::random_block(ids(37, 100), 3, opt, 42);
   EXPECT_TRUE(at::equal(whole, at::cat({top, rest}, 0)));
-  EXPECT_FALSE(at::equal(whole, dsla::eigen::random_block(100, 3, opt, 43, 0)));
+  // Any subset in any order (a partition's owned ids, interior first) draws those rows.
+  auto perm = at::randperm(100, at::kLong).narrow(0, 0, 41);
+  EXPECT_TRUE(at::equal(dsla::eigen::random_block(perm, 3, opt, 42), whole.index_select(0, perm)));
+  EXPECT_FALSE(at::equal(whole, dsla::eigen::random_block(ids(0, 100), 3, opt, 43)));
   // Standard normal entries (complex: unit variance).
-  auto big = dsla::eigen::random_block(20000, 4, opt, 1, 0);
+  auto big = dsla::eigen::random_block(ids(0, 20000), 4, opt, 1);
   EXPECT_NEAR(big.mean().item<double>(), 0.0, 0.03);
   EXPECT_NEAR(big.var().item<double>(), 1.0, 0.03);
-  auto zc = dsla::eigen::random_block(20000, 4, opt.dtype(at::kComplexDouble), 1, 0);
+  auto zc = dsla::eigen::random_block(ids(0, 20000), 4, opt.dtype(at::kComplexDouble), 1);
   EXPECT_NEAR(zc.abs().square().mean().item<double>(), 1.0, 0.03);
 }
 

@@ -237,12 +237,13 @@ def case_cuda(rank, P):
     for method, pc in (("cg", "jacobi"), ("cg", "none"), ("minres", "jacobi")):
         x = _same_as_one_process(A, S, b, method, pc)
         assert x.is_cuda
-    # Chebyshev across ranks (its start vector differs from one process: counts within 3).
+    # Chebyshev across ranks: its spectral estimate starts from one process's vector (by global
+    # row id), so the counts agree within 1.
     x, info = dsla.solve(A, b[A.owned], method="cg", precond="chebyshev", rtol=1e-11,
                          return_info=True)
     ref, ref_info = dsla.solve(S, b, method="cg", precond="chebyshev", rtol=1e-11,
                                return_info=True)
-    assert info.converged and abs(info.iterations - ref_info.iterations) <= 3, (info, ref_info)
+    assert info.converged and abs(info.iterations - ref_info.iterations) <= 1, (info, ref_info)
     assert _rel(A.gather(x), ref) < 1e-9
     parts = torch.randint(P, (m,), generator=torch.Generator().manual_seed(5))
     B = dsla.distributed.from_global(N, partition=parts)

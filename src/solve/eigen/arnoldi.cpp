@@ -118,9 +118,9 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
     V().zero_();
     H.zero_();
     auto Ql = B.slice(1, 0, l);
-    auto v = orthogonal_unit(random_block(n, 1, copt, seed + 1000003 * static_cast<uint64_t>(round),
-                                          space.global_offset()),
-                             Ql, space);
+    auto v = orthogonal_unit(
+        random_block(space.global_ids(n), 1, copt, seed + 1000003 * static_cast<uint64_t>(round)),
+        Ql, space);
     if (hint.defined()) v = orthogonal_unit(v + orthogonal_unit(hint, Ql, space), Ql, space);
     V().slice(1, 0, 1).copy_(v);
   };
@@ -141,7 +141,7 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
       H.slice(0, 0, j + 1).slice(1, j, j + 1).copy_(h);
       if (b <= 1e-14 * std::max(anorm, 1e-300)) {
         // Invariant subspace: continue with a fresh random direction (coupling 0).
-        auto r = random_block(n, 1, copt, seed + 7919 * (j + 1) + restart, space.global_offset());
+        auto r = random_block(space.global_ids(n), 1, copt, seed + 7919 * (j + 1) + restart);
         B.slice(1, l + j + 1, l + j + 2).copy_(orthogonal_unit(r, Vj, space));
         H.index_put_({j + 1, j}, 0);
       } else {

@@ -83,12 +83,12 @@ ArnoldiResult arnoldi(const BlockOp& A, int64_t n, at::TensorOptions options, in
 // Ordering helper: indices of the k first entries of `vals` (complex or real) under `which`.
 at::Tensor select(const at::Tensor& vals, const std::string& which, int64_t k);
 
-// A random [n, m] block with `options`: standard normal entries (complex: unit variance, as
-// at::randn) from a counter-based generator keyed by (seed, global row, column), global row =
-// row_offset + local row. A process holding rows [row_offset, row_offset + n) of a distributed
-// vector draws exactly its rows of the block one process would draw.
-at::Tensor random_block(int64_t n, int64_t m, at::TensorOptions options, uint64_t seed,
-                        int64_t row_offset);
+// A random [ids.numel(), m] block with `options`: standard normal entries (complex: unit
+// variance, as at::randn) from a counter-based generator keyed by (seed, global row, column),
+// row i's global row being ids[i] (int64 on the host: VectorSpace::global_ids). A process
+// holding any subset of the rows, in any order, draws exactly those rows of the block one
+// process would draw.
+at::Tensor random_block(const at::Tensor& ids, int64_t m, at::TensorOptions options, uint64_t seed);
 
 }  // namespace dsla::eigen
 

@@ -133,7 +133,7 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
   if (maxiter < 0) maxiter = std::max<int64_t>(500, std::min<int64_t>(N, 20000));
 
   const VectorSpace& space = *P.space;
-  at::Tensor X = random_block(n, m, P.options, seed, space.global_offset());
+  at::Tensor X = random_block(space.global_ids(n), m, P.options, seed);
   if (X0.defined()) X.slice(1, 0, X0.size(1)).copy_(X0);
   at::Tensor BX = P.B ? P.B(X) : at::Tensor();
   orthonormalize(space, X, BX, {});

@@ -32,8 +32,11 @@ double uniform(uint64_t seed, uint64_t row, uint64_t col, uint64_t stream) {
 
 }  // namespace
 
-at::Tensor random_block(int64_t n, int64_t m, at::TensorOptions options, uint64_t seed,
-                        int64_t row_offset) {
+at::Tensor random_block(const at::Tensor& ids_in, int64_t m, at::TensorOptions options,
+                        uint64_t seed) {
+  const auto ids = ids_in.to(at::kCPU, at::kLong).contiguous();
+  const int64_t n = ids.numel();
+  const int64_t* gid = ids.data_ptr<int64_t>();
   // Box–Muller on two counter-based uniforms per entry: the pair (r cos t, r sin t) is two
   // independent standard normals, the real and imaginary parts of a complex entry.
   const bool cplx = at::isComplexType(c10::typeMetaToScalarType(options.dtype()));
@@ -43,7 +46,7 @@ at::Tensor random_block(int64_t n, int64_t m, at::TensorOptions options, uint64_
   constexpr double two_pi = 6.283185307179586;
   at::parallel_for(0, n, 1024, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
-      const auto g = static_cast<uint64_t>(row_offset + i);
+      const auto g = static_cast<uint64_t>(gid[i]);
       for (int64_t j = 0; j < m; ++j) {
         const double r = std::sqrt(-2.0 * std::log(uniform(seed, g, j, 0))) * part;
         const double t = two_pi * uniform(seed, g, j, 1);

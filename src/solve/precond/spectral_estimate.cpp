@@ -22,12 +22,12 @@ namespace {
 
 using ApplyFn = std::function<at::Tensor(const at::Tensor&)>;  // x [B, n, 1] -> A x
 
-// v_i = frac(0.618.. g + 0.25) − 0.5 by global row g = offset + i, normalized over the space:
-// the CPU and CUDA kernels generate the same (offset 0), and every layout of a distributed A
-// draws the rows one process would.
+// v_i = frac(0.618.. g + 0.25) − 0.5 by global row id g (VectorSpace::global_ids), normalized
+// over the space: the CPU and CUDA kernels generate the same (ids 0, 1, ...), and every layout
+// of a distributed A — any partition, interior-first local order — draws one process's vector.
 at::Tensor start_vector(int64_t B, int64_t n, const at::Tensor& like, const VectorSpace& space) {
   auto o = like.options().dtype(at::kDouble);
-  auto g = at::arange(n, o) + static_cast<double>(space.global_offset());
+  auto g = space.global_ids(n).to(o);
   auto v = ((g * 0.6180339887498949 + 0.25).frac() - 0.5).view({1, n, 1});
   v = v / space.norm(v);
   return v.to(like.scalar_type()).expand({B, n, 1}).contiguous();
