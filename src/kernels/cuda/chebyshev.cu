@@ -1,6 +1,5 @@
 // Chebyshev sweep CUDA kernels (see chebyshev_cuda.h): G = 4 lanes per row like the SpMV
 // (kernels/cuda/csr_spmv.cu), the coefficients read from device memory.
-#include <algorithm>
 
 #include "kernels/cuda/chebyshev_cuda.h"
 #include "kernels/cuda/common.cuh"
@@ -77,18 +76,13 @@ __global__ void __launch_bounds__(kBlock)
   }
 }
 
-int64_t grid_rows(int64_t n, int G) {
-  const int64_t cap = int64_t(sm_count()) * (2048 / kBlock);
-  return std::max<int64_t>(1, std::min<int64_t>((n * G + kBlock - 1) / kBlock, cap));
-}
-
 }  // namespace
 
 template <class V, class I>
 void cheb_first(const CsrView<V, I>& A, const ChebyshevVectors<V>& v, const V* c0,
                 cudaStream_t stream) {
   if (A.rows == 0) return;
-  cheb_first_k<kLanes, V, I><<<grid_rows(A.rows, kLanes), kBlock, 0, stream>>>(
+  cheb_first_k<kLanes, V, I><<<resident_grid(A.rows * kLanes, kBlock), kBlock, 0, stream>>>(
       A.rows, A.crow, A.col, A.vals, v.dinv, c0, v.b, v.x, v.r, v.d);
   DSLA_CUDA_CHECK_LAUNCH();
 }
@@ -97,7 +91,7 @@ template <class V, class I>
 void cheb_step(const CsrView<V, I>& A, const ChebyshevVectors<V>& v, const V* ca, const V* cb,
                int mode, cudaStream_t stream) {
   if (A.rows == 0) return;
-  cheb_step_k<kLanes, V, I><<<grid_rows(A.rows, kLanes), kBlock, 0, stream>>>(
+  cheb_step_k<kLanes, V, I><<<resident_grid(A.rows * kLanes, kBlock), kBlock, 0, stream>>>(
       A.rows, A.crow, A.col, A.vals, v.dinv, ca, cb, v.r, v.d, v.dn, v.x, mode);
   DSLA_CUDA_CHECK_LAUNCH();
 }

@@ -157,8 +157,7 @@ __global__ void __launch_bounds__(kBlock)
 }
 
 int64_t grid_for(int64_t threads_needed) {
-  const int64_t cap = int64_t(sm_count()) * (2048 / kBlock);
-  return std::max<int64_t>(1, std::min<int64_t>((threads_needed + kBlock - 1) / kBlock, cap));
+  return resident_grid(threads_needed, kBlock);
 }
 
 template <class T, class I>

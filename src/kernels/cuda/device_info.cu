@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -28,6 +29,11 @@ int cc_major() {
   static std::mutex m;
   static std::vector<int> cache;
   return cached_attribute(cudaDevAttrComputeCapabilityMajor, m, cache);
+}
+
+int64_t resident_grid(int64_t threads, int block) {
+  const int64_t cap = int64_t(sm_count()) * (2048 / block);
+  return std::max<int64_t>(1, std::min<int64_t>((threads + block - 1) / block, cap));
 }
 
 }  // namespace dsla::kernels::cuda

@@ -22,8 +22,7 @@ constexpr int kBlock = 256;
 constexpr int kLanes = 4;  // lanes per row in the SpMV (short rows, as the Chebyshev passes)
 
 int64_t lanczos_grid(int64_t n) {
-  const int64_t cap = int64_t(sm_count()) * (2048 / kBlock);
-  return std::max<int64_t>(1, std::min<int64_t>((n * kLanes + kBlock - 1) / kBlock, cap));
+  return resident_grid(n * kLanes, kBlock);
 }
 
 // 1/‖u_j‖, or 0 when step j-1 broke down (‖u_j‖ <= 1e-10 |alpha_{j-1}|, as the CPU kernel).
