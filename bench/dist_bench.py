@@ -10,7 +10,10 @@ exchange and the all-reduces more than any speed-up.
 
 On a GPU machine, --device cuda moves each rank's matrix to the GPU (rank r on cuda:r mod the
 device count; ranks sharing one GPU exchange through the host with Gloo) and --backend nccl uses
-NCCL (one rank per GPU). CUDA times are wall-clock around a synchronized solve.
+NCCL (one rank per GPU). CUDA times are wall-clock around a synchronized solve. CG on CUDA runs
+the fused steps across ranks (two kernels per iteration plus the halo pack and the ghost
+columns' share, the exchange overlapping the interior product); --cg generic runs the generic
+steps through the operator (DSLA_DIST_CG=generic), for comparison.
 """
 import argparse
 import datetime
@@ -78,7 +81,9 @@ def worker(rank, P, init, specs, iters, out, device="cpu", backend="gloo"):
         dist.all_gather(allt, t)
         if rank == 0:
             allt = torch.stack(allt).cpu()
-            rows.append(dict(problem=spec, ranks=P, device=device, backend=backend, n=A.shape[0], nnz=A.nnz,
+            rows.append(dict(problem=spec, ranks=P, device=device, backend=backend,
+                             cg=os.environ.get("DSLA_DIST_CG", "fused") if device == "cuda" else "cpu",
+                             n=A.shape[0], nnz=A.nnz,
                              iterations=iters,
                              ms_per_iteration=float(allt[:, 0].max()) * 1e3,
                              ghosts_per_rank=[int(g) for g in allt[:, 1]],
@@ -100,7 +105,11 @@ def main():
     ap.add_argument("--ranks", default="1,2")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--backend", default="gloo", choices=["gloo", "nccl"])
+    ap.add_argument("--cg", default="fused", choices=["fused", "generic"],
+                    help="CUDA: the fused steps across ranks (default) or the generic ones")
     a = ap.parse_args()
+    if a.cg == "generic":
+        os.environ["DSLA_DIST_CG"] = "generic"  # read by every spawned rank
     specs = a.sizes.split(",")
     results = []
     for P in [int(p) for p in a.ranks.split(",")]:
@@ -123,12 +132,13 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     gpu = torch.cuda.get_device_name(0) if a.device == "cuda" else None
     doc["gpu"] = gpu
-    path = os.path.join(a.out, f"dist-{a.device}-{a.backend}-" + datetime.datetime.utcnow().strftime("%Y%m%d-%H%M%S")
+    tag = "-generic" if a.device == "cuda" and a.cg == "generic" else ""
+    path = os.path.join(a.out, f"dist-{a.device}-{a.backend}{tag}-" + datetime.datetime.utcnow().strftime("%Y%m%d-%H%M%S")
                         + ".json")
     with open(path, "w") as f:
         json.dump(doc, f, indent=1)
     for r in results:
-        print(f"{r['problem']:>16} P={r['ranks']} {r['device']}/{r['backend']}: {r['ms_per_iteration']:.3f} ms/iteration, "
+        print(f"{r['problem']:>16} P={r['ranks']} {r['device']}/{r['backend']}/{r['cg']}: {r['ms_per_iteration']:.3f} ms/iteration, "
               f"ghosts {r['ghosts_per_rank']}, {r['bytes_per_owned_row']:.1f} B/row "
               f"(one device {r['one_device_bytes_per_row']:.1f}, x{r['memory_ratio']:.3f})")
     print(path)

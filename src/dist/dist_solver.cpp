@@ -14,11 +14,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 #include "dist/dist_internal.h"
 #include "dist/halo_plan.h"
 #include "dist/ras.h"
+#include "solve/krylov/halo_blocks.h"
 #include "solve/krylov/krylov.h"
 #include "solve/make_preconditioner.h"
 #include "solve/precond/common.h"
@@ -455,6 +457,32 @@ at::Tensor DistSolver::solve3(const at::Tensor& b3_in, bool adjoint, SolveInfo* 
     const precond::Preconditioner* M = adjoint ? I.M_adj.get() : I.M.get();
     P.M = M;
     if (M) P.dinv = M->jacobi_inverse_diagonal();
+  }
+  // CG on CUDA: the device's fused steps multiply by the blocks themselves and exchange the halo
+  // between their kernels (cg_fused_cuda.cpp); they decline what they do not handle (complex,
+  // several right-hand sides, callbacks), and the generic steps run through op->apply().
+  // DSLA_DIST_CG=generic keeps the generic steps (benchmarks compare the two).
+  krylov::HaloBlocks halo;
+  static const bool generic_cg = [] {
+    const char* e = std::getenv("DSLA_DIST_CG");
+    return e != nullptr && std::string(e) == "generic";
+  }();
+  if (!generic_cg && I.method == Method::CG && A.device().is_cuda()) {
+    const auto& plan = A.plan();
+    halo.diag = &A.diag();
+    halo.offd = &A.offd();
+    halo.n_interior = A.n_interior();
+    halo.n_ghost = A.n_ghost();
+    halo.send_idx = plan.send_idx.to(A.device()).contiguous();
+    halo.exchange = [&plan](const at::Tensor& send, at::Tensor& ghost) {
+      auto reqs = std::make_shared<std::vector<Comm::Request>>();
+      exchange(plan, send, plan.send_ranks, plan.send_off, ghost, plan.recv_ranks, plan.recv_off,
+               14, *reqs);
+      return std::function<void()>([reqs, &plan] {
+        for (auto& r : *reqs) plan.comm.wait(r);
+      });
+    };
+    P.halo = &halo;
   }
   // x0: forward solves only (the adjoint solve of backward starts from zero).
   at::Tensor x0 = adjoint ? at::Tensor() : initial_guess(A, I.opt.x0, B, k);

@@ -97,4 +97,18 @@ std::string HaloPlan::summary() const {
   return s.str();
 }
 
+void exchange(const HaloPlan& p, const at::Tensor& send_buf, const std::vector<int>& send_ranks,
+              const std::vector<int64_t>& send_off, at::Tensor& recv_buf,
+              const std::vector<int>& recv_ranks, const std::vector<int64_t>& recv_off, int tag,
+              std::vector<Comm::Request>& reqs) {
+  for (size_t i = 0; i < recv_ranks.size(); ++i) {
+    auto part = recv_buf.narrow(0, recv_off[i], recv_off[i + 1] - recv_off[i]);
+    reqs.push_back(p.comm.irecv(part, recv_ranks[i], tag));
+  }
+  for (size_t i = 0; i < send_ranks.size(); ++i) {
+    auto part = send_buf.narrow(0, send_off[i], send_off[i + 1] - send_off[i]);
+    reqs.push_back(p.comm.isend(part, send_ranks[i], tag));
+  }
+}
+
 }  // namespace dsla::dist

@@ -34,6 +34,15 @@ struct HaloPlan {
   std::string summary() const;
 };
 
+// Posts the per-neighbour exchange of `send_buf` (rows first: [S or G, ...], one contiguous
+// slice per neighbour) into `recv_buf`; wait on every request before touching either. Forward
+// (owned entries to the ghosts): plan.send_* -> plan.recv_*; reverse (the adjoint's ghost
+// contributions back to their owners): the other way round.
+void exchange(const HaloPlan& p, const at::Tensor& send_buf, const std::vector<int>& send_ranks,
+              const std::vector<int64_t>& send_off, at::Tensor& recv_buf,
+              const std::vector<int>& recv_ranks, const std::vector<int64_t>& recv_off, int tag,
+              std::vector<Comm::Request>& reqs);
+
 // Ownership of global ids without any array of global length: an assumed-partition directory.
 // Ids are homed in contiguous blocks (home(g) = the rank whose contiguous_range holds g); each
 // rank registers its owned ids (with their local positions) at their homes, and queries go to

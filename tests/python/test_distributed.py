@@ -282,6 +282,65 @@ def case_cuda(rank, P):
     return True
 
 
+def _fused_cg_checks(dev):
+    """CG + Jacobi / none on CUDA goes through the fused steps across ranks (pack, halo exchange
+    overlapping the diagonal block's product, the ghost columns' share): answers and iteration
+    counts of one process on the same device, on partitions that give boundary rows and ghosts
+    of several owners, an empty rank, a non-uniform diagonal, batched values, float32, x0."""
+    P = dist.get_world_size()
+    S = dsla.poisson2d(12)
+    n = S.shape[0]
+    # A non-uniform diagonal (D S D, D > 0): the kernels read dinv, not a scalar.
+    d = 1.0 + 0.5 * torch.sin(torch.arange(n, dtype=torch.float64))
+    V = dsla.SparseTensor(S.values * d[S.row.long()] * d[S.col.long()], S.row, S.col, S.shape)
+    b = torch.sin(torch.arange(n, dtype=torch.float64) * 0.37) + 1
+    rand = torch.randint(P, (n,), generator=torch.Generator().manual_seed(7))
+    empty = torch.arange(n) % max(P - 1, 1)  # the last rank owns nothing (P > 1)
+    for G, parts in ((S, "contiguous"), (S, rand), (V, rand), (V, empty)):
+        Gd = G.to(dev)
+        A = dsla.distributed.from_global(Gd, partition=parts)
+        for pc in ("jacobi", "none"):
+            _same_as_one_process(A, Gd, b.to(dev), "cg", pc)
+    # x0: the first residual is the distributed product.
+    Vd = V.to(dev)
+    A = dsla.distributed.from_global(Vd, partition=rand)
+    x0 = torch.cos(torch.arange(n, dtype=torch.float64)).to(dev)
+    x, info = dsla.solve(A, b.to(dev)[A.owned], method="cg", precond="jacobi", rtol=1e-11,
+                         x0=x0[A.owned], return_info=True)
+    ref, ref_info = dsla.solve(Vd, b.to(dev), method="cg", precond="jacobi", rtol=1e-11, x0=x0,
+                               return_info=True)
+    assert abs(info.iterations - ref_info.iterations) <= 1 and _rel(A.gather(x), ref) < 1e-10
+    # Batched values: two systems with their own values and stopping points.
+    vals = torch.stack([S.values, S.values * (1 + 0.3 * (S.row == S.col))])
+    Gb = dsla.SparseTensor(vals, S.row, S.col, (2, n, n)).to(dev)
+    Ab = dsla.distributed.from_global(Gb, partition=rand)
+    bb = torch.stack([b, b.flip(0)]).to(dev)
+    xb, ib = dsla.solve(Ab, bb[:, Ab.owned], method="cg", precond="jacobi", rtol=1e-11,
+                        return_info=True)
+    rb, rib = dsla.solve(Gb, bb, method="cg", precond="jacobi", rtol=1e-11, return_info=True)
+    assert ib.converged and abs(ib.iterations - rib.iterations) <= 1, (ib, rib)
+    assert _rel(Ab.gather(xb.transpose(0, 1)).transpose(0, 1), rb) < 1e-10
+    # float32: the same iteration count within 1, answers to float32's accuracy.
+    G32 = S.to(dev).to(torch.float32)
+    A32 = dsla.distributed.from_global(G32, partition=rand)
+    x, i32 = dsla.solve(A32, b.to(dev, torch.float32)[A32.owned], method="cg", precond="jacobi",
+                        rtol=1e-5, return_info=True)
+    ref, r32 = dsla.solve(G32, b.to(dev, torch.float32), method="cg", precond="jacobi", rtol=1e-5,
+                          return_info=True)
+    assert i32.converged and abs(i32.iterations - r32.iterations) <= 1, (i32, r32)
+    assert _rel(A32.gather(x).double(), ref.double()) < 1e-4
+    return True
+
+
+def case_cuda_fused_cg(rank, P):
+    return _fused_cg_checks(torch.device("cuda", torch.cuda.current_device()))
+
+
+def case_cpu_fused_cg_reference(rank, P):
+    # The same checks on the CPU (the generic steps there): what the CUDA path must match.
+    return _fused_cg_checks(torch.device("cpu"))
+
+
 def case_failures(rank, P):
     G = dsla.poisson2d(6)
     A = dsla.distributed.from_global(G)
@@ -521,6 +580,23 @@ def test_cuda_gloo_ranks_share_the_gpu(tmp_path, P):
 def test_cuda_nccl_one_rank(tmp_path):
     # One GPU lent: NCCL refuses two ranks on one device, so one rank (a world of one).
     assert all(_spawn(tmp_path, 1, "case_cuda", timeout=120, backend="nccl"))
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_cg_checks_on_cpu(tmp_path, P):
+    assert all(_spawn(tmp_path, P, "case_cpu_fused_cg_reference", timeout=60))
+
+
+@needs_cuda
+@pytest.mark.parametrize("P", [2, 3])
+def test_cuda_fused_cg_across_gloo_ranks(tmp_path, P):
+    assert all(_spawn(tmp_path, P, "case_cuda_fused_cg", timeout=120))
+
+
+@needs_cuda
+@pytest.mark.skipif(not dist.is_available() or not dist.is_nccl_available(), reason="needs NCCL")
+def test_cuda_fused_cg_nccl_one_rank(tmp_path):
+    assert all(_spawn(tmp_path, 1, "case_cuda_fused_cg", timeout=120, backend="nccl"))
 
 
 def test_failures_raise_on_every_rank(tmp_path):

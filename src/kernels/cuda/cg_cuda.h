@@ -52,7 +52,7 @@ struct CgState {
   int done;
   int iters, maxiter, pbuf;
   int pending;  // cg_k2 left reduced rz', rr in `sums` that no cg_k1 has decided on yet
-  unsigned cnt1, cnt2;
+  unsigned cnt1, cnt2, cnt3;
 };
 
 int64_t cg_fused_blocks(int64_t n, int group);
@@ -76,6 +76,9 @@ template <class T, class I>
 struct CgFusedArgs {
   int64_t n = 0, B = 1;
   int group = 1;  // threads per row in the SpMV: 1, 2, 4, ..., 32
+  // Rows whose pᴴq share K1 adds (-1: all n). A distributed matrix's boundary rows (the last
+  // n - dot_rows) add theirs in cg_fused_ghost_dot, once their ghost columns are in q.
+  int64_t dot_rows = -1;
   const I* crow = nullptr;
   const I* col = nullptr;
   const int16_t* dcol = nullptr;
@@ -110,5 +113,38 @@ void cg_fused_update(const CgFusedArgs<T, I>& a, int parity, bool pdl, cudaStrea
 template <class T>
 void cg_fused_finish(int64_t n, int64_t B, T* x, const T* p0, const T* p1, CgState* st,
                      const double* sums, cudaStream_t s);
+
+// ---------------------------------------------------------------- 3. across ranks
+// The fused iteration of a distributed matrix (rows split as diag [n x n], the owned columns,
+// and offd [n - n_interior x n_ghost], the ghost columns of the boundary rows, which come last).
+// One iteration: cg_fused_pack (p' at the rows neighbours need, into `send`) -> the halo
+// exchange (send -> ghost, the caller's) while cg_fused_spmv_dot with dot_rows = n_interior
+// multiplies by diag -> cg_fused_ghost_dot (the boundary rows' ghost share of q and of pᴴq) ->
+// the space's all-reduce -> cg_fused_update as on one process. The kernels take the decision
+// from the same reduced sums, so every rank decides alike.
+template <class T, class J>
+struct CgHaloArgs {
+  int64_t n = 0, n_interior = 0, B = 1;
+  // offd: [n - n_interior rows, n_ghost cols], its values with batch stride o_bs (0: shared).
+  const J* ocrow = nullptr;
+  const J* ocol = nullptr;
+  const T* oval = nullptr;
+  int64_t o_bs = 0;
+  int64_t n_send = 0, n_ghost = 0;
+  const int64_t* send_idx = nullptr;  // [n_send] local rows
+  T* send = nullptr;                  // [n_send, B] (rows first: one slice per neighbour)
+  const T* ghost = nullptr;           // [n_ghost, B]
+};
+
+// send[j, b] = z[b, idx_j] + beta_b p[b, idx_j] (p: p0 for parity 0, else p1) with the beta
+// cg_fused_spmv_dot is about to take; nothing for a system that has stopped.
+template <class T, class I, class J>
+void cg_fused_pack(const CgFusedArgs<T, I>& a, const CgHaloArgs<T, J>& h, int parity,
+                   cudaStream_t s);
+// After cg_fused_spmv_dot (a.dot_rows = h.n_interior) and the exchange: q[b, i] += offd row
+// (i - n_interior) . ghost[:, b] for the boundary rows, and their share of p'ᴴq added to sums[b].
+template <class T, class I, class J>
+void cg_fused_ghost_dot(const CgFusedArgs<T, I>& a, const CgHaloArgs<T, J>& h, int parity,
+                        cudaStream_t s);
 
 }  // namespace dsla::kernels::cuda

@@ -27,7 +27,7 @@ __global__ void __launch_bounds__(kBlock)
           const int16_t* __restrict__ dcol, const T* __restrict__ val, int64_t v_bs,
           const T* __restrict__ z, const T* __restrict__ pin, T* __restrict__ pout,
           T* __restrict__ q, T* __restrict__ x, CgState* st, double* sums, int64_t B, double* part,
-          int out_index, bool x_now) {
+          int out_index, bool x_now, int64_t dot_rows) {
   __shared__ double smem[32];
   pdl_wait();  // everything below reads what the previous iteration's cg_k2 wrote
   pdl_launch_dependents();
@@ -76,7 +76,9 @@ __global__ void __launch_bounds__(kBlock)
       if (x_now) x[row] = fma(app, pout[row], fma(ap, pi, x[row]));
       pout[row] = pn;
       q[row] = s;
-      acc += double(pn) * double(s);
+      // Rows past dot_rows (a distributed matrix's boundary rows) still lack their ghost
+      // columns' share of q: cg_fused_ghost_dot adds it and their share of pᴴq.
+      if (row < dot_rows) acc += double(pn) * double(s);
     }
   }
   double v[1] = {acc};
@@ -270,17 +272,18 @@ void cg_fused_spmv_dot(const CgFusedArgs<T, I>& a, int parity, bool pdl, cudaStr
   const int oi = parity == 0 ? 1 : 0;
   const bool x_now = parity == 0;
   const int64_t n = a.n, B = a.B;
+  const int64_t dot_rows = a.dot_rows < 0 ? n : a.dot_rows;
   pdl = pdl && cc_major() >= 9;
 #define DSLA_K1(GG)                                                                             \
   case GG:                                                                                      \
     if (a.dcol)                                                                                 \
       launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, true, T, I>, n * GG)), unsigned(B)), s,   \
              cg_k1<GG, true, T, I>, n, a.crow, a.col, a.dcol, a.val, a.v_bs, a.z, p_in, p_out,  \
-             a.q, a.x, a.st, a.sums, B, a.partials, oi, x_now);                                 \
+             a.q, a.x, a.st, a.sums, B, a.partials, oi, x_now, dot_rows);                       \
     else                                                                                        \
       launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, false, T, I>, n * GG)), unsigned(B)), s,  \
              cg_k1<GG, false, T, I>, n, a.crow, a.col, a.dcol, a.val, a.v_bs, a.z, p_in, p_out, \
-             a.q, a.x, a.st, a.sums, B, a.partials, oi, x_now);                                 \
+             a.q, a.x, a.st, a.sums, B, a.partials, oi, x_now, dot_rows);                       \
     break;
   switch (a.group) {
     DSLA_K1(1)

@@ -19,6 +19,7 @@
 //     iterations replayed from a CUDA graph, one host read per block).
 // The driver (driver.cpp) restarts from the true residual when the recurrence drifted.
 #include "solve/krylov/cg_steps.h"
+#include "solve/krylov/halo_blocks.h"
 #include "solve/krylov/krylov.h"
 
 namespace dsla::krylov {
@@ -141,16 +142,18 @@ class FusedSteps final : public CgSteps {
 thread_local const CgTuning* t_tuning = nullptr;
 
 std::unique_ptr<CgSteps> make_steps(const Problem& P, const at::Tensor& x) {
-  const SparseMatrix* Am = P.A->matrix();
-  // The fused steps multiply by matrix() itself (no halo exchange): only on a local space. A
-  // distributed operator has a matrix too (its local block) and takes the generic steps.
-  const bool fused = Am != nullptr && P.A->space().is_local() &&
+  // The fused steps multiply by a matrix themselves: a local operator's matrix(), or a
+  // distributed one's blocks (P.halo) by a device's steps that exchange the halo between their
+  // kernels. A distributed operator has no matrix() (its local block alone would skip the halo).
+  const SparseMatrix* Am = P.halo ? P.halo->diag : P.A->matrix();
+  const bool fused = Am != nullptr && (P.halo || P.A->space().is_local()) &&
                      (P.M == nullptr || P.dinv.defined()) && x.is_contiguous();
   if (!fused) return std::make_unique<GenericSteps>(P);
   if (auto* make = make_device_cg_steps_stub.on(x.device())) {
     static const CgTuning defaults;
     if (auto s = make(P, *Am, x, t_tuning ? *t_tuning : defaults)) return s;
   }
+  if (P.halo) return std::make_unique<GenericSteps>(P);
   return std::make_unique<FusedSteps>(P, *Am);
 }
 

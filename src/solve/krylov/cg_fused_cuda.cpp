@@ -8,6 +8,10 @@
 // Converged systems stop on the device (later kernels exit at once): the iterate and the
 // iteration count are exact, not rounded up to the block.
 //
+// A distributed operator (P.halo): the same two kernels, K1 over the diagonal block with the
+// boundary rows' ghost share added after the halo exchange by a third (cg_cuda.h, part 3), the
+// exchange overlapping K1; the space's reductions all-reduce the partials in between.
+//
 // Memory: x (iterated in place), z (= dinv r; r itself is never stored), two p buffers, q: 4
 // vectors of n per system plus the caller's b and dinv, and O(B * blocks) scalars. A uniform
 // dinv (constant diagonal, e.g. any constant-coefficient stencil) goes to the kernels as a
@@ -28,6 +32,7 @@
 #include "kernels/cuda/cg_cuda.h"
 #include "kernels/cuda/cuda_check.h"
 #include "solve/krylov/cg_steps.h"
+#include "solve/krylov/halo_blocks.h"
 #include "solve/krylov/krylov.h"
 
 namespace dsla::krylov {
@@ -77,7 +82,7 @@ at::Tensor rowdot(const at::Tensor& a, const at::Tensor& c, cudaStream_t s) {
   return out.to(at::kDouble);
 }
 
-template <class T, class I>
+template <class T, class I, class J>
 class CudaFusedSteps final : public CgSteps {
  public:
   CudaFusedSteps(const Problem& P, const SparseMatrix& A, at::Tensor dinv, double dscale,
@@ -86,6 +91,21 @@ class CudaFusedSteps final : public CgSteps {
     const auto& pat = *A.pattern();
     n_ = A.rows();
     values_ = (A.is_batched() ? A.values() : A.values().unsqueeze(0)).detach().contiguous();
+    if (P.halo) {
+      const auto& H = *P.halo;
+      const auto& O = *H.offd;
+      ovalues_ = (O.is_batched() ? O.values() : O.values().unsqueeze(0)).detach().contiguous();
+      halo_.n = n_;
+      halo_.n_interior = H.n_interior;
+      halo_.ocrow = ptr<J>(O.pattern()->crow());
+      halo_.ocol = ptr<J>(O.pattern()->col());
+      halo_.oval = ptr<T>(ovalues_);
+      halo_.o_bs = ovalues_.size(0) > 1 ? O.pattern()->nnz() : 0;
+      halo_.n_send = H.send_idx.numel();
+      halo_.n_ghost = H.n_ghost;
+      halo_.send_idx = H.send_idx.data_ptr<int64_t>();
+      args_.dot_rows = H.n_interior;
+    }
     // Fused K1 gathers two vectors per nonzero: one lane per row measured best for short rows
     // (H100, poisson2d:4096: 0.909 ms/it with 1 lane, 1.01 with 2, 1.49 with 4; NOTES-gpu.md).
     const int plan_group = cuda::spmv_plan(pat).group;
@@ -132,7 +152,11 @@ class CudaFusedSteps final : public CgSteps {
     if (x_is_zero) {
       r = b;
     } else {
-      cuda::spmm(*A_.pattern(), values_, x_.unsqueeze(2), q_.unsqueeze(2));
+      auto q3 = q_.unsqueeze(2);
+      if (P_.halo)
+        P_.A->apply(x_.unsqueeze(2), q3);  // the distributed product, halo included
+      else
+        cuda::spmm(*A_.pattern(), values_, x_.unsqueeze(2), q3);
       at::sub_out(q_, b, q_);
       r = q_;
     }
@@ -163,6 +187,13 @@ class CudaFusedSteps final : public CgSteps {
     args_.st = st_;
     args_.sums = ptr<double>(sums_);
     args_.partials = ptr<double>(partials_);
+    if (P_.halo) {
+      send_ = at::empty({halo_.n_send, B_}, vo);
+      ghost_ = at::empty({halo_.n_ghost, B_}, vo);
+      halo_.B = B_;
+      halo_.send = ptr<T>(send_);
+      halo_.ghost = ptr<T>(ghost_);
+    }
     rz_ = rzrr.select(0, 0).reshape({B_}).contiguous();
     rr_ = rzrr.select(0, 1).reshape({B_}).contiguous();
     return at::sqrt(rzrr.select(0, 1)).to(b3.scalar_type());
@@ -185,7 +216,17 @@ class CudaFusedSteps final : public CgSteps {
   }
 
   at::Tensor spmv_dot(int t) override {
+    if (!P_.halo) {
+      kc::cg_fused_spmv_dot<T, I>(args_, t % 2, tuning_.pdl, side_.stream());
+      return sums_.narrow(0, 0, B_);
+    }
+    // Pack p' at the rows the neighbours need, send it while K1 multiplies by the diagonal
+    // block, then add the ghost columns' share of the boundary rows.
+    kc::cg_fused_pack<T, I, J>(args_, halo_, t % 2, side_.stream());
+    auto wait = P_.halo->exchange(send_, ghost_);
     kc::cg_fused_spmv_dot<T, I>(args_, t % 2, tuning_.pdl, side_.stream());
+    wait();
+    kc::cg_fused_ghost_dot<T, I, J>(args_, halo_, t % 2, side_.stream());
     return sums_.narrow(0, 0, B_);
   }
   at::Tensor update(int t, Monitor&) override {
@@ -283,6 +324,8 @@ class CudaFusedSteps final : public CgSteps {
   Event join_, copied_[2];
   Graph graph_;
   kc::CgFusedArgs<T, I> args_;
+  kc::CgHaloArgs<T, J> halo_;
+  at::Tensor ovalues_, send_, ghost_;
   int64_t n_ = 0, B_ = 1;
   int m_ = 32;
   at::Tensor x_, z_, q_, p0_, p1_, st_t_, sums_, partials_, host_, rz_, rr_;
@@ -300,6 +343,10 @@ std::unique_ptr<CgSteps> make_cuda_cg_steps(const Problem& P, const SparseMatrix
   if (!x.is_cuda() || x.dim() != 3 || x.size(2) != 1 || !x.is_contiguous() || opt.callback ||
       opt.callback_x || opt.history || (A.dtype() != at::kDouble && A.dtype() != at::kFloat) ||
       x.scalar_type() != A.dtype()) {
+    return nullptr;
+  }
+  if (P.halo &&
+      (P.halo->offd->dtype() != A.dtype() || !P.halo->send_idx.is_cuda() || !P.halo->exchange)) {
     return nullptr;
   }
   const c10::cuda::CUDAGuard guard(A.device());
@@ -326,11 +373,17 @@ std::unique_ptr<CgSteps> make_cuda_cg_steps(const Problem& P, const SparseMatrix
     }
   }
   std::unique_ptr<CgSteps> steps;
+  // J: the index type of the distributed operator's ghost block (that of A without one).
+  const auto ghost_index =
+      P.halo ? P.halo->offd->pattern()->index_dtype() : A.pattern()->index_dtype();
   DSLA_DISPATCH_INDEX(A.pattern()->index_dtype(), "cg", [&] {
-    if (A.dtype() == at::kDouble)
-      steps = std::make_unique<CudaFusedSteps<double, index_t>>(P, A, dinv, dscale, tuning);
-    else
-      steps = std::make_unique<CudaFusedSteps<float, index_t>>(P, A, dinv, dscale, tuning);
+    using I = index_t;
+    DSLA_DISPATCH_INDEX(ghost_index, "cg", [&] {
+      if (A.dtype() == at::kDouble)
+        steps = std::make_unique<CudaFusedSteps<double, I, index_t>>(P, A, dinv, dscale, tuning);
+      else
+        steps = std::make_unique<CudaFusedSteps<float, I, index_t>>(P, A, dinv, dscale, tuning);
+    });
   });
   return steps;
 }

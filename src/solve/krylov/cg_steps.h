@@ -119,7 +119,8 @@ class CgTuningScope {
 
 // A device's fused CG steps for P (a matrix with Jacobi or no preconditioner), or null when they
 // do not handle this case (dtype, several right-hand sides, callbacks): cg.cpp then uses the
-// host-decided fused steps. CUDA: cg_fused_cuda.cpp.
+// host-decided fused steps (the generic ones for a distributed operator). A: the local matrix,
+// or P.halo's diagonal block. CUDA: cg_fused_cuda.cpp.
 using MakeDeviceCgStepsFn = std::unique_ptr<CgSteps>(const Problem& P, const SparseMatrix& A,
                                                      const at::Tensor& x, const CgTuning& tuning);
 extern device::Stub<MakeDeviceCgStepsFn> make_device_cg_steps_stub;

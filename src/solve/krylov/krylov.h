@@ -20,6 +20,9 @@ struct Problem {
   bool least_squares = false;  // LSQR/LSMR: A may be rectangular
   double anorm = 0.0;          // ‖A‖_F (least squares stopping rule), 0 when unknown
   bool x_is_zero = false;      // the first iterate is zero (no x0): r0 = b without an SpMV
+  // A distributed operator's blocks and halo exchange (halo_blocks.h), for fused steps that
+  // exchange between their kernels; nullptr: multiply through A->apply() only.
+  const struct HaloBlocks* halo = nullptr;
 };
 
 // Convergence bookkeeping shared by every method. `active` [B, 1, k] (real dtype, 0/1) freezes
