@@ -673,17 +673,22 @@ class _EigshFn(torch.autograd.Function):
 
 
 def eigsh(A, k=6, which="SA", precond=None, tol=1e-8, maxiter=None, block=None, X0=None, seed=0,
-          return_info=False, raise_on_failure=False):
-    """The k smallest (``which="SA"``) or largest (``"LA"``) eigenpairs of a Hermitian
-    :class:`DistTensor` by LOBPCG over the ranks (every Gram matrix one all-reduce).
+          return_info=False, raise_on_failure=False, sigma=None, solver=None):
+    """The k smallest (``which="SA"``), largest (``"LA"``), largest-magnitude (``"LM"``: both
+    ends) or nearest-``sigma`` eigenpairs of a Hermitian :class:`DistTensor` by LOBPCG over the
+    ranks (every Gram matrix one all-reduce).
+
+    sigma (or ``which="SM"``, sigma = 0): shift-invert — LOBPCG on ``(A − σI)⁻¹`` applied by a
+    distributed Krylov solve (CG + Jacobi when Gershgorin's discs put ``A − σI`` positive
+    definite, else MINRES; rtol ≤ 1e-10; ``solver`` = a method name or a dict of
+    method / precond / rtol / maxiter overrides), the same algorithm as one process; the k eigenvalues nearest σ.
 
     precond: ``None``/``"auto"`` (Jacobi when every owned diagonal entry is positive),
     ``"jacobi"`` or ``"none"``. X0: this rank's rows of a start block ``[n_owned, >= k]``
     (default: random, drawn by global offset). Returns ``(values [k] ascending, the same on
     every rank; vectors [n_owned, k], this rank's rows, orthonormal over all ranks, each
     column's sign arbitrary)`` (+ info). The eigenvalues are differentiable in ``A.values``
-    (backward is a collective: every rank calls it). ``"SM"``, ``"LM"`` and ``sigma`` need a
-    distributed shift-invert and are not available yet. ``dsla.eigsh`` dispatches here.
+    (backward is a collective: every rank calls it). ``dsla.eigsh`` dispatches here.
     """
     if not getattr(A, "_is_distributed", False):
         raise TypeError(f"dsla: argument 'A': expected a dsla.distributed.DistTensor, got "
@@ -698,6 +703,14 @@ def eigsh(A, k=6, which="SA", precond=None, tol=1e-8, maxiter=None, block=None, 
         d["block"] = as_int(block, "block", 1)
     if X0 is not None:
         d["X0"] = torch.as_tensor(X0)
+    if sigma is not None:
+        d["sigma"] = float(sigma)
+    if solver is not None:
+        if isinstance(solver, str):
+            solver = {"method": solver}
+        for key in ("method", "precond", "rtol", "maxiter"):
+            if key in solver:
+                d["solver_" + key] = solver[key]
     out = []
     lam, U = _EigshFn.apply(A.values, A, k, d, out)
     return (lam, U, out[0]) if return_info else (lam, U)

@@ -113,18 +113,16 @@ def eigsh(A, k=6, which="LM", M=None, precond=None, sigma=None, tol=1e-8, maxite
     ``matvec``, or a callable with ``X0`` giving n, dtype and device) runs LOBPCG on its
     products: which ``"LM"``, ``"SA"``, ``"LA"``; ``precond`` a callable approximating ``A⁻¹``;
     not differentiable (no entries). A :class:`dsla.distributed.DistTensor` runs
-    :func:`dsla.distributed.eigsh` (``"SA"`` /
-    ``"LA"`` by LOBPCG over the ranks).
+    :func:`dsla.distributed.eigsh` (LOBPCG over the ranks; ``sigma`` / ``"SM"`` by
+    shift-invert through a distributed inner solve).
     """
     if getattr(A, "_is_distributed", False):
-        if M is not None or sigma is not None or solver is not None or which not in ("SA", "LA"):
-            raise ValueError("dsla: distributed eigsh finds which='SA' or 'LA' pairs of A x = λ x "
-                             f"(got which={which!r}{', M' if M is not None else ''}"
-                             f"{', sigma' if sigma is not None else ''}); shift-invert and "
-                             "generalized problems are not available for distributed matrices")
+        if M is not None:
+            raise ValueError("dsla: argument 'M': generalized problems are not available for "
+                             "distributed matrices; pass M=None")
         return A._eigsh(k, which=which, precond=precond, tol=tol, maxiter=maxiter,
                         block=block, X0=X0, seed=seed, return_info=return_info,
-                        raise_on_failure=raise_on_failure)
+                        raise_on_failure=raise_on_failure, sigma=sigma, solver=solver)
     if _interop.is_operator(A):
         _check_k(k)
         lam, U, info = _interop.operator_eigsh(A, k, which, M, sigma, precond, tol, maxiter,

@@ -1,11 +1,15 @@
 // Distributed eigsh: the one LOBPCG of src/solve/eigen over the distributed vector space (the
 // operator's space reduces every Gram matrix and norm across ranks; the start block is drawn by
-// global offset, see eigen::random_block), with the distributed SpMV as its block operator.
+// global row id, see eigen::random_block), with the distributed SpMV as its block operator.
+// sigma / "SM": the one shift-invert LOBPCG (eigen::shift_invert) with a distributed inner solve;
+// "LM": both ends, the k of largest magnitude kept.
 #include <dsla/dist.h>
 #include <dsla/errors.h>
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -13,6 +17,53 @@
 #include "solve/eigen/eigen_internal.h"
 
 namespace dsla::dist {
+
+namespace {
+
+// A − σI with A's distribution (a collective): this rank's entries in global ids plus −σ on its
+// diagonal; from_local_coo sums the duplicates and builds the halo plan again.
+DistMatrix shifted(const DistMatrix& A, double sigma) {
+  const auto L = at::TensorOptions().dtype(at::kLong);
+  std::vector<at::Tensor> r, c, v;
+  auto add_block = [&](const SparseMatrix& M, const at::Tensor& row_ids,
+                       const at::Tensor& col_ids) {
+    if (M.nnz() == 0) return;
+    const auto& p = *M.pattern();
+    auto counts = p.crow().to(at::kCPU, at::kLong).diff();
+    r.push_back(row_ids.index_select(0, at::repeat_interleave(at::arange(M.rows(), L), counts)));
+    c.push_back(col_ids.index_select(0, p.col().to(at::kCPU, at::kLong)));
+    v.push_back(M.values().detach());
+  };
+  const auto owned = A.owned().to(at::kCPU);
+  add_block(A.diag(), owned, owned);
+  add_block(A.offd(), owned.slice(0, A.n_interior()), A.ghost().to(at::kCPU));
+  r.push_back(owned);
+  c.push_back(owned);
+  v.push_back(at::full({A.n_owned()}, -sigma, A.values().options().requires_grad(false)));
+  return DistMatrix::from_local_coo(A.comm(), at::cat(r), at::cat(c), at::cat(v),
+                                    {A.rows(), A.cols()}, owned);
+}
+
+// min over every row of every rank of Re a_ii − Σ_{j≠i} |a_ij| (Gershgorin's left end).
+double gershgorin_lower(const DistMatrix& A) {
+  auto lo = at::full({1}, std::numeric_limits<double>::infinity(), at::kDouble);
+  if (A.n_owned() > 0) {
+    auto abs_rows = [](const SparseMatrix& M) {
+      return M.with_values(M.values().detach().abs()).row_sums().to(at::kCPU, at::kDouble);
+    };
+    auto off = abs_rows(A.diag());
+    if (A.offd().rows() > 0) off.slice(0, A.n_interior()).add_(abs_rows(A.offd()));
+    auto d = A.diag().diagonal().detach().to(at::kCPU);
+    auto dre = (d.is_complex() ? at::real(d) : d).to(at::kDouble);
+    off.sub_(d.abs().to(at::kDouble));
+    lo = (dre - off).min().view({1});
+  }
+  auto neg = -lo;
+  A.comm().allreduce_max_(neg);
+  return -neg.item<double>();
+}
+
+}  // namespace
 
 std::tuple<at::Tensor, at::Tensor> eigsh(const DistMatrix& A, int64_t k, const EigenOptions& opt,
                                          EigenInfo* info_out) {
@@ -22,12 +73,12 @@ std::tuple<at::Tensor, at::Tensor> eigsh(const DistMatrix& A, int64_t k, const E
   // Arguments every rank sees alike: plain checks raise on every rank together.
   DSLA_CHECK_ARG(!A.is_batched(), "A",
                  "distributed eigsh takes one matrix, got batched values; run it per member");
-  DSLA_CHECK_ARG(which == "SA" || which == "LA", "which", "distributed eigsh finds 'SA' or 'LA' ",
-                 "pairs (LOBPCG), got '", which,
-                 "'; 'SM', 'LM' and sigma need a distributed shift-invert, not available yet");
-  DSLA_CHECK_ARG(!opt.sigma, "sigma",
-                 "shift-invert is not available for distributed matrices yet; use which='SA' or "
-                 "'LA'");
+  DSLA_CHECK_ARG(which == "SA" || which == "LA" || which == "SM" || which == "LM", "which",
+                 "must be 'SA', 'LA', 'SM' or 'LM', got '", which, "'");
+  c10::optional<double> sigma = opt.sigma;
+  if (!sigma && which == "SM") sigma = 0.0;
+  DSLA_CHECK_ARG(!sigma || std::isfinite(*sigma), "sigma", "must be finite, got ",
+                 sigma ? *sigma : 0.0);
   DSLA_CHECK_ARG(!opt.precond_op, "precond",
                  "an operator preconditioner is not available for distributed eigsh; use "
                  "'auto', 'jacobi' or 'none'");
@@ -86,16 +137,75 @@ std::tuple<at::Tensor, at::Tensor> eigsh(const DistMatrix& A, int64_t k, const E
 
   EigenOptions o = opt;
   o.warn = opt.warn && C.rank() == 0;  // one warning, not one per rank
-  const bool largest = which == "LA";
-  auto r = eigen::lobpcg(P, k, largest, X0, opt.tol, opt.maxiter, opt.block, opt.seed);
-  auto order = std::get<1>(r.values.sort(/*stable=*/true, 0, false));
-  auto lam = r.values.index_select(0, order);
-  auto U = r.vectors.index_select(1, order);
-  auto res = r.residuals.index_select(0, order.cpu());
+  // Candidates (λ, U, converged), then the k kept by `which` (nearest σ for shift-invert).
+  std::vector<at::Tensor> lams, vecs, convs;
+  int64_t iterations = 0;
+  std::string method = "lobpcg";
+  std::string inner;
+  auto run = [&](bool largest) {
+    auto r = eigen::lobpcg(P, k, largest, X0, opt.tol, opt.maxiter, opt.block, opt.seed);
+    iterations += r.iterations;
+    lams.push_back(r.values);
+    vecs.push_back(r.vectors);
+    convs.push_back((r.residuals <= opt.tol).cpu());
+  };
+  if (sigma) {
+    // K = (A − σI)⁻¹ by a distributed Krylov solve (the ranks' one MINRES / CG), the same
+    // shift-invert LOBPCG as one process (eigen::shift_invert): definite when every Gershgorin
+    // disc of A − σI lies right of 0, else the (K K) form with a Rayleigh–Ritz step on A.
+    const double s = *sigma;
+    auto Sh = shifted(A, s);
+    const bool definite = gershgorin_lower(A) - s >= 0;
+    SolveOptions so = opt.solver;
+    if (so.method == Method::Auto) so.method = definite ? Method::CG : Method::MINRES;
+    if (so.precond.empty() || so.precond == "auto") so.precond = definite ? "jacobi" : "none";
+    so.rtol = std::min(so.rtol, 1e-10);  // the outer residuals see the inner solve's error
+    so.raise_on_failure = true;          // an inner solve that fails stops every rank
+    so.warn = false;
+    DistSolver S(Sh, so);
+    inner = to_string(S.method()) + "+" + S.preconditioner();
+    eigen::BlockOp K = [S](const at::Tensor& X) {
+      return S.solve3(X.unsqueeze(0).contiguous(), false, nullptr).squeeze(0);
+    };
+    P.T = nullptr;  // LOBPCG on the inverse needs no preconditioner
+    auto r = eigen::shift_invert(P, K, P.A, s, definite, k, X0, opt.tol, opt.maxiter, opt.block,
+                                 opt.seed);
+    iterations += r.iterations;
+    lams.push_back(r.values);
+    vecs.push_back(r.vectors);
+    convs.push_back(r.converged);
+    method = "shift-invert(" + inner + ", distributed)";
+  } else if (which == "LM") {
+    run(false);
+    run(true);
+  } else {
+    run(which == "LA");
+  }
+  auto lam = at::cat(lams);
+  auto U = at::cat(vecs, 1);
+  auto cv = at::cat(convs);
+  at::Tensor keep = sigma           ? eigen::select(lam - *sigma, "SM", k)
+                    : which == "LM" ? eigen::select(lam, "LM", k)
+                                    : at::arange(k, lam.options().dtype(at::kLong));
+  lam = lam.index_select(0, keep);
+  U = U.index_select(1, keep);
+  cv = cv.index_select(0, keep.cpu());
+  auto order = std::get<1>(lam.sort(/*stable=*/true, 0, false));
+  lam = lam.index_select(0, order);
+  U = U.index_select(1, order).contiguous();
+  cv = cv.index_select(0, order.cpu());
+  // Backward errors on A itself, every norm through the distributed space.
+  const auto& sp = op->space();
+  auto R = P.A(U) - U * lam.to(U.scalar_type()).unsqueeze(0);
+  auto rn = sp.norm(R.unsqueeze(0)).reshape({-1}).to(at::kCPU, at::kDouble);
+  auto un = sp.norm(U.unsqueeze(0)).reshape({-1}).to(at::kCPU, at::kDouble);
+  auto res = rn / ((P.anorm + lam.abs().to(at::kCPU, at::kDouble)) * un).clamp_min(1e-300);
   EigenInfo info;
-  info.method = "lobpcg";
-  const int64_t nconv = (res <= opt.tol).sum().item<int64_t>();
-  ::dsla::detail::finish(info, k, nconv, r.iterations, res, o, "eigsh (lobpcg, distributed)");
+  info.method = sigma ? method : "lobpcg";
+  info.inner_solver = inner;
+  const int64_t nconv = at::logical_or(cv, res <= opt.tol).sum().item<int64_t>();
+  const std::string what = "eigsh (" + info.method + (sigma ? ")" : ", distributed)");
+  ::dsla::detail::finish(info, k, nconv, iterations, res, o, what.c_str());
   if (info_out) *info_out = std::move(info);
   return {lam, U};
 }

@@ -1,7 +1,7 @@
 // Distributed eigsh on P threads as P ranks against dense eigvalsh of the global matrix: SA and
-// LA, Jacobi and none, P = 1, 2, 3 with a non-contiguous partition and an empty rank; the same
-// eigenvalues on every rank; vectors orthonormal over all ranks with small residuals; argument
-// errors raise on every rank.
+// LA, Jacobi and none, shift-invert (sigma, SM) and LM, P = 1, 2, 3 with a non-contiguous partition
+// and an empty rank; the same eigenvalues on every rank; vectors orthonormal over all ranks with
+// small residuals; argument errors raise on every rank.
 #include <dsla/dist.h>
 #include <dsla/generators.h>
 
@@ -22,11 +22,18 @@ using dsla_test::from_global;
 using dsla_test::run_ranks;
 
 void expect_eigsh(const SparseMatrix& G, const at::Tensor& parts, int P, const std::string& which,
-                  const std::string& precond) {
-  SCOPED_TRACE(which + " " + precond + " P=" + std::to_string(P));
+                  const std::string& precond, c10::optional<double> sigma = c10::nullopt) {
+  SCOPED_TRACE(which + " " + precond + " P=" + std::to_string(P) +
+               (sigma ? " sigma=" + std::to_string(*sigma) : ""));
   const int64_t k = 3, N = G.rows();
   auto w = at::linalg_eigvalsh(G.to_dense());
-  auto ref = which == "SA" ? w.slice(0, 0, k) : w.slice(0, N - k, N);
+  at::Tensor ref;
+  if (sigma || which == "SM" || which == "LM") {  // the k nearest σ / largest |λ|, ascending
+    auto key = which == "LM" ? -w.abs() : (w - (sigma ? *sigma : 0.0)).abs();
+    ref = std::get<0>(w.index_select(0, std::get<1>(key.sort()).slice(0, 0, k)).sort());
+  } else {
+    ref = which == "SA" ? w.slice(0, 0, k) : w.slice(0, N - k, N);
+  }
   std::vector<at::Tensor> lams(P), Ug(P);
   std::vector<EigenInfo> info(P);
   run_ranks(P, [&](const Comm& c) {
@@ -34,6 +41,7 @@ void expect_eigsh(const SparseMatrix& G, const at::Tensor& parts, int P, const s
     EigenOptions o;
     o.which = which;
     o.precond = precond;
+    o.sigma = sigma;
     o.tol = 1e-10;
     auto [lam, U] = dsla::dist::eigsh(A, k, o, &info[c.rank()]);
     lams[c.rank()] = lam;
@@ -63,16 +71,30 @@ TEST(DistEigsh, MatchesDenseOnEveryLayout) {
   expect_eigsh(G, at::zeros({N}, at::kLong), 1, "SA", "auto");
 }
 
+// Shift-invert through a distributed inner solve (MINRES inside the spectrum, CG at σ = 0 of the
+// SPD matrix) and "LM" (both ends), against dense eigvalsh.
+TEST(DistEigsh, ShiftInvertAndLargestMagnitude) {
+  DSLA_SKIP_WITHOUT_GLOO();
+  auto G = dsla::poisson2d(9);
+  const int64_t N = G.rows();
+  auto two = at::div(at::arange(N, at::kLong) * 2, N, "floor");
+  auto empty = (at::arange(N, at::kLong) % 2) * 2;
+  expect_eigsh(G, two, 2, "SA", "auto", 3.3);
+  expect_eigsh(G, empty, 3, "SA", "auto", 5.05);
+  expect_eigsh(G, two, 2, "SM", "auto");
+  expect_eigsh(G, two, 2, "LM", "auto");
+}
+
 TEST(DistEigsh, ArgumentErrorsRaiseOnEveryRank) {
   DSLA_SKIP_WITHOUT_GLOO();
   auto G = dsla::poisson2d(6);
   auto parts = at::div(at::arange(36, at::kLong) * 2, 36, "floor");
   auto msg = dsla_test::run_ranks_errors(2, [&](const Comm& c) {
     EigenOptions o;
-    o.which = "LM";
+    o.which = "XX";
     dsla::dist::eigsh(from_global(c, G, parts), 2, o);
   });
-  for (const auto& m : msg) EXPECT_NE(m.find("'SA' or 'LA'"), std::string::npos) << m;
+  for (const auto& m : msg) EXPECT_NE(m.find("'SA', 'LA', 'SM' or 'LM'"), std::string::npos) << m;
   msg = dsla_test::run_ranks_errors(2, [&](const Comm& c) {
     auto A = from_global(c, G, parts);
     EigenOptions o;

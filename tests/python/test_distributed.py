@@ -708,16 +708,41 @@ def case_eigsh(rank, P):
     g = Gd.values.grad.clone()
     dist.all_reduce(g)
     assert torch.allclose(g, G1.values.grad, atol=1e-7), (g - G1.values.grad).abs().max()
+    # Shift-invert through a distributed inner solve: inside the spectrum (A − σI indefinite:
+    # MINRES, the (K K) form and a Rayleigh–Ritz step), at 0 ("SM": CG + Jacobi on the SPD A),
+    # and "LM" (both ends) — against dense eigvalsh.
+    wd = w.numpy()
+    for kw, ref in ((dict(sigma=3.1), w[(w - 3.1).abs().argsort()[:4]].sort().values),
+                    (dict(which="SM"), w[w.abs().argsort()[:4]].sort().values),
+                    (dict(which="LM"), w[w.abs().argsort(descending=True)[:4]].sort().values)):
+        lam, U, info = dsla.eigsh(A, 4, tol=1e-10, return_info=True, **kw)
+        assert info.ok, (kw, info)
+        assert torch.allclose(lam, ref, rtol=1e-8, atol=1e-8), (kw, lam, ref, wd[:3])
+        Ug = torch.stack([A.gather(U[:, j].contiguous()) for j in range(4)], 1)
+        assert (G.to_dense() @ Ug - Ug * lam).norm() < 1e-6, kw
+        if "sigma" in kw:
+            assert "shift-invert(minres" in info.method, info.method
+    # The gradient of the eigenvalues nearest σ, against one process's.
+    G2 = G.detach().requires_grad_()
+    dsla.eigsh(G2, 4, sigma=3.1, tol=1e-10)[0].sum().backward()
+    Gd = G.detach().requires_grad_()
+    Ad = dsla.distributed.from_global(Gd, partition=parts)
+    dsla.eigsh(Ad, 4, sigma=3.1, tol=1e-10)[0].sum().backward()
+    g = Gd.values.grad.clone()
+    dist.all_reduce(g)
+    assert torch.allclose(g, G2.values.grad, atol=1e-6), (g - G2.values.grad).abs().max()
     # Errors raise on every rank alike.
-    for bad in (dict(which="LM"), dict(which="SA", sigma=1.0)):
+    for bad, word in ((dict(which="XX"), "which"), (dict(M=G), "M"),
+                      (dict(sigma=float("nan")), "sigma")):
         try:
             dsla.eigsh(A, 2, **bad)
         except ValueError as e:
-            assert "distributed" in str(e)
+            assert word in str(e), (bad, str(e))
         else:
             raise AssertionError(f"{bad} did not raise")
     return True
 
 
-def test_eigsh_matches_one_process(tmp_path):
-    assert all(_spawn(tmp_path, 2, "case_eigsh"))
+@pytest.mark.parametrize("P", [2, 3])
+def test_eigsh_matches_one_process(tmp_path, P):
+    assert all(_spawn(tmp_path, P, "case_eigsh", timeout=60))

@@ -63,6 +63,22 @@ std::tuple<at::Tensor, at::Tensor> dense_eigh(const LobpcgProblem& P);
 LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::Tensor& X0,
                     double tol, int64_t maxiter, int64_t block, uint64_t seed);
 
+// Shift-invert LOBPCG: the eigenpairs of A x = λ B x nearest σ from K = (A − σB)⁻¹ (a block
+// solve the caller built: a factorization, or an iterative solve on one process or across
+// ranks). P's B, space, options and n are used, its A and anorm are not; Aop is A's product.
+// `definite`: A − σB is known definite (every μ of K B has one sign): LOBPCG on B K B for its
+// largest μ, λ = σ + 1/μ. Otherwise the largest |μ| of either sign, as the largest μ² of
+// (K B)² (B K B K B x = μ² B x: self-adjoint, semidefinite), then a Rayleigh–Ritz step on
+// (A, B) over the B-orthonormal block (its Gram matrix through the space) splits a pair ±μ.
+// Returns every pair found (the caller keeps the k nearest σ) and whether it converged.
+struct ShiftInvertResult {
+  at::Tensor values, vectors, converged;  // [m], [n, m], bool [m] (CPU)
+  int64_t iterations = 0;
+};
+ShiftInvertResult shift_invert(LobpcgProblem P, const BlockOp& K, const BlockOp& Aop, double sigma,
+                               bool definite, int64_t k, const at::Tensor& X0, double tol,
+                               int64_t maxiter, int64_t block, uint64_t seed);
+
 // Restarted Arnoldi for a general operator: the k eigenvalues first in `which` order
 // ("LM", "SM", "LR", "SR" on the operator's own eigenvalues).
 struct ArnoldiResult {

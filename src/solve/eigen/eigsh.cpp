@@ -181,28 +181,12 @@ std::tuple<at::Tensor, at::Tensor> eigsh_nograd(const SparseMatrix& A, int64_t k
     // Inner solver: direct where this build has one for the device (Cholesky when A − σM is
     // SPD, else LU), else an iterative plan with a tight rtol (see solver_internal.h).
     if (!K) K = inner_op(Sh, opt.solver, InnerKind::Symmetric, "eigsh", inner_name, false, &S);
-    P.A = M ? eigen::BlockOp([K, Bop](const at::Tensor& X) { return Bop(K(Bop(X))); }) : K;
-    P.anorm = 0;  // largest |Ritz value| of the inverse
-    auto invert = [s](const at::Tensor& mu) { return s + 1.0 / mu; };
     method = "shift-invert(" + *inner_name + ")";
-    if (S.method() == Method::Cholesky || gershgorin(Sh).first >= 0) {
-      run(true, invert);  // A − σM definite: every μ > 0
-    } else {
-      // Indefinite or of unknown sign: the largest |μ| of both signs at once, as the largest
-      // eigenvalues μ² of (K M)² (M K M K M x = μ² M x: self-adjoint, positive semidefinite),
-      // with block solves; then Rayleigh–Ritz on (A, M) over the M-orthonormal vectors splits
-      // a pair ±μ and gives λ.
-      P.A = M ? eigen::BlockOp([K, Bop](const at::Tensor& X) { return Bop(K(Bop(K(Bop(X))))); })
-              : eigen::BlockOp([K](const at::Tensor& X) { return K(K(X)); });
-      auto r = eigen::lobpcg(P, k, true, X0, opt.tol, opt.maxiter, opt.block, opt.seed);
-      iterations += r.iterations;
-      auto V = r.vectors;
-      auto G = V.mH().matmul(Aop(V));
-      auto [theta, C] = at::linalg_eigh((G + G.mH()) * 0.5);
-      const bool all_conv = (r.residuals <= opt.tol).all().item<bool>();
-      cands.push_back(
-          {theta, V.matmul(C), at::full({k}, all_conv, at::TensorOptions().dtype(at::kBool))});
-    }
+    const bool definite = S.method() == Method::Cholesky || gershgorin(Sh).first >= 0;
+    auto r = eigen::shift_invert(P, K, Aop, s, definite, k, X0, opt.tol, opt.maxiter, opt.block,
+                                 opt.seed);
+    iterations += r.iterations;
+    cands.push_back({r.values, r.vectors, r.converged});
   } else {
     P.A = Aop;
     P.anorm = anorm;
