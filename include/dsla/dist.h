@@ -22,6 +22,7 @@
 #pragma once
 
 #include <dsla/eigen.h>
+#include <dsla/io.h>
 #include <dsla/linear_operator.h>
 #include <dsla/solve.h>
 #include <dsla/sparse_matrix.h>
@@ -206,6 +207,19 @@ at::Tensor hilbert_order(const at::Tensor& coords);
 // Returns the rank's matrix; only its box is ever built.
 DistMatrix generate(const Comm& comm, const std::string& kind, int64_t n, double epsilon = 1e-2,
                     at::ScalarType dtype = at::kDouble);
+
+// Reads a square Matrix Market file (plain or gzip-compressed, as dsla::read_mtx) into contiguous
+// row blocks: rank r owns rows contiguous_range(N, r, P). The matrix, its dtype (`dtype` as for
+// read_mtx) and its errors are read_mtx's: the gathered matrix equals read_mtx(path, dtype), and
+// a malformed file raises read_mtx's ValueError (file, line, what was expected) on every rank.
+// A plain coordinate file is read in parallel: rank r parses the lines that start in its share
+// of the entry section's bytes and sends each entry (symmetric storage mirrored first) to the
+// rank owning its row. A compressed or array file is parsed by rank 0 alone, a piece at a time,
+// each piece sent to its owners before the next: rank 0 holds one piece, never the file. `info`
+// (optional) receives the header. Collective; the file must be readable by every rank (rank 0
+// only for a compressed or array file).
+DistMatrix read_mtx(const Comm& comm, const std::string& path, at::ScalarType dtype = at::kDouble,
+                    MtxInfo* info = nullptr);
 
 // A solve prepared once for a distributed matrix: Krylov methods (CG, BiCGStab, GMRES,
 // FGMRES, MINRES, LSQR, LSMR) with preconditioners "none", "jacobi", "auto" (Jacobi where the

@@ -335,7 +335,7 @@ def hilbert_order(coords):
     return _C.hilbert_order(torch.as_tensor(coords))
 
 
-def _agree(comm, error):
+def _agree(comm, error, what="from_global"):
     """Raises on every rank when ``error`` (an exception or None) is set on any: the failing
     ranks raise their own, the others a RuntimeError saying another rank failed."""
     flag = torch.tensor([0.0 if error is None else 1.0], dtype=torch.float64)
@@ -343,7 +343,7 @@ def _agree(comm, error):
     if error is not None:
         raise error
     if flag.item() > 0:
-        raise RuntimeError("dsla: from_global failed on another rank (its error names the "
+        raise RuntimeError(f"dsla: {what} failed on another rank (its error names the "
                            "argument); every rank raised")
 
 
@@ -464,6 +464,51 @@ def _generator(kind, n, epsilon, dtype, group):
     n = as_int(n, "n", 1)
     return DistTensor(_C.DistMatrix.generate(comm, kind, n, float(epsilon), dtype_name(dtype)),
                       group)
+
+
+def read_mtx(path, dtype=None, group=None):
+    """Reads a square Matrix Market file into a :class:`DistTensor` with contiguous row blocks
+    (rank ``r`` of ``P`` owns rows ``N r // P`` to ``N (r + 1) // P - 1``). Collective.
+
+    The matrix, its dtype and its errors are those of :func:`dsla.read_mtx`: ``A.gather_matrix()``
+    equals ``dsla.read_mtx(path, dtype)``, symmetric / skew-symmetric / Hermitian storage is
+    expanded, duplicates are summed, and a malformed file raises ``dsla.read_mtx``'s
+    ``ValueError`` (file, line, what was expected) on every rank, whichever rank read the bad line.
+
+    A plain coordinate file is read in parallel: each rank parses the lines that start in its
+    share of the file's bytes and sends every entry to the rank that owns its row. A
+    gzip-compressed file (recognised by its content) or an array file is parsed by rank 0 alone,
+    a piece at a time, each piece sent to its owners before the next is read: rank 0 never holds
+    the whole file. No rank holds more of the matrix than its own rows.
+
+    Args:
+        path: a ``.mtx`` / ``.mtx.gz`` file that every rank can see (``str``, ``bytes`` or
+            ``os.PathLike``), the same on every rank.
+        dtype: as for :func:`dsla.read_mtx`: ``torch.float64`` (default), ``torch.float32``,
+            ``torch.complex128`` or ``torch.complex64``; complex files stay complex.
+        group: the process group (default: the default group).
+
+    Raises:
+        FileNotFoundError / IsADirectoryError: ``path`` is missing or a directory (on every rank
+            when it is so on any).
+        ValueError: a malformed file, a non-square matrix, or a bad ``dtype``.
+
+    Example:
+        >>> A = dsla.distributed.read_mtx("bcsstk03.mtx")     # under torchrun, any P
+        >>> x = dsla.solve(A, torch.ones(A.n_owned, dtype=torch.float64), method="cg")
+    """
+    from .io import _fsencoded, _shown
+
+    comm = _comm(group)
+    p = _fsencoded(path)
+    error = None
+    if not os.path.exists(p):
+        error = FileNotFoundError(f"dsla: Matrix Market file '{_shown(p)}' does not exist")
+    elif os.path.isdir(p):
+        error = IsADirectoryError(f"dsla: Matrix Market file '{_shown(p)}' is a directory, not "
+                                  f"a file")
+    _agree(comm, error, "read_mtx")
+    return DistTensor(_C.DistMatrix.read_mtx(comm, p, dtype_name(dtype)), group)
 
 
 def poisson2d(n, dtype=torch.float64, group=None):
@@ -718,7 +763,7 @@ def eigsh(A, k=6, which="SA", precond=None, tol=1e-8, maxiter=None, block=None, 
 
 __all__ = ["DistTensor", "from_global", "from_local", "poisson2d", "poisson3d", "aniso2d",
            "convdiff2d", "global_sum", "solve", "Solver", "eigsh", "save", "load", "partition",
-           "hilbert_order", "PARTITIONS"]
+           "hilbert_order", "PARTITIONS", "read_mtx"]
 
 
 # ---------------------------------------------------------------------------------- files

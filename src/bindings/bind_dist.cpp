@@ -69,6 +69,15 @@ void bind(py::module_& m) {
             return dist::generate(c, kind, n, eps, parse_dtype(dtype));
           },
           py::arg("comm"), py::arg("kind"), py::arg("n"), py::arg("epsilon"), py::arg("dtype"))
+      .def_static(
+          "read_mtx",
+          [](const Comm& c, const py::bytes& path, const std::string& dtype) {
+            const at::ScalarType st = dtype.empty() ? at::kDouble : parse_dtype(dtype);
+            const std::string p = path;  // the file system's bytes (python/dsla/io.py)
+            py::gil_scoped_release nogil;
+            return dist::read_mtx(c, p, st);
+          },
+          py::arg("comm"), py::arg("path"), py::arg("dtype") = "")
       .def_property_readonly("rows", &DistMatrix::rows)
       .def_property_readonly("nnz", &DistMatrix::nnz)
       .def_property_readonly("n_owned", &DistMatrix::n_owned)

@@ -151,13 +151,16 @@ const CommandRegistrar reg(
          "  --threads T    CPU threads (default: ATen's setting)\n"
          "  --progress E   print (iteration, residual) to stderr every E iterations\n"
          "                 (default 100; 0 = quiet)\n"
-         "  --dist SPEC    distributed solve of a generated problem over the ranks of a\n"
-         "                 launcher: torchrun --standalone --nproc_per_node=2 --no-python\n"
+         "  --dist SPEC    distributed solve over the ranks of a launcher, of a generated\n"
+         "                 problem or a Matrix Market file (.mtx read by byte ranges on\n"
+         "                 every rank, .mtx.gz streamed by rank 0; b = A·1):\n"
+         "                 torchrun --standalone --nproc_per_node=2 --no-python\n"
          "                 build/bin/dsla solve --dist poisson3d:64 --method cg\n"
          "                 (Gloo on CPU; rank 0 prints; precond jacobi or\n"
          "                 block_jacobi[:KIND])\n"
          "  --ranks N      the same without a launcher: N local Gloo processes\n"
-         "                 (dsla solve poisson3d:64 --ranks 2)\n"
+         "                 (dsla solve poisson3d:64 --ranks 2,\n"
+         "                 dsla solve data/bcsstk03.mtx --ranks 2)\n"
          "  exit status 2 when the solve did not converge\n\n") +
          kMatrixHelp,
      run_solve,

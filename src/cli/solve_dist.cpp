@@ -1,6 +1,7 @@
-// `dsla solve --dist SPEC` (see solve_dist.h): b = 1, every rank builds its box of the
-// generator, the solve runs over the ranks, rank 0 prints (the summary is the same everywhere:
-// SolveInfo is global).
+// `dsla solve --dist SPEC` (see solve_dist.h): every rank builds its box of a generated problem
+// (b = 1) or reads its rows of a Matrix Market file (dist::read_mtx; b = A·1, as `dsla solve
+// FILE` does, so that the same command on one process solves the same system), the solve runs
+// over the ranks, rank 0 prints (the summary is the same everywhere: SolveInfo is global).
 #include "cli/solve_dist.h"
 #include "core/dtype_names.h"
 
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <thread>
@@ -25,9 +27,9 @@ namespace {
 dist::DistMatrix generate(const dist::Comm& comm, const std::string& spec, at::ScalarType dtype) {
   const auto c1 = spec.find(':');
   DSLA_CHECK_ARG(c1 != std::string::npos, "dist",
-                 "expected a generated problem such as poisson3d:128 (poisson2d:N, poisson3d:N, "
-                 "aniso2d:N[:EPS], convdiff2d:N[:PE]); distributed files are not read yet, got '",
-                 spec, "'");
+                 "expected a Matrix Market file (.mtx or .mtx.gz) or a generated problem such as "
+                 "poisson3d:128 (poisson2d:N, poisson3d:N, aniso2d:N[:EPS], convdiff2d:N[:PE]); '",
+                 spec, "' is neither an existing file nor a generator");
   const std::string kind = spec.substr(0, c1);
   const auto c2 = spec.find(':', c1 + 1);
   int64_t n = 0;
@@ -64,8 +66,14 @@ int run_solve_dist(const Args& args, const std::string& spec, const SolveOptions
   SolveOptions opt = opt_in;
   opt.callback = nullptr;  // progress lines from every rank would interleave
   c10::AutoGradMode no_grad(false);
-  auto A = generate(comm, spec, matrix_dtype(args));
-  auto b = at::ones({1, A.n_owned(), 1}, A.values().options());
+  // A file when the path exists (on every rank alike: a rank that disagreed would wait alone).
+  std::error_code ec;
+  const bool file = std::filesystem::exists(spec, ec);
+  comm.check_same(file, "dist", "whether the file exists");
+  auto A = file ? dist::read_mtx(comm, spec, matrix_dtype(args))
+                : generate(comm, spec, matrix_dtype(args));
+  auto ones = at::ones({A.n_owned()}, A.values().options());
+  auto b = (file ? A.matmul(ones) : ones).view({1, A.n_owned(), 1});
   dist::DistSolver S(A, opt);
   SolveInfo info;
   S.solve3(b, false, &info);

@@ -1,6 +1,7 @@
-// `dsla solve --dist SPEC`: the distributed solve of a generated problem, one process per rank
-// under a launcher (torchrun --no-python, mpirun), the group built from the environment
-// (dist::Comm::from_env). Rank 0 prints the summary.
+// `dsla solve --dist SPEC`: the distributed solve of a generated problem or of a Matrix Market
+// file (read by every rank, dist::read_mtx), one process per rank under a launcher (torchrun
+// --no-python, mpirun), the group built from the environment (dist::Comm::from_env). Rank 0
+// prints the summary.
 #pragma once
 
 #include <dsla/solve.h>

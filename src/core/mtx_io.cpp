@@ -18,10 +18,12 @@
 #include <sstream>
 #include <utility>
 
+#include "core/mtx_values.h"
 #include "io/mtx_format.h"
 
 namespace dsla {
-namespace {
+
+namespace mtx_values {
 
 MtxInfo to_info(const mtx::Header& h) {
   MtxInfo info;
@@ -33,6 +35,46 @@ MtxInfo to_info(const mtx::Header& h) {
   info.entries = h.entries;
   return info;
 }
+
+void check_dtype(at::ScalarType dtype) {
+  DSLA_CHECK_ARG(dtype == at::kFloat || dtype == at::kDouble || dtype == at::kComplexFloat ||
+                     dtype == at::kComplexDouble,
+                 "dtype", "expected float32, float64, complex64 or complex128, got ", dtype);
+}
+
+std::string float32_overflow(const mtx::Coo& coo, const std::string& path, at::ScalarType dtype) {
+  if (dtype != at::kFloat && dtype != at::kComplexFloat) return {};
+  for (const auto* v : {&coo.re, &coo.im}) {
+    for (size_t k = 0; k < v->size(); ++k) {
+      if (std::fabs((*v)[k]) <= FLT_MAX) continue;
+      std::ostringstream m;
+      m << "entry (" << coo.row[k] + 1 << ", " << coo.col[k] + 1 << ") of '" << mtx::printable(path)
+        << "' is " << (*v)[k] << ", beyond the float32 range: read it as float64";
+      return m.str();
+    }
+  }
+  return {};
+}
+
+at::ScalarType value_dtype(mtx::Field field, at::ScalarType dtype) {
+  const bool single = dtype == at::kFloat || dtype == at::kComplexFloat;
+  if (field == mtx::Field::kComplex) return single ? at::kComplexFloat : at::kComplexDouble;
+  return dtype;
+}
+
+at::Tensor values(mtx::Field field, const at::Tensor& re, const at::Tensor& im, int64_t nnz,
+                  at::ScalarType dtype) {
+  const at::ScalarType target = value_dtype(field, dtype);
+  if (field == mtx::Field::kPattern) return at::ones({nnz}, at::TensorOptions().dtype(target));
+  if (field == mtx::Field::kComplex) return at::complex(re, im).to(target);
+  return re.to(target);
+}
+
+}  // namespace mtx_values
+
+namespace {
+
+using mtx_values::to_info;
 
 // A 1-D tensor that takes ownership of the vector's buffer (no copy of a possibly large file).
 template <class T>
@@ -107,38 +149,17 @@ void check_row_pointer_fits(const std::string& path, const mtx::Header& h, int64
 }  // namespace
 
 SparseMatrix read_mtx(const std::string& path, at::ScalarType dtype, MtxInfo* info) {
-  DSLA_CHECK_ARG(dtype == at::kFloat || dtype == at::kDouble || dtype == at::kComplexFloat ||
-                     dtype == at::kComplexDouble,
-                 "dtype", "expected float32, float64, complex64 or complex128, got ", dtype);
+  mtx_values::check_dtype(dtype);
   mtx::Coo coo = value_errors("path", [&] { return read_entries(path); });
   const mtx::Header h = coo.header;
   if (info) *info = to_info(h);
-  const bool single = dtype == at::kFloat || dtype == at::kComplexFloat;
-  if (single) {
-    // Values that float32 cannot hold would become inf: refuse instead of returning them.
-    for (const auto* v : {&coo.re, &coo.im}) {
-      for (size_t k = 0; k < v->size(); ++k) {
-        DSLA_CHECK_ARG(std::fabs((*v)[k]) <= FLT_MAX, "dtype", "entry (", coo.row[k] + 1, ", ",
-                       coo.col[k] + 1, ") of '", mtx::printable(path), "' is ", (*v)[k],
-                       ", beyond the float32 range: read it as float64");
-      }
-    }
-  }
+  // Values that float32 cannot hold would become inf: refuse instead of returning them.
+  const std::string overflow = mtx_values::float32_overflow(coo, path, dtype);
+  DSLA_CHECK_ARG(overflow.empty(), "dtype", overflow);
   check_row_pointer_fits(path, h, static_cast<int64_t>(coo.nnz()));
   const int64_t nnz = static_cast<int64_t>(coo.nnz());
-  at::Tensor values;
-  if (h.field == mtx::Field::kPattern) {
-    values = at::ones({nnz}, at::TensorOptions().dtype(at::kDouble));
-  } else if (h.field == mtx::Field::kComplex) {
-    values =
-        at::complex(adopt(std::move(coo.re), at::kDouble), adopt(std::move(coo.im), at::kDouble));
-  } else {
-    values = adopt(std::move(coo.re), at::kDouble);
-  }
-  // complex files stay complex (complex64 when single precision was asked for).
-  at::ScalarType target = dtype;
-  if (h.field == mtx::Field::kComplex) target = single ? at::kComplexFloat : at::kComplexDouble;
-  values = values.to(target);
+  const at::Tensor values = mtx_values::values(h.field, adopt(std::move(coo.re), at::kDouble),
+                                               adopt(std::move(coo.im), at::kDouble), nnz, dtype);
   const at::Tensor row = adopt(std::move(coo.row), at::kLong);
   const at::Tensor col = adopt(std::move(coo.col), at::kLong);
   // The parser has already checked indices (in range) and values (finite): no second pass.

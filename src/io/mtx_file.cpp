@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "io/mtx_format.h"
+#include "io/mtx_split.h"
 
 namespace dsla::mtx {
 namespace {
@@ -54,9 +55,14 @@ class GzSource : public ByteSource {
       throw MtxError(path, 0, "cannot open the file: out of memory");
     }
     gzbuffer(f_.get(), 1 << 18);
+    compressed_ = !gzdirect(f_.get());
+    if (S_ISREG(st.st_mode)) file_size_ = static_cast<int64_t>(st.st_size);
     // A plain file's size bounds what is left to parse; a compressed one's does not.
-    if (S_ISREG(st.st_mode) && gzdirect(f_.get())) size_ = static_cast<int64_t>(st.st_size);
+    if (file_size_ >= 0 && !compressed_) size_ = file_size_;
   }
+
+  bool compressed() const { return compressed_; }
+  int64_t file_size() const { return file_size_; }
 
   size_t read(char* dst, size_t n) override {
     const unsigned want = static_cast<unsigned>(std::min<size_t>(n, INT_MAX));
@@ -87,6 +93,8 @@ class GzSource : public ByteSource {
  private:
   const std::string& path_;
   GzFile f_;
+  bool compressed_ = false;
+  int64_t file_size_ = -1;  // -1: not a regular file
   int64_t size_ = -1;
   int64_t read_ = 0;
 };
@@ -132,6 +140,21 @@ Coo read_file(const std::string& path) {
 Header read_header(const std::string& path) {
   GzSource src(path);
   return parse_header(src, path);
+}
+
+void read_file_chunks(const std::string& path, size_t chunk,
+                      const std::function<void(Coo&)>& sink) {
+  GzSource src(path);
+  parse_chunks(src, path, chunk, sink);
+}
+
+FileInfo read_file_info(const std::string& path) {
+  GzSource src(path);
+  FileInfo info;
+  info.header = parse_header(src, path);
+  info.compressed = src.compressed();
+  info.size = src.file_size();
+  return info;
 }
 
 void write_file(const std::string& path, int64_t rows, int64_t cols,

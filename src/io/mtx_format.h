@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ struct Header {
   // shape and symmetry imply (m*n, n(n+1)/2, or n(n-1)/2 for skew-symmetric).
   int64_t entries = 0;
   int64_t size_line = 0;  // 1-based line of the size line (errors about the shape cite it)
+  // Byte offset of the line after the size line: where the entries start (in the inflated text
+  // of a compressed file). A parallel reader splits a plain file's bytes from here.
+  int64_t body_offset = 0;
 };
 
 // A matrix as coordinates: 0-based, symmetric storage already expanded, file order (a mirrored
@@ -94,6 +98,13 @@ Coo parse(ByteSource& src, const std::string& name);
 // Reads `path` (gzip-compressed or plain: detected from the content, not the name) and parses it
 // as it is read: a compressed file is never inflated whole in memory.
 Coo read_file(const std::string& path);
+// The same parse, handing the entries over in pieces: `sink` receives a Coo (header set) of about
+// `chunk` entries (a mirror may add one) each time that many are parsed, in file order, and the
+// rest once the whole file has parsed without error; it may take the vectors. What a reader
+// holds is then one piece, not the file (the distributed reader streams a .gz this way).
+void parse_chunks(ByteSource& src, const std::string& name, size_t chunk,
+                  const std::function<void(Coo&)>& sink);
+void read_file_chunks(const std::string& path, size_t chunk, const std::function<void(Coo&)>& sink);
 // Banner and size line only: reads no further than the size line.
 Header parse_header(std::string_view text, const std::string& name = "<memory>");
 Header parse_header(ByteSource& src, const std::string& name);

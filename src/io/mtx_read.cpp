@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "io/mtx_format.h"
+#include "io/mtx_split.h"
 
 namespace dsla::mtx {
 namespace {
@@ -52,14 +53,25 @@ std::string str(int64_t v) {
 class Parser {
  public:
   Parser(std::string_view text, const std::string& name)
-      : next_(text.data()), end_(text.data() + text.size()), name_(name) {}
+      : begin_(text.data()), next_(text.data()), end_(text.data() + text.size()), name_(name) {}
   Parser(ByteSource& src, const std::string& name) : src_(&src), name_(name) {
     buf_.resize(kFirstChunk);
     next_ = end_ = buf_.data();
   }
+  // The entry lines of a file whose header `h` was read elsewhere (a parallel read's range).
+  Parser(ByteSource& src, const std::string& name, const Header& h) : Parser(src, name) {
+    header_ = h;
+    size_line_ = h.size_line;
+  }
 
   Header head();
   void body(Coo& out);
+  void lines(LineRange& r);
+  // Hands the entries to `sink` every `chunk` of them (parse_chunks).
+  void set_sink(size_t chunk, const std::function<void(Coo&)>* sink) {
+    chunk_ = std::max<size_t>(chunk, 1);
+    sink_ = sink;
+  }
 
  private:
   [[noreturn]] void fail(const std::string& msg) const { throw MtxError(name_, line_, msg); }
@@ -95,6 +107,7 @@ class Parser {
   void refill() {
     const size_t pending = static_cast<size_t>(end_ - next_);
     if (pending > static_cast<size_t>(kMaxLineBytes)) fail_too_long(line_ + 1);
+    buf_pos_ += next_ - buf_.data();
     std::memmove(buf_.data(), next_, pending);
     if ((end_ != buf_.data() && buf_.size() < kChunk) || pending == buf_.size()) {
       buf_.resize(std::min(buf_.size() * 2, static_cast<size_t>(kMaxLineBytes) + 1));
@@ -110,6 +123,10 @@ class Parser {
     eof_ = n == 0;
     next_ = buf_.data();
     end_ = next_ + pending + n;
+  }
+  // Offset of `p` (a pointer into the text) from the start of the text.
+  int64_t offset_of(const char* p) const {
+    return src_ ? buf_pos_ + (p - buf_.data()) : p - begin_;
   }
   // An upper bound on the bytes not parsed yet, or -1 when the source cannot tell.
   int64_t remaining_hint() const {
@@ -150,14 +167,27 @@ class Parser {
   void expect_line_end(const char* layout);
   const char* entry_layout() const;
   void parse_banner();
+  struct Entry {
+    int64_t i, j;
+    double re, im;
+  };
+  // One entry line of a coordinate file, t_ on its first token: in-range indices, the values
+  // the field asks for, nothing after them, and the symmetry's rule for a diagonal entry.
+  Entry coordinate_entry();
   void coordinate_body(Coo& out);
   void array_body(Coo& out);
   void push(Coo& out, int64_t i, int64_t j, double re, double im) const;
+  // make_room + push, then the piece to the sink when it is full.
+  void add(Coo& out, const Entry& e);
   void check_diagonal(double re, double im);
 
-  ByteSource* src_ = nullptr;  // null: the whole text is [next_, end_) from the start
-  std::string buf_;            // stream mode: the chunk being parsed
+  ByteSource* src_ = nullptr;    // null: the whole text is [next_, end_) from the start
+  std::string buf_;              // stream mode: the chunk being parsed
+  int64_t buf_pos_ = 0;          // stream mode: offset of buf_[0] in the source's bytes
+  const char* begin_ = nullptr;  // memory mode: the start of the text
   bool eof_ = false;
+  size_t chunk_ = 0;  // with sink_: entries handed over at a time
+  const std::function<void(Coo&)>* sink_ = nullptr;
   size_t limit_ = 0;         // most entries the declared count allows (mirrors included)
   const char* next_;         // start of the line after the current one
   const char* end_;          // end of the text (memory) or of the bytes read so far (stream)
@@ -333,6 +363,7 @@ Header Parser::head() {
   h.cols = parse_int("the column count");
   if (coo) h.entries = parse_int("the entry count");
   expect_line_end(size_layout);
+  h.body_offset = offset_of(next_);
   if (h.rows < 0 || h.cols < 0 || h.entries < 0) {
     fail("negative number on the size line: expected " + std::string(size_layout) +
          " with counts >= 0");
@@ -366,6 +397,8 @@ void Parser::start_storage(Coo& out, int64_t min_line) {
   const bool mirrors = h.symmetry != Symmetry::kGeneral;
   const int64_t most = std::numeric_limits<int64_t>::max() / 2;
   limit_ = static_cast<size_t>(std::min(h.entries, most) * (mirrors ? 2 : 1));
+  // With a sink, storage holds one piece at a time.
+  if (sink_) limit_ = std::min(limit_, chunk_ + 1);
   const int64_t rest = remaining_hint();
   size_t first = std::min(limit_, kFirstReserve);
   if (rest >= 0) {
@@ -415,6 +448,18 @@ void Parser::push(Coo& out, int64_t i, int64_t j, double re, double im) const {
   if (header_.field == Field::kComplex) out.im.push_back(im);
 }
 
+void Parser::add(Coo& out, const Entry& e) {
+  make_room(out, header_.symmetry == Symmetry::kGeneral ? 1 : 2);
+  push(out, e.i, e.j, e.re, e.im);
+  if (sink_ && out.nnz() >= chunk_) {
+    (*sink_)(out);
+    out.row.clear();
+    out.col.clear();
+    out.re.clear();
+    out.im.clear();
+  }
+}
+
 void Parser::check_diagonal(double re, double im) {
   if (header_.symmetry == Symmetry::kSkewSymmetric && (re != 0 || im != 0)) {
     fail(
@@ -427,58 +472,91 @@ void Parser::check_diagonal(double re, double im) {
   }
 }
 
+Parser::Entry Parser::coordinate_entry() {
+  const Header& h = header_;
+  const bool cplx = h.field == Field::kComplex;
+  Entry e{0, 0, 1, 0};
+  e.i = parse_index("the row index", h.rows);
+  e.j = parse_index("the column index", h.cols);
+  if (h.field != Field::kPattern) e.re = parse_value(cplx ? "the real part" : "the value");
+  if (cplx) e.im = parse_real("the imaginary part");
+  expect_line_end(entry_layout());
+  if (h.symmetry != Symmetry::kGeneral && e.i == e.j) check_diagonal(e.re, e.im);
+  return e;
+}
+
 void Parser::coordinate_body(Coo& out) {
   const Header& h = header_;
-  const bool pattern = h.field == Field::kPattern, cplx = h.field == Field::kComplex;
   start_storage(out, 3);  // an entry line is at least "i j"
-  const size_t more = h.symmetry == Symmetry::kGeneral ? 1 : 2;
-  const char* value_what = cplx ? "the real part" : "the value";
   // A symmetric file stores one triangle. Entries on both sides would be doubled by mirroring,
   // so the side of the first off-diagonal entry is remembered and the other side rejected.
   int side = 0;
   int64_t side_line = 0;
   for (int64_t k = 0; k < h.entries; ++k) {
-    if (!next_data_line()) {
-      fail("the file ends after " + str(k) + " of the " + str(h.entries) +
-           " entries declared on the size line (line " + str(size_line_) +
-           "): the file is truncated or the size line is wrong");
-    }
-    const int64_t i = parse_index("the row index", h.rows);
-    const int64_t j = parse_index("the column index", h.cols);
-    double re = 1, im = 0;
-    if (!pattern) re = parse_value(value_what);
-    if (cplx) im = parse_real("the imaginary part");
-    expect_line_end(entry_layout());
-    if (h.symmetry != Symmetry::kGeneral) {
-      if (i == j) {
-        check_diagonal(re, im);
-      } else {
-        const int s = i > j ? -1 : 1;
-        if (side == 0) {
-          side = s;
-          side_line = line_;
-        } else if (s != side) {
-          fail("entry (" + str(i + 1) + ", " + str(j + 1) + ") is " + (s > 0 ? "above" : "below") +
-               " the diagonal but line " + str(side_line) + " has one " +
-               (s > 0 ? "below" : "above") + ": a " + to_string(h.symmetry) +
-               " file stores one triangle only (declare it 'general' to store both)");
-        }
+    if (!next_data_line()) fail(truncated_message(k, h));
+    const Entry e = coordinate_entry();
+    if (h.symmetry != Symmetry::kGeneral && e.i != e.j) {
+      const int s = e.i > e.j ? -1 : 1;
+      if (side == 0) {
+        side = s;
+        side_line = line_;
+      } else if (s != side) {
+        fail(side_message(e.i, e.j, side_line, h.symmetry));
       }
     }
-    make_room(out, more);
-    push(out, i, j, re, im);
+    add(out, e);
   }
-  if (next_data_line()) {
-    fail("more entries than the " + str(h.entries) + " declared on the size line (line " +
-         str(size_line_) + "): expected only comments or blank lines here");
+  if (next_data_line()) fail(surplus_message(h));
+}
+
+void Parser::lines(LineRange& r) {
+  const Header& h = header_;
+  Coo& out = r.entries;
+  out.header = h;
+  start_storage(out, 3);
+  bool failed = false;
+  for (;;) {
+    bool more = false;
+    try {
+      more = next_line();
+    } catch (const MtxError& e) {  // a line too long, or the file unreadable: counts end here
+      if (!failed) {
+        r.error_line = e.line() > 0 ? e.line() : line_ + 1;
+        r.error_data = r.data;
+        r.error = e.message();
+      }
+      r.stopped = true;
+      break;
+    }
+    if (!more) break;
+    skip_space();
+    if (t_ == e_ || *t_ == '%') {
+      r.gaps.push_back(r.data);
+      continue;
+    }
+    const int64_t k = r.data++;
+    if (failed) continue;  // counted only: the first error is the one reported
+    try {
+      const Entry e = coordinate_entry();
+      if (h.symmetry != Symmetry::kGeneral && e.i != e.j) {
+        LineRange::Side& s = e.i < e.j ? r.above : r.below;
+        if (s.line < 0) s = {line_, k, e.i, e.j};
+      }
+      add(out, e);
+    } catch (const MtxError& e) {
+      failed = true;
+      r.error_line = line_;
+      r.error_data = k;
+      r.error = e.message();
+    }
   }
+  r.lines = line_;
 }
 
 void Parser::array_body(Coo& out) {
   const Header& h = header_;
   const bool cplx = h.field == Field::kComplex;
   start_storage(out, 1);  // a value line is at least one digit
-  const size_t more = h.symmetry == Symmetry::kGeneral ? 1 : 2;
   // Column-major; symmetric/hermitian columns start at the diagonal, skew-symmetric below it.
   auto start = [&](int64_t c) -> int64_t {
     switch (h.symmetry) {
@@ -503,8 +581,7 @@ void Parser::array_body(Coo& out) {
     const double im = cplx ? parse_real("the imaginary part") : 0.0;
     expect_line_end(entry_layout());
     if (i == j) check_diagonal(re, im);
-    make_room(out, more);
-    push(out, i, j, re, im);
+    add(out, {i, j, re, im});
     if (++i >= h.rows) i = start(++j);
   }
   if (next_data_line()) {
@@ -548,6 +625,45 @@ Coo parse(ByteSource& src, const std::string& name) {
   p.head();
   p.body(out);
   return out;
+}
+
+void parse_chunks(ByteSource& src, const std::string& name, size_t chunk,
+                  const std::function<void(Coo&)>& sink) {
+  Parser p(src, name);
+  p.set_sink(chunk, &sink);
+  Coo out;
+  p.head();
+  p.body(out);
+  if (out.nnz() > 0) sink(out);
+}
+
+LineRange parse_lines(ByteSource& src, const std::string& name, const Header& h) {
+  if (h.format != Format::kCoordinate) {
+    throw std::invalid_argument("mtx::parse_lines: argument 'h': the file is not coordinate");
+  }
+  Parser p(src, name, h);
+  LineRange r;
+  p.lines(r);
+  return r;
+}
+
+std::string truncated_message(int64_t found, const Header& h) {
+  return "the file ends after " + str(found) + " of the " + str(h.entries) +
+         " entries declared on the size line (line " + str(h.size_line) +
+         "): the file is truncated or the size line is wrong";
+}
+
+std::string surplus_message(const Header& h) {
+  return "more entries than the " + str(h.entries) + " declared on the size line (line " +
+         str(h.size_line) + "): expected only comments or blank lines here";
+}
+
+std::string side_message(int64_t i, int64_t j, int64_t side_line, Symmetry s) {
+  const bool above = i < j;
+  return "entry (" + str(i + 1) + ", " + str(j + 1) + ") is " + (above ? "above" : "below") +
+         " the diagonal but line " + str(side_line) + " has one " + (above ? "below" : "above") +
+         ": a " + to_string(s) + " file stores one triangle only (declare it 'general' to store " +
+         "both)";
 }
 
 }  // namespace dsla::mtx

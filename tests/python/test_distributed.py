@@ -35,7 +35,8 @@ def _worker(rank, P, init, case, out, timeout, backend="gloo"):
                             timeout=datetime.timedelta(seconds=timeout))
     try:
         fn = globals()[case]
-        result = fn(rank, P, os.path.join(out, "files")) if case == "case_io" else fn(rank, P)
+        with_dir = case in ("case_io", "case_read_mtx")
+        result = fn(rank, P, os.path.join(out, "files")) if with_dir else fn(rank, P)
         torch.save(result, os.path.join(out, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()
@@ -474,6 +475,53 @@ def case_io(rank, P, path):
     return True
 
 
+def case_read_mtx(rank, P, path):
+    """dsla.distributed.read_mtx: plain files read by byte ranges, a .gz streamed by rank 0, the
+    gathered matrix equal to dsla.read_mtx's, a solve equal to the one-process solve, and errors
+    raised alike on every rank (a bad line that only the last rank reads)."""
+    data = os.environ["DSLA_DATA_DIR"]
+    # An SPD integer file (well conditioned: iteration counts comparable to ±1).
+    gr = os.path.join(data, "gr_30_30.mtx")
+    S = dsla.read_mtx(gr)
+    A = dsla.distributed.read_mtx(gr)
+    lo, hi = S.shape[0] * rank // P, S.shape[0] * (rank + 1) // P
+    assert torch.equal(A.owned.sort().values, torch.arange(lo, hi))
+    assert torch.equal(A.gather_matrix().to_dense(), S.to_dense())
+    b = torch.sin(torch.arange(S.shape[0], dtype=torch.float64)) + 2
+    _same_as_one_process(A, S, b, "cg", "jacobi")
+    G = dsla.read_mtx(os.path.join(data, "bcsstk03.mtx"))
+    # complex, float32 asked for: complex64, as one process
+    Y = dsla.distributed.read_mtx(os.path.join(data, "young1c.mtx"), dtype=torch.float32)
+    assert Y.dtype == torch.complex64
+    assert torch.equal(Y.gather_matrix().to_dense(),
+                       dsla.read_mtx(os.path.join(data, "young1c.mtx"), torch.float32).to_dense())
+    if rank == 0:
+        os.makedirs(path, exist_ok=True)
+        dsla.write_mtx(G, os.path.join(path, "bcs.mtx.gz"), "symmetric")
+        lines = [f"{i} {i} 4" for i in range(1, 31)]
+        lines[27] = "28 28 4 extra"
+        with open(os.path.join(path, "bad.mtx"), "w") as f:
+            f.write("%%MatrixMarket matrix coordinate real general\n30 30 30\n" +
+                    "\n".join(lines) + "\n")
+    dist.barrier()
+    Z = dsla.distributed.read_mtx(os.path.join(path, "bcs.mtx.gz"))
+    assert torch.equal(Z.gather_matrix().to_dense(), G.to_dense())
+    msgs = {}
+    for name, exc in (("bad.mtx", ValueError), ("missing.mtx", FileNotFoundError)):
+        try:
+            dsla.distributed.read_mtx(os.path.join(path, name))
+        except exc as e:
+            msgs[name] = str(e)
+        else:
+            raise AssertionError(f"{name} did not raise")
+    try:
+        dsla.read_mtx(os.path.join(path, "bad.mtx"))
+    except ValueError as e:
+        assert msgs["bad.mtx"] == str(e), (msgs["bad.mtx"], str(e))
+    assert "line 30" in msgs["bad.mtx"], msgs
+    return msgs
+
+
 def case_backward_failure(rank, P):
     # Rank 1 raises between forward and backward: rank 0's backward (a collective adjoint solve)
     # must fail within the group's timeout, not hang.
@@ -623,6 +671,14 @@ def test_save_load_and_subgroups(tmp_path):
     assert all(_spawn(tmp_path, 3, "case_io"))
 
 
+@pytest.mark.parametrize("P", [2, 3])
+def test_read_mtx_matches_one_process(tmp_path, P, data_dir):
+    if not all((data_dir / f).exists() for f in ("gr_30_30.mtx", "bcsstk03.mtx", "young1c.mtx")):
+        pytest.skip("needs gr_30_30.mtx, bcsstk03.mtx and young1c.mtx")
+    msgs = _spawn(tmp_path, P, "case_read_mtx", timeout=60)
+    assert all(m == msgs[0] for m in msgs), msgs  # the same errors on every rank
+
+
 CLI = os.environ.get("DSLA_CLI", os.path.join(os.path.dirname(__file__), "..", "..", "build",
                                               "bin", "dsla"))
 
@@ -672,6 +728,31 @@ def test_cli_launches_its_own_ranks():
     r = subprocess.run([CLI, "solve", "nonsense:3", "--ranks", "2"], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 1 and "unknown distributed generator" in r.stderr
+
+
+@pytest.mark.skipif(not os.path.exists(CLI), reason=f"CLI not built at {CLI} (set DSLA_CLI)")
+@needs_cpp_gloo
+def test_cli_solves_a_file_over_its_own_ranks(data_dir):
+    """`dsla solve --dist FILE --ranks 2`: the file read by both ranks, b = A·1 as for `dsla solve
+    FILE`, the same iterations as the one-process command; a missing file fails every rank."""
+    import json
+    import subprocess
+
+    path = str(data_dir / "bcsstk03.mtx")
+    if not os.path.exists(path):
+        pytest.skip("needs bcsstk03.mtx")
+    opts = ["--method", "cg", "--precond", "jacobi", "--rtol", "1e-10", "--json"]
+    r = subprocess.run([CLI, "solve", "--dist", path, "--ranks", "2"] + opts,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    one = json.loads(subprocess.run([CLI, "solve", path, "--progress", "0"] + opts,
+                                    capture_output=True, text=True, timeout=120).stdout)
+    assert rep["ranks"] == 2 and rep["converged"] and rep["rows"] == 112 and rep["nnz"] == 640
+    assert abs(rep["iterations"] - one["iterations"]) <= 1, (rep, one)
+    r = subprocess.run([CLI, "solve", "--dist", "missing.mtx", "--ranks", "2"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "neither an existing file nor a generator" in r.stderr
 
 
 def test_needs_an_initialized_group():
