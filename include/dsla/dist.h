@@ -123,7 +123,18 @@ class DistMatrix {
   static DistMatrix from_local_coo(const Comm& comm, const at::Tensor& row, const at::Tensor& col,
                                    const at::Tensor& values, Shape shape, const at::Tensor& owned);
 
+  // A weak-scaling twin, for benchmarks on one process: the rows rank `rank` of `ranks` owns
+  // in dist::generate(kind, n) over that many ranks (its box, ghost layer and halo plan, built
+  // directly on `device`), with the halo exchanged with itself: what it sends to a neighbour
+  // lands in the ghosts it receives from that neighbour (the bytes per exchange of the real run,
+  // moved device to device). Time and memory per iteration are the real rank's without the
+  // network; the ghost values are not the real ones, so gather() refuses. kind: poisson2d,
+  // poisson3d or aniso2d (a symmetric stencil). comm: a group of one process.
+  static DistMatrix twin(const Comm& comm, const std::string& kind, int64_t n, int rank, int ranks,
+                         at::ScalarType dtype = at::kDouble,
+                         c10::Device device = c10::Device(c10::kCPU), double epsilon = 1e-2);
   bool defined() const { return plan_ != nullptr; }
+  bool is_twin() const;
   const Comm& comm() const;
   int64_t rows() const;  // global N
   int64_t cols() const;

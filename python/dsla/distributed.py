@@ -466,6 +466,30 @@ def _generator(kind, n, epsilon, dtype, group):
                       group)
 
 
+def twin(kind, n, rank, ranks, dtype=torch.float64, device=None, epsilon=1e-2, group=None):
+    """A weak-scaling twin for benchmarks on one process: the share rank ``rank`` of ``ranks``
+    would own of ``dsla.distributed.<kind>(n)`` over that many ranks — its box, ghost layer and
+    halo plan, built directly on ``device`` (e.g. one GPU holds one GPU's share of a multi-GPU
+    run) — with the halo exchanged with itself (what it sends to a neighbour lands in the
+    ghosts it receives from that neighbour: the bytes per exchange of the real run, moved device
+    to device). Products and solves run the real rank's kernels; the ghost values are not the
+    real ones, so ``gather`` refuses. kind: ``"poisson2d"``, ``"poisson3d"``, ``"aniso2d"``.
+    The group (default: the default one) must have one process.
+    """
+    comm = _comm(group)
+    if kind not in ("poisson2d", "poisson3d", "aniso2d"):
+        raise ValueError(f"dsla: argument 'kind': a twin needs poisson2d, poisson3d or aniso2d, "
+                         f"got {kind!r}")
+    n = as_int(n, "n", 1)
+    ranks = as_int(ranks, "ranks", 1)
+    rank = as_int(rank, "rank", 0)
+    dev = torch.device("cpu" if device is None else device)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    return DistTensor(_C.DistMatrix.twin(comm, kind, n, rank, ranks, dtype_name(dtype), str(dev),
+                                         float(epsilon)), group)
+
+
 def read_mtx(path, dtype=None, group=None):
     """Reads a square Matrix Market file into a :class:`DistTensor` with contiguous row blocks
     (rank ``r`` of ``P`` owns rows ``N r // P`` to ``N (r + 1) // P - 1``). Collective.
@@ -762,7 +786,7 @@ def eigsh(A, k=6, which="SA", precond=None, tol=1e-8, maxiter=None, block=None, 
 
 
 __all__ = ["DistTensor", "from_global", "from_local", "poisson2d", "poisson3d", "aniso2d",
-           "convdiff2d", "global_sum", "solve", "Solver", "eigsh", "save", "load", "partition",
+           "convdiff2d", "twin", "global_sum", "solve", "Solver", "eigsh", "save", "load", "partition",
            "hilbert_order", "PARTITIONS", "read_mtx"]
 
 

@@ -70,6 +70,17 @@ void bind(py::module_& m) {
           },
           py::arg("comm"), py::arg("kind"), py::arg("n"), py::arg("epsilon"), py::arg("dtype"))
       .def_static(
+          "twin",
+          [](const Comm& c, const std::string& kind, int64_t n, int rank, int ranks,
+             const std::string& dtype, const std::string& device, double eps) {
+            const c10::Device dev(device);
+            py::gil_scoped_release nogil;
+            return DistMatrix::twin(c, kind, n, rank, ranks, parse_dtype(dtype), dev, eps);
+          },
+          py::arg("comm"), py::arg("kind"), py::arg("n"), py::arg("rank"), py::arg("ranks"),
+          py::arg("dtype"), py::arg("device"), py::arg("epsilon"))
+      .def_property_readonly("is_twin", &DistMatrix::is_twin)
+      .def_static(
           "read_mtx",
           [](const Comm& c, const py::bytes& path, const std::string& dtype) {
             const at::ScalarType st = dtype.empty() ? at::kDouble : parse_dtype(dtype);

@@ -390,8 +390,14 @@ at::Tensor DistMatrix::matmul(const at::Tensor& x, bool adjoint) const {
   return y3;
 }
 
+bool DistMatrix::is_twin() const {
+  return plan_ != nullptr && plan_->loopback;
+}
+
 at::Tensor DistMatrix::gather(const at::Tensor& x) const {
   TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
+  DSLA_CHECK_ARG(!is_twin(), "A", "is a weak-scaling twin (one rank's share on one process): ",
+                 "there is no whole vector to gather");
   DSLA_CHECK_ARG(x.dim() >= 1 && x.size(0) == n_owned(), "x",
                  "must be this rank's owned slice "
                  "(leading dimension n_owned = ",
@@ -406,6 +412,8 @@ at::Tensor DistMatrix::gather(const at::Tensor& x) const {
 
 SparseMatrix DistMatrix::gather_matrix() const {
   TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
+  DSLA_CHECK_ARG(!is_twin(), "A", "is a weak-scaling twin (one rank's share on one process): ",
+                 "there is no whole matrix to gather");
   const auto& p = *plan_;
   auto d = diag_.detach(), o = offd_.detach();
   auto dr = p.owned.index_select(0, d.row_indices().to(at::kCPU, at::kLong));

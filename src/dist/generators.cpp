@@ -6,6 +6,8 @@
 #include <dsla/dist.h>
 #include <dsla/errors.h>
 
+#include "dist/box_grid.h"
+
 #include <ATen/ATen.h>
 
 #include <array>
@@ -14,9 +16,8 @@
 
 namespace dsla::dist {
 
-namespace {
+namespace detail {
 
-// px * py * pz = P (pz = 1 in 2-D) minimizing the largest side ratio.
 std::array<int, 3> process_grid(int P, int dims) {
   std::array<int, 3> best{P, 1, 1};
   double best_score = 1e300;
@@ -37,11 +38,6 @@ std::array<int, 3> process_grid(int P, int dims) {
   }
   return best;
 }
-
-struct Stencil {
-  std::vector<std::array<int64_t, 3>> off;
-  std::vector<double> val;
-};
 
 Stencil stencil_of(const std::string& kind, double eps) {
   Stencil s;
@@ -67,7 +63,10 @@ Stencil stencil_of(const std::string& kind, double eps) {
   return s;
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::process_grid;
+using detail::stencil_of;
 
 DistMatrix generate(const Comm& comm, const std::string& kind, int64_t n, double epsilon,
                     at::ScalarType dtype) {

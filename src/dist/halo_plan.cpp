@@ -93,7 +93,10 @@ std::string HaloPlan::summary() const {
   s << "rank " << comm.rank() << "/" << comm.size() << ": " << n_owned << " owned rows ("
     << n_interior << " interior), " << n_ghost << " ghosts from " << recv_ranks.size()
     << " neighbours, sends " << n_send() << " entries to " << send_ranks.size()
-    << " neighbours per exchange";
+    << " neighbours per exchange; recv counts [";
+  for (size_t i = 0; i < recv_ranks.size(); ++i)
+    s << (i ? ", " : "") << recv_off[i + 1] - recv_off[i];
+  s << "]" << (loopback ? " (twin: loopback exchange)" : "");
   return s.str();
 }
 
@@ -101,6 +104,17 @@ void exchange(const HaloPlan& p, const at::Tensor& send_buf, const std::vector<i
               const std::vector<int64_t>& send_off, at::Tensor& recv_buf,
               const std::vector<int>& recv_ranks, const std::vector<int64_t>& recv_off, int tag,
               std::vector<Comm::Request>& reqs) {
+  if (p.loopback) {  // the same bytes move, device to device, as they would between ranks
+    for (size_t i = 0; i < recv_ranks.size(); ++i) {
+      size_t j = 0;
+      while (j < send_ranks.size() && send_ranks[j] != recv_ranks[i]) ++j;
+      const int64_t m = recv_off[i + 1] - recv_off[i];
+      TORCH_CHECK(j < send_ranks.size() && send_off[j + 1] - send_off[j] == m,
+                  "dsla: twin halo plan: no send block of ", m, " rows for rank ", recv_ranks[i]);
+      recv_buf.narrow(0, recv_off[i], m).copy_(send_buf.narrow(0, send_off[j], m));
+    }
+    return;
+  }
   for (size_t i = 0; i < recv_ranks.size(); ++i) {
     auto part = recv_buf.narrow(0, recv_off[i], recv_off[i + 1] - recv_off[i]);
     reqs.push_back(p.comm.irecv(part, recv_ranks[i], tag));

@@ -28,6 +28,9 @@ struct HaloPlan {
   // Receive side: from recv_ranks[i], ghosts [recv_off[i], recv_off[i+1]).
   std::vector<int> recv_ranks;
   std::vector<int64_t> recv_off;
+  // A weak-scaling twin (DistMatrix::twin): the neighbours are virtual ranks of a larger run;
+  // exchange() copies what is sent to a neighbour into the ghosts received from it.
+  bool loopback = false;
 
   int64_t n_boundary() const { return n_owned - n_interior; }
   int64_t n_send() const { return send_off.empty() ? 0 : send_off.back(); }

@@ -342,6 +342,27 @@ def case_cpu_fused_cg_reference(rank, P):
     return _fused_cg_checks(torch.device("cpu"))
 
 
+def case_twin(rank, P):
+    """dsla.distributed.twin on a group of one: rank 1 of poisson3d:12 over 4 ranks — its box,
+    ghosts per neighbour, the loopback exchange (the ghosts from a neighbour are the rows sent
+    to it), CG on it, and the refusals."""
+    A = dsla.distributed.twin("poisson3d", 12, 1, 4)
+    assert A.shape == (12**3, 12**3) and A.n_owned == 6 * 6 * 12 and A.n_ghost == 2 * 6 * 12
+    assert "recv counts [72, 72]" in A.halo_summary(), A.halo_summary()
+    x = torch.arange(A.n_owned, dtype=torch.float64)
+    y = A @ x
+    assert y.shape == (A.n_owned,) and torch.isfinite(y).all()
+    b = torch.ones(A.n_owned, dtype=torch.float64)
+    xs, info = dsla.solve(A, b, method="cg", precond="jacobi", rtol=1e-10, return_info=True)
+    assert info.converged and _rel(A @ xs, b) < 1e-9
+    for bad, word in ((lambda: A.gather(xs), "twin"),
+                      (lambda: dsla.distributed.twin("convdiff2d", 8, 0, 2), "kind"),
+                      (lambda: dsla.distributed.twin("poisson2d", 8, 2, 2), "rank")):
+        with pytest.raises(ValueError, match=word):
+            bad()
+    return True
+
+
 def case_failures(rank, P):
     G = dsla.poisson2d(6)
     A = dsla.distributed.from_global(G)
@@ -645,6 +666,10 @@ def test_cuda_fused_cg_across_gloo_ranks(tmp_path, P):
 @pytest.mark.skipif(not dist.is_available() or not dist.is_nccl_available(), reason="needs NCCL")
 def test_cuda_fused_cg_nccl_one_rank(tmp_path):
     assert all(_spawn(tmp_path, 1, "case_cuda_fused_cg", timeout=120, backend="nccl"))
+
+
+def test_twin_on_one_process(tmp_path):
+    assert all(_spawn(tmp_path, 1, "case_twin"))
 
 
 def test_failures_raise_on_every_rank(tmp_path):
