@@ -125,6 +125,17 @@ SUMMARY = [
     "is_positive_definite poisson2d:512 0.30 s (a Cholesky solve 0.39 s; -A answered from the "
     "diagonal in 17 ms); RCB / Hilbert of 2^20 2-D points into 64: 0.19 / 0.28 s; a config "
     "scope adds 12-18 us to a solve call | - | structure-cpu-20261203-152133.json |",
+    "| H200 distributed CG+Jacobi on CUDA, fused steps across ranks vs generic (#14 item 6) | "
+    "NCCL P=1 poisson2d:1024 0.069 vs 0.522 ms/it, poisson3d:96 0.064 vs 0.779; Gloo P=2 "
+    "sharing the GPU (host-staged halo) 2.75 vs 4.32 ms/it | - | "
+    "dist-cuda-gloo-20261203-191521.json, dist-cuda-gloo-generic-20261203-191611.json |",
+    "| H200 weak-scaling twin: rank 1 of poisson3d:1000 over 4 ranks (250M rows, 2 neighbours, "
+    "8 MB halo per exchange), distributed fused CG+Jacobi (#14 item 11) | 12.82 ms/it (81 % of "
+    "the 4.05 TB/s copy bandwidth over its 42.0 GB/it), matrix 88 B/row, solve peak 229 B/row, "
+    "generated on the device in 10.9 s; one-rank poisson3d:630 (250M) 13.12 ms/it; projected "
+    "4 x H200 (NVLink 350 GB/s, 10 us/message, 15 us/all-reduce, no overlap): 12.86 ms/it, "
+    "99.7 % weak efficiency | >= 85 % weak efficiency (#18) | "
+    "dist-twin-poisson3d1000-4-20261203-193836.json, dist-twin-poisson3d630-1-20261203-193903.json |",
     "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
     "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
     "refactor-cpu-*.json |",
