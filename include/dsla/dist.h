@@ -24,6 +24,7 @@
 #include <dsla/eigen.h>
 #include <dsla/io.h>
 #include <dsla/linear_operator.h>
+#include <dsla/nonlinear.h>
 #include <dsla/solve.h>
 #include <dsla/sparse_matrix.h>
 
@@ -31,6 +32,7 @@
 #include <c10/util/intrusive_ptr.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -273,6 +275,18 @@ at::Tensor solve(const DistMatrix& A, const at::Tensor& b, const SolveOptions& o
 // solver.matrix().values() and b.
 at::Tensor solve(const DistSolver& solver, const at::Tensor& b, SolveInfo* info = nullptr,
                  bool adjoint = false);
+
+// Nonlinear solves over the ranks: options for dsla::nonlinear_solve (and its differentiable
+// form) where u and F(u) are this rank's owned slices in `like`'s distribution. Every norm and
+// Gram matrix of the iterations goes through the distributed space, so every rank takes the same
+// steps; F is the caller's (it may call A.matmul / A.halo, collectives, on every rank alike).
+// With `jacobian` (a DistMatrix at u, same distribution), Newton's linear steps and the implicit
+// adjoint run through a DistSolver (opt.linear), refactored while the pattern is the same (built
+// with with_values from one matrix), GMRES once CG fails under method Auto. Without it: JFNK
+// (GMRES on finite-difference products over the distributed space).
+using DistJacobianFn = std::function<DistMatrix(const at::Tensor& u)>;
+NonlinearOptions nonlinear_options(const DistMatrix& like, NonlinearOptions opt = {},
+                                   const DistJacobianFn& jacobian = {});
 
 // The k smallest (opt.which "SA", the default) or largest ("LA") eigenpairs of a Hermitian
 // distributed matrix: LOBPCG over the distributed space (every Gram matrix an all-reduce, the

@@ -21,12 +21,14 @@
 // −λᵀ ∂F/∂inputs (one vjp). Memory does not grow with the iteration count.
 #pragma once
 
+#include <dsla/linear_operator.h>
 #include <dsla/solve.h>
 #include <dsla/sparse_matrix.h>
 
 #include <ATen/Tensor.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,16 @@ struct NonlinearOptions {
   SolveOptions linear;
   // JFNK's Jacobian-vector products; empty: finite differences of F (one F call per product).
   LinearizeFn jvp;
+  // The space of u's rows. A distributed solve (dsla::dist::nonlinear_options): u and F(u) are
+  // this rank's owned slices and every norm and inner product goes through the space, so every
+  // rank takes the same steps. nullptr: one process.
+  std::shared_ptr<const VectorSpace> space;
+  // Newton's linear solves J(u) x = b (Jᴴ x = b with `adjoint`) by the caller's policy, used
+  // instead of `jacobian` + dsla's Solver (a distributed Jacobian: a DistSolver refactored per
+  // step). `name` receives the inner solver's name.
+  std::function<at::Tensor(const at::Tensor& u, const at::Tensor& b, bool adjoint, SolveInfo* si,
+                           std::string* name)>
+      linear_step;
   bool raise_on_failure = false;
   bool warn = true;
 };

@@ -164,6 +164,31 @@ class DistTensor:
         """The same distribution and halo plan with new local values (``values``'s layout)."""
         return DistTensor(self._m.with_values(values), self._group)
 
+    def add_diag(self, d):
+        """``A + diag(d)`` with ``d`` this rank's owned slice ``[n_owned]``, in the same
+        distribution (``with_values``: a prepared solver of A only refactors) — e.g. a Newton
+        Jacobian ``A.add_diag(-lam * torch.exp(u))``. Needs every owned diagonal entry stored
+        (a bad ``d`` or a missing entry on one rank raises on every rank). Differentiable in
+        ``A.values`` and ``d``."""
+        m = self._m
+        dg = m.diag
+        r, c = dg.row_indices().long(), dg.col_indices().long()
+        on = r == c
+        d = torch.as_tensor(d)
+        err = None
+        if d.dim() != 1 or d.shape[0] != self.n_owned:
+            err = ValueError(f"dsla: argument 'd': must be this rank's owned slice "
+                             f"[{self.n_owned}], got shape {tuple(d.shape)}")
+        elif int(on.sum()) != self.n_owned:
+            err = ValueError("dsla: argument 'A': add_diag needs every owned diagonal entry "
+                             "stored; this rank's diagonal block lacks "
+                             f"{self.n_owned - int(on.sum())}")
+        _agree(m.comm, err, "add_diag")
+        v = self.values
+        nd = dg.nnz
+        shift = torch.where(on, d.to(v.dtype)[r], torch.zeros((), dtype=v.dtype))
+        return self.with_values(torch.cat([v[..., :nd] + shift, v[..., nd:]], -1))
+
     def to(self, device):
         """The same distribution on ``device`` (``"cuda"``, ``"cuda:1"``, ``torch.device``, or
         ``"cpu"``). Collective: every rank calls it with the same device type (the index may

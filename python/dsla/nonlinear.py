@@ -100,6 +100,20 @@ def _jacobian_callback(F, jacobian, p):
     return J
 
 
+def _dist_jacobian_callback(jacobian, p):
+    """u -> _C.DistMatrix: the user's distributed assembly (checked)."""
+    if jacobian is None:
+        return None
+
+    def J(u):
+        Jm = jacobian(u, *p)
+        if not getattr(Jm, "_is_distributed", False):
+            raise TypeError("dsla: argument 'jacobian': with dist it must return a "
+                            f"dsla.distributed.DistTensor, got {type(Jm).__name__}")
+        return Jm._m
+    return J
+
+
 def _preconditioner(M):
     """The JFNK preconditioner on [n, k] blocks (a SparseTensor, or a callable r -> M r)."""
     if M is None:
@@ -123,8 +137,8 @@ def _linear_options(opts):
 
 def nonlinear_solve(F, u0, *params, method="newton", jacobian=None, G=None, linear_solver=None,
                     rtol=1e-8, atol=0.0, maxiter=50, step_tol=0.0, line_search=True,
-                    anderson_m=5, omega=1.0, jvp="autograd", captured=(), divtol=1e8, stall=10,
-                    return_info=False, raise_on_failure=False):
+                    anderson_m=5, omega=1.0, jvp=None, captured=(), divtol=1e8, stall=10,
+                    return_info=False, raise_on_failure=False, dist=None):
     """Solve ``F(u, *params) = 0`` from ``u0``; differentiable in the params (implicit adjoint).
 
     method: ``"newton"`` | ``"picard"`` | ``"anderson"``. jacobian (Newton): callable
@@ -137,6 +151,18 @@ def nonlinear_solve(F, u0, *params, method="newton", jacobian=None, G=None, line
     stagnation (``stall`` fixed-point iterations without 1% progress; 0 never) and line-search
     failure are reported in the info; ``raise_on_failure=True`` raises ``dsla.SolveError``.
     captured: tensors F closes over (e.g. ``A.values``) that should receive gradients.
+    jvp (JFNK): ``"autograd"`` (exact, the default on one process) or ``"fd"`` (finite
+    differences; the default with ``dist``).
+
+    dist: a :class:`dsla.distributed.DistTensor` whose row distribution u follows — u0 and F(u)
+    are this rank's owned slices, F may call ``A @ u`` or ``A.halo(u)`` (collectives: every rank
+    alike) — for a solve over the ranks: every norm and inner product of the iterations is
+    all-reduced, so every rank takes the same steps, and the info is the same everywhere.
+    jacobian then returns a DistTensor of the same distribution (``A.with_values(...)`` keeps
+    the pattern, so the DistSolver is only refactored), or None (JFNK over the ranks). The
+    gradient (one distributed adjoint solve; backward is a collective) reaches the params and
+    captured tensors of each rank: sum over ranks with :func:`dsla.distributed.global_sum` on
+    the loss, as for ``dsla.solve``. Newton, Picard and Anderson.
 
     Returns ``u`` or ``(u, info)`` (a NonlinearInfo).
     """
@@ -156,6 +182,23 @@ def nonlinear_solve(F, u0, *params, method="newton", jacobian=None, G=None, line
     if not (jacobian is None or jacobian == "autograd" or callable(jacobian)):
         raise _err("jacobian", "must be None (JFNK), 'autograd', or a callable returning a "
                    "SparseTensor")
+    if dist is not None and not getattr(dist, "_is_distributed", False):
+        raise TypeError(f"dsla: argument 'dist': expected a dsla.distributed.DistTensor, got "
+                        f"{type(dist).__name__}")
+    if dist is not None:
+        # Agreed on: a bad u0 on one rank raises on every rank (none waits in a collective).
+        from .distributed import _agree
+
+        err = None
+        if u0.dim() != 1 or u0.shape[0] != dist.n_owned:
+            err = _err("u0", f"must be this rank's owned slice [{dist.n_owned}] of the "
+                       f"distribution of 'dist', got shape {tuple(u0.shape)}")
+        elif jacobian == "autograd":
+            err = _err("jacobian", "'autograd' builds a dense Jacobian of one process; with "
+                       "dist pass a callable returning a DistTensor, or None (JFNK)")
+        _agree(dist._m.comm, err, "nonlinear_solve")
+    if jvp is None:
+        jvp = "fd" if dist is not None else "autograd"
     if jvp not in ("autograd", "fd"):
         raise _err("jvp", f"must be 'autograd' or 'fd'; got {jvp!r}")
     for i, p in enumerate(params):
@@ -182,10 +225,12 @@ def nonlinear_solve(F, u0, *params, method="newton", jacobian=None, G=None, line
               if isinstance(q, (SparseTensor, torch.Tensor))]
     inputs.extend(captured)
     wants_grad = torch.is_grad_enabled() and any(t.requires_grad for t in inputs)
+    jac = (_dist_jacobian_callback(jacobian, p) if dist is not None
+           else _jacobian_callback(F, jacobian, p))
     u, d = _C.nonlinear_solve(
         lambda u: F(u, *p), (lambda u: F(u, *params)) if wants_grad else None, u0,
-        _jacobian_callback(F, jacobian, p), None if G is None else (lambda u: G(u, *p)), M, jvp,
-        inputs if wants_grad else [], options)
+        jac, None if G is None else (lambda u: G(u, *p)), M, jvp,
+        inputs if wants_grad else [], options, None if dist is None else dist._m)
     info = NonlinearInfo(method=method, **d)
     _progress.report("nonlinear_solve", info.message)
     if not info.converged:

@@ -23,6 +23,8 @@ struct ImplicitSpec : torch::CustomClassHolder {
   ResidualFn F;
   JacobianFn J;
   SolveOptions linear;
+  std::shared_ptr<const VectorSpace> space;  // a distributed solve's (NonlinearOptions::space)
+  decltype(NonlinearOptions::linear_step) linear_step;
 };
 const auto kImplicitSpecClass = torch::class_<ImplicitSpec>("dsla", "NonlinearImplicitSpec");
 
@@ -60,7 +62,7 @@ class ImplicitFunction : public torch::autograd::Function<ImplicitFunction> {
     }
     if (want.empty() || !grads[0].defined()) return out;
     const auto spec = ctx->saved_data["spec"].toCustomClass<ImplicitSpec>();
-    const bool matrix_free = !spec->J;
+    const bool matrix_free = !spec->J && !spec->linear_step;
     const auto g = grads[0].reshape(u.sizes()).contiguous();
     // One evaluation of F at u* with a graph to the inputs (and to u without a Jacobian: the
     // adjoint's products come from the same graph).
@@ -78,10 +80,12 @@ class ImplicitFunction : public torch::autograd::Function<ImplicitFunction> {
     at::Tensor lam;
     {
       c10::AutoGradMode off(false);
-      if (matrix_free) {
+      if (spec->linear_step) {
+        lam = spec->linear_step(u, g, /*adjoint=*/true, &si, nullptr);
+      } else if (matrix_free) {
         const auto o = nonlinear::matrix_free_options(spec->linear, /*adjoint=*/true);
         lam = nonlinear::solve_matrix_free([&r, &uu](const at::Tensor& v) { return vjp(r, uu, v); },
-                                           g, o, &si);
+                                           g, o, &si, spec->space);
       } else {
         auto Jm = spec->J(u).detach();
         DSLA_CHECK_ARG(Jm.rows() == u.size(0) && Jm.cols() == u.size(0), "jacobian",
@@ -121,6 +125,8 @@ at::Tensor with_implicit_gradient(const ResidualFn& F, const at::Tensor& u_star,
   spec->J = jacobian;
   spec->linear = opt.linear;
   spec->linear.M = nullptr;  // it approximates J⁻¹, not J⁻ᵀ
+  spec->space = opt.space;
+  spec->linear_step = opt.linear_step;
   return ImplicitFunction::apply(at::TensorList(inputs), u_star.detach(), spec);
 }
 

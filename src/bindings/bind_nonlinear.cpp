@@ -5,6 +5,7 @@
 // node that keeps them may be freed without it. Exceptions raised by the callables propagate as
 // themselves: they cross the C++ code as torch's python_error, which torch's backward and this
 // binding both hand back to Python unchanged.
+#include <dsla/dist.h>
 #include <dsla/errors.h>
 #include <dsla/linear_operator.h>
 #include <dsla/nonlinear.h>
@@ -55,6 +56,16 @@ JacobianFn jacobian(py::object fn) {
   return [f](const at::Tensor& u) {
     py::gil_scoped_acquire gil;
     return call(*f, u).cast<SparseMatrix>();
+  };
+}
+
+// u -> _C.DistMatrix (a distributed Jacobian; the Python side checks for a DistTensor).
+dist::DistJacobianFn dist_jacobian(py::object fn) {
+  if (fn.is_none()) return {};
+  auto f = hold(std::move(fn));
+  return [f](const at::Tensor& u) {
+    py::gil_scoped_acquire gil;
+    return call(*f, u).cast<dist::DistMatrix>();
   };
 }
 
@@ -125,8 +136,14 @@ void bind(py::module_& m) {
       "nonlinear_solve",
       [](py::object F, py::object F_grad, const at::Tensor& u0, py::object J, py::object G,
          py::object M, const std::string& jvp, const std::vector<at::Tensor>& inputs,
-         const py::dict& d) {
+         const py::dict& d, py::object dist_like) {
         auto o = nonlinear_options(d);
+        // A distributed solve: u is the owned slice of dist_like's distribution; J (if any)
+        // returns DistMatrix Jacobians, solved through dsla::dist.
+        if (!dist_like.is_none()) {
+          o = dist::nonlinear_options(dist_like.cast<dist::DistMatrix>(), o, dist_jacobian(J));
+          J = py::none();
+        }
         DSLA_CHECK_ARG(jvp == "autograd" || jvp == "fd", "jvp", "must be 'autograd' or 'fd'; got '",
                        jvp, "'");
         ResidualFn Fc = residual(std::move(F), "F"), Gc = residual(std::move(G), "G");
@@ -147,7 +164,8 @@ void bind(py::module_& m) {
         return py::make_tuple(u, info_dict(info));
       },
       py::arg("F"), py::arg("F_grad"), py::arg("u0"), py::arg("jacobian"), py::arg("G"),
-      py::arg("M"), py::arg("jvp"), py::arg("inputs"), py::arg("options"));
+      py::arg("M"), py::arg("jvp"), py::arg("inputs"), py::arg("options"),
+      py::arg("dist") = py::none());
 }
 
 DSLA_REGISTER_BINDINGS(nonlinear, bind);

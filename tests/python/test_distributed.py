@@ -363,6 +363,84 @@ def case_twin(rank, P):
     return True
 
 
+def _bratu(G, c):
+    """F(u) = G u − c e^u and its Jacobian G − c diag(e^u) on one process."""
+    row, col = G.row.long(), G.col.long()
+    dg = (row == col).to(torch.float64)
+
+    def F(u, lam):
+        return G @ u - lam * torch.exp(u)
+
+    def J(u, lam):
+        return dsla.SparseTensor(G.values - lam * torch.exp(u)[row] * dg, G.row, G.col, G.shape)
+    return F, J
+
+
+def case_nonlinear(rank, P):
+    """Distributed Newton (assembled DistTensor Jacobian, JFNK), Anderson, and the implicit
+    gradient on a 2-D Bratu problem, against one process: answers, Newton steps ±1, gradients
+    summed over ranks."""
+    n = 12
+    G = dsla.poisson2d(n)
+    N = n * n
+    c = 6.0 / (n + 1) ** 2
+    F1, J1 = _bratu(G, c)
+    lam1 = torch.tensor(c, dtype=torch.float64, requires_grad=True)
+    u1, i1 = dsla.nonlinear_solve(F1, torch.zeros(N, dtype=torch.float64), lam1, jacobian=J1,
+                                  rtol=1e-11, return_info=True)
+    w = torch.sin(torch.arange(N, dtype=torch.float64))
+    (w * u1).sum().backward()
+    parts = torch.randint(P, (N,), generator=torch.Generator().manual_seed(11))
+    A = dsla.distributed.from_global(G, partition=parts)
+
+    def F(u, lam):
+        return A @ u - lam * torch.exp(u)
+
+    def J(u, lam):
+        return A.add_diag(-lam * torch.exp(u))
+
+    # add_diag against the gathered matrix.
+    dd = torch.arange(A.n_owned, dtype=torch.float64)
+    Dg = A.add_diag(dd).gather_matrix().to_dense()
+    ref = G.to_dense() + torch.diag(A.gather(dd))
+    assert torch.allclose(Dg, ref)
+
+    u0 = torch.zeros(A.n_owned, dtype=torch.float64)
+    lam = torch.tensor(c, dtype=torch.float64, requires_grad=True)
+    u, info = dsla.nonlinear_solve(F, u0, lam, jacobian=J, dist=A, rtol=1e-11, return_info=True)
+    assert info.converged and abs(info.iterations - i1.iterations) <= 1, (info, i1)
+    assert _rel(A.gather(u), u1) < 1e-9
+    t = torch.tensor([info.iterations, info.residual], dtype=torch.float64)
+    allt = [torch.zeros_like(t) for _ in range(P)]
+    dist.all_gather(allt, t)
+    assert all(torch.equal(a, t) for a in allt), allt  # the same info on every rank
+    dsla.distributed.global_sum(w[A.owned] * u).backward()
+    g = lam.grad.clone()
+    dist.all_reduce(g)
+    assert torch.allclose(g, lam1.grad, rtol=1e-8), (g, lam1.grad)
+    # JFNK over the ranks (finite-difference products, global ε), with its matrix-free adjoint.
+    u1f, i1f = dsla.nonlinear_solve(F1, torch.zeros(N, dtype=torch.float64), c, rtol=1e-9,
+                                    jvp="fd", return_info=True)
+    lam2 = torch.tensor(c, dtype=torch.float64, requires_grad=True)
+    u2, i2 = dsla.nonlinear_solve(F, u0, lam2, dist=A, rtol=1e-9, return_info=True)
+    assert i2.converged and abs(i2.iterations - i1f.iterations) <= 1, (i2, i1f)
+    assert _rel(A.gather(u2), u1) < 1e-7
+    dsla.distributed.global_sum(w[A.owned] * u2).backward()
+    g2 = lam2.grad.clone()
+    dist.all_reduce(g2)
+    assert torch.allclose(g2, lam1.grad, rtol=1e-6), (g2, lam1.grad)
+    # Anderson on the damped map u − ω F(u): Gram matrices through the space.
+    u3, i3 = dsla.nonlinear_solve(F, u0, c, dist=A, method="anderson", omega=0.2, rtol=1e-10,
+                                  maxiter=400, return_info=True)
+    assert i3.converged, i3
+    assert _rel(A.gather(u3), u1) < 1e-8
+    # A bad u0 on one rank raises on every rank.
+    bad = torch.zeros(A.n_owned + (1 if rank == 1 else 0), dtype=torch.float64)
+    with pytest.raises((ValueError, RuntimeError), match="u0|another rank"):
+        dsla.nonlinear_solve(F, bad, c, jacobian=J, dist=A)
+    return True
+
+
 def case_failures(rank, P):
     G = dsla.poisson2d(6)
     A = dsla.distributed.from_global(G)
@@ -666,6 +744,11 @@ def test_cuda_fused_cg_across_gloo_ranks(tmp_path, P):
 @pytest.mark.skipif(not dist.is_available() or not dist.is_nccl_available(), reason="needs NCCL")
 def test_cuda_fused_cg_nccl_one_rank(tmp_path):
     assert all(_spawn(tmp_path, 1, "case_cuda_fused_cg", timeout=120, backend="nccl"))
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_nonlinear_matches_one_process(tmp_path, P):
+    assert all(_spawn(tmp_path, P, "case_nonlinear", timeout=60))
 
 
 def test_twin_on_one_process(tmp_path):

@@ -14,6 +14,7 @@ SMALL = {
     "graph_laplacian.py": [],
     "bratu.py": ["--n", "12"],
     "cuda_amg.py": ["--n", "64", "--device", "cpu"],
+    "dist_bratu.py": ["--n", "10", "--ranks", "2"],
 }
 
 

@@ -10,7 +10,8 @@ namespace dsla::nonlinear {
 at::Tensor fixed_point(const ResidualFn& F, const ResidualFn& G, at::Tensor u,
                        const at::Tensor& r0u, const NonlinearOptions& opt, NonlinearInfo& info) {
   const bool anderson = opt.method == NonlinearMethod::Anderson;
-  double rn = vnorm(r0u);
+  const VectorSpace* sp = opt.space.get();
+  double rn = vnorm(r0u, sp);
   ++info.function_evals;
   const double r0 = rn;
   info.residual_history.push_back(rn);
@@ -46,7 +47,16 @@ at::Tensor fixed_point(const ResidualFn& F, const ResidualFn& G, at::Tensor u,
       if (!dF.empty()) {
         auto Fm = at::stack(std::vector<at::Tensor>(dF.begin(), dF.end()), 1);
         auto Um = at::stack(std::vector<at::Tensor>(dU.begin(), dU.end()), 1);
-        auto gamma = std::get<0>(at::linalg_lstsq(Fm, f.unsqueeze(1))).squeeze(1);
+        at::Tensor gamma;
+        if (sp && !sp->is_local()) {
+          // Rows on every rank: the normal equations from Gram matrices reduced through the
+          // space (identical on every rank), solved by least squares (a rank-deficient history
+          // stays solvable).
+          auto G = sp->gram(Fm, Fm), h = sp->gram(Fm, f.unsqueeze(1));
+          gamma = std::get<0>(at::linalg_lstsq(G, h)).squeeze(1);
+        } else {
+          gamma = std::get<0>(at::linalg_lstsq(Fm, f.unsqueeze(1))).squeeze(1);
+        }
         if (at::isfinite(gamma).all().item<bool>()) {
           un = u + f - (Um + Fm).matmul(gamma);
           accelerated = true;
@@ -55,17 +65,17 @@ at::Tensor fixed_point(const ResidualFn& F, const ResidualFn& G, at::Tensor u,
       u_prev = u;
       f_prev = f;
     }
-    double rnn = vnorm(F(un));
+    double rnn = vnorm(F(un), sp);
     ++info.function_evals;
     if (accelerated && (!std::isfinite(rnn) || rnn > 2 * rn)) {
       un = picard;
       dU.clear();
       dF.clear();
       u_prev = f_prev = at::Tensor();
-      rnn = vnorm(F(un));
+      rnn = vnorm(F(un), sp);
       ++info.function_evals;
     }
-    const double step = vnorm(un - u);
+    const double step = vnorm(un - u, sp);
     u = un;
     rn = rnn;
     info.residual_history.push_back(rn);

@@ -77,26 +77,51 @@ SolveOptions matrix_free_options(const SolveOptions& user, bool adjoint) {
   return o;
 }
 
+namespace {
+
+// Products column by column, over the given space (a distributed solve's) or the local one.
+class FreeOperator final : public LinearOperator {
+ public:
+  FreeOperator(JvpFn A, const at::Tensor& b, std::shared_ptr<const VectorSpace> space)
+      : A_(std::move(A)),
+        n_(b.size(0)),
+        dtype_(b.scalar_type()),
+        device_(b.device()),
+        space_(std::move(space)) {}
+  int64_t rows() const override { return n_; }
+  int64_t cols() const override { return n_; }
+  at::ScalarType dtype() const override { return dtype_; }
+  c10::Device device() const override { return device_; }
+  void apply(const at::Tensor& x3, at::Tensor& y3) const override {
+    for (int64_t i = 0; i < x3.size(0); ++i)
+      for (int64_t j = 0; j < x3.size(2); ++j)
+        y3.select(0, i).select(1, j).copy_(A_(x3.select(0, i).select(1, j)));
+  }
+  const VectorSpace& space() const override { return space_ ? *space_ : LinearOperator::space(); }
+
+ private:
+  JvpFn A_;
+  int64_t n_;
+  at::ScalarType dtype_;
+  c10::Device device_;
+  std::shared_ptr<const VectorSpace> space_;
+};
+
+}  // namespace
+
 at::Tensor solve_matrix_free(const JvpFn& A, const at::Tensor& b, const SolveOptions& o,
-                             SolveInfo* si) {
-  const int64_t n = b.size(0);
-  auto op =
-      make_operator(n, n, b.scalar_type(), b.device(), [A](const at::Tensor& x3, at::Tensor& y3) {
-        for (int64_t i = 0; i < x3.size(0); ++i) {
-          for (int64_t j = 0; j < x3.size(2); ++j) {
-            y3.select(0, i).select(1, j).copy_(A(x3.select(0, i).select(1, j)));
-          }
-        }
-      });
+                             SolveInfo* si, std::shared_ptr<const VectorSpace> space) {
+  auto op = std::make_shared<FreeOperator>(A, b, std::move(space));
   return solve_operator(op, b, o, si);
 }
 
-JvpFn fd_jvp(const ResidualFn& F, const at::Tensor& u, const at::Tensor& Fu) {
+JvpFn fd_jvp(const ResidualFn& F, const at::Tensor& u, const at::Tensor& Fu,
+             std::shared_ptr<const VectorSpace> space) {
   // √eps of u's precision (float32 needs a larger ε than float64), scaled by ‖u‖: the classic
   // balance of truncation against cancellation.
-  const double base = std::sqrt(dtype_eps(u.scalar_type())) * (1 + vnorm(u));
-  return [F, u, Fu, base](const at::Tensor& v) {
-    const double vn = vnorm(v);
+  const double base = std::sqrt(dtype_eps(u.scalar_type())) * (1 + vnorm(u, space.get()));
+  return [F, u, Fu, base, space](const at::Tensor& v) {
+    const double vn = vnorm(v, space.get());
     if (vn == 0) return at::zeros_like(v);
     const double eps = base / vn;
     return (F(u + eps * v) - Fu) / eps;

@@ -12,13 +12,16 @@ namespace dsla::nonlinear {
 at::Tensor newton(const ResidualFn& F, at::Tensor u, at::Tensor r, const NonlinearOptions& opt,
                   const JacobianFn& J, NonlinearInfo& info) {
   ++info.function_evals;
-  double rn = vnorm(r);
+  const VectorSpace* sp = opt.space.get();
+  double rn = vnorm(r, sp);
   const double r0 = rn;
   info.residual_history.push_back(rn);
   const double tol = std::max(opt.rtol * r0, opt.atol);
   AssembledSolve assembled(opt.linear);
   // Checked before the first step: a matrix-free solve cannot use a named preconditioner.
-  const SolveOptions free_opts = J ? SolveOptions() : matrix_free_options(opt.linear, false);
+  const bool assembled_step = J || opt.linear_step;
+  const SolveOptions free_opts =
+      assembled_step ? SolveOptions() : matrix_free_options(opt.linear, false);
   for (int64_t it = 0;; ++it) {
     info.iterations = it;
     if (const char* stop = stop_status(rn, r0, tol, it, opt)) {
@@ -27,7 +30,9 @@ at::Tensor newton(const ResidualFn& F, at::Tensor u, at::Tensor r, const Nonline
     }
     at::Tensor du;
     SolveInfo si;
-    if (J) {
+    if (opt.linear_step) {
+      du = opt.linear_step(u, -r, /*adjoint=*/false, &si, &info.linear_solver);
+    } else if (J) {
       auto Jm = J(u).detach();
       DSLA_CHECK_ARG(Jm.rows() == u.size(0) && Jm.cols() == u.size(0), "jacobian",
                      "returned shape (", Jm.rows(), ", ", Jm.cols(), "); expected (", u.size(0),
@@ -36,12 +41,12 @@ at::Tensor newton(const ResidualFn& F, at::Tensor u, at::Tensor r, const Nonline
       info.linear_solver = assembled.name();
     } else {
       // The products of this step (opt.jvp: e.g. one autograd graph at u, reused by every one).
-      const JvpFn jv = opt.jvp ? opt.jvp(u, r) : fd_jvp(F, u, r);
-      du = solve_matrix_free(jv, -r, free_opts, &si);
+      const JvpFn jv = opt.jvp ? opt.jvp(u, r) : fd_jvp(F, u, r, opt.space);
+      du = solve_matrix_free(jv, -r, free_opts, &si, opt.space);
       info.linear_solver = "jfnk-" + to_string(free_opts.method) + (free_opts.M ? "+user" : "");
     }
     info.linear_iterations.push_back(si.iterations);
-    if (!at::isfinite(du).all().item<bool>()) {
+    if (!finite_everywhere(du, sp)) {
       info.status = "linear_solve_failed";
       info.message = si.message;
       return u;
@@ -53,7 +58,7 @@ at::Tensor newton(const ResidualFn& F, at::Tensor u, at::Tensor r, const Nonline
       un = u + t * du;
       rnew = F(un);
       ++info.function_evals;
-      rnn = vnorm(rnew);
+      rnn = vnorm(rnew, sp);
       if (!opt.line_search) break;
       // Armijo on ½‖F‖²: the Newton direction has slope −‖F‖² (c = 1e-4).
       if (std::isfinite(rnn) && rnn * rnn <= (1 - 2e-4 * t) * rn * rn) break;
@@ -67,7 +72,7 @@ at::Tensor newton(const ResidualFn& F, at::Tensor u, at::Tensor r, const Nonline
         return u;
       }
     }
-    const double step = t * vnorm(du);
+    const double step = t * vnorm(du, sp);
     u = un;
     r = rnew;
     rn = rnn;

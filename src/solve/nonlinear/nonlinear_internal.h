@@ -13,8 +13,17 @@
 
 namespace dsla::nonlinear {
 
-inline double vnorm(const at::Tensor& r) {
+// ‖r‖ over every row of u's space (a distributed solve: all ranks' slices).
+inline double vnorm(const at::Tensor& r, const VectorSpace* space = nullptr) {
+  if (space && !space->is_local()) return space->norm(r.reshape({1, -1, 1})).item<double>();
   return at::linalg_vector_norm(r).item<double>();
+}
+
+// Whether x is finite on every rank of the space (all ranks agree, so all take one branch).
+inline bool finite_everywhere(const at::Tensor& x, const VectorSpace* space) {
+  auto bad = at::logical_not(at::isfinite(x)).sum().to(at::kDouble).reshape({1});
+  if (space && !space->is_local()) space->reduce_(bad);
+  return bad.item<double>() == 0;
 }
 
 // The stop test every nonlinear loop makes at the top of iteration `it` with residual norm rn
@@ -32,7 +41,7 @@ inline const char* stop_status(double rn, double r0, double tol, int64_t it,
 // computed, a host sync, when step_tol is on).
 inline bool step_stop(double step, const at::Tensor& u, double rn, double tol, int64_t it,
                       const NonlinearOptions& opt, NonlinearInfo& info) {
-  if (!(opt.step_tol > 0 && step <= opt.step_tol * (1 + vnorm(u)))) return false;
+  if (!(opt.step_tol > 0 && step <= opt.step_tol * (1 + vnorm(u, opt.space.get())))) return false;
   info.iterations = it + 1;
   info.status = rn <= tol ? "converged" : "step_tol";
   return true;
@@ -69,10 +78,13 @@ class AssembledSolve {
 // becomes GMRES with restart ≥ 50; no SolveWarning (NonlinearInfo reports). `adjoint` drops M
 // (it approximates J⁻¹, not J⁻ᵀ) and caps rtol at kLinearRtol (gradients need an accurate λ).
 SolveOptions matrix_free_options(const SolveOptions& user, bool adjoint);
-// x with A x = b for the matrix-free A (products column by column).
+// x with A x = b for the matrix-free A (products column by column), its reductions through
+// `space` (nullptr: one process).
 at::Tensor solve_matrix_free(const JvpFn& A, const at::Tensor& b, const SolveOptions& o,
-                             SolveInfo* si);
-// Finite-difference products (F(u + ε v) − F(u)) / ε, ε = √eps(dtype) (1 + ‖u‖) / ‖v‖.
-JvpFn fd_jvp(const ResidualFn& F, const at::Tensor& u, const at::Tensor& Fu);
+                             SolveInfo* si, std::shared_ptr<const VectorSpace> space = nullptr);
+// Finite-difference products (F(u + ε v) − F(u)) / ε, ε = √eps(dtype) (1 + ‖u‖) / ‖v‖ (norms
+// through `space`: every rank takes the same ε).
+JvpFn fd_jvp(const ResidualFn& F, const at::Tensor& u, const at::Tensor& Fu,
+             std::shared_ptr<const VectorSpace> space = nullptr);
 
 }  // namespace dsla::nonlinear
