@@ -42,8 +42,9 @@ struct AmgOptions {
   double prolongation_omega = 4.0 / 3.0;  // ω in P = (I - ω/ρ(D⁻¹A) D⁻¹A) T; 0: unsmoothed
   int64_t max_levels = 20;
   int64_t coarse_size = 500;  // stop coarsening at or below this many rows
-  // "chebyshev", "l1_jacobi", or "auto": Chebyshev for symmetric A, l1-Jacobi otherwise (the
-  // eigenvalues of D⁻¹A of a nonsymmetric A are complex: a real-interval Chebyshev diverges).
+  // "chebyshev", "l1_jacobi", "mc_sgs" (multicolor symmetric Gauss–Seidel), "dilu" (multicolor
+  // DILU), or "auto": Chebyshev for symmetric A, l1-Jacobi otherwise (the eigenvalues of D⁻¹A
+  // of a nonsymmetric A are complex: a real-interval Chebyshev diverges).
   std::string smoother = "auto";
   int64_t chebyshev_degree = 3;   // SpMVs per smoothing sweep (chebyshev)
   double chebyshev_ratio = 10.0;  // smooth eigenvalues of D⁻¹A in [λmax / ratio, λmax]

@@ -40,6 +40,18 @@ struct ComponentBlock {
 // pass over the entries (not one submatrix per component); batched values stay batched.
 std::vector<ComponentBlock> split_components(const SparseMatrix& A);
 
+// A distance-1 coloring of the graph of A + Aᵀ: no two rows joined by a stored entry (either
+// direction) share a color, so the rows of one color can be updated at once (multicolor
+// Gauss–Seidel / SSOR / DILU, src/solve/precond/multicolor.cpp). Computed on A's device by
+// independent-set rounds (each round colors the rows whose priority is the largest, and those
+// whose priority is the smallest, among their uncolored neighbours; priorities a fixed-seed
+// permutation, so the coloring is deterministic); cached on the pattern. Square A only.
+struct Coloring {
+  int64_t count = 0;
+  at::Tensor colors;  // [n] int64 on A's device, in [0, count)
+};
+Coloring color_rows(const SparseMatrix& A);
+
 struct DefinitenessOptions {
   // A counts as Hermitian (symmetric, for real A) when |a_ij − conj(a_ji)| <= atol + rtol max|a|
   // (SparseMatrix::is_symmetric's test); a matrix that is not is not positive definite.

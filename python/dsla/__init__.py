@@ -57,7 +57,7 @@ from .plot import spy
 from .amg import AMG, amg, amg_solve
 from .eigen import EigenInfo, EigenWarning, cond, eigs, eigsh, norm2, svds
 from .nonlinear import NonlinearInfo, NonlinearWarning, nonlinear_solve
-from .structure import (Component, connected_components, detect_matrix_type,
+from .structure import (Component, color_rows, connected_components, detect_matrix_type,
                         is_positive_definite, split_components)
 from ._config import config, presets
 from . import distributed
@@ -84,6 +84,7 @@ __all__ = [
     "solve", "Solver", "SolveInfo", "BatchSolveInfo", "SolveWarning", "AMG", "amg", "amg_solve",
     "eigsh", "eigs", "svds", "norm2", "cond", "EigenInfo", "EigenWarning",
     "nonlinear_solve", "NonlinearInfo", "NonlinearWarning", "distributed",
-    "connected_components", "split_components", "Component", "is_positive_definite",
+    "connected_components", "color_rows", "split_components", "Component",
+    "is_positive_definite",
     "detect_matrix_type", "config", "presets",
 ]

@@ -43,8 +43,8 @@ KEYS = ("method", "precond", "rtol", "atol", "maxiter", "restart", "check_every"
 METHODS = ("auto", "cg", "bicgstab", "gmres", "fgmres", "minres", "lsqr", "lsmr", "cholesky",
            "ldlt", "lu")
 METHOD_ALIASES = ("chol", "cholmod", "umfpack", "spsolve")
-PRECONDS = ("auto", "none", "jacobi", "block_jacobi", "sgs", "ssor", "chebyshev", "ic0", "ilu0",
-            "amg")
+PRECONDS = ("auto", "none", "jacobi", "block_jacobi", "sgs", "ssor", "mc_sgs", "mc_ssor", "dilu",
+            "asm", "chebyshev", "ic0", "ilu0", "amg")
 ORDERINGS = ("auto", "amd", "metis", "natural", "nesdis", "nd")
 
 # The scopes in force: a tuple of layers, innermost last; a layer maps key -> (value, source).

@@ -161,5 +161,20 @@ def detect_matrix_type(A, rtol=1e-12, atol=0.0, definite=True, pivot_tolerance=1
                                  _factorization(factorization))
 
 
-__all__ = ["Component", "connected_components", "split_components", "is_positive_definite",
+def color_rows(A):
+    """A distance-1 coloring of the graph of ``A + Aᵀ``: ``(n_colors, colors)``, colors a
+    ``torch.int64`` tensor ``[n]`` on A's device with values in ``[0, n_colors)``, no two rows
+    joined by a stored entry (either direction) sharing a color — the rows of one color can be
+    updated at once, as the multicolor preconditioners ``"mc_sgs"``, ``"mc_ssor"`` and
+    ``"dilu"`` do. Computed on A's device (independent-set rounds with fixed-seed priorities:
+    deterministic), cached on the pattern. poisson2d takes about 10 colors.
+    """
+    A = _interop.as_sparse(A, "A")
+    if A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"dsla: argument 'A': color_rows needs a square matrix, got "
+                         f"{tuple(A.shape)}")
+    return tuple(_C.color_rows(A._m))
+
+
+__all__ = ["Component", "color_rows", "connected_components", "split_components", "is_positive_definite",
            "detect_matrix_type"]

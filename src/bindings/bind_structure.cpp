@@ -33,6 +33,17 @@ void bind(py::module_& m) {
       },
       py::arg("A"), py::arg("connection") = "weak");
   m.def(
+      "color_rows",
+      [](const SparseMatrix& A) {
+        Coloring r;
+        {
+          py::gil_scoped_release nogil;
+          r = color_rows(A);
+        }
+        return py::make_tuple(r.count, r.colors);
+      },
+      py::arg("A"));
+  m.def(
       "split_components",
       [](const SparseMatrix& A) {
         std::vector<ComponentBlock> blocks;

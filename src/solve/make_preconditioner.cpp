@@ -11,9 +11,12 @@
 namespace dsla::precond {
 
 namespace {
-constexpr const char* kKinds = "none, jacobi, block_jacobi, sgs, ssor, chebyshev, ic0, ilu0, amg";
-constexpr const char* kKindList[] = {"none",      "jacobi", "block_jacobi", "sgs", "ssor",
-                                     "chebyshev", "ic0",    "ilu0",         "amg"};
+constexpr const char* kKinds =
+    "none, jacobi, block_jacobi, sgs, ssor, mc_sgs, mc_ssor, dilu, asm, chebyshev, ic0, ilu0, "
+    "amg";
+constexpr const char* kKindList[] = {"none",   "jacobi",  "block_jacobi", "sgs", "ssor",
+                                     "mc_sgs", "mc_ssor", "dilu",         "asm", "chebyshev",
+                                     "ic0",    "ilu0",    "amg"};
 }  // namespace
 
 void check_kind(const std::string& kind, const char* arg) {
@@ -36,6 +39,8 @@ PreconditionerPtr make_preconditioner(const SparseMatrix& A, const Options& opt)
   if (k == "block_jacobi") return detail::make_block_jacobi(A, opt);
   if (k == "sgs") return detail::make_ssor(A, opt, /*symmetric_gs=*/true);
   if (k == "ssor") return detail::make_ssor(A, opt, /*symmetric_gs=*/false);
+  if (k == "mc_sgs" || k == "mc_ssor" || k == "dilu") return detail::make_multicolor(A, opt, k);
+  if (k == "asm") return detail::make_schwarz(A, opt);
   if (k == "chebyshev") return detail::make_chebyshev(A, opt);
   if (k == "ic0") return detail::make_ic0(A, opt);
   if (k == "ilu0") return detail::make_ilu0(A, opt);

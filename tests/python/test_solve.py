@@ -425,7 +425,8 @@ def test_sparse_tensor_solve_and_float32():
     assert ((b - A @ x).norm() / b.norm()) < 1e-5
 
 
-PRECONDS = ["none", "jacobi", "block_jacobi", "ssor", "sgs", "chebyshev", "ic0", "ilu0"]
+PRECONDS = ["none", "jacobi", "block_jacobi", "ssor", "sgs", "mc_sgs", "mc_ssor", "dilu", "asm",
+            "chebyshev", "ic0", "ilu0"]
 
 
 @pytest.mark.parametrize("precond", PRECONDS)

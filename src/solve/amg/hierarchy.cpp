@@ -46,9 +46,11 @@ void validate_options(const AmgOptions& o) {
                  "must be in [0, 2), got ", o.prolongation_omega);
   DSLA_CHECK_ARG(o.max_levels >= 1, "max_levels", "must be >= 1, got ", o.max_levels);
   DSLA_CHECK_ARG(o.coarse_size >= 1, "coarse_size", "must be >= 1, got ", o.coarse_size);
-  DSLA_CHECK_ARG(o.smoother == "chebyshev" || o.smoother == "l1_jacobi" || o.smoother == "auto",
-                 "smoother", "must be \"auto\", \"chebyshev\" or \"l1_jacobi\", got \"", o.smoother,
-                 "\"");
+  DSLA_CHECK_ARG(o.smoother == "chebyshev" || o.smoother == "l1_jacobi" || o.smoother == "auto" ||
+                     o.smoother == "mc_sgs" || o.smoother == "dilu",
+                 "smoother",
+                 "must be \"auto\", \"chebyshev\", \"l1_jacobi\", \"mc_sgs\" or \"dilu\", got \"",
+                 o.smoother, "\"");
   DSLA_CHECK_ARG(o.chebyshev_degree >= 1 && o.chebyshev_degree <= 10, "chebyshev_degree",
                  "must be in [1, 10], got ", o.chebyshev_degree);
   DSLA_CHECK_ARG(o.chebyshev_ratio > 1, "chebyshev_ratio", "must be > 1, got ", o.chebyshev_ratio);

@@ -1,6 +1,7 @@
 // AMG smoothing: each level holds an ordinary smoothing preconditioner (src/solve/precond
 // smoothing.h) — the Chebyshev polynomial in D⁻¹A a user gets with precond='chebyshev', on the
-// high end of the spectrum, or l1-Jacobi. Both are symmetric in the A inner product (for
+// high end of the spectrum, l1-Jacobi, or multicolor symmetric Gauss–Seidel / DILU (the
+// precond='mc_sgs' / 'dilu' objects). Both are symmetric in the A inner product (for
 // symmetric A), so equal pre/post sweeps keep the cycle symmetric. The spectral estimate is the
 // one of src/solve/precond too; AMG shares it between the smoother and the prolongator damping.
 #include <dsla/errors.h>
@@ -41,12 +42,15 @@ void setup_smoother(Level& lv, const AmgOptions& opt, bool symmetric) {
     lv.smoother = precond::detail::make_l1_jacobi_smoother(A, opt.jacobi_omega);
     return;
   }
+  if (opt.smoother == "mc_sgs" || opt.smoother == "dilu") {
+    lv.smoother = precond::detail::make_multicolor_smoother(A, opt.smoother);
+    return;
+  }
   lv.smoother = precond::detail::make_chebyshev_smoother(
       A, lv.dinv, lv.spectrum, opt.chebyshev_degree, opt.chebyshev_ratio, symmetric);
 }
 
-void smooth(const Level& lv, const at::Tensor& b, at::Tensor& x, bool zero_guess,
-            int64_t sweeps) {
+void smooth(const Level& lv, const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps) {
   lv.smoother->smooth(b, x, zero_guess, sweeps);
 }
 

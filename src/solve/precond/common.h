@@ -65,12 +65,19 @@ PreconditionerPtr make_jacobi(const SparseMatrix& A, const Options& opt);
 PreconditionerPtr make_block_jacobi(const SparseMatrix& A, const Options& opt);
 PreconditionerPtr make_ssor(const SparseMatrix& A, const Options& opt, bool symmetric_gs);
 PreconditionerPtr make_chebyshev(const SparseMatrix& A, const Options& opt);
+// Multicolor sweeps in the order of color_rows (multicolor.cpp), any device: kind "mc_sgs",
+// "mc_ssor" (opt.omega) or "dilu".
+PreconditionerPtr make_multicolor(const SparseMatrix& A, const Options& opt,
+                                  const std::string& kind);
 // The same Chebyshev on any operator, e.g. a distributed A (its space reduces across ranks, so
 // the setup is collective): `shape` is this process's square block (size, dtype, device), dinv
 // [B', n, 1] this process's rows of D⁻¹ (real, positive: the caller checks), `hermitian` as the
 // caller knows it. Products through A's apply; update() refuses (rebuild with new values).
 PreconditionerPtr make_chebyshev(const SparseMatrix& shape, LinearOperatorPtr A,
                                  const at::Tensor& dinv, const Options& opt, bool hermitian);
+// Overlapping additive Schwarz on one device (schwarz.cpp): blocks of opt.block_size rows
+// grown by one layer, dense batched LU per block.
+PreconditionerPtr make_schwarz(const SparseMatrix& A, const Options& opt);
 PreconditionerPtr make_ic0(const SparseMatrix& A, const Options& opt);
 PreconditionerPtr make_ilu0(const SparseMatrix& A, const Options& opt);
 // Device implementations of IC0 / ILU0 (incomplete_factor_cuda.cpp registers cuSPARSE factor +

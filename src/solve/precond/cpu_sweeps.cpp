@@ -17,8 +17,9 @@ void require_cpu(c10::Device device, const std::string& kind) {
                               "' runs sequential triangular sweeps and is built for the CPU only; "
                               "on ",
                               device,
-                              " use precond='jacobi', 'block_jacobi' or "
-                              "'chebyshev', or move the matrix to the CPU");
+                              " use precond='mc_sgs' / 'mc_ssor' / 'dilu' (the multicolor, "
+                              "parallel forms of these sweeps), 'jacobi', 'chebyshev' or 'amg', "
+                              "or move the matrix to the CPU");
 }
 
 void in_place(const at::Tensor& x, at::Tensor& y, const std::function<void(at::Tensor&)>& steps) {

@@ -35,6 +35,9 @@ using SmootherPtr = std::shared_ptr<const SmoothingPreconditioner>;
 SmootherPtr make_chebyshev_smoother(const SparseMatrix& A, const at::Tensor& dinv,
                                     const SpectrumEstimate& est, int64_t degree, double ratio,
                                     bool hermitian);
+// Multicolor symmetric Gauss–Seidel ("mc_sgs") or DILU ("dilu") as a smoother (multicolor.cpp):
+// symmetric for symmetric A, so pre/post sweeps keep an AMG cycle symmetric.
+SmootherPtr make_multicolor_smoother(const SparseMatrix& A, const std::string& kind);
 // l1-Jacobi: M⁻¹ = ω diag(Σ_j |a_ij|)⁻¹ (convergent for any SPD A without a spectral estimate).
 SmootherPtr make_l1_jacobi_smoother(const SparseMatrix& A, double omega);
 
