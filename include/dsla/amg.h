@@ -43,7 +43,8 @@ struct AmgOptions {
   int64_t max_levels = 20;
   int64_t coarse_size = 500;  // stop coarsening at or below this many rows
   // "chebyshev", "l1_jacobi", "mc_sgs" (multicolor symmetric Gauss–Seidel), "dilu" (multicolor
-  // DILU), or "auto": Chebyshev for symmetric A, l1-Jacobi otherwise (the eigenvalues of D⁻¹A
+  // DILU; a level where DILU breaks down — a pivot <= 0 of a Hermitian operator — gets mc_sgs),
+  // or "auto": Chebyshev for symmetric A, l1-Jacobi otherwise (the eigenvalues of D⁻¹A
   // of a nonsymmetric A are complex: a real-interval Chebyshev diverges).
   std::string smoother = "auto";
   int64_t chebyshev_degree = 3;   // SpMVs per smoothing sweep (chebyshev)

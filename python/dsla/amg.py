@@ -9,7 +9,8 @@
 Options (keyword arguments; defaults in include/dsla/amg.h): strength_threshold (0.08),
 strength_decay (0.5 per level), aggregation ("auto": greedy on CPU, "mis2" elsewhere; or
 "mis2"/"greedy"), prolongation_omega (4/3; 0 = unsmoothed), max_levels, coarse_size (500),
-smoother ("chebyshev", "l1_jacobi", "mc_sgs" or "dilu": multicolor symmetric Gauss–Seidel / DILU, parallel on GPUs), chebyshev_degree (3), chebyshev_ratio (10),
+smoother ("chebyshev", "l1_jacobi", "mc_sgs" or "dilu": multicolor symmetric Gauss–Seidel /
+DILU, parallel on GPUs; a level where DILU breaks down gets "mc_sgs"), chebyshev_degree (3), chebyshev_ratio (10),
 jacobi_omega, pre_sweeps, post_sweeps, cycle ("V"/"W"), eig_iters, near_nullspace ([n, m]
 tensor, e.g. rigid-body modes), seed, symmetric ("auto"/"yes"/"no").
 """

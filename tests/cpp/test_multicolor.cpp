@@ -16,6 +16,7 @@
 
 #include "solve/make_preconditioner.h"
 #include "solve/precond/preconditioner.h"
+#include "solve/precond/smoothing.h"
 
 namespace {
 
@@ -102,6 +103,22 @@ TEST(Multicolor, MatchesDefinition) {
   o.kind = "mc_ssor";
   o.omega = 2.5;
   EXPECT_THROW(make_preconditioner(dsla::poisson2d(5), o), c10::ValueError);
+}
+
+// DILU of an SPD matrix can break down (dense coupling: a pivot <= 0); the preconditioner
+// refuses by name, the AMG smoother falls back to mc_sgs on that level.
+TEST(Multicolor, DiluBreakdown) {
+  auto D = at::full({6, 6}, 0.45, at::kDouble) + at::eye(6, at::kDouble) * 0.55;  // SPD
+  auto A = SparseMatrix::from_dense(D);
+  Options o;
+  o.kind = "dilu";
+  EXPECT_THROW(make_preconditioner(A, o), c10::ValueError);
+  auto S = dsla::precond::detail::make_multicolor_smoother(A, "dilu");
+  EXPECT_EQ(S->name().rfind("mc_sgs", 0), 0u) << S->name();
+  EXPECT_EQ(dsla::precond::detail::make_multicolor_smoother(dsla::poisson2d(6), "dilu")
+                ->name()
+                .rfind("dilu", 0),
+            0u);
 }
 
 TEST(Multicolor, BatchedUpdateAndIterations) {

@@ -77,5 +77,10 @@ def test_refusals():
                                                    [0.0, 0.0, 4.0]], dtype=torch.float64))
     with pytest.raises(ValueError, match="structurally symmetric"):
         dsla.solve(R, torch.ones(3, dtype=torch.float64), method="gmres", precond="dilu")
+    # DILU of an SPD matrix with dense coupling breaks down (a pivot <= 0): refused by name.
+    D = torch.full((6, 6), 0.45, dtype=torch.float64) + 0.55 * torch.eye(6, dtype=torch.float64)
+    with pytest.raises(ValueError, match="mc_sgs"):
+        dsla.solve(dsla.SparseTensor.from_dense(D), torch.ones(6, dtype=torch.float64),
+                   method="cg", precond="dilu")
     with pytest.raises(ValueError, match="smoother"):
         dsla.amg(dsla.poisson2d(8), smoother="gauss")

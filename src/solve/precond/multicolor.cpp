@@ -152,8 +152,14 @@ class Multicolor final : public SmoothingPreconditioner {
       auto w = bvals_[c] * vt.index_select(1, b.take);
       auto s = dsla::detail::spmm(*b.pattern, w, inv);  // [B, n_c, 1]
       auto ec = d.index_select(1, b.rows) - s;
-      TORCH_CHECK_VALUE((ec != 0).all().item<bool>(), "dsla: dilu: a zero pivot in color ", c,
-                        "; use precond='mc_sgs' or 'ilu0'");
+      // A Hermitian A needs every pivot positive (then M = (E+L) E⁻¹ (E+L)ᴴ is positive
+      // definite); a dense coarse AMG operator can break that (poisson3d:64, level 2).
+      const bool ok =
+          hermitian_ ? (at::real(ec) > 0).all().item<bool>() : (ec != 0).all().item<bool>();
+      TORCH_CHECK_VALUE(ok, "dsla: dilu: a ", hermitian_ ? "pivot <= 0" : "zero pivot",
+                        " in color ", c, " (DILU of this matrix is ",
+                        hermitian_ ? "not positive definite" : "singular",
+                        "); use precond='mc_sgs' or 'ilu0'");
       e.index_copy_(1, b.rows, ec);
       inv.index_copy_(1, b.rows, ec.reciprocal());
     }
@@ -216,8 +222,16 @@ PreconditionerPtr make_multicolor(const SparseMatrix& A, const Options& opt,
 }
 
 SmootherPtr make_multicolor_smoother(const SparseMatrix& A, const std::string& kind) {
-  return std::make_shared<Multicolor>(A, kind == "dilu" ? Kind::Dilu : Kind::Ssor, 1.0,
-                                      kind != "dilu");
+  if (kind == "dilu") {
+    // A level where DILU breaks down (a pivot <= 0 of a Hermitian operator: the dense Galerkin
+    // operators of 3-D problems) is smoothed by multicolor symmetric Gauss–Seidel instead, which
+    // exists for any positive diagonal; name() says which one a level has.
+    try {
+      return std::make_shared<Multicolor>(A, Kind::Dilu, 1.0, false);
+    } catch (const c10::ValueError&) {
+    }
+  }
+  return std::make_shared<Multicolor>(A, Kind::Ssor, 1.0, true);
 }
 
 }  // namespace dsla::precond::detail
