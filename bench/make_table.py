@@ -136,6 +136,11 @@ SUMMARY = [
     "4 x H200 (NVLink 350 GB/s, 10 us/message, 15 us/all-reduce, no overlap): 12.86 ms/it, "
     "99.7 % weak efficiency | >= 85 % weak efficiency (#18) | "
     "dist-twin-poisson3d1000-4-20261203-193836.json, dist-twin-poisson3d630-1-20261203-193903.json |",
+    "| H200 GPU-parallel smoothers (#19 item 7), first run (ATen passes, before the fused "
+    "color kernels), poisson2d:1024 rtol 1e-8 | CG: jacobi 1898 it 0.095 s, mc_sgs 1354 it 3.1 s, "
+    "dilu 1339 it 3.05 s, asm 863 it 2.70 s; AMG-PCG: chebyshev 13 it 0.037 s, mc_sgs 14 it "
+    "0.61 s, dilu 14 it 0.63 s | works on the GPU; slower than Jacobi / Chebyshev (stated) | "
+    "smoothers-cuda-20261203-200711.json |",
     "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
     "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
     "refactor-cpu-*.json |",
