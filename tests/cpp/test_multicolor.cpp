@@ -105,6 +105,25 @@ TEST(Multicolor, MatchesDefinition) {
   EXPECT_THROW(make_preconditioner(dsla::poisson2d(5), o), c10::ValueError);
 }
 
+// Complex values take the ATen passes (the real ones the fused kernels): the same definitions.
+TEST(Multicolor, ComplexMatchesDefinition) {
+  auto R = dsla::random_spd(30, 0.15, 7).to_dense();
+  auto mask = (R != 0).to(at::kDouble);
+  auto S = at::triu(at::sin(at::arange(900, at::kDouble).view({30, 30})), 1) * mask * 0.2;
+  auto H = SparseMatrix::from_dense(at::complex(R, S - S.t()));  // Hermitian positive definite
+  auto G = SparseMatrix::from_dense(at::complex(R, at::cos(R) * mask * 0.3));  // general
+  for (const auto& A : {H, G}) {
+    for (const char* k : {"mc_sgs", "dilu"}) {
+      Options o;
+      o.kind = k;
+      auto P = make_preconditioner(A, o);
+      auto Minv = at::linalg_inv(dense_m(A, k, 1.0)).unsqueeze(0);
+      expect_close(dense_inverse(*P), Minv, 1e-11, std::string("complex ") + k);
+      expect_close(dense_inverse(*P, 1, true), Minv.mH(), 1e-11, std::string("complex adj ") + k);
+    }
+  }
+}
+
 // DILU of an SPD matrix can break down (dense coupling: a pivot <= 0); the preconditioner
 // refuses by name, the AMG smoother falls back to mc_sgs on that level.
 TEST(Multicolor, DiluBreakdown) {
