@@ -155,14 +155,34 @@ LobpcgResult lobpcg(const LobpcgProblem& P, int64_t k, bool largest, const at::T
   LobpcgResult out;
   int64_t it = 0;
   // X re-B-orthonormalized, A X and B X recomputed exactly, then a Rayleigh–Ritz on span(X).
+  int64_t refills = 0;
   auto refresh = [&] {
-    if (P.B) {
-      BX = P.B(X);
-      orthonormalize(space, X, BX, {});
-    } else {
-      at::Tensor none;
-      orthonormalize(space, X, none, {});
-      BX = X;
+    auto normalize = [&](at::Tensor& V, at::Tensor& BV) {
+      if (P.B) {
+        BV = P.B(V);
+        orthonormalize(space, V, BV, {});
+      } else {
+        at::Tensor none;
+        orthonormalize(space, V, none, {});
+        BV = V;
+      }
+    };
+    normalize(X, BX);
+    // X lost rank (an inexact operator — an iterative inner solve under a tight tol — can
+    // make the block degenerate): refill it to m columns with fresh random directions
+    // B-orthogonal to it, so the block keeps its size (it used to shrink below k and fail with
+    // an index error).
+    if (X.size(1) < m) {
+      auto extra = random_block(space.global_ids(n), m - X.size(1), P.options,
+                                seed + 7919 * static_cast<uint64_t>(++refills));
+      extra = extra - X.matmul(P.gram(BX, extra));
+      at::Tensor BE;
+      normalize(extra, BE);
+      X = at::cat({X, extra}, 1);
+      normalize(X, BX);
+      TORCH_CHECK(X.size(1) >= k, "dsla: LOBPCG could not keep ", k,
+                  " independent directions (the operator is numerically of lower rank here)");
+      m = X.size(1);  // every later step sizes its slices by m
     }
     AX = P.A(X);
     bool rr_ok = false;
