@@ -154,6 +154,32 @@ class DistTensor:
         """This rank's halo plan in words (neighbours, entries per exchange)."""
         return self._m.plan_summary()
 
+    def partition_quality(self):
+        """How good this distribution is, the same dict on every rank (collective):
+        ``cut_entries`` (stored entries whose row and column are owned by different ranks: the
+        halo's work; for a symmetric pattern the graph's edge cut is half of it),
+        ``cut_fraction`` (of the off-diagonal entries), ``imbalance`` (largest owned row count
+        over the mean; 1 is perfect), ``nnz_imbalance`` (the same for stored entries),
+        ``max_ghosts``, ``total_ghosts`` and ``max_neighbours`` (ranks a rank receives from).
+        """
+        m = self._m
+        P = m.comm.size
+        d, o = m.diag, m.offd
+        dr, dc = d.row_indices().long(), d.col_indices().long()
+        off_diag_local = int((dr != dc).sum()) + o.nnz
+        sums = torch.tensor([o.nnz, off_diag_local, m.n_owned, d.nnz + o.nnz, m.n_ghost],
+                            dtype=torch.float64)
+        maxes = torch.tensor([m.n_owned, d.nnz + o.nnz, m.n_ghost, m.n_neighbours],
+                             dtype=torch.float64)
+        m.comm.allreduce_sum_(sums)
+        m.comm.allreduce_max_(maxes)
+        cut, off, rows, nnz, ghosts = (float(v) for v in sums)
+        return dict(cut_entries=int(cut), cut_fraction=cut / max(off, 1.0),
+                    imbalance=float(maxes[0]) / max(rows / P, 1e-300),
+                    nnz_imbalance=float(maxes[1]) / max(nnz / P, 1e-300),
+                    max_ghosts=int(maxes[2]), total_ghosts=int(ghosts),
+                    max_neighbours=int(maxes[3]))
+
     def __repr__(self):
         return (f"dsla.DistTensor(shape={self.shape}, nnz={self.nnz}, rank {self.rank}/"
                 f"{self.world_size}: n_owned={self.n_owned}, n_ghost={self.n_ghost}, "

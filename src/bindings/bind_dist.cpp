@@ -94,6 +94,7 @@ void bind(py::module_& m) {
       .def_property_readonly("n_owned", &DistMatrix::n_owned)
       .def_property_readonly("n_interior", &DistMatrix::n_interior)
       .def_property_readonly("n_ghost", &DistMatrix::n_ghost)
+      .def_property_readonly("n_neighbours", &DistMatrix::n_neighbours)
       .def_property_readonly("local_nnz", &DistMatrix::local_nnz)
       .def_property_readonly("owned", &DistMatrix::owned)
       .def_property_readonly("ghost", &DistMatrix::ghost)

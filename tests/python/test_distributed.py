@@ -441,6 +441,34 @@ def case_nonlinear(rank, P):
     return True
 
 
+def case_partition_quality(rank, P):
+    """partition_quality against counts made on the global matrix: cut entries, imbalance,
+    ghosts; a contiguous split of poisson2d cuts 2 n entries per interface."""
+    n = 12
+    G = dsla.poisson2d(n)
+    N = n * n
+    for parts in ("contiguous", torch.randint(P, (N,), generator=torch.Generator().manual_seed(3))):
+        A = dsla.distributed.from_global(G, partition=parts)
+        q = A.partition_quality()
+        own = torch.zeros(N, dtype=torch.long)
+        own[A.owned] = rank
+        dist.all_reduce(own)  # every row's rank
+        r, c = G.row.long(), G.col.long()
+        cut = int((own[r] != own[c]).sum())
+        counts = torch.bincount(own, minlength=P).double()
+        assert q["cut_entries"] == cut, (q, cut)
+        assert abs(q["imbalance"] - float(counts.max() / counts.mean())) < 1e-12
+        assert q["cut_fraction"] == cut / int((r != c).sum())
+        if isinstance(parts, str):
+            assert cut == 2 * n * (P - 1) or P > n, (cut, P)
+        t = torch.tensor([q["cut_entries"], q["max_ghosts"], q["total_ghosts"]],
+                         dtype=torch.float64)
+        allt = [torch.zeros_like(t) for _ in range(P)]
+        dist.all_gather(allt, t)
+        assert all(torch.equal(a, t) for a in allt)
+    return True
+
+
 def case_failures(rank, P):
     G = dsla.poisson2d(6)
     A = dsla.distributed.from_global(G)
@@ -749,6 +777,11 @@ def test_cuda_fused_cg_nccl_one_rank(tmp_path):
 @pytest.mark.parametrize("P", [2, 3])
 def test_nonlinear_matches_one_process(tmp_path, P):
     assert all(_spawn(tmp_path, P, "case_nonlinear", timeout=60))
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_partition_quality(tmp_path, P):
+    assert all(_spawn(tmp_path, P, "case_partition_quality"))
 
 
 def test_twin_on_one_process(tmp_path):
