@@ -163,6 +163,10 @@ class DistMatrix {
   // The same distribution on another device (collective: every rank calls it, with the same
   // device type; the index may differ, e.g. cuda:<local rank>). Differentiable in the values.
   DistMatrix to(c10::Device device) const;
+  // The same global matrix under another row distribution: `parts` [n_owned] (integer) gives
+  // the new rank of each owned row, in owned() order. One all-to-all of entries and ids, then
+  // from_local_coo (a new halo plan). Values detached. Collective.
+  DistMatrix redistribute(const at::Tensor& parts) const;
   // Neighbours, bytes per exchange, ghost fraction (this rank).
   std::string plan_summary() const;
   const HaloPlan& plan() const { return *plan_; }

@@ -154,6 +154,12 @@ class DistTensor:
         """This rank's halo plan in words (neighbours, entries per exchange)."""
         return self._m.plan_summary()
 
+    def redistribute(self, parts):
+        """The same global matrix under another row distribution: ``parts`` ``[n_owned]``
+        (integer) is the new rank of each owned row (in ``owned`` order). One all-to-all of the
+        entries, then a new halo plan. Values detached. Collective."""
+        return DistTensor(self._m.redistribute(torch.as_tensor(parts)), self._group)
+
     def partition_quality(self):
         """How good this distribution is, the same dict on every rank (collective):
         ``cut_entries`` (stored entries whose row and column are owned by different ranks: the
@@ -541,6 +547,138 @@ def twin(kind, n, rank, ranks, dtype=torch.float64, device=None, epsilon=1e-2, g
                                          float(epsilon)), group)
 
 
+def _match_round(n, r, c, w, sweeps=4):
+    """One round of heavy-edge matching on a local graph (edges r -> c with weights w, both
+    directions present): in each sweep, every unmatched node picks its heaviest edge to an
+    unmatched neighbour — ties broken by a hash of the edge, the same from both ends — and edges
+    picked from both ends (locally dominant) pair up. Returns the aggregate of each node (the
+    smaller index of a pair, itself when unmatched)."""
+    agg = torch.arange(n)
+    if r.numel() == 0:
+        return agg
+    lo, hi = torch.minimum(r, c), torch.maximum(r, c)
+    h = ((lo * 2654435761 + hi * 40503) % 1000003).to(torch.float64) / 1000003.0
+    key = w / w.abs().max().clamp_min(1e-300) + 1e-6 * h  # symmetric edge priority
+    matched = torch.zeros(n, dtype=torch.bool)
+    i = torch.arange(n)
+    for _ in range(sweeps):
+        live = ~matched[r] & ~matched[c]
+        if not bool(live.any()):
+            break
+        rr, cc, kk = r[live], c[live], key[live]
+        order = torch.argsort(-kk, stable=True)
+        order = order[torch.argsort(rr[order], stable=True)]
+        rs, cs = rr[order], cc[order]
+        first = torch.ones_like(rs, dtype=torch.bool)
+        first[1:] = rs[1:] != rs[:-1]
+        choice = torch.full((n,), -1, dtype=torch.long)
+        choice[rs[first]] = cs[first]
+        has = choice >= 0
+        mutual = has & (choice[choice.clamp_min(0)] == i)
+        agg[mutual] = torch.minimum(i[mutual], choice[mutual])
+        matched |= mutual
+    return agg
+
+
+def _coarsen_local(n, r, c, w, rounds):
+    """Aggregates of this rank's rows by `rounds` rounds of heavy-edge matching on its diagonal
+    block's graph (aggregates never cross ranks). Returns (aggregate id of each row in
+    [0, count), count)."""
+    agg = torch.arange(n)
+    cur_n, cr, cc, cw = n, r, c, w
+    for _ in range(rounds):
+        a = _match_round(cur_n, cr, cc, cw)
+        ids, a = torch.unique(a, return_inverse=True)
+        agg = a[agg]
+        keep = a[cr] != a[cc]
+        key = a[cr][keep] * ids.numel() + a[cc][keep]
+        key, inv = torch.unique(key, return_inverse=True)
+        cw = torch.zeros(key.numel(), dtype=cw.dtype).index_add_(0, inv, cw[keep])
+        cr, cc = key // ids.numel(), key % ids.numel()
+        cur_n = ids.numel()
+    return agg, cur_n
+
+
+def repartition(A, method="metis", rounds=None, coarse_rows=200000):
+    """A better row distribution of a distributed matrix without gathering it: each rank
+    coarsens its own rows by rounds of heavy-edge matching on its diagonal block (aggregates of
+    up to ``2**rounds`` rows that never cross ranks), the coarse graph — every aggregate's
+    connections, ghost columns mapped through one halo exchange of aggregate ids — is gathered
+    on every rank (it is ``2**rounds`` times smaller), partitioned (``method="metis"``; needs
+    ``dsla.features['metis']``), and the parts are projected back to the rows, which then move
+    (:meth:`DistTensor.redistribute`: one all-to-all). ``rounds`` defaults to as many as bring
+    the coarse graph under ``coarse_rows`` (at most 10).
+
+    Returns ``(B, report)``: the redistributed matrix (values detached) and a dict with the
+    :meth:`DistTensor.partition_quality` before and after, the coarse size and the rounds.
+    Collective. For matrices small enough to gather, ``from_global(G, partition="metis")``
+    partitions the fine graph directly."""
+    if not getattr(A, "_is_distributed", False):
+        raise TypeError(f"dsla: argument 'A': expected a DistTensor, got {type(A).__name__}")
+    if method != "metis":
+        raise ValueError(f"dsla: argument 'method': repartition supports 'metis', got {method!r}")
+    if not dict(_C.features).get("metis"):
+        raise NotImplementedError("dsla: repartition(method='metis') needs METIS in this build "
+                                  "(dsla.features['metis'] is False)")
+    m = A._m
+    comm = m.comm
+    P, rank = comm.size, comm.rank
+    n = m.n_owned
+    N = A.shape[-1]
+    before = A.partition_quality()
+    if rounds is None:
+        rounds = 0
+        while rounds < 10 and N / 2 ** rounds > coarse_rows:
+            rounds += 1
+    rounds = as_int(rounds, "rounds", 0)
+    d = m.diag
+    dr, dc = d.row_indices().long().cpu(), d.col_indices().long().cpu()
+    dv = d.values.detach()
+    dv = (dv if dv.dim() == 1 else dv[0]).abs().to(torch.float64).cpu()
+    off = dr != dc
+    # Symmetrized local graph (both directions), |a_ij| weights.
+    r = torch.cat([dr[off], dc[off]])
+    c = torch.cat([dc[off], dr[off]])
+    w = torch.cat([dv[off], dv[off]])
+    agg, na = _coarsen_local(n, r, c, w, rounds)
+    # Global aggregate ids: this rank's offset among every rank's counts.
+    counts = torch.zeros(P, dtype=torch.float64)
+    counts[rank] = na
+    comm.allreduce_sum_(counts)
+    offset = int(counts[:rank].sum())
+    nc = int(counts.sum())
+    gagg = agg + offset  # [n_owned], local order
+    # Coarse edges: local ones, and the ones through ghost columns (their aggregates by halo).
+    ea = [gagg[r], gagg[c]]
+    o = m.offd
+    ghost_agg = m.halo(gagg.to(torch.float64).view(1, -1, 1).to(A.device)).view(-1).cpu()
+    if o.nnz > 0:
+        orr = o.row_indices().long().cpu() + m.n_interior
+        occ = o.col_indices().long().cpu()
+        ea[0] = torch.cat([ea[0], gagg[orr]])
+        ea[1] = torch.cat([ea[1], ghost_agg[occ].round().long()])
+    er, ec = ea
+    keep = er != ec
+    key = torch.unique(er[keep] * nc + ec[keep])
+    vw = torch.zeros(na, dtype=torch.float64).index_add_(0, agg, torch.ones(n, dtype=torch.float64))
+    # Every rank gathers the coarse graph (small by construction).
+    pieces = [None] * P
+    _dist().all_gather_object(pieces, (key, vw), group=A._group)
+    allkey = torch.unique(torch.cat([p[0] for p in pieces]))
+    cr, cc = allkey // nc, allkey % nc
+    both = torch.cat([torch.stack([cr, cc]), torch.stack([cc, cr])], 1)
+    both = torch.unique(both[0] * nc + both[1])
+    from .sparse_tensor import SparseTensor
+
+    Gc = SparseTensor(torch.ones(both.numel(), dtype=torch.float64), both // nc, both % nc,
+                      (nc, nc))
+    coarse_parts = partition("metis", P, G=Gc)  # the same on every rank (METIS is deterministic)
+    new_rank = coarse_parts[gagg]
+    B = DistTensor(m.redistribute(new_rank), A._group)
+    after = B.partition_quality()
+    return B, dict(before=before, after=after, coarse_rows=nc, rounds=rounds)
+
+
 def read_mtx(path, dtype=None, group=None):
     """Reads a square Matrix Market file into a :class:`DistTensor` with contiguous row blocks
     (rank ``r`` of ``P`` owns rows ``N r // P`` to ``N (r + 1) // P - 1``). Collective.
@@ -837,7 +975,7 @@ def eigsh(A, k=6, which="SA", precond=None, tol=1e-8, maxiter=None, block=None, 
 
 
 __all__ = ["DistTensor", "from_global", "from_local", "poisson2d", "poisson3d", "aniso2d",
-           "convdiff2d", "twin", "global_sum", "solve", "Solver", "eigsh", "save", "load", "partition",
+           "convdiff2d", "twin", "repartition", "global_sum", "solve", "Solver", "eigsh", "save", "load", "partition",
            "hilbert_order", "PARTITIONS", "read_mtx"]
 
 

@@ -80,6 +80,20 @@ void bind(py::module_& m) {
           py::arg("comm"), py::arg("kind"), py::arg("n"), py::arg("rank"), py::arg("ranks"),
           py::arg("dtype"), py::arg("device"), py::arg("epsilon"))
       .def_property_readonly("is_twin", &DistMatrix::is_twin)
+      .def(
+          "halo",
+          [](const DistMatrix& A, const at::Tensor& x3) {
+            py::gil_scoped_release nogil;
+            return A.halo(x3);
+          },
+          py::arg("x3"))
+      .def(
+          "redistribute",
+          [](const DistMatrix& A, const at::Tensor& parts) {
+            py::gil_scoped_release nogil;
+            return A.redistribute(parts);
+          },
+          py::arg("parts"))
       .def_static(
           "read_mtx",
           [](const Comm& c, const py::bytes& path, const std::string& dtype) {

@@ -469,6 +469,33 @@ def case_partition_quality(rank, P):
     return True
 
 
+def case_repartition(rank, P):
+    """redistribute / repartition: the gathered matrix is unchanged, solves agree with one
+    process, and repartition by coarsened METIS cuts far fewer entries than a random partition."""
+    n = 24
+    G = dsla.poisson2d(n)
+    N = n * n
+    rnd = torch.randint(P, (N,), generator=torch.Generator().manual_seed(9))
+    A = dsla.distributed.from_global(G, partition=rnd)
+    # redistribute to the contiguous blocks: the same matrix, new owners.
+    lo, hi = (N * rank) // P, (N * (rank + 1)) // P
+    parts = torch.bucketize(A.owned, torch.tensor([(N * q) // P for q in range(1, P)]),
+                            right=True)
+    Bc = A.redistribute(parts)
+    assert torch.equal(Bc.owned.sort().values, torch.arange(lo, hi))
+    assert torch.equal(Bc.gather_matrix().to_dense(), G.to_dense())
+    B, rep = dsla.distributed.repartition(A, rounds=2)
+    assert torch.equal(B.gather_matrix().to_dense(), G.to_dense())
+    assert rep["rounds"] == 2 and rep["coarse_rows"] < N
+    assert rep["after"]["cut_entries"] < 0.3 * rep["before"]["cut_entries"], rep
+    assert rep["after"]["imbalance"] < 1.3, rep
+    b = torch.sin(torch.arange(N, dtype=torch.float64)) + 1.5
+    _same_as_one_process(B, G, b, "cg", "jacobi")
+    with pytest.raises(ValueError, match="parts"):
+        A.redistribute(torch.zeros(A.n_owned + 1, dtype=torch.long))
+    return True
+
+
 def case_failures(rank, P):
     G = dsla.poisson2d(6)
     A = dsla.distributed.from_global(G)
@@ -782,6 +809,12 @@ def test_nonlinear_matches_one_process(tmp_path, P):
 @pytest.mark.parametrize("P", [2, 3])
 def test_partition_quality(tmp_path, P):
     assert all(_spawn(tmp_path, P, "case_partition_quality"))
+
+
+@pytest.mark.skipif(not dsla.features.get("metis"), reason="needs METIS")
+@pytest.mark.parametrize("P", [2, 3])
+def test_repartition(tmp_path, P):
+    assert all(_spawn(tmp_path, P, "case_repartition", timeout=60))
 
 
 def test_twin_on_one_process(tmp_path):
