@@ -496,6 +496,45 @@ def case_repartition(rank, P):
     return True
 
 
+def _nonlinear_eigsh_checks(dev, P):
+    """The distributed nonlinear solve (Newton with a DistTensor Jacobian, JFNK) and
+    shift-invert eigsh on `dev`: the one-process answers on that device."""
+    n = 10
+    G = dsla.poisson2d(n).to(dev)
+    N = n * n
+    c = 6.0 / (n + 1) ** 2
+    F1, J1 = _bratu(G, c)
+    u1 = dsla.nonlinear_solve(F1, torch.zeros(N, dtype=torch.float64, device=dev), c,
+                              jacobian=J1, rtol=1e-11)
+    parts = torch.randint(P, (N,), generator=torch.Generator().manual_seed(11))
+    A = dsla.distributed.from_global(G, partition=parts)
+
+    def F(u, lam):
+        return A @ u - lam * torch.exp(u)
+
+    u0 = torch.zeros(A.n_owned, dtype=torch.float64, device=dev)
+    def J(u, lam):
+        return A.add_diag(-lam * torch.exp(u))
+
+    u, info = dsla.nonlinear_solve(F, u0, c, jacobian=J, dist=A, rtol=1e-11, return_info=True)
+    assert info.converged and u.device.type == dev.type and _rel(A.gather(u), u1) < 1e-9, info
+    u2 = dsla.nonlinear_solve(F, u0, c, dist=A, rtol=1e-9)
+    assert _rel(A.gather(u2), u1) < 1e-7
+    w = torch.linalg.eigvalsh(G.to_dense())
+    lam = dsla.eigsh(A, 3, sigma=3.1, tol=1e-10)[0]
+    ref = w[(w - 3.1).abs().argsort()[:3]].sort().values
+    assert torch.allclose(lam, ref, rtol=1e-8, atol=1e-8), (lam, ref)
+    return True
+
+
+def case_cuda_nonlinear_eigsh(rank, P):
+    return _nonlinear_eigsh_checks(torch.device("cuda", torch.cuda.current_device()), P)
+
+
+def case_cpu_nonlinear_eigsh(rank, P):
+    return _nonlinear_eigsh_checks(torch.device("cpu"), P)
+
+
 def case_failures(rank, P):
     G = dsla.poisson2d(6)
     A = dsla.distributed.from_global(G)
@@ -787,6 +826,17 @@ def test_cuda_nccl_one_rank(tmp_path):
 @pytest.mark.parametrize("P", [2, 3])
 def test_cg_checks_on_cpu(tmp_path, P):
     assert all(_spawn(tmp_path, P, "case_cpu_fused_cg_reference", timeout=60))
+
+
+def test_nonlinear_and_shift_invert_device_path_on_cpu(tmp_path):
+    # The body the CUDA test runs, on the CPU (so it is checked here too).
+    assert all(_spawn(tmp_path, 2, "case_cpu_nonlinear_eigsh", timeout=60))
+
+
+@needs_cuda
+@pytest.mark.parametrize("P", [2, 3])
+def test_cuda_nonlinear_and_shift_invert(tmp_path, P):
+    assert all(_spawn(tmp_path, P, "case_cuda_nonlinear_eigsh", timeout=120))
 
 
 @needs_cuda
