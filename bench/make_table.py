@@ -142,9 +142,9 @@ SUMMARY = [
     "0.61 s, dilu 14 it 0.63 s | works on the GPU; slower than Jacobi / Chebyshev (stated) | "
     "smoothers-cuda-20261203-200711.json |",
     "| CPU repartition without gathering (#15 item 4), poisson2d:256, 3 matching rounds | from a "
-    "random partition, entries cut 130428 -> 828 at P=2 (METIS on the fine graph 566), 195726 -> "
-    "1450 at P=4 (1142); imbalance <= 1.03; 0.4-0.7 s | report edge cut and imbalance | "
-    "dist-repartition-cpu-20261203-203734.json |",
+    "random partition, entries cut 130428 -> 760 at P=2 (METIS on the fine graph 566), 195726 -> "
+    "1476 at P=4 (1142); imbalance <= 1.024 (aggregates weighted by rows); 0.4-0.7 s | report edge cut and imbalance | "
+    "dist-repartition-cpu-20261203-204139.json |",
     "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
     "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
     "refactor-cpu-*.json |",

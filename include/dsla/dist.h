@@ -206,7 +206,9 @@ class DistMatrix {
 std::pair<int64_t, int64_t> contiguous_range(int64_t n, int rank, int size);
 // METIS k-way part ids [N] of a (global) matrix's graph (pattern symmetrized, diagonal
 // dropped); throws NotImplementedError when this build has no METIS.
-at::Tensor metis_parts(const SparseMatrix& A, int parts);
+// vertex_weights: positive integers [N] (e.g. the rows a coarse vertex stands for) whose sums
+// METIS balances; undefined: every row weighs one.
+at::Tensor metis_parts(const SparseMatrix& A, int parts, const at::Tensor& vertex_weights = {});
 bool metis_available();
 // Coordinate partitions of N points (a mesh's nodes or cell centres, one per row): coords
 // [N, d] (or [N]), 1 <= d <= 64, real or integer, finite; part ids [N] int64 on the CPU, each

@@ -604,8 +604,8 @@ def repartition(A, method="metis", rounds=None, coarse_rows=200000):
     coarsens its own rows by rounds of heavy-edge matching on its diagonal block (aggregates of
     up to ``2**rounds`` rows that never cross ranks), the coarse graph — every aggregate's
     connections, ghost columns mapped through one halo exchange of aggregate ids — is gathered
-    on every rank (it is ``2**rounds`` times smaller), partitioned (``method="metis"``; needs
-    ``dsla.features['metis']``), and the parts are projected back to the rows, which then move
+    on every rank (it is ``2**rounds`` times smaller), partitioned (``method="metis"``, the
+    aggregates weighted by their rows; needs ``dsla.features['metis']``), and the parts are projected back to the rows, which then move
     (:meth:`DistTensor.redistribute`: one all-to-all). ``rounds`` defaults to as many as bring
     the coarse graph under ``coarse_rows`` (at most 10).
 
@@ -672,7 +672,9 @@ def repartition(A, method="metis", rounds=None, coarse_rows=200000):
 
     Gc = SparseTensor(torch.ones(both.numel(), dtype=torch.float64), both // nc, both % nc,
                       (nc, nc))
-    coarse_parts = partition("metis", P, G=Gc)  # the same on every rank (METIS is deterministic)
+    # METIS balances the rows the aggregates stand for; the same parts on every rank (seeded).
+    weights = torch.cat([p[1] for p in pieces]).round().long()
+    coarse_parts = _C.metis_parts(Gc._m, P, weights)
     new_rank = coarse_parts[gagg]
     B = DistTensor(m.redistribute(new_rank), A._group)
     after = B.partition_quality()

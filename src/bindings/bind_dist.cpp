@@ -219,7 +219,12 @@ void bind(py::module_& m) {
         return py::make_tuple(x, info);
       },
       py::arg("A"), py::arg("b"), py::arg("options"));
-  m.def("metis_parts", &dist::metis_parts, py::arg("A"), py::arg("parts"));
+  m.def(
+      "metis_parts",
+      [](const SparseMatrix& A, int parts, c10::optional<at::Tensor> weights) {
+        return dist::metis_parts(A, parts, weights ? *weights : at::Tensor());
+      },
+      py::arg("A"), py::arg("parts"), py::arg("vertex_weights") = py::none());
   m.def("rcb_parts", &dist::rcb_parts, py::arg("coords"), py::arg("parts"),
         py::call_guard<py::gil_scoped_release>());
   m.def("hilbert_parts", &dist::hilbert_parts, py::arg("coords"), py::arg("parts"),

@@ -24,9 +24,14 @@ bool metis_available() {
   return DSLA_HAVE_METIS;
 }
 
-at::Tensor metis_parts(const SparseMatrix& A, int parts) {
+at::Tensor metis_parts(const SparseMatrix& A, int parts, const at::Tensor& vertex_weights) {
   DSLA_CHECK_ARG(A.defined() && A.rows() == A.cols(), "A", "must be a square matrix");
   DSLA_CHECK_ARG(parts >= 1, "parts", "must be >= 1, got ", parts);
+  DSLA_CHECK_ARG(!vertex_weights.defined() ||
+                     (vertex_weights.dim() == 1 && vertex_weights.size(0) == A.rows() &&
+                      !at::isFloatingType(vertex_weights.scalar_type()) &&
+                      (A.rows() == 0 || vertex_weights.min().item<int64_t>() >= 1)),
+                 "vertex_weights", "must be positive integers, one per row (", A.rows(), ")");
   TORCH_CHECK_NOT_IMPLEMENTED(DSLA_HAVE_METIS,
                               "dsla: partition='metis' needs METIS, which this "
                               "build does not have (dsla.features['metis']); use "
@@ -54,8 +59,15 @@ at::Tensor metis_parts(const SparseMatrix& A, int parts) {
   METIS_SetDefaultOptions(options);
   options[METIS_OPTION_SEED] = 7;  // the same partition on every rank and every run
   std::vector<idx_t> part(n);
-  const int rc = METIS_PartGraphKway(&nv, &ncon, xadj.data(), adj.data(), nullptr, nullptr, nullptr,
-                                     &np, nullptr, nullptr, options, &objval, part.data());
+  // Vertex weights (e.g. the rows an aggregate stands for): METIS balances their sums.
+  std::vector<idx_t> vw;
+  if (vertex_weights.defined()) {
+    auto w = vertex_weights.to(at::kCPU, at::kLong).contiguous();
+    vw.assign(w.data_ptr<int64_t>(), w.data_ptr<int64_t>() + n);
+  }
+  const int rc =
+      METIS_PartGraphKway(&nv, &ncon, xadj.data(), adj.data(), vw.empty() ? nullptr : vw.data(),
+                          nullptr, nullptr, &np, nullptr, nullptr, options, &objval, part.data());
   TORCH_CHECK(rc == METIS_OK, "dsla: METIS_PartGraphKway failed (status ", rc, ")");
   auto out = at::empty({n}, L);
   auto* o = out.data_ptr<int64_t>();
