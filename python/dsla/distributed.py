@@ -1063,10 +1063,12 @@ def save(A, path):
     dist.barrier(group=A._group)
 
 
-def load(path, group=None):
+def load(path, group=None, repartition=False):
     """Reads a matrix written by :func:`save`. On the rank count it was written with, rank r
     takes file r (the same partition); on another rank count the rows are repartitioned in
-    contiguous blocks (each rank scans every file and keeps its rows). Collective."""
+    contiguous blocks (each rank scans every file and keeps its rows). ``repartition=True``
+    then improves that distribution with :func:`repartition` (coarsened METIS, no gather).
+    Collective."""
     import json
 
     comm = _comm(group)
@@ -1083,10 +1085,12 @@ def load(path, group=None):
             v = torch.view_as_complex(v.contiguous())
         return t, v
 
+    # The module's repartition() (this function's argument of that name shadows it).
+    improve = globals()["repartition"] if repartition else (lambda A: (A, None))
     if man["ranks"] == P:
         t, v = read(rank)
         m = _C.DistMatrix.from_local_coo(comm, t["row"], t["col"], v, n, t["owned"])
-        return DistTensor(m, group)
+        return improve(DistTensor(m, group))[0]
     lo, hi = (n * rank) // P, (n * (rank + 1)) // P
     rows, cols, vals = [], [], []
     for i in range(man["ranks"]):
@@ -1097,4 +1101,4 @@ def load(path, group=None):
         vals.append(v.index_select(-1, keep))
     m = _C.DistMatrix.from_local_coo(comm, torch.cat(rows), torch.cat(cols), torch.cat(vals, -1),
                                      n, torch.arange(lo, hi))
-    return DistTensor(m, group)
+    return improve(DistTensor(m, group))[0]

@@ -665,6 +665,10 @@ def case_io(rank, P, path):
         x = dsla.solve(C, torch.ones(C.n_owned, dtype=torch.float64), method="gmres", rtol=1e-12)
         ref = dsla.solve(G, torch.ones(36, dtype=torch.float64), method="gmres", rtol=1e-12)
         assert _rel(C.gather(x), ref) < 1e-10
+        if dsla.features.get("metis"):  # loaded into contiguous blocks, then repartitioned
+            D = dsla.distributed.load(path, group=sub, repartition=True)
+            assert torch.equal(D.gather_matrix().to_dense(), G.to_dense())
+            assert D.partition_quality()["imbalance"] < 1.2
     return True
 
 
