@@ -127,6 +127,27 @@ def _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_f
     return d
 
 
+_PRECOND_OPTIONS = {"block_size": "block_jacobi's block, asm's rows per block (0: automatic)",
+                    "omega": "ssor / mc_ssor relaxation, 0 < omega < 2",
+                    "degree": "chebyshev's polynomial degree"}
+
+
+def _precond_options(po):
+    """precond_options as the keys the C++ options read (block_size, omega, degree)."""
+    if po is None:
+        return {}
+    if not isinstance(po, dict):
+        raise TypeError(f"dsla: argument 'precond_options': expected a dict, got "
+                        f"{type(po).__name__}")
+    out = {}
+    for k, v in po.items():
+        if k not in _PRECOND_OPTIONS:
+            raise ValueError(f"dsla: argument 'precond_options': unknown key {k!r}; use "
+                             + ", ".join(f"{n} ({w})" for n, w in _PRECOND_OPTIONS.items()))
+        out[k] = float(v) if k == "omega" else as_int(v, f"precond_options['{k}']", 0)
+    return out
+
+
 def _check_damp(damp, A, b):
     """damp as a float >= 0; refused with tensors that require grad (the adjoint rule of a
     damped least-squares solve is not implemented)."""
@@ -247,7 +268,7 @@ def _report(info, raise_on_failure):
 def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, restart=30,
           x0=None, M=None, return_info=False, raise_on_failure=False, callback=None,
           check_every=None, history=False, ordering="auto", verbose=False, monitor=None,
-          damp=0.0):
+          damp=0.0, precond_options=None):
     """Solve ``A x = b`` (least squares ``min ‖A x − b‖`` for rectangular A with lsqr/lsmr).
 
     A: ``SparseTensor`` ``(n, m)`` or a batch ``(*S, n, m)`` (any number of batch dimensions).
@@ -264,7 +285,11 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     for rectangular A), ``"cg"``, ``"bicgstab"``, ``"gmres"``, ``"fgmres"``,
     ``"minres"``, ``"lsqr"``, ``"lsmr"``, ``"cholesky"``, ``"ldlt"``, ``"lu"`` (CUDA matrices:
     cuDSS, see ``dsla.features["cudss"]``).
-    precond: ``None``/``"auto"``, ``"none"``, ``"jacobi"``, ... ; M: a user preconditioner
+    precond: ``None``/``"auto"``, ``"none"``, ``"jacobi"``, ``"block_jacobi"``, ``"sgs"``,
+    ``"ssor"``, ``"mc_sgs"``, ``"mc_ssor"``, ``"dilu"``, ``"asm"``, ``"chebyshev"``, ``"ic0"``,
+    ``"ilu0"``, ``"amg"``; precond_options: ``dict(block_size=, omega=, degree=)`` for the kinds
+    that take them (block_jacobi / asm block, ssor / mc_ssor relaxation, chebyshev degree);
+    M: a user preconditioner
     (SparseTensor, callable ``r -> M r``, or scipy LinearOperator). callback(xk)
     receives the current iterate (x's shape; a copy) at every convergence check, as SciPy's
     (GMRES: the iterate of its last restart); monitor(iteration, residual) receives the
@@ -336,6 +361,7 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     progress = _progress.Progress("solve", verbose, monitor, maxiter)
     opts = _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_failure,
                     progress.callback, check_every, history, ordering)
+    opts.update(_precond_options(precond_options))
     if callback_x is not None:
         opts["callback_x"] = callback_x
     if damp:
@@ -426,7 +452,7 @@ class Solver:
     def __init__(self, A, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None,
                  restart=30, x0=None, M=None, raise_on_failure=False, callback=None,
                  check_every=None, history=False, ordering="auto", verbose=False, monitor=None,
-                 damp=0.0):
+                 damp=0.0, precond_options=None):
         A = _interop.as_sparse(A, "A")
         self._shape = A.shape
         self._raise = raise_on_failure
@@ -438,6 +464,7 @@ class Solver:
         opts = _options(A, method, precond, rtol, atol, maxiter, restart, x0, M,
                         raise_on_failure, self._progress.callback, check_every, history,
                         ordering)
+        opts.update(_precond_options(precond_options))
         if callback_x is not None:
             opts["callback_x"] = callback_x
         if self._damp:

@@ -84,3 +84,21 @@ def test_refusals():
                    method="cg", precond="dilu")
     with pytest.raises(ValueError, match="smoother"):
         dsla.amg(dsla.poisson2d(8), smoother="gauss")
+
+
+def test_precond_options_reach_the_preconditioners():
+    A = dsla.poisson2d(30)
+    b = torch.ones(900, dtype=torch.float64)
+    _, i1 = dsla.solve(A, b, method="cg", precond="mc_ssor", rtol=1e-10, return_info=True)
+    _, i2 = dsla.solve(A, b, method="cg", precond="mc_ssor", rtol=1e-10, return_info=True,
+                       precond_options={"omega": 1.5})
+    assert "omega=1.5" in i2.preconditioner and i1.preconditioner.startswith("mc_sgs") is False
+    _, i3 = dsla.solve(A, b, method="cg", precond="asm", precond_options={"block_size": 60},
+                       return_info=True)
+    assert "block_size=60" in i3.preconditioner
+    S = dsla.Solver(A, method="cg", precond="chebyshev", precond_options={"degree": 5})
+    assert "5" in S.preconditioner
+    with pytest.raises(ValueError, match="unknown key 'tau'"):
+        dsla.solve(A, b, precond="asm", precond_options={"tau": 1})
+    with pytest.raises(ValueError, match="omega"):
+        dsla.solve(A, b, method="cg", precond="mc_ssor", precond_options={"omega": 2.5})
