@@ -23,36 +23,18 @@ namespace {
 // A − σI with A's distribution (a collective): this rank's entries in global ids plus −σ on its
 // diagonal; from_local_coo sums the duplicates and builds the halo plan again.
 DistMatrix shifted(const DistMatrix& A, double sigma) {
-  const auto L = at::TensorOptions().dtype(at::kLong);
-  std::vector<at::Tensor> r, c, v;
-  auto add_block = [&](const SparseMatrix& M, const at::Tensor& row_ids,
-                       const at::Tensor& col_ids) {
-    if (M.nnz() == 0) return;
-    const auto& p = *M.pattern();
-    auto counts = p.crow().to(at::kCPU, at::kLong).diff();
-    r.push_back(row_ids.index_select(0, at::repeat_interleave(at::arange(M.rows(), L), counts)));
-    c.push_back(col_ids.index_select(0, p.col().to(at::kCPU, at::kLong)));
-    v.push_back(M.values().detach());
-  };
+  const auto g = detail::global_coo(A);
   const auto owned = A.owned().to(at::kCPU);
-  add_block(A.diag(), owned, owned);
-  add_block(A.offd(), owned.slice(0, A.n_interior()), A.ghost().to(at::kCPU));
-  r.push_back(owned);
-  c.push_back(owned);
-  v.push_back(at::full({A.n_owned()}, -sigma, A.values().options().requires_grad(false)));
-  return DistMatrix::from_local_coo(A.comm(), at::cat(r), at::cat(c), at::cat(v),
-                                    {A.rows(), A.cols()}, owned);
+  auto shift = at::full({A.n_owned()}, -sigma, g.values.options());
+  return DistMatrix::from_local_coo(A.comm(), at::cat({g.row, owned}), at::cat({g.col, owned}),
+                                    at::cat({g.values, shift}), {A.rows(), A.cols()}, owned);
 }
 
 // min over every row of every rank of Re a_ii − Σ_{j≠i} |a_ij| (Gershgorin's left end).
 double gershgorin_lower(const DistMatrix& A) {
   auto lo = at::full({1}, std::numeric_limits<double>::infinity(), at::kDouble);
   if (A.n_owned() > 0) {
-    auto abs_rows = [](const SparseMatrix& M) {
-      return M.with_values(M.values().detach().abs()).row_sums().to(at::kCPU, at::kDouble);
-    };
-    auto off = abs_rows(A.diag());
-    if (A.offd().rows() > 0) off.slice(0, A.n_interior()).add_(abs_rows(A.offd()));
+    auto off = detail::abs_row_sums(A);
     auto d = A.diag().diagonal().detach().to(at::kCPU);
     auto dre = (d.is_complex() ? at::real(d) : d).to(at::kDouble);
     off.sub_(d.abs().to(at::kDouble));
@@ -125,13 +107,8 @@ std::tuple<at::Tensor, at::Tensor> eigsh(const DistMatrix& A, int64_t k, const E
     P.T = [dinv](const at::Tensor& R) { return dinv.defined() ? R * dinv : R.clone(); };
   }
   // ‖A‖∞ over all ranks for the backward errors (as the one-process eigsh).
-  auto abs_row_sums = [](const SparseMatrix& M) {
-    return M.with_values(M.values().detach().abs()).row_sums().to(at::kCPU, at::kDouble);
-  };
-  // offd holds the boundary rows only: the last n_owned − n_interior rows of the local order.
-  auto rows = n > 0 ? abs_row_sums(A.diag()) : at::zeros({1}, at::kDouble);
-  if (n > 0 && A.offd().rows() > 0) rows.slice(0, A.n_interior()).add_(abs_row_sums(A.offd()));
-  auto anorm = rows.max().view({1}).clone();
+  auto anorm =
+      n > 0 ? detail::abs_row_sums(A).max().view({1}).clone() : at::zeros({1}, at::kDouble);
   C.allreduce_max_(anorm);
   P.anorm = anorm.item<double>();
 

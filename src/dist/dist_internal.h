@@ -15,6 +15,19 @@ LinearOperatorPtr make_operator(const DistMatrix& A, bool adjoint);
 // naming that rank, so that no rank is left alone in the next collective.
 void local_step(const Comm& comm, const std::function<void()>& fn);
 
+// This rank's stored entries in global ids, in values()'s order (the diagonal block's, then the
+// off-diagonal block's): rows and cols int64 on the host, values detached ([nnz_local] or
+// [B, nnz_local], on A's device), and each entry's row as a local position (row = owned[local]).
+// Local. What gather_matrix, redistribute and the shifted matrix of shift-invert send to
+// from_local_coo / other ranks.
+struct GlobalCoo {
+  at::Tensor row, col, values, local_row;
+};
+GlobalCoo global_coo(const DistMatrix& A);
+
+// Σ_j |a_ij| of every owned row (int64-free: double on the host, [n_owned]). Local.
+at::Tensor abs_row_sums(const DistMatrix& A);
+
 // All ranks: is every diagonal entry positive and real (pos) / nonzero (nz)?
 void diagonal_facts(const DistMatrix& A, bool& pos, bool& nz);
 // All ranks: A = Aᴴ, probed with a random vector (by global row, so every layout draws alike):

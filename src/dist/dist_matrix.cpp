@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/products.h"
+#include "dist/dist_internal.h"
 #include "dist/halo_plan.h"
 
 namespace dsla::dist {
@@ -287,12 +288,12 @@ void DistMatrix::apply(const at::Tensor& x3, at::Tensor& y3) const {
   auto recv = at::empty({p.n_ghost, B, k}, x3.options());
   std::vector<Comm::Request> reqs;
   exchange(p, send, p.send_ranks, p.send_off, recv, p.recv_ranks, p.recv_off, 11, reqs);
-  detail::spmm(*diag_.pattern(), values2d(diag_), x3.contiguous(), y3);
+  dsla::detail::spmm(*diag_.pattern(), values2d(diag_), x3.contiguous(), y3);
   for (auto& r : reqs) p.comm.wait(r);
   if (p.n_boundary() > 0 && offd_.nnz() > 0) {
     auto g = recv.permute({1, 0, 2}).contiguous();
     auto t = at::empty({std::max(B, offd_.batch_size()), p.n_boundary(), k}, x3.options());
-    detail::spmm(*offd_.pattern(), values2d(offd_), g, t);
+    dsla::detail::spmm(*offd_.pattern(), values2d(offd_), g, t);
     y3.narrow(1, p.n_interior, p.n_boundary()).add_(t);
   }
 }
@@ -310,15 +311,15 @@ void DistMatrix::apply_adjoint(const at::Tensor& x3, at::Tensor& y3) const {
   if (p.n_ghost > 0 && offd_.nnz() > 0) {
     auto Oh = adj(offd_);
     auto t = at::empty({B, p.n_ghost, k}, x3.options());
-    detail::spmm(*Oh.pattern(), values2d(Oh),
-                 x3.narrow(1, p.n_interior, p.n_boundary()).contiguous(), t);
+    dsla::detail::spmm(*Oh.pattern(), values2d(Oh),
+                       x3.narrow(1, p.n_interior, p.n_boundary()).contiguous(), t);
     back.copy_(t.permute({1, 0, 2}));
   }
   auto got = at::empty({p.n_send(), B, k}, x3.options());
   std::vector<Comm::Request> reqs;
   exchange(p, back, p.recv_ranks, p.recv_off, got, p.send_ranks, p.send_off, 12, reqs);
   auto Dh = adj(diag_);
-  detail::spmm(*Dh.pattern(), values2d(Dh), x3.contiguous(), y3);
+  dsla::detail::spmm(*Dh.pattern(), values2d(Dh), x3.contiguous(), y3);
   for (auto& r : reqs) p.comm.wait(r);
   if (p.n_send() > 0) y3.index_add_(1, p.send_idx, got.permute({1, 0, 2}));
 }
@@ -363,8 +364,8 @@ at::Tensor DistMatrix::values_grad(const at::Tensor& gy3, const at::Tensor& x3,
   check_x3(*this, gy3);
   check_x3(*this, x3);
   auto sddmm = [&](const SparseMatrix& M, const at::Tensor& l, const at::Tensor& r) {
-    return differentiable ? detail::sddmm_reference(*M.pattern(), l, r)
-                          : detail::sddmm(*M.pattern(), l, r);
+    return differentiable ? dsla::detail::sddmm_reference(*M.pattern(), l, r)
+                          : dsla::detail::sddmm(*M.pattern(), l, r);
   };
   auto gd = sddmm(diag_, gy3, x3);
   auto xg = halo(x3.detach());  // collective: every rank, even one without ghosts
@@ -410,22 +411,45 @@ at::Tensor DistMatrix::gather(const at::Tensor& x) const {
   return out;
 }
 
+namespace detail {
+
+GlobalCoo global_coo(const DistMatrix& A) {
+  const auto& p = A.plan();
+  const auto &d = A.diag(), &o = A.offd();
+  GlobalCoo g;
+  g.local_row = at::cat({d.row_indices().to(at::kCPU, at::kLong),
+                         o.row_indices().to(at::kCPU, at::kLong) + p.n_interior});
+  g.row = p.owned.index_select(0, g.local_row);
+  g.col = at::cat({p.owned.index_select(0, d.col_indices().to(at::kCPU, at::kLong)),
+                   p.ghost.index_select(0, o.col_indices().to(at::kCPU, at::kLong))});
+  g.values = A.values().detach();
+  return g;
+}
+
+at::Tensor abs_row_sums(const DistMatrix& A) {
+  auto sums = [](const SparseMatrix& M) {
+    return M.with_values(M.values().detach().abs()).row_sums().to(at::kCPU, at::kDouble);
+  };
+  if (A.n_owned() == 0) return at::zeros({0}, at::kDouble);
+  auto rows = sums(A.diag());
+  // offd holds the boundary rows only: the last n_owned − n_interior rows of the local order.
+  if (A.offd().rows() > 0) rows.slice(0, A.n_interior()).add_(sums(A.offd()));
+  return rows;
+}
+
+}  // namespace detail
+
 SparseMatrix DistMatrix::gather_matrix() const {
   TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
   DSLA_CHECK_ARG(!is_twin(), "A", "is a weak-scaling twin (one rank's share on one process): ",
                  "there is no whole matrix to gather");
-  const auto& p = *plan_;
-  auto d = diag_.detach(), o = offd_.detach();
-  auto dr = p.owned.index_select(0, d.row_indices().to(at::kCPU, at::kLong));
-  auto dc = p.owned.index_select(0, d.col_indices().to(at::kCPU, at::kLong));
-  auto orow = p.owned.index_select(0, o.row_indices().to(at::kCPU, at::kLong) + p.n_interior);
-  auto oc = p.ghost.index_select(0, o.col_indices().to(at::kCPU, at::kLong));
-  auto rows = comm().allgatherv(at::cat({dr, orow}));
-  auto cols = comm().allgatherv(at::cat({dc, oc}));
-  auto v = at::cat({d.values(), o.values()}, -1);
+  const auto g = detail::global_coo(*this);
+  auto rows = comm().allgatherv(g.row);
+  auto cols = comm().allgatherv(g.col);
+  const auto& v = g.values;
   auto vals = comm().allgatherv(v.dim() == 2 ? v.t().contiguous() : v.contiguous());
   if (v.dim() == 2) vals = vals.t().contiguous();
-  return SparseMatrix::from_coo(rows, cols, vals.to(device()), {p.n, p.n});
+  return SparseMatrix::from_coo(rows, cols, vals.to(device()), {plan_->n, plan_->n});
 }
 
 }  // namespace dsla::dist

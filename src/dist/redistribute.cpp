@@ -8,6 +8,8 @@
 
 #include <ATen/ATen.h>
 
+#include "dist/dist_internal.h"
+
 #include <sstream>
 #include <vector>
 
@@ -43,30 +45,15 @@ DistMatrix DistMatrix::redistribute(const at::Tensor& new_rank) const {
     err = m.str();
   }
   C.agree(err.empty(), err);
-  const auto cpu = at::TensorOptions().dtype(at::kLong);
   auto dest_row = new_rank.to(at::kCPU, at::kLong).contiguous();
   auto own = owned().to(at::kCPU);
-  // This rank's entries in global ids, and the new rank of each (its row's).
-  std::vector<at::Tensor> r, c, v;
-  auto add = [&](const SparseMatrix& M, const at::Tensor& row_pos0, const at::Tensor& col_ids) {
-    if (M.nnz() == 0) return;
-    const auto& p = *M.pattern();
-    auto lr = p.row().to(at::kCPU, at::kLong) + row_pos0;
-    r.push_back(lr);
-    c.push_back(col_ids.index_select(0, p.col().to(at::kCPU, at::kLong)));
-    auto vals = M.values().detach();
-    v.push_back(vals.dim() == 2 ? vals.t() : vals.unsqueeze(1));  // [nnz, B']
-  };
-  add(diag_, at::zeros({}, cpu), own);
-  add(offd_, at::full({}, n_interior(), cpu), ghost().to(at::kCPU));
-  const int64_t B = is_batched() ? batch_size() : 1;
-  auto lrow = r.empty() ? at::zeros({0}, cpu) : at::cat(r);
-  auto gcol = c.empty() ? at::zeros({0}, cpu) : at::cat(c);
-  auto vals = v.empty() ? at::zeros({0, B}, values().options().requires_grad(false)) : at::cat(v);
-  auto dest = dest_row.index_select(0, lrow);
+  // This rank's entries in global ids, each going to its row's new rank.
+  const auto g = detail::global_coo(*this);
+  auto vals = g.values.dim() == 2 ? g.values.t() : g.values.unsqueeze(1);  // [nnz, B']
+  auto dest = dest_row.index_select(0, g.local_row);
   at::Tensor order;
   auto counts = group_by(dest, P, order);
-  auto idx = at::stack({own.index_select(0, lrow), gcol}, 1).index_select(0, order);
+  auto idx = at::stack({g.row, g.col}, 1).index_select(0, order);
   std::vector<int64_t> got;
   auto recv_idx = C.alltoallv(idx, counts, &got);
   auto recv_vals = C.alltoallv(vals.index_select(0, order.to(vals.device())).contiguous(), counts);

@@ -59,14 +59,26 @@ DistMatrix DistMatrix::twin(const Comm& comm, const std::string& kind, int64_t n
   auto i = at::arange(nb, L);
   auto lx = i.remainder(nx), ly = i.div(nx, "floor").remainder(ny), lz = i.div(nx * ny, "floor");
   i = at::Tensor();
-  // Boundary rows: a stencil neighbour inside the domain but outside the box.
-  auto bnd = at::zeros({nb}, L.dtype(at::kBool));
-  for (const auto& o : st.off) {
+  // Ghost entries (row, neighbour) by stencil offset, owners by the process grid; the rows that
+  // have one are the boundary rows.
+  std::vector<at::Tensor> g_row, g_key, g_s;
+  for (int s = 0; s < S; ++s) {
+    const auto& o = st.off[s];
     auto gx = lx + (x0 + o[0]), gy = ly + (y0 + o[1]), gz = lz + (z0 + o[2]);
     auto in_dom = (gx >= 0) & (gx < n) & (gy >= 0) & (gy < n) & (gz >= 0) & (gz < nz);
     auto in_box = (gx >= x0) & (gx < x1) & (gy >= y0) & (gy < y1) & (gz >= z0) & (gz < z1);
-    bnd.logical_or_(in_dom & ~in_box);
+    auto rows = at::nonzero(in_dom & ~in_box).view(-1);
+    if (rows.numel() == 0) continue;
+    auto hx = gx.index_select(0, rows), hy = gy.index_select(0, rows),
+         hz = gz.index_select(0, rows);
+    auto owner = axis_owner(hx, n, grid[0]) +
+                 grid[0] * (axis_owner(hy, n, grid[1]) + grid[1] * axis_owner(hz, nz, grid[2]));
+    g_row.push_back(rows);
+    g_key.push_back(owner * N + (hx + n * hy + n * n * hz));  // by owner, then by id
+    g_s.push_back(at::full({rows.numel()}, int64_t(s), L));
   }
+  auto bnd = at::zeros({nb}, L.dtype(at::kBool));
+  for (const auto& rows : g_row) bnd.index_fill_(0, rows, true);
   auto order = at::cat({at::nonzero(~bnd).view(-1), at::nonzero(bnd).view(-1)});
   const int64_t n_int = nb - bnd.sum().item<int64_t>();
   bnd = at::Tensor();
@@ -111,23 +123,6 @@ DistMatrix DistMatrix::twin(const Comm& comm, const std::string& kind, int64_t n
                                      /*check=*/false);
   crow = col = val = at::Tensor();
 
-  // Ghost entries (row, neighbour) by stencil offset; owners by the process grid.
-  std::vector<at::Tensor> g_row, g_key, g_s;
-  for (int s = 0; s < S; ++s) {
-    const auto& o = st.off[s];
-    auto gx = lx + (x0 + o[0]), gy = ly + (y0 + o[1]), gz = lz + (z0 + o[2]);
-    auto in_dom = (gx >= 0) & (gx < n) & (gy >= 0) & (gy < n) & (gz >= 0) & (gz < nz);
-    auto in_box = (gx >= x0) & (gx < x1) & (gy >= y0) & (gy < y1) & (gz >= z0) & (gz < z1);
-    auto rows = at::nonzero(in_dom & ~in_box).view(-1);
-    if (rows.numel() == 0) continue;
-    auto hx = gx.index_select(0, rows), hy = gy.index_select(0, rows),
-         hz = gz.index_select(0, rows);
-    auto owner = axis_owner(hx, n, grid[0]) +
-                 grid[0] * (axis_owner(hy, n, grid[1]) + grid[1] * axis_owner(hz, nz, grid[2]));
-    g_row.push_back(rows);
-    g_key.push_back(owner * N + (hx + n * hy + n * n * hz));  // by owner, then by id
-    g_s.push_back(at::full({rows.numel()}, int64_t(s), L));
-  }
   lx = ly = lz = at::Tensor();
   auto plan = std::make_shared<HaloPlan>();
   plan->comm = comm;
