@@ -59,6 +59,9 @@ struct AmgOptions {
   uint64_t seed = 0;  // MIS-2 priorities
   // "auto": check the values; "yes"/"no" to skip the O(nnz) check.
   std::string symmetric = "auto";
+  // Distributed matrices (dist::DistAmg): a coarse level of at most this many global rows is
+  // gathered to every rank, where the rest of the hierarchy is built replicated.
+  int64_t gather_size = 50000;
 };
 
 struct AmgLevelStats {

@@ -21,6 +21,7 @@
 // the others fail within the group's timeout.
 #pragma once
 
+#include <dsla/amg.h>
 #include <dsla/eigen.h>
 #include <dsla/io.h>
 #include <dsla/linear_operator.h>
@@ -242,9 +243,10 @@ DistMatrix read_mtx(const Comm& comm, const std::string& path, at::ScalarType dt
 
 // A solve prepared once for a distributed matrix: Krylov methods (CG, BiCGStab, GMRES,
 // FGMRES, MINRES, LSQR, LSMR) with preconditioners "none", "jacobi", "auto" (Jacobi where the
-// diagonal allows it) and "block_jacobi[:<local kind>]" (any local dsla preconditioner — ilu0,
-// ic0, ssor, amg, ... — on each rank's diagonal block, no communication; plain "block_jacobi"
-// is ilu0). Direct methods are refused (NotImplementedError).
+// diagonal allows it), "amg" (DistAmg with default options; a built one as SolveOptions::M =
+// DistAmg::as_operator()), "chebyshev", "ras[:<local kind>]" and "block_jacobi[:<local kind>]" (any
+// local dsla preconditioner — ilu0, ic0, ssor, amg, ... — on each rank's diagonal block, no
+// communication; plain "block_jacobi" is ilu0). Direct methods are refused (NotImplementedError).
 class DistSolver {
  public:
   DistSolver() = default;
@@ -293,6 +295,59 @@ at::Tensor solve(const DistSolver& solver, const at::Tensor& b, SolveInfo* info 
 using DistJacobianFn = std::function<DistMatrix(const at::Tensor& u)>;
 NonlinearOptions nonlinear_options(const DistMatrix& like, NonlinearOptions opt = {},
                                    const DistJacobianFn& jacobian = {});
+
+// Smoothed-aggregation AMG of a distributed matrix (DESIGN-distributed 6.6.3). While a level is
+// large, it stays distributed: aggregates inside each rank's diagonal block (so the coarse rows
+// of an aggregate are its rank's), the tentative and Jacobi-smoothed prolongator P with its own
+// halo plan over the coarse distribution, the Galerkin operator Pᵀ A P from local sparse products
+// with the rows of P behind A's ghost columns fetched once, and the coarse rows other ranks
+// computed sent to their owners and summed. Once the global coarse size is at most
+// opt.gather_size (or coarsening stalls, or opt.max_levels is reached), the level is gathered
+// to every rank and the one-device hierarchy (amg::AmgHierarchy) is built on it, replicated:
+// below that, cycles need one all-gather of the restricted residual and no other message.
+// The cycle is the one of src/solve/amg (a distributed level is one more kind of cycle level).
+// Distributed levels smooth with Chebyshev (symmetric A; its spectral estimate is collective)
+// or l1-Jacobi ("auto": Chebyshev when A is symmetric, else l1-Jacobi); mc_sgs / dilu are
+// refused there. opt.near_nullspace: this rank's owned rows [n_owned, m]. Real values (float32,
+// float64), batched values as one process's AMG. Every call is a collective.
+class DistAmg : public std::enable_shared_from_this<DistAmg> {
+ public:
+  static std::shared_ptr<DistAmg> build(const DistMatrix& A, const amg::AmgOptions& opt = {});
+  // New values on the same distributed pattern: values and value exchanges only (the
+  // aggregates, prolongator patterns, fetched ghost-row structures and halo plans are kept).
+  void update(const DistMatrix& A);
+  // x3 <- one cycle for A x = b (zero_guess: x3 is not read, it is rebound); [B', n_owned, k].
+  void cycle(const at::Tensor& b3, at::Tensor& x3, bool zero_guess) const;
+  // z = M⁻¹ r: one cycle from zero. r3 [B', n_owned, k].
+  at::Tensor apply(const at::Tensor& r3) const;
+  // M⁻¹ on owned slices as an operator (SolveOptions::M of a DistSolver; its apply is a
+  // collective, every rank calls it in step).
+  LinearOperatorPtr as_operator() const;
+
+  int64_t num_levels() const;              // distributed levels + the replicated hierarchy's
+  int64_t num_distributed_levels() const;  // levels with a distributed prolongator
+  // Level l < num_distributed_levels() + 1 as a distributed matrix (the last one is the level
+  // that was gathered).
+  DistMatrix level_matrix(int64_t l) const;
+  // The transfers of distributed level l: P xc (xc3 [B', n_owned of level l + 1, k]) and Pᵀ r.
+  at::Tensor prolong(int64_t l, const at::Tensor& xc3) const;
+  at::Tensor restrict_to_coarse(int64_t l, const at::Tensor& r3) const;
+  // The replicated hierarchy of the gathered level (identical on every rank).
+  const amg::AmgHierarchy& coarse() const;
+  // Levels (global rows, nnz, aggregates: distributed ones first), complexities, setup times
+  // (this rank's wall clock), coarse solver.
+  const amg::AmgStats& stats() const;
+  const amg::AmgOptions& options() const;
+  bool is_symmetric() const;  // symmetric A and a symmetric cycle
+  const DistMatrix& matrix() const;
+
+  struct Impl;
+  explicit DistAmg(std::unique_ptr<Impl> impl);
+  ~DistAmg();
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
 
 // The k smallest (opt.which "SA", the default) or largest ("LA") eigenpairs of a Hermitian
 // distributed matrix: LOBPCG over the distributed space (every Gram matrix an all-reduce, the

@@ -34,4 +34,8 @@ void diagonal_facts(const DistMatrix& A, bool& pos, bool& nz);
 // ‖A v − Aᴴ v‖ <= 1e-10 ‖A v‖. `op` is A's operator (make_operator(A, false)).
 bool probably_hermitian(const DistMatrix& A, const LinearOperator& op);
 
+// The hierarchy behind an operator made by DistAmg::as_operator (else null): a DistSolver
+// uses it as is (its apply is a collective whose errors are agreed already).
+const DistAmg* dist_amg_of(const LinearOperator& op);
+
 }  // namespace dsla::dist::detail

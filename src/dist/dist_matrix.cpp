@@ -111,67 +111,19 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
   new_pos.index_put_({order}, at::arange(n_owned, cpu_long));
   auto local_owned = sorted.index_select(0, order);
 
-  auto plan = std::make_shared<HaloPlan>();
-  plan->comm = comm;
-  plan->n = N;
-  plan->n_owned = n_owned;
-  plan->n_interior = n_int;
-  plan->owned = local_owned;
-  // Ownership directory: checks that the owned sets partition [0, N).
-  Directory dir(comm, N, local_owned);
-
-  // Ghosts, grouped by owner (then by id).
   auto ghost_ids = std::get<0>(at::_unique(c.index({is_ghost}), /*sorted=*/true));
-  at::Tensor g_owner, g_pos;
-  dir.lookup(ghost_ids, g_owner, g_pos);
-  auto g_order = at::argsort(g_owner * (N + 1) + ghost_ids);
-  ghost_ids = ghost_ids.index_select(0, g_order);
-  g_owner = g_owner.index_select(0, g_order);
-  g_pos = g_pos.index_select(0, g_order);
-  plan->ghost = ghost_ids;
-  plan->n_ghost = ghost_ids.numel();
-  const int P = comm.size();
-  auto per_owner = at::bincount(g_owner, {}, P);
-  std::vector<int64_t> ask(P);
-  {
-    auto a = per_owner.accessor<int64_t, 1>();
-    for (int p = 0; p < P; ++p) ask[p] = a[p];
-  }
-  plan->recv_off.push_back(0);
-  for (int p = 0; p < P; ++p) {
-    if (ask[p] > 0) {
-      plan->recv_ranks.push_back(p);
-      plan->recv_off.push_back(plan->recv_off.back() + ask[p]);
-    }
-  }
-  // Owners learn which of their entries each neighbour needs (in the neighbour's ghost order).
-  std::vector<int64_t> give;
-  auto send_idx = comm.alltoallv(g_pos, ask, &give);
-  plan->send_off.push_back(0);
-  for (int p = 0; p < P; ++p) {
-    if (give[p] > 0) {
-      plan->send_ranks.push_back(p);
-      plan->send_off.push_back(plan->send_off.back() + give[p]);
-    }
-  }
-  plan->send_idx = send_idx.to(values.device());
-  {
-    auto counts = comm.allgather(at::tensor({n_owned}, cpu_long)).view(-1);
-    plan->rank_offset = counts.narrow(0, 0, comm.rank()).sum().item<int64_t>();
-  }
+  auto plan = build_plan(comm, N, local_owned, ghost_ids, values.device());
+  plan->n_interior = n_int;
 
   // The two blocks, differentiable in values (index_select, then from_coo's index_add).
   auto dev = values.device();
   auto di = at::nonzero(cfound).view(-1);
   auto oi = at::nonzero(is_ghost).view(-1);
-  auto ghost_sorted = std::get<0>(at::sort(ghost_ids));
+  // Ghost index of a column: its position in the plan's ghost list (grouped by owner).
+  auto g_sort = at::sort(plan->ghost);
   at::Tensor gfound;
-  auto gsp = find_sorted(ghost_sorted, c.index_select(0, oi), gfound);
-  // ghost index of a global id: position in ghost_ids (grouped order).
-  auto g_inv = at::empty_like(g_order);
-  g_inv.index_put_({g_order}, at::arange(g_order.numel(), cpu_long));
-  // ghost_sorted[j] is the j-th smallest ghost id = the original (unique, sorted) order.
-  auto ghost_col = g_inv.index_select(0, gsp);
+  auto gsp = find_sorted(std::get<0>(g_sort), c.index_select(0, oi), gfound);
+  auto ghost_col = std::get<1>(g_sort).index_select(0, gsp);
   CooOptions co;
   co.check = true;
   DistMatrix A;

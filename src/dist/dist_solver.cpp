@@ -117,7 +117,8 @@ at::Tensor initial_guess(const DistMatrix& A, const at::Tensor& x0_in, int64_t B
 }
 
 std::string kind_list() {
-  return "'none', 'auto', 'jacobi', 'chebyshev', 'block_jacobi', 'block_jacobi:<local kind>', "
+  return "'none', 'auto', 'jacobi', 'chebyshev', 'amg', 'block_jacobi', 'block_jacobi:<local "
+         "kind>', "
          "'ras' or 'ras:<local kind>' (ilu0, ic0, ssor, sgs, amg, jacobi, ...)";
 }
 
@@ -134,6 +135,8 @@ struct DistSolver::Impl {
   // A user preconditioner on owned slices (SolveOptions::M) and its adjoint, each apply agreed
   // on by every rank (an error in one rank's callable stops all of them, none hangs).
   LinearOperatorPtr user_M, user_M_adj;
+  // precond="amg": the hierarchy this solver built (refactor updates it).
+  std::shared_ptr<DistAmg> amg;
   // Restricted additive Schwarz (ras.h): operators on owned slices, collectives.
   detail::Ras ras;
   precond::Options ras_local;
@@ -172,6 +175,13 @@ struct DistSolver::Impl {
     if (kind == "none") return;
     if (kind == "chebyshev") {
       setup_chebyshev();
+      return;
+    }
+    if (kind == "amg") {
+      DSLA_CHECK_ARG(method != Method::LSQR && method != Method::LSMR, "precond", to_string(method),
+                     " takes no preconditioner; use precond='none'");
+      amg = DistAmg::build(A);
+      user_M = user_M_adj = amg->as_operator();
       return;
     }
     if (kind == "ras" || kind.rfind("ras:", 0) == 0) {
@@ -256,6 +266,17 @@ struct DistSolver::Impl {
   void setup_user_precond() {
     const auto& C = A.comm();
     const int64_t n = A.n_owned();
+    if (const DistAmg* h = detail::dist_amg_of(*opt.M)) {
+      // A distributed AMG built by the caller: collective already, no agreement wrapper.
+      C.agree(h->matrix().n_owned() == n && h->matrix().rows() == A.rows(),
+              "argument 'M': the AMG hierarchy was built for another distributed matrix (its "
+              "rows differ from A's on this rank)");
+      DSLA_CHECK_ARG(method != Method::LSQR && method != Method::LSMR, "M", to_string(method),
+                     " takes no preconditioner; leave M unset");
+      user_M = user_M_adj = opt.M;
+      precond_name = "amg";
+      return;
+    }
     std::string err;
     if (opt.M->rows() != n || opt.M->cols() != n) {
       std::ostringstream m;
@@ -383,7 +404,9 @@ void DistSolver::refactor(const at::Tensor& values) {
   I.version += 1;
   I.op = detail::make_operator(I.A, false);
   I.op_adj.reset();
-  if (I.precond_name == "chebyshev") {
+  if (I.amg) {
+    I.amg->update(I.A);  // collective: values and value exchanges only
+  } else if (I.precond_name == "chebyshev") {
     I.setup_chebyshev();  // collective: the spectral estimate of the new values
   } else if (I.ras.forward) {
     I.ras = detail::make_ras(I.A, I.ras_local);  // collective: the ghost rows' new values

@@ -115,14 +115,68 @@ void exchange(const HaloPlan& p, const at::Tensor& send_buf, const std::vector<i
     }
     return;
   }
+  // An empty block (an exchange of variable-length rows, all empty) moves no message: both
+  // sides know its size.
   for (size_t i = 0; i < recv_ranks.size(); ++i) {
+    if (recv_off[i + 1] == recv_off[i]) continue;
     auto part = recv_buf.narrow(0, recv_off[i], recv_off[i + 1] - recv_off[i]);
     reqs.push_back(p.comm.irecv(part, recv_ranks[i], tag));
   }
   for (size_t i = 0; i < send_ranks.size(); ++i) {
+    if (send_off[i + 1] == send_off[i]) continue;
     auto part = send_buf.narrow(0, send_off[i], send_off[i + 1] - send_off[i]);
     reqs.push_back(p.comm.isend(part, send_ranks[i], tag));
   }
+}
+
+std::shared_ptr<HaloPlan> build_plan(const Comm& comm, int64_t n, const at::Tensor& owned,
+                                     const at::Tensor& ghost_ids, c10::Device device) {
+  const auto cpu_long = at::TensorOptions().dtype(at::kLong);
+  auto plan = std::make_shared<HaloPlan>();
+  plan->comm = comm;
+  plan->n = n;
+  plan->owned = owned.to(at::kCPU).contiguous();
+  plan->n_owned = owned.numel();
+  plan->n_interior = plan->n_owned;
+  // Ownership directory: checks that the owned sets partition [0, n).
+  Directory dir(comm, n, plan->owned);
+  // Ghosts, grouped by owner (then by id).
+  auto ids = ghost_ids.to(at::kCPU).contiguous();
+  at::Tensor g_owner, g_pos;
+  dir.lookup(ids, g_owner, g_pos);
+  auto g_order = at::argsort(g_owner * (n + 1) + ids);
+  plan->ghost = ids.index_select(0, g_order);
+  g_owner = g_owner.index_select(0, g_order);
+  g_pos = g_pos.index_select(0, g_order);
+  plan->n_ghost = ids.numel();
+  const int P = comm.size();
+  auto per_owner = at::bincount(g_owner, {}, P);
+  std::vector<int64_t> ask(P);
+  {
+    auto a = per_owner.accessor<int64_t, 1>();
+    for (int p = 0; p < P; ++p) ask[p] = a[p];
+  }
+  plan->recv_off.push_back(0);
+  for (int p = 0; p < P; ++p) {
+    if (ask[p] > 0) {
+      plan->recv_ranks.push_back(p);
+      plan->recv_off.push_back(plan->recv_off.back() + ask[p]);
+    }
+  }
+  // Owners learn which of their entries each neighbour needs (in the neighbour's ghost order).
+  std::vector<int64_t> give;
+  auto send_idx = comm.alltoallv(g_pos, ask, &give);
+  plan->send_off.push_back(0);
+  for (int p = 0; p < P; ++p) {
+    if (give[p] > 0) {
+      plan->send_ranks.push_back(p);
+      plan->send_off.push_back(plan->send_off.back() + give[p]);
+    }
+  }
+  plan->send_idx = send_idx.to(device);
+  auto counts = comm.allgather(at::tensor({plan->n_owned}, cpu_long)).view(-1);
+  plan->rank_offset = counts.narrow(0, 0, comm.rank()).sum().item<int64_t>();
+  return plan;
 }
 
 }  // namespace dsla::dist

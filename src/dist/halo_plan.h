@@ -8,6 +8,7 @@
 
 #include <ATen/ATen.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,15 @@ void exchange(const HaloPlan& p, const at::Tensor& send_buf, const std::vector<i
               const std::vector<int64_t>& send_off, at::Tensor& recv_buf,
               const std::vector<int>& recv_ranks, const std::vector<int64_t>& recv_off, int tag,
               std::vector<Comm::Request>& reqs);
+
+// The plan of a rank that owns `owned` (int64 global ids of a vector of n rows, in local order)
+// and needs the entries `ghost_ids` (int64, unique, none owned here, any order): ghosts grouped
+// by owner (ascending), then by id; each owner told which of its entries every neighbour needs
+// (send_idx on `device`); n_interior = n_owned (callers with boundary rows set it). Collective.
+// DistMatrix::from_local_coo builds its plan here, and so does a distributed AMG prolongator
+// over the coarse vector's distribution.
+std::shared_ptr<HaloPlan> build_plan(const Comm& comm, int64_t n, const at::Tensor& owned,
+                                     const at::Tensor& ghost_ids, c10::Device device);
 
 // Ownership of global ids without any array of global length: an assumed-partition directory.
 // Ids are homed in contiguous blocks (home(g) = the rank whose contiguous_range holds g); each

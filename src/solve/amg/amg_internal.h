@@ -69,6 +69,10 @@ struct Level {
   at::Tensor p_values, r_values;  // [B, nnz_p] (R = Pᵀ values in Pᵀ's pattern order)
 };
 
+// ---- hierarchy.cpp
+// Every option in range (the message names the option); shared with the distributed hierarchy.
+void validate_options(const AmgOptions& o);
+
 // ---- strength.cpp
 // Strong connections of a level (off-diagonal, |a_ij| >= θ sqrt(|a_ii a_jj|)) from one member's
 // values [nnz]; symmetrized (i~j when either direction is strong). No diagonal in the result.

@@ -4,35 +4,20 @@
 
 #include <chrono>
 #include <cmath>
+#include <memory>
+#include <vector>
 
 #include "core/products.h"
 #include "core/spgemm.h"
 #include "solve/amg/amg_internal.h"
+#include "solve/amg/cycle.h"
 
 namespace dsla::amg {
 
 using detail::Level;
 using detail::LevelStructure;
 
-struct AmgHierarchy::Impl {
-  AmgOptions opt;
-  SparseMatrix A;
-  bool symmetric = false;          // values of A symmetric
-  std::vector<LevelStructure> st;  // one per level but the coarsest
-  std::vector<Level> lv;           // one per level
-  at::Tensor coarse_inv;           // [B, n, n]; undefined when the coarsest level smooths
-  AmgStats stats;
-
-  void numeric(bool first);
-  void cycle(size_t l, const at::Tensor& b, at::Tensor& x, bool zero_guess) const;
-};
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
+namespace detail {
 
 void validate_options(const AmgOptions& o) {
   DSLA_CHECK_ARG(o.strength_threshold >= 0 && o.strength_threshold < 1, "strength_threshold",
@@ -61,8 +46,35 @@ void validate_options(const AmgOptions& o) {
   DSLA_CHECK_ARG(o.cycle == "V" || o.cycle == "W", "cycle", "must be \"V\" or \"W\", got \"",
                  o.cycle, "\"");
   DSLA_CHECK_ARG(o.eig_iters >= 2, "eig_iters", "must be >= 2, got ", o.eig_iters);
+  DSLA_CHECK_ARG(o.gather_size >= 0, "gather_size", "must be >= 0, got ", o.gather_size);
   DSLA_CHECK_ARG(o.symmetric == "auto" || o.symmetric == "yes" || o.symmetric == "no", "symmetric",
                  "must be \"auto\", \"yes\" or \"no\", got \"", o.symmetric, "\"");
+}
+
+}  // namespace detail
+
+struct AmgHierarchy::Impl {
+  AmgOptions opt;
+  SparseMatrix A;
+  bool symmetric = false;          // values of A symmetric
+  std::vector<LevelStructure> st;  // one per level but the coarsest
+  std::vector<Level> lv;           // one per level
+  at::Tensor coarse_inv;           // [B, n, n]; undefined when the coarsest level smooths
+  AmgStats stats;
+  // The levels as the one cycle (cycle.h) sees them: every level but the coarsest.
+  std::vector<std::unique_ptr<detail::CycleLevel>> cycle_levels;
+
+  void numeric(bool first);
+  void make_cycle_levels();
+  void coarse_solve(const at::Tensor& b, at::Tensor& x, bool zero_guess) const;
+  void cycle(const at::Tensor& b, at::Tensor& x, bool zero_guess) const;
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
 void validate_matrix(const SparseMatrix& A) {
@@ -198,41 +210,61 @@ void AmgHierarchy::Impl::numeric(bool first) {
     stats.coarse_solver = "smoother";
   }
   stats.t_coarse += since(t3);
+  make_cycle_levels();
 }
 
-void AmgHierarchy::Impl::cycle(size_t l, const at::Tensor& b, at::Tensor& x,
-                               bool zero_guess) const {
-  const Level& L = lv[l];
-  if (l + 1 == lv.size()) {
-    if (coarse_inv.defined()) {
-      if (zero_guess) {
-        x = at::matmul(coarse_inv, b);
-      } else {
-        x.add_(at::matmul(coarse_inv, detail::residual(L, b, x)));
-      }
-    } else {
-      detail::smooth(L, b, x, zero_guess, 10);
-    }
-    return;
+namespace {
+
+// A level of this hierarchy for the cycle: its smoother, its SpMV, P and R = Pᵀ (as stored).
+class LocalLevel final : public detail::CycleLevel {
+ public:
+  LocalLevel(const Level& L, const LevelStructure& S) : L_(L), S_(S) {}
+  void smooth(const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps) const override {
+    detail::smooth(L_, b, x, zero_guess, sweeps);
   }
-  bool zero = zero_guess;
-  if (opt.pre_sweeps > 0) {
-    detail::smooth(L, b, x, zero, opt.pre_sweeps);
-    zero = false;
+  at::Tensor residual(const at::Tensor& b, const at::Tensor& x) const override {
+    return detail::residual(L_, b, x);
   }
-  const LevelStructure& S = st[l];
-  auto r = zero ? b : detail::residual(L, b, x);
-  auto rc = dsla::detail::spmm(*S.pt, L.r_values, r);
-  at::Tensor xc;
-  cycle(l + 1, rc, xc, true);
-  if (opt.cycle == "W" && l + 2 < lv.size()) cycle(l + 1, rc, xc, false);
-  auto corr = dsla::detail::spmm(*S.p, L.p_values, xc);
-  if (zero) {
-    x = corr;
+  at::Tensor restrict_to_coarse(const at::Tensor& r) const override {
+    return dsla::detail::spmm(*S_.pt, L_.r_values, r);
+  }
+  at::Tensor prolong(const at::Tensor& xc) const override {
+    return dsla::detail::spmm(*S_.p, L_.p_values, xc);
+  }
+
+ private:
+  const Level& L_;
+  const LevelStructure& S_;
+};
+
+}  // namespace
+
+void AmgHierarchy::Impl::make_cycle_levels() {
+  cycle_levels.clear();
+  for (size_t l = 0; l + 1 < lv.size(); ++l)
+    cycle_levels.push_back(std::make_unique<LocalLevel>(lv[l], st[l]));
+}
+
+void AmgHierarchy::Impl::coarse_solve(const at::Tensor& b, at::Tensor& x, bool zero_guess) const {
+  const Level& C = lv.back();
+  if (!coarse_inv.defined()) {
+    detail::smooth(C, b, x, zero_guess, 10);
+  } else if (zero_guess) {
+    x = at::matmul(coarse_inv, b);
   } else {
-    x.add_(corr);
+    x.add_(at::matmul(coarse_inv, detail::residual(C, b, x)));
   }
-  if (opt.post_sweeps > 0) detail::smooth(L, b, x, false, opt.post_sweeps);
+}
+
+void AmgHierarchy::Impl::cycle(const at::Tensor& b, at::Tensor& x, bool zero_guess) const {
+  std::vector<const detail::CycleLevel*> levels;
+  levels.reserve(cycle_levels.size());
+  for (const auto& c : cycle_levels) levels.push_back(c.get());
+  detail::CycleShape shape{opt.pre_sweeps, opt.post_sweeps, opt.cycle == "W"};
+  detail::cycle(
+      levels,
+      [this](const at::Tensor& bc, at::Tensor& xc, bool zero) { coarse_solve(bc, xc, zero); },
+      shape, 0, b, x, zero_guess);
 }
 
 AmgHierarchy::AmgHierarchy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -241,7 +273,7 @@ AmgHierarchy::~AmgHierarchy() = default;
 std::shared_ptr<AmgHierarchy> AmgHierarchy::build(const SparseMatrix& A, const AmgOptions& opt) {
   auto t0 = Clock::now();
   validate_matrix(A);
-  validate_options(opt);
+  detail::validate_options(opt);
   auto impl = std::make_unique<Impl>();
   impl->opt = opt;
   impl->A = A.detach();
@@ -310,12 +342,12 @@ void AmgHierarchy::update(const SparseMatrix& A) {
 }
 
 void AmgHierarchy::cycle(const at::Tensor& b, at::Tensor& x, bool zero_guess) const {
-  impl_->cycle(0, b, x, zero_guess);
+  impl_->cycle(b, x, zero_guess);
 }
 
 at::Tensor AmgHierarchy::apply(const at::Tensor& r) const {
   at::Tensor x;
-  impl_->cycle(0, r, x, true);
+  impl_->cycle(r, x, true);
   return x;
 }
 

@@ -97,6 +97,15 @@ class Chebyshev final : public SmoothingPreconditioner {
     hermitian_ = hermitian;
     set_interval(estimate_spectrum(*op_, dinv_, opt_.power_iters, hermitian_));
   }
+  // A distributed AMG level's smoother: the operator's products, its inverse diagonal and its
+  // spectral estimate (shared with the prolongator damping), already computed.
+  Chebyshev(const SparseMatrix& shape, LinearOperatorPtr op, at::Tensor dinv,
+            const SpectrumEstimate& est, const Options& opt, bool hermitian)
+      : SmoothingPreconditioner(shape), opt_(opt), op_(std::move(op)) {
+    dinv_ = std::move(dinv);
+    hermitian_ = hermitian;
+    set_interval(est);
+  }
   // AMG's smoother: the level's inverse diagonal and spectral estimate, already computed.
   Chebyshev(const SparseMatrix& A, const Options& opt, at::Tensor dinv, const SpectrumEstimate& est,
             bool hermitian)
@@ -398,6 +407,65 @@ SmootherPtr make_chebyshev_smoother(const SparseMatrix& A, const at::Tensor& din
   opt.lambda_ratio = ratio;
   opt.estimate_lambda_min = false;  // a smoother damps the high end only
   return std::make_shared<Chebyshev>(A, opt, dinv, est, hermitian);
+}
+
+namespace {
+
+// x ← x + D⁻¹ (b − A x) with a given diagonal scaling and A's products from an operator: the
+// l1-Jacobi smoother of a distributed AMG level (inv = ω / Σ_j |a_ij| over every rank's columns).
+class OperatorJacobi final : public SmoothingPreconditioner {
+ public:
+  OperatorJacobi(const SparseMatrix& shape, LinearOperatorPtr op, at::Tensor inv)
+      : SmoothingPreconditioner(shape), op_(std::move(op)), inv_(std::move(inv)) {}
+  void apply(const at::Tensor& x, at::Tensor& y) const override {
+    check_apply(x, y, "l1_jacobi.apply");
+    at::mul_out(y, x, inv_);
+  }
+  void apply_adjoint(const at::Tensor& x, at::Tensor& y) const override {
+    check_apply(x, y, "l1_jacobi.apply_adjoint");
+    at::mul_out(y, x, inv_);
+  }
+  void smooth(const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps) const override {
+    for (int64_t s = 0; s < sweeps; ++s) {
+      if (zero_guess && s == 0) {
+        x = inv_ * b;
+        continue;
+      }
+      auto ax = at::empty_like(x);
+      op_->apply(x.contiguous(), ax);
+      x.add_(inv_ * (b - ax));
+    }
+  }
+  void update(const SparseMatrix&) override {
+    DSLA_CHECK_ARG(false, "A", "an operator's l1-Jacobi smoother is rebuilt, not updated");
+  }
+  bool is_symmetric() const override { return true; }
+  std::string name() const override { return "l1_jacobi"; }
+  std::shared_ptr<const Preconditioner> adjoint() const override { return shared_from_this(); }
+
+ private:
+  LinearOperatorPtr op_;
+  at::Tensor inv_;
+};
+
+}  // namespace
+
+SmootherPtr make_chebyshev_smoother(const SparseMatrix& shape, LinearOperatorPtr op,
+                                    const at::Tensor& dinv, const SpectrumEstimate& est,
+                                    int64_t degree, double ratio, bool hermitian) {
+  DSLA_CHECK_ARG(degree >= 1, "chebyshev_degree", "must be >= 1, got ", degree);
+  DSLA_CHECK_ARG(ratio > 1.0, "chebyshev_ratio", "must be > 1, got ", ratio);
+  Options opt;
+  opt.kind = "chebyshev";
+  opt.degree = degree;
+  opt.lambda_ratio = ratio;
+  opt.estimate_lambda_min = false;
+  return std::make_shared<Chebyshev>(shape, std::move(op), dinv, est, opt, hermitian);
+}
+
+SmootherPtr make_jacobi_smoother(const SparseMatrix& shape, LinearOperatorPtr op,
+                                 const at::Tensor& inv) {
+  return std::make_shared<OperatorJacobi>(shape, std::move(op), inv);
 }
 
 SmootherPtr make_l1_jacobi_smoother(const SparseMatrix& A, double omega) {

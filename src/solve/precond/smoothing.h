@@ -35,6 +35,15 @@ using SmootherPtr = std::shared_ptr<const SmoothingPreconditioner>;
 SmootherPtr make_chebyshev_smoother(const SparseMatrix& A, const at::Tensor& dinv,
                                     const SpectrumEstimate& est, int64_t degree, double ratio,
                                     bool hermitian);
+// The same smoother with A's products from an operator (a distributed level: `shape` is this
+// process's square diagonal block, the products and reductions are the operator's).
+SmootherPtr make_chebyshev_smoother(const SparseMatrix& shape, LinearOperatorPtr op,
+                                    const at::Tensor& dinv, const SpectrumEstimate& est,
+                                    int64_t degree, double ratio, bool hermitian);
+// x ← x + inv ∘ (b − A x) with A's products from an operator (inv [B, n, 1]: a distributed
+// level's l1-Jacobi scaling).
+SmootherPtr make_jacobi_smoother(const SparseMatrix& shape, LinearOperatorPtr op,
+                                 const at::Tensor& inv);
 // Multicolor symmetric Gauss–Seidel ("mc_sgs") or DILU ("dilu") as a smoother (multicolor.cpp):
 // symmetric for symmetric A, so pre/post sweeps keep an AMG cycle symmetric.
 SmootherPtr make_multicolor_smoother(const SparseMatrix& A, const std::string& kind);

@@ -1,0 +1,306 @@
+// A distributed AMG level (dist_level.h): setup of its operator, smoother and transfer to the next
+// level, and its part of the cycle.
+//
+// The products are local sparse products over compact column numberings — never a global-length
+// array. A's rows with their ghost columns form aloc [n, n + n_ghost]; the tentative prolongator's
+// rows for those columns (this rank's T, and T's ghost rows fetched from their owners) form
+// tstack over E1, the sorted global coarse ids they touch. Then
+//   P      = (I − ω/ρ D⁻¹ A) T     = S_loc · tstack           (this rank's rows of P, over E1)
+//   A P    = aloc · [P; P_ext]                              (P_ext: P's ghost rows, over E2)
+//   Pᵀ A P = Pᵀ · (A P)                                     (rows over E2: partly other ranks')
+// and each row of the last product goes to the rank owning that coarse row, which sums what it
+// receives (DistMatrix::from_local_coo the first time; a recorded scatter afterwards).
+#include "dist/amg/dist_level.h"
+
+#include <dsla/errors.h>
+
+#include <algorithm>
+
+#include "core/products.h"
+#include "core/spgemm.h"
+#include "dist/dist_internal.h"
+
+namespace dsla::dist::amg_detail {
+
+namespace ad = dsla::amg::detail;
+namespace pd = dsla::precond::detail;
+
+namespace {
+
+const auto kLongCpu = at::TensorOptions().dtype(at::kLong);
+
+at::Tensor values2d(const at::Tensor& v) {
+  auto d = v.detach();
+  return (d.dim() == 1 ? d.unsqueeze(0) : d).contiguous();
+}
+
+// A CSR pattern from entries sorted by (row, col): int64 row / col on `device`.
+PatternPtr csr_sorted(const at::Tensor& row, const at::Tensor& col, int64_t rows, int64_t cols) {
+  auto counts = at::bincount(row, {}, rows);
+  auto crow = at::cat({at::zeros({1}, row.options()), counts.cumsum(0)});
+  const auto dt = Pattern::index_dtype_for(rows, cols, col.numel());
+  return Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), rows, cols, false);
+}
+
+// Entries (row, col) in any order as a pattern; `order` receives the permutation that sorts them.
+PatternPtr csr_any(const at::Tensor& row, const at::Tensor& col, int64_t rows, int64_t cols,
+                   at::Tensor& order) {
+  order = at::argsort(row * std::max<int64_t>(cols, 1) + col);
+  return csr_sorted(row.index_select(0, order), col.index_select(0, order), rows, cols);
+}
+
+// Positions of `x` in the sorted `sorted` (every element present).
+at::Tensor position_in(const at::Tensor& sorted, const at::Tensor& x) {
+  return at::searchsorted(sorted, x);
+}
+
+// [B, nnz] values of the rows of (crow, col) — the pattern's row of each entry.
+at::Tensor entry_rows(const Pattern& p) {
+  return p.row().to(at::kLong);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- the operator and smoother
+
+void level_operator(DistLevel& L) {
+  const auto& A = L.A;
+  const int64_t n = A.n_owned(), ng = A.n_ghost(), ni = A.n_interior();
+  const auto& D = *A.diag().pattern();
+  const auto& O = *A.offd().pattern();
+  auto rows = at::cat({entry_rows(D), entry_rows(O) + ni});
+  auto cols = at::cat({D.col().to(at::kLong), O.col().to(at::kLong) + n});
+  L.aloc = csr_any(rows, cols, n, n + ng, L.aloc_src);
+  // The diagonal's position in every row (the diagonal block has it: checked by the caller).
+  auto keys = (rows * (n + ng) + cols).index_select(0, L.aloc_src);
+  auto diag_keys = at::arange(n, keys.options()) * (n + ng + 1);
+  L.aloc_diag = position_in(keys, diag_keys);
+  L.op = dist::detail::make_operator(A, false);
+}
+
+void level_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric) {
+  const auto& A = L.A;
+  const int64_t n = A.n_owned();
+  L.values = values2d(A.values()).index_select(1, L.aloc_src);
+  const int64_t B = L.values.size(0);
+  auto d = L.values.index_select(1, L.aloc_diag);
+  L.dinv = d.reciprocal().view({B, n, 1});
+  const bool finite = n == 0 || at::isfinite(L.dinv).all().item<bool>();
+  A.comm().agree(finite,
+                 "argument 'A': has a zero diagonal entry on this rank (AMG smoothers "
+                 "divide by the diagonal)");
+  L.spectrum = pd::estimate_spectrum(*L.op, L.dinv, std::max<int64_t>(2, opt.eig_iters), symmetric);
+  L.rho = L.spectrum.lmax.view({-1, 1, 1}).to(L.values.device(), L.values.scalar_type());
+  if (opt.smoother == "l1_jacobi") {
+    auto l1 = at::zeros({B, n}, L.values.options());
+    auto row = entry_rows(*L.aloc).to(L.values.device());
+    for (int64_t b = 0; b < B; ++b) l1.select(0, b).index_add_(0, row, L.values.select(0, b).abs());
+    L.smoother = pd::make_jacobi_smoother(A.diag(), L.op, (opt.jacobi_omega / l1).view({B, n, 1}));
+  } else {
+    L.smoother = pd::make_chebyshev_smoother(A.diag(), L.op, L.dinv, L.spectrum,
+                                             opt.chebyshev_degree, opt.chebyshev_ratio, symmetric);
+  }
+}
+
+// ---------------------------------------------------------------- the transfer
+
+bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool symmetric,
+                    DistMatrix& next, amg::AmgStats& stats) {
+  const auto& A = L.A;
+  const auto& C = A.comm();
+  const auto& plan = A.plan();
+  const auto dev = A.device();
+  const int64_t n = A.n_owned(), ng = A.n_ghost();
+  auto& S = L.st;
+  S.a = A.diag().pattern();
+  const int64_t m = S.nullspace.size(1);
+  // Aggregates inside this rank's diagonal block (decoupled: none crosses a rank boundary).
+  const std::string method =
+      opt.aggregation != "auto" ? opt.aggregation : (dev.is_cpu() ? "greedy" : "mis2");
+  if (n > 0) {
+    auto dv = values2d(A.diag().values())[0];
+    auto sg = ad::strength_graph(S.a, dv, theta, symmetric);
+    S.n_agg = ad::aggregate(sg, method, opt.seed, S.agg);
+  } else {
+    S.agg = at::empty({0}, at::TensorOptions().dtype(at::kLong).device(dev));
+    S.n_agg = 0;
+  }
+  S.unaggregated = n > 0 ? (S.agg < 0).sum().item<int64_t>() : 0;
+  const int64_t nc = S.n_agg * m;
+  auto counts = C.allgather(at::tensor({nc, n, S.unaggregated}, kLongCpu));  // [P, 3]
+  auto ncs = counts.select(1, 0).contiguous();
+  L.nc_global = ncs.sum().item<int64_t>();
+  L.c_off = ncs.narrow(0, 0, C.rank()).sum().item<int64_t>();
+  stats.levels.back().aggregates = L.nc_global / m;
+  stats.levels.back().unaggregated = counts.select(1, 2).sum().item<int64_t>();
+  if (L.nc_global == 0 || L.nc_global >= A.rows()) return false;
+
+  // Tentative prolongator: this rank's rows, then the ghost rows' from their owners.
+  ad::build_tentative(S);
+  auto tcrow = S.t->crow().to(at::kCPU, at::kLong);
+  auto tcol = S.t->col().to(at::kCPU, at::kLong) + L.c_off;
+  auto text = fetch_ghost_structure(plan, tcrow, tcol, dev);
+  auto text_v = fetch_ghost_values(plan, text, S.t_values);
+  L.e1 = std::get<0>(at::_unique(at::cat({at::arange(L.c_off, L.c_off + nc, kLongCpu), text.col}),
+                                 /*sorted=*/true));
+  {
+    auto crow = at::cat({tcrow, tcrow[-1] + text.crow.narrow(0, 1, ng)});
+    auto col = position_in(L.e1, at::cat({tcol, text.col}));
+    const auto dt = Pattern::index_dtype_for(n + ng, L.e1.numel(), col.numel());
+    L.tstack = Pattern::from_csr(crow.to(dev, dt), col.to(dev, dt).contiguous(), n + ng,
+                                 L.e1.numel(), false);
+    L.tstack_values = at::cat({S.t_values, text_v}, 1).contiguous();
+  }
+  // P's pattern over E1: that of S_loc · tstack (smoothed), or T's rows (unsmoothed).
+  const bool smoothed = opt.prolongation_omega > 0;
+  if (smoothed) {
+    L.p1 = dsla::detail::spgemm_pattern(L.aloc, L.tstack);
+  } else {
+    L.p1 = Pattern::from_csr(L.tstack->crow().narrow(0, 0, n + 1).contiguous(),
+                             L.tstack->col().narrow(0, 0, S.t->nnz()).contiguous(), n, L.e1.numel(),
+                             false);
+  }
+  // P's ghost rows (their structure, in global coarse ids), and E2.
+  auto p1crow = L.p1->crow().to(at::kCPU, at::kLong);
+  auto p1col_g = L.e1.index_select(0, L.p1->col().to(at::kCPU, at::kLong));
+  L.pext = fetch_ghost_structure(plan, p1crow, p1col_g, dev);
+  auto e2 = std::get<0>(at::_unique(at::cat({L.e1, L.pext.col}), /*sorted=*/true));
+  const int64_t w = e2.numel();
+  {
+    auto col2 = position_in(e2, p1col_g);
+    const auto dt = Pattern::index_dtype_for(n + ng, w, col2.numel() + L.pext.col.numel());
+    L.p2 = Pattern::from_csr(p1crow.to(dev, dt), col2.to(dev, dt).contiguous(), n, w, false);
+    auto crow = at::cat({p1crow, p1crow[-1] + L.pext.crow.narrow(0, 1, ng)});
+    auto col = at::cat({col2, position_in(e2, L.pext.col)});
+    L.pstack = Pattern::from_csr(crow.to(dev, dt), col.to(dev, dt).contiguous(), n + ng, w, false);
+  }
+  L.pt = L.p2->transpose();
+  L.pt_perm = L.p2->transpose_perm().to(at::kLong);
+  L.ap = dsla::detail::spgemm_pattern(L.aloc, L.pstack);
+  L.c = dsla::detail::spgemm_pattern(L.pt, L.ap);
+
+  // Rows of Pᵀ A P go to the owners of their coarse ids (contiguous: rank r owns
+  // [c_off_r, c_off_r + nc_r)).
+  auto c_row = e2.index_select(0, L.c->row().to(at::kCPU, at::kLong));
+  auto c_col = e2.index_select(0, L.c->col().to(at::kCPU, at::kLong));
+  auto bounds = ncs.cumsum(0);
+  auto owner = at::searchsorted(bounds, c_row, /*out_int32=*/false, /*right=*/true);
+  auto order = at::argsort(owner);  // stable enough: any order within an owner works
+  const int P = C.size();
+  auto per = at::bincount(owner, {}, P);
+  L.c_counts.assign(P, 0);
+  for (int r = 0; r < P; ++r) L.c_counts[r] = per[r].item<int64_t>();
+  L.c_send = order.to(dev);
+  auto got_row = C.alltoallv(c_row.index_select(0, order), L.c_counts);
+  auto got_col = C.alltoallv(c_col.index_select(0, order), L.c_counts);
+
+  // The next level: its structure from the received entries (values zero: transfer_numeric
+  // fills them), and where each received entry lands in its values().
+  const int64_t B = L.values.size(0);
+  auto zeros = at::zeros({B, got_row.numel()}, L.values.options());
+  next = DistMatrix::from_local_coo(C, got_row, got_col, A.is_batched() ? zeros : zeros[0],
+                                    {L.nc_global, L.nc_global},
+                                    at::arange(L.c_off, L.c_off + nc, kLongCpu));
+  {
+    auto g = dist::detail::global_coo(next);
+    auto key = (g.row - L.c_off) * L.nc_global + g.col;
+    auto srt = at::sort(key);
+    auto got_key = (got_row - L.c_off) * L.nc_global + got_col;
+    L.c_recv_pos = std::get<1>(srt).index_select(0, position_in(std::get<0>(srt), got_key)).to(dev);
+  }
+
+  // P for the cycle over the next level's distribution: owned coarse columns in its local
+  // order, the others through a halo plan of their own.
+  auto owned_next = next.owned().to(at::kCPU);
+  auto local_of = at::empty({nc}, kLongCpu);
+  local_of.index_put_({owned_next - L.c_off}, at::arange(nc, kLongCpu));
+  auto mine = (p1col_g >= L.c_off) & (p1col_g < L.c_off + nc);
+  auto ghost_ids = std::get<0>(at::_unique(p1col_g.index({~mine}), /*sorted=*/true));
+  L.pplan = build_plan(C, L.nc_global, owned_next, ghost_ids, dev);
+  auto g_sort = at::sort(L.pplan->ghost);
+  auto col_cyc = at::empty_like(p1col_g);
+  col_cyc.index_put_({mine}, local_of.index_select(0, p1col_g.index({mine}) - L.c_off));
+  col_cyc.index_put_({~mine},
+                     nc + std::get<1>(g_sort).index_select(
+                              0, position_in(std::get<0>(g_sort), p1col_g.index({~mine}))));
+  auto prow = entry_rows(*L.p1).to(at::kCPU);
+  at::Tensor perm;
+  L.pcyc = csr_any(prow.to(dev), col_cyc.to(dev), n, nc + L.pplan->n_ghost, perm);
+  L.pcyc_src = perm;
+  L.rcyc = L.pcyc->transpose();
+  L.rcyc_src = L.pcyc_src.index_select(0, L.pcyc->transpose_perm().to(at::kLong));
+
+  // The next level's near-nullspace, in its local order.
+  S.coarse_nullspace = S.coarse_nullspace.index_select(0, (owned_next - L.c_off).to(dev));
+  return true;
+}
+
+DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, const DistMatrix& next) {
+  const auto& A = L.A;
+  const int64_t B = L.values.size(0), n = A.n_owned();
+  // P = S_loc · tstack with S = I − (ω/ρ) D⁻¹ A on aloc's pattern (or T itself).
+  if (opt.prolongation_omega > 0) {
+    auto scale = (opt.prolongation_omega / L.rho).view({B, 1});
+    auto row = entry_rows(*L.aloc).to(L.values.device());
+    auto sv = -(scale * L.dinv.view({B, n}).index_select(1, row)) * L.values;
+    sv.index_add_(1, L.aloc_diag, at::ones({B, L.aloc_diag.numel()}, sv.options()));
+    L.p_values = dsla::detail::spgemm_values(L.aloc, sv, L.tstack, L.tstack_values);
+  } else {
+    L.p_values = L.st.t_values.expand({B, L.st.t->nnz()}).contiguous();
+  }
+  auto pext_v = fetch_ghost_values(A.plan(), L.pext, L.p_values);
+  auto ap = dsla::detail::spgemm_values(L.aloc, L.values, L.pstack,
+                                        at::cat({L.p_values, pext_v}, 1).contiguous());
+  auto ptv = L.p_values.index_select(1, L.pt_perm);
+  auto cv = dsla::detail::spgemm_values(L.pt, ptv, L.ap, ap);
+  // Each coarse row's pieces to its owner, summed there.
+  auto send = cv.index_select(1, L.c_send).t().contiguous();  // [nnz, B]
+  auto got = A.comm().alltoallv(send, L.c_counts);
+  auto vals = at::zeros({B, next.local_nnz()}, cv.options());
+  vals.index_add_(1, L.c_recv_pos, got.t());
+  L.pc_values = L.p_values.index_select(1, L.pcyc_src);
+  L.rc_values = L.p_values.index_select(1, L.rcyc_src);
+  return next.with_values(A.is_batched() ? vals : vals[0]);
+}
+
+// ---------------------------------------------------------------- the cycle
+
+void DistLevel::smooth(const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps) const {
+  smoother->smooth(b, x, zero_guess, sweeps);
+}
+
+at::Tensor DistLevel::residual(const at::Tensor& b, const at::Tensor& x) const {
+  const int64_t B = std::max(x.size(0), values.size(0));
+  auto ax = at::empty({B, A.n_owned(), x.size(2)}, x.options());
+  A.apply(x.expand({B, A.n_owned(), x.size(2)}).contiguous(), ax);
+  return b - ax;
+}
+
+at::Tensor DistLevel::prolong(const at::Tensor& xc) const {
+  const auto& p = *pplan;
+  const int64_t Bx = xc.size(0), k = xc.size(2);
+  auto send = xc.index_select(1, p.send_idx).permute({1, 0, 2}).contiguous();
+  auto recv = at::empty({p.n_ghost, Bx, k}, xc.options());
+  std::vector<Comm::Request> reqs;
+  exchange(p, send, p.send_ranks, p.send_off, recv, p.recv_ranks, p.recv_off, 24, reqs);
+  for (auto& r : reqs) p.comm.wait(r);
+  auto xe = at::cat({xc, recv.permute({1, 0, 2})}, 1).contiguous();
+  return dsla::detail::spmm(*pcyc, pc_values, xe);
+}
+
+at::Tensor DistLevel::restrict_to_coarse(const at::Tensor& r) const {
+  const auto& p = *pplan;
+  const int64_t nc = p.n_owned;
+  auto y = dsla::detail::spmm(*rcyc, rc_values, r.contiguous());  // [B, nc + n_ghost, k]
+  const int64_t B = y.size(0), k = y.size(2);
+  auto back = y.narrow(1, nc, p.n_ghost).permute({1, 0, 2}).contiguous();
+  auto got = at::empty({p.n_send(), B, k}, y.options());
+  std::vector<Comm::Request> reqs;
+  exchange(p, back, p.recv_ranks, p.recv_off, got, p.send_ranks, p.send_off, 25, reqs);
+  auto out = y.narrow(1, 0, nc).contiguous();
+  for (auto& q : reqs) p.comm.wait(q);
+  if (p.n_send() > 0) out.index_add_(1, p.send_idx, got.permute({1, 0, 2}));
+  return out;
+}
+
+}  // namespace dsla::dist::amg_detail

@@ -1,0 +1,80 @@
+// One distributed level of a DistAmg hierarchy (dist_amg.cpp): the level's operator and smoother,
+// its aggregates and tentative prolongator (inside this rank's diagonal block), the smoothed
+// prolongator with its halo plan over the next level's distribution, and the Galerkin product's
+// structure (kept for a numeric re-setup). Tensors on the matrix's device unless they say host.
+#pragma once
+
+#include <dsla/dist.h>
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <vector>
+
+#include "dist/amg/ghost_rows.h"
+#include "dist/halo_plan.h"
+#include "solve/amg/amg_internal.h"
+#include "solve/amg/cycle.h"
+
+namespace dsla::dist::amg_detail {
+
+struct DistLevel final : public amg::detail::CycleLevel {
+  DistMatrix A;
+  LinearOperatorPtr op;  // A over the distributed space
+  // A's rows with all their columns, [n, n + n_ghost] (the diagonal block's, then the ghosts'):
+  // the left factor of the local products; where its entries sit in A.values() and where its
+  // diagonal is.
+  PatternPtr aloc;
+  at::Tensor aloc_src, aloc_diag;  // int64
+  at::Tensor values;               // [B, nnz(aloc)]
+  at::Tensor dinv;                 // [B, n, 1]
+  precond::detail::SpectrumEstimate spectrum;
+  at::Tensor rho;  // [B, 1, 1]
+  precond::detail::SmootherPtr smoother;
+
+  // ---- with a next level
+  amg::detail::LevelStructure st;  // a = A.diag()'s pattern, agg, n_agg, nullspace, t, ...
+  int64_t c_off = 0;               // global id of this rank's first coarse row
+  int64_t nc_global = 0;
+  // [T; T of the ghost rows] over the coarse ids E1 (sorted global ids, host), fixed.
+  at::Tensor e1;
+  PatternPtr tstack;
+  at::Tensor tstack_values;  // [1, nnz]
+  // P (this rank's rows) over E1, then over E2 = E1 ∪ the columns of the ghost rows of P.
+  PatternPtr p1, p2;
+  GhostRows pext;      // P's ghost rows (structure in E2 ids after remapping)
+  PatternPtr pstack;   // [P; P_ext] over E2: [n + n_ghost, |E2|]
+  PatternPtr pt;       // (P over E2)ᵀ
+  at::Tensor pt_perm;  // int64: transpose_perm of p2
+  PatternPtr ap, c;    // A·[P; P_ext], Pᵀ A P over E2
+  at::Tensor c_send;   // int64 [nnz(c)]: c's entries in send order (by owner)
+  std::vector<int64_t> c_counts;
+  at::Tensor c_recv_pos;  // int64: position in the next level's values() of each received entry
+  at::Tensor p_values;    // [B, nnz(p1)]
+  // P and Pᵀ for the cycle over the next level's distribution: columns [owned (next level's
+  // local order) | ghosts of pplan].
+  std::shared_ptr<HaloPlan> pplan;
+  PatternPtr pcyc, rcyc;
+  at::Tensor pcyc_src, rcyc_src;  // int64 positions in p_values
+  at::Tensor pc_values, rc_values;
+
+  void smooth(const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps) const override;
+  at::Tensor residual(const at::Tensor& b, const at::Tensor& x) const override;
+  at::Tensor restrict_to_coarse(const at::Tensor& r) const override;
+  at::Tensor prolong(const at::Tensor& xc) const override;
+};
+
+// Pattern-level pieces of a level's operator (aloc, aloc_src, aloc_diag, op) from L.A.
+void level_operator(DistLevel& L);
+// Values, inverse diagonal, spectral estimate and smoother of L from L.A's values.
+void level_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric);
+// Aggregation and tentative prolongator (local), the smoothed prolongator's and the Galerkin
+// product's structures, and the next level's matrix. Returns false (nothing built) when the
+// aggregation does not reduce the global size. Collective.
+bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool symmetric,
+                    DistMatrix& next, amg::AmgStats& stats);
+// P's values and the next level's matrix values from L's current values (a numeric re-setup, or
+// the first after build_transfer). Collective.
+DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, const DistMatrix& next);
+
+}  // namespace dsla::dist::amg_detail
