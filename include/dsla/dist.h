@@ -352,12 +352,13 @@ class DistAmg : public std::enable_shared_from_this<DistAmg> {
 // The k smallest (opt.which "SA", the default) or largest ("LA") eigenpairs of a Hermitian
 // distributed matrix: LOBPCG over the distributed space (every Gram matrix an all-reduce, the
 // random start block drawn by global offset), preconditioner opt.precond "auto" (Jacobi when every
-// owned diagonal entry is positive), "jacobi" or "none". Returns the eigenvalues [k] ascending,
+// owned diagonal entry is positive), "jacobi", "amg" (one DistAmg cycle; with a shift, the inner
+// solves of a definite A − σI use it) or "none". Returns the eigenvalues [k] ascending,
 // the same on every rank, and this rank's rows of the eigenvectors [n_owned, k] (orthonormal
 // over all ranks; each column's sign is arbitrary). opt.X0: this rank's rows [n_owned, >= k].
 // Not differentiable here (python/dsla/distributed.py attaches ∂λ/∂values = u[row] conj(u[col])).
-// Collective; an argument error on one rank raises on every rank. "SM", "LM" and sigma need a
-// distributed shift-invert and raise.
+// Collective; an argument error on one rank raises on every rank. "SM" (σ = 0), "LM" and opt.sigma
+// run shift-invert LOBPCG (eigen::shift_invert) with a distributed inner solve (opt.solver).
 std::tuple<at::Tensor, at::Tensor> eigsh(const DistMatrix& A, int64_t k,
                                          const EigenOptions& opt = {}, EigenInfo* info = nullptr);
 

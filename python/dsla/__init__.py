@@ -54,7 +54,7 @@ from .io import read_mtx, read_mtx_info, write_mtx
 from .det import LogdetInfo, det, logdet, slogdet
 from .solve import BatchSolveInfo, Solver, SolveInfo, SolveWarning, solve
 from .plot import spy
-from .amg import AMG, amg, amg_solve
+from .amg import AMG, DistAMG, amg, amg_solve
 from .eigen import EigenInfo, EigenWarning, cond, eigs, eigsh, norm2, svds
 from .nonlinear import NonlinearInfo, NonlinearWarning, nonlinear_solve
 from .structure import (Component, color_rows, connected_components, detect_matrix_type,
@@ -81,7 +81,7 @@ __all__ = [
     "SolveError", "SingularMatrixError", "matmul", "add", "poisson2d",
     "poisson3d", "aniso2d", "convdiff2d", "random_spd", "random_sparse", "generate", "spy",
     "features", "det", "logdet", "slogdet", "LogdetInfo", "read_mtx", "read_mtx_info", "write_mtx",
-    "solve", "Solver", "SolveInfo", "BatchSolveInfo", "SolveWarning", "AMG", "amg", "amg_solve",
+    "solve", "Solver", "SolveInfo", "BatchSolveInfo", "SolveWarning", "AMG", "DistAMG", "amg", "amg_solve",
     "eigsh", "eigs", "svds", "norm2", "cond", "EigenInfo", "EigenWarning",
     "nonlinear_solve", "NonlinearInfo", "NonlinearWarning", "distributed",
     "connected_components", "color_rows", "split_components", "Component",

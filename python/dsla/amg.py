@@ -13,6 +13,12 @@ smoother ("chebyshev", "l1_jacobi", "mc_sgs" or "dilu": multicolor symmetric Gau
 DILU, parallel on GPUs; a level where DILU breaks down gets "mc_sgs"), chebyshev_degree (3), chebyshev_ratio (10),
 jacobi_omega, pre_sweeps, post_sweeps, cycle ("V"/"W"), eig_iters, near_nullspace ([n, m]
 tensor, e.g. rigid-body modes), seed, symmetric ("auto"/"yes"/"no").
+
+A :class:`dsla.distributed.DistTensor` gets a distributed hierarchy (:class:`DistAMG`): levels
+stay distributed while the global size is above gather_size (50000), aggregating inside each
+rank's rows, then the coarse level is gathered and its hierarchy replicated on every rank.
+    H = dsla.amg(A_dist)                              # collective, on every rank
+    x = dsla.solve(A_dist, b_owned, method="cg", M=H) # or precond="amg"
 """
 import torch
 
@@ -24,7 +30,7 @@ from .sparse_tensor import SparseTensor
 _OPTION_NAMES = ("strength_threshold", "strength_decay", "aggregation", "prolongation_omega",
                  "max_levels", "coarse_size", "smoother", "chebyshev_degree", "chebyshev_ratio",
                  "jacobi_omega", "pre_sweeps", "post_sweeps", "cycle", "eig_iters",
-                 "near_nullspace", "seed", "symmetric")
+                 "near_nullspace", "seed", "symmetric", "gather_size")
 
 
 def _matrix(A):
@@ -132,8 +138,116 @@ class AMG:
                 f"{s['operator_complexity']:.2f}, coarse={s['coarse_solver']})")
 
 
+class DistAMG:
+    """A distributed AMG hierarchy of a :class:`dsla.distributed.DistTensor` (``dsla.amg(A)``).
+
+    Every method is a collective: every rank calls it, in the same order. Vectors are this
+    rank's owned slices (``[n_owned]``, ``[n_owned, k]``, ``[B, n_owned(, k)]``). Usable as ``M``
+    in ``dsla.solve`` / ``dsla.distributed.solve`` (the cycle runs in C++, no Python per apply).
+    near_nullspace, when given, is this rank's rows ``[n_owned, m]``. Distributed levels smooth
+    with ``"chebyshev"`` (symmetric A) or ``"l1_jacobi"``."""
+
+    _is_distributed_amg = True
+
+    def __init__(self, A, **options):
+        if not getattr(A, "_is_distributed", False):
+            raise TypeError(f"dsla: argument 'A': expected a dsla.distributed.DistTensor, got "
+                            f"{type(A).__name__}")
+        self._A = A
+        self._options = _options(options)
+        self._dist_h = _C.dist_amg_setup(A._m, self._options)
+        _progress.report("amg setup", self)
+
+    def apply(self, r):
+        """``z = M⁻¹ r``: one cycle from zero on this rank's owned slice (``z`` has ``r``'s
+        shape)."""
+        r = torch.as_tensor(r)
+        n = self._A.n_owned
+        batched = self._A._m.is_batched
+        if r.dim() == 1:
+            return self._dist_h.apply(r.reshape(1, n, 1)).reshape(-1, n).squeeze(0)
+        if r.dim() == 2:
+            if batched and r.shape[1] == n and r.shape[0] == self._A._m.batch_size:
+                return self._dist_h.apply(r.unsqueeze(2).contiguous()).squeeze(2)
+            return self._dist_h.apply(r.unsqueeze(0).contiguous()).squeeze(0)
+        return self._dist_h.apply(r.contiguous())
+
+    __call__ = apply
+
+    def _apply_batched(self, r):
+        return self._dist_h.apply(r.contiguous())
+
+    _apply_batched_adjoint = _apply_batched
+
+    def update(self, A):
+        """New values on the same distributed pattern (``A.with_values(...)``): values and value
+        exchanges only."""
+        self._A = A
+        self._dist_h.update(A._m)
+        return self
+
+    def solve(self, b, rtol=1e-8, maxiter=None, return_info=False):
+        """AMG-preconditioned CG (GMRES for nonsymmetric A) with this hierarchy."""
+        from .distributed import solve
+        method = "cg" if self.is_symmetric else "gmres"
+        return solve(self._A, b, method=method, M=self, rtol=rtol, maxiter=maxiter,
+                     return_info=return_info)
+
+    def stats(self):
+        """Levels (global rows, nnz, aggregates: distributed ones first), operator / grid
+        complexity, setup times (this rank's), coarse solver."""
+        return self._dist_h.stats()
+
+    @property
+    def num_levels(self):
+        return self._dist_h.num_levels
+
+    @property
+    def num_distributed_levels(self):
+        return self._dist_h.num_distributed_levels
+
+    @property
+    def is_symmetric(self):
+        return self._dist_h.is_symmetric
+
+    @property
+    def coarse(self):
+        """The gathered level's one-device hierarchy (the same on every rank), as an AMG."""
+        h = AMG.__new__(AMG)
+        h._h = self._dist_h.coarse
+        h._A = None
+        h._options = self._options
+        h._adjoint = None
+        return h
+
+    def level_matrix(self, level):
+        """Level ``level``: a DistTensor while distributed (up to and including the gathered
+        level, ``num_distributed_levels``), a SparseTensor of the replicated hierarchy below."""
+        d = self.num_distributed_levels
+        if level <= d:
+            from .distributed import DistTensor
+            return DistTensor(self._dist_h.level_matrix(level), self._A._group)
+        return SparseTensor._wrap(self._dist_h.coarse.level_matrix(level - d))
+
+    def prolong(self, level, xc):
+        """``P xc`` of distributed level ``level`` (xc: the next level's owned slice [B, n, k])."""
+        return self._dist_h.prolong(level, torch.as_tensor(xc).contiguous())
+
+    def restrict(self, level, r):
+        """``Pᵀ r`` of distributed level ``level`` (r: this level's owned slice [B, n, k])."""
+        return self._dist_h.restrict(level, torch.as_tensor(r).contiguous())
+
+    def __repr__(self):
+        s = self.stats()
+        rows = " > ".join(str(l["rows"]) for l in s["levels"])
+        return (f"DistAMG(levels={s['num_levels']} ({self.num_distributed_levels} distributed): "
+                f"{rows}, operator_complexity={s['operator_complexity']:.2f})")
+
+
 def amg(A, **options):
-    """Build an AMG hierarchy (see :class:`AMG`)."""
+    """Build an AMG hierarchy (see :class:`AMG`; :class:`DistAMG` for a distributed A)."""
+    if getattr(A, "_is_distributed", False):
+        return DistAMG(A, **options)
     return AMG(A, **options)
 
 

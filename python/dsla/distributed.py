@@ -787,7 +787,9 @@ def _options(method, precond, rtol, atol, maxiter, restart, raise_on_failure, ca
         d["callback"] = callback
     if x0 is not None:
         d["x0"] = torch.as_tensor(x0)
-    if M is not None:
+    if M is not None and getattr(M, "_is_distributed_amg", False):
+        d["M"] = M._dist_h  # the C++ hierarchy: its cycle is a collective of its own
+    elif M is not None:
         from .solve import _as_callable
 
         # M acts on this rank's owned slices (n_owned x n_owned); it may communicate, since
@@ -876,7 +878,8 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     GMRES), ``"cg"``, ``"bicgstab"``, ``"gmres"``, ``"fgmres"``, ``"minres"``, ``"lsqr"``,
     ``"lsmr"``. precond: ``None``/``"auto"`` (Jacobi where the diagonal allows it), ``"none"``,
     ``"jacobi"``, ``"chebyshev"`` (the polynomial preconditioner across ranks: its spectral
-    estimate and products are collective; degree 3), ``"block_jacobi"`` (ILU(0) of each rank's
+    estimate and products are collective; degree 3), ``"amg"`` (distributed smoothed-aggregation
+    AMG with default options; ``M=dsla.amg(A, ...)`` for others), ``"block_jacobi"`` (ILU(0) of each rank's
     diagonal block, no communication) or
     ``"block_jacobi:<kind>"`` with any local kind (``ilu0``, ``ic0``, ``ssor``, ``sgs``,
     ``amg``, ...), ``"ras"`` / ``"ras:<kind>"`` (restricted additive Schwarz with overlap 1:
@@ -944,7 +947,8 @@ def eigsh(A, k=6, which="SA", precond=None, tol=1e-8, maxiter=None, block=None, 
     method / precond / rtol / maxiter overrides), the same algorithm as one process; the k eigenvalues nearest σ.
 
     precond: ``None``/``"auto"`` (Jacobi when every owned diagonal entry is positive),
-    ``"jacobi"`` or ``"none"``. X0: this rank's rows of a start block ``[n_owned, >= k]``
+    ``"jacobi"``, ``"amg"`` (one distributed AMG cycle per block; with sigma, the inner solves of
+    a definite ``A − σI`` use AMG) or ``"none"``. X0: this rank's rows of a start block ``[n_owned, >= k]``
     (default: random, drawn by global offset). Returns ``(values [k] ascending, the same on
     every rank; vectors [n_owned, k], this rank's rows, orthonormal over all ranks, each
     column's sign arbitrary)`` (+ info). The eigenvalues are differentiable in ``A.values``

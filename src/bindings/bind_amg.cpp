@@ -1,6 +1,7 @@
 // Bindings for algebraic multigrid: _C.AmgHierarchy, _C.amg_setup, _C.amg_solve. Options cross
 // as a dict built by python/dsla/amg.py.
 #include <dsla/amg.h>
+#include <dsla/dist.h>
 
 #include "bindings/registry.h"
 
@@ -50,6 +51,8 @@ AmgOptions amg_options(const py::dict& d) {
       o.seed = v.cast<uint64_t>();
     } else if (k == "symmetric") {
       o.symmetric = v.cast<std::string>();
+    } else if (k == "gather_size") {
+      o.gather_size = v.cast<int64_t>();
     } else {
       TORCH_CHECK_VALUE(false, "dsla: argument '", k, "': unknown AMG option");
     }
@@ -135,6 +138,54 @@ void bind(py::module_& m) {
       .def("aggregates", &AmgHierarchy::aggregates, py::arg("level"))
       .def("spectral_radius", &AmgHierarchy::spectral_radius, py::arg("level"))
       .def("near_nullspace", &AmgHierarchy::near_nullspace, py::arg("level"));
+
+  using dist::DistAmg;
+  py::class_<DistAmg, std::shared_ptr<DistAmg>>(m, "DistAmg")
+      .def(
+          "update",
+          [](DistAmg& h, const dist::DistMatrix& A) {
+            py::gil_scoped_release nogil;
+            h.update(A);
+          },
+          py::arg("A"))
+      .def(
+          "apply",
+          [](const DistAmg& h, const at::Tensor& r) {
+            py::gil_scoped_release nogil;
+            return h.apply(r);
+          },
+          py::arg("r"), "z = M⁻¹ r (one cycle from zero); r: [B, n_owned, k] (a collective)")
+      .def(
+          "prolong",
+          [](const DistAmg& h, int64_t l, const at::Tensor& xc) {
+            py::gil_scoped_release nogil;
+            return h.prolong(l, xc);
+          },
+          py::arg("level"), py::arg("xc"))
+      .def(
+          "restrict",
+          [](const DistAmg& h, int64_t l, const at::Tensor& r) {
+            py::gil_scoped_release nogil;
+            return h.restrict_to_coarse(l, r);
+          },
+          py::arg("level"), py::arg("r"))
+      .def("stats", [](const DistAmg& h) { return stats_dict(h.stats()); })
+      .def_property_readonly("num_levels", &DistAmg::num_levels)
+      .def_property_readonly("num_distributed_levels", &DistAmg::num_distributed_levels)
+      .def_property_readonly("is_symmetric", &DistAmg::is_symmetric)
+      .def("level_matrix", &DistAmg::level_matrix, py::arg("level"))
+      .def_property_readonly("coarse", [](const std::shared_ptr<DistAmg>& h) {
+        // Shares the DistAmg's ownership: the replicated hierarchy lives as long as it does.
+        return std::shared_ptr<AmgHierarchy>(h, const_cast<AmgHierarchy*>(&h->coarse()));
+      });
+  m.def(
+      "dist_amg_setup",
+      [](const dist::DistMatrix& A, const py::dict& options) {
+        auto o = amg_options(options);
+        py::gil_scoped_release nogil;
+        return DistAmg::build(A, o);
+      },
+      py::arg("A"), py::arg("options"));
 
   m.def(
       "amg_setup",

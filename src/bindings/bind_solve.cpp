@@ -1,6 +1,7 @@
 // Bindings for solves: _C.SolveInfo, _C.Solver, _C.solve. Options cross as a dict built by
 // python/dsla/solve.py; user preconditioners and callbacks are Python callables (the GIL is
 // released during solves and taken back to call them).
+#include <dsla/dist.h>
 #include <dsla/errors.h>
 #include <dsla/solve.h>
 
@@ -37,6 +38,11 @@ void add_python_preconditioner(SolveOptions& o, const py::dict& d, int64_t n, at
                                c10::Device device) {
   auto has = [&](const char* k) { return d.contains(k) && !d[k].is_none(); };
   if (!has("M")) return;
+  // A distributed AMG (dsla.amg of a DistTensor): its own collective operator, no Python call.
+  if (py::isinstance<dist::DistAmg>(d["M"])) {
+    o.M = d["M"].cast<std::shared_ptr<dist::DistAmg>>()->as_operator();
+    return;
+  }
   py::object adj = has("M_adjoint") ? py::object(d["M_adjoint"]) : py::none();
   o.M = python_operator(n, dtype, device, d["M"], adj);
 }

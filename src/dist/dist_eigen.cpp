@@ -63,12 +63,12 @@ std::tuple<at::Tensor, at::Tensor> eigsh(const DistMatrix& A, int64_t k, const E
                  sigma ? *sigma : 0.0);
   DSLA_CHECK_ARG(!opt.precond_op, "precond",
                  "an operator preconditioner is not available for distributed eigsh; use "
-                 "'auto', 'jacobi' or 'none'");
+                 "'auto', 'jacobi', 'amg' or 'none'");
   DSLA_CHECK_ARG(k >= 1 && k <= A.rows(), "k", "must be in [1, ", A.rows(), "], got ", k);
   DSLA_CHECK_ARG(opt.tol > 0, "tol", "must be > 0, got ", opt.tol);
   const std::string pc = opt.precond.empty() ? "auto" : opt.precond;
-  DSLA_CHECK_ARG(pc == "auto" || pc == "jacobi" || pc == "none", "precond",
-                 "distributed eigsh takes 'auto', 'jacobi' or 'none', got '", pc, "'");
+  DSLA_CHECK_ARG(pc == "auto" || pc == "jacobi" || pc == "amg" || pc == "none", "precond",
+                 "distributed eigsh takes 'auto', 'jacobi', 'amg' or 'none', got '", pc, "'");
   const int64_t n = A.n_owned();
   // X0: this rank's rows (agreed on: a wrong slice on one rank raises on all).
   at::Tensor X0;
@@ -88,8 +88,8 @@ std::tuple<at::Tensor, at::Tensor> eigsh(const DistMatrix& A, int64_t k, const E
                  "Hermitian matrix");
   bool pos = false, nz = false;
   detail::diagonal_facts(A, pos, nz);
-  DSLA_CHECK_ARG(pc != "jacobi" || pos, "precond",
-                 "'jacobi' needs a positive diagonal on every rank; use precond='none'");
+  DSLA_CHECK_ARG((pc != "jacobi" && pc != "amg") || pos, "precond", "'", pc,
+                 "' needs a positive diagonal on every rank; use precond='none'");
 
   eigen::LobpcgProblem P;
   P.n = n;
@@ -101,7 +101,13 @@ std::tuple<at::Tensor, at::Tensor> eigsh(const DistMatrix& A, int64_t k, const E
     op->apply(x3, y3);
     return y3.squeeze(0);
   };
-  if ((pc == "jacobi" || pc == "auto") && pos) {
+  if (pc == "amg" && !sigma) {
+    // One distributed AMG cycle per block (the hierarchy of A: SPD for the smallest pairs).
+    amg::AmgOptions ao;
+    ao.symmetric = "yes";
+    auto h = DistAmg::build(A, ao);
+    P.T = [h](const at::Tensor& R) { return h->apply(R.unsqueeze(0).contiguous()).squeeze(0); };
+  } else if ((pc == "jacobi" || pc == "auto") && pos) {
     at::Tensor dinv;
     if (n > 0) dinv = A.diag().diagonal().detach().reciprocal().unsqueeze(1);
     P.T = [dinv](const at::Tensor& R) { return dinv.defined() ? R * dinv : R.clone(); };
@@ -135,7 +141,9 @@ std::tuple<at::Tensor, at::Tensor> eigsh(const DistMatrix& A, int64_t k, const E
     const bool definite = gershgorin_lower(A) - s >= 0;
     SolveOptions so = opt.solver;
     if (so.method == Method::Auto) so.method = definite ? Method::CG : Method::MINRES;
-    if (so.precond.empty() || so.precond == "auto") so.precond = definite ? "jacobi" : "none";
+    // precond='amg' with a shift: the inner solves of a definite A − σI take the AMG.
+    if (so.precond.empty() || so.precond == "auto")
+      so.precond = definite ? (pc == "amg" ? "amg" : "jacobi") : "none";
     so.rtol = std::min(so.rtol, 1e-10);  // the outer residuals see the inner solve's error
     so.raise_on_failure = true;          // an inner solve that fails stops every rank
     so.warn = false;

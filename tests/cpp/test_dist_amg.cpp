@@ -94,8 +94,8 @@ TEST(DistAmg, OneRankEqualsTheOneProcessHierarchy) {
   DSLA_SKIP_WITHOUT_GLOO();
   // One rank owns every row in order: the same aggregates, prolongators, spectral estimates and
   // Galerkin products as one process, through the distributed code (levels distributed down to
-  // coarse_size, then the gathered coarsest level).
-  for (const auto& G : {dsla::poisson2d(32), dsla::poisson3d(10)}) {
+  // coarse_size, then the gathered coarsest level; aniso2d: the filtered smoothing operator).
+  for (const auto& G : {dsla::poisson2d(32), dsla::poisson3d(10), dsla::aniso2d(32)}) {
     const int64_t N = G.rows();
     AmgOptions o;
     o.symmetric = "yes";

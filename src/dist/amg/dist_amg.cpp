@@ -169,11 +169,11 @@ std::shared_ptr<DistAmg> DistAmg::build(const DistMatrix& A_in, const amg::AmgOp
     t1 = Clock::now();
     const double theta = opt.strength_threshold * std::pow(opt.strength_decay, double(l));
     DistMatrix next;
-    if (!amg_detail::build_transfer(*L, opt, theta, I.symmetric, next, I.stats)) {
+    if (!amg_detail::build_transfer(*L, opt, theta, I.symmetric, l == 0, next, I.stats)) {
       I.stats.levels.back().aggregates = 0;
       break;
     }
-    cur = amg_detail::transfer_numeric(*L, opt, next);
+    cur = amg_detail::transfer_numeric(*L, opt, I.symmetric, next);
     I.stats.t_rap += since(t1);
     ns = L->st.coarse_nullspace;
     I.levels.push_back(std::move(L));
@@ -235,7 +235,7 @@ void DistAmg::update(const DistMatrix& A_in) {
     s.t_smoother += since(t1);
     t1 = Clock::now();
     const DistMatrix& next = l + 1 < I.levels.size() ? I.levels[l + 1]->A : I.last;
-    cur = amg_detail::transfer_numeric(L, I.opt, next);
+    cur = amg_detail::transfer_numeric(L, I.opt, I.symmetric, next);
     s.t_rap += since(t1);
   }
   I.last = cur;

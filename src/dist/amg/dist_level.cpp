@@ -102,10 +102,63 @@ void level_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric) {
   }
 }
 
+// ---------------------------------------------------------------- the filter
+
+namespace {
+
+// Strong entries of aloc (|a_ij| >= θ sqrt(|a_ii a_jj|), a_jj of ghost columns from their
+// owners) and the diagonal: the filtered operator's pattern, when it drops at least 5 % of the
+// entries over all ranks (the rule of one process's build_filter).
+void build_filter(DistLevel& L, double theta) {
+  const auto& A = L.A;
+  const int64_t n = A.n_owned();
+  auto v = L.values[0];
+  auto d = v.index_select(0, L.aloc_diag).abs();  // [n]
+  auto dg = A.halo(d.view({1, n, 1}).to(v.scalar_type())).view({-1});
+  auto dall = at::cat({d, dg});
+  auto row = entry_rows(*L.aloc).to(v.device());
+  auto col = L.aloc->col().to(at::kLong);
+  auto av = v.abs();
+  auto keep = (row != col) & (av > 0);
+  if (theta > 0)
+    keep = keep & (av >= (d.index_select(0, row) * dall.index_select(0, col)).sqrt() * theta);
+  keep = keep | (row == col);
+  auto counts = at::tensor({L.aloc->nnz() - keep.sum().item<int64_t>(), L.aloc->nnz()}, kLongCpu);
+  A.comm().allreduce_sum_(counts);
+  if (counts[0].item<int64_t>() * 20 < counts[1].item<int64_t>()) return;
+  L.f_src = keep.nonzero().view(-1);
+  L.floc =
+      csr_sorted(row.index_select(0, L.f_src), col.index_select(0, L.f_src), n, L.aloc->cols());
+  auto fk = (row * L.aloc->cols() + col).index_select(0, L.f_src);
+  L.f_diag = position_in(fk, at::arange(n, fk.options()) * (L.aloc->cols() + 1));
+}
+
+// y = F x for the filtered operator over A's distribution (x's ghosts through A's halo); its
+// space is A's (the spectral estimate's reductions are global).
+class FilteredOperator final : public LinearOperator {
+ public:
+  FilteredOperator(const DistLevel& L, at::Tensor values) : L_(L), v_(std::move(values)) {}
+  int64_t rows() const override { return L_.A.n_owned(); }
+  int64_t cols() const override { return rows(); }
+  at::ScalarType dtype() const override { return L_.A.dtype(); }
+  c10::Device device() const override { return L_.A.device(); }
+  void apply(const at::Tensor& x, at::Tensor& y) const override {
+    auto xe = at::cat({x, L_.A.halo(x.contiguous())}, 1).contiguous();
+    dsla::detail::spmm(*L_.floc, v_, xe, y);
+  }
+  const VectorSpace& space() const override { return L_.op->space(); }
+
+ private:
+  const DistLevel& L_;
+  at::Tensor v_;
+};
+
+}  // namespace
+
 // ---------------------------------------------------------------- the transfer
 
 bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool symmetric,
-                    DistMatrix& next, amg::AmgStats& stats) {
+                    bool first_level, DistMatrix& next, amg::AmgStats& stats) {
   const auto& A = L.A;
   const auto& C = A.comm();
   const auto& plan = A.plan();
@@ -153,8 +206,11 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   }
   // P's pattern over E1: that of S_loc · tstack (smoothed), or T's rows (unsmoothed).
   const bool smoothed = opt.prolongation_omega > 0;
+  // The finest level smooths P with the filtered operator (as one process: on coarser levels the
+  // dropped entries are the Galerkin products' small couplings, not anisotropy).
+  if (smoothed && first_level) build_filter(L, theta);
   if (smoothed) {
-    L.p1 = dsla::detail::spgemm_pattern(L.aloc, L.tstack);
+    L.p1 = dsla::detail::spgemm_pattern(L.floc ? L.floc : L.aloc, L.tstack);
   } else {
     L.p1 = Pattern::from_csr(L.tstack->crow().narrow(0, 0, n + 1).contiguous(),
                              L.tstack->col().narrow(0, 0, S.t->nnz()).contiguous(), n, L.e1.numel(),
@@ -235,16 +291,40 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   return true;
 }
 
-DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, const DistMatrix& next) {
+DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric,
+                            const DistMatrix& next) {
   const auto& A = L.A;
   const int64_t B = L.values.size(0), n = A.n_owned();
-  // P = S_loc · tstack with S = I − (ω/ρ) D⁻¹ A on aloc's pattern (or T itself).
+  // P = S_loc · tstack with S = I − (ω/ρ) D⁻¹ F on F's pattern (F: the filtered operator, or
+  // aloc itself), or T itself.
   if (opt.prolongation_omega > 0) {
-    auto scale = (opt.prolongation_omega / L.rho).view({B, 1});
-    auto row = entry_rows(*L.aloc).to(L.values.device());
-    auto sv = -(scale * L.dinv.view({B, n}).index_select(1, row)) * L.values;
-    sv.index_add_(1, L.aloc_diag, at::ones({B, L.aloc_diag.numel()}, sv.options()));
-    L.p_values = dsla::detail::spgemm_values(L.aloc, sv, L.tstack, L.tstack_values);
+    at::Tensor fv = L.values, dinv = L.dinv, rho = L.rho, diag_pos = L.aloc_diag;
+    const auto& f = L.floc ? L.floc : L.aloc;
+    if (L.floc) {
+      // Weak entries lumped into the diagonal where that keeps its sign (build_filter's rule).
+      auto row_sums = [&](const Pattern& p, const at::Tensor& v) {
+        auto out = at::zeros({B, n}, v.options());
+        auto r = entry_rows(p).to(v.device());
+        for (int64_t b = 0; b < B; ++b) out.select(0, b).index_add_(0, r, v.select(0, b));
+        return out;
+      };
+      fv = L.values.index_select(1, L.f_src);
+      auto dropped = row_sums(*L.aloc, L.values) - row_sums(*L.floc, fv);
+      auto d = fv.index_select(1, L.f_diag);
+      auto lumped = d + dropped;
+      d = at::where(lumped * d > 0, lumped, d);
+      fv.index_copy_(1, L.f_diag, d);
+      dinv = d.reciprocal().view({B, n, 1});
+      FilteredOperator F(L, fv);
+      auto est = pd::estimate_spectrum(F, dinv, std::max<int64_t>(2, opt.eig_iters), symmetric);
+      rho = est.lmax.view({-1, 1, 1}).to(fv.device(), fv.scalar_type());
+      diag_pos = L.f_diag;
+    }
+    auto scale = (opt.prolongation_omega / rho).view({B, 1});
+    auto row = entry_rows(*f).to(fv.device());
+    auto sv = -(scale * dinv.view({B, n}).index_select(1, row)) * fv;
+    sv.index_add_(1, diag_pos, at::ones({B, diag_pos.numel()}, sv.options()));
+    L.p_values = dsla::detail::spgemm_values(f, sv, L.tstack, L.tstack_values);
   } else {
     L.p_values = L.st.t_values.expand({B, L.st.t->nnz()}).contiguous();
   }

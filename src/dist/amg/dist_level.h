@@ -34,7 +34,12 @@ struct DistLevel final : public amg::detail::CycleLevel {
 
   // ---- with a next level
   amg::detail::LevelStructure st;  // a = A.diag()'s pattern, agg, n_agg, nullspace, t, ...
-  int64_t c_off = 0;               // global id of this rank's first coarse row
+  // The filtered smoothing operator of the finest level (one process's build_filter, across
+  // ranks): aloc's diagonal and strong entries, weak ones lumped into the diagonal; undefined
+  // when it would drop under 5 % of the entries over all ranks (then A itself smooths P).
+  PatternPtr floc;
+  at::Tensor f_src, f_diag;  // int64: positions in aloc; the diagonal's in floc
+  int64_t c_off = 0;         // global id of this rank's first coarse row
   int64_t nc_global = 0;
   // [T; T of the ghost rows] over the coarse ids E1 (sorted global ids, host), fixed.
   at::Tensor e1;
@@ -72,9 +77,10 @@ void level_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric);
 // product's structures, and the next level's matrix. Returns false (nothing built) when the
 // aggregation does not reduce the global size. Collective.
 bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool symmetric,
-                    DistMatrix& next, amg::AmgStats& stats);
+                    bool first_level, DistMatrix& next, amg::AmgStats& stats);
 // P's values and the next level's matrix values from L's current values (a numeric re-setup, or
 // the first after build_transfer). Collective.
-DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, const DistMatrix& next);
+DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric,
+                            const DistMatrix& next);
 
 }  // namespace dsla::dist::amg_detail

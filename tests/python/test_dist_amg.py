@@ -1,0 +1,218 @@
+"""Distributed AMG (dsla.amg of a DistTensor, precond="amg" on distributed solves and eigsh) on
+P = 2, 3, 4 spawned Gloo processes, against one process: AMG-PCG iterations within the
+one-process count + 3 on poisson2d, poisson3d, aniso2d and the SPD matrices of ../shared/data,
+answers to the solver tolerance, gradients through a solve preconditioned by the distributed
+hierarchy against the one-process gradients, eigsh pairs against dense eigvalsh, the DistAMG
+object (levels, update, apply shapes, the replicated coarse hierarchy) and errors raised on
+every rank.
+"""
+import datetime
+import os
+
+import pytest
+import torch
+
+import dsla
+
+dist = pytest.importorskip("torch.distributed")
+mp = pytest.importorskip("torch.multiprocessing")
+
+pytestmark = pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(),
+                                reason="needs torch.distributed with Gloo")
+
+SPD_DATA = ["gr_30_30.mtx", "494_bus.mtx", "662_bus.mtx", "bcsstk08.mtx", "bcsstk09.mtx"]
+
+
+def _worker(rank, P, init, case, out, timeout):
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=P,
+                            timeout=datetime.timedelta(seconds=timeout))
+    try:
+        result = globals()[case](rank, P)
+        torch.save(result, os.path.join(out, f"rank{rank}.pt"))
+    finally:
+        dist.destroy_process_group()
+
+
+def _spawn(tmp_path, P, case, timeout=120):
+    init = "file://" + str(tmp_path / "rendezvous")
+    mp.spawn(_worker, args=(P, init, case, str(tmp_path), timeout), nprocs=P, join=True)
+    return [torch.load(tmp_path / f"rank{r}.pt") for r in range(P)]
+
+
+def _rel(a, b):
+    return float((a - b).norm() / b.norm())
+
+
+def _problems():
+    """(name, matrix, partition): grids in row blocks (subdomains of the grid); the real
+    matrices (whose row order says nothing of their graph: a power network's row blocks cut most
+    of its edges, and aggregates cannot cross ranks) through METIS, as a user would lay them
+    out."""
+    out = [("poisson2d:40", dsla.poisson2d(40), "contiguous"),
+           ("poisson3d:12", dsla.poisson3d(12), "contiguous"),
+           ("aniso2d:40", dsla.aniso2d(40), "contiguous")]
+    data = os.environ.get("DSLA_DATA_DIR", "")
+    if not dsla.features.get("metis"):
+        return out
+    for name in SPD_DATA:
+        path = os.path.join(data, name)
+        if os.path.exists(path):
+            out.append((name, dsla.read_mtx(path, dtype=torch.float64), "metis"))
+    return out
+
+
+def case_pcg(rank, P):
+    its = {}
+    for name, G, partition in _problems():
+        n = G.shape[0]
+        b = torch.ones(n, dtype=torch.float64)
+        # The one-process hierarchy coarsened as far (coarse_size = the gathering size), so the
+        # comparison is of the distributed levels, not of a bigger direct coarse solve.
+        gs = max(50, n // 20)
+        ref, ref_info = dsla.solve(G, b, method="cg", M=dsla.amg(G, coarse_size=gs), rtol=1e-8,
+                                   maxiter=2000, return_info=True)
+        A = dsla.distributed.from_global(G, partition=partition)
+        H = dsla.amg(A, gather_size=gs, coarse_size=gs)
+        assert isinstance(H, dsla.DistAMG) and H.num_distributed_levels >= 1, (name, H)
+        x, info = dsla.solve(A, b[A.owned], method="cg", M=H, rtol=1e-8, maxiter=2000,
+                             return_info=True)
+        assert info.converged and info.preconditioner == "amg", (name, info)
+        assert info.iterations <= ref_info.iterations + 3, (name, info.iterations,
+                                                            ref_info.iterations)
+        assert _rel(A.gather(x), ref) < 1e-6, (name, _rel(A.gather(x), ref))
+        its[name] = (info.iterations, ref_info.iterations)
+    return its
+
+
+def case_api(rank, P):
+    G = dsla.poisson2d(24)
+    n = G.shape[0]
+    A = dsla.distributed.from_global(G)
+    H = dsla.amg(A, gather_size=40)
+    s = H.stats()
+    assert s["num_levels"] == H.num_levels >= H.num_distributed_levels + 1
+    assert s["levels"][0]["rows"] == n and s["operator_complexity"] > 1
+    assert [l["rows"] for l in s["levels"]] == sorted([l["rows"] for l in s["levels"]],
+                                                      reverse=True)
+    assert isinstance(H.level_matrix(0), dsla.distributed.DistTensor)
+    assert H.level_matrix(H.num_distributed_levels).shape[0] <= 40
+    # Below the gathered level, the replicated hierarchy's levels (SparseTensors).
+    H2 = dsla.amg(A, gather_size=100, coarse_size=10)
+    assert H2.num_distributed_levels >= 1 and H2.coarse.num_levels >= 2
+    assert isinstance(H2.level_matrix(H2.num_levels - 1), dsla.SparseTensor)
+    assert H2.level_matrix(H2.num_levels - 1).shape[0] <= 10
+    assert "distributed" in repr(H)
+    r = torch.cos(torch.arange(n, dtype=torch.float64))[A.owned]
+    z = H(r)
+    assert z.shape == r.shape
+    z2 = H(torch.stack([r, 2 * r], 1))
+    assert z2.shape == (A.n_owned, 2) and torch.allclose(z2[:, 1], 2 * z, atol=1e-12)
+    # Symmetric: ⟨M r, s⟩ = ⟨r, M s⟩ over all ranks.
+    s_ = torch.sin(torch.arange(n, dtype=torch.float64))[A.owned]
+    lhs = dsla.distributed.global_sum(H(r) @ s_)
+    rhs = dsla.distributed.global_sum(r @ H(s_))
+    assert H.is_symmetric and abs(float(lhs - rhs)) < 1e-10 * abs(float(rhs))
+    # Transfers: ⟨Pᵀ v, w⟩ = ⟨v, P w⟩.
+    nc = H.level_matrix(1).n_owned
+    w = torch.randn(1, nc, 1, dtype=torch.float64)
+    v = torch.randn(1, A.n_owned, 1, dtype=torch.float64)
+    a = dsla.distributed.global_sum((H.restrict(0, v) * w).sum())
+    b = dsla.distributed.global_sum((v * H.prolong(0, w)).sum())
+    assert abs(float(a - b)) < 1e-10 * max(1.0, abs(float(b)))
+    # update: values doubled -> M⁻¹ halved (aggregates kept).
+    H.update(A.with_values(A.values * 2))
+    assert H.stats()["numeric_only"]
+    assert torch.allclose(H(r), z / 2, rtol=1e-10, atol=1e-13)
+    # The replicated coarse hierarchy is an AMG of the gathered level, the same on every rank.
+    C = H.coarse
+    assert C.num_levels == H.num_levels - H.num_distributed_levels
+    # precond="amg" inside a prepared solver, refactor updates the hierarchy.
+    S = dsla.Solver(A, method="cg", precond="amg", rtol=1e-10)
+    assert S.preconditioner == "amg"
+    b = torch.ones(n, dtype=torch.float64)
+    x1 = S.solve(b[A.owned])
+    S.refactor(A.values.detach() * 4)
+    x2 = S.solve(b[A.owned])
+    assert _rel(x2, x1 / 4) < 1e-8
+    # A distributed AMG solve on its own.
+    x3 = H.solve(b[A.owned], rtol=1e-10)
+    assert _rel(A.gather(x3), dsla.solve(G * 2, b, rtol=1e-12)) < 1e-8
+    return True
+
+
+def case_gradients(rank, P):
+    G = dsla.poisson2d(16)
+    n = G.shape[0]
+    b = torch.cos(torch.arange(n, dtype=torch.float64)) + 2
+    w = torch.sin(torch.arange(n, dtype=torch.float64))
+    G1 = G.detach().requires_grad_()
+    b1 = b.clone().requires_grad_()
+    x1 = dsla.solve(G1, b1, method="cg", precond="amg", rtol=1e-12)
+    (w * x1).sum().backward()
+    Gd = G.detach().requires_grad_()
+    bd = b.clone().requires_grad_()
+    A = dsla.distributed.from_global(Gd)
+    H = dsla.amg(A, gather_size=30)
+    x = dsla.solve(A, bd[A.owned], method="cg", M=H, rtol=1e-12)
+    dsla.distributed.global_sum(w[A.owned] * x).backward()
+    gv, gb = Gd.values.grad.clone(), bd.grad.clone()
+    dist.all_reduce(gv)
+    dist.all_reduce(gb)
+    assert torch.allclose(gv, G1.values.grad, rtol=1e-7, atol=1e-9), (gv - G1.values.grad).abs().max()
+    assert torch.allclose(gb, b1.grad, rtol=1e-7, atol=1e-9)
+    return True
+
+
+def case_eigsh(rank, P):
+    G = dsla.poisson2d(20)
+    wd = torch.linalg.eigvalsh(G.to_dense())
+    A = dsla.distributed.from_global(G)
+    lam, U, info = dsla.eigsh(A, 4, which="SA", precond="amg", tol=1e-9, return_info=True)
+    assert torch.allclose(lam, wd[:4], rtol=1e-8, atol=1e-8), (lam, wd[:4])
+    lam_j, _, info_j = dsla.eigsh(A, 4, which="SA", precond="jacobi", tol=1e-9,
+                                  return_info=True)
+    assert info.iterations <= info_j.iterations, (info.iterations, info_j.iterations)
+    # With a shift: the inner solves of A − σI (definite below λmin) take the AMG.
+    lam_s = dsla.eigsh(A, 2, sigma=-0.5, precond="amg", tol=1e-9)[0]
+    assert torch.allclose(lam_s, wd[:2], rtol=1e-8, atol=1e-8)
+    return info.iterations, info_j.iterations
+
+
+def case_errors(rank, P):
+    G = dsla.poisson2d(12)
+    A = dsla.distributed.from_global(G)
+    with pytest.raises(ValueError, match="distributed levels smooth with"):
+        dsla.amg(A, gather_size=10, smoother="mc_sgs")
+    with pytest.raises(ValueError, match="unknown AMG option"):
+        dsla.amg(A, gather=10)
+    with pytest.raises(ValueError, match="near_nullspace"):
+        dsla.amg(A, near_nullspace=torch.ones(A.n_owned + rank, 1, dtype=torch.float64))
+    with pytest.raises(TypeError, match="DistTensor"):
+        dsla.DistAMG(G)
+    return True
+
+
+@pytest.mark.parametrize("P", [2, 3, 4])
+def test_amg_pcg_within_three_iterations_of_one_process(tmp_path, P):
+    out = _spawn(tmp_path, P, "case_pcg")
+    assert all(o == out[0] for o in out)  # the same iterations on every rank
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_dist_amg_object(tmp_path, P):
+    assert all(_spawn(tmp_path, P, "case_api"))
+
+
+def test_gradients_through_dist_amg_pcg(tmp_path):
+    assert all(_spawn(tmp_path, 2, "case_gradients"))
+
+
+def test_eigsh_with_amg(tmp_path):
+    out = _spawn(tmp_path, 2, "case_eigsh")
+    assert out[0] == out[1]
+
+
+def test_errors_on_every_rank(tmp_path):
+    assert all(_spawn(tmp_path, 2, "case_errors"))
