@@ -25,9 +25,13 @@ double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// [B, n, k] owned slices -> [B, N, k] on every rank (rows in global order).
-at::Tensor gather3(const DistMatrix& A, const at::Tensor& x3) {
-  return A.gather(x3.permute({1, 0, 2}).contiguous()).permute({1, 0, 2}).contiguous();
+// [B, n, k] owned slices -> [B, N, k] on every rank (rows in global order); `ids` is every
+// rank's owned ids in rank order (all-gathered once at setup), so a cycle gathers values only.
+at::Tensor gather3(const Comm& C, const at::Tensor& ids, const at::Tensor& x3) {
+  auto all = C.allgatherv(x3.permute({1, 0, 2}).contiguous());  // [N, B, k], rank order
+  auto out = at::empty_like(all);
+  out.index_copy_(0, ids, all);
+  return out.permute({1, 0, 2}).contiguous();
 }
 
 }  // namespace
@@ -39,18 +43,20 @@ struct DistAmg::Impl {
   std::vector<std::unique_ptr<DistLevel>> levels;  // levels with a distributed transfer
   DistMatrix last;                                 // the gathered level
   at::Tensor last_owned;                           // its owned ids on the device
+  at::Tensor last_ids;  // every rank's owned ids of `last`, in rank order, on the device
   amg::AmgHierarchyPtr coarse;
   amg::AmgStats stats;
   std::vector<const ad::CycleLevel*> cycle_levels;
 
   void gather_coarse(bool first);
   void coarse_solve(const at::Tensor& b, at::Tensor& x, bool zero_guess) const {
-    auto bg = gather3(last, b);
+    const auto& C = last.comm();
+    auto bg = gather3(C, last_ids, b);
     at::Tensor xg;
     if (zero_guess) {
       xg = coarse->apply(bg);
     } else {
-      xg = gather3(last, x);
+      xg = gather3(C, last_ids, x);
       coarse->cycle(bg, xg, false);
     }
     x = xg.index_select(1, last_owned).contiguous();
@@ -70,6 +76,7 @@ void DistAmg::Impl::gather_coarse(bool first) {
     copt.symmetric = symmetric ? "yes" : "no";
     coarse = amg::AmgHierarchy::build(G, copt);
     last_owned = last.owned().to(last.device());
+    last_ids = last.comm().allgatherv(last.owned()).to(last.device());
   } else {
     coarse->update(G);
   }
