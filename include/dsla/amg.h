@@ -84,8 +84,12 @@ struct AmgStats {
 
 class AmgHierarchy {
  public:
-  // Builds the hierarchy for square A (full nonzero diagonal), on A's device.
-  static std::shared_ptr<AmgHierarchy> build(const SparseMatrix& A, const AmgOptions& opt = {});
+  // Builds the hierarchy for square A (full nonzero diagonal), on A's device. level_offset: the
+  // index of A's level in a larger hierarchy (the replicated part of a dist::DistAmg): the
+  // strength threshold's decay and the finest level's filtered smoothing operator count from it,
+  // so the levels are the ones a single hierarchy would have built.
+  static std::shared_ptr<AmgHierarchy> build(const SparseMatrix& A, const AmgOptions& opt = {},
+                                             int64_t level_offset = 0);
   // Same pattern as the A given to build(), new values: numeric re-setup only.
   void update(const SparseMatrix& A);
 

@@ -99,20 +99,25 @@ TEST(DistAmg, OneRankEqualsTheOneProcessHierarchy) {
     const int64_t N = G.rows();
     AmgOptions o;
     o.symmetric = "yes";
-    o.coarse_size = o.gather_size = 60;
+    o.coarse_size = 60;
     auto H = dsla::amg::AmgHierarchy::build(G, o);
     auto r = at::randn({1, N, 1}, at::kDouble);
     auto ref = H->apply(r);
-    run_ranks(1, [&](const Comm& c) {
-      auto A = from_global(c, G, at::zeros({N}, at::kLong));
-      auto h = DistAmg::build(A, o);
-      EXPECT_EQ(h->num_levels(), H->num_levels());
-      EXPECT_EQ(h->num_distributed_levels(), H->num_levels() - 1);
-      for (int64_t l = 0; l < h->num_distributed_levels(); ++l)
-        EXPECT_EQ(h->stats().levels[l].nnz, H->stats().levels[l].nnz);
-      EXPECT_TRUE(at::allclose(h->apply(r), ref, 1e-9, 1e-12))
-          << (h->apply(r) - ref).abs().max().item<double>();
-    });
+    // Gathered at the coarsest level, or higher up (the replicated part goes on coarsening with
+    // the levels' strength thresholds).
+    for (int64_t gather : {int64_t(60), int64_t(400)}) {
+      o.gather_size = gather;
+      run_ranks(1, [&](const Comm& c) {
+        auto A = from_global(c, G, at::zeros({N}, at::kLong));
+        auto h = DistAmg::build(A, o);
+        EXPECT_EQ(h->num_levels(), H->num_levels());
+        EXPECT_GE(h->num_distributed_levels(), 1);
+        for (int64_t l = 0; l < h->num_levels(); ++l)
+          EXPECT_EQ(h->stats().levels[l].nnz, H->stats().levels[l].nnz);
+        EXPECT_TRUE(at::allclose(h->apply(r), ref, 1e-9, 1e-12))
+            << (h->apply(r) - ref).abs().max().item<double>();
+      });
+    }
   }
 }
 

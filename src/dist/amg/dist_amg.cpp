@@ -74,7 +74,7 @@ void DistAmg::Impl::gather_coarse(bool first) {
     copt.near_nullspace = ns.defined() ? last.gather(ns.contiguous()) : at::Tensor();
     copt.max_levels = std::max<int64_t>(1, opt.max_levels - static_cast<int64_t>(levels.size()));
     copt.symmetric = symmetric ? "yes" : "no";
-    coarse = amg::AmgHierarchy::build(G, copt);
+    coarse = amg::AmgHierarchy::build(G, copt, static_cast<int64_t>(levels.size()));
     last_owned = last.owned().to(last.device());
     last_ids = last.comm().allgatherv(last.owned()).to(last.device());
   } else {

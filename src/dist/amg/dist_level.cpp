@@ -189,19 +189,21 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   if (L.nc_global == 0 || L.nc_global >= A.rows()) return false;
 
   // Tentative prolongator: this rank's rows, then the ghost rows' from their owners.
+  // The index work stays on the matrix's device (a GPU sorts millions of ids in microseconds,
+  // one host thread in a second); only per-rank counts cross to the host.
+  const auto Ld = at::TensorOptions().dtype(at::kLong).device(dev);
   ad::build_tentative(S);
-  auto tcrow = S.t->crow().to(at::kCPU, at::kLong);
-  auto tcol = S.t->col().to(at::kCPU, at::kLong) + L.c_off;
+  auto tcrow = S.t->crow().to(at::kLong);
+  auto tcol = S.t->col().to(at::kLong) + L.c_off;
   auto text = fetch_ghost_structure(plan, tcrow, tcol, dev);
   auto text_v = fetch_ghost_values(plan, text, S.t_values);
-  L.e1 = std::get<0>(at::_unique(at::cat({at::arange(L.c_off, L.c_off + nc, kLongCpu), text.col}),
-                                 /*sorted=*/true));
+  L.e1 = std::get<0>(
+      at::_unique(at::cat({at::arange(L.c_off, L.c_off + nc, Ld), text.col}), /*sorted=*/true));
   {
     auto crow = at::cat({tcrow, tcrow[-1] + text.crow.narrow(0, 1, ng)});
     auto col = position_in(L.e1, at::cat({tcol, text.col}));
     const auto dt = Pattern::index_dtype_for(n + ng, L.e1.numel(), col.numel());
-    L.tstack = Pattern::from_csr(crow.to(dev, dt), col.to(dev, dt).contiguous(), n + ng,
-                                 L.e1.numel(), false);
+    L.tstack = Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), n + ng, L.e1.numel(), false);
     L.tstack_values = at::cat({S.t_values, text_v}, 1).contiguous();
   }
   // P's pattern over E1: that of S_loc · tstack (smoothed), or T's rows (unsmoothed).
@@ -217,18 +219,18 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
                              false);
   }
   // P's ghost rows (their structure, in global coarse ids), and E2.
-  auto p1crow = L.p1->crow().to(at::kCPU, at::kLong);
-  auto p1col_g = L.e1.index_select(0, L.p1->col().to(at::kCPU, at::kLong));
+  auto p1crow = L.p1->crow().to(at::kLong);
+  auto p1col_g = L.e1.index_select(0, L.p1->col().to(at::kLong));
   L.pext = fetch_ghost_structure(plan, p1crow, p1col_g, dev);
   auto e2 = std::get<0>(at::_unique(at::cat({L.e1, L.pext.col}), /*sorted=*/true));
   const int64_t w = e2.numel();
   {
     auto col2 = position_in(e2, p1col_g);
     const auto dt = Pattern::index_dtype_for(n + ng, w, col2.numel() + L.pext.col.numel());
-    L.p2 = Pattern::from_csr(p1crow.to(dev, dt), col2.to(dev, dt).contiguous(), n, w, false);
+    L.p2 = Pattern::from_csr(p1crow.to(dt), col2.to(dt).contiguous(), n, w, false);
     auto crow = at::cat({p1crow, p1crow[-1] + L.pext.crow.narrow(0, 1, ng)});
     auto col = at::cat({col2, position_in(e2, L.pext.col)});
-    L.pstack = Pattern::from_csr(crow.to(dev, dt), col.to(dev, dt).contiguous(), n + ng, w, false);
+    L.pstack = Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), n + ng, w, false);
   }
   L.pt = L.p2->transpose();
   L.pt_perm = L.p2->transpose_perm().to(at::kLong);
@@ -237,16 +239,16 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
 
   // Rows of Pᵀ A P go to the owners of their coarse ids (contiguous: rank r owns
   // [c_off_r, c_off_r + nc_r)).
-  auto c_row = e2.index_select(0, L.c->row().to(at::kCPU, at::kLong));
-  auto c_col = e2.index_select(0, L.c->col().to(at::kCPU, at::kLong));
-  auto bounds = ncs.cumsum(0);
+  auto c_row = e2.index_select(0, L.c->row().to(at::kLong));
+  auto c_col = e2.index_select(0, L.c->col().to(at::kLong));
+  auto bounds = ncs.cumsum(0).to(dev);
   auto owner = at::searchsorted(bounds, c_row, /*out_int32=*/false, /*right=*/true);
   auto order = at::argsort(owner);  // stable enough: any order within an owner works
   const int P = C.size();
-  auto per = at::bincount(owner, {}, P);
+  auto per = at::bincount(owner, {}, P).cpu();
   L.c_counts.assign(P, 0);
   for (int r = 0; r < P; ++r) L.c_counts[r] = per[r].item<int64_t>();
-  L.c_send = order.to(dev);
+  L.c_send = order;
   auto got_row = C.alltoallv(c_row.index_select(0, order), L.c_counts);
   auto got_col = C.alltoallv(c_col.index_select(0, order), L.c_counts);
 
@@ -259,35 +261,35 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
                                     at::arange(L.c_off, L.c_off + nc, kLongCpu));
   {
     auto g = dist::detail::global_coo(next);
-    auto key = (g.row - L.c_off) * L.nc_global + g.col;
+    auto key = ((g.row - L.c_off) * L.nc_global + g.col).to(dev);
     auto srt = at::sort(key);
-    auto got_key = (got_row - L.c_off) * L.nc_global + got_col;
-    L.c_recv_pos = std::get<1>(srt).index_select(0, position_in(std::get<0>(srt), got_key)).to(dev);
+    auto got_key = ((got_row - L.c_off) * L.nc_global + got_col).to(dev);
+    L.c_recv_pos = std::get<1>(srt).index_select(0, position_in(std::get<0>(srt), got_key));
   }
 
   // P for the cycle over the next level's distribution: owned coarse columns in its local
   // order, the others through a halo plan of their own.
-  auto owned_next = next.owned().to(at::kCPU);
-  auto local_of = at::empty({nc}, kLongCpu);
-  local_of.index_put_({owned_next - L.c_off}, at::arange(nc, kLongCpu));
+  auto owned_next = next.owned().to(dev);
+  auto local_of = at::empty({nc}, Ld);
+  local_of.index_put_({owned_next - L.c_off}, at::arange(nc, Ld));
   auto mine = (p1col_g >= L.c_off) & (p1col_g < L.c_off + nc);
   auto ghost_ids = std::get<0>(at::_unique(p1col_g.index({~mine}), /*sorted=*/true));
   L.pplan = build_plan(C, L.nc_global, owned_next, ghost_ids, dev);
-  auto g_sort = at::sort(L.pplan->ghost);
+  auto g_sort = at::sort(L.pplan->ghost.to(dev));
   auto col_cyc = at::empty_like(p1col_g);
   col_cyc.index_put_({mine}, local_of.index_select(0, p1col_g.index({mine}) - L.c_off));
   col_cyc.index_put_({~mine},
                      nc + std::get<1>(g_sort).index_select(
                               0, position_in(std::get<0>(g_sort), p1col_g.index({~mine}))));
-  auto prow = entry_rows(*L.p1).to(at::kCPU);
+  auto prow = entry_rows(*L.p1);
   at::Tensor perm;
-  L.pcyc = csr_any(prow.to(dev), col_cyc.to(dev), n, nc + L.pplan->n_ghost, perm);
+  L.pcyc = csr_any(prow, col_cyc, n, nc + L.pplan->n_ghost, perm);
   L.pcyc_src = perm;
   L.rcyc = L.pcyc->transpose();
   L.rcyc_src = L.pcyc_src.index_select(0, L.pcyc->transpose_perm().to(at::kLong));
 
   // The next level's near-nullspace, in its local order.
-  S.coarse_nullspace = S.coarse_nullspace.index_select(0, (owned_next - L.c_off).to(dev));
+  S.coarse_nullspace = S.coarse_nullspace.index_select(0, owned_next - L.c_off);
   return true;
 }
 

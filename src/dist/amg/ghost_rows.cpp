@@ -6,26 +6,24 @@ namespace dsla::dist::amg_detail {
 namespace {
 
 // Entry offsets of the blocks of a row exchange: block i holds rows [row_off[i], row_off[i+1])
-// of `lengths`.
+// of `lengths` (on any device; the offsets come to the host, one small copy).
 std::vector<int64_t> entry_offsets(const at::Tensor& lengths, const std::vector<int64_t>& row_off) {
   auto cum = at::cat({at::zeros({1}, lengths.options()), lengths.cumsum(0)});
-  std::vector<int64_t> out;
-  out.reserve(row_off.size());
-  auto a = cum.accessor<int64_t, 1>();
-  for (auto r : row_off) out.push_back(a[r]);
-  return out;
+  auto at_off = cum.index_select(0, at::tensor(row_off, at::kLong).to(cum.device())).cpu();
+  auto a = at_off.accessor<int64_t, 1>();
+  return std::vector<int64_t>(a.data(), a.data() + a.size(0));
 }
 
 }  // namespace
 
 GhostRows fetch_ghost_structure(const HaloPlan& plan, const at::Tensor& crow, const at::Tensor& col,
                                 c10::Device device) {
-  const auto L = at::TensorOptions().dtype(at::kLong);
-  auto cr = crow.to(at::kCPU, at::kLong).contiguous();
-  auto cl = col.to(at::kCPU, at::kLong).contiguous();
+  const auto L = at::TensorOptions().dtype(at::kLong).device(device);
+  auto cr = crow.to(device, at::kLong).contiguous();
+  auto cl = col.to(device, at::kLong).contiguous();
   auto len = cr.narrow(0, 1, plan.n_owned) - cr.narrow(0, 0, plan.n_owned);
-  // Row lengths of the rows each neighbour holds as ghosts (the plan's exchange, on the host).
-  auto send_idx = plan.send_idx.to(at::kCPU);
+  // Row lengths of the rows each neighbour holds as ghosts (the plan's exchange).
+  auto send_idx = plan.send_idx.to(device);
   auto send_len = len.index_select(0, send_idx).contiguous();
   auto recv_len = at::empty({plan.n_ghost}, L);
   std::vector<Comm::Request> reqs;
@@ -48,7 +46,7 @@ GhostRows fetch_ghost_structure(const HaloPlan& plan, const at::Tensor& crow, co
   for (auto& r : reqs) plan.comm.wait(r);
   g.crow = at::cat({at::zeros({1}, L), recv_len.cumsum(0)});
   g.col = recv_col;
-  g.send_pos = pos.to(device);
+  g.send_pos = pos;
   return g;
 }
 

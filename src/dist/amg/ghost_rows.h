@@ -15,16 +15,16 @@
 namespace dsla::dist::amg_detail {
 
 struct GhostRows {
-  at::Tensor crow;  // int64 [n_ghost + 1] (host): the ghost rows, in the plan's ghost order
-  at::Tensor col;   // int64 [nnz_ext] (host): global column ids
+  at::Tensor crow;  // int64 [n_ghost + 1]: the ghost rows, in the plan's ghost order
+  at::Tensor col;   // int64 [nnz_ext]: global column ids
   // Value exchange: the local entries sent (int64 positions on the values' device, neighbour by
   // neighbour in the plan's send order) and the entry offsets of each send / receive block.
   at::Tensor send_pos;
   std::vector<int64_t> send_off, recv_off;
 };
 
-// Rows of a matrix with the plan's owned rows (crow int64 [n_owned + 1], col int64 global ids,
-// host tensors): the ghost rows' structure. Collective over the plan's neighbours.
+// Rows of a matrix with the plan's owned rows (crow int64 [n_owned + 1], col int64 global ids):
+// the ghost rows' structure, on `device`. Collective over the plan's neighbours.
 GhostRows fetch_ghost_structure(const HaloPlan& plan, const at::Tensor& crow, const at::Tensor& col,
                                 c10::Device device);
 

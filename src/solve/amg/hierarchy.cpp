@@ -55,6 +55,7 @@ void validate_options(const AmgOptions& o) {
 
 struct AmgHierarchy::Impl {
   AmgOptions opt;
+  int64_t level_offset = 0;  // index of the finest level in a larger (distributed) hierarchy
   SparseMatrix A;
   bool symmetric = false;          // values of A symmetric
   std::vector<LevelStructure> st;  // one per level but the coarsest
@@ -129,7 +130,8 @@ void AmgHierarchy::Impl::numeric(bool first) {
       S.a = L.a;
       S.nullspace = l == 0 ? opt.near_nullspace : st[l - 1].coarse_nullspace;
       auto t1 = Clock::now();
-      const double theta = opt.strength_threshold * std::pow(opt.strength_decay, double(l));
+      const double theta =
+          opt.strength_threshold * std::pow(opt.strength_decay, double(l + level_offset));
       auto sg = detail::strength_graph(L.a, L.values[0], theta, symmetric);
       stats.t_strength += since(t1);
       t1 = Clock::now();
@@ -150,7 +152,7 @@ void AmgHierarchy::Impl::numeric(bool first) {
         // couplings of the Galerkin products (MIS-2 aggregates make many): lumping them
         // degraded convergence with the size (poisson2d mis2: 13/18/27 PCG iterations at
         // 1024/2048/4096 with, 10/12 at 1024/2048 without) for no sparsity gain.
-        if (smoothed && l == 0) detail::build_filter(S, sg);
+        if (smoothed && l + level_offset == 0) detail::build_filter(S, sg);
         detail::build_prolongator_pattern(S, smoothed);
         // A device transpose keeps no nnz int64 permutation (Pattern::transpose caches one).
         auto* tr = detail::transpose_stub.on(S.p->device());
@@ -270,12 +272,15 @@ void AmgHierarchy::Impl::cycle(const at::Tensor& b, at::Tensor& x, bool zero_gue
 AmgHierarchy::AmgHierarchy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AmgHierarchy::~AmgHierarchy() = default;
 
-std::shared_ptr<AmgHierarchy> AmgHierarchy::build(const SparseMatrix& A, const AmgOptions& opt) {
+std::shared_ptr<AmgHierarchy> AmgHierarchy::build(const SparseMatrix& A, const AmgOptions& opt,
+                                                  int64_t level_offset) {
   auto t0 = Clock::now();
   validate_matrix(A);
   detail::validate_options(opt);
   auto impl = std::make_unique<Impl>();
   impl->opt = opt;
+  DSLA_CHECK_ARG(level_offset >= 0, "level_offset", "must be >= 0, got ", level_offset);
+  impl->level_offset = level_offset;
   impl->A = A.detach();
   const int64_t n = A.rows();
   auto& ns = impl->opt.near_nullspace;
