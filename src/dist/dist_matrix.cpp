@@ -22,7 +22,7 @@ at::Tensor values2d(const SparseMatrix& M) {
 // Position of each of `x` in `sorted` (int64), and whether it is there.
 at::Tensor find_sorted(const at::Tensor& sorted, const at::Tensor& x, at::Tensor& found) {
   if (sorted.numel() == 0) {
-    found = at::zeros(x.sizes(), at::kBool);
+    found = at::zeros(x.sizes(), x.options().dtype(at::kBool));
     return at::zeros_like(x);
   }
   auto pos = at::searchsorted(sorted, x).clamp_max(sorted.numel() - 1);
@@ -73,9 +73,13 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
 
   const int64_t N = shape.rows;
   const auto cpu_long = at::TensorOptions().dtype(at::kLong);
-  auto own = owned.to(at::kCPU).contiguous();
-  auto r = row.to(at::kCPU, at::kLong).contiguous();
-  auto c = col.to(at::kCPU, at::kLong).contiguous();
+  // The entries' index work runs on the values' device (a GPU sorts and searches millions of
+  // ids in microseconds); the ownership directory and the plan's counts live on the host.
+  const auto dev = values.device();
+  const auto dev_long = cpu_long.device(dev);
+  auto own = owned.to(dev).contiguous();
+  auto r = row.to(dev, at::kLong).contiguous();
+  auto c = col.to(dev, at::kLong).contiguous();
   const int64_t n_owned = own.numel();
   // owned: in range, unique; rows: owned here; cols: in range.
   auto sorted = std::get<0>(at::sort(own));
@@ -103,24 +107,23 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
   auto is_ghost = ~cfound;
   // Boundary rows: those with an entry in a ghost column. Interior first, then boundary, each
   // in ascending global order.
-  auto bnd = at::zeros({n_owned}, at::kBool);
+  auto bnd = at::zeros({n_owned}, dev_long.dtype(at::kBool));
   if (r.numel() > 0) bnd.index_put_({rpos.index({is_ghost})}, true);
   auto order = at::cat({at::nonzero(~bnd).view(-1), at::nonzero(bnd).view(-1)});  // sorted idx
   const int64_t n_int = n_owned - bnd.sum().item<int64_t>();
-  auto new_pos = at::empty({n_owned}, cpu_long);
-  new_pos.index_put_({order}, at::arange(n_owned, cpu_long));
+  auto new_pos = at::empty({n_owned}, dev_long);
+  new_pos.index_put_({order}, at::arange(n_owned, dev_long));
   auto local_owned = sorted.index_select(0, order);
 
   auto ghost_ids = std::get<0>(at::_unique(c.index({is_ghost}), /*sorted=*/true));
-  auto plan = build_plan(comm, N, local_owned, ghost_ids, values.device());
+  auto plan = build_plan(comm, N, local_owned, ghost_ids, dev);
   plan->n_interior = n_int;
 
   // The two blocks, differentiable in values (index_select, then from_coo's index_add).
-  auto dev = values.device();
   auto di = at::nonzero(cfound).view(-1);
   auto oi = at::nonzero(is_ghost).view(-1);
   // Ghost index of a column: its position in the plan's ghost list (grouped by owner).
-  auto g_sort = at::sort(plan->ghost);
+  auto g_sort = at::sort(plan->ghost.to(dev));
   at::Tensor gfound;
   auto gsp = find_sorted(std::get<0>(g_sort), c.index_select(0, oi), gfound);
   auto ghost_col = std::get<1>(g_sort).index_select(0, gsp);
@@ -129,10 +132,10 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
   DistMatrix A;
   A.diag_ = SparseMatrix::from_coo(new_pos.index_select(0, rpos.index_select(0, di)),
                                    new_pos.index_select(0, cpos.index_select(0, di)),
-                                   values.index_select(-1, di.to(dev)), {n_owned, n_owned}, co);
-  A.offd_ = SparseMatrix::from_coo(new_pos.index_select(0, rpos.index_select(0, oi)) - n_int,
-                                   ghost_col, values.index_select(-1, oi.to(dev)),
-                                   {n_owned - n_int, plan->n_ghost}, co);
+                                   values.index_select(-1, di), {n_owned, n_owned}, co);
+  A.offd_ =
+      SparseMatrix::from_coo(new_pos.index_select(0, rpos.index_select(0, oi)) - n_int, ghost_col,
+                             values.index_select(-1, oi), {n_owned - n_int, plan->n_ghost}, co);
   auto nz = at::tensor({A.diag_.nnz() + A.offd_.nnz()}, cpu_long);
   comm.allreduce_sum_(nz);
   plan->nnz_global = nz.item<int64_t>();
