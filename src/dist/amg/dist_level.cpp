@@ -54,6 +54,17 @@ at::Tensor position_in(const at::Tensor& sorted, const at::Tensor& x) {
   return at::searchsorted(sorted, x);
 }
 
+// Positions of coarse ids `x` in `e` (sorted, holding the whole owned range [lo, lo + nc)): the
+// owned ones (most of them) by offset, the others by binary search.
+at::Tensor coarse_position(const at::Tensor& e, int64_t lo, int64_t nc, const at::Tensor& x) {
+  const int64_t below = at::searchsorted(e, at::full({1}, lo, e.options()))[0].item<int64_t>();
+  auto mine = (x >= lo) & (x < lo + nc);
+  auto pos = x - lo + below;
+  auto other = at::nonzero(~mine).view(-1);
+  if (other.numel() > 0) pos.index_put_({other}, at::searchsorted(e, x.index_select(0, other)));
+  return pos;
+}
+
 // [B, nnz] values of the rows of (crow, col) — the pattern's row of each entry.
 at::Tensor entry_rows(const Pattern& p) {
   return p.row().to(at::kLong);
@@ -68,13 +79,31 @@ void level_operator(DistLevel& L) {
   const int64_t n = A.n_owned(), ng = A.n_ghost(), ni = A.n_interior();
   const auto& D = *A.diag().pattern();
   const auto& O = *A.offd().pattern();
-  auto rows = at::cat({entry_rows(D), entry_rows(O) + ni});
-  auto cols = at::cat({D.col().to(at::kLong), O.col().to(at::kLong) + n});
-  L.aloc = csr_any(rows, cols, n, n + ng, L.aloc_src);
+  // Row i of aloc is row i of the diagonal block, then (boundary rows) its off-diagonal row with
+  // columns shifted by n: already in column order, so the merge is a placement, not a sort.
+  auto crow_d = D.crow().to(at::kLong), crow_o = O.crow().to(at::kLong);
+  auto cnt_d = crow_d.narrow(0, 1, n) - crow_d.narrow(0, 0, n);
+  auto cnt = cnt_d.clone();
+  if (n > ni)
+    cnt.narrow(0, ni, n - ni).add_(crow_o.narrow(0, 1, n - ni) - crow_o.narrow(0, 0, n - ni));
+  auto crow = at::cat({at::zeros({1}, cnt.options()), cnt.cumsum(0)});
+  const int64_t nd = D.nnz(), no = O.nnz();
+  auto rd = entry_rows(D);
+  auto pos_d =
+      crow.index_select(0, rd) + (at::arange(nd, rd.options()) - crow_d.index_select(0, rd));
+  auto ro = entry_rows(O);
+  auto pos_o = (crow.narrow(0, ni, n - ni) + cnt_d.narrow(0, ni, n - ni)).index_select(0, ro) +
+               (at::arange(no, ro.options()) - crow_o.index_select(0, ro));
+  L.aloc_src = at::empty({nd + no}, rd.options());
+  L.aloc_src.index_put_({pos_d}, at::arange(nd, rd.options()));
+  L.aloc_src.index_put_({pos_o}, at::arange(nd, nd + no, rd.options()));
+  auto col = at::empty({nd + no}, rd.options());
+  col.index_put_({pos_d}, D.col().to(at::kLong));
+  col.index_put_({pos_o}, O.col().to(at::kLong) + n);
+  const auto dt = Pattern::index_dtype_for(n, n + ng, nd + no);
+  L.aloc = Pattern::from_csr(crow.to(dt), col.to(dt), n, n + ng, false);
   // The diagonal's position in every row (the diagonal block has it: checked by the caller).
-  auto keys = (rows * (n + ng) + cols).index_select(0, L.aloc_src);
-  auto diag_keys = at::arange(n, keys.options()) * (n + ng + 1);
-  L.aloc_diag = position_in(keys, diag_keys);
+  L.aloc_diag = pos_d.index_select(0, D.diag_pos().to(at::kLong));
   L.op = dist::detail::make_operator(A, false);
 }
 
@@ -201,7 +230,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
       at::_unique(at::cat({at::arange(L.c_off, L.c_off + nc, Ld), text.col}), /*sorted=*/true));
   {
     auto crow = at::cat({tcrow, tcrow[-1] + text.crow.narrow(0, 1, ng)});
-    auto col = position_in(L.e1, at::cat({tcol, text.col}));
+    auto col = coarse_position(L.e1, L.c_off, nc, at::cat({tcol, text.col}));
     const auto dt = Pattern::index_dtype_for(n + ng, L.e1.numel(), col.numel());
     L.tstack = Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), n + ng, L.e1.numel(), false);
     L.tstack_values = at::cat({S.t_values, text_v}, 1).contiguous();
@@ -225,11 +254,11 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   auto e2 = std::get<0>(at::_unique(at::cat({L.e1, L.pext.col}), /*sorted=*/true));
   const int64_t w = e2.numel();
   {
-    auto col2 = position_in(e2, p1col_g);
+    auto col2 = coarse_position(e2, L.c_off, nc, p1col_g);
     const auto dt = Pattern::index_dtype_for(n + ng, w, col2.numel() + L.pext.col.numel());
     L.p2 = Pattern::from_csr(p1crow.to(dt), col2.to(dt).contiguous(), n, w, false);
     auto crow = at::cat({p1crow, p1crow[-1] + L.pext.crow.narrow(0, 1, ng)});
-    auto col = at::cat({col2, position_in(e2, L.pext.col)});
+    auto col = at::cat({col2, coarse_position(e2, L.c_off, nc, L.pext.col)});
     L.pstack = Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), n + ng, w, false);
   }
   L.pt = L.p2->transpose();
@@ -339,7 +368,8 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
   auto send = cv.index_select(1, L.c_send).t().contiguous();  // [nnz, B]
   auto got = A.comm().alltoallv(send, L.c_counts);
   auto vals = at::zeros({B, next.local_nnz()}, cv.options());
-  vals.index_add_(1, L.c_recv_pos, got.t());
+  // Per member along dim 0 (an index_add along dim 1 is several times slower).
+  for (int64_t b = 0; b < B; ++b) vals.select(0, b).index_add_(0, L.c_recv_pos, got.select(1, b));
   L.pc_values = L.p_values.index_select(1, L.pcyc_src);
   L.rc_values = L.p_values.index_select(1, L.rcyc_src);
   return next.with_values(A.is_batched() ? vals : vals[0]);
