@@ -8,6 +8,7 @@
 #include <dsla/amg.h>
 #include <dsla/dist.h>
 #include <dsla/generators.h>
+#include <dsla/linear_operator.h>
 #include <dsla/solve.h>
 
 #include <ATen/ATen.h>
@@ -190,6 +191,45 @@ TEST(DistAmg, PcgIterationsWithinThreeOfOneProcess) {
       // every row a boundary row and is a correctness case only (TransfersAreAdjoint...).
       expect_pcg(G, contiguous_parts(N, P), P, 100);
     }
+  }
+}
+
+TEST(DistAmg, NonsymmetricWithGmres) {
+  DSLA_SKIP_WITHOUT_GLOO();
+  // Convection–diffusion: l1-Jacobi smoothing on the distributed levels ("auto" for a
+  // nonsymmetric A), GMRES; the one-process GMRES + AMG coarsened as far as the reference.
+  auto G = dsla::convdiff2d(48, 20.0);
+  const int64_t N = G.rows();
+  auto b = at::ones({N}, at::kDouble);
+  AmgOptions o;
+  o.coarse_size = 100;
+  dsla::SolveOptions so;
+  so.method = dsla::Method::GMRES;
+  so.rtol = 1e-8;
+  auto H = dsla::amg::AmgHierarchy::build(G, o);
+  so.M = dsla::make_operator(N, N, at::kDouble, at::kCPU,
+                             [H](const at::Tensor& x, at::Tensor& y) { y.copy_(H->apply(x)); });
+  dsla::SolveInfo ref;
+  dsla::solve(G, b, so, &ref);
+  ASSERT_TRUE(ref.converged);
+  for (int P : {2, 3}) {
+    run_ranks(P, [&](const Comm& c) {
+      auto A = from_global(c, G, contiguous_parts(N, P));
+      AmgOptions d = o;
+      d.gather_size = 100;
+      auto h = DistAmg::build(A, d);
+      EXPECT_FALSE(h->is_symmetric());
+      EXPECT_GE(h->num_distributed_levels(), 1);
+      dsla::SolveOptions ds = so;
+      ds.M = h->as_operator();
+      dsla::SolveInfo info;
+      auto x = dsla::dist::solve(A, b.index_select(0, A.owned()), ds, &info);
+      EXPECT_TRUE(info.converged) << info.message;
+      EXPECT_LE(info.iterations, ref.iterations + 3) << "one process: " << ref.iterations;
+      auto r = at::empty({1, A.n_owned(), 1}, at::kDouble);
+      A.apply(x.view({1, -1, 1}).contiguous(), r);
+      EXPECT_LT((r.view(-1) - 1.0).norm().item<double>(), 1e-7 * std::sqrt(double(N)));
+    });
   }
 }
 
