@@ -145,6 +145,23 @@ SUMMARY = [
     "random partition, entries cut 130428 -> 760 at P=2 (METIS on the fine graph 566), 195726 -> "
     "1476 at P=4 (1142); imbalance <= 1.024 (aggregates weighted by rows); 0.4-0.7 s | report edge cut and imbalance | "
     "dist-repartition-cpu-20261203-204139.json |",
+    "| H200 distributed AMG-PCG (#15 item 1), NCCL P=1, rtol 1e-6 | one process's iterations "
+    "(poisson2d:1024 10, poisson3d:96 8, poisson2d:2048 12); solve 0.022 / 0.021 / 0.047 s "
+    "(one process 0.017 / 0.018 / 0.045); setup 0.25 / 0.41 / 0.96 s (one process 0.017 / "
+    "0.026 / 0.041: the distributed setup's index work and host round trips, ~15x); Gloo P=2 "
+    "sharing the GPU 10 / 7 it, solves 0.22 / 0.21 s (host-staged halo) | within one process "
+    "+ 3 iterations; 1B unknowns < 10 s on 4 H200 (not measured: no AMG twin yet) | "
+    "dist-amg-cuda-nccl-20261203-233649.json, dist-amg-cuda-gloo-20261203-233711.json |",
+    "| CPU distributed AMG-PCG (#15 item 6), 1 thread per rank, rtol 1e-6 | poisson2d:512 P=1 "
+    "9 it, setup 0.55 + solve 0.25 s (one process 0.15 + 0.18), P=2 8 it, 0.39 + 0.28 s; "
+    "poisson3d:48 (110k rows, gathered at once) P=2 7 it 0.28 + 0.18 s; gather_size sweep 10k / 50k / 200k: gathering "
+    "higher up was faster (P=2 poisson3d:48 setup 0.47 / 0.44 / 0.26 s) | - | "
+    "dist-amg-cpu-gloo-20261203-234618.json, dist-amg-cpu-gloo-20261203-233830.json |",
+    "| H200 multicolor smoothers, fused color kernels (#19 item 7), poisson2d:1024 / "
+    "poisson3d:64 | CG+mc_sgs 1354 it 1.42 s (0.82 ms/it vs Jacobi 0.25: 15 colors x 2 passes); "
+    "AMG-PCG+mc_sgs solve 0.119 -> 0.043 s (2-D) and 1.27 -> 0.027 s (3-D) with the 32-color "
+    "cap (coarse Galerkin levels smoothed by Chebyshev) | - | "
+    "smoothers-cuda-20261203-223750.json, logs/gpu-h200-20261203-s10-prof-multicolor*.log |",
     "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
     "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
     "refactor-cpu-*.json |",
