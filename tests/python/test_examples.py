@@ -15,6 +15,7 @@ SMALL = {
     "bratu.py": ["--n", "12"],
     "cuda_amg.py": ["--n", "64", "--device", "cpu"],
     "dist_bratu.py": ["--n", "10", "--ranks", "2"],
+    "dist_amg.py": ["--n", "12", "--ranks", "2", "--steps", "3"],
 }
 
 
