@@ -16,7 +16,8 @@ tensor, e.g. rigid-body modes), seed, symmetric ("auto"/"yes"/"no").
 
 A :class:`dsla.distributed.DistTensor` gets a distributed hierarchy (:class:`DistAMG`): levels
 stay distributed while the global size is above gather_size (200000), aggregating inside each
-rank's rows, then the coarse level is gathered and its hierarchy replicated on every rank.
+rank's rows, then the coarse level is gathered and its hierarchy replicated on every rank::
+
     H = dsla.amg(A_dist)                              # collective, on every rank
     x = dsla.solve(A_dist, b_owned, method="cg", M=H) # or precond="amg"
 """
