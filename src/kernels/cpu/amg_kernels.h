@@ -19,4 +19,11 @@ template <class I>
 void amg_strength_fill(const CsrPattern<I>& A, const uint8_t* keep, const int64_t* s_crow, I* s_col,
                        int nthreads);
 
+// Values of the prolongator smoothing operator S = I − scale D⁻¹ A on A's pattern, for B members
+// (values, out [B, nnz] with member b at b nnz; dinv [B, n]; scale [B]): out = −scale_b dinv_i
+// a_ij + δ_ij. P = S T is then one SpGEMM numeric pass (the CUDA path's formulation).
+template <class V, class I>
+void amg_smoothing_values(const CsrPattern<I>& A, int64_t nnz, int64_t B, const V* vals,
+                          const V* dinv, const V* scale, V* out, int nthreads);
+
 }  // namespace dsla::kernels::cpu

@@ -2,10 +2,44 @@
 // sparse products of the Galerkin operator. Device-generic ATen except the CPU SpGEMM kernel.
 #include <dsla/errors.h>
 
+#include "core/dispatch.h"
+#include "core/kernel_views.h"
 #include "core/spgemm.h"
+#include "kernels/cpu/amg_kernels.h"
 #include "solve/amg/amg_internal.h"
 
 namespace dsla::amg::detail {
+
+namespace {
+
+// S = I − scale D⁻¹ A on A's pattern (kernels/cpu/amg_kernels.h), real values on the CPU.
+at::Tensor smoothing_values_cpu(const Pattern& a, const at::Tensor& values, const at::Tensor& dinv,
+                                const at::Tensor& scale) {
+  const int64_t B = values.size(0), n = a.rows();
+  auto v = values.contiguous();
+  auto d = dinv.expand({B, n, 1}).contiguous();
+  auto sc = scale.to(v.scalar_type()).expand({B, 1, 1}).contiguous();
+  auto out = at::empty_like(v);
+  DSLA_DISPATCH_INDEX(a.index_dtype(), "amg prolongator", [&] {
+    AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "amg prolongator", [&] {
+      kernels::cpu::amg_smoothing_values<scalar_t, index_t>(
+          dsla::detail::csr_pattern<index_t>(a), a.nnz(), B, v.data_ptr<scalar_t>(),
+          d.data_ptr<scalar_t>(), sc.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
+          dsla::detail::num_threads());
+    });
+  });
+  return out;
+}
+
+// The device's smoothing-values step (CUDA's registered kernel, the CPU's here); null for
+// complex values and devices without one (then the ATen formulation runs).
+SmoothingValuesFn* smoothing_values_for(const at::Tensor& values) {
+  if (!at::isFloatingType(values.scalar_type())) return nullptr;
+  if (values.is_cpu()) return &smoothing_values_cpu;
+  return smoothing_values_stub.on(values.device());
+}
+
+}  // namespace
 
 at::Tensor product_values(const PatternPtr& a, const at::Tensor& av, const PatternPtr& b,
                           const at::Tensor& bv) {
@@ -115,8 +149,8 @@ void build_prolongator_pattern(LevelStructure& st, bool smoothed) {
     return;
   }
   st.p = dsla::detail::spgemm_pattern(st.f ? st.f : st.a, st.t);
-  // CUDA forms P = S T directly (prolongator_values): no map from T into P needed.
-  if (st.p->device().is_cuda()) return;
+  // Real values form P = S T directly (prolongator_values): no map from T into P needed.
+  if (st.p->device().is_cuda() || at::isFloatingType(st.t_values.scalar_type())) return;
   const int64_t nc = st.p->cols();
   auto keys_p = st.p->row().to(at::kLong) * nc + st.p->col().to(at::kLong);
   auto keys_t = st.t->row().to(at::kLong) * nc + st.t->col().to(at::kLong);
@@ -133,8 +167,7 @@ at::Tensor prolongator_values(const LevelStructure& st, const at::Tensor& values
                               const at::Tensor& dinv, const at::Tensor& scale, bool smoothed) {
   const int64_t B = values.size(0), n = st.a->rows();
   if (!smoothed) return st.t_values.expand({B, st.t->nnz()}).contiguous();
-  if (auto* sm = smoothing_values_stub.on(values.device());
-      sm && at::isFloatingType(values.scalar_type())) {
+  if (auto* sm = smoothing_values_for(values)) {
     // P = S T with S = I - scale D⁻¹ A on A's pattern: one elementwise kernel and one SpGEMM
     // numeric pass on the cached pattern (the same pattern as that of A T).
     const auto& a = st.f ? st.f : st.a;
