@@ -163,10 +163,11 @@ SUMMARY = [
     "cap (coarse Galerkin levels smoothed by Chebyshev) | - | "
     "smoothers-cuda-20261203-223750.json, logs/gpu-h200-20261203-s10-prof-multicolor*.log |",
     "| CPU AMG-PCG poisson2d:1024 vs hypre BoomerAMG + PCG on the same cores (#17 item 7), rtol "
-    "1e-6, two runs | 1 thread 1.71 / 1.95 s vs serial hypre 1.77 / 1.70 s; 2 threads 1.23 / "
-    "1.31 s vs hypre on 2 MPI ranks 1.32 / 1.20 s (setup 0.66-1.02 s varies most) | no slower "
-    "than hypre: level within noise, not met robustly | peers-amg-cpu-20261203-235939.json, "
-    "peers-amg-cpu-20261204-000022.json |",
+    "1e-6, both in one run | after P = S T on the CPU (three runs): 1 thread 1.80 / 1.49 / 1.66 s "
+    "vs serial hypre 1.60 / 1.55 / 1.95 s; 2 threads 0.89 / 0.84 / 0.98 s vs hypre on 2 MPI "
+    "ranks 1.07 / 1.04 / 1.16 s (before: 1.71 / 1.95 vs 1.77 / 1.70, 1.23 / 1.31 vs 1.32 / "
+    "1.20) | no slower than hypre: faster in 5 of 6 pairings | peers-amg-cpu-20261204-000328.json, "
+    "peers-amg-cpu-20261204-000438.json, peers-amg-cpu-20261204-000522.json |",
     "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
     "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
     "refactor-cpu-*.json |",
