@@ -293,6 +293,31 @@ TEST(DistAmg, UpdateIsGalerkinAndReversible) {
   });
 }
 
+TEST(DistAmg, BatchedValues) {
+  DSLA_SKIP_WITHOUT_GLOO();
+  // Two members sharing the pattern (aggregates from member 0, as one process): member 1 = 2 x
+  // member 0, so its cycle is half of member 0's; and member 0 alone gives member 0's cycle.
+  auto G = dsla::poisson2d(24);
+  const int64_t N = G.rows();
+  auto parts = contiguous_parts(N, 2);
+  run_ranks(2, [&](const Comm& c) {
+    auto A1 = from_global(c, G, parts);
+    auto v = A1.values();
+    auto A2 = A1.with_values(at::stack({v, v * 2.0}));
+    AmgOptions o;
+    o.gather_size = 60;
+    auto h1 = DistAmg::build(A1, o);
+    auto h2 = DistAmg::build(A2, o);
+    ASSERT_GE(h2->num_distributed_levels(), 1);
+    auto r = at::randn({1, A1.n_owned(), 2}, at::kDouble);
+    auto z1 = h1->apply(r);
+    auto z2 = h2->apply(r);
+    ASSERT_EQ(z2.size(0), 2);
+    EXPECT_TRUE(at::allclose(z2[0], z1[0], 1e-10, 1e-13));
+    EXPECT_TRUE(at::allclose(z2[1], z1[0] / 2, 1e-10, 1e-13));
+  });
+}
+
 TEST(DistAmg, ErrorsRaiseOnEveryRank) {
   DSLA_SKIP_WITHOUT_GLOO();
   auto G = dsla::poisson2d(16);
