@@ -293,7 +293,7 @@ TEST(DistAmg, UpdateIsGalerkinAndReversible) {
   });
 }
 
-TEST(DistAmg, BatchedValues) {
+TEST(DistAmg, BatchedAndFloat32Values) {
   DSLA_SKIP_WITHOUT_GLOO();
   // Two members sharing the pattern (aggregates from member 0, as one process): member 1 = 2 x
   // member 0, so its cycle is half of member 0's; and member 0 alone gives member 0's cycle.
@@ -315,6 +315,23 @@ TEST(DistAmg, BatchedValues) {
     ASSERT_EQ(z2.size(0), 2);
     EXPECT_TRUE(at::allclose(z2[0], z1[0], 1e-10, 1e-13));
     EXPECT_TRUE(at::allclose(z2[1], z1[0] / 2, 1e-10, 1e-13));
+  });
+  // float32 values: a float32 hierarchy, CG to float32's reach.
+  auto Gf = G.to(at::kFloat);
+  run_ranks(2, [&](const Comm& c) {
+    auto A = from_global(c, Gf, parts);
+    AmgOptions o;
+    o.gather_size = 60;
+    auto h = DistAmg::build(A, o);
+    dsla::SolveOptions so;
+    so.method = dsla::Method::CG;
+    so.rtol = 1e-5;
+    so.M = h->as_operator();
+    dsla::SolveInfo info;
+    auto x = dsla::dist::solve(A, at::ones({A.n_owned()}, at::kFloat), so, &info);
+    EXPECT_EQ(x.scalar_type(), at::kFloat);
+    EXPECT_TRUE(info.converged) << info.message;
+    EXPECT_LT(info.iterations, 20);
   });
 }
 
