@@ -5,7 +5,8 @@
 // array. A's rows with their ghost columns form aloc [n, n + n_ghost]; the tentative prolongator's
 // rows for those columns (this rank's T, and T's ghost rows fetched from their owners) form
 // tstack over E1, the sorted global coarse ids they touch. Then
-//   P      = (I − ω/ρ D⁻¹ A) T     = S_loc · tstack           (this rank's rows of P, over E1)
+//   P      = (I − ω/ρ D⁻¹ F) T     = S_loc · tstack           (this rank's rows of P, over E1;
+//                                                           F: A, or its filter on level 0)
 //   A P    = aloc · [P; P_ext]                              (P_ext: P's ghost rows, over E2)
 //   Pᵀ A P = Pᵀ · (A P)                                     (rows over E2: partly other ranks')
 // and each row of the last product goes to the rank owning that coarse row, which sums what it
@@ -65,7 +66,7 @@ at::Tensor coarse_position(const at::Tensor& e, int64_t lo, int64_t nc, const at
   return pos;
 }
 
-// [B, nnz] values of the rows of (crow, col) — the pattern's row of each entry.
+// The row of each entry of p, int64.
 at::Tensor entry_rows(const Pattern& p) {
   return p.row().to(at::kLong);
 }
