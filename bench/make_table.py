@@ -168,6 +168,10 @@ SUMMARY = [
     "ranks 1.07 / 1.04 / 1.16 s (before: 1.71 / 1.95 vs 1.77 / 1.70, 1.23 / 1.31 vs 1.32 / "
     "1.20) | no slower than hypre: faster in 5 of 6 pairings | peers-amg-cpu-20261204-000328.json, "
     "peers-amg-cpu-20261204-000438.json, peers-amg-cpu-20261204-000522.json |",
+    "| CPU mixed-precision AMG-PCG (#17 item 3: float32 levels in a float64 CG), one thread | "
+    "poisson2d:1024 1.49 -> 1.21 s (rtol 1e-6), 1.88 -> 1.56 s (1e-10), same iterations and "
+    "true residuals; poisson3d:64 0.61 -> 0.57 s, 0.76 -> 0.74 s | report time, memory, "
+    "iterations (H200 still to measure) | amg-mixed-cpu-20261204-003305.json |",
     "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
     "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
     "refactor-cpu-*.json |",

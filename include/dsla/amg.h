@@ -66,6 +66,10 @@ struct AmgOptions {
   // vs 0.39 / 0.90 s at 50000 (poisson2d:1024 / poisson3d:96) — while each cycle all-gathers
   // the gathered level's vector and every rank holds its matrix.
   int64_t gather_size = 200000;
+  // The levels' dtype (mixed precision): e.g. torch.float32 levels and smoothers inside a
+  // float64 Krylov solve — half the hierarchy's bytes per cycle. apply() / cycle() take and
+  // return the outer dtype (the matrix's); the cycle runs in this one. Unset: the matrix's.
+  c10::optional<at::ScalarType> precond_dtype;
 };
 
 struct AmgLevelStats {
@@ -108,7 +112,8 @@ class AmgHierarchy {
   int64_t num_levels() const;
   int64_t rows() const;
   int64_t batch_size() const;
-  at::ScalarType dtype() const;
+  at::ScalarType dtype() const;        // the matrix's (what apply takes and returns)
+  at::ScalarType level_dtype() const;  // the levels' (AmgOptions::precond_dtype, or dtype())
   c10::Device device() const;
   bool is_symmetric() const;  // symmetric A and a symmetric cycle
   const SparseMatrix& matrix() const;

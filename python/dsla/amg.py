@@ -12,7 +12,9 @@ strength_decay (0.5 per level), aggregation ("auto": greedy on CPU, "mis2" elsew
 smoother ("chebyshev", "l1_jacobi", "mc_sgs" or "dilu": multicolor symmetric Gauss–Seidel /
 DILU, parallel on GPUs; a level where DILU breaks down gets "mc_sgs"), chebyshev_degree (3), chebyshev_ratio (10),
 jacobi_omega, pre_sweeps, post_sweeps, cycle ("V"/"W"), eig_iters, near_nullspace ([n, m]
-tensor, e.g. rigid-body modes), seed, symmetric ("auto"/"yes"/"no").
+tensor, e.g. rigid-body modes), seed, symmetric ("auto"/"yes"/"no"), precond_dtype
+(``torch.float32``: the levels and smoothers in single precision inside a float64 solve — mixed
+precision; the cycle takes and returns the matrix's dtype).
 
 A :class:`dsla.distributed.DistTensor` gets a distributed hierarchy (:class:`DistAMG`): levels
 stay distributed while the global size is above gather_size (200000), aggregating inside each
@@ -24,6 +26,7 @@ rank's rows, then the coarse level is gathered and its hierarchy replicated on e
 import torch
 
 from . import _C, _interop, _progress
+from ._util import dtype_name
 # AMG returns SparseTensors (level matrices, prolongators): it sits above sparse_tensor, which
 # never imports it.
 from .sparse_tensor import SparseTensor
@@ -31,7 +34,7 @@ from .sparse_tensor import SparseTensor
 _OPTION_NAMES = ("strength_threshold", "strength_decay", "aggregation", "prolongation_omega",
                  "max_levels", "coarse_size", "smoother", "chebyshev_degree", "chebyshev_ratio",
                  "jacobi_omega", "pre_sweeps", "post_sweeps", "cycle", "eig_iters",
-                 "near_nullspace", "seed", "symmetric", "gather_size")
+                 "near_nullspace", "seed", "symmetric", "gather_size", "precond_dtype")
 
 
 def _matrix(A):
@@ -44,7 +47,10 @@ def _options(kwargs):
         if k not in _OPTION_NAMES:
             raise ValueError(f"dsla: argument '{k}': unknown AMG option; use one of "
                              f"{', '.join(_OPTION_NAMES)}")
-    return {k: v for k, v in kwargs.items() if v is not None}
+    out = {k: v for k, v in kwargs.items() if v is not None}
+    if "precond_dtype" in out:  # a torch.dtype (or its name) crosses as its name
+        out["precond_dtype"] = dtype_name(out["precond_dtype"], "precond_dtype")
+    return out
 
 
 class AMG:

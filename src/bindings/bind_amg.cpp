@@ -53,6 +53,8 @@ AmgOptions amg_options(const py::dict& d) {
       o.symmetric = v.cast<std::string>();
     } else if (k == "gather_size") {
       o.gather_size = v.cast<int64_t>();
+    } else if (k == "precond_dtype") {
+      o.precond_dtype = parse_dtype(v.cast<std::string>());
     } else {
       TORCH_CHECK_VALUE(false, "dsla: argument '", k, "': unknown AMG option");
     }

@@ -246,6 +246,44 @@ TEST(Amg, WCycleAndL1JacobiConverge) {
 
 // A with new values on the same pattern and the same strength graph (θ = 0 keeps every
 // connection): update() must equal a fresh setup.
+TEST(Amg, MixedPrecisionLevels) {
+  // float32 levels inside a float64 CG: the cycle takes and returns float64, stays close to the
+  // float64 cycle, and CG still reaches 1e-10 (the outer iteration corrects the inner rounding)
+  // within two iterations of the float64 hierarchy; update() keeps the levels' dtype.
+  for (const auto& A : {dsla::poisson2d(64), dsla::poisson3d(16)}) {
+    AmgOptions o;
+    auto H64 = AmgHierarchy::build(A, o);
+    o.precond_dtype = at::kFloat;
+    auto H32 = AmgHierarchy::build(A, o);
+    EXPECT_EQ(H32->dtype(), at::kDouble);
+    EXPECT_EQ(H32->level_dtype(), at::kFloat);
+    EXPECT_EQ(H32->level_matrix(1).dtype(), at::kFloat);
+    auto r = at::randn({1, A.rows(), 2}, at::kDouble);
+    auto z64 = H64->apply(r), z32 = H32->apply(r);
+    EXPECT_EQ(z32.scalar_type(), at::kDouble);
+    EXPECT_LT(((z32 - z64).norm() / z64.norm()).item<double>(), 1e-5);
+    double res64 = 0, res32 = 0;
+    auto b = ones_rhs(A);
+    const auto it64 = pcg(
+        A, b, [&](const at::Tensor& x) { return H64->apply(x); }, 1e-10, 500, &res64);
+    const auto it32 = pcg(
+        A, b, [&](const at::Tensor& x) { return H32->apply(x); }, 1e-10, 500, &res32);
+    EXPECT_LE(res32, 1e-10);
+    EXPECT_LE(it32, it64 + 2) << it64;
+    // cycle() from a nonzero guess writes the caller's float64 x.
+    auto x = at::zeros({1, A.rows(), 1}, at::kDouble);
+    H32->cycle(b.view({1, -1, 1}), x, false);
+    EXPECT_EQ(x.scalar_type(), at::kDouble);
+    EXPECT_GT(x.abs().max().item<double>(), 0);
+    H32->update(A.with_values(A.values() * 2));
+    EXPECT_LT(((H32->apply(r) - z32 / 2).norm() / (z32 / 2).norm()).item<double>(), 1e-5);
+    EXPECT_EQ(H32->level_matrix(1).dtype(), at::kFloat);
+  }
+  AmgOptions bad;
+  bad.precond_dtype = at::kInt;
+  EXPECT_THROW(AmgHierarchy::build(dsla::poisson2d(8), bad), c10::TypeError);
+}
+
 TEST(Amg, NumericUpdateEqualsFreshSetup) {
   auto A = dsla::poisson2d(200);
   AmgOptions o;

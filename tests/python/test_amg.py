@@ -233,3 +233,23 @@ def test_cuda_hierarchy_galerkin_and_agreement(spec):
     torch.testing.assert_close(Hg.level_matrix(1).to_dense(),
                                2.0 * dsla.amg(A.to(device="cuda"), aggregation="mis2")
                                .level_matrix(1).to_dense(), atol=1e-9, rtol=1e-9)
+
+
+def test_mixed_precision_levels():
+    """precond_dtype=torch.float32: float32 levels inside a float64 CG reach the same true
+    residual (1e-10) within two iterations of the float64 hierarchy; the cycle takes and returns
+    float64; a bad dtype is refused by name."""
+    A = dsla.poisson2d(48)
+    b = torch.ones(A.shape[0], dtype=torch.float64)
+    H64 = dsla.amg(A)
+    H32 = dsla.amg(A, precond_dtype=torch.float32)
+    assert H32.level_matrix(1).dtype == torch.float32
+    z = H32(b)
+    assert z.dtype == torch.float64 and z.shape == b.shape
+    x64, i64 = dsla.solve(A, b, method="cg", M=H64, rtol=1e-10, return_info=True)
+    x32, i32 = dsla.solve(A, b, method="cg", M=H32, rtol=1e-10, return_info=True)
+    assert i32.converged and i32.residual <= 1e-10
+    assert i32.iterations <= i64.iterations + 2, (i32.iterations, i64.iterations)
+    assert float((x32 - x64).norm() / x64.norm()) < 1e-8
+    with pytest.raises(TypeError, match="precond_dtype"):
+        dsla.amg(A, precond_dtype=torch.int64)

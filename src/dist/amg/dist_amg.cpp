@@ -130,6 +130,11 @@ std::shared_ptr<DistAmg> DistAmg::build(const DistMatrix& A_in, const amg::AmgOp
   }
   if (opt.smoother == "auto") opt.smoother = I.symmetric ? "chebyshev" : "l1_jacobi";
   DSLA_CHECK_ARG(
+      !opt.precond_dtype || *opt.precond_dtype == I.A.dtype() || I.A.rows() <= opt.gather_size,
+      "precond_dtype",
+      "mixed precision is not available on distributed levels yet (a hierarchy "
+      "gathered at once, N <= gather_size, takes it); leave precond_dtype unset");
+  DSLA_CHECK_ARG(
       I.A.rows() <= opt.gather_size || opt.smoother == "chebyshev" || opt.smoother == "l1_jacobi",
       "smoother", "'", opt.smoother,
       "' orders the rows of one process; distributed levels smooth with 'chebyshev' or "

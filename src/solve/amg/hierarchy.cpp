@@ -56,7 +56,8 @@ void validate_options(const AmgOptions& o) {
 struct AmgHierarchy::Impl {
   AmgOptions opt;
   int64_t level_offset = 0;  // index of the finest level in a larger (distributed) hierarchy
-  SparseMatrix A;
+  SparseMatrix A;            // as given (its dtype is the outer one)
+  at::ScalarType level_dtype = at::kDouble;
   bool symmetric = false;          // values of A symmetric
   std::vector<LevelStructure> st;  // one per level but the coarsest
   std::vector<Level> lv;           // one per level
@@ -282,15 +283,21 @@ std::shared_ptr<AmgHierarchy> AmgHierarchy::build(const SparseMatrix& A, const A
   DSLA_CHECK_ARG(level_offset >= 0, "level_offset", "must be >= 0, got ", level_offset);
   impl->level_offset = level_offset;
   impl->A = A.detach();
+  // Mixed precision: the levels are built from A in precond_dtype.
+  impl->level_dtype = opt.precond_dtype ? *opt.precond_dtype : A.dtype();
+  DSLA_CHECK_TYPE(impl->level_dtype == at::kFloat || impl->level_dtype == at::kDouble,
+                  "precond_dtype", "must be torch.float32 or torch.float64, got ",
+                  impl->level_dtype);
+  const SparseMatrix Aw = impl->level_dtype == A.dtype() ? impl->A : impl->A.to(impl->level_dtype);
   const int64_t n = A.rows();
   auto& ns = impl->opt.near_nullspace;
   if (!ns.defined()) {
     // The constant vector as a broadcast view: no n doubles kept for it.
-    ns = at::ones({1, 1}, A.values().options().requires_grad(false)).expand({n, 1});
+    ns = at::ones({1, 1}, Aw.values().options().requires_grad(false)).expand({n, 1});
   } else {
     DSLA_CHECK_ARG(ns.dim() == 2 && ns.size(0) == n && ns.size(1) >= 1, "near_nullspace",
                    "must be [n, m] with n = ", n, " rows, got ", ns.sizes());
-    ns = ns.detach().to(A.device(), A.dtype()).contiguous();
+    ns = ns.detach().to(A.device(), impl->level_dtype).contiguous();
     DSLA_CHECK_ARG(at::isfinite(ns).all().item<bool>(), "near_nullspace", "has non-finite entries");
   }
   impl->stats.near_nullspace_dim = ns.size(1);
@@ -302,7 +309,7 @@ std::shared_ptr<AmgHierarchy> AmgHierarchy::build(const SparseMatrix& A, const A
   if (opt.smoother == "auto") impl->opt.smoother = impl->symmetric ? "chebyshev" : "l1_jacobi";
   impl->lv.emplace_back();
   impl->lv[0].a = A.pattern();
-  impl->lv[0].values = values2d(A);
+  impl->lv[0].values = values2d(Aw);
   impl->numeric(true);
   auto& s = impl->stats;
   const double n0 = static_cast<double>(A.rows()), z0 = static_cast<double>(A.nnz());
@@ -338,7 +345,7 @@ void AmgHierarchy::update(const SparseMatrix& A) {
   DSLA_CHECK_TYPE(A.dtype() == I.A.dtype() && A.device() == I.A.device(), "A",
                   "update() needs the dtype and device the hierarchy was built for");
   I.A = SparseMatrix(I.A.pattern(), A.values().detach(), false);
-  I.lv[0].values = values2d(A);
+  I.lv[0].values = values2d(I.level_dtype == I.A.dtype() ? I.A : I.A.to(I.level_dtype));
   auto& s = I.stats;
   s.t_strength = s.t_aggregation = s.t_prolongation = s.t_rap = s.t_smoother = s.t_coarse = 0;
   I.numeric(false);
@@ -347,12 +354,24 @@ void AmgHierarchy::update(const SparseMatrix& A) {
 }
 
 void AmgHierarchy::cycle(const at::Tensor& b, at::Tensor& x, bool zero_guess) const {
-  impl_->cycle(b, x, zero_guess);
+  const auto ld = impl_->level_dtype;
+  if (b.scalar_type() == ld) {
+    impl_->cycle(b, x, zero_guess);
+    return;
+  }
+  // Mixed precision: the cycle in the levels' dtype, the answer back in the caller's.
+  at::Tensor xl = zero_guess ? at::Tensor() : x.to(ld);
+  impl_->cycle(b.to(ld), xl, zero_guess);
+  if (zero_guess || !x.defined()) {
+    x = xl.to(b.scalar_type());
+  } else {
+    x.copy_(xl);
+  }
 }
 
 at::Tensor AmgHierarchy::apply(const at::Tensor& r) const {
   at::Tensor x;
-  impl_->cycle(r, x, true);
+  cycle(r, x, true);
   return x;
 }
 
@@ -373,6 +392,9 @@ int64_t AmgHierarchy::batch_size() const {
 }
 at::ScalarType AmgHierarchy::dtype() const {
   return impl_->A.dtype();
+}
+at::ScalarType AmgHierarchy::level_dtype() const {
+  return impl_->level_dtype;
 }
 c10::Device AmgHierarchy::device() const {
   return impl_->A.device();
