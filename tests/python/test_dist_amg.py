@@ -229,6 +229,13 @@ def case_errors(rank, P):
         dsla.amg(A, gather_size=10, smoother="mc_sgs")
     with pytest.raises(ValueError, match="unknown AMG option"):
         dsla.amg(A, gather=10)
+    with pytest.raises(ValueError, match="precond_dtype"):
+        dsla.amg(A, gather_size=10, precond_dtype=torch.float32)
+    # Gathered at once, the replicated hierarchy takes it.
+    Hm = dsla.amg(A, precond_dtype=torch.float32)
+    assert Hm.num_distributed_levels == 0 and Hm.coarse.level_matrix(0).dtype == torch.float32
+    r = torch.ones(A.n_owned, dtype=torch.float64)
+    assert Hm(r).dtype == torch.float64
     with pytest.raises(ValueError, match="near_nullspace"):
         dsla.amg(A, near_nullspace=torch.ones(A.n_owned + rank, 1, dtype=torch.float64))
     with pytest.raises(TypeError, match="DistTensor"):
