@@ -281,13 +281,7 @@ void DistMatrix::apply_adjoint(const at::Tensor& x3, at::Tensor& y3) const {
 
 at::Tensor DistMatrix::halo(const at::Tensor& x3) const {
   check_x3(*this, x3);
-  const auto& p = *plan_;
-  auto send = x3.index_select(1, p.send_idx).permute({1, 0, 2}).contiguous();
-  auto recv = at::empty({p.n_ghost, x3.size(0), x3.size(2)}, x3.options());
-  std::vector<Comm::Request> reqs;
-  exchange(p, send, p.send_ranks, p.send_off, recv, p.recv_ranks, p.recv_off, 13, reqs);
-  for (auto& r : reqs) p.comm.wait(r);
-  return recv.permute({1, 0, 2}).contiguous();
+  return exchange_ghosts(*plan_, x3, 13);
 }
 
 namespace {

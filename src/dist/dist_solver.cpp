@@ -178,8 +178,6 @@ struct DistSolver::Impl {
       return;
     }
     if (kind == "amg") {
-      DSLA_CHECK_ARG(method != Method::LSQR && method != Method::LSMR, "precond", to_string(method),
-                     " takes no preconditioner; use precond='none'");
       amg = DistAmg::build(A);
       user_M = user_M_adj = amg->as_operator();
       return;

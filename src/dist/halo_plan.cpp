@@ -129,6 +129,15 @@ void exchange(const HaloPlan& p, const at::Tensor& send_buf, const std::vector<i
   }
 }
 
+at::Tensor exchange_ghosts(const HaloPlan& p, const at::Tensor& x3, int tag) {
+  auto send = x3.index_select(1, p.send_idx).permute({1, 0, 2}).contiguous();
+  auto recv = at::empty({p.n_ghost, x3.size(0), x3.size(2)}, x3.options());
+  std::vector<Comm::Request> reqs;
+  exchange(p, send, p.send_ranks, p.send_off, recv, p.recv_ranks, p.recv_off, tag, reqs);
+  for (auto& r : reqs) p.comm.wait(r);
+  return recv.permute({1, 0, 2}).contiguous();
+}
+
 std::shared_ptr<HaloPlan> build_plan(const Comm& comm, int64_t n, const at::Tensor& owned,
                                      const at::Tensor& ghost_ids, c10::Device device) {
   const auto cpu_long = at::TensorOptions().dtype(at::kLong);

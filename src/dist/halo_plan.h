@@ -47,6 +47,11 @@ void exchange(const HaloPlan& p, const at::Tensor& send_buf, const std::vector<i
               const std::vector<int>& recv_ranks, const std::vector<int64_t>& recv_off, int tag,
               std::vector<Comm::Request>& reqs);
 
+// The ghost entries of owned slices x3 [B, n_owned, k] under plan p: [B, n_ghost, k] (one
+// forward exchange, waited for). DistMatrix::halo, and a distributed AMG prolongation over its
+// coarse plan.
+at::Tensor exchange_ghosts(const HaloPlan& p, const at::Tensor& x3, int tag);
+
 // The plan of a rank that owns `owned` (int64 global ids of a vector of n rows, in local order)
 // and needs the entries `ghost_ids` (int64, unique, none owned here, any order): ghosts grouped
 // by owner (ascending), then by id; each owner told which of its entries every neighbour needs

@@ -156,11 +156,11 @@ void build_filter(DistLevel& L, double theta) {
   auto counts = at::tensor({L.aloc->nnz() - keep.sum().item<int64_t>(), L.aloc->nnz()}, kLongCpu);
   A.comm().allreduce_sum_(counts);
   if (counts[0].item<int64_t>() * 20 < counts[1].item<int64_t>()) return;
-  L.f_src = keep.nonzero().view(-1);
-  L.floc =
-      csr_sorted(row.index_select(0, L.f_src), col.index_select(0, L.f_src), n, L.aloc->cols());
-  auto fk = (row * L.aloc->cols() + col).index_select(0, L.f_src);
-  L.f_diag = position_in(fk, at::arange(n, fk.options()) * (L.aloc->cols() + 1));
+  auto& S = L.st;
+  S.f_src = keep.nonzero().view(-1);
+  S.f = csr_sorted(row.index_select(0, S.f_src), col.index_select(0, S.f_src), n, L.aloc->cols());
+  auto fk = (row * L.aloc->cols() + col).index_select(0, S.f_src);
+  S.f_diag = position_in(fk, at::arange(n, fk.options()) * (L.aloc->cols() + 1));
 }
 
 // y = F x for the filtered operator over A's distribution (x's ghosts through A's halo); its
@@ -174,7 +174,7 @@ class FilteredOperator final : public LinearOperator {
   c10::Device device() const override { return L_.A.device(); }
   void apply(const at::Tensor& x, at::Tensor& y) const override {
     auto xe = at::cat({x, L_.A.halo(x.contiguous())}, 1).contiguous();
-    dsla::detail::spmm(*L_.floc, v_, xe, y);
+    dsla::detail::spmm(*L_.st.f, v_, xe, y);
   }
   const VectorSpace& space() const override { return L_.op->space(); }
 
@@ -195,14 +195,14 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   const auto dev = A.device();
   const int64_t n = A.n_owned(), ng = A.n_ghost();
   auto& S = L.st;
-  S.a = A.diag().pattern();
+  S.a = L.aloc;  // this rank's rows (build_tentative and the filter's lumping read it)
   const int64_t m = S.nullspace.size(1);
   // Aggregates inside this rank's diagonal block (decoupled: none crosses a rank boundary).
   const std::string method =
       opt.aggregation != "auto" ? opt.aggregation : (dev.is_cpu() ? "greedy" : "mis2");
   if (n > 0) {
     auto dv = values2d(A.diag().values())[0];
-    auto sg = ad::strength_graph(S.a, dv, theta, symmetric);
+    auto sg = ad::strength_graph(A.diag().pattern(), dv, theta, symmetric);
     S.n_agg = ad::aggregate(sg, method, opt.seed, S.agg);
   } else {
     S.agg = at::empty({0}, at::TensorOptions().dtype(at::kLong).device(dev));
@@ -242,7 +242,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   // dropped entries are the Galerkin products' small couplings, not anisotropy).
   if (smoothed && first_level) build_filter(L, theta);
   if (smoothed) {
-    L.p1 = dsla::detail::spgemm_pattern(L.floc ? L.floc : L.aloc, L.tstack);
+    L.p1 = dsla::detail::spgemm_pattern(S.f ? S.f : L.aloc, L.tstack);
   } else {
     L.p1 = Pattern::from_csr(L.tstack->crow().narrow(0, 0, n + 1).contiguous(),
                              L.tstack->col().narrow(0, 0, S.t->nnz()).contiguous(), n, L.e1.numel(),
@@ -330,27 +330,20 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
   // P = S_loc · tstack with S = I − (ω/ρ) D⁻¹ F on F's pattern (F: the filtered operator, or
   // aloc itself), or T itself.
   if (opt.prolongation_omega > 0) {
-    at::Tensor fv = L.values, dinv = L.dinv, rho = L.rho, diag_pos = L.aloc_diag;
-    const auto& f = L.floc ? L.floc : L.aloc;
-    if (L.floc) {
-      // Weak entries lumped into the diagonal where that keeps its sign (build_filter's rule).
-      auto row_sums = [&](const Pattern& p, const at::Tensor& v) {
-        auto out = at::zeros({B, n}, v.options());
-        auto r = entry_rows(p).to(v.device());
-        for (int64_t b = 0; b < B; ++b) out.select(0, b).index_add_(0, r, v.select(0, b));
-        return out;
-      };
-      fv = L.values.index_select(1, L.f_src);
-      auto dropped = row_sums(*L.aloc, L.values) - row_sums(*L.floc, fv);
-      auto d = fv.index_select(1, L.f_diag);
-      auto lumped = d + dropped;
-      d = at::where(lumped * d > 0, lumped, d);
-      fv.index_copy_(1, L.f_diag, d);
-      dinv = d.reciprocal().view({B, n, 1});
+    // F's values and inverse diagonal: one process's lumping (weak entries into the diagonal
+    // where that keeps its sign), on this rank's rows.
+    amg::detail::Level lv;
+    lv.values = L.values;
+    lv.dinv = L.dinv;
+    at::Tensor fv, dinv;
+    ad::smoothing_operator(L.st, lv, fv, dinv);
+    at::Tensor rho = L.rho, diag_pos = L.aloc_diag;
+    const auto& f = L.st.f ? L.st.f : L.aloc;
+    if (L.st.f) {
       FilteredOperator F(L, fv);
       auto est = pd::estimate_spectrum(F, dinv, std::max<int64_t>(2, opt.eig_iters), symmetric);
       rho = est.lmax.view({-1, 1, 1}).to(fv.device(), fv.scalar_type());
-      diag_pos = L.f_diag;
+      diag_pos = L.st.f_diag;
     }
     auto scale = (opt.prolongation_omega / rho).view({B, 1});
     auto row = entry_rows(*f).to(fv.device());
@@ -390,14 +383,7 @@ at::Tensor DistLevel::residual(const at::Tensor& b, const at::Tensor& x) const {
 }
 
 at::Tensor DistLevel::prolong(const at::Tensor& xc) const {
-  const auto& p = *pplan;
-  const int64_t Bx = xc.size(0), k = xc.size(2);
-  auto send = xc.index_select(1, p.send_idx).permute({1, 0, 2}).contiguous();
-  auto recv = at::empty({p.n_ghost, Bx, k}, xc.options());
-  std::vector<Comm::Request> reqs;
-  exchange(p, send, p.send_ranks, p.send_off, recv, p.recv_ranks, p.recv_off, 24, reqs);
-  for (auto& r : reqs) p.comm.wait(r);
-  auto xe = at::cat({xc, recv.permute({1, 0, 2})}, 1).contiguous();
+  auto xe = at::cat({xc, exchange_ghosts(*pplan, xc, 24)}, 1).contiguous();
   return dsla::detail::spmm(*pcyc, pc_values, xe);
 }
 

@@ -33,13 +33,12 @@ struct DistLevel final : public amg::detail::CycleLevel {
   precond::detail::SmootherPtr smoother;
 
   // ---- with a next level
-  amg::detail::LevelStructure st;  // a = A.diag()'s pattern, agg, n_agg, nullspace, t, ...
-  // The filtered smoothing operator of the finest level (one process's build_filter, across
-  // ranks): aloc's diagonal and strong entries, weak ones lumped into the diagonal; undefined
+  // a = aloc, agg, n_agg, nullspace, t, ...; and f / f_src / f_diag: the finest level's filtered
+  // smoothing operator (one process's build_filter, across ranks: aloc's diagonal and strong
+  // entries, weak ones lumped into the diagonal by amg::detail::smoothing_operator), undefined
   // when it would drop under 5 % of the entries over all ranks (then A itself smooths P).
-  PatternPtr floc;
-  at::Tensor f_src, f_diag;  // int64: positions in aloc; the diagonal's in floc
-  int64_t c_off = 0;         // global id of this rank's first coarse row
+  amg::detail::LevelStructure st;
+  int64_t c_off = 0;  // global id of this rank's first coarse row
   int64_t nc_global = 0;
   // [T; T of the ghost rows] over the coarse ids E1 (sorted global ids, host), fixed.
   at::Tensor e1;
