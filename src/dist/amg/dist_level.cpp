@@ -125,7 +125,7 @@ void level_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric) {
     auto l1 = at::zeros({B, n}, L.values.options());
     auto row = entry_rows(*L.aloc).to(L.values.device());
     for (int64_t b = 0; b < B; ++b) l1.select(0, b).index_add_(0, row, L.values.select(0, b).abs());
-    L.smoother = pd::make_jacobi_smoother(A.diag(), L.op, (opt.jacobi_omega / l1).view({B, n, 1}));
+    L.smoother = pd::make_l1_jacobi_smoother(A.diag(), L.op, l1.view({B, n, 1}), opt.jacobi_omega);
   } else {
     L.smoother = pd::make_chebyshev_smoother(A.diag(), L.op, L.dinv, L.spectrum,
                                              opt.chebyshev_degree, opt.chebyshev_ratio, symmetric);

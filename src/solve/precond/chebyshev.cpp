@@ -330,6 +330,12 @@ class L1Jacobi final : public SmoothingPreconditioner {
   L1Jacobi(const SparseMatrix& A, double omega) : SmoothingPreconditioner(A), omega_(omega) {
     setup(A);
   }
+  // Any operator (a distributed level): `shape` is this process's square diagonal block, l1
+  // [B, n, 1] the rows' Σ_j |a_ij| over every rank's columns, the products the operator's.
+  L1Jacobi(const SparseMatrix& shape, LinearOperatorPtr op, const at::Tensor& l1, double omega)
+      : SmoothingPreconditioner(shape), omega_(omega), op_(std::move(op)) {
+    inv_ = (omega_ / l1).to(dtype_);
+  }
   void apply(const at::Tensor& x, at::Tensor& y) const override {
     check_apply(x, y, "l1_jacobi.apply");
     at::mul_out(y, x, inv_);
@@ -343,11 +349,13 @@ class L1Jacobi final : public SmoothingPreconditioner {
       if (zero_guess && s == 0) {
         x = inv_ * b;
       } else {
-        x.add_(inv_ * (b - dsla::detail::spmm(*pattern_, vals_, x)));
+        x.add_(inv_ * (b - product(x)));
       }
     }
   }
   void update(const SparseMatrix& A) override {
+    DSLA_CHECK_ARG(!op_, "A",
+                   "an l1-Jacobi smoother of an operator is rebuilt, not updated, with new values");
     check_update(A);
     batch_ = A.batch_size();
     setup(A);
@@ -368,8 +376,16 @@ class L1Jacobi final : public SmoothingPreconditioner {
     auto l1 = at::zeros({B, n_}, abs.options()).index_add_(1, pattern_->row().to(at::kLong), abs);
     inv_ = (omega_ / l1).to(dtype_).view({B, n_, 1});
   }
+  // A x: the operator's, or the SpMV of this process's matrix.
+  at::Tensor product(const at::Tensor& x) const {
+    if (!op_) return dsla::detail::spmm(*pattern_, vals_, x);
+    auto y = at::empty_like(x);
+    op_->apply(x.contiguous(), y);
+    return y;
+  }
 
   double omega_;
+  LinearOperatorPtr op_;  // set: products through this operator
   at::Tensor vals_, inv_;
 };
 
@@ -409,47 +425,6 @@ SmootherPtr make_chebyshev_smoother(const SparseMatrix& A, const at::Tensor& din
   return std::make_shared<Chebyshev>(A, opt, dinv, est, hermitian);
 }
 
-namespace {
-
-// x ← x + D⁻¹ (b − A x) with a given diagonal scaling and A's products from an operator: the
-// l1-Jacobi smoother of a distributed AMG level (inv = ω / Σ_j |a_ij| over every rank's columns).
-class OperatorJacobi final : public SmoothingPreconditioner {
- public:
-  OperatorJacobi(const SparseMatrix& shape, LinearOperatorPtr op, at::Tensor inv)
-      : SmoothingPreconditioner(shape), op_(std::move(op)), inv_(std::move(inv)) {}
-  void apply(const at::Tensor& x, at::Tensor& y) const override {
-    check_apply(x, y, "l1_jacobi.apply");
-    at::mul_out(y, x, inv_);
-  }
-  void apply_adjoint(const at::Tensor& x, at::Tensor& y) const override {
-    check_apply(x, y, "l1_jacobi.apply_adjoint");
-    at::mul_out(y, x, inv_);
-  }
-  void smooth(const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps) const override {
-    for (int64_t s = 0; s < sweeps; ++s) {
-      if (zero_guess && s == 0) {
-        x = inv_ * b;
-        continue;
-      }
-      auto ax = at::empty_like(x);
-      op_->apply(x.contiguous(), ax);
-      x.add_(inv_ * (b - ax));
-    }
-  }
-  void update(const SparseMatrix&) override {
-    DSLA_CHECK_ARG(false, "A", "an operator's l1-Jacobi smoother is rebuilt, not updated");
-  }
-  bool is_symmetric() const override { return true; }
-  std::string name() const override { return "l1_jacobi"; }
-  std::shared_ptr<const Preconditioner> adjoint() const override { return shared_from_this(); }
-
- private:
-  LinearOperatorPtr op_;
-  at::Tensor inv_;
-};
-
-}  // namespace
-
 SmootherPtr make_chebyshev_smoother(const SparseMatrix& shape, LinearOperatorPtr op,
                                     const at::Tensor& dinv, const SpectrumEstimate& est,
                                     int64_t degree, double ratio, bool hermitian) {
@@ -463,14 +438,15 @@ SmootherPtr make_chebyshev_smoother(const SparseMatrix& shape, LinearOperatorPtr
   return std::make_shared<Chebyshev>(shape, std::move(op), dinv, est, opt, hermitian);
 }
 
-SmootherPtr make_jacobi_smoother(const SparseMatrix& shape, LinearOperatorPtr op,
-                                 const at::Tensor& inv) {
-  return std::make_shared<OperatorJacobi>(shape, std::move(op), inv);
-}
-
 SmootherPtr make_l1_jacobi_smoother(const SparseMatrix& A, double omega) {
   DSLA_CHECK_ARG(omega > 0, "jacobi_omega", "must be > 0, got ", omega);
   return std::make_shared<L1Jacobi>(A, omega);
+}
+
+SmootherPtr make_l1_jacobi_smoother(const SparseMatrix& shape, LinearOperatorPtr op,
+                                    const at::Tensor& l1, double omega) {
+  DSLA_CHECK_ARG(omega > 0, "jacobi_omega", "must be > 0, got ", omega);
+  return std::make_shared<L1Jacobi>(shape, std::move(op), l1, omega);
 }
 
 }  // namespace dsla::precond::detail

@@ -40,15 +40,15 @@ SmootherPtr make_chebyshev_smoother(const SparseMatrix& A, const at::Tensor& din
 SmootherPtr make_chebyshev_smoother(const SparseMatrix& shape, LinearOperatorPtr op,
                                     const at::Tensor& dinv, const SpectrumEstimate& est,
                                     int64_t degree, double ratio, bool hermitian);
-// x ← x + inv ∘ (b − A x) with A's products from an operator (inv [B, n, 1]: a distributed
-// level's l1-Jacobi scaling).
-SmootherPtr make_jacobi_smoother(const SparseMatrix& shape, LinearOperatorPtr op,
-                                 const at::Tensor& inv);
 // Multicolor symmetric Gauss–Seidel ("mc_sgs") or DILU ("dilu") as a smoother (multicolor.cpp):
 // symmetric for symmetric A, so pre/post sweeps keep an AMG cycle symmetric.
 SmootherPtr make_multicolor_smoother(const SparseMatrix& A, const std::string& kind);
 // l1-Jacobi: M⁻¹ = ω diag(Σ_j |a_ij|)⁻¹ (convergent for any SPD A without a spectral estimate).
 SmootherPtr make_l1_jacobi_smoother(const SparseMatrix& A, double omega);
+// The same with A's products from an operator (a distributed level; `shape` this process's
+// square diagonal block) and its rows' Σ_j |a_ij| over all columns, l1 [B, n, 1].
+SmootherPtr make_l1_jacobi_smoother(const SparseMatrix& shape, LinearOperatorPtr op,
+                                    const at::Tensor& l1, double omega);
 
 // The two fused passes of a Chebyshev sweep for one real system (B = 1, k = 1), one SpMV each
 // (kernels/cpu/chebyshev_kernels.h, kernels/cuda/chebyshev_cuda.h). first: r = b − A x (x null: r =
