@@ -145,3 +145,38 @@ def test_cuda_wide_rows_and_gradient():
     (Ad @ Ad).sum().backward()
     ref = Ad.grad[A.row.long(), A.col.long()]
     torch.testing.assert_close(vals.grad, ref, atol=1e-10, rtol=1e-10)
+
+
+@needs_cuda
+@pytest.mark.parametrize("batch", [1, 3])
+def test_cuda_tiers_in_one_product(batch):
+    """One product whose rows fall in every CUDA tier: few products (a thread per row, kSmall =
+    64), more products (a warp per row), more than 256 distinct columns (a block per row), and
+    empty rows: CPU's pattern and SciPy's values for each batch member."""
+    rng = np.random.default_rng(7)
+    m, k, n = 400, 300, 600
+    rows, cols = [], []
+    for i in range(m):
+        width = [0, 1, 3, 8, 40, 120][i % 6]  # empty, small, small, warp, warp / block, block
+        for c in rng.choice(k, size=width, replace=False):
+            rows.append(i)
+            cols.append(int(c))
+    A0 = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(m, k))
+    B0 = random_scipy(k, n, 0.012, 8)
+    vals_a = torch.randn(batch, A0.nnz, dtype=torch.float64)
+    vals_b = torch.randn(batch, B0.nnz, dtype=torch.float64)
+    A = dsla.SparseTensor.from_scipy(A0, torch.float64)
+    B = dsla.SparseTensor.from_scipy(B0, torch.float64)
+    A = A.with_values(vals_a.squeeze(0) if batch == 1 else vals_a)
+    B = B.with_values(vals_b.squeeze(0) if batch == 1 else vals_b)
+    C = A @ B
+    Cg = A.to(device="cuda") @ B.to(device="cuda")
+    assert torch.equal(Cg.crow.cpu().long(), C.crow.long())
+    assert torch.equal(Cg.col.cpu().long(), C.col.long())
+    torch.testing.assert_close(Cg.values.cpu(), C.values, rtol=1e-12, atol=1e-12)
+    for b in range(batch):
+        Ab = sp.csr_matrix((vals_a[b].numpy(), A0.indices, A0.indptr), shape=(m, k))
+        Bb = sp.csr_matrix((vals_b[b].numpy(), B0.indices, B0.indptr), shape=(k, n))
+        ref = (Ab @ Bb).toarray()
+        got = (Cg.to_dense().cpu() if batch == 1 else Cg.to_dense()[b].cpu()).numpy()
+        np.testing.assert_allclose(got, ref, atol=1e-11)

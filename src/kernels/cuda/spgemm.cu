@@ -14,6 +14,12 @@ constexpr int kWarps = 4;        // warps per block in the warp-per-row kernels
 constexpr int kWarpCap = 512;    // hash slots per warp
 constexpr int kWarpLimit = 256;  // distinct columns a warp handles (load factor <= 1/2)
 constexpr int kBigThreads = 256;
+// Rows with at most this many products (Σ_k nnz(B_k) over row i's columns k) are done by one
+// thread each with a sorted list in local memory: the AMG products on the finest levels (S T,
+// A P: 5-60 products per row) would leave most of a warp idle and spend their time clearing
+// and compacting its 512-slot table.
+constexpr int kSmall = 64;
+constexpr int kSmallThreads = 256;
 // Slots per block in the big-row kernels: 48 KB of keys + list whatever the key size.
 template <class K>
 constexpr int big_cap() {
@@ -70,6 +76,121 @@ __device__ void insert_row(int64_t i, const I* __restrict__ a_crow, const I* __r
   }
 }
 
+// Products of row i of A B, counted up to just past kSmall (enough to choose the tier).
+template <class I>
+__device__ __forceinline__ int small_products(int64_t i, const I* __restrict__ a_crow,
+                                              const I* __restrict__ a_col,
+                                              const I* __restrict__ b_crow) {
+  int s = 0;
+  for (I pa = a_crow[i], a1 = a_crow[i + 1]; pa < a1 && s <= kSmall; ++pa) {
+    const I k = a_col[pa];
+    s += int(b_crow[k + 1] - b_crow[k]);
+  }
+  return s;
+}
+
+// The distinct columns of row i of A B, sorted, into keys[0, n); returns n. The row must have
+// at most kSmall products.
+template <class I>
+__device__ int small_row(int64_t i, const I* __restrict__ a_crow, const I* __restrict__ a_col,
+                         const I* __restrict__ b_crow, const I* __restrict__ b_col, I* keys) {
+  int n = 0;
+  for (I pa = a_crow[i], a1 = a_crow[i + 1]; pa < a1; ++pa) {
+    const I k = a_col[pa];
+    for (I pb = b_crow[k], b1 = b_crow[k + 1]; pb < b1; ++pb) {
+      const I c = b_col[pb];
+      int lo = 0, hi = n;
+      while (lo < hi) {
+        const int mid = (lo + hi) >> 1;
+        if (keys[mid] < c)
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
+      if (lo < n && keys[lo] == c) continue;
+      for (int t = n; t > lo; --t) keys[t] = keys[t - 1];
+      keys[lo] = c;
+      ++n;
+    }
+  }
+  return n;
+}
+
+// Position of column j in the sorted segment [lo, hi] of c_col (j is there).
+template <class I>
+__device__ __forceinline__ I find_col(const I* __restrict__ c_col, I lo, I hi, I j) {
+  while (lo < hi) {
+    const I mid = lo + (hi - lo) / 2;
+    if (c_col[mid] < j)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+constexpr int64_t kNeedsWarp = -2;  // row_nnz mark of count_small_k: more than kSmall products
+
+template <class I>
+__global__ void __launch_bounds__(kSmallThreads)
+    count_small_k(int64_t rows, const I* __restrict__ a_crow, const I* __restrict__ a_col,
+                  const I* __restrict__ b_crow, const I* __restrict__ b_col,
+                  int64_t* __restrict__ row_nnz) {
+  I keys[kSmall];
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < rows;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    if (small_products(i, a_crow, a_col, b_crow) > kSmall)
+      row_nnz[i] = kNeedsWarp;
+    else
+      row_nnz[i] = small_row(i, a_crow, a_col, b_crow, b_col, keys);
+  }
+}
+
+template <class I>
+__global__ void __launch_bounds__(kSmallThreads)
+    fill_small_k(int64_t rows, const I* __restrict__ a_crow, const I* __restrict__ a_col,
+                 const I* __restrict__ b_crow, const I* __restrict__ b_col,
+                 const I* __restrict__ c_crow, I* __restrict__ c_col) {
+  I keys[kSmall];
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < rows;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    if (small_products(i, a_crow, a_col, b_crow) > kSmall) continue;
+    const int n = small_row(i, a_crow, a_col, b_crow, b_col, keys);
+    const I c0 = c_crow[i];
+    for (int t = 0; t < n; ++t) c_col[c0 + t] = keys[t];
+  }
+}
+
+// One thread per small row: the row's products summed in a local array in A's entry order (so
+// these rows' values are deterministic), then added to C once, without atomics.
+template <class V, class I>
+__global__ void __launch_bounds__(kSmallThreads)
+    numeric_small_k(int64_t rows, int64_t B, const I* __restrict__ a_crow,
+                    const I* __restrict__ a_col, const V* __restrict__ a_val, int64_t a_bs,
+                    const I* __restrict__ b_crow, const I* __restrict__ b_col,
+                    const V* __restrict__ b_val, int64_t b_bs, const I* __restrict__ c_crow,
+                    const I* __restrict__ c_col, V* __restrict__ c_val, int64_t c_bs) {
+  V acc[kSmall];
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < rows;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    if (small_products(i, a_crow, a_col, b_crow) > kSmall) continue;
+    const I c0 = c_crow[i], c1 = c_crow[i + 1];
+    const int n = int(c1 - c0);
+    for (int64_t b = 0; b < B; ++b) {
+      for (int t = 0; t < n; ++t) acc[t] = V(0);
+      for (I pa = a_crow[i], a1 = a_crow[i + 1]; pa < a1; ++pa) {
+        const I k = a_col[pa];
+        const V a = a_val[b * a_bs + pa];
+        for (I pb = b_crow[k], b1 = b_crow[k + 1]; pb < b1; ++pb)
+          acc[find_col(c_col, c0, c1 - 1, b_col[pb]) - c0] += a * b_val[b * b_bs + pb];
+      }
+      for (int t = 0; t < n; ++t) c_val[b * c_bs + c0 + t] += acc[t];
+    }
+  }
+}
+
+// The warp tiers walk the rows 32 at a time: each lane checks one row, and the warp works
+// through the ballot of the rows left to it (the small ones were done a thread each).
 template <class I>
 __global__ void __launch_bounds__(kWarps * 32)
     count_warp_k(int64_t rows, const I* __restrict__ a_crow, const I* __restrict__ a_col,
@@ -80,15 +201,22 @@ __global__ void __launch_bounds__(kWarps * 32)
   __shared__ int cnts[kWarps];
   const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
   K* tab = tabs[w];
-  for (int64_t i = int64_t(blockIdx.x) * kWarps + w; i < rows; i += int64_t(gridDim.x) * kWarps) {
-    for (int s = lane; s < kWarpCap; s += 32) tab[s] = empty_key<K>();
-    if (lane == 0) cnts[w] = 0;
-    __syncwarp();
-    insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, kWarpCap, &cnts[w], kWarpLimit, lane,
-                     32);
-    __syncwarp();
-    if (lane == 0) row_nnz[i] = cnts[w] > kWarpLimit ? -1 : cnts[w];
-    __syncwarp();
+  for (int64_t i0 = (int64_t(blockIdx.x) * kWarps + w) * 32; i0 < rows;
+       i0 += int64_t(gridDim.x) * kWarps * 32) {
+    const bool need = i0 + lane < rows && row_nnz[i0 + lane] == kNeedsWarp;
+    unsigned todo = __ballot_sync(0xffffffffu, need);
+    while (todo) {
+      const int64_t i = i0 + __ffs(todo) - 1;
+      todo &= todo - 1;
+      for (int s = lane; s < kWarpCap; s += 32) tab[s] = empty_key<K>();
+      if (lane == 0) cnts[w] = 0;
+      __syncwarp();
+      insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, kWarpCap, &cnts[w], kWarpLimit, lane,
+                       32);
+      __syncwarp();
+      if (lane == 0) row_nnz[i] = cnts[w] > kWarpLimit ? -1 : cnts[w];
+      __syncwarp();
+    }
   }
 }
 
@@ -126,33 +254,42 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
   K* tab = tabs[w];
   K* lst = lists[w];
-  for (int64_t i = int64_t(blockIdx.x) * kWarps + w; i < rows; i += int64_t(gridDim.x) * kWarps) {
-    const I c0 = c_crow[i];
-    const int nz = int(c_crow[i + 1] - c0);
-    if (nz > kWarpLimit) continue;  // a big row (uniform over the warp)
-    for (int s = lane; s < kWarpCap; s += 32) tab[s] = empty_key<K>();
-    if (lane == 0) cnts[w] = 0;
-    __syncwarp();
-    insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, kWarpCap, &cnts[w], kWarpLimit, lane,
-                     32);
-    __syncwarp();
-    // Compact the keys into lst (slot order), then rank them.
-    int base = 0;
-    for (int s0 = 0; s0 < kWarpCap; s0 += 32) {
-      const K c = tab[s0 + lane];
-      const bool has = c != empty_key<K>();
-      const unsigned m = __ballot_sync(0xffffffffu, has);
-      if (has) lst[base + __popc(m & ((1u << lane) - 1u))] = c;
-      base += __popc(m);
+  for (int64_t i0 = (int64_t(blockIdx.x) * kWarps + w) * 32; i0 < rows;
+       i0 += int64_t(gridDim.x) * kWarps * 32) {
+    // Rows above the warp limit are the big kernel's; rows of few products the small one's.
+    const int64_t mine = i0 + lane;
+    const bool need = mine < rows && c_crow[mine + 1] - c_crow[mine] <= kWarpLimit &&
+                      small_products(mine, a_crow, a_col, b_crow) > kSmall;
+    unsigned todo = __ballot_sync(0xffffffffu, need);
+    while (todo) {
+      const int64_t i = i0 + __ffs(todo) - 1;
+      todo &= todo - 1;
+      const I c0 = c_crow[i];
+      const int nz = int(c_crow[i + 1] - c0);
+      for (int s = lane; s < kWarpCap; s += 32) tab[s] = empty_key<K>();
+      if (lane == 0) cnts[w] = 0;
+      __syncwarp();
+      insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, kWarpCap, &cnts[w], kWarpLimit, lane,
+                       32);
+      __syncwarp();
+      // Compact the keys into lst (slot order), then rank them.
+      int base = 0;
+      for (int s0 = 0; s0 < kWarpCap; s0 += 32) {
+        const K c = tab[s0 + lane];
+        const bool has = c != empty_key<K>();
+        const unsigned m = __ballot_sync(0xffffffffu, has);
+        if (has) lst[base + __popc(m & ((1u << lane) - 1u))] = c;
+        base += __popc(m);
+      }
+      __syncwarp();
+      for (int t = lane; t < nz; t += 32) {
+        const K c = lst[t];
+        int rank = 0;
+        for (int u = 0; u < nz; ++u) rank += lst[u] < c;
+        c_col[c0 + rank] = I(c);
+      }
+      __syncwarp();
     }
-    __syncwarp();
-    for (int t = lane; t < nz; t += 32) {
-      const K c = lst[t];
-      int rank = 0;
-      for (int u = 0; u < nz; ++u) rank += lst[u] < c;
-      c_col[c0 + rank] = I(c);
-    }
-    __syncwarp();
   }
 }
 
@@ -199,24 +336,24 @@ __global__ void __launch_bounds__(kWarps * 32)
               const I* __restrict__ c_crow, const I* __restrict__ c_col, V* __restrict__ c_val,
               int64_t c_bs) {
   const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
-  for (int64_t i = int64_t(blockIdx.x) * kWarps + w; i < rows; i += int64_t(gridDim.x) * kWarps) {
-    const I c0 = c_crow[i], c1 = c_crow[i + 1];
-    const I a0 = a_crow[i], a1 = a_crow[i + 1];
-    for (I pa = a0 + lane; pa < a1; pa += 32) {
-      const I k = a_col[pa];
-      const I b0 = b_crow[k], b1 = b_crow[k + 1];
-      for (I pb = b0; pb < b1; ++pb) {
-        const I j = b_col[pb];
-        I lo = c0, hi = c1 - 1;
-        while (lo < hi) {
-          const I mid = lo + (hi - lo) / 2;
-          if (c_col[mid] < j)
-            lo = mid + 1;
-          else
-            hi = mid;
+  for (int64_t i0 = (int64_t(blockIdx.x) * kWarps + w) * 32; i0 < rows;
+       i0 += int64_t(gridDim.x) * kWarps * 32) {
+    const int64_t mine = i0 + lane;
+    const bool need = mine < rows && small_products(mine, a_crow, a_col, b_crow) > kSmall;
+    unsigned todo = __ballot_sync(0xffffffffu, need);
+    while (todo) {
+      const int64_t i = i0 + __ffs(todo) - 1;
+      todo &= todo - 1;
+      const I c0 = c_crow[i], c1 = c_crow[i + 1];
+      const I a0 = a_crow[i], a1 = a_crow[i + 1];
+      for (I pa = a0 + lane; pa < a1; pa += 32) {
+        const I k = a_col[pa];
+        const I b0 = b_crow[k], b1 = b_crow[k + 1];
+        for (I pb = b0; pb < b1; ++pb) {
+          const I lo = find_col(c_col, c0, c1 - 1, b_col[pb]);
+          for (int64_t b = 0; b < B; ++b)
+            atomicAdd(c_val + b * c_bs + lo, a_val[b * a_bs + pa] * b_val[b * b_bs + pb]);
         }
-        for (int64_t b = 0; b < B; ++b)
-          atomicAdd(c_val + b * c_bs + lo, a_val[b * a_bs + pa] * b_val[b * b_bs + pb]);
       }
     }
   }
@@ -241,8 +378,11 @@ void spgemm_count(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t* row_n
                   cudaStream_t stream) {
   const int64_t rows = A.rows;
   if (rows == 0) return;
-  count_warp_k<I><<<grid_of(rows, kWarps, 32), kWarps * 32, 0, stream>>>(rows, A.crow, A.col,
-                                                                         B.crow, B.col, row_nnz);
+  count_small_k<I><<<grid_of(rows, kSmallThreads, 8), kSmallThreads, 0, stream>>>(
+      rows, A.crow, A.col, B.crow, B.col, row_nnz);
+  DSLA_CUDA_CHECK_LAUNCH();
+  count_warp_k<I><<<grid_of(rows, kWarps * 32, 32), kWarps * 32, 0, stream>>>(
+      rows, A.crow, A.col, B.crow, B.col, row_nnz);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
@@ -264,8 +404,11 @@ void spgemm_fill(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_big, 
   const I* b_crow = B.crow;
   const I* b_col = B.col;
   if (rows == 0) return;
-  fill_warp_k<I><<<grid_of(rows, kWarps, 16), kWarps * 32, 0, stream>>>(rows, a_crow, a_col, b_crow,
-                                                                        b_col, c_crow, c_col);
+  fill_small_k<I><<<grid_of(rows, kSmallThreads, 8), kSmallThreads, 0, stream>>>(
+      rows, a_crow, a_col, b_crow, b_col, c_crow, c_col);
+  DSLA_CUDA_CHECK_LAUNCH();
+  fill_warp_k<I><<<grid_of(rows, kWarps * 32, 16), kWarps * 32, 0, stream>>>(
+      rows, a_crow, a_col, b_crow, b_col, c_crow, c_col);
   DSLA_CUDA_CHECK_LAUNCH();
   if (n_big > 0) {
     fill_big_k<I><<<grid_of(n_big, 1, 2), kBigThreads, 0, stream>>>(n_big, big, a_crow, a_col,
@@ -279,7 +422,11 @@ void spgemm_numeric(const CsrView<V, I>& A, const CsrView<V, I>& Bm, const CsrOu
                     int64_t B, cudaStream_t stream) {
   const int64_t rows = A.rows;
   if (rows == 0 || B == 0) return;
-  numeric_k<V, I><<<grid_of(rows, kWarps, 32), kWarps * 32, 0, stream>>>(
+  numeric_small_k<V, I><<<grid_of(rows, kSmallThreads, 8), kSmallThreads, 0, stream>>>(
+      rows, B, A.crow, A.col, A.vals, A.vals_bstride, Bm.crow, Bm.col, Bm.vals, Bm.vals_bstride,
+      C.crow, C.col, C.vals, C.vals_bstride);
+  DSLA_CUDA_CHECK_LAUNCH();
+  numeric_k<V, I><<<grid_of(rows, kWarps * 32, 32), kWarps * 32, 0, stream>>>(
       rows, B, A.crow, A.col, A.vals, A.vals_bstride, Bm.crow, Bm.col, Bm.vals, Bm.vals_bstride,
       C.crow, C.col, C.vals, C.vals_bstride);
   DSLA_CUDA_CHECK_LAUNCH();

@@ -1,12 +1,17 @@
-// CUDA sparse x sparse product C = A B (row-wise Gustavson, no torch). Two-phase symbolic:
-//   count: distinct columns per row through an open-addressing hash table in shared memory,
-//          one warp per row; rows with more than spgemm_warp_limit() distinct columns are
-//          marked -1 and counted again by count_big (one block per row, larger table); rows
-//          beyond spgemm_block_limit() stay -1 (the caller falls back to the host analysis).
+// CUDA sparse x sparse product C = A B (row-wise Gustavson, no torch). Three tiers by row:
+//   small: rows with at most 64 products (Σ_k nnz(B_k)): one thread per row, a sorted list in
+//          local memory (count, fill) and a local accumulator (numeric, no atomics, values in A's
+//          entry order) -- the AMG products on fine levels (S T, A P), where a warp per row left
+//          most lanes idle clearing a 512-slot table;
+//   warp:  one warp per row, an open-addressing hash table in shared memory; rows with more than
+//          spgemm_warp_limit() distinct columns are marked -1 and counted again by count_big
+//          (one block per row, larger table); rows beyond spgemm_block_limit() stay -1 (the
+//          caller falls back to the host analysis).
 //   fill:  the same insertion, then the row's keys compacted and ranked (sorted) into C's col.
-// Numeric: one warp per row; each product a_ik b_kj is added (atomically) at the position of
-// column j in C's sorted row i (binary search): C's values must be zeroed first. Summation
-// order is not fixed, so values agree with the CPU kernel to rounding, not bitwise.
+// Numeric of warp and block rows: one warp per row; each product a_ik b_kj is added
+// (atomically) at the position of column j in C's sorted row i (binary search): C's values must
+// be zeroed first. Their summation order is not fixed, so values agree with the CPU kernel to
+// rounding, not bitwise.
 // Index type I: int32_t or int64_t for A, B and C alike; values float or double.
 #pragma once
 
