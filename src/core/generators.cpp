@@ -5,7 +5,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "core/dispatch.h"
+#include "core/stencil.h"
 
+#include <algorithm>
 #include <cctype>
 #include <sstream>
 #include <stdexcept>
@@ -15,21 +17,39 @@ namespace dsla {
 
 using detail::ptr;
 
+namespace detail {
+
+device::Stub<StencilFn> stencil_stub;
+
+int64_t Stencil::nnz() const {
+  int64_t total = 0;
+  for (const auto& p : points) {
+    auto w = [](int64_t n, int d) { return std::max<int64_t>(0, n - (d < 0 ? -d : d)); };
+    total += w(nx, p.dx) * w(ny, p.dy) * w(nz, p.dz);
+  }
+  return total;
+}
+
 namespace {
 
-// Builds the CSR matrix of a stencil on an nx x ny x nz grid (lexicographic, x fastest).
-// `emit(ix, iy, iz, add)` calls add(col, value) for the row's entries in increasing column order.
-template <class I, class Emit>
-SparseMatrix stencil(int64_t nx, int64_t ny, int64_t nz, int64_t max_per_row, Emit emit,
-                     const GenOptions& opt) {
-  const int64_t N = nx * ny * nz;
+// Host CSR: count, scan, fill; rows are independent, so both loops run in parallel.
+template <class I>
+SparseMatrix stencil_host(const Stencil& s, const GenOptions& opt) {
+  const int64_t nx = s.nx, ny = s.ny, nz = s.nz, N = s.rows();
+  auto each = [&](int64_t i, auto add) {
+    const int64_t x = i % nx, y = (i / nx) % ny, z = i / (nx * ny);
+    for (const auto& p : s.points) {
+      const int64_t xx = x + p.dx, yy = y + p.dy, zz = z + p.dz;
+      if (xx >= 0 && xx < nx && yy >= 0 && yy < ny && zz >= 0 && zz < nz)
+        add(i + s.offset(p), p.value);
+    }
+  };
   auto crow = at::empty({N + 1}, at::TensorOptions().dtype(c10::CppTypeToScalarType<I>::value));
   I* cr = ptr<I>(crow);
-  // Count, then fill: rows are independent, so both loops run in parallel.
   at::parallel_for(0, N, 4096, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       int64_t c = 0;
-      emit(i % nx, (i / nx) % ny, i / (nx * ny), [&](int64_t, double) { ++c; });
+      each(i, [&](int64_t, double) { ++c; });
       cr[i + 1] = static_cast<I>(c);
     }
   });
@@ -43,26 +63,35 @@ SparseMatrix stencil(int64_t nx, int64_t ny, int64_t nz, int64_t max_per_row, Em
   at::parallel_for(0, N, 4096, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       int64_t q = cr[i];
-      emit(i % nx, (i / nx) % ny, i / (nx * ny), [&](int64_t j, double v) {
+      each(i, [&](int64_t j, double v) {
         cc[q] = static_cast<I>(j);
         vv[q++] = v;
       });
     }
   });
-  (void)max_per_row;
   auto p = Pattern::from_csr(crow, col, N, N, /*check=*/false)->to(opt.device);
   return SparseMatrix(p, val.to(opt.device, opt.dtype), /*check=*/false);
 }
 
-template <class Emit>
-SparseMatrix stencil_any(int64_t nx, int64_t ny, int64_t nz, int64_t per_row, Emit emit,
-                         const GenOptions& opt) {
-  const int64_t N = nx * ny * nz;
-  if (Pattern::index_dtype_for(N, N, N * per_row) == at::kInt) {
-    return stencil<int32_t>(nx, ny, nz, per_row, emit, opt);
+}  // namespace
+
+SparseMatrix stencil_matrix(Stencil s, const GenOptions& opt) {
+  std::sort(s.points.begin(), s.points.end(), [&](const StencilPoint& a, const StencilPoint& b) {
+    return s.offset(a) < s.offset(b);
+  });
+  if (auto* f = stencil_stub.on(opt.device)) return f(s, opt);
+  if (Pattern::index_dtype_for(s.rows(), s.rows(), s.nnz()) == at::kInt) {
+    return stencil_host<int32_t>(s, opt);
   }
-  return stencil<int64_t>(nx, ny, nz, per_row, emit, opt);
+  return stencil_host<int64_t>(s, opt);
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::Stencil;
+using detail::stencil_matrix;
 
 void check_gen(const GenOptions& opt) {
   DSLA_CHECK_TYPE(detail::is_value_dtype(opt.dtype), "dtype",
@@ -98,53 +127,43 @@ int64_t random_count(double density, int64_t rows, int64_t cols) {
 SparseMatrix poisson2d(int64_t n, const GenOptions& opt) {
   check_grid(n, 2, 5, "n");
   check_gen(opt);
-  return stencil_any(
-      n, n, 1, 5,
-      [n](int64_t x, int64_t y, int64_t, auto add) {
-        const int64_t i = x + n * y;
-        if (y > 0) add(i - n, -1.0);
-        if (x > 0) add(i - 1, -1.0);
-        add(i, 4.0);
-        if (x + 1 < n) add(i + 1, -1.0);
-        if (y + 1 < n) add(i + n, -1.0);
-      },
+  return stencil_matrix(
+      {n,
+       n,
+       1,
+       {{0, -1, 0, -1.0}, {-1, 0, 0, -1.0}, {0, 0, 0, 4.0}, {1, 0, 0, -1.0}, {0, 1, 0, -1.0}}},
       opt);
 }
 
 SparseMatrix poisson3d(int64_t n, const GenOptions& opt) {
   check_grid(n, 3, 7, "n");
   check_gen(opt);
-  const int64_t nn = n * n;
-  return stencil_any(
-      n, n, n, 7,
-      [n, nn](int64_t x, int64_t y, int64_t z, auto add) {
-        const int64_t i = x + n * y + nn * z;
-        if (z > 0) add(i - nn, -1.0);
-        if (y > 0) add(i - n, -1.0);
-        if (x > 0) add(i - 1, -1.0);
-        add(i, 6.0);
-        if (x + 1 < n) add(i + 1, -1.0);
-        if (y + 1 < n) add(i + n, -1.0);
-        if (z + 1 < n) add(i + nn, -1.0);
-      },
-      opt);
+  return stencil_matrix({n,
+                         n,
+                         n,
+                         {{0, 0, -1, -1.0},
+                          {0, -1, 0, -1.0},
+                          {-1, 0, 0, -1.0},
+                          {0, 0, 0, 6.0},
+                          {1, 0, 0, -1.0},
+                          {0, 1, 0, -1.0},
+                          {0, 0, 1, -1.0}}},
+                        opt);
 }
 
 SparseMatrix aniso2d(int64_t n, double eps, const GenOptions& opt) {
   check_grid(n, 2, 5, "n");
   check_gen(opt);
   DSLA_CHECK_ARG(eps > 0, "eps", "anisotropy must be positive, got ", eps);
-  return stencil_any(
-      n, n, 1, 5,
-      [n, eps](int64_t x, int64_t y, int64_t, auto add) {
-        const int64_t i = x + n * y;
-        if (y > 0) add(i - n, -1.0);
-        if (x > 0) add(i - 1, -eps);
-        add(i, 2.0 + 2.0 * eps);
-        if (x + 1 < n) add(i + 1, -eps);
-        if (y + 1 < n) add(i + n, -1.0);
-      },
-      opt);
+  return stencil_matrix({n,
+                         n,
+                         1,
+                         {{0, -1, 0, -1.0},
+                          {-1, 0, 0, -eps},
+                          {0, 0, 0, 2.0 + 2.0 * eps},
+                          {1, 0, 0, -eps},
+                          {0, 1, 0, -1.0}}},
+                        opt);
 }
 
 SparseMatrix convdiff2d(int64_t n, double pe, const GenOptions& opt) {
@@ -152,17 +171,15 @@ SparseMatrix convdiff2d(int64_t n, double pe, const GenOptions& opt) {
   check_gen(opt);
   DSLA_CHECK_ARG(pe >= 0, "pe", "Péclet number must be >= 0, got ", pe);
   // Velocity (1, 1); first-order upwind takes the west and south neighbours.
-  return stencil_any(
-      n, n, 1, 5,
-      [n, pe](int64_t x, int64_t y, int64_t, auto add) {
-        const int64_t i = x + n * y;
-        if (y > 0) add(i - n, -1.0 - pe);
-        if (x > 0) add(i - 1, -1.0 - pe);
-        add(i, 4.0 + 2.0 * pe);
-        if (x + 1 < n) add(i + 1, -1.0);
-        if (y + 1 < n) add(i + n, -1.0);
-      },
-      opt);
+  return stencil_matrix({n,
+                         n,
+                         1,
+                         {{0, -1, 0, -1.0 - pe},
+                          {-1, 0, 0, -1.0 - pe},
+                          {0, 0, 0, 4.0 + 2.0 * pe},
+                          {1, 0, 0, -1.0},
+                          {0, 1, 0, -1.0}}},
+                        opt);
 }
 
 namespace {
