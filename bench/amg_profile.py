@@ -101,7 +101,9 @@ def profile_one(spec, bw, repeats):
     user_peak = (torch.cuda.max_memory_allocated() - base) / n
     del x
     setups, solves, splits = [], [], []
+    H = None
     for _ in range(repeats):
+        H = None  # the previous hierarchy is freed before the next is built
         torch.cuda.synchronize()
         t0 = time.perf_counter()
         H = dsla.amg(A)
@@ -115,6 +117,7 @@ def profile_one(spec, bw, repeats):
         del x
     st = inf["stats"]
     iters = inf["iterations"]
+    H = None
     with profile(activities=[ProfilerActivity.CUDA]) as ps:
         H = dsla.amg(A)
         torch.cuda.synchronize()

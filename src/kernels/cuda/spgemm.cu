@@ -189,8 +189,95 @@ __global__ void __launch_bounds__(kSmallThreads)
   }
 }
 
-// The warp tiers walk the rows 32 at a time: each lane checks one row, and the warp works
-// through the ballot of the rows left to it (the small ones were done a thread each).
+constexpr unsigned kFull = 0xffffffffu;
+
+// Products of row i (Σ_k nnz(B_k)), summed over the lanes of a warp; the same on every lane.
+template <class I>
+__device__ __forceinline__ int warp_products(int64_t i, const I* __restrict__ a_crow,
+                                             const I* __restrict__ a_col,
+                                             const I* __restrict__ b_crow, int lane) {
+  int s = 0;
+  for (I pa = a_crow[i] + lane, a1 = a_crow[i + 1]; pa < a1; pa += 32) {
+    const I k = a_col[pa];
+    s += int(b_crow[k + 1] - b_crow[k]);
+  }
+  for (int d = 16; d > 0; d >>= 1) s += __shfl_xor_sync(kFull, s, d);
+  return s;
+}
+
+// Per-warp shared scratch of the flattened walk: one A entry per lane.
+template <class I>
+struct WarpSegments {
+  I pa[32], b0[32];
+  int off[32];
+};
+
+// Calls f(pa, pb) for every product a(i, k) b(k, j) of row i, the row's products flattened over
+// the 32 lanes (a scan of B's row lengths; each lane finds its product's A entry by binary
+// search): a 7-entry row of 3-D A P keeps all lanes busy instead of 7. stop() is checked at
+// the start of each round of 32 products, made uniform over the warp by __any_sync.
+template <class I, class F, class Stop>
+__device__ void walk_products(int64_t i, const I* __restrict__ a_crow, const I* __restrict__ a_col,
+                              const I* __restrict__ b_crow, WarpSegments<I>& seg, int lane, F f,
+                              Stop stop) {
+  const I a0 = a_crow[i], a1 = a_crow[i + 1];
+  for (I base = a0; base < a1; base += 32) {
+    const I pa = base + lane;
+    int len = 0;
+    I b0 = 0;
+    if (pa < a1) {
+      const I k = a_col[pa];
+      b0 = b_crow[k];
+      len = int(b_crow[k + 1] - b0);
+    }
+    int inc = len;
+    for (int d = 1; d < 32; d <<= 1) {
+      const int v = __shfl_up_sync(kFull, inc, d);
+      if (lane >= d) inc += v;
+    }
+    const int total = __shfl_sync(kFull, inc, 31);
+    seg.off[lane] = inc - len;
+    seg.pa[lane] = pa;
+    seg.b0[lane] = b0;
+    __syncwarp();
+    for (int t0 = 0; t0 < total; t0 += 32) {
+      if (__any_sync(kFull, stop())) return;  // uniform even if a lane saw a later count
+      const int t = t0 + lane;
+      if (t < total) {
+        int lo = 0, hi = 31;  // the last lane whose segment starts at or before t
+        while (lo < hi) {
+          const int mid = (lo + hi + 1) >> 1;
+          if (seg.off[mid] <= t)
+            lo = mid;
+          else
+            hi = mid - 1;
+        }
+        f(seg.pa[lo], seg.b0[lo] + I(t - seg.off[lo]));
+      }
+      __syncwarp();
+    }
+  }
+}
+
+// Warp-tier insertion of row i's columns into a shared hash table (count and fill): stops once
+// more than kWarpLimit distinct columns were seen (at most 32 more go in after the check, so
+// the table of 2 x kWarpLimit slots never fills).
+template <class I, class K>
+__device__ void warp_insert_row(int64_t i, const I* __restrict__ a_crow,
+                                const I* __restrict__ a_col, const I* __restrict__ b_crow,
+                                const I* __restrict__ b_col, K* tab, int* cnt, WarpSegments<I>& seg,
+                                int lane) {
+  walk_products(
+      i, a_crow, a_col, b_crow, seg, lane,
+      [&](I, I pb) {
+        if (insert(tab, kWarpCap, K(b_col[pb]))) atomicAdd(cnt, 1);
+      },
+      [&] { return *(volatile int*)cnt > kWarpLimit; });
+}
+
+// The warp tiers: a warp per row, rows interleaved over the grid as before (neighbouring rows at
+// the same time share B's rows in L2); rows of few products were done by the small tier and are
+// skipped with a uniform test.
 template <class I>
 __global__ void __launch_bounds__(kWarps * 32)
     count_warp_k(int64_t rows, const I* __restrict__ a_crow, const I* __restrict__ a_col,
@@ -201,22 +288,16 @@ __global__ void __launch_bounds__(kWarps * 32)
   __shared__ int cnts[kWarps];
   const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
   K* tab = tabs[w];
-  for (int64_t i0 = (int64_t(blockIdx.x) * kWarps + w) * 32; i0 < rows;
-       i0 += int64_t(gridDim.x) * kWarps * 32) {
-    const bool need = i0 + lane < rows && row_nnz[i0 + lane] == kNeedsWarp;
-    unsigned todo = __ballot_sync(0xffffffffu, need);
-    while (todo) {
-      const int64_t i = i0 + __ffs(todo) - 1;
-      todo &= todo - 1;
-      for (int s = lane; s < kWarpCap; s += 32) tab[s] = empty_key<K>();
-      if (lane == 0) cnts[w] = 0;
-      __syncwarp();
-      insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, kWarpCap, &cnts[w], kWarpLimit, lane,
-                       32);
-      __syncwarp();
-      if (lane == 0) row_nnz[i] = cnts[w] > kWarpLimit ? -1 : cnts[w];
-      __syncwarp();
-    }
+  __shared__ WarpSegments<I> segs[kWarps];
+  for (int64_t i = int64_t(blockIdx.x) * kWarps + w; i < rows; i += int64_t(gridDim.x) * kWarps) {
+    if (row_nnz[i] != kNeedsWarp) continue;
+    for (int s = lane; s < kWarpCap; s += 32) tab[s] = empty_key<K>();
+    if (lane == 0) cnts[w] = 0;
+    __syncwarp();
+    warp_insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, &cnts[w], segs[w], lane);
+    __syncwarp();
+    if (lane == 0) row_nnz[i] = cnts[w] > kWarpLimit ? -1 : cnts[w];
+    __syncwarp();
   }
 }
 
@@ -254,42 +335,34 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
   K* tab = tabs[w];
   K* lst = lists[w];
-  for (int64_t i0 = (int64_t(blockIdx.x) * kWarps + w) * 32; i0 < rows;
-       i0 += int64_t(gridDim.x) * kWarps * 32) {
-    // Rows above the warp limit are the big kernel's; rows of few products the small one's.
-    const int64_t mine = i0 + lane;
-    const bool need = mine < rows && c_crow[mine + 1] - c_crow[mine] <= kWarpLimit &&
-                      small_products(mine, a_crow, a_col, b_crow) > kSmall;
-    unsigned todo = __ballot_sync(0xffffffffu, need);
-    while (todo) {
-      const int64_t i = i0 + __ffs(todo) - 1;
-      todo &= todo - 1;
-      const I c0 = c_crow[i];
-      const int nz = int(c_crow[i + 1] - c0);
-      for (int s = lane; s < kWarpCap; s += 32) tab[s] = empty_key<K>();
-      if (lane == 0) cnts[w] = 0;
-      __syncwarp();
-      insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, kWarpCap, &cnts[w], kWarpLimit, lane,
-                       32);
-      __syncwarp();
-      // Compact the keys into lst (slot order), then rank them.
-      int base = 0;
-      for (int s0 = 0; s0 < kWarpCap; s0 += 32) {
-        const K c = tab[s0 + lane];
-        const bool has = c != empty_key<K>();
-        const unsigned m = __ballot_sync(0xffffffffu, has);
-        if (has) lst[base + __popc(m & ((1u << lane) - 1u))] = c;
-        base += __popc(m);
-      }
-      __syncwarp();
-      for (int t = lane; t < nz; t += 32) {
-        const K c = lst[t];
-        int rank = 0;
-        for (int u = 0; u < nz; ++u) rank += lst[u] < c;
-        c_col[c0 + rank] = I(c);
-      }
-      __syncwarp();
+  __shared__ WarpSegments<I> segs[kWarps];
+  for (int64_t i = int64_t(blockIdx.x) * kWarps + w; i < rows; i += int64_t(gridDim.x) * kWarps) {
+    const I c0 = c_crow[i];
+    const int nz = int(c_crow[i + 1] - c0);
+    if (nz > kWarpLimit) continue;  // a big row (uniform over the warp)
+    if (warp_products(i, a_crow, a_col, b_crow, lane) <= kSmall) continue;  // a small row
+    for (int s = lane; s < kWarpCap; s += 32) tab[s] = empty_key<K>();
+    if (lane == 0) cnts[w] = 0;
+    __syncwarp();
+    warp_insert_row<I, K>(i, a_crow, a_col, b_crow, b_col, tab, &cnts[w], segs[w], lane);
+    __syncwarp();
+    // Compact the keys into lst (slot order), then rank them.
+    int base = 0;
+    for (int s0 = 0; s0 < kWarpCap; s0 += 32) {
+      const K c = tab[s0 + lane];
+      const bool has = c != empty_key<K>();
+      const unsigned m = __ballot_sync(0xffffffffu, has);
+      if (has) lst[base + __popc(m & ((1u << lane) - 1u))] = c;
+      base += __popc(m);
     }
+    __syncwarp();
+    for (int t = lane; t < nz; t += 32) {
+      const K c = lst[t];
+      int rank = 0;
+      for (int u = 0; u < nz; ++u) rank += lst[u] < c;
+      c_col[c0 + rank] = I(c);
+    }
+    __syncwarp();
   }
 }
 
@@ -336,26 +409,18 @@ __global__ void __launch_bounds__(kWarps * 32)
               const I* __restrict__ c_crow, const I* __restrict__ c_col, V* __restrict__ c_val,
               int64_t c_bs) {
   const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
-  for (int64_t i0 = (int64_t(blockIdx.x) * kWarps + w) * 32; i0 < rows;
-       i0 += int64_t(gridDim.x) * kWarps * 32) {
-    const int64_t mine = i0 + lane;
-    const bool need = mine < rows && small_products(mine, a_crow, a_col, b_crow) > kSmall;
-    unsigned todo = __ballot_sync(0xffffffffu, need);
-    while (todo) {
-      const int64_t i = i0 + __ffs(todo) - 1;
-      todo &= todo - 1;
-      const I c0 = c_crow[i], c1 = c_crow[i + 1];
-      const I a0 = a_crow[i], a1 = a_crow[i + 1];
-      for (I pa = a0 + lane; pa < a1; pa += 32) {
-        const I k = a_col[pa];
-        const I b0 = b_crow[k], b1 = b_crow[k + 1];
-        for (I pb = b0; pb < b1; ++pb) {
+  __shared__ WarpSegments<I> segs[kWarps];
+  for (int64_t i = int64_t(blockIdx.x) * kWarps + w; i < rows; i += int64_t(gridDim.x) * kWarps) {
+    if (warp_products(i, a_crow, a_col, b_crow, lane) <= kSmall) continue;  // a small row
+    const I c0 = c_crow[i], c1 = c_crow[i + 1];
+    walk_products(
+        i, a_crow, a_col, b_crow, segs[w], lane,
+        [&](I pa, I pb) {
           const I lo = find_col(c_col, c0, c1 - 1, b_col[pb]);
           for (int64_t b = 0; b < B; ++b)
             atomicAdd(c_val + b * c_bs + lo, a_val[b * a_bs + pa] * b_val[b * b_bs + pb]);
-        }
-      }
-    }
+        },
+        [] { return false; });
   }
 }
 
@@ -381,8 +446,8 @@ void spgemm_count(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t* row_n
   count_small_k<I><<<grid_of(rows, kSmallThreads, 8), kSmallThreads, 0, stream>>>(
       rows, A.crow, A.col, B.crow, B.col, row_nnz);
   DSLA_CUDA_CHECK_LAUNCH();
-  count_warp_k<I><<<grid_of(rows, kWarps * 32, 32), kWarps * 32, 0, stream>>>(
-      rows, A.crow, A.col, B.crow, B.col, row_nnz);
+  count_warp_k<I><<<grid_of(rows, kWarps, 32), kWarps * 32, 0, stream>>>(rows, A.crow, A.col,
+                                                                         B.crow, B.col, row_nnz);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
@@ -407,8 +472,8 @@ void spgemm_fill(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_big, 
   fill_small_k<I><<<grid_of(rows, kSmallThreads, 8), kSmallThreads, 0, stream>>>(
       rows, a_crow, a_col, b_crow, b_col, c_crow, c_col);
   DSLA_CUDA_CHECK_LAUNCH();
-  fill_warp_k<I><<<grid_of(rows, kWarps * 32, 16), kWarps * 32, 0, stream>>>(
-      rows, a_crow, a_col, b_crow, b_col, c_crow, c_col);
+  fill_warp_k<I><<<grid_of(rows, kWarps, 16), kWarps * 32, 0, stream>>>(rows, a_crow, a_col, b_crow,
+                                                                        b_col, c_crow, c_col);
   DSLA_CUDA_CHECK_LAUNCH();
   if (n_big > 0) {
     fill_big_k<I><<<grid_of(n_big, 1, 2), kBigThreads, 0, stream>>>(n_big, big, a_crow, a_col,
@@ -426,7 +491,7 @@ void spgemm_numeric(const CsrView<V, I>& A, const CsrView<V, I>& Bm, const CsrOu
       rows, B, A.crow, A.col, A.vals, A.vals_bstride, Bm.crow, Bm.col, Bm.vals, Bm.vals_bstride,
       C.crow, C.col, C.vals, C.vals_bstride);
   DSLA_CUDA_CHECK_LAUNCH();
-  numeric_k<V, I><<<grid_of(rows, kWarps * 32, 32), kWarps * 32, 0, stream>>>(
+  numeric_k<V, I><<<grid_of(rows, kWarps, 32), kWarps * 32, 0, stream>>>(
       rows, B, A.crow, A.col, A.vals, A.vals_bstride, Bm.crow, Bm.col, Bm.vals, Bm.vals_bstride,
       C.crow, C.col, C.vals, C.vals_bstride);
   DSLA_CUDA_CHECK_LAUNCH();
