@@ -26,12 +26,23 @@ PatternPtr spgemm_symbolic(const Pattern& a, const Pattern& b) {
   auto stream = at::cuda::getCurrentCUDAStream().stream();
   auto lo = a.crow().options().dtype(at::kLong);
   auto row_nnz = at::empty({rows}, lo);
-  at::Tensor big;
-  int64_t n_big = 0;
+  at::Tensor big, warp_rows;
+  int64_t n_big = 0, n_warp = 0;
+  // Rows of at most 64 products: a thread each; the others listed (sorted) for a warp each.
   DSLA_DISPATCH_INDEX(idt, "spgemm", [&] {
-    kc::spgemm_count<index_t>({rows, ptr<index_t>(a_crow), ptr<index_t>(a_col)},
-                              {b.rows(), ptr<index_t>(b_crow), ptr<index_t>(b_col)},
-                              ptr<int64_t>(row_nnz), stream);
+    kc::spgemm_count_small<index_t>({rows, ptr<index_t>(a_crow), ptr<index_t>(a_col)},
+                                    {b.rows(), ptr<index_t>(b_crow), ptr<index_t>(b_col)},
+                                    ptr<int64_t>(row_nnz), stream);
+  });
+  if (rows > 0) {
+    warp_rows = (row_nnz == kc::spgemm_needs_warp()).nonzero().view(-1).contiguous();
+    n_warp = warp_rows.numel();
+  }
+  DSLA_DISPATCH_INDEX(idt, "spgemm", [&] {
+    kc::spgemm_count_warp<index_t>({rows, ptr<index_t>(a_crow), ptr<index_t>(a_col)},
+                                   {b.rows(), ptr<index_t>(b_crow), ptr<index_t>(b_col)}, n_warp,
+                                   n_warp ? ptr<int64_t>(warp_rows) : nullptr,
+                                   ptr<int64_t>(row_nnz), stream);
   });
   if (rows > 0 && row_nnz.min().item<int64_t>() < 0) {
     big = (row_nnz < 0).nonzero().view(-1).contiguous();
@@ -59,7 +70,8 @@ PatternPtr spgemm_symbolic(const Pattern& a, const Pattern& b) {
   auto c_col = at::empty({nnz}, c_crow.options());
   DSLA_DISPATCH_INDEX(idt, "spgemm", [&] {
     kc::spgemm_fill<index_t>({rows, ptr<index_t>(a_crow), ptr<index_t>(a_col)},
-                             {b.rows(), ptr<index_t>(b_crow), ptr<index_t>(b_col)}, n_big,
+                             {b.rows(), ptr<index_t>(b_crow), ptr<index_t>(b_col)}, n_warp,
+                             n_warp ? ptr<int64_t>(warp_rows) : nullptr, n_big,
                              n_big ? ptr<int64_t>(big) : nullptr, ptr<index_t>(c_crow),
                              ptr<index_t>(c_col), stream);
   });

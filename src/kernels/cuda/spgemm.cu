@@ -275,12 +275,14 @@ __device__ void warp_insert_row(int64_t i, const I* __restrict__ a_crow,
       [&] { return *(volatile int*)cnt > kWarpLimit; });
 }
 
-// The warp tiers: a warp per row, rows interleaved over the grid as before (neighbouring rows at
-// the same time share B's rows in L2); rows of few products were done by the small tier and are
-// skipped with a uniform test.
+// The warp tiers: a warp per row, rows interleaved over the grid (neighbouring rows at the same
+// time share B's rows in L2). count and fill take the sorted list of the rows the small tier
+// left (32-row chunks per warp spread the concurrent rows over 32x more of B: the 3-D kernels
+// took twice as long); numeric skips small rows with a uniform test.
 template <class I>
 __global__ void __launch_bounds__(kWarps * 32)
-    count_warp_k(int64_t rows, const I* __restrict__ a_crow, const I* __restrict__ a_col,
+    count_warp_k(int64_t n_warp, const int64_t* __restrict__ warp_rows,
+                 const I* __restrict__ a_crow, const I* __restrict__ a_col,
                  const I* __restrict__ b_crow, const I* __restrict__ b_col,
                  int64_t* __restrict__ row_nnz) {
   using K = key_t<I>;
@@ -289,8 +291,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
   K* tab = tabs[w];
   __shared__ WarpSegments<I> segs[kWarps];
-  for (int64_t i = int64_t(blockIdx.x) * kWarps + w; i < rows; i += int64_t(gridDim.x) * kWarps) {
-    if (row_nnz[i] != kNeedsWarp) continue;
+  for (int64_t r = int64_t(blockIdx.x) * kWarps + w; r < n_warp; r += int64_t(gridDim.x) * kWarps) {
+    const int64_t i = warp_rows[r];
     for (int s = lane; s < kWarpCap; s += 32) tab[s] = empty_key<K>();
     if (lane == 0) cnts[w] = 0;
     __syncwarp();
@@ -325,9 +327,9 @@ __global__ void __launch_bounds__(kBigThreads)
 
 template <class I>
 __global__ void __launch_bounds__(kWarps * 32)
-    fill_warp_k(int64_t rows, const I* __restrict__ a_crow, const I* __restrict__ a_col,
-                const I* __restrict__ b_crow, const I* __restrict__ b_col,
-                const I* __restrict__ c_crow, I* __restrict__ c_col) {
+    fill_warp_k(int64_t n_warp, const int64_t* __restrict__ warp_rows, const I* __restrict__ a_crow,
+                const I* __restrict__ a_col, const I* __restrict__ b_crow,
+                const I* __restrict__ b_col, const I* __restrict__ c_crow, I* __restrict__ c_col) {
   using K = key_t<I>;
   __shared__ K tabs[kWarps][kWarpCap];
   __shared__ K lists[kWarps][kWarpLimit];
@@ -336,11 +338,11 @@ __global__ void __launch_bounds__(kWarps * 32)
   K* tab = tabs[w];
   K* lst = lists[w];
   __shared__ WarpSegments<I> segs[kWarps];
-  for (int64_t i = int64_t(blockIdx.x) * kWarps + w; i < rows; i += int64_t(gridDim.x) * kWarps) {
+  for (int64_t r = int64_t(blockIdx.x) * kWarps + w; r < n_warp; r += int64_t(gridDim.x) * kWarps) {
+    const int64_t i = warp_rows[r];
     const I c0 = c_crow[i];
     const int nz = int(c_crow[i + 1] - c0);
     if (nz > kWarpLimit) continue;  // a big row (uniform over the warp)
-    if (warp_products(i, a_crow, a_col, b_crow, lane) <= kSmall) continue;  // a small row
     for (int s = lane; s < kWarpCap; s += 32) tab[s] = empty_key<K>();
     if (lane == 0) cnts[w] = 0;
     __syncwarp();
@@ -431,6 +433,9 @@ int64_t grid_of(int64_t items, int per_block, int blocks_per_sm) {
 
 }  // namespace
 
+int64_t spgemm_needs_warp() {
+  return kNeedsWarp;
+}
 int64_t spgemm_warp_limit() {
   return kWarpLimit;
 }
@@ -439,15 +444,21 @@ int64_t spgemm_block_limit(bool wide) {
 }
 
 template <class I>
-void spgemm_count(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t* row_nnz,
-                  cudaStream_t stream) {
+void spgemm_count_small(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t* row_nnz,
+                        cudaStream_t stream) {
   const int64_t rows = A.rows;
   if (rows == 0) return;
   count_small_k<I><<<grid_of(rows, kSmallThreads, 8), kSmallThreads, 0, stream>>>(
       rows, A.crow, A.col, B.crow, B.col, row_nnz);
   DSLA_CUDA_CHECK_LAUNCH();
-  count_warp_k<I><<<grid_of(rows, kWarps, 32), kWarps * 32, 0, stream>>>(rows, A.crow, A.col,
-                                                                         B.crow, B.col, row_nnz);
+}
+
+template <class I>
+void spgemm_count_warp(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_warp,
+                       const int64_t* warp_rows, int64_t* row_nnz, cudaStream_t stream) {
+  if (n_warp == 0) return;
+  count_warp_k<I><<<grid_of(n_warp, kWarps, 32), kWarps * 32, 0, stream>>>(
+      n_warp, warp_rows, A.crow, A.col, B.crow, B.col, row_nnz);
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
@@ -461,8 +472,9 @@ void spgemm_count_big(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_
 }
 
 template <class I>
-void spgemm_fill(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_big, const int64_t* big,
-                 const I* c_crow, I* c_col, cudaStream_t stream) {
+void spgemm_fill(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_warp,
+                 const int64_t* warp_rows, int64_t n_big, const int64_t* big, const I* c_crow,
+                 I* c_col, cudaStream_t stream) {
   const int64_t rows = A.rows;
   const I* a_crow = A.crow;
   const I* a_col = A.col;
@@ -472,9 +484,11 @@ void spgemm_fill(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_big, 
   fill_small_k<I><<<grid_of(rows, kSmallThreads, 8), kSmallThreads, 0, stream>>>(
       rows, a_crow, a_col, b_crow, b_col, c_crow, c_col);
   DSLA_CUDA_CHECK_LAUNCH();
-  fill_warp_k<I><<<grid_of(rows, kWarps, 16), kWarps * 32, 0, stream>>>(rows, a_crow, a_col, b_crow,
-                                                                        b_col, c_crow, c_col);
-  DSLA_CUDA_CHECK_LAUNCH();
+  if (n_warp > 0) {
+    fill_warp_k<I><<<grid_of(n_warp, kWarps, 16), kWarps * 32, 0, stream>>>(
+        n_warp, warp_rows, a_crow, a_col, b_crow, b_col, c_crow, c_col);
+    DSLA_CUDA_CHECK_LAUNCH();
+  }
   if (n_big > 0) {
     fill_big_k<I><<<grid_of(n_big, 1, 2), kBigThreads, 0, stream>>>(n_big, big, a_crow, a_col,
                                                                     b_crow, b_col, c_crow, c_col);
@@ -497,13 +511,16 @@ void spgemm_numeric(const CsrView<V, I>& A, const CsrView<V, I>& Bm, const CsrOu
   DSLA_CUDA_CHECK_LAUNCH();
 }
 
-#define DSLA_INST_I(I)                                                                   \
-  template void spgemm_count<I>(const CsrPattern<I>&, const CsrPattern<I>&, int64_t*,    \
-                                cudaStream_t);                                           \
-  template void spgemm_count_big<I>(const CsrPattern<I>&, const CsrPattern<I>&, int64_t, \
-                                    const int64_t*, int64_t*, cudaStream_t);             \
-  template void spgemm_fill<I>(const CsrPattern<I>&, const CsrPattern<I>&, int64_t,      \
-                               const int64_t*, const I*, I*, cudaStream_t);
+#define DSLA_INST_I(I)                                                                      \
+  template void spgemm_count_small<I>(const CsrPattern<I>&, const CsrPattern<I>&, int64_t*, \
+                                      cudaStream_t);                                        \
+  template void spgemm_count_warp<I>(const CsrPattern<I>&, const CsrPattern<I>&, int64_t,   \
+                                     const int64_t*, int64_t*, cudaStream_t);               \
+  template void spgemm_count_big<I>(const CsrPattern<I>&, const CsrPattern<I>&, int64_t,    \
+                                    const int64_t*, int64_t*, cudaStream_t);                \
+  template void spgemm_fill<I>(const CsrPattern<I>&, const CsrPattern<I>&, int64_t,         \
+                               const int64_t*, int64_t, const int64_t*, const I*, I*,       \
+                               cudaStream_t);
 DSLA_INST_I(int32_t)
 DSLA_INST_I(int64_t)
 #define DSLA_INST_VI(V, I)                                                       \

@@ -26,18 +26,27 @@ namespace dsla::kernels::cuda {
 int64_t spgemm_warp_limit();
 int64_t spgemm_block_limit(bool wide_index);
 
-// row_nnz[i] = distinct columns of row i of A B, or -1 when above the warp limit.
+// row_nnz[i] = distinct columns of row i of A B when it has at most 64 products, else
+// spgemm_needs_warp() (the caller lists those rows for spgemm_count_warp).
 template <class I>
-void spgemm_count(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t* row_nnz,
-                  cudaStream_t stream);
+void spgemm_count_small(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t* row_nnz,
+                        cudaStream_t stream);
+int64_t spgemm_needs_warp();
+// The rows warp_rows[0, n_warp) (sorted): row_nnz = distinct columns, or -1 when above the warp
+// limit.
+template <class I>
+void spgemm_count_warp(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_warp,
+                       const int64_t* warp_rows, int64_t* row_nnz, cudaStream_t stream);
 // The rows listed in big[0, n_big) again, one block each; -1 when above the block limit.
 template <class I>
 void spgemm_count_big(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_big,
                       const int64_t* big, int64_t* row_nnz, cudaStream_t stream);
-// Sorted columns of every row (c_crow from the counts). big: the rows above the warp limit.
+// Sorted columns of every row (c_crow from the counts). warp_rows: as for spgemm_count_warp;
+// big: the rows above the warp limit.
 template <class I>
-void spgemm_fill(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_big, const int64_t* big,
-                 const I* c_crow, I* c_col, cudaStream_t stream);
+void spgemm_fill(const CsrPattern<I>& A, const CsrPattern<I>& B, int64_t n_warp,
+                 const int64_t* warp_rows, int64_t n_big, const int64_t* big, const I* c_crow,
+                 I* c_col, cudaStream_t stream);
 // C[b] += A[b] Bm[b] on C's pattern for b < B (C's values zeroed by the caller); a value batch
 // stride 0 broadcasts.
 template <class V, class I>
