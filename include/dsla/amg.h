@@ -54,8 +54,14 @@ struct AmgOptions {
   int64_t post_sweeps = 1;
   std::string cycle = "V";  // "V" or "W"
   int64_t eig_iters = 8;    // Lanczos / power steps for ρ(D⁻¹A)
-  // Near-nullspace vectors [n, m] (e.g. rigid-body modes for elasticity); undefined: constant.
+  // Near-nullspace vectors [n, m] (e.g. rigid-body modes for elasticity); undefined: constant
+  // (with block_size b > 1: one constant vector per component, m = b).
   at::Tensor near_nullspace;
+  // Unknowns per node of a block system (a BSR matrix's block size; 3 displacements of a 3-D
+  // elasticity node): strength and aggregation on the node graph (Frobenius norms of the b x b
+  // blocks), so a node's unknowns share an aggregate; coarse levels are block systems of m
+  // unknowns per aggregate (m near-nullspace vectors). 1: scalar aggregation. n % b == 0.
+  int64_t block_size = 1;
   uint64_t seed = 0;  // MIS-2 priorities
   // "auto": check the values; "yes"/"no" to skip the O(nnz) check.
   std::string symmetric = "auto";

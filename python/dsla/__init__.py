@@ -48,6 +48,7 @@ from ._C import SingularMatrixError, SolveError
 from .generators import (aniso2d, convdiff2d, generate, poisson2d, poisson3d, random_sparse,
                          random_spd)
 from .sparse_tensor import SparseTensor
+from .bsr import BlockSparseTensor
 from ._algebra import add_matrices as _add_matrices
 from .construct import block_diag, diag, eye, kron, split_block_diag, tridiagonal
 from .io import read_mtx, read_mtx_info, write_mtx

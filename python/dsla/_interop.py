@@ -55,6 +55,8 @@ def as_sparse(A, name="A"):
     and the accepted types otherwise."""
     if is_sparse_tensor(A):
         return A
+    if getattr(A, "_is_bsr", False):  # a dsla.BlockSparseTensor: its scalar matrix
+        return A.to_sparse()
     if isinstance(A, _C.SparseMatrix):
         return _wrap(A)
     if isinstance(A, torch.Tensor):

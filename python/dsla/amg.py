@@ -12,7 +12,9 @@ strength_decay (0.5 per level), aggregation ("auto": greedy on CPU, "mis2" elsew
 smoother ("chebyshev", "l1_jacobi", "mc_sgs" or "dilu": multicolor symmetric Gauss–Seidel /
 DILU, parallel on GPUs; a level where DILU breaks down gets "mc_sgs"), chebyshev_degree (3), chebyshev_ratio (10),
 jacobi_omega, pre_sweeps, post_sweeps, cycle ("V"/"W"), eig_iters, near_nullspace ([n, m]
-tensor, e.g. rigid-body modes), seed, symmetric ("auto"/"yes"/"no"), precond_dtype
+tensor, e.g. rigid-body modes), block_size (unknowns per node of a block system: aggregation on
+the node graph, default near-nullspace one constant per component; a BSR matrix passes its
+block size), seed, symmetric ("auto"/"yes"/"no"), precond_dtype
 (``torch.float32``: the levels and smoothers in single precision inside a float64 solve — mixed
 precision; the cycle takes and returns the matrix's dtype).
 
@@ -34,7 +36,8 @@ from .sparse_tensor import SparseTensor
 _OPTION_NAMES = ("strength_threshold", "strength_decay", "aggregation", "prolongation_omega",
                  "max_levels", "coarse_size", "smoother", "chebyshev_degree", "chebyshev_ratio",
                  "jacobi_omega", "pre_sweeps", "post_sweeps", "cycle", "eig_iters",
-                 "near_nullspace", "seed", "symmetric", "gather_size", "precond_dtype")
+                 "near_nullspace", "block_size", "seed", "symmetric", "gather_size",
+                 "precond_dtype")
 
 
 def _matrix(A):
@@ -57,6 +60,8 @@ class AMG:
     """An AMG hierarchy for ``A``; usable as ``M`` in ``dsla.solve`` (``M(r)`` = one cycle)."""
 
     def __init__(self, A, **options):
+        if getattr(A, "_is_bsr", False) and A.blocksize[0] == A.blocksize[1]:
+            options.setdefault("block_size", A.blocksize[0])  # a BSR matrix's nodes
         self._A = _matrix(A)
         self._options = _options(options)
         self._h = _C.amg_setup(self._A, self._options)

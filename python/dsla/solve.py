@@ -127,7 +127,8 @@ def _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_f
     return d
 
 
-_PRECOND_OPTIONS = {"block_size": "block_jacobi's block, asm's rows per block (0: automatic)",
+_PRECOND_OPTIONS = {"block_size": "block_jacobi's block, asm's rows per block, amg's unknowns per "
+                                  "node (0: automatic)",
                     "omega": "ssor / mc_ssor relaxation, 0 < omega < 2",
                     "degree": "chebyshev's polynomial degree"}
 
@@ -354,6 +355,9 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
                                           x0, M, raise_on_failure)
         _report(info, raise_on_failure)
         return (x, info) if return_info else x
+    if getattr(A, "_is_bsr", False):  # block size to the block-aware preconditioners
+        from .bsr import block_options
+        precond_options = block_options(A, precond, precond_options)
     A = _interop.as_sparse(A, "A")
     b = torch.as_tensor(b)
     damp = _check_damp(damp, A, b)

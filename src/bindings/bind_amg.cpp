@@ -51,6 +51,8 @@ AmgOptions amg_options(const py::dict& d) {
       o.seed = v.cast<uint64_t>();
     } else if (k == "symmetric") {
       o.symmetric = v.cast<std::string>();
+    } else if (k == "block_size") {
+      o.block_size = v.cast<int64_t>();
     } else if (k == "gather_size") {
       o.gather_size = v.cast<int64_t>();
     } else if (k == "precond_dtype") {

@@ -46,7 +46,10 @@ PreconditionerPtr make_preconditioner(const SparseMatrix& A, const Options& opt)
   if (k == "ilu0") return detail::make_ilu0(A, opt);
   check_kind(k);
   DSLA_CHECK_ARG(k == "amg", "precond", "preconditioner '", k, "' is not built here");
-  return amg::make_amg_preconditioner(A);  // default AmgOptions
+  // Default AmgOptions; precond_options' block_size is the node size of a block system.
+  amg::AmgOptions ao;
+  if (opt.block_size > 0) ao.block_size = opt.block_size;
+  return amg::make_amg_preconditioner(A, ao);
 }
 
 }  // namespace dsla::precond

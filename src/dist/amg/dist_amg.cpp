@@ -139,6 +139,10 @@ std::shared_ptr<DistAmg> DistAmg::build(const DistMatrix& A_in, const amg::AmgOp
       "smoother", "'", opt.smoother,
       "' orders the rows of one process; distributed levels smooth with 'chebyshev' or "
       "'l1_jacobi' (a level gathered below gather_size may use it)");
+  // Node aggregation needs a node's rows on one rank and node-aware ghost rows: not yet.
+  DSLA_CHECK_ARG(opt.block_size == 1, "block_size",
+                 "block systems (block_size > 1) are not available for distributed matrices yet; "
+                 "leave block_size at 1 (scalar aggregation) and pass the near_nullspace");
   // Near-nullspace: this rank's rows.
   at::Tensor ns = opt.near_nullspace;
   {

@@ -79,6 +79,13 @@ void validate_options(const AmgOptions& o);
 PatternPtr strength_graph(const PatternPtr& a, const at::Tensor& values, double theta,
                           bool values_symmetric);
 
+// The node matrix of a block system with b unknowns per node: entry (I, J) = the Frobenius norm
+// of block (I, J) of the level's values [nnz] (what strength of connection reads for systems).
+SparseMatrix node_matrix(const PatternPtr& a, const at::Tensor& values, int64_t b);
+// The level's scalar strength graph from the node graph s: entry (i, j), i != j, of a is strong
+// when its nodes are one node or strongly connected (what the finest level's filter drops by).
+PatternPtr expand_node_graph(const PatternPtr& a, const PatternPtr& s, int64_t b);
+
 // ---- aggregate.cpp
 // Aggregates of the strength graph s (see kernels/cpu/amg_aggregate.h). agg: [n] int64 on s's
 // device. Returns the number of aggregates.

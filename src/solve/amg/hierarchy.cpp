@@ -47,6 +47,7 @@ void validate_options(const AmgOptions& o) {
                  o.cycle, "\"");
   DSLA_CHECK_ARG(o.eig_iters >= 2, "eig_iters", "must be >= 2, got ", o.eig_iters);
   DSLA_CHECK_ARG(o.gather_size >= 0, "gather_size", "must be >= 0, got ", o.gather_size);
+  DSLA_CHECK_ARG(o.block_size >= 1, "block_size", "must be >= 1, got ", o.block_size);
   DSLA_CHECK_ARG(o.symmetric == "auto" || o.symmetric == "yes" || o.symmetric == "no", "symmetric",
                  "must be \"auto\", \"yes\" or \"no\", got \"", o.symmetric, "\"");
 }
@@ -133,12 +134,22 @@ void AmgHierarchy::Impl::numeric(bool first) {
       auto t1 = Clock::now();
       const double theta =
           opt.strength_threshold * std::pow(opt.strength_decay, double(l + level_offset));
-      auto sg = detail::strength_graph(L.a, L.values[0], theta, symmetric);
+      // Block systems: a node's unknowns aggregate together. The finest level's nodes are the
+      // user's blocks; a coarse level's are the m unknowns of each aggregate.
+      const int64_t blk = opt.block_size > 1 ? (l == 0 ? opt.block_size : S.nullspace.size(1)) : 1;
+      PatternPtr sg;
+      if (blk > 1) {
+        auto node = detail::node_matrix(L.a, L.values[0], blk);
+        sg = detail::strength_graph(node.pattern(), node.values(), theta, symmetric);
+      } else {
+        sg = detail::strength_graph(L.a, L.values[0], theta, symmetric);
+      }
       stats.t_strength += since(t1);
       t1 = Clock::now();
       const std::string method =
           opt.aggregation != "auto" ? opt.aggregation : (sg->device().is_cpu() ? "greedy" : "mis2");
       S.n_agg = detail::aggregate(sg, method, opt.seed, S.agg);
+      if (blk > 1) S.agg = S.agg.repeat_interleave(blk);  // -1 (unaggregated) stays -1
       S.unaggregated = (S.agg < 0).sum().item<int64_t>();
       stats.t_aggregation += since(t1);
       const int64_t m = S.nullspace.size(1);
@@ -153,7 +164,9 @@ void AmgHierarchy::Impl::numeric(bool first) {
         // couplings of the Galerkin products (MIS-2 aggregates make many): lumping them
         // degraded convergence with the size (poisson2d mis2: 13/18/27 PCG iterations at
         // 1024/2048/4096 with, 10/12 at 1024/2048 without) for no sparsity gain.
-        if (smoothed && l + level_offset == 0) detail::build_filter(S, sg);
+        if (smoothed && l + level_offset == 0) {
+          detail::build_filter(S, blk > 1 ? detail::expand_node_graph(L.a, sg, blk) : sg);
+        }
         detail::build_prolongator_pattern(S, smoothed);
         // A device transpose keeps no nnz int64 permutation (Pattern::transpose caches one).
         auto* tr = detail::transpose_stub.on(S.p->device());
@@ -291,7 +304,13 @@ std::shared_ptr<AmgHierarchy> AmgHierarchy::build(const SparseMatrix& A, const A
   const SparseMatrix Aw = impl->level_dtype == A.dtype() ? impl->A : impl->A.to(impl->level_dtype);
   const int64_t n = A.rows();
   auto& ns = impl->opt.near_nullspace;
-  if (!ns.defined()) {
+  const int64_t bs = opt.block_size;
+  DSLA_CHECK_ARG(n % bs == 0, "block_size", "must divide the number of rows: ", n, " rows are not ",
+                 "a whole number of blocks of ", bs);
+  if (!ns.defined() && bs > 1) {
+    // One constant vector per component of a node: rows i*b + q get e_q.
+    ns = at::eye(bs, Aw.values().options().requires_grad(false)).repeat({n / bs, 1});
+  } else if (!ns.defined()) {
     // The constant vector as a broadcast view: no n doubles kept for it.
     ns = at::ones({1, 1}, Aw.values().options().requires_grad(false)).expand({n, 1});
   } else {

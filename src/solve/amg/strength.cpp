@@ -77,4 +77,27 @@ PatternPtr strength_graph(const PatternPtr& a, const at::Tensor& values, double 
   return pattern_from_rows_cols(uniq.div(n, "floor"), uniq.remainder(n), n);
 }
 
+PatternPtr expand_node_graph(const PatternPtr& a, const PatternPtr& s, int64_t b) {
+  const int64_t N = s->rows();
+  auto row = a->row().to(at::kLong), col = a->col().to(at::kLong);
+  auto I = row.div(b, "floor"), J = col.div(b, "floor");
+  auto keys = I * N + J;
+  auto strong = at::zeros_like(keys, keys.options().dtype(at::kBool));
+  if (s->nnz() > 0) {
+    auto skeys = s->row().to(at::kLong) * N + s->col().to(at::kLong);  // sorted: CSR order
+    auto pos = at::searchsorted(skeys, keys).clamp_max(s->nnz() - 1);
+    strong = skeys.index_select(0, pos) == keys;
+  }
+  auto keep = (row != col) & ((I == J) | strong);
+  return pattern_from_rows_cols(row.masked_select(keep), col.masked_select(keep), a->rows());
+}
+
+SparseMatrix node_matrix(const PatternPtr& a, const at::Tensor& values, int64_t b) {
+  const int64_t N = a->rows() / b;
+  auto rn = a->row().to(at::kLong).div(b, "floor"), cn = a->col().to(at::kLong).div(b, "floor");
+  // from_coo sums the squares of a block's entries into one node entry.
+  auto M = SparseMatrix::from_coo(rn, cn, values.detach().abs().square(), {N, N});
+  return M.with_values(M.values().sqrt());
+}
+
 }  // namespace dsla::amg::detail
