@@ -1,4 +1,4 @@
-"""Block-sparse matrices (BSR): dense ``r x c`` blocks at block coordinates.
+"""Block-sparse matrices (BSR): dense ``r x c`` blocks at block coordinates::
 
     Ab = dsla.BlockSparseTensor(values, crow, col, shape)   # values [nnzb, r, c] or [B, nnzb, r, c]
     Ab = dsla.BlockSparseTensor.from_coo(block_row, block_col, values, shape)  # any order, sums

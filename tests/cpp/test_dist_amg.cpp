@@ -358,6 +358,13 @@ TEST(DistAmg, ErrorsRaiseOnEveryRank) {
   for (const auto& m : msg) EXPECT_NE(m.find("near_nullspace"), std::string::npos) << m;
   msg = dsla_test::run_ranks_errors(2, [&](const Comm& c) {
     auto A = from_global(c, G, contiguous_parts(N, 2));
+    AmgOptions o;
+    o.block_size = 2;  // node aggregation is one process's for now
+    DistAmg::build(A, o);
+  });
+  for (const auto& m : msg) EXPECT_NE(m.find("block_size"), std::string::npos) << m;
+  msg = dsla_test::run_ranks_errors(2, [&](const Comm& c) {
+    auto A = from_global(c, G, contiguous_parts(N, 2));
     auto h = DistAmg::build(A);
     h->apply(at::ones({1, A.n_owned() + c.rank(), 1}, at::kDouble));
   });
