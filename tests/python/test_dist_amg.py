@@ -33,6 +33,7 @@ def _worker(rank, P, init, case, out, timeout, backend="gloo"):
     try:
         result = globals()[case](rank, P)
         torch.save(result, os.path.join(out, f"rank{rank}.pt"))
+        dist.barrier()  # every rank done before any tears its group down (test_distributed.py)
     finally:
         dist.destroy_process_group()
 

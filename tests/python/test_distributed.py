@@ -38,6 +38,10 @@ def _worker(rank, P, init, case, out, timeout, backend="gloo"):
         with_dir = case in ("case_io", "case_read_mtx")
         result = fn(rank, P, os.path.join(out, "files")) if with_dir else fn(rank, P)
         torch.save(result, os.path.join(out, f"rank{rank}.pt"))
+        # Every rank done before any tears its group down: a rank that destroyed its Gloo pairs
+        # while a slower one still drained the last collective aborted it (SIGABRT, "terminate
+        # called without an active exception"; once in a CI run, P = 3).
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
