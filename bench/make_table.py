@@ -172,10 +172,49 @@ SUMMARY = [
     "poisson2d:1024 1.49 -> 1.21 s (rtol 1e-6), 1.88 -> 1.56 s (1e-10), same iterations and "
     "true residuals; poisson3d:64 0.61 -> 0.57 s, 0.76 -> 0.74 s | report time, memory, "
     "iterations (H200 still to measure) | amg-mixed-cpu-20261204-003305.json |",
+    "| H200 AMG-PCG poisson2d:4096 setup+solve (round 2) | 0.208 s (0.101 + 0.107), 12 it "
+    "(0.240 s at the session's start, 0.280 in BENCHMARKS.md) | <= 0.15 s: missed by 39 % | "
+    "h200-20261204/run4/amg-profile-cuda-20261204-023356.json |",
+    "| H200 AMG-PCG poisson2d:1024 / 8192, poisson3d:256 setup+solve | 0.024 s / 0.834 s, 14 it "
+    "/ 0.364 s, 9 it | <= 0.03 (met) / 0.5 / 0.25 s | "
+    "h200-20261204/run4/amg-profile-cuda-20261204-023356.json |",
+    "| H200 AMG setup alone poisson2d:4096 | 0.101 s | <= AmgX's 0.07 s | "
+    "h200-20261204/run4/amg-profile-cuda-20261204-023356.json |",
+    "| H200 AMG-PCG peak memory from the user's side | 405-440 B/DOF (2D), 560 (3D); the "
+    "part-by-part model 380 / 571 | <= 200 / 300: missed | "
+    "h200-20261204/run5/amg-memory-cuda-20261204-025117.json |",
+    "| H200 largest CG+Jacobi (poisson2d:31623, int64) | 1.000B rows, 146 B/DOF, 46.8 ms/it; "
+    "generated on the device in 0.15 s | >= 1.0B DOF (met) | "
+    "h200-20261204/run2/gpu_largest.json |",
+    "| H200 AMG-PCG poisson2d:16384 | 268M DOF: 1.65 + 2.13 s, 15 it, 405 B/DOF | runs on one "
+    "H200 (met) | h200-20261204/run3/amg-profile-cuda-20261204-022459.json |",
+    "| H200 mixed-precision AMG (float32 levels) poisson2d:4096 rtol 1e-6 / 1e-10 | 0.297 vs "
+    "0.280 s, 12 it / 0.751 vs 0.681 s, 20 it; 499 vs 510 B/DOF | report | "
+    "h200-20261204/run1/amg-mixed-cuda-20261204-020120.json |",
     "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
     "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
     "refactor-cpu-*.json |",
 ]
+
+
+def beyond_poisson_section():
+    """The real matrices of shared/data on the CPU (one thread) and the GPU side by side: the
+    latest beyond-poisson JSON of each device (bench/beyond_poisson.py)."""
+    import sys
+    sys.path.insert(0, str(ROOT))
+    import beyond_poisson
+    latest = {}
+    for path in sorted(RESULTS.rglob("beyond-poisson-*.json")):
+        dev = path.name.split("-")[2]
+        latest[dev] = path
+    if not latest:
+        return []
+    docs = beyond_poisson.load_docs([latest[d] for d in sorted(latest)])
+    return (["## Beyond Poisson: the real matrices of shared/data, CPU (one thread) and GPU", "",
+             "`bench/beyond_poisson.py`; files: " +
+             ", ".join(f"`{p.relative_to(RESULTS)}`" for p in latest.values()) +
+             ". Small matrices are launch-bound on the GPU; no cuDSS in that build (direct "
+             "column: errors).", ""] + beyond_poisson.table(docs) + [""])
 
 
 def main():
@@ -184,6 +223,7 @@ def main():
              "hand). Protocol and targets: `../shared/BENCHMARKS.md`.", "",
              "## Headline figures against the issues' targets (details in the tables below)", "",
              "| what | measured | target | file |", "|---|---|---|---|"] + SUMMARY + [""]
+    lines += beyond_poisson_section()
     for path in sorted(RESULTS.glob("*.json")):
         try:
             data = json.loads(path.read_text())
