@@ -68,7 +68,9 @@ struct SolveOptions {
   // Called at each convergence check with the current iterate x ([B, n, k], not to be modified;
   // SciPy's callback(xk)). GMRES forms x at its restarts: it passes the last one.
   std::function<void(const at::Tensor&)> callback_x;
-  int64_t check_every = 0;        // iterations between convergence checks; 0: 1 on CPU, 16 on CUDA
+  // Iterations between convergence checks; 0: 1 on the CPU and with a preconditioner beyond
+  // Jacobi (one check costs a host read, an AMG cycle far more), 16 on CUDA otherwise.
+  int64_t check_every = 0;
   bool history = false;           // record (iteration, residual estimate) at each check
   std::string ordering = "auto";  // direct methods: "auto", "amd", "metis", "natural", "nesdis"
 };

@@ -454,14 +454,4 @@ class BlockSparseTensor:
         return self.to_sparse().is_symmetric(rtol=rtol, atol=atol)
 
 
-def block_options(A, precond, precond_options):
-    """precond_options for a BSR matrix's scalar solve: its block size for the block-aware
-    preconditioners (amg: nodes; block_jacobi: the diagonal blocks), unless given."""
-    r, c = A.blocksize
-    po = dict(precond_options or {})
-    if r == c and r > 1 and precond in ("amg", "block_jacobi") and "block_size" not in po:
-        po["block_size"] = r
-    return po or None
-
-
 __all__ = ["BlockSparseTensor"]

@@ -120,7 +120,9 @@ def _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_f
         d["check_every"] = as_int(check_every, "check_every", 1)
     if x0 is not None:
         d["x0"] = torch.as_tensor(x0)
-    if M is not None:
+    if M is not None and type(M).__name__ == "AMG" and hasattr(M, "_h"):
+        d["M"] = M._h  # dsla.AMG: the C++ hierarchy itself (no Python call per cycle)
+    elif M is not None:
         d["M"], d["M_adjoint"] = _as_callable(M, A.shape[-2])
     if callback is not None:
         d["callback"] = callback
@@ -131,6 +133,16 @@ _PRECOND_OPTIONS = {"block_size": "block_jacobi's block, asm's rows per block, a
                                   "node (0: automatic)",
                     "omega": "ssor / mc_ssor relaxation, 0 < omega < 2",
                     "degree": "chebyshev's polynomial degree"}
+
+
+def _block_options(A, precond, precond_options):
+    """precond_options for a dsla.BlockSparseTensor's scalar solve: its block size for the
+    block-aware preconditioners (amg: nodes; block_jacobi: the diagonal blocks), unless given."""
+    r, c = A.blocksize
+    po = dict(precond_options or {})
+    if r == c and r > 1 and precond in ("amg", "block_jacobi") and "block_size" not in po:
+        po["block_size"] = r
+    return po or None
 
 
 def _precond_options(po):
@@ -356,8 +368,7 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
         _report(info, raise_on_failure)
         return (x, info) if return_info else x
     if getattr(A, "_is_bsr", False):  # block size to the block-aware preconditioners
-        from .bsr import block_options
-        precond_options = block_options(A, precond, precond_options)
+        precond_options = _block_options(A, precond, precond_options)
     A = _interop.as_sparse(A, "A")
     b = torch.as_tensor(b)
     damp = _check_damp(damp, A, b)

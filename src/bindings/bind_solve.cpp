@@ -9,6 +9,7 @@
 
 #include "bindings/registry.h"
 #include "bindings/solve_options.h"
+#include "solve/amg/amg_preconditioner.h"
 #include "solve/solver_internal.h"
 
 namespace dsla::bindings {
@@ -41,6 +42,15 @@ void add_python_preconditioner(SolveOptions& o, const py::dict& d, int64_t n, at
   // A distributed AMG (dsla.amg of a DistTensor): its own collective operator, no Python call.
   if (py::isinstance<dist::DistAmg>(d["M"])) {
     o.M = d["M"].cast<std::shared_ptr<dist::DistAmg>>()->as_operator();
+    return;
+  }
+  // A one-process AMG (dsla.amg(A)): the C++ hierarchy as the preconditioner, its adjoint
+  // itself or the AMG of Aᴴ (no Python call per apply).
+  if (py::isinstance<amg::AmgHierarchy>(d["M"])) {
+    auto h = d["M"].cast<std::shared_ptr<amg::AmgHierarchy>>();
+    DSLA_CHECK_ARG(h->rows() == n && h->device() == device, "M", "is an AMG hierarchy of ",
+                   h->rows(), " rows on ", h->device(), "; A has ", n, " rows on ", device);
+    o.M = std::make_shared<amg::AmgPreconditioner>(h);
     return;
   }
   py::object adj = has("M_adjoint") ? py::object(d["M_adjoint"]) : py::none();

@@ -8,6 +8,8 @@ namespace dsla::amg {
 AmgPreconditioner::AmgPreconditioner(const SparseMatrix& A, const AmgOptions& opt)
     : opt_(opt), h_(AmgHierarchy::build(A, opt)) {}
 
+AmgPreconditioner::AmgPreconditioner(AmgHierarchyPtr h) : opt_(h->options()), h_(std::move(h)) {}
+
 int64_t AmgPreconditioner::rows() const {
   return h_->rows();
 }

@@ -11,6 +11,8 @@ class AmgPreconditioner : public precond::Preconditioner,
                           public std::enable_shared_from_this<AmgPreconditioner> {
  public:
   AmgPreconditioner(const SparseMatrix& A, const AmgOptions& opt);
+  // An existing hierarchy (dsla.solve(A, b, M=dsla.amg(A)): the user's, shared, not rebuilt).
+  explicit AmgPreconditioner(AmgHierarchyPtr h);
 
   int64_t rows() const override;
   int64_t cols() const override;

@@ -42,7 +42,11 @@ void run(Method method, const Problem& P, const at::Tensor& b, at::Tensor& x, So
   if (maxiter < 0)
     maxiter = std::max<int64_t>(
         100, 10 * std::max(space.global_rows(A.rows()), space.global_rows(A.cols())));
-  Monitor mon(opt, bnorm, maxiter, b.device());
+  // A preconditioner beyond Jacobi (an AMG cycle, triangular solves) costs far more than the
+  // host read of a convergence check: check every iteration by default rather than run up to 15
+  // unneeded iterations (each with its preconditioner) after convergence inside a device block.
+  const bool costly_precond = P.M != nullptr && !P.dinv.defined();
+  Monitor mon(opt, bnorm, maxiter, b.device(), costly_precond);
   mon.x = &x;
   double prev_worst = std::numeric_limits<double>::infinity();
   at::Tensor rn;

@@ -29,7 +29,9 @@ struct Problem {
 // systems that converged or failed; failures are or-ed into device flags and read at checks.
 class Monitor {
  public:
-  Monitor(const SolveOptions& opt, const at::Tensor& bnorm, int64_t maxiter, c10::Device dev);
+  // costly_precond: the default check_every (0) is 1 on every device (else 16 on a device).
+  Monitor(const SolveOptions& opt, const at::Tensor& bnorm, int64_t maxiter, c10::Device dev,
+          bool costly_precond = false);
 
   at::Tensor tol;     // [B, 1, k] max(rtol ‖b‖, atol)
   at::Tensor bnorm;   // [B, 1, k]

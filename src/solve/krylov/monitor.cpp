@@ -46,12 +46,13 @@ void masked_add_(at::Tensor& x, const at::Tensor& coef, const at::Tensor& v,
   x.add_(at::where(active != 0, upd, at::zeros_like(upd)));
 }
 
-Monitor::Monitor(const SolveOptions& opt, const at::Tensor& bn, int64_t mi, c10::Device dev)
+Monitor::Monitor(const SolveOptions& opt, const at::Tensor& bn, int64_t mi, c10::Device dev,
+                 bool costly_precond)
     : maxiter(mi), opt_(opt) {
   bnorm = bn;
   tol = at::clamp_min(bn * opt.rtol, opt.atol);
   active = at::ones_like(bn);
-  check_every_ = opt.check_every > 0 ? opt.check_every : (dev.is_cpu() ? 1 : 16);
+  check_every_ = opt.check_every > 0 ? opt.check_every : (dev.is_cpu() || costly_precond ? 1 : 16);
   flags_ = at::zeros({kFlags}, bn.options().dtype(at::kBool));
   if (check_every_ > 1) live_ = at::zeros({1}, bn.options().dtype(at::kDouble));
 }
