@@ -258,10 +258,13 @@ TEST(Amg, MixedPrecisionLevels) {
     EXPECT_EQ(H32->dtype(), at::kDouble);
     EXPECT_EQ(H32->level_dtype(), at::kFloat);
     EXPECT_EQ(H32->level_matrix(1).dtype(), at::kFloat);
+    // A seeded draw: the float32 cycle's relative distance is 3e-6 to 1.02e-5 over 40 draws
+    // (float32 rounding through the levels), so an unseeded bound of 1e-5 failed once in CI.
+    at::manual_seed(7);
     auto r = at::randn({1, A.rows(), 2}, at::kDouble);
     auto z64 = H64->apply(r), z32 = H32->apply(r);
     EXPECT_EQ(z32.scalar_type(), at::kDouble);
-    EXPECT_LT(((z32 - z64).norm() / z64.norm()).item<double>(), 1e-5);
+    EXPECT_LT(((z32 - z64).norm() / z64.norm()).item<double>(), 3e-5);
     double res64 = 0, res32 = 0;
     auto b = ones_rhs(A);
     const auto it64 = pcg(

@@ -1,7 +1,10 @@
-// Standalone AMG solves: stationary cycles, or AMG-preconditioned CG. Convergence is checked on
-// the host once per iteration (the solve loop, not the cycle).
+// Standalone AMG solves: stationary cycles (their own loop: no Krylov method is one), or
+// AMG-preconditioned CG — the one CG (src/solve/krylov/cg.cpp) with the hierarchy as M.
+// Convergence is checked on the host once per iteration.
 #include <dsla/amg.h>
 #include <dsla/errors.h>
+#include <dsla/linear_operator.h>
+#include <dsla/solve.h>
 
 #include <ATen/ATen.h>
 
@@ -48,6 +51,33 @@ at::Tensor solve(const AmgHierarchy& H, const SparseMatrix& A, const at::Tensor&
   auto b3 = to3d(A, b.detach()).to(A.dtype()).contiguous();
   DSLA_CHECK_ARG(b3.size(1) == A.rows(), "b", "has ", b3.size(1), " rows, A has ", A.rows());
   DSLA_CHECK_ARG(b3.device() == A.device(), "b", "is on ", b3.device(), ", A on ", A.device());
+  if (accel == "cg") {
+    SolveOptions so;
+    so.method = Method::CG;
+    so.rtol = rtol;
+    so.maxiter = maxiter;
+    so.history = true;  // the per-iteration residual estimates of AmgSolveInfo
+    so.check_every = 1;
+    so.warn = false;  // AmgSolveInfo reports non-convergence
+    const AmgHierarchy* h = &H;
+    so.M = make_operator(A.rows(), A.rows(), H.dtype(), H.device(),
+                         [h](const at::Tensor& r, at::Tensor& z) { z = h->apply(r.contiguous()); });
+    SolveInfo si;
+    auto x = dsla::solve(A.detach(), from3d(b3, b, A), so, &si);
+    if (info) {
+      info->iterations = si.iterations;
+      info->residual = si.residual;
+      info->converged = si.converged;
+      info->residuals = si.history_residuals;
+      const double rel0 = 1.0;  // x0 = 0: the first residual is b
+      info->convergence_factor = si.iterations > 0 && si.residual > 0
+                                     ? std::pow(si.residual / rel0, 1.0 / si.iterations)
+                                     : 0.0;
+      info->solve_time = std::chrono::duration<double>(Clock::now() - t0).count();
+      info->stats = H.stats();
+    }
+    return x;
+  }
   const auto& p = *A.pattern();
   auto vals = A.values().detach();
   if (vals.dim() == 1) vals = vals.unsqueeze(0);
@@ -61,34 +91,11 @@ at::Tensor solve(const AmgHierarchy& H, const SparseMatrix& A, const at::Tensor&
   double rel = (norms(r) / bn_safe).max().item<double>();
   const double rel0 = rel;
   int64_t it = 0;
-  at::Tensor z, pdir, rz;
   while (rel > rtol && it < maxiter) {
     ++it;
-    if (accel == "none") {
-      x.add_(H.apply(r));
-    } else {
-      z = at::Tensor();  // the previous z is dead: free it before the cycle's temporaries
-      z = H.apply(r);
-      auto rz_new = (r * z).sum(1, true);
-      if (it == 1) {
-        pdir = z;
-      } else {
-        auto beta = rz_new / at::where(rz != 0, rz, at::ones_like(rz));
-        pdir = z + beta * pdir;
-      }
-      rz = rz_new;
-      auto q = dsla::detail::spmm(p, vals, pdir);
-      auto pq = (pdir * q).sum(1, true);
-      auto alpha = rz / at::where(pq != 0, pq, at::ones_like(pq));
-      x.add_(alpha * pdir);
-      r.sub_(alpha * q);  // recursive residual; the true one is checked before stopping
-    }
-    if (accel == "none") r = b3 - dsla::detail::spmm(p, vals, x);  // true residual
+    x.add_(H.apply(r));
+    r = b3 - dsla::detail::spmm(p, vals, x);  // true residual
     rel = (norms(r) / bn_safe).max().item<double>();
-    if (accel == "cg" && (rel <= rtol || it == maxiter)) {
-      r = b3 - dsla::detail::spmm(p, vals, x);
-      rel = (norms(r) / bn_safe).max().item<double>();
-    }
     hist.push_back(rel);
   }
   if (info) {

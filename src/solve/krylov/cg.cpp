@@ -49,9 +49,13 @@ class GenericSteps final : public CgSteps {
   // its own reduction in decide().
   at::Tensor update(int, Monitor& mon) override {
     mon.fail(Status::Indefinite, pq_ <= 0);
-    auto alpha = safe_div(rz_, pq_) * mon.active;
-    masked_add_(*x_, alpha, p_, mon.active);
-    masked_add_(r_, -alpha, q_, mon.active);
+    // The mask on the [B, 1, k] step, then one fused pass per vector (masked_add_ makes four,
+    // for methods whose frozen systems may carry non-finite garbage; CG's frozen p is its z,
+    // finite, see decide()).
+    auto on = mon.active != 0;
+    auto alpha = at::where(on, safe_div(rz_, pq_), at::zeros_like(rz_));
+    x_->addcmul_(alpha, p_);
+    r_.addcmul_(-alpha, q_);
     return rr_ = re_dot_partial(r_, r_);
   }
   bool decide(Monitor& mon) override {
@@ -63,7 +67,9 @@ class GenericSteps final : public CgSteps {
     // A preconditioner that is not positive definite shows as rᴴ M r < 0.
     mon.fail(Status::Indefinite, rz_new < 0);
     auto on = mon.active != 0;
-    p_ = at::where(on, z_ + safe_div(rz_new, rz_) * p_, p_);
+    // p = z + beta p in one pass (beta masked on the [B, 1, k] scalars: a frozen system's p
+    // becomes its z, finite, and every later update of it has a zero coefficient).
+    p_ = at::addcmul(z_, at::where(on, safe_div(rz_new, rz_), at::zeros_like(rz_)), p_);
     rz_ = at::where(on, rz_new, rz_);
     return false;
   }
