@@ -76,6 +76,9 @@ class LinearOperator {
   virtual c10::Device device() const = 0;
   // y = A x for x [B, cols, k]; y [B, rows, k] preallocated (written, not accumulated).
   virtual void apply(const at::Tensor& x, at::Tensor& y) const = 0;
+  // A x as a new tensor. By default apply() into a fresh y; an operator that makes its result
+  // anyway (an AMG cycle) returns it without the copy into a preallocated y.
+  virtual at::Tensor applied(const at::Tensor& x) const;
   // y = Aᴴ x; only when has_adjoint().
   virtual bool has_adjoint() const { return false; }
   virtual void apply_adjoint(const at::Tensor& x, at::Tensor& y) const;

@@ -42,6 +42,12 @@ const VectorSpace& VectorSpace::local() {
   return space;
 }
 
+at::Tensor LinearOperator::applied(const at::Tensor& x) const {
+  auto y = at::empty({x.size(0), rows(), x.size(2)}, x.options());
+  apply(x, y);
+  return y;
+}
+
 void LinearOperator::apply_adjoint(const at::Tensor&, at::Tensor&) const {
   TORCH_CHECK_VALUE(false,
                     "dsla: this operator has no adjoint (apply_adjoint); the method needs Aᴴ "

@@ -34,6 +34,12 @@ void AmgPreconditioner::apply(const at::Tensor& x, at::Tensor& y) const {
   }
 }
 
+at::Tensor AmgPreconditioner::applied(const at::Tensor& x) const {
+  DSLA_CHECK_ARG(x.dim() == 3 && x.size(1) == rows(), "x", "must be [B, ", rows(), ", k], got ",
+                 x.sizes());
+  return h_->apply(x.contiguous());
+}
+
 void AmgPreconditioner::apply_adjoint(const at::Tensor& x, at::Tensor& y) const {
   adjoint()->apply(x, y);
 }

@@ -20,6 +20,7 @@ class AmgPreconditioner : public precond::Preconditioner,
   c10::Device device() const override;
   // y = M⁻¹ x: one cycle from zero. x [B', n, k].
   void apply(const at::Tensor& x, at::Tensor& y) const override;
+  at::Tensor applied(const at::Tensor& x) const override;  // the cycle's own result, no copy
   bool has_adjoint() const override { return true; }
   void apply_adjoint(const at::Tensor& x, at::Tensor& y) const override;
 

@@ -3,7 +3,6 @@
 // Convergence is checked on the host once per iteration.
 #include <dsla/amg.h>
 #include <dsla/errors.h>
-#include <dsla/linear_operator.h>
 #include <dsla/solve.h>
 
 #include <ATen/ATen.h>
@@ -12,6 +11,7 @@
 #include <cmath>
 
 #include "core/products.h"
+#include "solve/amg/amg_preconditioner.h"
 
 namespace dsla::amg {
 
@@ -59,9 +59,9 @@ at::Tensor solve(const AmgHierarchy& H, const SparseMatrix& A, const at::Tensor&
     so.history = true;  // the per-iteration residual estimates of AmgSolveInfo
     so.check_every = 1;
     so.warn = false;  // AmgSolveInfo reports non-convergence
-    const AmgHierarchy* h = &H;
-    so.M = make_operator(A.rows(), A.rows(), H.dtype(), H.device(),
-                         [h](const at::Tensor& r, at::Tensor& z) { z = h->apply(r.contiguous()); });
+    // The caller's hierarchy, not owned (it outlives the solve; update() is never called).
+    so.M = std::make_shared<AmgPreconditioner>(
+        AmgHierarchyPtr(AmgHierarchyPtr(), const_cast<AmgHierarchy*>(&H)));
     SolveInfo si;
     auto x = dsla::solve(A.detach(), from3d(b3, b, A), so, &si);
     if (info) {

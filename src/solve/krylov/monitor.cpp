@@ -35,9 +35,7 @@ at::Tensor apply_adjoint(const LinearOperator& A, const at::Tensor& x) {
 at::Tensor precondition(const Problem& P, const at::Tensor& r) {
   if (P.dinv.defined()) return P.dinv * r;
   if (P.M == nullptr) return r;
-  auto z = at::empty_like(r);
-  P.M->apply(r, z);
-  return z;
+  return P.M->applied(r);
 }
 
 void masked_add_(at::Tensor& x, const at::Tensor& coef, const at::Tensor& v,
