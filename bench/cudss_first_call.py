@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""cuDSS first call (issue #17 item 5): a Cholesky solve of poisson2d:1024 in a fresh process,
+from the call to the answer, and where the time goes — each repeat is a new Python process:
+
+    import      import torch, dsla (extension and its libraries loaded)
+    context     the CUDA context (torch.cuda.init and a first kernel)
+    generate    the matrix on the device
+    first       dsla.solve(A, b, method="cholesky"): call to answer (synchronized)
+    second      the same on a new Pattern in the same process (no cached analysis): what a
+                first call would cost without the one-time set-up
+    one_time    first - second: library / handle / threading-layer set-up
+
+    python3 bench/cudss_first_call.py [--n 1024] [--repeats 5] [--out bench/results]
+
+Without cuDSS in the build the child reports the error and the script exits 2.
+"""
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import torch
+sys.path.insert(0, sys.argv[2])
+import dsla
+t1 = time.perf_counter()
+torch.cuda.init()
+torch.ones(1, device="cuda").sum().item()
+t2 = time.perf_counter()
+n = int(sys.argv[1])
+A = dsla.poisson2d(n, device="cuda")
+b = torch.ones(A.shape[0], dtype=torch.float64, device="cuda")
+torch.cuda.synchronize()
+t3 = time.perf_counter()
+out = dict(features={k: bool(v) for k, v in dsla.features.items()})
+try:
+    x = dsla.solve(A, b, method="cholesky")
+    torch.cuda.synchronize()
+    t4 = time.perf_counter()
+    A2 = dsla.poisson2d(n, device="cuda")  # a new Pattern: no cached analysis
+    torch.cuda.synchronize()
+    t5 = time.perf_counter()
+    x2 = dsla.solve(A2, b, method="cholesky")
+    torch.cuda.synchronize()
+    t6 = time.perf_counter()
+    res = float((b - A @ x).norm() / b.norm())
+    out.update(import_s=t1 - t0, context_s=t2 - t1, generate_s=t3 - t2, first_s=t4 - t3,
+               second_s=t6 - t5, residual=res)
+except Exception as e:  # no cuDSS in this build, or a failing factorization
+    out.update(error=f"{type(e).__name__}: {e}")
+print("RESULT " + json.dumps(out))
+"""
+
+
+def run_child(n, root):
+    p = subprocess.run([sys.executable, "-c", CHILD, str(n), os.path.join(root, "python")],
+                       capture_output=True, text=True, timeout=300)
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return dict(error=(p.stderr.strip().splitlines() or ["no output"])[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1024)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    args = ap.parse_args()
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+    runs = []
+    for i in range(args.repeats):
+        r = run_child(args.n, root)
+        runs.append(r)
+        if "error" in r:
+            print(f"run {i}: {r['error']}", flush=True)
+            sys.exit(2)
+        r["one_time_s"] = r["first_s"] - r["second_s"]
+        print(f"run {i}: import {r['import_s']:.3f} s, context {r['context_s']:.3f}, "
+              f"generate {r['generate_s']:.3f}, first call {r['first_s']:.3f} (second "
+              f"{r['second_s']:.3f}, one-time {r['one_time_s']:.3f}), residual "
+              f"{r['residual']:.1e}", flush=True)
+    keys = ("import_s", "context_s", "generate_s", "first_s", "second_s", "one_time_s")
+    med = {k: statistics.median(r[k] for r in runs) for k in keys}
+    print("median: " + ", ".join(f"{k} {v:.3f}" for k, v in med.items()))
+    doc = dict(benchmark="cudss_first_call", problem=f"poisson2d:{args.n}",
+               commit=os.environ.get("DSLA_COMMIT", "unknown"),
+               date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               protocol="fresh Python process per repeat; synchronized wall clock",
+               median=med, runs=runs)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, f"cudss-first-call-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()
