@@ -22,12 +22,9 @@ import time
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dsla  # noqa: E402
-
-
-def csr_bytes(M):
-    ib = 4 if M.index_dtype == torch.int32 else 8
-    return M.nnz * (ib + M.values.element_size()) + (M.shape[0] + 1) * ib
+from amg_profile import matrix_bytes  # noqa: E402
 
 
 def budget(spec, device):
@@ -39,19 +36,19 @@ def budget(spec, device):
         torch.cuda.synchronize()
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated() - csr_bytes(A)
+        base = torch.cuda.memory_allocated() - matrix_bytes(A)
     b = torch.ones(n, dtype=torch.float64, device=device)
     x, info = dsla.solve(A, b, method="cg", precond="amg", rtol=1e-6, return_info=True)
     measured = (torch.cuda.max_memory_allocated() - base) / n if cuda else None
     del x
     H = dsla.amg(A, aggregation="mis2")
     L = H.num_levels
-    parts = {"matrix A": csr_bytes(A), "b and x": 2 * vec}
-    ops = sum(csr_bytes(H.level_matrix(l)) for l in range(1, L))
+    parts = {"matrix A": matrix_bytes(A), "b and x": 2 * vec}
+    ops = sum(matrix_bytes(H.level_matrix(l)) for l in range(1, L))
     parts["coarse operators A_1.."] = ops
     P0 = H.prolongator(0) if L > 1 else None
-    parts["P_0 and R_0"] = 2 * csr_bytes(P0) if P0 is not None else 0
-    parts["P_l, R_l (l >= 1)"] = sum(2 * csr_bytes(H.prolongator(l)) for l in range(1, L - 1))
+    parts["P_0 and R_0"] = 2 * matrix_bytes(P0) if P0 is not None else 0
+    parts["P_l, R_l (l >= 1)"] = sum(2 * matrix_bytes(H.prolongator(l)) for l in range(1, L - 1))
     # Smoothers: D^-1 per level and, on the finest, the lumped filter's values (A's pattern).
     rows = [H.level_matrix(l).shape[0] for l in range(L)]
     parts["smoother vectors (D^-1, filter diag)"] = sum(8 * r for r in rows) + 8 * n
@@ -61,7 +58,7 @@ def budget(spec, device):
     parts["CG workspace"] = 4 * vec
     # The largest setup temporary: A_l P_l of the finest level (int32/64 pattern + values).
     AP = (A @ P0) if P0 is not None else None
-    parts["setup temporary A_0 P_0 (peak only)"] = csr_bytes(AP) if AP is not None else 0
+    parts["setup temporary A_0 P_0 (peak only)"] = matrix_bytes(AP) if AP is not None else 0
     row = dict(problem=spec, device=device, n=n, levels=L, iterations=int(info.iterations),
                operator_complexity=H.stats()["operator_complexity"],
                parts_B_per_DOF={k: v / n for k, v in parts.items()},

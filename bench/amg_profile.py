@@ -25,7 +25,9 @@ import time
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dsla  # noqa: E402
+from gpu_bench import copy_bandwidth  # noqa: E402  (the one copy measurement of the benches)
 
 PHASES = [("strength", ("strength",)),
           ("aggregation", ("mis2", "phase1", "phase2", "phase3", "attach", "roots", "number",
@@ -46,22 +48,6 @@ def phase_of(name):
         if any(k in low for k in keys):
             return ph
     return "other"
-
-
-def copy_bandwidth():
-    """Device-to-device copy bandwidth (read + write bytes per second), 1 GiB, median of 5."""
-    a = torch.empty(1 << 27, dtype=torch.float64, device="cuda")
-    b = torch.empty_like(a)
-    ts = []
-    for _ in range(7):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        b.copy_(a)
-        e.record()
-        e.synchronize()
-        ts.append(s.elapsed_time(e) / 1e3)
-    del a, b
-    return 2 * (1 << 30) / statistics.median(ts[2:])
 
 
 def kernels(prof):

@@ -120,7 +120,7 @@ def _options(A, method, precond, rtol, atol, maxiter, restart, x0, M, raise_on_f
         d["check_every"] = as_int(check_every, "check_every", 1)
     if x0 is not None:
         d["x0"] = torch.as_tensor(x0)
-    if M is not None and type(M).__name__ == "AMG" and hasattr(M, "_h"):
+    if isinstance(getattr(M, "_h", None), _C.AmgHierarchy):
         d["M"] = M._h  # dsla.AMG: the C++ hierarchy itself (no Python call per cycle)
     elif M is not None:
         d["M"], d["M_adjoint"] = _as_callable(M, A.shape[-2])

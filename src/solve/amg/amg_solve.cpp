@@ -69,10 +69,9 @@ at::Tensor solve(const AmgHierarchy& H, const SparseMatrix& A, const at::Tensor&
       info->residual = si.residual;
       info->converged = si.converged;
       info->residuals = si.history_residuals;
-      const double rel0 = 1.0;  // x0 = 0: the first residual is b
-      info->convergence_factor = si.iterations > 0 && si.residual > 0
-                                     ? std::pow(si.residual / rel0, 1.0 / si.iterations)
-                                     : 0.0;
+      // x0 = 0: the first relative residual is 1.
+      info->convergence_factor =
+          si.iterations > 0 && si.residual > 0 ? std::pow(si.residual, 1.0 / si.iterations) : 0.0;
       info->solve_time = std::chrono::duration<double>(Clock::now() - t0).count();
       info->stats = H.stats();
     }
