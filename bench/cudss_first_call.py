@@ -10,7 +10,14 @@ from the call to the answer, and where the time goes — each repeat is a new Py
                 first call would cost without the one-time set-up
     one_time    first - second: library / handle / threading-layer set-up
 
-    python3 bench/cudss_first_call.py [--n 1024] [--repeats 5] [--out bench/results]
+Variants (--variants), to find where the one-time part goes:
+    default       as above
+    no_threading  CUDSS_THREADING_LIB=none (cuDSS's host threading layer not loaded)
+    prewarm       a Cholesky of a 4 x 4 matrix first (timed as prewarm_s): everything a first
+                  call pays once per process, on a problem whose own work is nil; the 1024²
+                  first call after it shows what is left
+
+    python3 bench/cudss_first_call.py [--n 1024] [--repeats 5] [--variants default,prewarm]
 
 Without cuDSS in the build the child reports the error and the script exits 2.
 """
@@ -40,6 +47,12 @@ torch.cuda.synchronize()
 t3 = time.perf_counter()
 out = dict(features={k: bool(v) for k, v in dsla.features.items()})
 try:
+    if sys.argv[3] == "prewarm":
+        tiny = dsla.poisson2d(2, device="cuda")
+        dsla.solve(tiny, torch.ones(4, dtype=torch.float64, device="cuda"), method="cholesky")
+        torch.cuda.synchronize()
+        out["prewarm_s"] = time.perf_counter() - t3
+        t3 = time.perf_counter()
     x = dsla.solve(A, b, method="cholesky")
     torch.cuda.synchronize()
     t4 = time.perf_counter()
@@ -58,9 +71,12 @@ print("RESULT " + json.dumps(out))
 """
 
 
-def run_child(n, root):
-    p = subprocess.run([sys.executable, "-c", CHILD, str(n), os.path.join(root, "python")],
-                       capture_output=True, text=True, timeout=300)
+def run_child(n, root, variant):
+    env = dict(os.environ)
+    if variant == "no_threading":
+        env["CUDSS_THREADING_LIB"] = "none"
+    p = subprocess.run([sys.executable, "-c", CHILD, str(n), os.path.join(root, "python"),
+                        variant], capture_output=True, text=True, timeout=300, env=env)
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
@@ -71,24 +87,32 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--variants", default="default,no_threading,prewarm")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = ap.parse_args()
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-    runs = []
-    for i in range(args.repeats):
-        r = run_child(args.n, root)
-        runs.append(r)
-        if "error" in r:
-            print(f"run {i}: {r['error']}", flush=True)
-            sys.exit(2)
-        r["one_time_s"] = r["first_s"] - r["second_s"]
-        print(f"run {i}: import {r['import_s']:.3f} s, context {r['context_s']:.3f}, "
-              f"generate {r['generate_s']:.3f}, first call {r['first_s']:.3f} (second "
-              f"{r['second_s']:.3f}, one-time {r['one_time_s']:.3f}), residual "
-              f"{r['residual']:.1e}", flush=True)
+    runs, med = [], {}
     keys = ("import_s", "context_s", "generate_s", "first_s", "second_s", "one_time_s")
-    med = {k: statistics.median(r[k] for r in runs) for k in keys}
-    print("median: " + ", ".join(f"{k} {v:.3f}" for k, v in med.items()))
+    for variant in args.variants.split(","):
+        vr = []
+        for i in range(args.repeats):
+            r = run_child(args.n, root, variant)
+            r["variant"] = variant
+            if "error" in r:
+                print(f"{variant} run {i}: {r['error']}", flush=True)
+                sys.exit(2)
+            r["one_time_s"] = r["first_s"] - r["second_s"]
+            vr.append(r)
+            print(f"{variant} run {i}: import {r['import_s']:.3f} s, context "
+                  f"{r['context_s']:.3f}, generate {r['generate_s']:.3f}, "
+                  + (f"prewarm {r['prewarm_s']:.3f}, " if "prewarm_s" in r else "")
+                  + f"first call {r['first_s']:.3f} (second {r['second_s']:.3f}, one-time "
+                  f"{r['one_time_s']:.3f}), residual {r['residual']:.1e}", flush=True)
+        ks = keys + (("prewarm_s",) if variant == "prewarm" else ())
+        med[variant] = {k: statistics.median(r[k] for r in vr) for k in ks}
+        print(f"{variant} median: " + ", ".join(f"{k} {v:.3f}" for k, v in med[variant].items()),
+              flush=True)
+        runs += vr
     doc = dict(benchmark="cudss_first_call", problem=f"poisson2d:{args.n}",
                commit=os.environ.get("DSLA_COMMIT", "unknown"),
                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -218,10 +218,11 @@ def bench_solve_memory(m, results):
     torch.cuda.empty_cache()
 
 
-def bench_largest(m, results, maxiter):
+def bench_largest(m, results, maxiter, matrix_dtype=torch.float64):
     """The largest poisson2d CG + Jacobi solve on this GPU (int64 indices: nnz > 2^31), through
     dsla.solve; capped at `maxiter` iterations to stay inside one command's time limit, so it
-    reports the time per iteration, the peak memory and the residual reached."""
+    reports the time per iteration, the peak memory and the residual reached. matrix_dtype
+    torch.float32: mixed precision (float32 values, float64 vectors and sums)."""
     # Generated on the device (closed-form row starts, no host arrays, no copy); the peak
     # counts from before the matrix exists.
     gc.collect()
@@ -230,7 +231,7 @@ def bench_largest(m, results, maxiter):
     base = torch.cuda.memory_allocated()
     torch.cuda.synchronize()
     t0 = time.perf_counter()
-    Ag = dsla.poisson2d(m, device="cuda")
+    Ag = dsla.poisson2d(m, device="cuda", dtype=matrix_dtype)
     torch.cuda.synchronize()
     gen_s = time.perf_counter() - t0
     n, nnz, idx = Ag.shape[0], Ag.nnz, str(Ag.index_dtype)
@@ -238,6 +239,7 @@ def bench_largest(m, results, maxiter):
           (m, n, nnz, idx, gen_s, (torch.cuda.memory_allocated() - base) / 1e9), flush=True)
     b = torch.ones(n, dtype=torch.float64, device="cuda")
     row = {"problem": "poisson2d:%d" % m, "method": "dsla.solve cg+jacobi", "N": n, "nnz": nnz,
+           "matrix_dtype": str(matrix_dtype).replace("torch.", ""),
            "index_dtype": idx, "maxiter": maxiter, "generate_s": gen_s, "to_device_s": 0.0,
            "device_total_bytes": torch.cuda.get_device_properties(0).total_memory}
     try:
@@ -304,6 +306,8 @@ def main():
     ap.add_argument("--largest", type=int, default=0,
                     help="only the largest-problem run: poisson2d:M with --largest-maxiter cap")
     ap.add_argument("--largest-maxiter", type=int, default=3000)
+    ap.add_argument("--largest-mixed", action="store_true",
+                    help="the largest run also with float32 values and float64 vectors")
     ap.add_argument("--group-sweep", action="store_true",
                     help="CG time per iteration for 1, 2, 4, 8 lanes per row (300 iterations)")
     args = ap.parse_args()
@@ -327,6 +331,8 @@ def main():
     if args.largest:
         doc["largest"] = []
         bench_largest(args.largest, doc["largest"], args.largest_maxiter)
+        if args.largest_mixed:
+            bench_largest(args.largest, doc["largest"], args.largest_maxiter, torch.float32)
         path = os.path.join(args.out, "gpu_largest.json")
         with open(path, "w") as f:
             json.dump(doc, f, indent=1)

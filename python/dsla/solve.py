@@ -349,6 +349,13 @@ def solve(A, b, method="auto", precond=None, rtol=1e-8, atol=0.0, maxiter=None, 
     ``dsla.presets``); the values in the signature are the built-in ones, and a keyword passed
     explicitly always wins.
 
+    Mixed precision: A with ``torch.float32`` values and b ``torch.float64`` runs CG
+    (``method="cg"``, which ``"auto"`` picks for a symmetric A) with ``precond="jacobi"`` or
+    ``"none"``, reading the float32 values (half the matrix's bytes) and doing every product and
+    sum in float64: x is float64, and the system solved is exactly the float32 matrix (for a
+    float64 matrix rounded to float32, a nearby one). Gradients take their inputs' dtypes. Other
+    methods and preconditioners refuse it by name (convert with ``A.to(dtype=torch.float64)``).
+
     Returns ``x`` (differentiable), or ``(x, info)`` with ``return_info=True``.
     """
     if _is_matrix_list(A):

@@ -132,6 +132,9 @@ class SolveFunction : public torch::autograd::Function<SolveFunction> {
       }
     }
     if (ctx->needs_input_grad(1)) gb = reduce_batch(lam, b_batch);
+    // Mixed precision: the products ran in float64; each gradient takes its input's dtype.
+    if (gv.defined() && gv.scalar_type() != values2.scalar_type())
+      gv = gv.to(values2.scalar_type());
     return {gv, gb, at::Tensor(), at::Tensor()};
   }
 };
@@ -157,6 +160,17 @@ at::Tensor solve(const Solver& solver, const at::Tensor& b, SolveInfo* info) {
 at::Tensor solve(const SparseMatrix& A, const at::Tensor& b, const SolveOptions& opt,
                  SolveInfo* info) {
   DSLA_CHECK_ARG(A.defined(), "A", "is an empty (default-constructed) matrix");
+  if (b.defined() && opt.method == Method::Auto &&
+      detail::is_mixed_precision(A.dtype(), b.scalar_type())) {
+    // Mixed precision runs CG (solve3): 'auto' picks it when A can be SPD.
+    DSLA_CHECK_TYPE(A.is_symmetric(1e-12), "b",
+                    "is torch.float64 and A torch.float32 (mixed precision, which runs CG), but A "
+                    "is not symmetric; convert A with A.to(torch.float64)");
+    SolveOptions o = opt;
+    o.method = Method::CG;
+    Solver s(A, o);
+    return solve(s, b, info);
+  }
   Solver s(A, opt);
   return solve(s, b, info);
 }

@@ -50,6 +50,19 @@ at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x,
   }
   auto v = dense_operand(values), xx = dense_operand(x);
   if (!out.defined()) out = at::empty({B, p.rows(), k}, xx.options());
+  if (is_mixed_precision(v.scalar_type(), xx.scalar_type())) {
+    DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul", [&] {
+      kc::csr_spmm<float, index_t, double>(
+          {p.rows(), ptr<index_t>(p.crow()), ptr<index_t>(p.col()), ptr<float>(v),
+           v.size(0) == 1 ? 0 : p.nnz()},
+          k, B, {ptr<double>(xx), xx.size(0) == 1 ? 0 : p.cols() * k},
+          {ptr<double>(out), p.rows() * k}, num_threads());
+    });
+    return out;
+  }
+  TORCH_CHECK_TYPE(v.scalar_type() == xx.scalar_type(), "dsla: matmul: values dtype ",
+                   v.scalar_type(), " and x dtype ", xx.scalar_type(),
+                   " differ; convert one of them (e.g. x.to(", v.scalar_type(), "))");
   DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul", [&] {
     DSLA_DISPATCH_VALUE(v.scalar_type(), "matmul", [&] {
       kc::csr_spmm<scalar_t, index_t>({p.rows(), ptr<index_t>(p.crow()), ptr<index_t>(p.col()),

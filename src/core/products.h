@@ -12,8 +12,16 @@
 
 namespace dsla::detail {
 
-// Y = A X. values: [Bv, nnz]; x: [Bx, cols, k] with Bv, Bx in {1, B}. Returns [B, rows, k].
-// `out`, when defined, must be [B, rows, k] contiguous of the right dtype and is written.
+// Mixed precision: torch.float32 values with torch.float64 vectors, the one pairing of dtypes
+// the products (and the solvers built on them) take. Half the matrix bytes; every product and
+// sum in float64, so the matrix applied is exactly the stored float32 one.
+inline bool is_mixed_precision(at::ScalarType values, at::ScalarType x) {
+  return values == at::kFloat && x == at::kDouble;
+}
+
+// Y = A X. values: [Bv, nnz]; x: [Bx, cols, k] with Bv, Bx in {1, B}. Returns [B, rows, k] of
+// x's dtype. `out`, when defined, must be [B, rows, k] contiguous of x's dtype and is written.
+// values and x share a dtype, or are mixed precision (is_mixed_precision).
 at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x,
                 at::Tensor out = {});
 // G[b, q] = sum_j Gy[b, row(q), j] * conj(X[b, col(q), j]); gy: [B', rows, k], x: [B'', cols, k].

@@ -63,8 +63,10 @@ at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x,
   check_cuda(p, x, "x");
   const c10::cuda::CUDAGuard guard(x.device());
   auto v = detail::dense_operand(values), xx = detail::dense_operand(x);
-  TORCH_CHECK_TYPE(v.scalar_type() == xx.scalar_type(), "dsla: matmul: values dtype ",
-                   v.scalar_type(), " and x dtype ", xx.scalar_type(), " differ");
+  const bool mixed = detail::is_mixed_precision(v.scalar_type(), xx.scalar_type());
+  TORCH_CHECK_TYPE(mixed || v.scalar_type() == xx.scalar_type(), "dsla: matmul: values dtype ",
+                   v.scalar_type(), " and x dtype ", xx.scalar_type(),
+                   " differ; convert one of them (e.g. x.to(", v.scalar_type(), "))");
   const int64_t B = std::max(v.size(0), xx.size(0)), k = xx.size(2);
   if (!out.defined()) {
     out = at::empty({B, p.rows(), k}, xx.options());
@@ -80,6 +82,17 @@ at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x,
                    xx.options().dtype(at::kByte));
   }
   auto stream = at::cuda::getCurrentCUDAStream();
+  if (mixed) {
+    DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul", [&] {
+      kc::csr_spmm<float, index_t, double>(
+          {p.rows(), ptr<index_t>(p.crow()), ptr<index_t>(p.col()), ptr<float>(v),
+           v.size(0) == 1 ? 0 : p.nnz()},
+          k, B, {ptr<double>(xx), xx.size(0) == 1 ? 0 : p.cols() * k},
+          {ptr<double>(out), p.rows() * k}, plan, ws.defined() ? ws.data_ptr() : nullptr,
+          stream.stream());
+    });
+    return out;
+  }
   DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul", [&] {
     DSLA_DISPATCH_VALUE(v.scalar_type(), "matmul", [&] {
       kc::csr_spmm<scalar_t, index_t>({p.rows(), ptr<index_t>(p.crow()), ptr<index_t>(p.col()),

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/products.h"
 #include "solve/direct/factorization.h"
 #include "solve/krylov/krylov.h"
 #include "solve/make_preconditioner.h"
@@ -328,9 +329,12 @@ namespace detail {
 
 Rhs normalize_rhs(const SparseMatrix& A, const at::Tensor& b, bool adjoint, const char* arg) {
   DSLA_CHECK_ARG(b.defined(), arg, "is undefined");
-  DSLA_CHECK_TYPE(b.scalar_type() == A.dtype(), arg, "dtype ", b.scalar_type(),
-                  " does not match the matrix dtype ", A.dtype(), "; convert one of them (e.g. ",
-                  arg, ".to(", A.dtype(), "))");
+  // torch.float32 values with a torch.float64 b is mixed precision (solve3 checks the method).
+  DSLA_CHECK_TYPE(b.scalar_type() == A.dtype() ||
+                      is_mixed_precision(A.dtype(), b.scalar_type()),
+                  arg, "dtype ", b.scalar_type(), " does not match the matrix dtype ", A.dtype(),
+                  "; convert one of them (e.g. ", arg, ".to(", A.dtype(),
+                  ")); torch.float32 values with a torch.float64 b solve in mixed precision");
   DSLA_CHECK_ARG(b.device() == A.device(), arg, "is on device ", b.device(),
                  " but the matrix is on device ", A.device(), "; move one of them");
   const int64_t n = adjoint ? A.cols() : A.rows();
@@ -382,6 +386,22 @@ at::Tensor solve3(const Solver& s, const at::Tensor& b3_in, bool adjoint, SolveI
   info.preconditioner = I.precond_name;
   info.setup_time = I.setup_time;
   at::Tensor b3 = b3_in.detach().expand({B, b3_in.size(1), k}).contiguous();
+  const bool mixed = is_mixed_precision(A.dtype(), b3.scalar_type());
+  if (mixed) {
+    // Mixed precision (torch.float32 values, torch.float64 vectors) is Jacobi-preconditioned
+    // or plain CG: the fused steps read the float32 values and do every product and sum in
+    // float64 (the matrix solved is exactly the stored float32 one). Other methods and
+    // preconditioners would need float64 copies of their operators or factors: refused by name.
+    DSLA_CHECK_TYPE(I.method == Method::CG, "b",
+                    "is torch.float64 and A torch.float32: mixed precision runs method='cg' (got '",
+                    to_string(I.method),
+                    "'); convert A with A.to(torch.float64) for other methods");
+    DSLA_CHECK_TYPE(!I.user_M && (!I.M || I.M->jacobi_inverse_diagonal().defined()), "b",
+                    "is torch.float64 and A torch.float32: mixed precision takes "
+                    "precond='jacobi' or 'none' (got '",
+                    I.precond_name,
+                    "'); convert A with A.to(torch.float64) for this preconditioner");
+  }
   at::Tensor x;
   // x0 (forward solves only: the adjoint solve of backward starts from zero).
   at::Tensor x0;
@@ -453,6 +473,14 @@ at::Tensor solve3(const Solver& s, const at::Tensor& b3_in, bool adjoint, SolveI
       const precond::Preconditioner* M = adj ? I.M_adj.get() : I.M.get();
       P.M = M;
       if (M) P.dinv = M->jacobi_inverse_diagonal();
+      // Mixed precision: the Jacobi diagonal (from the float32 values) works in float64; a
+      // uniform one stays one broadcast value (jacobi.cpp; at 1e9 rows a vector is 8 GB).
+      if (mixed && P.dinv.defined()) {
+        const auto& d = P.dinv;
+        P.dinv = d.size(1) > 1 && d.stride(1) == 0
+                     ? d.narrow(1, 0, 1).to(at::kDouble).expand(d.sizes())
+                     : d.to(at::kDouble);
+      }
       x = x0.defined() ? x0.contiguous().clone() : at::zeros({B, m, k}, b3.options());
       krylov::run(I.method, P, b3, x, info);
     }

@@ -12,6 +12,7 @@
 
 #include <fstream>
 
+#include "core/products.h"
 #include "solve/krylov/cg_steps.h"
 
 namespace {
@@ -196,6 +197,56 @@ TEST(Krylov, ComplexAndFloat32) {
   auto xf = dsla::solve(Af, at::ones({100}, at::kFloat), opts(Method::CG, 1e-5), &info);
   EXPECT_EQ(xf.scalar_type(), at::kFloat);
   EXPECT_TRUE(info.converged) << info.message;
+}
+
+// Mixed precision: float32 values, float64 vectors. The float32 matrix widened to float64 is the
+// same matrix exactly, so its float64 solve is the reference (every product in float64): the
+// iterates agree to rounding, and the true residual reaches rtol = 1e-12, beyond float32.
+TEST(Krylov, MixedPrecisionCgMatchesWidenedMatrix) {
+  auto D = dense_spd(60, at::kFloat);
+  auto A32 = SparseMatrix::from_dense(D);
+  auto A64 = SparseMatrix::from_dense(D.to(at::kDouble));
+  at::manual_seed(3);
+  for (int64_t k : {1, 3}) {
+    auto b = k == 1 ? at::randn({60}, at::kDouble) : at::randn({60, k}, at::kDouble);
+    for (const char* pc : {"jacobi", "none"}) {
+      auto o = opts(Method::CG, 1e-12);
+      o.precond = pc;
+      SolveInfo i32, i64;
+      auto x32 = dsla::solve(A32, b, o, &i32);
+      auto x64 = dsla::solve(A64, b, o, &i64);
+      EXPECT_EQ(x32.scalar_type(), at::kDouble);
+      EXPECT_TRUE(i32.converged) << i32.message;
+      EXPECT_EQ(i32.iterations, i64.iterations) << pc;
+      EXPECT_TRUE(at::allclose(x32, x64, 1e-12, 1e-14)) << pc << " k=" << k;
+      auto r = b - at::matmul(D.to(at::kDouble), x32);
+      EXPECT_LT((r.norm() / b.norm()).item<double>(), 1e-11);
+    }
+  }
+  // The products alone, against the widened matrix.
+  auto x = at::randn({1, 60, 2}, at::kDouble);
+  auto v32 = A32.values().unsqueeze(0).contiguous();
+  auto y = dsla::detail::spmm(*A32.pattern(), v32, x);
+  EXPECT_EQ(y.scalar_type(), at::kDouble);
+  EXPECT_TRUE(at::allclose(y.squeeze(0), at::matmul(D.to(at::kDouble), x.squeeze(0)), 1e-13));
+  auto q = at::empty_like(x);
+  auto pq = at::empty({1, 1, 2}, at::kDouble);
+  dsla::krylov::cg_spmv_dot(*A32.pattern(), v32, x, q, pq);
+  EXPECT_TRUE(at::allclose(q, y, 1e-13));
+  EXPECT_TRUE(at::allclose(pq.view({2}), (x * y).sum(1).view({2}), 1e-12));
+  // 'auto' runs CG; other methods, preconditioners and the reverse pairing are refused by name.
+  SolveInfo ia;
+  auto oa = opts(Method::Auto);
+  dsla::solve(A32, at::ones({60}, at::kDouble), oa, &ia);
+  EXPECT_EQ(ia.method, Method::CG);
+  EXPECT_THROW(dsla::solve(A32, at::ones({60}, at::kDouble), opts(Method::GMRES)),
+               c10::TypeError);
+  auto oi = opts(Method::CG);
+  oi.precond = "ic0";
+  EXPECT_THROW(dsla::solve(A32, at::ones({60}, at::kDouble), oi), c10::TypeError);
+  EXPECT_THROW(dsla::solve(A64, at::ones({60}, at::kFloat), opts(Method::CG)), c10::TypeError);
+  auto N = SparseMatrix::from_dense(dense_general(30).to(at::kFloat));
+  EXPECT_THROW(dsla::solve(N, at::ones({30}, at::kDouble), oa), c10::TypeError);
 }
 
 }  // namespace

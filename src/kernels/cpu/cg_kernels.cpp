@@ -41,9 +41,9 @@ void reduce_partials(const std::vector<double>& part, int nt, int64_t m, R* out)
 
 }  // namespace
 
-template <class V, class I>
-void cg_spmv_dot(const CsrView<V, I>& A, const BlockShape& shape, const V* p, V* q,
-                 real_of_t<V>* pq, int nthreads) {
+template <class V, class I, class X>
+void cg_spmv_dot(const CsrView<V, I>& A, const BlockShape& shape, const X* p, X* q,
+                 real_of_t<X>* pq, int nthreads) {
   const int64_t rows = A.rows, k = shape.k, batch = shape.batch, vals_bstride = A.vals_bstride;
   const I* crow = A.crow;
   const I* col = A.col;
@@ -59,13 +59,13 @@ void cg_spmv_dot(const CsrView<V, I>& A, const BlockShape& shape, const V* p, V*
     double* acc = part.data() + t * m;
     for (int64_t b = 0; b < batch; ++b) {
       const V* vb = vals + b * vals_bstride;
-      const V* pb = p + b * rows * k;
-      V* qb = q + b * rows * k;
+      const X* pb = p + b * rows * k;
+      X* qb = q + b * rows * k;
       if (k == 1) {
         double s = 0;
         for (int64_t i = r0; i < r1; ++i) {
-          V y = V(0);
-          for (I e = crow[i]; e < crow[i + 1]; ++e) y += vb[e] * pb[col[e]];
+          X y = X(0);
+          for (I e = crow[i]; e < crow[i + 1]; ++e) y += X(vb[e]) * pb[col[e]];
           qb[i] = y;
           s += re_dot(pb[i], y);
         }
@@ -73,14 +73,14 @@ void cg_spmv_dot(const CsrView<V, I>& A, const BlockShape& shape, const V* p, V*
       } else {
         double* ab = acc + b * k;
         for (int64_t i = r0; i < r1; ++i) {
-          V* qi = qb + i * k;
-          std::fill(qi, qi + k, V(0));
+          X* qi = qb + i * k;
+          std::fill(qi, qi + k, X(0));
           for (I e = crow[i]; e < crow[i + 1]; ++e) {
-            const V a = vb[e];
-            const V* pr = pb + static_cast<int64_t>(col[e]) * k;
+            const X a = X(vb[e]);
+            const X* pr = pb + static_cast<int64_t>(col[e]) * k;
             for (int64_t j = 0; j < k; ++j) qi[j] += a * pr[j];
           }
-          const V* pi = pb + i * k;
+          const X* pi = pb + i * k;
           for (int64_t j = 0; j < k; ++j) ab[j] += re_dot(pi[j], qi[j]);
         }
       }
@@ -253,5 +253,11 @@ DSLA_CG_INSTANTIATE_VI(float, int64_t)
 DSLA_CG_INSTANTIATE_VI(double, int64_t)
 DSLA_CG_INSTANTIATE_VI(std::complex<float>, int64_t)
 DSLA_CG_INSTANTIATE_VI(std::complex<double>, int64_t)
+template void cg_spmv_dot<float, int32_t, double>(const CsrView<float, int32_t>&,
+                                                  const BlockShape&, const double*, double*,
+                                                  double*, int);
+template void cg_spmv_dot<float, int64_t, double>(const CsrView<float, int64_t>&,
+                                                  const BlockShape&, const double*, double*,
+                                                  double*, int);
 
 }  // namespace dsla::kernels::cpu

@@ -24,10 +24,11 @@ template <class V>
 using real_of_t = typename RealOf<V>::type;
 
 // q = A p;  pq = Re <p, q> for p, q of `shape` (shape.n == A.rows); A.vals_bstride 0 broadcasts
-// one matrix over the batch.
-template <class V, class I>
-void cg_spmv_dot(const CsrView<V, I>& A, const BlockShape& shape, const V* p, V* q,
-                 real_of_t<V>* pq, int nthreads);
+// one matrix over the batch. X: the vectors' type (float values with double vectors: the
+// mixed-precision product, sums in double).
+template <class V, class I, class X = V>
+void cg_spmv_dot(const CsrView<V, I>& A, const BlockShape& shape, const X* p, X* q,
+                 real_of_t<X>* pq, int nthreads);
 
 // alpha = rz / pq (0 where inactive or pq == 0); x += alpha p; r -= alpha q;
 // rz_new = Re <r, dinv r> (Re <r, r> when dinv is null); rr = Re <r, r>.

@@ -86,9 +86,10 @@ void csr_diag_positions(int64_t rows, int64_t cols, const I* crow, const I* col,
 
 // Y[b] = A[b] X[b] for b < batch: X [?, k] and Y [A.rows, k] row-major blocks (a stride 0
 // broadcasts one X, or one A through A.vals_bstride). Rows are split between threads by nonzeros,
-// not by count.
-template <class V, class I>
-void csr_spmm(const CsrView<V, I>& A, int64_t k, int64_t batch, Batched<const V> x, Batched<V> y,
+// not by count. X: the vectors' type, V by default; float values with double vectors (X =
+// double) is the mixed-precision product: half the matrix bytes, sums in double.
+template <class V, class I, class X = V>
+void csr_spmm(const CsrView<V, I>& A, int64_t k, int64_t batch, Batched<const X> x, Batched<X> y,
               int nthreads);
 
 // Gradient of values for Y = A X: G[b, p] = sum_j Gy[b, row(p), j] * conj(X[b, col(p), j]).

@@ -83,6 +83,9 @@ struct CgFusedArgs {
   const I* col = nullptr;
   const int16_t* dcol = nullptr;
   const T* val = nullptr;
+  // Mixed precision (T = double only): float values in place of val (null), every product and
+  // sum in double: the matrix's bytes per iteration halved.
+  const float* val32 = nullptr;
   int64_t v_bs = 0;  // batch stride of val (0: shared values)
   const T* dinv = nullptr;
   int64_t d_bs = 0;  // batch stride of dinv

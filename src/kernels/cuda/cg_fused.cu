@@ -1,5 +1,6 @@
 // Fused Jacobi-PCG iteration (see cg_cuda.h for the algebra and the byte count).
 #include <algorithm>
+#include <type_traits>
 
 #include "kernels/cpu/cg_rule.h"
 #include "kernels/cuda/cg_cuda.h"
@@ -20,11 +21,12 @@ constexpr int kBlock = 256;
 
 // kDelta: columns come as int16 offsets from the row (dcol), 2 B per nonzero instead of
 // sizeof(I); the matrix dominates the bytes of an iteration, so this is ~7% less traffic on
-// poisson2d with int32 indices (and ~20% with int64).
-template <int G, bool kDelta, class T, class I>
+// poisson2d with int32 indices (and ~20% with int64). M: the values' type (T, or float values
+// for double vectors: mixed precision, the products in double).
+template <int G, bool kDelta, class T, class I, class M>
 __global__ void __launch_bounds__(kBlock)
     cg_k1(int64_t n, const I* __restrict__ crow, const I* __restrict__ col,
-          const int16_t* __restrict__ dcol, const T* __restrict__ val, int64_t v_bs,
+          const int16_t* __restrict__ dcol, const M* __restrict__ val, int64_t v_bs,
           const T* __restrict__ z, const T* __restrict__ pin, T* __restrict__ pout,
           T* __restrict__ q, T* __restrict__ x, CgState* st, double* sums, int64_t B, double* part,
           int out_index, bool x_now, int64_t dot_rows) {
@@ -64,7 +66,7 @@ __global__ void __launch_bounds__(kBlock)
 #pragma unroll 4
       for (I k = start + lane; k < end; k += G) {
         const I j = kDelta ? I(row + __ldg(dcol + k)) : __ldg(col + k);
-        s = fma(__ldg(val + k), fma(beta, __ldg(pin + j), __ldg(z + j)), s);
+        s = fma(T(__ldg(val + k)), fma(beta, __ldg(pin + j), __ldg(z + j)), s);
       }
     }
     s = group_sum<G>(s);
@@ -274,16 +276,26 @@ void cg_fused_spmv_dot(const CgFusedArgs<T, I>& a, int parity, bool pdl, cudaStr
   const int64_t n = a.n, B = a.B;
   const int64_t dot_rows = a.dot_rows < 0 ? n : a.dot_rows;
   pdl = pdl && cc_major() >= 9;
-#define DSLA_K1(GG)                                                                             \
-  case GG:                                                                                      \
-    if (a.dcol)                                                                                 \
-      launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, true, T, I>, n * GG)), unsigned(B)), s,   \
-             cg_k1<GG, true, T, I>, n, a.crow, a.col, a.dcol, a.val, a.v_bs, a.z, p_in, p_out,  \
-             a.q, a.x, a.st, a.sums, B, a.partials, oi, x_now, dot_rows);                       \
-    else                                                                                        \
-      launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, false, T, I>, n * GG)), unsigned(B)), s,  \
-             cg_k1<GG, false, T, I>, n, a.crow, a.col, a.dcol, a.val, a.v_bs, a.z, p_in, p_out, \
-             a.q, a.x, a.st, a.sums, B, a.partials, oi, x_now, dot_rows);                       \
+#define DSLA_K1_LAUNCH(GG, DELTA, M, VAL)                                                      \
+  launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, DELTA, T, I, M>, n * GG)), unsigned(B)), s,    \
+         cg_k1<GG, DELTA, T, I, M>, n, a.crow, a.col, a.dcol, VAL, a.v_bs, a.z, p_in, p_out, a.q, \
+         a.x, a.st, a.sums, B, a.partials, oi, x_now, dot_rows)
+  // Mixed precision (float values, double vectors) exists for T = double only.
+#define DSLA_K1_VALUES(GG, DELTA)                                 \
+  if constexpr (std::is_same_v<T, double>) {                      \
+    if (a.val32) {                                                \
+      DSLA_K1_LAUNCH(GG, DELTA, float, a.val32);                  \
+      break;                                                      \
+    }                                                             \
+  }                                                               \
+  DSLA_K1_LAUNCH(GG, DELTA, T, a.val);
+#define DSLA_K1(GG)                \
+  case GG:                         \
+    if (a.dcol) {                  \
+      DSLA_K1_VALUES(GG, true)     \
+    } else {                       \
+      DSLA_K1_VALUES(GG, false)    \
+    }                              \
     break;
   switch (a.group) {
     DSLA_K1(1)
@@ -296,6 +308,8 @@ void cg_fused_spmv_dot(const CgFusedArgs<T, I>& a, int parity, bool pdl, cudaStr
       throw std::invalid_argument("dsla: cg group must be 1, 2, 4, 8, 16 or 32");
   }
 #undef DSLA_K1
+#undef DSLA_K1_VALUES
+#undef DSLA_K1_LAUNCH
 }
 
 template <class T, class I>

@@ -33,9 +33,11 @@ int64_t csr_spmv_workspace_bytes(const SpmvPlan& plan, int value_size);
 
 // Y[b] = A[b] X[b] (kernels::cpu::csr_spmm): y[b*y.bstride + i*k + j] =
 // sum_q vals[b*A.vals_bstride + q] * x[b*x.bstride + col[q]*k + j]. k == 1 uses the plan; k > 1
-// uses the row-tiled SpMM kernel. `workspace` as sized above (times B) when plan.kind == Merge.
-template <class T, class I>
-void csr_spmm(const CsrView<T, I>& A, int64_t k, int64_t B, Batched<const T> x, Batched<T> y,
+// uses the row-tiled SpMM kernel. `workspace` as sized above (times B, for the vectors' type)
+// when plan.kind == Merge. X: the vectors' type, T by default; float values with double vectors
+// (X = double) is the mixed-precision product (half the matrix bytes, sums in double).
+template <class T, class I, class X = T>
+void csr_spmm(const CsrView<T, I>& A, int64_t k, int64_t B, Batched<const X> x, Batched<X> y,
               const SpmvPlan& plan, void* workspace, cudaStream_t stream);
 
 // out[b * nnz + q] = sum_j gy[b, row(q), j] * conj(x[b, col(q), j]) for A's nnz entries.

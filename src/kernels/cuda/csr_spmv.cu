@@ -20,10 +20,11 @@ namespace {
 constexpr int kBlock = 256;
 constexpr int kMergeItems = 8;
 
-template <int G, class T, class I>
+// V: the values' type; T: the vectors' (and the sums'): V == T, or float values in double.
+template <int G, class V, class T, class I>
 __global__ void __launch_bounds__(kBlock)
     spmv_vector(int64_t rows, const I* __restrict__ crow, const I* __restrict__ col,
-                const T* __restrict__ val, int64_t v_bs, const T* __restrict__ x, int64_t x_bs,
+                const V* __restrict__ val, int64_t v_bs, const T* __restrict__ x, int64_t x_bs,
                 T* __restrict__ y, int64_t y_bs) {
   const int64_t b = blockIdx.y;
   val += b * v_bs;
@@ -40,7 +41,7 @@ __global__ void __launch_bounds__(kBlock)
       const I start = ldg(crow + row), end = ldg(crow + row + 1);
 #pragma unroll 4
       for (I q = start + lane; q < end; q += G)
-        sum = vfma(ldg(val + q), ldg(x + ldg(col + q)), sum);
+        sum = vfma(T(ldg(val + q)), ldg(x + ldg(col + q)), sum);
     }
     sum = group_sum<G>(sum);
     if (row < rows && lane == 0) y[row] = sum;
@@ -62,10 +63,10 @@ __device__ __forceinline__ int64_t merge_search(int64_t d, int64_t rows, int64_t
   return lo;
 }
 
-template <class T, class I>
+template <class V, class T, class I>
 __global__ void __launch_bounds__(kBlock)
     spmv_merge(int64_t rows, int64_t nnz, int64_t threads, const I* __restrict__ crow,
-               const I* __restrict__ col, const T* __restrict__ val, int64_t v_bs,
+               const I* __restrict__ col, const V* __restrict__ val, int64_t v_bs,
                const T* __restrict__ x, int64_t x_bs, T* __restrict__ y, int64_t y_bs,
                T* __restrict__ carry_val, int64_t* __restrict__ carry_row) {
   const int64_t b = blockIdx.y;
@@ -86,7 +87,7 @@ __global__ void __launch_bounds__(kBlock)
       sum = vzero<T>();
       ++i;
     } else {
-      sum = vfma(ldg(val + j), ldg(x + ldg(col + j)), sum);
+      sum = vfma(T(ldg(val + j)), ldg(x + ldg(col + j)), sum);
       ++j;
     }
   }
@@ -111,10 +112,10 @@ __global__ void merge_fixup(int64_t rows, int64_t threads, const T* __restrict__
   y[b * y_bs + r] = vadd(y[b * y_bs + r], s);
 }
 
-template <class T, class I>
+template <class V, class T, class I>
 __global__ void __launch_bounds__(kBlock)
     spmm_rows(int64_t rows, int64_t k, const I* __restrict__ crow, const I* __restrict__ col,
-              const T* __restrict__ val, int64_t v_bs, const T* __restrict__ x, int64_t x_bs,
+              const V* __restrict__ val, int64_t v_bs, const T* __restrict__ x, int64_t x_bs,
               T* __restrict__ y, int64_t y_bs) {
   const int64_t b = blockIdx.y;
   val += b * v_bs;
@@ -127,7 +128,7 @@ __global__ void __launch_bounds__(kBlock)
     T sum = vzero<T>();
     const I end = ldg(crow + row + 1);
     for (I q = ldg(crow + row); q < end; ++q)
-      sum = vfma(ldg(val + q), ldg(x + int64_t(ldg(col + q)) * k + jj), sum);
+      sum = vfma(T(ldg(val + q)), ldg(x + int64_t(ldg(col + q)) * k + jj), sum);
     y[t] = sum;
   }
 }
@@ -160,8 +161,8 @@ int64_t grid_for(int64_t threads_needed) {
   return resident_grid(threads_needed, kBlock);
 }
 
-template <class T, class I>
-void launch_vector(int G, int64_t rows, int64_t B, const I* crow, const I* col, const T* val,
+template <class V, class T, class I>
+void launch_vector(int G, int64_t rows, int64_t B, const I* crow, const I* col, const V* val,
                    int64_t v_bs, const T* x, int64_t x_bs, T* y, int64_t y_bs, cudaStream_t s) {
   const dim3 grid(unsigned(grid_for(rows * G)), unsigned(B));
 #define DSLA_SPMV_G(GG)                                                                    \
@@ -220,14 +221,14 @@ int64_t csr_spmv_workspace_bytes(const SpmvPlan& plan, int value_size) {
   return plan.merge_threads * (int64_t(value_size) + 8) + 16;
 }
 
-template <class T, class I>
-void csr_spmm(const CsrView<T, I>& A, int64_t k, int64_t B, Batched<const T> x, Batched<T> y,
+template <class T, class I, class X>
+void csr_spmm(const CsrView<T, I>& A, int64_t k, int64_t B, Batched<const X> x, Batched<X> y,
               const SpmvPlan& plan, void* workspace, cudaStream_t stream) {
-  using D = dev_t<T>;
+  using D = dev_t<X>;
   const int64_t rows = A.rows, v_bs = A.vals_bstride, x_bs = x.bstride, y_bs = y.bstride;
   const I* crow = A.crow;
   const I* col = A.col;
-  auto dval = reinterpret_cast<const D*>(A.vals);
+  auto dval = reinterpret_cast<const dev_t<T>*>(A.vals);
   auto dx = reinterpret_cast<const D*>(x.data);
   auto dy = reinterpret_cast<D*>(y.data);
   if (rows == 0 || B == 0 || k == 0) return;
@@ -302,5 +303,11 @@ DSLA_INSTANTIATE_I(float)
 DSLA_INSTANTIATE_I(double)
 DSLA_INSTANTIATE_I(std::complex<float>)
 DSLA_INSTANTIATE_I(std::complex<double>)
+template void csr_spmm<float, int32_t, double>(const CsrView<float, int32_t>&, int64_t, int64_t,
+                                               Batched<const double>, Batched<double>,
+                                               const SpmvPlan&, void*, cudaStream_t);
+template void csr_spmm<float, int64_t, double>(const CsrView<float, int64_t>&, int64_t, int64_t,
+                                               Batched<const double>, Batched<double>,
+                                               const SpmvPlan&, void*, cudaStream_t);
 
 }  // namespace dsla::kernels::cuda

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/dispatch.h"
+#include "core/products.h"
 #include "core/products_cuda.h"
 #include "core/structure_cuda.h"
 #include "kernels/cpu/cg_rule.h"
@@ -115,7 +116,11 @@ class CudaFusedSteps final : public CgSteps {
     args_.crow = ptr<I>(pat.crow());
     args_.col = ptr<I>(pat.col());
     args_.dcol = dcol_.defined() ? ptr<int16_t>(dcol_) : nullptr;
-    args_.val = ptr<T>(values_);
+    // Mixed precision (float values, double vectors): the kernels read the floats.
+    if (values_.scalar_type() != c10::CppTypeToScalarType<T>::value)
+      args_.val32 = ptr<float>(values_);
+    else
+      args_.val = ptr<T>(values_);
     args_.dinv = dinv_.defined() ? ptr<T>(dinv_) : nullptr;
     args_.dscale = T(dscale);
     const int ce = tuning.check_every > 0   ? tuning.check_every
@@ -335,14 +340,16 @@ class CudaFusedSteps final : public CgSteps {
   bool armed_ = false;
 };
 
-// The CUDA steps for a matrix with Jacobi or no preconditioner, real fp32/fp64, one column per
-// system, no per-iteration callback or history (those need the host every iteration).
+// The CUDA steps for a matrix with Jacobi or no preconditioner, real fp32/fp64 (or fp32 values
+// with fp64 vectors on one process: mixed precision), one column per system, no per-iteration
+// callback or history (those need the host every iteration).
 std::unique_ptr<CgSteps> make_cuda_cg_steps(const Problem& P, const SparseMatrix& A,
                                             const at::Tensor& x, const CgTuning& tuning) {
   const auto& opt = *P.opt;
+  const bool mixed = detail::is_mixed_precision(A.dtype(), x.scalar_type());
   if (!x.is_cuda() || x.dim() != 3 || x.size(2) != 1 || !x.is_contiguous() || opt.callback ||
       opt.callback_x || opt.history || (A.dtype() != at::kDouble && A.dtype() != at::kFloat) ||
-      x.scalar_type() != A.dtype()) {
+      (x.scalar_type() != A.dtype() && !mixed) || (mixed && P.halo)) {
     return nullptr;
   }
   if (P.halo &&
@@ -360,7 +367,7 @@ std::unique_ptr<CgSteps> make_cuda_cg_steps(const Problem& P, const SparseMatrix
       dscale = dinv.select(0, 0).select(0, 0).item<double>();
       dinv = at::Tensor();
     } else {
-      dinv = dinv.contiguous().to(A.dtype());
+      dinv = dinv.contiguous().to(x.scalar_type());
     }
   }
   // A uniform Jacobi diagonal (constant-coefficient stencils) goes to the kernels as a scalar.
@@ -379,7 +386,7 @@ std::unique_ptr<CgSteps> make_cuda_cg_steps(const Problem& P, const SparseMatrix
   DSLA_DISPATCH_INDEX(A.pattern()->index_dtype(), "cg", [&] {
     using I = index_t;
     DSLA_DISPATCH_INDEX(ghost_index, "cg", [&] {
-      if (A.dtype() == at::kDouble)
+      if (x.scalar_type() == at::kDouble)
         steps = std::make_unique<CudaFusedSteps<double, I, index_t>>(P, A, dinv, dscale, tuning);
       else
         steps = std::make_unique<CudaFusedSteps<float, I, index_t>>(P, A, dinv, dscale, tuning);
