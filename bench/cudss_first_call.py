@@ -10,14 +10,19 @@ from the call to the answer, and where the time goes — each repeat is a new Py
                 first call would cost without the one-time set-up
     one_time    first - second: library / handle / threading-layer set-up
 
-Variants (--variants), to find where the one-time part goes:
-    default       as above
-    no_threading  CUDSS_THREADING_LIB=none (cuDSS's host threading layer not loaded)
-    prewarm       a Cholesky of a 4 x 4 matrix first (timed as prewarm_s): everything a first
-                  call pays once per process, on a problem whose own work is nil; the 1024²
-                  first call after it shows what is left
+Variants (--variants), to find where the one-time part goes and what takes it away:
+    default             as above
+    no_threading        CUDSS_THREADING_LIB=none (cuDSS's host threading layer not loaded)
+    prepare             dsla.cudss_prepare(background=False) first (timed as prepare_s): the
+                        one-time set-up on a 2 x 2 problem; the first call after it shows what
+                        is left
+    prepare_background  dsla.cudss_prepare() (a background thread) right after the import, then
+                        the context, the matrix and the first call as a program would do them
+                        (the first call waits for the thread if it is still running)
+    trace               DSLA_CUDSS_TRACE=1: cuDSS's phases of the first and second call
+                        (handle, analysis, factorization, solve; synchronized), in `phases`
 
-    python3 bench/cudss_first_call.py [--n 1024] [--repeats 5] [--variants default,prewarm]
+    python3 bench/cudss_first_call.py [--n 1024] [--repeats 5] [--variants default,prepare]
 
 Without cuDSS in the build the child reports the error and the script exits 2.
 """
@@ -32,33 +37,36 @@ import time
 
 CHILD = r"""
 import json, sys, time
+variant = sys.argv[3]
 t0 = time.perf_counter()
 import torch
 sys.path.insert(0, sys.argv[2])
 import dsla
 t1 = time.perf_counter()
+out = dict(features={k: bool(v) for k, v in dsla.features.items()})
+if variant == "prepare_background":
+    dsla.cudss_prepare()
 torch.cuda.init()
 torch.ones(1, device="cuda").sum().item()
 t2 = time.perf_counter()
-n = int(sys.argv[1])
-A = dsla.poisson2d(n, device="cuda")
-b = torch.ones(A.shape[0], dtype=torch.float64, device="cuda")
-torch.cuda.synchronize()
-t3 = time.perf_counter()
-out = dict(features={k: bool(v) for k, v in dsla.features.items()})
 try:
-    if sys.argv[3] == "prewarm":
-        tiny = dsla.poisson2d(2, device="cuda")
-        dsla.solve(tiny, torch.ones(4, dtype=torch.float64, device="cuda"), method="cholesky")
-        torch.cuda.synchronize()
-        out["prewarm_s"] = time.perf_counter() - t3
-        t3 = time.perf_counter()
+    if variant == "prepare":
+        dsla.cudss_prepare(background=False)
+        out["prepare_s"] = time.perf_counter() - t2
+        t2 = time.perf_counter()
+    n = int(sys.argv[1])
+    A = dsla.poisson2d(n, device="cuda")
+    b = torch.ones(A.shape[0], dtype=torch.float64, device="cuda")
+    torch.cuda.synchronize()
+    t3 = time.perf_counter()
+    print("FIRST", file=sys.stderr, flush=True)
     x = dsla.solve(A, b, method="cholesky")
     torch.cuda.synchronize()
     t4 = time.perf_counter()
     A2 = dsla.poisson2d(n, device="cuda")  # a new Pattern: no cached analysis
     torch.cuda.synchronize()
     t5 = time.perf_counter()
+    print("SECOND", file=sys.stderr, flush=True)
     x2 = dsla.solve(A2, b, method="cholesky")
     torch.cuda.synchronize()
     t6 = time.perf_counter()
@@ -71,15 +79,34 @@ print("RESULT " + json.dumps(out))
 """
 
 
+def phases(stderr):
+    """DSLA_CUDSS_TRACE lines of the child, by call: {"first": {"analysis": s, ...}, ...}."""
+    got, call = {}, "before"
+    for line in stderr.splitlines():
+        if line in ("FIRST", "SECOND"):
+            call = line.lower()
+        elif line.startswith("dsla cuDSS: "):
+            what, sec, _ = line[len("dsla cuDSS: "):].rsplit(" ", 2)
+            d = got.setdefault(call, {})
+            d[what] = d.get(what, 0.0) + float(sec)
+    return got
+
+
 def run_child(n, root, variant):
     env = dict(os.environ)
+    env.pop("DSLA_CUDSS_PREPARE", None)
     if variant == "no_threading":
         env["CUDSS_THREADING_LIB"] = "none"
+    if variant == "trace":
+        env["DSLA_CUDSS_TRACE"] = "1"
     p = subprocess.run([sys.executable, "-c", CHILD, str(n), os.path.join(root, "python"),
                         variant], capture_output=True, text=True, timeout=300, env=env)
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[7:])
+            r = json.loads(line[7:])
+            if variant == "trace":
+                r["phases"] = phases(p.stderr)
+            return r
     return dict(error=(p.stderr.strip().splitlines() or ["no output"])[-1])
 
 
@@ -87,7 +114,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--variants", default="default,no_threading,prewarm")
+    ap.add_argument("--variants",
+                    default="default,no_threading,prepare,prepare_background,trace")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = ap.parse_args()
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -105,10 +133,11 @@ def main():
             vr.append(r)
             print(f"{variant} run {i}: import {r['import_s']:.3f} s, context "
                   f"{r['context_s']:.3f}, generate {r['generate_s']:.3f}, "
-                  + (f"prewarm {r['prewarm_s']:.3f}, " if "prewarm_s" in r else "")
+                  + (f"prepare {r['prepare_s']:.3f}, " if "prepare_s" in r else "")
                   + f"first call {r['first_s']:.3f} (second {r['second_s']:.3f}, one-time "
-                  f"{r['one_time_s']:.3f}), residual {r['residual']:.1e}", flush=True)
-        ks = keys + (("prewarm_s",) if variant == "prewarm" else ())
+                  f"{r['one_time_s']:.3f}), residual {r['residual']:.1e}"
+                  + (f", phases {r['phases']}" if "phases" in r else ""), flush=True)
+        ks = keys + (("prepare_s",) if variant == "prepare" else ())
         med[variant] = {k: statistics.median(r[k] for r in vr) for k in ks}
         print(f"{variant} median: " + ", ".join(f"{k} {v:.3f}" for k, v in med[variant].items()),
               flush=True)

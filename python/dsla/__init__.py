@@ -61,10 +61,12 @@ from .nonlinear import NonlinearInfo, NonlinearWarning, nonlinear_solve
 from .structure import (Component, color_rows, connected_components, detect_matrix_type,
                         is_positive_definite, split_components)
 from ._config import config, presets
+from ._cudss import cudss_prepare
 from . import distributed
 
 __version__ = _C.__version__
 features = dict(_C.features)
+_cudss._prepare_from_environment()  # DSLA_CUDSS_PREPARE=1
 
 
 def matmul(A, x):
@@ -87,5 +89,5 @@ __all__ = [
     "nonlinear_solve", "NonlinearInfo", "NonlinearWarning", "distributed",
     "connected_components", "color_rows", "split_components", "Component",
     "is_positive_definite",
-    "detect_matrix_type", "config", "presets",
+    "detect_matrix_type", "config", "presets", "cudss_prepare",
 ]

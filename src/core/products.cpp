@@ -52,11 +52,11 @@ at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x,
   if (!out.defined()) out = at::empty({B, p.rows(), k}, xx.options());
   if (is_mixed_precision(v.scalar_type(), xx.scalar_type())) {
     DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul", [&] {
-      kc::csr_spmm<float, index_t, double>(
-          {p.rows(), ptr<index_t>(p.crow()), ptr<index_t>(p.col()), ptr<float>(v),
-           v.size(0) == 1 ? 0 : p.nnz()},
-          k, B, {ptr<double>(xx), xx.size(0) == 1 ? 0 : p.cols() * k},
-          {ptr<double>(out), p.rows() * k}, num_threads());
+      kc::csr_spmm<float, index_t, double>({p.rows(), ptr<index_t>(p.crow()), ptr<index_t>(p.col()),
+                                            ptr<float>(v), v.size(0) == 1 ? 0 : p.nnz()},
+                                           k, B,
+                                           {ptr<double>(xx), xx.size(0) == 1 ? 0 : p.cols() * k},
+                                           {ptr<double>(out), p.rows() * k}, num_threads());
     });
     return out;
   }

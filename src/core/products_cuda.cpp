@@ -84,12 +84,12 @@ at::Tensor spmm(const Pattern& p, const at::Tensor& values, const at::Tensor& x,
   auto stream = at::cuda::getCurrentCUDAStream();
   if (mixed) {
     DSLA_DISPATCH_INDEX(p.index_dtype(), "matmul", [&] {
-      kc::csr_spmm<float, index_t, double>(
-          {p.rows(), ptr<index_t>(p.crow()), ptr<index_t>(p.col()), ptr<float>(v),
-           v.size(0) == 1 ? 0 : p.nnz()},
-          k, B, {ptr<double>(xx), xx.size(0) == 1 ? 0 : p.cols() * k},
-          {ptr<double>(out), p.rows() * k}, plan, ws.defined() ? ws.data_ptr() : nullptr,
-          stream.stream());
+      kc::csr_spmm<float, index_t, double>({p.rows(), ptr<index_t>(p.crow()), ptr<index_t>(p.col()),
+                                            ptr<float>(v), v.size(0) == 1 ? 0 : p.nnz()},
+                                           k, B,
+                                           {ptr<double>(xx), xx.size(0) == 1 ? 0 : p.cols() * k},
+                                           {ptr<double>(out), p.rows() * k}, plan,
+                                           ws.defined() ? ws.data_ptr() : nullptr, stream.stream());
     });
     return out;
   }

@@ -330,8 +330,7 @@ namespace detail {
 Rhs normalize_rhs(const SparseMatrix& A, const at::Tensor& b, bool adjoint, const char* arg) {
   DSLA_CHECK_ARG(b.defined(), arg, "is undefined");
   // torch.float32 values with a torch.float64 b is mixed precision (solve3 checks the method).
-  DSLA_CHECK_TYPE(b.scalar_type() == A.dtype() ||
-                      is_mixed_precision(A.dtype(), b.scalar_type()),
+  DSLA_CHECK_TYPE(b.scalar_type() == A.dtype() || is_mixed_precision(A.dtype(), b.scalar_type()),
                   arg, "dtype ", b.scalar_type(), " does not match the matrix dtype ", A.dtype(),
                   "; convert one of them (e.g. ", arg, ".to(", A.dtype(),
                   ")); torch.float32 values with a torch.float64 b solve in mixed precision");

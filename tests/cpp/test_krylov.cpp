@@ -239,8 +239,7 @@ TEST(Krylov, MixedPrecisionCgMatchesWidenedMatrix) {
   auto oa = opts(Method::Auto);
   dsla::solve(A32, at::ones({60}, at::kDouble), oa, &ia);
   EXPECT_EQ(ia.method, Method::CG);
-  EXPECT_THROW(dsla::solve(A32, at::ones({60}, at::kDouble), opts(Method::GMRES)),
-               c10::TypeError);
+  EXPECT_THROW(dsla::solve(A32, at::ones({60}, at::kDouble), opts(Method::GMRES)), c10::TypeError);
   auto oi = opts(Method::CG);
   oi.precond = "ic0";
   EXPECT_THROW(dsla::solve(A32, at::ones({60}, at::kDouble), oi), c10::TypeError);

@@ -386,3 +386,36 @@ def test_nd_ordering_handed_to_cudss(method, ordering, monkeypatch):
     torch.testing.assert_close(x, x_ref, rtol=1e-8, atol=1e-10)
     with pytest.raises(ValueError, match="ordering"):
         dsla.solve(A, b, method="lu", ordering="nd")
+
+
+def test_prepare_once_then_solves():
+    # The one-time set-up on a 2 x 2 problem: once per device, the same thread on repeat calls,
+    # the synchronous form returns when done; a solve after it is correct.
+    t = dsla.cudss_prepare()
+    assert t is dsla.cudss_prepare("cuda") and t.daemon
+    t.join(timeout=120)
+    assert not t.is_alive()
+    assert dsla.cudss_prepare(torch.cuda.current_device(), background=False) is None
+    A = dsla.poisson2d(20).cuda()
+    b = torch.rand(A.shape[0], dtype=torch.float64, device="cuda")
+    x = dsla.solve(A, b, method="cholesky")
+    assert ((b - A @ x).norm() / b.norm()).item() < 1e-12
+    with pytest.raises(ValueError, match="expected a CUDA device"):
+        dsla.cudss_prepare("cpu")
+
+
+def test_trace_names_each_phase(tmp_path):
+    # DSLA_CUDSS_TRACE=1: one stderr line per cuDSS phase, in a fresh process (read once).
+    import subprocess
+    code = ("import sys, torch; sys.path.insert(0, %r); import dsla; "
+            "A = dsla.poisson2d(8).cuda(); "
+            "dsla.solve(A, torch.ones(64, dtype=torch.float64, device='cuda'), "
+            "method='cholesky')" % str(pathlib.Path(__file__).resolve().parents[2] / "python"))
+    env = dict(os.environ, DSLA_CUDSS_TRACE="1")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    names = [line.split(" ")[2] for line in p.stderr.splitlines()
+             if line.startswith("dsla cuDSS: ")]
+    for phase in ("handle", "analysis", "factorization", "solve"):
+        assert phase in names, p.stderr

@@ -628,3 +628,10 @@ def test_least_squares_gradients_of_an_inconsistent_system(method, dtype):
         x3 = dsla.solve(A0.with_values(v2), b.detach(), method=method, rtol=1e-12,
                         maxiter=5000)
         torch.autograd.grad((w.conj() * x3).real.sum(), v2, create_graph=True)
+
+
+@pytest.mark.skipif(dict(dsla._C.features).get("cudss", False),
+                    reason="this build has cuDSS (tests/python/test_cudss.py covers it)")
+def test_cudss_prepare_without_cudss_names_the_fix():
+    with pytest.raises(NotImplementedError, match="no cuDSS"):
+        dsla.cudss_prepare()

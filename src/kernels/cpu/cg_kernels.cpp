@@ -253,11 +253,9 @@ DSLA_CG_INSTANTIATE_VI(float, int64_t)
 DSLA_CG_INSTANTIATE_VI(double, int64_t)
 DSLA_CG_INSTANTIATE_VI(std::complex<float>, int64_t)
 DSLA_CG_INSTANTIATE_VI(std::complex<double>, int64_t)
-template void cg_spmv_dot<float, int32_t, double>(const CsrView<float, int32_t>&,
-                                                  const BlockShape&, const double*, double*,
-                                                  double*, int);
-template void cg_spmv_dot<float, int64_t, double>(const CsrView<float, int64_t>&,
-                                                  const BlockShape&, const double*, double*,
-                                                  double*, int);
+template void cg_spmv_dot<float, int32_t, double>(const CsrView<float, int32_t>&, const BlockShape&,
+                                                  const double*, double*, double*, int);
+template void cg_spmv_dot<float, int64_t, double>(const CsrView<float, int64_t>&, const BlockShape&,
+                                                  const double*, double*, double*, int);
 
 }  // namespace dsla::kernels::cpu

@@ -276,26 +276,26 @@ void cg_fused_spmv_dot(const CgFusedArgs<T, I>& a, int parity, bool pdl, cudaStr
   const int64_t n = a.n, B = a.B;
   const int64_t dot_rows = a.dot_rows < 0 ? n : a.dot_rows;
   pdl = pdl && cc_major() >= 9;
-#define DSLA_K1_LAUNCH(GG, DELTA, M, VAL)                                                      \
-  launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, DELTA, T, I, M>, n * GG)), unsigned(B)), s,    \
+#define DSLA_K1_LAUNCH(GG, DELTA, M, VAL)                                                         \
+  launch(pdl, dim3(unsigned(wave_blocks(cg_k1<GG, DELTA, T, I, M>, n * GG)), unsigned(B)), s,     \
          cg_k1<GG, DELTA, T, I, M>, n, a.crow, a.col, a.dcol, VAL, a.v_bs, a.z, p_in, p_out, a.q, \
          a.x, a.st, a.sums, B, a.partials, oi, x_now, dot_rows)
   // Mixed precision (float values, double vectors) exists for T = double only.
-#define DSLA_K1_VALUES(GG, DELTA)                                 \
-  if constexpr (std::is_same_v<T, double>) {                      \
-    if (a.val32) {                                                \
-      DSLA_K1_LAUNCH(GG, DELTA, float, a.val32);                  \
-      break;                                                      \
-    }                                                             \
-  }                                                               \
+#define DSLA_K1_VALUES(GG, DELTA)                \
+  if constexpr (std::is_same_v<T, double>) {     \
+    if (a.val32) {                               \
+      DSLA_K1_LAUNCH(GG, DELTA, float, a.val32); \
+      break;                                     \
+    }                                            \
+  }                                              \
   DSLA_K1_LAUNCH(GG, DELTA, T, a.val);
-#define DSLA_K1(GG)                \
-  case GG:                         \
-    if (a.dcol) {                  \
-      DSLA_K1_VALUES(GG, true)     \
-    } else {                       \
-      DSLA_K1_VALUES(GG, false)    \
-    }                              \
+#define DSLA_K1(GG)             \
+  case GG:                      \
+    if (a.dcol) {               \
+      DSLA_K1_VALUES(GG, true)  \
+    } else {                    \
+      DSLA_K1_VALUES(GG, false) \
+    }                           \
     break;
   switch (a.group) {
     DSLA_K1(1)

@@ -11,8 +11,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -130,7 +133,109 @@ std::string threading_layer() {
   return access(path.c_str(), R_OK) == 0 ? path : std::string();
 }
 
+// DSLA_CUDSS_TRACE=1: each cuDSS phase synchronized and timed on stderr ("dsla cuDSS: analysis
+// 0.312 s"), to see where a direct solve's time goes (bench/cudss_first_call.py reads it).
+bool tracing() {
+  static const bool on = [] {
+    const char* e = std::getenv("DSLA_CUDSS_TRACE");
+    return e != nullptr && *e != 0 && std::strcmp(e, "0") != 0;
+  }();
+  return on;
+}
+
+class PhaseTrace {
+ public:
+  PhaseTrace(const char* what, cudaStream_t stream)
+      : what_(what), stream_(stream), t0_(std::chrono::steady_clock::now()) {}
+  ~PhaseTrace() {
+    if (!tracing()) return;
+    if (stream_ != nullptr) cudaStreamSynchronize(stream_);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    std::fprintf(stderr, "dsla cuDSS: %s %.4f s\n", what_, s);
+  }
+  PhaseTrace(const PhaseTrace&) = delete;
+  PhaseTrace& operator=(const PhaseTrace&) = delete;
+
+ private:
+  const char* what_;
+  cudaStream_t stream_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+// Device memory freed on scope exit (prepare's tiny problem).
+struct DeviceBuffer {
+  void* p = nullptr;
+  explicit DeviceBuffer(size_t bytes) {
+    if (cudaMalloc(&p, bytes) != cudaSuccess) {
+      cudaGetLastError();
+      throw std::runtime_error("dsla: cuDSS prepare: cudaMalloc failed");
+    }
+  }
+  ~DeviceBuffer() { cudaFree(p); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+};
+
 }  // namespace
+
+void prepare(int device) {
+  static std::mutex mu;
+  static std::vector<int> done;
+  const std::lock_guard<std::mutex> lock(mu);
+  if (std::find(done.begin(), done.end(), device) != done.end()) return;
+  int previous = 0;
+  if (cudaGetDevice(&previous) != cudaSuccess) previous = device;
+  if (cudaSetDevice(device) != cudaSuccess) {
+    cudaGetLastError();
+    throw std::invalid_argument("dsla: cuDSS prepare: no CUDA device " + std::to_string(device));
+  }
+  struct Restore {
+    int d;
+    ~Restore() { cudaSetDevice(d); }
+  } restore{previous};
+  PhaseTrace trace("prepare (one-time set-up)", nullptr);
+  // [[2, 1], [1, 2]] by its upper triangle, b = [1, 1].
+  const int32_t crow[3] = {0, 2, 3}, col[3] = {0, 1, 1};
+  const double val[3] = {2.0, 1.0, 2.0}, b[2] = {1.0, 1.0};
+  DeviceBuffer dcrow(sizeof(crow)), dcol(sizeof(col)), dval(sizeof(val)), db(sizeof(b)),
+      dx(sizeof(b));
+  cudaStream_t stream = nullptr;
+  if (cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess) {
+    cudaGetLastError();
+    throw std::runtime_error("dsla: cuDSS prepare: cudaStreamCreate failed");
+  }
+  struct StreamGuard {
+    cudaStream_t s;
+    ~StreamGuard() {
+      cudaStreamSynchronize(s);
+      cudaStreamDestroy(s);
+    }
+  } stream_guard{stream};
+  cudaMemcpyAsync(dcrow.p, crow, sizeof(crow), cudaMemcpyHostToDevice, stream);
+  cudaMemcpyAsync(dcol.p, col, sizeof(col), cudaMemcpyHostToDevice, stream);
+  cudaMemcpyAsync(dval.p, val, sizeof(val), cudaMemcpyHostToDevice, stream);
+  cudaMemcpyAsync(db.p, b, sizeof(b), cudaMemcpyHostToDevice, stream);
+  Options o;
+  o.mtype = MatrixType::SPD;
+  o.value = ValueType::F64;
+  o.index = IndexType::I32;
+  o.n = 2;
+  o.nnz = 3;
+  o.upper = true;
+  {
+    Solver solver(o);
+    solver.set_matrix(dcrow.p, dcol.p, dval.p);
+    solver.analyze(stream);
+    if (solver.factorize(false, stream) != 0)
+      throw std::runtime_error("dsla: cuDSS prepare: the 2 x 2 test factorization failed");
+    solver.solve(db.p, dx.p, 1, SolveMode::Normal, stream);
+    if (cudaStreamSynchronize(stream) != cudaSuccess) {
+      cudaGetLastError();
+      throw std::runtime_error("dsla: cuDSS prepare: the test solve failed on the device");
+    }
+  }
+  done.push_back(device);
+}
 
 bool Error::not_supported() const {
   return status_ == CUDSS_STATUS_NOT_SUPPORTED || status_ == CUDSS_STATUS_INVALID_VALUE;
@@ -162,7 +267,11 @@ Solver::Solver(const Options& opt) : opt_(opt) {
   if (opt_.n <= 0 || opt_.nnz <= 0 || opt_.batch <= 0)
     throw std::invalid_argument("dsla: cuDSS solver needs n > 0, nnz > 0 and batch > 0");
   cudssHandle_t h = nullptr;
-  const cudssStatus_t s = cudssCreate(&h);
+  cudssStatus_t s;
+  {
+    PhaseTrace trace("handle", nullptr);
+    s = cudssCreate(&h);
+  }
   handle_ = h;  // cudssCreate may write a handle even when it fails: destroy it then too
   if (s != CUDSS_STATUS_SUCCESS) {
     if (h) cudssDestroy(h);
@@ -177,6 +286,7 @@ Solver::Solver(const Options& opt) : opt_(opt) {
     const std::string layer = threading_layer();
     bool threaded = false;
     if (!layer.empty()) {
+      PhaseTrace trace("threading layer", nullptr);
       threaded = cudssSetThreadingLayer(H(handle_), layer == "env" ? nullptr : layer.c_str()) ==
                  CUDSS_STATUS_SUCCESS;
     }
@@ -319,14 +429,18 @@ void Solver::analyze(cudaStream_t stream) {
     X_ = xm;
     dense_nrhs_ = 1;
   }
-  DSLA_CUDSS_CHECK(
-      cudssExecute(H(handle_), CUDSS_PHASE_ANALYSIS, C(config_), D(data_), M(A_), M(X_), M(B_)));
+  {
+    PhaseTrace trace("analysis", stream);
+    DSLA_CUDSS_CHECK(
+        cudssExecute(H(handle_), CUDSS_PHASE_ANALYSIS, C(config_), D(data_), M(A_), M(X_), M(B_)));
+  }
   analyzed_ = true;
 }
 
 int Solver::factorize(bool refactor, cudaStream_t stream) {
   if (!analyzed_) throw std::logic_error("dsla: cuDSS factorize before analyze");
   set_stream(stream);
+  PhaseTrace trace(refactor && factorized_ ? "refactorization" : "factorization", stream);
   bool done = false;
   if (refactor && factorized_) {
     const cudssStatus_t s = cudssExecute(H(handle_), CUDSS_PHASE_REFACTORIZATION, C(config_),
@@ -362,6 +476,7 @@ int Solver::factorize(bool refactor, cudaStream_t stream) {
 void Solver::solve(const void* b, void* x, int64_t nrhs, SolveMode mode, cudaStream_t stream) {
   if (!factorized_) throw std::logic_error("dsla: cuDSS solve before a successful factorize");
   set_stream(stream);
+  PhaseTrace trace("solve", stream);
   make_dense(b, x, nrhs);
   const int want = mode == SolveMode::Normal      ? CUDSS_SOLVE_MODE_NORMAL
                    : mode == SolveMode::Transpose ? CUDSS_SOLVE_MODE_TRANSPOSE

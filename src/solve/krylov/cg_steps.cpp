@@ -89,10 +89,9 @@ void cg_spmv_dot(const Pattern& pattern, const at::Tensor& values, const at::Ten
   const int64_t B = p.size(0), n = p.size(1), k = p.size(2);
   if (detail::is_mixed_precision(values.scalar_type(), p.scalar_type())) {
     DSLA_DISPATCH_INDEX(pattern.index_dtype(), "cg", [&] {
-      kc::cg_spmv_dot<float, index_t, double>(detail::csr_view<float, index_t>(pattern, values),
-                                              kernels::BlockShape{n, k, B}, ptr<double>(p),
-                                              ptr<double>(q), ptr<double>(pq),
-                                              detail::num_threads());
+      kc::cg_spmv_dot<float, index_t, double>(
+          detail::csr_view<float, index_t>(pattern, values), kernels::BlockShape{n, k, B},
+          ptr<double>(p), ptr<double>(q), ptr<double>(pq), detail::num_threads());
     });
     return;
   }
