@@ -19,8 +19,11 @@ Variants (--variants), to find where the one-time part goes and what takes it aw
     prepare_background  dsla.cudss_prepare() (a background thread) right after the import, then
                         the context, the matrix and the first call as a program would do them
                         (the first call waits for the thread if it is still running)
-    trace               DSLA_CUDSS_TRACE=1: cuDSS's phases of the first and second call
-                        (handle, analysis, factorization, solve; synchronized), in `phases`
+    trace               DSLA_CUDSS_TRACE=1: the phases of the first and second call (cuDSS's
+                        handle, analysis, factorization, solve and dsla's steps around them;
+                        synchronized), in `phases`
+    ordering_cudss      as trace, with DSLA_CUDSS_ORDERING=cudss (cuDSS's own reordering in
+                        place of dsla's nested dissection)
 
     python3 bench/cudss_first_call.py [--n 1024] [--repeats 5] [--variants default,prepare]
 
@@ -97,14 +100,16 @@ def run_child(n, root, variant):
     env.pop("DSLA_CUDSS_PREPARE", None)
     if variant == "no_threading":
         env["CUDSS_THREADING_LIB"] = "none"
-    if variant == "trace":
+    if variant in ("trace", "ordering_cudss"):
         env["DSLA_CUDSS_TRACE"] = "1"
+    if variant == "ordering_cudss":
+        env["DSLA_CUDSS_ORDERING"] = "cudss"
     p = subprocess.run([sys.executable, "-c", CHILD, str(n), os.path.join(root, "python"),
                         variant], capture_output=True, text=True, timeout=300, env=env)
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
             r = json.loads(line[7:])
-            if variant == "trace":
+            if variant in ("trace", "ordering_cudss"):
                 r["phases"] = phases(p.stderr)
             return r
     return dict(error=(p.stderr.strip().splitlines() or ["no output"])[-1])
@@ -115,7 +120,7 @@ def main():
     ap.add_argument("--n", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--variants",
-                    default="default,no_threading,prepare,prepare_background,trace")
+                    default="default,no_threading,prepare,prepare_background,trace,ordering_cudss")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = ap.parse_args()
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))

@@ -133,35 +133,6 @@ std::string threading_layer() {
   return access(path.c_str(), R_OK) == 0 ? path : std::string();
 }
 
-// DSLA_CUDSS_TRACE=1: each cuDSS phase synchronized and timed on stderr ("dsla cuDSS: analysis
-// 0.312 s"), to see where a direct solve's time goes (bench/cudss_first_call.py reads it).
-bool tracing() {
-  static const bool on = [] {
-    const char* e = std::getenv("DSLA_CUDSS_TRACE");
-    return e != nullptr && *e != 0 && std::strcmp(e, "0") != 0;
-  }();
-  return on;
-}
-
-class PhaseTrace {
- public:
-  PhaseTrace(const char* what, cudaStream_t stream)
-      : what_(what), stream_(stream), t0_(std::chrono::steady_clock::now()) {}
-  ~PhaseTrace() {
-    if (!tracing()) return;
-    if (stream_ != nullptr) cudaStreamSynchronize(stream_);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-    std::fprintf(stderr, "dsla cuDSS: %s %.4f s\n", what_, s);
-  }
-  PhaseTrace(const PhaseTrace&) = delete;
-  PhaseTrace& operator=(const PhaseTrace&) = delete;
-
- private:
-  const char* what_;
-  cudaStream_t stream_;
-  std::chrono::steady_clock::time_point t0_;
-};
-
 // Device memory freed on scope exit (prepare's tiny problem).
 struct DeviceBuffer {
   void* p = nullptr;
@@ -177,6 +148,24 @@ struct DeviceBuffer {
 };
 
 }  // namespace
+
+bool tracing() {
+  static const bool on = [] {
+    const char* e = std::getenv("DSLA_CUDSS_TRACE");
+    return e != nullptr && *e != 0 && std::strcmp(e, "0") != 0;
+  }();
+  return on;
+}
+
+PhaseTrace::PhaseTrace(const char* what, cudaStream_t stream)
+    : what_(what), stream_(stream), t0_(std::chrono::steady_clock::now()) {}
+
+PhaseTrace::~PhaseTrace() {
+  if (!tracing()) return;
+  if (stream_ != nullptr) cudaStreamSynchronize(stream_);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  std::fprintf(stderr, "dsla cuDSS: %s %.4f s\n", what_, s);
+}
 
 void prepare(int device) {
   static std::mutex mu;

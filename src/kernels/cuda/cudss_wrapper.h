@@ -6,6 +6,7 @@
 
 #include <cuda_runtime.h>
 
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -44,6 +45,25 @@ struct Options {
 std::string version();
 // Size of one value of this type in bytes.
 int64_t value_size(ValueType v);
+
+// DSLA_CUDSS_TRACE=1 in the environment: each traced phase (cuDSS's handle, analysis,
+// factorization and solve, and dsla's own steps around them) is synchronized and its time
+// printed on stderr ("dsla cuDSS: analysis 0.2304 s"), to see where a direct solve's time goes
+// (bench/cudss_first_call.py reads the lines).
+bool tracing();
+// Times its scope when tracing() (synchronizing `stream` first when it is not null).
+class PhaseTrace {
+ public:
+  PhaseTrace(const char* what, cudaStream_t stream);
+  ~PhaseTrace();
+  PhaseTrace(const PhaseTrace&) = delete;
+  PhaseTrace& operator=(const PhaseTrace&) = delete;
+
+ private:
+  const char* what_;
+  cudaStream_t stream_;
+  std::chrono::steady_clock::time_point t0_;
+};
 
 // Pays ahead what cuDSS sets up once per process on `device` (library initialization and the
 // device code of an analysis, a Cholesky factorization and a solve), by factorizing and

@@ -219,6 +219,7 @@ class CudssFactorization final : public Factorization {
         batch_(batch),
         device_(pattern_->device()) {
     symmetric_ = kind_ != Kind::LU;
+    const cu::PhaseTrace trace("dsla set-up (pattern checks, CSR view)", nullptr);
     if (symmetric_) {
       DSLA_CHECK_ARG(pattern_->is_structurally_symmetric(), "A", kind_name(kind_),
                      " needs a symmetric matrix stored with both triangles, but the pattern is "
@@ -266,8 +267,12 @@ class CudssFactorization final : public Factorization {
     const cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
     factored_ = false;
     adj_.reset();
+    const cu::PhaseTrace trace("dsla factorize (all of it)", stream);
     full_ = values.detach().to(dtype_).contiguous();
-    if (symmetric_) check_symmetric(full_);
+    if (symmetric_) {
+      const cu::PhaseTrace trace_sym("dsla symmetry check", stream);
+      check_symmetric(full_);
+    }
     vals_ = symmetric_ ? full_.index_select(-1, csr_->sel).contiguous() : full_;
     try {
       acquire_engine();
@@ -318,6 +323,7 @@ class CudssFactorization final : public Factorization {
     }
     const at::ScalarType out = at::promote_types(dtype_, bb.scalar_type());
     const c10::cuda::CUDAGuard guard(device_);
+    const cu::PhaseTrace trace("dsla solve (all of it)", at::cuda::getCurrentCUDAStream().stream());
     at::Tensor x;
     try {
       if (at::isComplexType(bb.scalar_type()) && !complex_) {
@@ -429,6 +435,7 @@ class CudssFactorization final : public Factorization {
     if (n < kNdMinRows) return nullptr;
     if (ordering_ == "auto" && !dsla_orders_for_auto()) return nullptr;
     auto nd = pattern_->cached<NdForCudss>("dsla.direct.cudss.nd", [&] {
+      const cu::PhaseTrace trace("dsla ordering (nested dissection)", nullptr);
       auto r = std::make_shared<NdForCudss>();
       const at::Tensor crow = pattern_->crow().cpu(), col = pattern_->col().cpu();
       // Levels: subdomains of ~1000 rows at most, as cuDSS's own default (10 levels at 1M).
