@@ -191,6 +191,23 @@ SUMMARY = [
     "| H200 mixed-precision AMG (float32 levels) poisson2d:4096 rtol 1e-6 / 1e-10 | 0.297 vs "
     "0.280 s, 12 it / 0.751 vs 0.681 s, 20 it; 499 vs 510 B/DOF | report | "
     "h200-20261204/run1/amg-mixed-cuda-20261204-020120.json |",
+    "| H200 mixed-precision Jacobi-CG (#17 item 3: float32 values, float64 vectors and sums) "
+    "vs float64, poisson2d:1024 / 4096, rtol 1e-6 and 1e-10 | 0.0504 -> 0.0439 ms/it (1024^2), "
+    "0.571 -> 0.477 ms/it (4096^2, -17 %); same iterations (6819 / 8434 at 4096^2) and true "
+    "residuals (1.0e-6 / 3.9e-10); 130 -> 110 B/DOF. float32 vectors: 0.36 ms/it, 82 B/DOF, but "
+    "stall at a true residual of 1e-2..1 | report time, memory, iterations at equal true "
+    "residual | h200-20261204b/cg-mixed-cuda-20261204-060400.json, "
+    "h200-20261204b/cg-mixed-cuda-20261204-060656.json |",
+    "| H200 largest CG+Jacobi in mixed precision (poisson2d:31623, float32 values) | 1.000B rows, "
+    "45.6 -> 29.6 ms/it, 146 -> 126 B/DOF (200 iterations each, same residual) | report | "
+    "h200-20261204b/gpu-largest-mixed.json |",
+    "| H200 cuDSS Cholesky poisson2d:1024, fresh process, call to answer (#17 item 5) | first "
+    "call 2.9-3.5 s, a new pattern after it 0.42-0.48 s; DSLA_CUDSS_TRACE: factorization's own "
+    "work 0.71 s (dsla ND ordering 0.25, cuDSS analysis 0.24, factorization 0.06, solve 0.05, "
+    "set-up 0.10; cuDSS handle 3 ms), the other 2.2 s the first use of the solve path's torch "
+    "kernels; a tiny dsla.solve first (prewarm, now inside dsla.cudss_prepare): first call "
+    "0.55 s | <= 0.4 s: missed by 0.15 s | h200-20261204b/cudss-first-call-run30c.json, "
+    "h200-20261204b/cudss-first-call-run32c.json |",
     "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
     "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
     "refactor-cpu-*.json |",
@@ -213,8 +230,8 @@ def beyond_poisson_section():
     return (["## Beyond Poisson: the real matrices of shared/data, CPU (one thread) and GPU", "",
              "`bench/beyond_poisson.py`; files: " +
              ", ".join(f"`{p.relative_to(RESULTS)}`" for p in latest.values()) +
-             ". Small matrices are launch-bound on the GPU; no cuDSS in that build (direct "
-             "column: errors).", ""] + beyond_poisson.table(docs) + [""])
+             ". Small matrices are launch-bound on the GPU (10-30 ms per solve); the GPU's "
+             "direct solves are cuDSS 1.0.", ""] + beyond_poisson.table(docs) + [""])
 
 
 def main():

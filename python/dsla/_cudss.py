@@ -1,10 +1,12 @@
 """cuDSS's once-per-process set-up, paid ahead of the first direct solve.
 
 A first ``method="cholesky" | "ldlt" | "lu"`` solve of a CUDA matrix in a fresh process costs
-seconds more than later ones (2.5 s on an H200 for poisson2d:1024: library initialization and
-the loading of cuDSS's device code, whatever the matrix; ``bench/cudss_first_call.py``).
-:func:`cudss_prepare` pays it on a 2 x 2 problem — by default in a background thread, so it
-overlaps whatever the program does before its first solve (reading or assembling the matrix).
+seconds more than later ones (poisson2d:1024 on an H200: 2.9 s, then 0.44 s for a new
+pattern). ``DSLA_CUDSS_TRACE=1`` and ``bench/cudss_first_call.py`` place it: cuDSS's own
+set-up is small (handle 3 ms, a 2 x 2 factorization 0.08 s); 2.2 s is the first use of the
+torch kernels and libraries of the solve path around it. :func:`cudss_prepare` pays all of it
+on a 2 x 2 and a 4 x 4 problem — by default in a background thread, so it overlaps whatever the
+program does before its first solve (reading or assembling the matrix).
 A solve that starts while it runs waits for it rather than doing the work twice.
 
 ``DSLA_CUDSS_PREPARE=1`` in the environment starts it at ``import dsla`` (on the current CUDA
@@ -47,7 +49,7 @@ def cudss_prepare(device=None, background=True):
                              f"got {d}; pass e.g. device='cuda:0'")
         index = d.index if d.index is not None else torch.cuda.current_device()
     if not background:
-        _C.cudss_prepare(index)
+        _prepare(index)
         return None
     with _lock:
         t = _threads.get(index)
@@ -59,9 +61,27 @@ def cudss_prepare(device=None, background=True):
     return t
 
 
+def _prepare(index):
+    """cuDSS's own set-up (a 2 x 2 factorization in C++), then one tiny direct solve through
+    dsla.solve: the first use of every torch kernel and library the solve path runs (its CSR
+    view, checks and residual) is a one-time cost too, and on an H200 the larger part
+    (DSLA_CUDSS_TRACE, bench/cudss_first_call.py: of a 2.9 s first call, 0.7 s was the
+    factorization's own work)."""
+    _C.cudss_prepare(index)
+    from .generators import poisson2d  # here: generators and solve import this module's users
+    from .solve import solve
+    dev = torch.device("cuda", index)
+    with torch.cuda.device(dev):
+        A = poisson2d(2, device=dev)
+        b = torch.ones(A.shape[0], dtype=torch.float64, device=dev)
+        for method in ("cholesky", "lu"):
+            solve(A, b, method=method)
+        torch.cuda.synchronize(dev)
+
+
 def _run(index):
     try:
-        _C.cudss_prepare(index)
+        _prepare(index)
     except Exception:  # noqa: BLE001 - the first solve meets the same error and reports it
         pass
 
