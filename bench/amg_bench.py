@@ -13,9 +13,7 @@ import argparse
 import json
 import os
 import pathlib
-import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -25,6 +23,8 @@ sys.path.insert(0, str(ROOT / "python"))
 import torch  # noqa: E402
 
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 DEFAULT_SIZES = ["poisson2d:256", "poisson2d:1024", "poisson3d:32", "poisson3d:64",
                  "aniso2d:512:1e-3", "mtx:gr_30_30", "mtx:bcsstk08", "mtx:bcsstk16"]
@@ -34,20 +34,10 @@ SPD_MATRICES = ["mtx:bcsstk03", "mtx:gr_30_30", "mtx:494_bus", "mtx:662_bus", "m
                 "mtx:bcsstk09", "mtx:bcsstk13", "mtx:bcsstk16"]
 
 
-def commit():
-    if os.environ.get("DSLA_COMMIT"):
-        return os.environ["DSLA_COMMIT"]
-    try:
-        return subprocess.check_output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                       text=True).strip()
-    except Exception:
-        return "unknown"
-
-
 def machine(device):
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
-    return f"{platform.node()} ({os.cpu_count()} CPUs)"
+    return _meta.machine()
 
 
 def problem(spec, device):
@@ -152,7 +142,7 @@ def main():
         st = info["stats"]
         totals = [s + v for s, v in zip(setups, solves)]
         rec = dict(
-            benchmark="amg_pcg", machine=machine(device), device=device, commit=commit(),
+            benchmark="amg_pcg", machine=machine(device), device=device, commit=_meta.commit(),
             problem=spec, N=N, nnz=A._m.nnz, levels=st["num_levels"],
             operator_complexity=st["operator_complexity"],
             grid_complexity=st["grid_complexity"], setup_s=statistics.median(setups),

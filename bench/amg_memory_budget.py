@@ -24,6 +24,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dsla  # noqa: E402
+import _meta  # noqa: E402
 from amg_profile import matrix_bytes  # noqa: E402
 
 
@@ -86,7 +87,7 @@ def main():
         for k, v in r["parts_B_per_DOF"].items():
             print(f"   {k:<40} {v:7.1f}")
     doc = dict(benchmark="amg_memory_budget", device=args.device,
-               commit=os.environ.get("DSLA_COMMIT", "unknown"),
+               commit=_meta.commit(),
                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                rows=rows)
     os.makedirs(args.out, exist_ok=True)

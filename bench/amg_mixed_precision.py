@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -21,6 +20,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 
 def measure(spec, dev, level_dtype, rtol):
@@ -75,12 +76,7 @@ def main():
                       f"{r['iterations']} it, res {r['residual']:.1e}"
                       + (f", {r['peak_bytes_per_dof']:.0f} B/DOF" if "peak_bytes_per_dof" in r
                          else ""), flush=True)
-    try:
-        sha = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
-                                      cwd=os.path.dirname(__file__)).strip()
-    except Exception:
-        sha = os.environ.get("DSLA_COMMIT", "unknown")
-    doc = dict(bench="amg_mixed_precision", commit=sha, torch=torch.__version__,
+    doc = dict(bench="amg_mixed_precision", commit=_meta.commit(), torch=torch.__version__,
                host=platform.node(), cpus=os.cpu_count(),
                gpu=torch.cuda.get_device_name(0) if dev.type == "cuda" else None,
                date=datetime.datetime.utcnow().isoformat(timespec="seconds"),

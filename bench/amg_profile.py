@@ -18,7 +18,6 @@ import datetime
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -27,6 +26,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dsla  # noqa: E402
+import _meta  # noqa: E402
 from gpu_bench import copy_bandwidth  # noqa: E402  (the one copy measurement of the benches)
 
 PHASES = [("strength", ("strength",)),
@@ -174,13 +174,8 @@ def main():
             print("   setup %8.4f s %5d  %s" % (t, c, k))
         for k, t, c in r["top_solve_kernels"][:6]:
             print("   solve %8.4f s %5d  %s" % (t, c, k))
-    try:
-        commit = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
-                                         stderr=subprocess.DEVNULL).strip()
-    except Exception:
-        commit = os.environ.get("DSLA_COMMIT", "unknown")
     doc = dict(benchmark="amg_profile", machine=torch.cuda.get_device_name(0),
-               commit=os.environ.get("DSLA_COMMIT", commit),
+               commit=_meta.commit(),
                date=datetime.datetime.now().isoformat(timespec="seconds"), rows=rows)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "amg-profile-cuda-%s.json" % time.strftime("%Y%m%d-%H%M%S"))

@@ -32,9 +32,7 @@ import datetime
 import json
 import os
 import pathlib
-import platform
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -44,6 +42,8 @@ import torch
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 SPD = ["bcsstk03", "gr_30_30", "494_bus", "662_bus", "bcsstk08", "bcsstk09", "bcsstk13",
        "bcsstk16"]
@@ -71,21 +71,11 @@ def data_dir():
     return pathlib.Path(env) if env else ROOT.parent / "shared" / "data"
 
 
-def commit():
-    if os.environ.get("DSLA_COMMIT"):
-        return os.environ["DSLA_COMMIT"]
-    try:
-        return subprocess.check_output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                       text=True, stderr=subprocess.DEVNULL).strip()
-    except Exception:
-        return "unknown"
+commit = _meta.commit  # DSLA_COMMIT, else git HEAD (bench/_meta.py)
 
 
 def machine(devices):
-    desc = f"{platform.node()} ({os.cpu_count()} CPUs)"
-    if "cuda" in devices:
-        desc += "; " + torch.cuda.get_device_name(0)
-    return desc
+    return _meta.machine(cuda="cuda" in devices)
 
 
 def sync(device):

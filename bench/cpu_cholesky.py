@@ -15,10 +15,14 @@ import pathlib
 import platform
 import statistics
 import subprocess
+import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CLI = ROOT / "build" / "bin" / "dsla"
+
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 
 def run_once(problem, ordering, threads, env):
@@ -39,8 +43,7 @@ def main():
     a = ap.parse_args()
     env = dict(os.environ)
     env.setdefault("DSLA_DIRECT_THREADS", str(a.threads))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
+    commit = _meta.commit()
     doc = {"benchmark": "cholesky_cli", "machine": platform.node(), "cores": os.cpu_count(),
            "load_average_at_start": os.getloadavg(), "device": "cpu", "commit": commit,
            "problem": a.problem, "threads": a.threads,

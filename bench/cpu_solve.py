@@ -4,10 +4,10 @@ forward + backward of a differentiable solve against the forward alone (direct a
 Writes JSON under bench/results/. Usage: python bench/cpu_solve.py [--n 1024] [--repeat 5]."""
 import argparse
 import json
+import os
 import pathlib
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -16,6 +16,8 @@ import torch
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 
 def copy_gbps(threads):
@@ -81,8 +83,7 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     a = ap.parse_args()
     res = {"machine": platform.node(), "cpu_count": torch.get_num_threads(),
-           "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                    capture_output=True, text=True).stdout.strip(),
+           "commit": _meta.commit(),
            "problem": f"poisson2d:{a.n}", "cg_jacobi": [], "differentiable": []}
     for th in (1, 2):
         r = cg_per_iteration(a.n, th, a.iters, a.repeat)

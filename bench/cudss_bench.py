@@ -31,6 +31,8 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
 from dsla import _C  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 
 def sync():
@@ -196,7 +198,7 @@ def main():
         "machine": {"gpu": props.name, "memory_GiB": props.total_memory / 2**30,
                     "torch": torch.__version__, "cuda": torch.version.cuda,
                     "cudss": dict(_C.build_info).get("cudss_version"), "host": platform.node()},
-        "commit": os.environ.get("DSLA_COMMIT", "unknown"),
+        "commit": _meta.commit(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "protocol": "wall clock around cuda synchronize, warm-up excluded, median of >= 5; fp64; "
                     "b = 1; fresh Pattern per analysis+factor+solve repeat",

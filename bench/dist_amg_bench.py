@@ -20,7 +20,6 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,8 @@ import torch.multiprocessing as mp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 
 def worker(rank, P, init, specs, gathers, rtol, out, device, backend):
@@ -148,12 +149,7 @@ def main():
                                tmp, a.device, a.backend), nprocs=P)
         with open(tmp) as f:
             results += json.load(f)
-    try:
-        sha = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
-                                      cwd=os.path.dirname(__file__)).strip()
-    except Exception:
-        sha = os.environ.get("DSLA_COMMIT", "unknown")
-    doc = dict(bench="dist_amg_bench", commit=sha, torch=torch.__version__,
+    doc = dict(bench="dist_amg_bench", commit=_meta.commit(), torch=torch.__version__,
                host=platform.node(), cpus=os.cpu_count(), threads_per_rank=1,
                gpu=torch.cuda.get_device_name(0) if a.device == "cuda" else None,
                date=datetime.datetime.utcnow().isoformat(timespec="seconds"),

@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,8 @@ import torch.multiprocessing as mp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 
 def nbytes(t):
@@ -119,12 +120,7 @@ def main():
                                a.device, a.backend), nprocs=P)
         with open(tmp) as f:
             results += json.load(f)
-    try:
-        sha = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
-                                      cwd=os.path.dirname(__file__)).strip()
-    except Exception:
-        sha = "unknown"
-    doc = dict(bench="dist_bench", commit=sha, torch=torch.__version__,
+    doc = dict(bench="dist_bench", commit=_meta.commit(), torch=torch.__version__,
                host=platform.node(), cpus=os.cpu_count(),
                date=datetime.datetime.utcnow().isoformat(timespec="seconds"),
                command=" ".join(["python3", "bench/dist_bench.py"] + sys.argv[1:]),

@@ -11,7 +11,6 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +21,8 @@ import torch.multiprocessing as mp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 
 def worker(rank, P, init, spec, rounds, out):
@@ -70,12 +71,7 @@ def main():
               f" -> {r['after']['cut_entries']} (fine METIS {r['fine_metis']['cut_entries']}), "
               f"imbalance {r['after']['imbalance']:.3f}, coarse {r['coarse_rows']} rows, "
               f"{r['seconds']:.2f} s")
-    try:
-        sha = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
-                                      cwd=os.path.dirname(__file__)).strip()
-    except Exception:
-        sha = "unknown"
-    doc = dict(bench="dist_repartition", commit=sha, torch=torch.__version__,
+    doc = dict(bench="dist_repartition", commit=_meta.commit(), torch=torch.__version__,
                host=platform.node(), cpus=os.cpu_count(),
                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                command=" ".join(["python3", "bench/dist_repartition.py"] + sys.argv[1:]),

@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 
@@ -33,6 +32,8 @@ import torch.distributed as dist
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 
 def nbytes(t):
@@ -148,12 +149,7 @@ def main():
                           projected_weak_efficiency=t_it / t_proj,
                           formula="t_P = t_twin - t_loopback + t_halo + 2 t_allreduce"))
     print(json.dumps(res, indent=1), flush=True)
-    try:
-        sha = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
-                                      cwd=os.path.dirname(__file__)).strip()
-    except Exception:
-        sha = os.environ.get("DSLA_COMMIT", "unknown")
-    doc = dict(bench="dist_twin", commit=os.environ.get("DSLA_COMMIT", sha), torch=torch.__version__,
+    doc = dict(bench="dist_twin", commit=_meta.commit(), torch=torch.__version__,
                host=platform.node(), gpu=torch.cuda.get_device_name(0),
                date=datetime.datetime.utcnow().isoformat(timespec="seconds"),
                command=" ".join(["python3", "bench/dist_twin.py"] + sys.argv[1:]), results=[res])

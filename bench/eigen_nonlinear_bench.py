@@ -23,7 +23,6 @@ import os
 import pathlib
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -33,6 +32,8 @@ import torch
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 
 def timed(fn, device, repeat, budget, warmup=None):
@@ -131,9 +132,7 @@ def eig(m, pc, device, a):
 
 
 def save(recs, a, f):
-    commit = os.environ.get("DSLA_COMMIT") or subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-        text=True).stdout.strip()
+    commit = _meta.commit()
     meta = {"machine": platform.node(), "cpu": platform.processor(), "device": a.device,
             "gpu": torch.cuda.get_device_name() if a.device.startswith("cuda") else None,
             "torch": torch.__version__, "threads": torch.get_num_threads(), "commit": commit,

@@ -20,6 +20,8 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
 from dsla import _C  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 
 def events_time(fn, reps=5, inner=1, warmup=2):
@@ -322,7 +324,7 @@ def main():
         "machine": {"gpu": props.name, "sms": props.multi_processor_count,
                     "memory_GiB": props.total_memory / 2**30, "torch": torch.__version__,
                     "cuda": torch.version.cuda, "host": platform.node()},
-        "commit": os.environ.get("DSLA_COMMIT", "unknown"),
+        "commit": _meta.commit(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "copy_bandwidth_GBps": bw / 1e9,
         "protocol": "CUDA events, warm-up, median of >= 5; fp64; bytes counted per BENCHMARKS.md",

@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -23,6 +22,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 DATA = os.environ.get("DSLA_EXTRA_DATA_DIR", os.path.join(ROOT, "..", "shared", "data"))
@@ -113,8 +114,7 @@ def main():
                                                  / g_exact[off].norm()),
                     grad_cosine=cos)
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, cwd=ROOT).stdout.strip()
+    commit = _meta.commit()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, f"logdet-stochastic-cpu-{stamp}.json")

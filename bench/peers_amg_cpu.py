@@ -27,6 +27,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -83,13 +85,9 @@ def main():
     for cores in (1, 2):
         rows.append(run_dsla(cores, a.n, a.rtol))
         rows.append(dict(run_hypre(exe, cores, a.n, a.rtol), threads=1))
-    try:
-        sha = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
-                                      cwd=HERE).strip()
-    except Exception:
-        sha = "unknown"
-    doc = dict(bench="peers_amg_cpu", commit=sha, torch=torch.__version__, host=platform.node(),
-               cpus=os.cpu_count(), date=datetime.datetime.utcnow().isoformat(timespec="seconds"),
+    doc = dict(bench="peers_amg_cpu", commit=_meta.commit(), torch=torch.__version__,
+               host=platform.node(), cpus=os.cpu_count(),
+               date=datetime.datetime.utcnow().isoformat(timespec="seconds"),
                command=" ".join(["python3", "bench/peers_amg_cpu.py"] + sys.argv[1:]),
                problem=f"poisson2d:{a.n}", rtol=a.rtol, results=rows)
     os.makedirs(a.out, exist_ok=True)

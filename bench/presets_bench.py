@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -22,6 +21,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 DATA = [os.path.join(ROOT, "data"), os.path.join(ROOT, "..", "shared", "data")]
@@ -145,8 +146,7 @@ def main():
     ap.add_argument("--classes", default=",".join(CLASSES))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, cwd=ROOT).stdout.strip()
+    commit = _meta.commit()
     rows = []
     for cls in args.classes.split(","):
         c = CLASSES[cls]

@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -27,17 +26,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
-
-
-def commit():
-    env = os.environ.get("DSLA_COMMIT")
-    if env:
-        return env
-    try:
-        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"],
-                                       cwd=os.path.dirname(__file__), text=True).strip()
-    except Exception:
-        return "unknown"
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 
 class Timer:
@@ -145,7 +135,7 @@ def run(args):
             c = step()
             print(json.dumps({k: v for k, v in c.items() if k != "all_s"}), flush=True)
             cases.append(c)
-    doc = {"bench": "refactor_guard", "label": args.label, "commit": commit(),
+    doc = {"bench": "refactor_guard", "label": args.label, "commit": _meta.commit(),
            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "machine": {"host": platform.node(), "cpu_threads": torch.get_num_threads(),
                        "torch": torch.__version__,

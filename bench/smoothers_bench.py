@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -21,6 +20,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 
 def timed(fn, dev, reps=3):
@@ -74,12 +75,7 @@ def main():
                              setup_plus_solve_s=t, true_relres=res))
             print(f"{spec:>16} {pc:>7} {sm or '':>9}: {info.iterations:5d} it, {t:.4f} s, "
                   f"relres {res:.1e}", flush=True)
-    try:
-        sha = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
-                                      cwd=os.path.dirname(__file__)).strip()
-    except Exception:
-        sha = os.environ.get("DSLA_COMMIT", "unknown")
-    doc = dict(bench="smoothers_bench", commit=os.environ.get("DSLA_COMMIT", sha),
+    doc = dict(bench="smoothers_bench", commit=_meta.commit(),
                torch=torch.__version__, host=platform.node(), threads=torch.get_num_threads(),
                gpu=torch.cuda.get_device_name(0) if dev.type == "cuda" else None,
                date=datetime.datetime.utcnow().isoformat(timespec="seconds"),

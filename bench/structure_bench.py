@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -21,6 +20,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _meta  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 
@@ -110,8 +111,7 @@ def main():
     rec("solve 4 rows, no config scope", "poisson2d:2", plain)
     rec("solve 4 rows, in a config scope", "poisson2d:2", scoped, added_us=(scoped - plain) * 1e6)
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, cwd=ROOT).stdout.strip()
+    commit = _meta.commit()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, f"structure-cpu-{stamp}.json")

@@ -92,6 +92,17 @@ class Comm {
   Request irecv(at::Tensor& t, int src, int tag) const;
   void wait(Request& r) const;
 
+  // What this process sent through every Comm since the last reset_traffic() (benchmarks: the
+  // counts behind a communication model, bench/dist_amg_projection.py). Collectives count
+  // all-reduces, all-gathers and broadcasts with their payload bytes per rank; messages count
+  // point-to-point sends (halo exchanges, alltoallv) with their bytes. Groups of size 1 send
+  // nothing and count nothing.
+  struct Traffic {
+    int64_t collectives = 0, collective_bytes = 0, messages = 0, message_bytes = 0;
+  };
+  static Traffic traffic();
+  static void reset_traffic();
+
   // Error agreement: every rank calls it; if `ok` is false on any rank, every rank throws a
   // ValueError with the message of the lowest failing rank (so no rank hangs in a collective
   // that a failing rank never reaches).

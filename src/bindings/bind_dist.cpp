@@ -20,6 +20,22 @@ using dist::Comm;
 using dist::DistMatrix;
 
 void bind(py::module_& m) {
+  m.def(
+      "comm_traffic",
+      [](bool reset) {
+        const auto t = Comm::traffic();
+        if (reset) Comm::reset_traffic();
+        py::dict d;
+        d["collectives"] = t.collectives;
+        d["collective_bytes"] = t.collective_bytes;
+        d["messages"] = t.messages;
+        d["message_bytes"] = t.message_bytes;
+        return d;
+      },
+      py::arg("reset") = false,
+      "What this process sent through dsla's distributed layer since the last reset: "
+      "collectives (all-reduce, all-gather, broadcast) and point-to-point messages, counts and "
+      "bytes (dist.h Comm::traffic).");
   py::class_<Comm>(m, "DistComm")
       .def(py::init([](const c10::intrusive_ptr<c10d::ProcessGroup>& group, double timeout_s) {
              return Comm(group, std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1e3)));

@@ -10,6 +10,7 @@
 
 #include <ATen/ATen.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -149,8 +150,21 @@ std::string Comm::backend() const {
 }
 
 namespace {
+
+// Comm::traffic(): process-wide, every Comm.
+std::atomic<int64_t> g_collectives{0}, g_collective_bytes{0}, g_messages{0}, g_message_bytes{0};
+
+int64_t payload(const at::Tensor& t) {
+  return t.numel() * static_cast<int64_t>(t.element_size());
+}
+void count_collective(const at::Tensor& t) {
+  g_collectives += 1;
+  g_collective_bytes += payload(t);
+}
+
 void reduce(Comm::Impl& I, at::Tensor& t, c10d::ReduceOp op) {
   if (I.size == 1 || t.numel() == 0) return;
+  count_collective(t);
   auto w = wire(t, I.stage(t));
   std::vector<at::Tensor> v{w};
   c10d::AllreduceOptions o;
@@ -176,6 +190,7 @@ at::Tensor Comm::allgather(const at::Tensor& t) const {
   TORCH_CHECK(impl_, "dsla: the Comm is empty (default-constructed)");
   auto& I = *impl_;
   if (I.size == 1) return t.unsqueeze(0).clone();
+  count_collective(t);
   auto w = wire(t, I.stage(t));
   std::vector<at::Tensor> in{w};
   std::vector<std::vector<at::Tensor>> out(1);
@@ -262,6 +277,7 @@ void Comm::broadcast_(at::Tensor& t, int root) const {
   DSLA_CHECK_ARG(root >= 0 && root < I.size, "root", "must be a rank in [0, ", I.size, "), got ",
                  root);
   if (I.size == 1 || t.numel() == 0) return;
+  count_collective(t);
   auto w = wire(t, I.stage(t));
   std::vector<at::Tensor> v{w};
   c10d::BroadcastOptions o;
@@ -283,6 +299,8 @@ Comm::Request Comm::isend(const at::Tensor& t, int dst, int tag) const {
   DSLA_CHECK_ARG(dst >= 0 && dst < I.size && dst != I.rank, "dst", "must be another rank, got ",
                  dst);
   Request r;
+  g_messages += 1;
+  g_message_bytes += payload(t);
   r.staged = wire(t, I.stage(t));
   std::vector<at::Tensor> v{r.staged};
   auto w = I.on(r.staged.device().type()).send(v, dst, tag);
@@ -314,6 +332,22 @@ void Comm::wait(Request& r) const {
     at::Tensor v = r.target.is_complex() ? at::view_as_complex(r.staged) : r.staged;
     r.target.copy_(v);
   }
+}
+
+Comm::Traffic Comm::traffic() {
+  Traffic t;
+  t.collectives = g_collectives.load();
+  t.collective_bytes = g_collective_bytes.load();
+  t.messages = g_messages.load();
+  t.message_bytes = g_message_bytes.load();
+  return t;
+}
+
+void Comm::reset_traffic() {
+  g_collectives = 0;
+  g_collective_bytes = 0;
+  g_messages = 0;
+  g_message_bytes = 0;
 }
 
 int Comm::first_failure(bool ok) const {

@@ -1063,3 +1063,27 @@ def case_eigsh(rank, P):
 @pytest.mark.parametrize("P", [2, 3])
 def test_eigsh_matches_one_process(tmp_path, P):
     assert all(_spawn(tmp_path, P, "case_eigsh", timeout=60))
+
+
+def case_traffic(rank, P):
+    # Comm::traffic counts what dsla's distributed layer sends: an SpMV's halo (messages, with
+    # their bytes: the ghosts the neighbour needs, 8 B each) and a dot product's all-reduce.
+    A = dsla.distributed.poisson2d(16)
+    x = torch.ones(A.n_owned, dtype=torch.float64)
+    dsla._C.comm_traffic(True)
+    A @ x
+    after_spmv = dict(dsla._C.comm_traffic(True))
+    dsla.solve(A, x, method="cg", precond="jacobi", rtol=1e-8)
+    after_solve = dict(dsla._C.comm_traffic(False))
+    return after_spmv, after_solve, A.n_owned
+
+
+def test_comm_traffic_counts_halo_and_collectives(tmp_path):
+    res = _spawn(tmp_path, 2, "case_traffic")
+    for spmv, solve, n in res:
+        # One neighbour, one message per SpMV: a face of the 16 x 16 grid (16 rows, 8 B each).
+        assert spmv["messages"] == 1 and spmv["message_bytes"] == 16 * 8, spmv
+        assert spmv["collectives"] == 0, spmv
+        # CG: an SpMV and all-reduces per iteration, so both counts grow.
+        assert solve["messages"] >= 10 and solve["collectives"] >= 10, solve
+        assert solve["message_bytes"] == 16 * 8 * solve["messages"], solve

@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""Projected P-GPU distributed AMG-PCG from one device (issue #15 item 6), by a stated model
+whose counts are measured:
+
+    setup_P = r_s setup_share + C_s t_coll + M_s alpha + B_s / beta
+    solve_P = it_share * (r_i t_it_share + sum_l E (alpha + f_l / beta) + C_i t_coll)
+
+share       one rank's rows as a one-process problem on this device (poisson3d:m with m^3 the
+            rank's N / P rows): its AMG-PCG setup, time per iteration, iterations, peak memory
+            (per owned row) and hierarchy. The rank's real work differs by its halo (the
+            off-diagonal block: a face of rows), which is the communication terms below.
+counts      from a real P-rank run (spawned processes, Gloo, one thread each) of a smaller box
+            problem, read with dsla._C.comm_traffic: collectives C and point-to-point messages M
+            (with bytes B) of the setup, per distributed level; exchanges E per distributed level
+            per iteration; collectives C_i per iteration.
+f_l         bytes to the busiest neighbour at level l: the face of the rank's box in dsla's
+            process grid (8 B a row), shrunk with the level as (rows_l / rows_0)^(2/3)
+            (isotropic 3-D aggregation).
+r_s, r_i    the distributed layer's time over the one-process share's, beyond communication
+            (its host index work, split diagonal / off-diagonal products, packing, launches),
+            measured on a count run; the next count run (larger) checks the model's prediction.
+alpha, beta, t_coll
+            message latency, link bandwidth and the time of a small all-reduce: defaults for
+            H200 NVLink 4 through NCCL (10 us, 350 GB/s per direction, 15 us; as
+            bench/dist_twin.py), to be checked by the multi-GPU run (issue #18).
+
+No overlap of communication with computation is assumed (an upper bound on that account).
+The same model is checked where both sides can be measured: on the CPU, the P-rank run of the
+count problem against the model fed with that run's counts, the one-process share and alpha,
+beta, t_coll measured in the same process group (`validation` in the JSON).
+
+    python3 bench/dist_amg_projection.py [--target poisson3d:1000] [--ranks 4] [--device cuda]
+                                         [--count poisson3d:40] [--gather 2000]
+"""
+import argparse
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
+sys.path.insert(0, os.path.dirname(__file__))
+import dsla  # noqa: E402
+import _meta  # noqa: E402
+
+
+def process_grid(ranks, dims):
+    """dsla's box decomposition (detail::process_grid, src/dist/generators.cpp): the
+    factorization a x b x c of `ranks` with the smallest max / min, the first found."""
+    best, best_score = (ranks, 1, 1), float("inf")
+    for x in range(1, ranks + 1):
+        if ranks % x:
+            continue
+        for y in range(1, ranks // x + 1):
+            if (ranks // x) % y:
+                continue
+            z = ranks // x // y
+            if dims == 2 and z != 1:
+                continue
+            mx = max(x, y, z if dims == 3 else 1)
+            mn = min(x, y, z if dims == 3 else x)
+            if mx / mn < best_score:
+                best, best_score = (x, y, z), mx / mn
+    return best
+
+
+def busiest_face(n, ranks, dims=3):
+    """Rows of the largest face a rank of the box decomposition of an n^dims grid shares with
+    one neighbour, and how many neighbours it has at most (7-point stencil: faces only)."""
+    g = process_grid(ranks, dims)
+    ext = [math.ceil(n / g[i]) if i < dims else 1 for i in range(3)]
+    faces = []
+    for a in range(dims):
+        if g[a] > 1:
+            faces.append(math.prod(ext[b] for b in range(dims) if b != a))
+    return (max(faces) if faces else 0), sum(2 if g[a] > 2 else 1 for a in range(dims) if g[a] > 1)
+
+
+def traffic(reset=True):
+    return dict(dsla._C.comm_traffic(reset))
+
+
+def link_costs(rank, reps=20):
+    """alpha (one 8-byte message, half a ping-pong), beta (8 MB messages) between ranks 0 and 1,
+    and a one-double all-reduce, in this group."""
+    def pingpong(nbytes):
+        t = torch.zeros(max(1, nbytes // 8), dtype=torch.float64)
+        times = []
+        for _ in range(reps):
+            dist.barrier()
+            t0 = time.perf_counter()
+            if rank == 0:
+                dist.send(t, 1)
+                dist.recv(t, 1)
+            elif rank == 1:
+                dist.recv(t, 0)
+                dist.send(t, 0)
+            times.append((time.perf_counter() - t0) / 2)
+        return statistics.median(times)
+    alpha = pingpong(8)
+    big = 8 << 20
+    beta = big / max(pingpong(big) - alpha, 1e-9)
+    x = torch.zeros(1, dtype=torch.float64)
+    times = []
+    for _ in range(reps):
+        dist.barrier()
+        t0 = time.perf_counter()
+        dist.all_reduce(x)
+        times.append(time.perf_counter() - t0)
+    return alpha, beta, statistics.median(times)
+
+
+def count_worker(rank, P, init, spec, gather, rtol, out, device):
+    torch.set_num_threads(1)
+    cuda = device.startswith("cuda")
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=P)
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    try:
+        kind, n = spec.split(":")
+        A = getattr(dsla.distributed, kind)(int(n))
+        if cuda:
+            A = A.cuda()
+        b = torch.ones(A.n_owned, dtype=torch.float64, device=A.device)
+        H = dsla.amg(A, gather_size=gather)  # warm-up
+        dsla.solve(A, b, method="cg", M=H, rtol=rtol)
+        setups, solves = [], []
+        for rep in range(3):
+            sync()
+            dist.barrier()
+            traffic()
+            t0 = time.perf_counter()
+            H = dsla.amg(A, gather_size=gather)
+            sync()
+            t1 = time.perf_counter()
+            ts = traffic()
+            x, info = dsla.solve(A, b, method="cg", M=H, rtol=rtol, return_info=True)
+            sync()
+            t2 = time.perf_counter()
+            ti = traffic()
+            setups.append(t1 - t0)
+            solves.append(t2 - t1)
+        alpha, beta, t_coll = link_costs(rank)
+        # The slowest rank's times; the busiest rank's counts.
+        vals = torch.tensor([statistics.median(setups), statistics.median(solves),
+                             ts["collectives"], ts["messages"], ts["message_bytes"],
+                             ti["collectives"], ti["messages"], ti["message_bytes"]],
+                            dtype=torch.float64)
+        dist.all_reduce(vals, op=dist.ReduceOp.MAX)
+        if rank == 0:
+            s = H.stats()
+            import json
+            with open(out, "w") as f:
+                json.dump(dict(
+                    problem=spec, ranks=P, gather_size=gather, setup_s=float(vals[0]),
+                    solve_s=float(vals[1]), iterations=info.iterations, residual=info.residual,
+                    levels=[lv["rows"] for lv in s["levels"]],
+                    distributed_levels=H.num_distributed_levels,
+                    setup_collectives=int(vals[2]), setup_messages=int(vals[3]),
+                    setup_message_bytes=int(vals[4]), solve_collectives=int(vals[5]),
+                    solve_messages=int(vals[6]), solve_message_bytes=int(vals[7]),
+                    alpha_s=alpha, beta_Bps=beta, allreduce_s=t_coll), f)
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+def share_run(spec, device, rtol, repeats):
+    """One-process AMG-PCG of `spec` on `device`: setup, solve, iterations, hierarchy, peak."""
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    kind, n = spec.split(":")
+    if cuda:
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    A = getattr(dsla, kind)(int(n), device=dev)
+    b = torch.ones(A.shape[0], dtype=torch.float64, device=dev)
+    H = dsla.amg(A)
+    dsla.solve(A, b, method="cg", M=H, rtol=rtol)
+    del H
+    setups, solves = [], []
+    for rep in range(repeats):
+        sync()
+        t0 = time.perf_counter()
+        H = dsla.amg(A)
+        sync()
+        t1 = time.perf_counter()
+        _, info = dsla.solve(A, b, method="cg", M=H, rtol=rtol, return_info=True)
+        sync()
+        setups.append(t1 - t0)
+        solves.append(time.perf_counter() - t1)
+        if rep < repeats - 1:
+            del H
+    row = dict(problem=spec, device=str(dev), n=A.shape[0], setup_s=statistics.median(setups),
+               solve_s=statistics.median(solves), iterations=info.iterations,
+               residual=info.residual, levels=[lv["rows"] for lv in H.stats()["levels"]])
+    row["s_per_iteration"] = row["solve_s"] / max(1, info.iterations)
+    if cuda:
+        row["peak_bytes_per_dof"] = (torch.cuda.max_memory_allocated() - base) / A.shape[0]
+    return row
+
+
+def model(share, counts, n_target, ranks, alpha, beta, t_coll, gather, overhead=None):
+    """The formulas of the docstring. share: share_run's row; counts: count_worker's;
+    overhead: calibrate()'s fixed costs per distributed level (setup, per iteration)."""
+    levels = share["levels"]
+    rows0 = levels[0]
+    # Distributed levels at the target: the global level (P times the share's) above gather.
+    dist_levels = [r for r in levels if r * ranks > gather]
+    L = len(dist_levels)
+    Lc = max(1, counts["distributed_levels"])
+    it_c = max(1, counts["iterations"])
+    _, nb_c = busiest_face(round(counts["n_side"]), counts["ranks"])
+    face0, _ = busiest_face(n_target, ranks)
+    # Exchanges per distributed level per iteration (a message goes to each neighbour).
+    E = counts["solve_messages"] / (it_c * Lc * max(1, nb_c))
+    C_i = counts["solve_collectives"] / it_c
+    comm_it = sum(E * (alpha + 8 * face0 * (r / rows0) ** (2 / 3) / beta) for r in dist_levels)
+    comm_it += C_i * t_coll
+    face0_c, _ = busiest_face(round(counts["n_side"]), counts["ranks"])
+    C_s = counts["setup_collectives"] / Lc * max(L, 1)
+    M_s = counts["setup_messages"] / Lc * max(L, 1)
+    B_s = counts["setup_message_bytes"] / Lc * max(L, 1) * (face0 / max(1, face0_c))
+    setup_comm = C_s * t_coll + M_s * alpha + B_s / beta
+    r_s, r_i = overhead if overhead else (1.0, 1.0)
+    setup = share["setup_s"] * r_s + setup_comm
+    it = share["iterations"]
+    solve = it * (share["s_per_iteration"] * r_i + comm_it)
+    return dict(distributed_levels=L, ratio_setup=r_s, ratio_iteration=r_i, exchanges_per_level_per_iteration=E,
+                collectives_per_iteration=C_i, face_rows_level0=face0,
+                comm_per_iteration_s=comm_it, setup_comm_s=setup_comm, setup_s=setup,
+                solve_s=solve, total_s=setup + solve, iterations=it,
+                alpha_s=alpha, beta_Bps=beta, allreduce_s=t_coll)
+
+
+def calibrate(run, ranks, gather):
+    """The distributed layer's cost relative to the one-process share, beyond the counted
+    communication (host index work, the split diagonal / off-diagonal products, packing,
+    launches): r = (measured - communication) / share, for the setup and per iteration, from
+    one count run. Returns (r_setup, r_iteration)."""
+    c, sh, n_side = run
+    m = model(sh, c, n_side, ranks, c["alpha_s"], c["beta_Bps"], c["allreduce_s"], gather)
+    it = max(1, c["iterations"])
+    r_s = (c["setup_s"] - m["setup_comm_s"]) / sh["setup_s"]
+    r_i = (c["solve_s"] / it - m["comm_per_iteration_s"]) / sh["s_per_iteration"]
+    return r_s, r_i
+
+
+def count(spec, ranks, gather, rtol, device):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "counts.json")
+        init = "file://" + os.path.join(tmp, "init")
+        mp.spawn(count_worker, args=(ranks, init, spec, gather, rtol, out, device), nprocs=ranks)
+        import json
+        with open(out) as f:
+            c = json.load(f)
+    c["n_side"] = int(spec.split(":")[1])
+    print(f"counts ({spec}, P={ranks}, {c['distributed_levels']} distributed levels, "
+          f"{c['iterations']} it): setup {c['setup_collectives']} collectives, "
+          f"{c['setup_messages']} messages; solve {c['solve_collectives']} collectives, "
+          f"{c['solve_messages']} messages; measured P-rank setup {c['setup_s']:.3f} s, solve "
+          f"{c['solve_s']:.3f} s", flush=True)
+    return c
+
+
+def share_of(spec, ranks):
+    kind, n = spec.split(":")
+    return f"{kind}:{round((int(n) ** 3 / ranks) ** (1 / 3))}", int(n)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--target", default="poisson3d:1000")
+    ap.add_argument("--ranks", type=int, default=4)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--count", default="poisson3d:36,poisson3d:48",
+                    help="problems of the P-rank count runs: the next-to-last gives the "
+                         "distributed layer's ratio to one process, the last checks the model")
+    ap.add_argument("--count-device", default="cpu",
+                    help="device of the count runs (cuda: Gloo ranks sharing this GPU)")
+    ap.add_argument("--count-ranks", type=int, default=0, help="ranks of the count run (0: --ranks)")
+    ap.add_argument("--gather", type=int, default=2000,
+                    help="gather_size of the count run (small: several distributed levels)")
+    ap.add_argument("--target-gather", type=int, default=50000,
+                    help="gather_size of the projected run (AmgOptions default)")
+    ap.add_argument("--rtol", type=float, default=1e-6)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--latency-us", type=float, default=10.0)
+    ap.add_argument("--link-gbs", type=float, default=350.0)
+    ap.add_argument("--allreduce-us", type=float, default=15.0)
+    ap.add_argument("--target-seconds", type=float, default=10.0)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    a = ap.parse_args()
+    Pc = a.count_ranks or a.ranks
+    # 1. Counts from real Pc-rank runs of two sizes: the first calibrates the fixed cost of the
+    # distributed layer, the second checks the calibrated model against a measurement.
+    specs = a.count.split(",")
+    runs = []
+    for spec in specs:
+        c = count(spec, Pc, a.gather, a.rtol, a.count_device)
+        sh_spec, n_side = share_of(spec, Pc)
+        sh = share_run(sh_spec, a.count_device, a.rtol, a.repeats)
+        runs.append((c, sh, n_side))
+    # The ratio from the next-to-last size; the last checks it (a prediction, not a fit).
+    fit_run = runs[-2] if len(runs) > 1 else runs[0]
+    overhead = calibrate(fit_run, Pc, a.gather)
+    print(f"distributed layer / one-process share, beyond communication: setup "
+          f"{overhead[0]:.2f}x, per iteration {overhead[1]:.2f}x ({fit_run[0]['problem']})",
+          flush=True)
+    validation = []
+    for c, sh, n_side in runs:
+        v = model(sh, c, n_side, Pc, c["alpha_s"], c["beta_Bps"], c["allreduce_s"], a.gather,
+                  overhead)
+        v.update(problem=c["problem"], measured_setup_s=c["setup_s"],
+                 measured_solve_s=c["solve_s"], measured_iterations=c["iterations"], share=sh,
+                 calibration_run=c is fit_run[0])
+        validation.append(v)
+        print(f"model vs measured, {c['problem']} on {Pc} ranks ({a.count_device}, alpha "
+              f"{c['alpha_s'] * 1e6:.0f} us, beta {c['beta_Bps'] / 1e9:.2f} GB/s, all-reduce "
+              f"{c['allreduce_s'] * 1e6:.0f} us"
+              f"{'; fitted' if c is fit_run[0] else '; predicted'}): setup "
+              f"{v['setup_s']:.3f} vs {c['setup_s']:.3f} s, solve {v['solve_s']:.3f} vs "
+              f"{c['solve_s']:.3f} s", flush=True)
+    counts = runs[-1][0]
+    # 3. The target: one rank's share on this device, the model with the link figures given.
+    kt, nt = a.target.split(":")
+    n_share = round((int(nt) ** 3 / a.ranks) ** (1 / 3))
+    share = share_run(f"{kt}:{n_share}", a.device, a.rtol, a.repeats)
+    proj = model(share, counts, int(nt), a.ranks, a.latency_us * 1e-6, a.link_gbs * 1e9,
+                 a.allreduce_us * 1e-6, a.target_gather, overhead)
+    proj.update(share=share, target=a.target, ranks=a.ranks,
+                target_seconds=a.target_seconds, meets_target=proj["total_s"] <= a.target_seconds)
+    print(f"share {share['problem']} on {a.device}: setup {share['setup_s']:.3f} s, solve "
+          f"{share['solve_s']:.3f} s, {share['iterations']} it"
+          + (f", {share['peak_bytes_per_dof']:.0f} B/DOF" if "peak_bytes_per_dof" in share
+             else ""), flush=True)
+    print(f"projected {a.target} on {a.ranks} ranks: setup {proj['setup_s']:.3f} s (comm "
+          f"{proj['setup_comm_s'] * 1e3:.1f} ms) + solve {proj['solve_s']:.3f} s (comm "
+          f"{proj['comm_per_iteration_s'] * 1e6:.0f} us/it) = {proj['total_s']:.3f} s "
+          f"(target {a.target_seconds} s)", flush=True)
+    doc = _meta.header("dist_amg_projection", cuda=a.device.startswith("cuda"))
+    doc.update(counts=[r[0] for r in runs], validation=validation, projection=proj,
+               model="setup_P = r_s setup_share + C_s t_coll + M_s alpha + B_s / beta; solve_P "
+                     "= it (r_i t_it_share + sum_l E (alpha + f_l / beta) + C_i t_coll)")
+    _meta.write(doc, a.out, f"dist-amg-projection-{torch.device(a.device).type}")
+
+
+if __name__ == "__main__":
+    main()
