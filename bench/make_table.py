@@ -208,6 +208,12 @@ SUMMARY = [
     "kernels; a tiny dsla.solve first (prewarm, now inside dsla.cudss_prepare): first call "
     "0.55 s | <= 0.4 s: missed by 0.15 s | h200-20261204b/cudss-first-call-run30c.json, "
     "h200-20261204b/cudss-first-call-run32c.json |",
+    "| CPU projection of distributed AMG-PCG (#15 item 6 model, bench/dist_amg_projection.py), "
+    "P = 2 Gloo | counted: setup 102-144 collectives and 53-78 messages (2-3 distributed "
+    "levels), solve 51 collectives and 121-177 messages (7 it); distributed layer / one-process "
+    "share beyond communication: setup 5.75x, per iteration 5.29x (poisson3d:40); predicted "
+    "poisson3d:56 setup 0.695 s vs measured 0.595, solve 0.321 vs 0.243 | 1B unknowns < 10 s "
+    "on 4 H200 (H200 projection not yet run) | dist-amg-projection-cpu-20261204-062810.json |",
     "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
     "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
     "refactor-cpu-*.json |",
