@@ -182,15 +182,13 @@ std::shared_ptr<DistAmg> DistAmg::build(const DistMatrix& A_in, const amg::AmgOp
     amg_detail::level_numeric(*L, opt, I.symmetric);
     I.stats.t_smoother += since(t1);
     L->st.nullspace = ns;
-    t1 = Clock::now();
     const double theta = opt.strength_threshold * std::pow(opt.strength_decay, double(l));
     DistMatrix next;
     if (!amg_detail::build_transfer(*L, opt, theta, I.symmetric, l == 0, next, I.stats)) {
       I.stats.levels.back().aggregates = 0;
       break;
     }
-    cur = amg_detail::transfer_numeric(*L, opt, I.symmetric, next);
-    I.stats.t_rap += since(t1);
+    cur = amg_detail::transfer_numeric(*L, opt, I.symmetric, next, I.stats);
     ns = L->st.coarse_nullspace;
     I.levels.push_back(std::move(L));
   }
@@ -249,10 +247,8 @@ void DistAmg::update(const DistMatrix& A_in) {
     auto t1 = Clock::now();
     amg_detail::level_numeric(L, I.opt, I.symmetric);
     s.t_smoother += since(t1);
-    t1 = Clock::now();
     const DistMatrix& next = l + 1 < I.levels.size() ? I.levels[l + 1]->A : I.last;
-    cur = amg_detail::transfer_numeric(L, I.opt, I.symmetric, next);
-    s.t_rap += since(t1);
+    cur = amg_detail::transfer_numeric(L, I.opt, I.symmetric, next, s);
   }
   I.last = cur;
   I.gather_coarse(false);

@@ -16,6 +16,7 @@
 #include <dsla/errors.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/products.h"
 #include "core/spgemm.h"
@@ -64,6 +65,15 @@ at::Tensor coarse_position(const at::Tensor& e, int64_t lo, int64_t nc, const at
   auto other = at::nonzero(~mine).view(-1);
   if (other.numel() > 0) pos.index_put_({other}, at::searchsorted(e, x.index_select(0, other)));
   return pos;
+}
+
+using Clock = std::chrono::steady_clock;
+// Seconds since `t`, and `t` moved to now (consecutive phases).
+double lap(Clock::time_point& t) {
+  const auto now = Clock::now();
+  const double s = std::chrono::duration<double>(now - t).count();
+  t = now;
+  return s;
 }
 
 // The row of each entry of p, int64.
@@ -197,12 +207,14 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   auto& S = L.st;
   S.a = L.aloc;  // this rank's rows (build_tentative and the filter's lumping read it)
   const int64_t m = S.nullspace.size(1);
+  auto clock = Clock::now();
   // Aggregates inside this rank's diagonal block (decoupled: none crosses a rank boundary).
   const std::string method =
       opt.aggregation != "auto" ? opt.aggregation : (dev.is_cpu() ? "greedy" : "mis2");
   if (n > 0) {
     auto dv = values2d(A.diag().values())[0];
     auto sg = ad::strength_graph(A.diag().pattern(), dv, theta, symmetric);
+    stats.t_strength += lap(clock);
     S.n_agg = ad::aggregate(sg, method, opt.seed, S.agg);
   } else {
     S.agg = at::empty({0}, at::TensorOptions().dtype(at::kLong).device(dev));
@@ -216,6 +228,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   L.c_off = ncs.narrow(0, 0, C.rank()).sum().item<int64_t>();
   stats.levels.back().aggregates = L.nc_global / m;
   stats.levels.back().unaggregated = counts.select(1, 2).sum().item<int64_t>();
+  stats.t_aggregation += lap(clock);
   if (L.nc_global == 0 || L.nc_global >= A.rows()) return false;
 
   // Tentative prolongator: this rank's rows, then the ghost rows' from their owners.
@@ -262,6 +275,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
     auto col = at::cat({col2, coarse_position(e2, L.c_off, nc, L.pext.col)});
     L.pstack = Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), n + ng, w, false);
   }
+  stats.t_prolongation += lap(clock);
   L.pt = L.p2->transpose();
   L.pt_perm = L.p2->transpose_perm().to(at::kLong);
   L.ap = dsla::detail::spgemm_pattern(L.aloc, L.pstack);
@@ -320,12 +334,14 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
 
   // The next level's near-nullspace, in its local order.
   S.coarse_nullspace = S.coarse_nullspace.index_select(0, owned_next - L.c_off);
+  stats.t_rap += lap(clock);
   return true;
 }
 
 DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric,
-                            const DistMatrix& next) {
+                            const DistMatrix& next, amg::AmgStats& stats) {
   const auto& A = L.A;
+  auto clock = Clock::now();
   const int64_t B = L.values.size(0), n = A.n_owned();
   // P = S_loc · tstack with S = I − (ω/ρ) D⁻¹ F on F's pattern (F: the filtered operator, or
   // aloc itself), or T itself.
@@ -354,6 +370,7 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
     L.p_values = L.st.t_values.expand({B, L.st.t->nnz()}).contiguous();
   }
   auto pext_v = fetch_ghost_values(A.plan(), L.pext, L.p_values);
+  stats.t_prolongation += lap(clock);
   auto ap = dsla::detail::spgemm_values(L.aloc, L.values, L.pstack,
                                         at::cat({L.p_values, pext_v}, 1).contiguous());
   auto ptv = L.p_values.index_select(1, L.pt_perm);
@@ -366,7 +383,9 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
   for (int64_t b = 0; b < B; ++b) vals.select(0, b).index_add_(0, L.c_recv_pos, got.select(1, b));
   L.pc_values = L.p_values.index_select(1, L.pcyc_src);
   L.rc_values = L.p_values.index_select(1, L.rcyc_src);
-  return next.with_values(A.is_batched() ? vals : vals[0]);
+  auto out = next.with_values(A.is_batched() ? vals : vals[0]);
+  stats.t_rap += lap(clock);
+  return out;
 }
 
 // ---------------------------------------------------------------- the cycle

@@ -74,12 +74,16 @@ void level_operator(DistLevel& L);
 void level_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric);
 // Aggregation and tentative prolongator (local), the smoothed prolongator's and the Galerkin
 // product's structures, and the next level's matrix. Returns false (nothing built) when the
-// aggregation does not reduce the global size. Collective.
+// aggregation does not reduce the global size. Collective. Adds its time to stats by phase:
+// t_strength + t_aggregation (the local aggregation), t_prolongation (T, its ghost rows, the
+// filter and P's structure with its ghost rows), t_rap (the Galerkin structures, the routing
+// of coarse rows and the next level's matrix, P's cycle layout).
 bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool symmetric,
                     bool first_level, DistMatrix& next, amg::AmgStats& stats);
 // P's values and the next level's matrix values from L's current values (a numeric re-setup, or
-// the first after build_transfer). Collective.
+// the first after build_transfer). Collective. Adds t_prolongation (P's values, with the
+// filtered operator's spectral estimate) and t_rap (the Galerkin values and their routing).
 DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric,
-                            const DistMatrix& next);
+                            const DistMatrix& next, amg::AmgStats& stats);
 
 }  // namespace dsla::dist::amg_detail
