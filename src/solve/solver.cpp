@@ -407,7 +407,8 @@ at::Tensor solve3(const Solver& s, const at::Tensor& b3_in, bool adjoint, SolveI
   if (I.opt.x0.defined() && !adjoint && !is_direct(I.method)) {
     auto r = normalize_rhs(s.matrix(), I.opt.x0, /*adjoint=*/true, "x0");
     DSLA_CHECK_ARG(r.b3.size(2) == k, "x0", "has ", r.b3.size(2), " columns but b has ", k);
-    x0 = r.b3.detach().expand({B, m, k});
+    // In b's dtype: mixed precision iterates in float64 whatever x0's (float32 widens exactly).
+    x0 = r.b3.detach().to(b3.scalar_type()).expand({B, m, k});
   }
   if (I.empty) {
     x = at::zeros({B, m, k}, b3.options());

@@ -61,6 +61,22 @@ def test_poisson_equals_float64_bit_for_bit_and_auto_picks_cg():
     assert (info.method, info.preconditioner, x.dtype) == ("cg", "jacobi", torch.float64)
 
 
+def test_x0_in_either_dtype_and_edge_sizes():
+    A = spd32(30)
+    b = torch.randn(30, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    ref = dsla.solve(A.to(dtype=torch.float64), b, method="cg", rtol=1e-12)
+    for x0 in (ref.float(), ref):  # a float32 start widens exactly; float64 as it is
+        x, info = dsla.solve(A, b, method="cg", rtol=1e-12, x0=x0, return_info=True)
+        assert x.dtype == torch.float64 and info.converged
+        torch.testing.assert_close(x, ref, rtol=1e-10, atol=1e-12)
+        assert info.iterations <= (1 if x0.dtype == torch.float64 else 30)
+    E = dsla.SparseTensor.from_dense(torch.zeros(0, 0, dtype=torch.float32))
+    assert dsla.solve(E, torch.zeros(0, dtype=torch.float64), method="cg").dtype == torch.float64
+    one = dsla.SparseTensor.from_dense(torch.tensor([[3.0]], dtype=torch.float32))
+    torch.testing.assert_close(dsla.solve(one, torch.tensor([6.0], dtype=torch.float64),
+                                          method="cg"), torch.tensor([2.0], dtype=torch.float64))
+
+
 def test_batched_matrix_and_solver_object():
     A = spd32(30)
     S = dsla.Solver(A, method="cg", precond="jacobi", rtol=1e-12)
