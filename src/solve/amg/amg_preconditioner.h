@@ -13,6 +13,9 @@ class AmgPreconditioner : public precond::Preconditioner,
   AmgPreconditioner(const SparseMatrix& A, const AmgOptions& opt);
   // An existing hierarchy (dsla.solve(A, b, M=dsla.amg(A)): the user's, shared, not rebuilt).
   explicit AmgPreconditioner(AmgHierarchyPtr h);
+  // A borrowed hierarchy (amg::solve's CG: the caller's, which outlives the solve): read only,
+  // update() refuses it.
+  explicit AmgPreconditioner(const AmgHierarchy& borrowed);
 
   int64_t rows() const override;
   int64_t cols() const override;
@@ -31,12 +34,10 @@ class AmgPreconditioner : public precond::Preconditioner,
   // built on first request with the same options.
   std::shared_ptr<const precond::Preconditioner> adjoint() const override;
 
-  const AmgHierarchy& hierarchy() const { return *h_; }
-  AmgHierarchyPtr hierarchy_ptr() const { return h_; }
-
  private:
   AmgOptions opt_;
-  AmgHierarchyPtr h_;
+  AmgHierarchyPtr h_;                   // owned or shared; null when borrowed
+  const AmgHierarchy* hier_ = nullptr;  // the hierarchy used: h_.get(), or the borrowed one
   mutable std::shared_ptr<AmgPreconditioner> adjoint_;
 };
 

@@ -59,9 +59,8 @@ at::Tensor solve(const AmgHierarchy& H, const SparseMatrix& A, const at::Tensor&
     so.history = true;  // the per-iteration residual estimates of AmgSolveInfo
     so.check_every = 1;
     so.warn = false;  // AmgSolveInfo reports non-convergence
-    // The caller's hierarchy, not owned (it outlives the solve; update() is never called).
-    so.M = std::make_shared<AmgPreconditioner>(
-        AmgHierarchyPtr(AmgHierarchyPtr(), const_cast<AmgHierarchy*>(&H)));
+    // The caller's hierarchy, borrowed (it outlives the solve).
+    so.M = std::make_shared<AmgPreconditioner>(H);
     SolveInfo si;
     auto x = dsla::solve(A.detach(), from3d(b3, b, A), so, &si);
     if (info) {
