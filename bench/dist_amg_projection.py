@@ -337,6 +337,16 @@ def main():
                  a.allreduce_us * 1e-6, a.target_gather, overhead)
     proj.update(share=share, target=a.target, ranks=a.ranks,
                 target_seconds=a.target_seconds, meets_target=proj["total_s"] <= a.target_seconds)
+    if "peak_bytes_per_dof" in share:
+        # Per GPU: the share's peak, plus per distributed level the ghost rows of the vectors a
+        # cycle exchanges (5 of them, 8 B a row, at the busiest face times the neighbours).
+        _, nb = busiest_face(int(nt), a.ranks)
+        ghosts = sum(proj["face_rows_level0"] * (r / share["levels"][0]) ** (2 / 3)
+                     for r in share["levels"][:proj["distributed_levels"]])
+        proj["memory_per_gpu_bytes"] = share["peak_bytes_per_dof"] * share["n"] + 40 * nb * ghosts
+        proj["device_memory_bytes"] = torch.cuda.get_device_properties(0).total_memory
+        print(f"projected memory per GPU {proj['memory_per_gpu_bytes'] / 2**30:.1f} GiB of "
+              f"{proj['device_memory_bytes'] / 2**30:.1f} GiB", flush=True)
     print(f"share {share['problem']} on {a.device}: setup {share['setup_s']:.3f} s, solve "
           f"{share['solve_s']:.3f} s, {share['iterations']} it"
           + (f", {share['peak_bytes_per_dof']:.0f} B/DOF" if "peak_bytes_per_dof" in share
