@@ -45,6 +45,11 @@ inline void run_ranks(int P, const std::function<void(const dsla::dist::Comm&)>&
     t.emplace_back([&, r] {
       try {
         auto comm = dsla::dist::Comm::gloo(store, r, P, timeout);
+        // Every rank connected before any runs fn: a rank that throws at once (an argument
+        // check before any collective) tears its pairs down, and a peer still connecting then
+        // failed with Gloo's "Connection closed by peer" instead of the error under test (once
+        // in CI, DistTwin.LoopbackExchangeAndSolve).
+        comm.barrier();
         fn(comm);
       } catch (...) {
         err[r] = std::current_exception();
@@ -80,6 +85,11 @@ inline std::vector<std::string> run_ranks_errors(
     t.emplace_back([&, r] {
       try {
         auto comm = dsla::dist::Comm::gloo(store, r, P, timeout);
+        // Every rank connected before any runs fn: a rank that throws at once (an argument
+        // check before any collective) tears its pairs down, and a peer still connecting then
+        // failed with Gloo's "Connection closed by peer" instead of the error under test (once
+        // in CI, DistTwin.LoopbackExchangeAndSolve).
+        comm.barrier();
         fn(comm);
       } catch (const std::exception& e) {
         msg[r] = e.what();
