@@ -38,6 +38,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _meta  # noqa: E402
+
 CHILD = r"""
 import json, sys, time
 variant = sys.argv[3]
@@ -148,7 +151,7 @@ def main():
               flush=True)
         runs += vr
     doc = dict(benchmark="cudss_first_call", problem=f"poisson2d:{args.n}",
-               commit=os.environ.get("DSLA_COMMIT", "unknown"),
+               commit=_meta.commit(),
                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                protocol="fresh Python process per repeat; synchronized wall clock",
                median=med, runs=runs)
