@@ -16,6 +16,7 @@ SMALL = {
     "cuda_amg.py": ["--n", "64", "--device", "cpu"],
     "dist_bratu.py": ["--n", "10", "--ranks", "2"],
     "dist_amg.py": ["--n", "12", "--ranks", "2", "--steps", "3"],
+    "mixed_precision_cg.py": ["--n", "48", "--device", "cpu"],
 }
 
 
