@@ -25,7 +25,16 @@ at::Tensor find_sorted(const at::Tensor& sorted, const at::Tensor& x, at::Tensor
     found = at::zeros(x.sizes(), x.options().dtype(at::kBool));
     return at::zeros_like(x);
   }
-  auto pos = at::searchsorted(sorted, x).clamp_max(sorted.numel() - 1);
+  const int64_t n = sorted.numel();
+  const auto ends = at::stack({sorted[0], sorted[n - 1]}).cpu();
+  const int64_t lo = ends[0].item<int64_t>(), hi = ends[1].item<int64_t>();
+  if (hi - lo == n - 1) {
+    // A contiguous range (the coarse levels of a distributed AMG own [c_off, c_off + nc)): the
+    // position is an offset, no binary search over the entries.
+    found = (x >= lo) & (x <= hi);
+    return (x - lo).clamp(0, n - 1);
+  }
+  auto pos = at::searchsorted(sorted, x).clamp_max(n - 1);
   found = sorted.index_select(0, pos.view({-1})).view(x.sizes()) == x;
   return pos;
 }
