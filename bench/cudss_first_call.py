@@ -14,7 +14,7 @@ Variants (--variants), to find where the one-time part goes and what takes it aw
     default             as above
     no_threading        CUDSS_THREADING_LIB=none (cuDSS's host threading layer not loaded)
     prepare             dsla.cudss_prepare(background=False) first (timed as prepare_s): the
-                        one-time set-up on a 2 x 2 problem; the first call after it shows what
+                        one-time set-up on a 4 x 4 problem; the first call after it shows what
                         is left
     prepare_background  dsla.cudss_prepare() (a background thread) right after the import, then
                         the context, the matrix and the first call as a program would do them

@@ -5,8 +5,9 @@ seconds more than later ones (poisson2d:1024 on an H200: 2.9 s, then 0.44 s for 
 pattern). ``DSLA_CUDSS_TRACE=1`` and ``bench/cudss_first_call.py`` place it: cuDSS's own
 set-up is small (handle 3 ms, a 2 x 2 factorization 0.08 s); 2.2 s is the first use of the
 torch kernels and libraries of the solve path around it. :func:`cudss_prepare` pays all of it
-on a 2 x 2 and a 4 x 4 problem — by default in a background thread, so it overlaps whatever the
-program does before its first solve (reading or assembling the matrix).
+with direct solves of a 4 x 4 problem through dsla.solve (cuDSS's set-up comes with them) — by
+default in a background thread, so it overlaps whatever the program does before its first solve
+(reading or assembling the matrix).
 A solve that starts while it runs waits for it rather than doing the work twice.
 
 ``DSLA_CUDSS_PREPARE=1`` in the environment starts it at ``import dsla`` (on the current CUDA
@@ -62,12 +63,11 @@ def cudss_prepare(device=None, background=True):
 
 
 def _prepare(index):
-    """cuDSS's own set-up (a 2 x 2 factorization in C++), then one tiny direct solve through
-    dsla.solve: the first use of every torch kernel and library the solve path runs (its CSR
-    view, checks and residual) is a one-time cost too, and on an H200 the larger part
-    (DSLA_CUDSS_TRACE, bench/cudss_first_call.py: of a 2.9 s first call, 0.7 s was the
-    factorization's own work)."""
-    _C.cudss_prepare(index)
+    """Tiny direct solves (cholesky, lu) through dsla.solve: cuDSS's own set-up and the first use
+    of every torch kernel and library the solve path runs (its CSR view, checks and residual),
+    the larger part on an H200 (DSLA_CUDSS_TRACE, bench/cudss_first_call.py: of a 2.9 s first
+    call, 0.7 s was the factorization's own work; a cuDSS-only 2 x 2 factorization first did
+    not shorten it)."""
     from .generators import poisson2d  # here: generators and solve import this module's users
     from .solve import solve
     dev = torch.device("cuda", index)

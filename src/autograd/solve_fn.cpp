@@ -160,23 +160,19 @@ at::Tensor solve(const Solver& solver, const at::Tensor& b, SolveInfo* info) {
 at::Tensor solve(const SparseMatrix& A, const at::Tensor& b, const SolveOptions& opt,
                  SolveInfo* info) {
   DSLA_CHECK_ARG(A.defined(), "A", "is an empty (default-constructed) matrix");
-  const bool mixed = b.defined() && detail::is_mixed_precision(A.dtype(), b.scalar_type());
-  // Before any set-up (a factorization would run first and fail on its own terms).
-  DSLA_CHECK_TYPE(!mixed || opt.method == Method::Auto || opt.method == Method::CG, "b",
-                  "is torch.float64 and A torch.float32: mixed precision runs method='cg' (got '",
-                  to_string(opt.method),
-                  "'); convert A with A.to(torch.float64) for other methods");
-  if (mixed && opt.method == Method::Auto) {
-    // Mixed precision runs CG (solve3): 'auto' picks it when A can be SPD.
-    DSLA_CHECK_TYPE(A.is_symmetric(1e-12), "b",
-                    "is torch.float64 and A torch.float32 (mixed precision, which runs CG), but A "
-                    "is not symmetric; convert A with A.to(torch.float64)");
-    SolveOptions o = opt;
-    o.method = Method::CG;
-    Solver s(A, o);
-    return solve(s, b, info);
+  SolveOptions o = opt;
+  if (b.defined() && detail::is_mixed_precision(A.dtype(), b.scalar_type())) {
+    // Before any set-up (a factorization would run first and fail on its own terms).
+    detail::check_mixed_precision_method(o.method);
+    if (o.method == Method::Auto) {
+      // Mixed precision runs CG (solve3): 'auto' picks it when A can be SPD.
+      DSLA_CHECK_TYPE(A.is_symmetric(1e-12), "b",
+                      "is torch.float64 and A torch.float32 (mixed precision, which runs CG), but "
+                      "A is not symmetric; convert A with A.to(torch.float64)");
+      o.method = Method::CG;
+    }
   }
-  Solver s(A, opt);
+  Solver s(A, o);
   return solve(s, b, info);
 }
 

@@ -98,14 +98,6 @@ PYBIND11_MODULE(_C, m) {
   build_info["gloo"] = std::string(DSLA_GLOO_WHY);
   build_info["cudss_version"] = dsla::direct::cudss_version();
   m.attr("build_info") = build_info;
-  m.def(
-      "cudss_prepare",
-      [](int device) {
-        py::gil_scoped_release nogil;
-        dsla::direct::cudss_prepare(device);
-      },
-      py::arg("device"),
-      "cuDSS's once-per-process set-up on a CUDA device, paid now (dsla.cudss_prepare).");
   m.def("direct_analysis_count", &dsla::direct::analysis_count,
         "Symbolic analyses (CHOLMOD, UMFPACK, cuDSS) run by this process: tests use it to prove "
         "that analysis is reused when only values change");

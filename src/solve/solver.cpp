@@ -327,6 +327,12 @@ void Solver::refactor(const at::Tensor& values) {
 
 namespace detail {
 
+void check_mixed_precision_method(Method m) {
+  DSLA_CHECK_TYPE(m == Method::Auto || m == Method::CG, "b",
+                  "is torch.float64 and A torch.float32: mixed precision runs method='cg' (got '",
+                  to_string(m), "'); convert A with A.to(torch.float64) for other methods");
+}
+
 Rhs normalize_rhs(const SparseMatrix& A, const at::Tensor& b, bool adjoint, const char* arg) {
   DSLA_CHECK_ARG(b.defined(), arg, "is undefined");
   // torch.float32 values with a torch.float64 b is mixed precision (solve3 checks the method).
@@ -391,10 +397,7 @@ at::Tensor solve3(const Solver& s, const at::Tensor& b3_in, bool adjoint, SolveI
     // or plain CG: the fused steps read the float32 values and do every product and sum in
     // float64 (the matrix solved is exactly the stored float32 one). Other methods and
     // preconditioners would need float64 copies of their operators or factors: refused by name.
-    DSLA_CHECK_TYPE(I.method == Method::CG, "b",
-                    "is torch.float64 and A torch.float32: mixed precision runs method='cg' (got '",
-                    to_string(I.method),
-                    "'); convert A with A.to(torch.float64) for other methods");
+    check_mixed_precision_method(I.method);
     DSLA_CHECK_TYPE(!I.user_M && (!I.M || I.M->jacobi_inverse_diagonal().defined()), "b",
                     "is torch.float64 and A torch.float32: mixed precision takes "
                     "precond='jacobi' or 'none' (got '",

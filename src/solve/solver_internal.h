@@ -53,6 +53,9 @@ struct Rhs {
 // Checks b against A (dtype, device, shape; finite) and brings it to [Bb, rows, k].
 // `adjoint` swaps rows and cols.
 Rhs normalize_rhs(const SparseMatrix& A, const at::Tensor& b, bool adjoint, const char* arg);
+// Mixed precision (torch.float32 values, torch.float64 b) runs CG: refuses any other method
+// ('auto' passes: it resolves to CG), naming argument 'b' and the fix.
+void check_mixed_precision_method(Method m);
 
 // x3 [B, cols, k] = A⁻¹ b3 (A⁻ᴴ with `adjoint`), x0 optional ([B or 1, cols, k]). Applies the
 // solver's failure policy (warn / raise) and fills info.

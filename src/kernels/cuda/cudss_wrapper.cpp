@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -133,20 +132,6 @@ std::string threading_layer() {
   return access(path.c_str(), R_OK) == 0 ? path : std::string();
 }
 
-// Device memory freed on scope exit (prepare's tiny problem).
-struct DeviceBuffer {
-  void* p = nullptr;
-  explicit DeviceBuffer(size_t bytes) {
-    if (cudaMalloc(&p, bytes) != cudaSuccess) {
-      cudaGetLastError();
-      throw std::runtime_error("dsla: cuDSS prepare: cudaMalloc failed");
-    }
-  }
-  ~DeviceBuffer() { cudaFree(p); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-};
-
 }  // namespace
 
 bool tracing() {
@@ -165,65 +150,6 @@ PhaseTrace::~PhaseTrace() {
   if (stream_ != nullptr) cudaStreamSynchronize(stream_);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
   std::fprintf(stderr, "dsla cuDSS: %s %.4f s\n", what_, s);
-}
-
-void prepare(int device) {
-  static std::mutex mu;
-  static std::vector<int> done;
-  const std::lock_guard<std::mutex> lock(mu);
-  if (std::find(done.begin(), done.end(), device) != done.end()) return;
-  int previous = 0;
-  if (cudaGetDevice(&previous) != cudaSuccess) previous = device;
-  if (cudaSetDevice(device) != cudaSuccess) {
-    cudaGetLastError();
-    throw std::invalid_argument("dsla: cuDSS prepare: no CUDA device " + std::to_string(device));
-  }
-  struct Restore {
-    int d;
-    ~Restore() { cudaSetDevice(d); }
-  } restore{previous};
-  PhaseTrace trace("prepare (one-time set-up)", nullptr);
-  // [[2, 1], [1, 2]] by its upper triangle, b = [1, 1].
-  const int32_t crow[3] = {0, 2, 3}, col[3] = {0, 1, 1};
-  const double val[3] = {2.0, 1.0, 2.0}, b[2] = {1.0, 1.0};
-  DeviceBuffer dcrow(sizeof(crow)), dcol(sizeof(col)), dval(sizeof(val)), db(sizeof(b)),
-      dx(sizeof(b));
-  cudaStream_t stream = nullptr;
-  if (cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess) {
-    cudaGetLastError();
-    throw std::runtime_error("dsla: cuDSS prepare: cudaStreamCreate failed");
-  }
-  struct StreamGuard {
-    cudaStream_t s;
-    ~StreamGuard() {
-      cudaStreamSynchronize(s);
-      cudaStreamDestroy(s);
-    }
-  } stream_guard{stream};
-  cudaMemcpyAsync(dcrow.p, crow, sizeof(crow), cudaMemcpyHostToDevice, stream);
-  cudaMemcpyAsync(dcol.p, col, sizeof(col), cudaMemcpyHostToDevice, stream);
-  cudaMemcpyAsync(dval.p, val, sizeof(val), cudaMemcpyHostToDevice, stream);
-  cudaMemcpyAsync(db.p, b, sizeof(b), cudaMemcpyHostToDevice, stream);
-  Options o;
-  o.mtype = MatrixType::SPD;
-  o.value = ValueType::F64;
-  o.index = IndexType::I32;
-  o.n = 2;
-  o.nnz = 3;
-  o.upper = true;
-  {
-    Solver solver(o);
-    solver.set_matrix(dcrow.p, dcol.p, dval.p);
-    solver.analyze(stream);
-    if (solver.factorize(false, stream) != 0)
-      throw std::runtime_error("dsla: cuDSS prepare: the 2 x 2 test factorization failed");
-    solver.solve(db.p, dx.p, 1, SolveMode::Normal, stream);
-    if (cudaStreamSynchronize(stream) != cudaSuccess) {
-      cudaGetLastError();
-      throw std::runtime_error("dsla: cuDSS prepare: the test solve failed on the device");
-    }
-  }
-  done.push_back(device);
 }
 
 bool Error::not_supported() const {

@@ -65,14 +65,6 @@ class PhaseTrace {
   std::chrono::steady_clock::time_point t0_;
 };
 
-// Pays ahead what cuDSS sets up once per process on `device` (library initialization and the
-// device code of an analysis, a Cholesky factorization and a solve), by factorizing and
-// solving a 2 x 2 SPD float64 matrix there on a stream of its own: the part of a first direct
-// solve that does not depend on the matrix (bench/cudss_first_call.py). Once per device per
-// process (later and concurrent calls wait for the first); thread safe; the caller's current
-// device is restored.
-void prepare(int device);
-
 // One cuDSS handle + config + data: the analysis (ordering + symbolic factorization), the numeric
 // factors and the solves of one matrix (or one uniform batch). Not thread safe; use from one
 // thread at a time. Pointers given to set_matrix must stay valid until the next set_matrix.

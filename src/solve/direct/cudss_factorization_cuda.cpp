@@ -589,13 +589,8 @@ std::string cudss_version_cuda() {
   return kernels::cuda::cudss::version();
 }
 
-void cudss_prepare_cuda(int device) {
-  kernels::cuda::cudss::prepare(device);
-}
-
 DSLA_REGISTER_CUDA(make_factorization_stub, make_cudss);
 DSLA_REGISTER_CUDA(cudss_version_stub, cudss_version_cuda);
-DSLA_REGISTER_CUDA(cudss_prepare_stub, cudss_prepare_cuda);
 
 }  // namespace dsla::direct::detail
 

@@ -27,7 +27,6 @@ namespace detail {
 
 device::Stub<MakeDeviceFactorizationFn> make_factorization_stub;
 device::Stub<LibraryVersionFn> cudss_version_stub;
-device::Stub<PrepareFn> cudss_prepare_stub;
 
 namespace {
 std::atomic<int64_t> g_analyses{0};
@@ -125,15 +124,6 @@ bool batched_available(c10::Device device) {
 std::string cudss_version() {
   auto* f = detail::cudss_version_stub.cuda();
   return f ? f() : std::string();
-}
-
-void cudss_prepare(int device) {
-  auto* f = detail::cudss_prepare_stub.cuda();
-  TORCH_CHECK_NOT_IMPLEMENTED(f != nullptr,
-                              "dsla: this build has no cuDSS (dsla.features['cudss'] is False): "
-                              "build with CUDSS_ROOT set to an unpacked nvidia-cudss wheel");
-  DSLA_CHECK_ARG(device >= 0, "device", "must be a CUDA device index >= 0, got ", device);
-  f(device);
 }
 
 std::unique_ptr<Factorization> make_factorization(const PatternPtr& pattern, Kind kind,

@@ -78,10 +78,6 @@ bool available(Kind kind, c10::Device device);
 bool batched_available(c10::Device device);
 // The cuDSS version this build runs with ("" without cuDSS).
 std::string cudss_version();
-// cuDSS's once-per-process set-up on CUDA device `device`, paid now (a tiny factorization; see
-// kernels/cuda/cudss_wrapper.h prepare): a first direct solve then costs what later ones do.
-// Throws when this build has no cuDSS.
-void cudss_prepare(int device);
 // Number of symbolic analyses (CHOLMOD analyze, UMFPACK symbolic) run by this process: tests
 // use it to prove that analysis is cached on the Pattern.
 int64_t analysis_count();

@@ -24,10 +24,8 @@ using MakeDeviceFactorizationFn = std::unique_ptr<Factorization>(const PatternPt
                                                                  const std::string& ordering,
                                                                  int64_t batch);
 using LibraryVersionFn = std::string();
-using PrepareFn = void(int device);
 extern device::Stub<MakeDeviceFactorizationFn> make_factorization_stub;
 extern device::Stub<LibraryVersionFn> cudss_version_stub;
-extern device::Stub<PrepareFn> cudss_prepare_stub;
 
 // slogdet()'s result from a factorization's host scalars: sign in `dtype` (complex when the
 // matrix is), log|det| in its real type.
