@@ -33,6 +33,7 @@ beta, t_coll measured in the same process group (`validation` in the JSON).
                                          [--count poisson3d:40] [--gather 2000]
 """
 import argparse
+import json
 import math
 import os
 import statistics
@@ -154,7 +155,6 @@ def count_worker(rank, P, init, spec, gather, rtol, out, device):
         dist.all_reduce(vals, op=dist.ReduceOp.MAX)
         if rank == 0:
             s = H.stats()
-            import json
             with open(out, "w") as f:
                 json.dump(dict(
                     problem=spec, ranks=P, gather_size=gather, setup_s=float(vals[0]),
@@ -217,14 +217,13 @@ def model(share, counts, n_target, ranks, alpha, beta, t_coll, gather, overhead=
     L = len(dist_levels)
     Lc = max(1, counts["distributed_levels"])
     it_c = max(1, counts["iterations"])
-    _, nb_c = busiest_face(round(counts["n_side"]), counts["ranks"])
+    face0_c, nb_c = busiest_face(counts["n_side"], counts["ranks"])
     face0, _ = busiest_face(n_target, ranks)
     # Exchanges per distributed level per iteration (a message goes to each neighbour).
     E = counts["solve_messages"] / (it_c * Lc * max(1, nb_c))
     C_i = counts["solve_collectives"] / it_c
     comm_it = sum(E * (alpha + 8 * face0 * (r / rows0) ** (2 / 3) / beta) for r in dist_levels)
     comm_it += C_i * t_coll
-    face0_c, _ = busiest_face(round(counts["n_side"]), counts["ranks"])
     C_s = counts["setup_collectives"] / Lc * max(L, 1)
     M_s = counts["setup_messages"] / Lc * max(L, 1)
     B_s = counts["setup_message_bytes"] / Lc * max(L, 1) * (face0 / max(1, face0_c))
@@ -258,7 +257,6 @@ def count(spec, ranks, gather, rtol, device):
         out = os.path.join(tmp, "counts.json")
         init = "file://" + os.path.join(tmp, "init")
         mp.spawn(count_worker, args=(ranks, init, spec, gather, rtol, out, device), nprocs=ranks)
-        import json
         with open(out) as f:
             c = json.load(f)
     c["n_side"] = int(spec.split(":")[1])
