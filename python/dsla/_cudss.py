@@ -49,6 +49,10 @@ def cudss_prepare(device=None, background=True):
             raise ValueError(f"dsla.cudss_prepare: argument 'device': expected a CUDA device, "
                              f"got {d}; pass e.g. device='cuda:0'")
         index = d.index if d.index is not None else torch.cuda.current_device()
+    if not 0 <= index < torch.cuda.device_count():
+        raise ValueError(f"dsla.cudss_prepare: argument 'device': CUDA device {index} does not "
+                         f"exist ({torch.cuda.device_count()} visible); pass one of 0 .. "
+                         f"{torch.cuda.device_count() - 1}")
     if not background:
         _prepare(index)
         return None

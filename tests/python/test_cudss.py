@@ -402,6 +402,8 @@ def test_prepare_once_then_solves():
     assert ((b - A @ x).norm() / b.norm()).item() < 1e-12
     with pytest.raises(ValueError, match="expected a CUDA device"):
         dsla.cudss_prepare("cpu")
+    with pytest.raises(ValueError, match="argument 'device'.*does not exist"):
+        dsla.cudss_prepare(torch.cuda.device_count())
 
 
 def test_trace_names_each_phase(tmp_path):
