@@ -6,7 +6,7 @@
 # nothing is downloaded (GoogleTest: installed, or sources in third_party/googletest,
 # DSLA_GTEST_SOURCE_DIR or /usr/src/googletest).
 #
-#   OUT=/tmp/gpu DSLA_DATA_DIR=$PWD/data scripts/gpu-check.sh [--no-bench] [--no-tests] [--bench-args "..."]
+#   OUT=/tmp/gpu DSLA_DATA_DIR=$PWD/data scripts/gpu-check.sh [--no-bench] [--no-tests] [--no-cpp-tests] [--bench-args "..."]
 #
 # cuDSS (the CUDA direct solvers): CMake looks in CUDSS_ROOT when it is set, else in a `.cudss/`
 # folder at the repository root (either holding include/cudss.h + lib/libcudss.so.1 directly, or
@@ -25,11 +25,13 @@ OUT=$(cd "$OUT" && pwd)
 BUILD=${BUILD:-$ROOT/build-gpu}
 BENCH=1
 TESTS=1
+CPP_TESTS=1
 BENCH_ARGS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-bench) BENCH=0 ;;
     --no-tests) TESTS=0 ;;  # build (a no-op when build-gpu/ is current) and benchmarks only
+    --no-cpp-tests) CPP_TESTS=0 ;;  # no GoogleTest targets (a shorter build; pytest still runs)
     --bench-args) BENCH_ARGS="$2"; shift ;;
     *) echo "gpu-check: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -75,6 +77,7 @@ if [ -n "${CUDSS_ROOT:-}" ]; then
   echo "cuDSS: CUDSS_ROOT=$CUDSS_ROOT"
 fi
 if [ -n "${DSLA_GTEST_SOURCE_DIR:-}" ]; then EXTRA+=("-DDSLA_GTEST_SOURCE_DIR=$DSLA_GTEST_SOURCE_DIR"); fi
+if [ $CPP_TESTS -eq 0 ]; then EXTRA+=("-DDSLA_BUILD_TESTS=OFF"); fi
 status=0
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; "$PY" -c 'import torch;print(torch.__version__, torch.version.cuda)'; nvcc --version | tail -1; cmake --version | head -1; } > "$OUT/machine.txt" 2>&1
 
@@ -100,10 +103,12 @@ if nm "$BUILD"/libdsla.so.0 2>/dev/null | grep -qE " [TtWw] _ZNSt6localeC[12]Ev$
   status=1
 fi
 if [ $TESTS -eq 1 ]; then
-  echo "== C++ tests (gpu, then cpu references)"
-  (cd "$BUILD" && ctest -L gpu --output-on-failure --timeout 900 > "$OUT/ctest.log" 2>&1) || status=1
-  (cd "$BUILD" && ctest -j4 -L cpu -LE install --output-on-failure --timeout 900 >> "$OUT/ctest.log" 2>&1) || status=1
-  grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | head -30
+  if [ $CPP_TESTS -eq 1 ]; then
+    echo "== C++ tests (gpu, then cpu references)"
+    (cd "$BUILD" && ctest -L gpu --output-on-failure --timeout 900 > "$OUT/ctest.log" 2>&1) || status=1
+    (cd "$BUILD" && ctest -j4 -L cpu -LE install --output-on-failure --timeout 900 >> "$OUT/ctest.log" 2>&1) || status=1
+    grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | head -30
+  fi
 
   echo "== Python tests"
   PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m pytest -q -p no:cacheprovider \
