@@ -170,41 +170,102 @@ def count_worker(rank, P, init, spec, gather, rtol, out, device):
         dist.destroy_process_group()
 
 
-def share_run(spec, device, rtol, repeats):
-    """One-process AMG-PCG of `spec` on `device`: setup, solve, iterations, hierarchy, peak."""
+def share_worker(rank, spec, device, rtol, repeats, mode, gather, init, out):
+    """One rank's share of `spec` on `device` in a process of its own (so an out-of-memory
+    attempt leaves nothing behind): mode "one" is the one-process hierarchy (dsla.amg on a
+    SparseTensor); "dist1" the distributed layer on one rank (NCCL on CUDA, Gloo on CPU), i.e.
+    everything a rank of the P-rank run computes except its halo. AMG-PCG setup, solve,
+    iterations, hierarchy, and on CUDA the peak memory from before the matrix exists."""
+    torch.set_num_threads(1)
     dev = torch.device(device)
     cuda = dev.type == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     kind, n = spec.split(":")
-    if cuda:
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    A = getattr(dsla, kind)(int(n), device=dev)
-    b = torch.ones(A.shape[0], dtype=torch.float64, device=dev)
-    H = dsla.amg(A)
-    dsla.solve(A, b, method="cg", M=H, rtol=rtol)
-    del H
-    setups, solves = [], []
-    for rep in range(repeats):
-        sync()
-        t0 = time.perf_counter()
-        H = dsla.amg(A)
-        sync()
-        t1 = time.perf_counter()
-        _, info = dsla.solve(A, b, method="cg", M=H, rtol=rtol, return_info=True)
-        sync()
-        setups.append(t1 - t0)
-        solves.append(time.perf_counter() - t1)
-        if rep < repeats - 1:
-            del H
-    row = dict(problem=spec, device=str(dev), n=A.shape[0], setup_s=statistics.median(setups),
-               solve_s=statistics.median(solves), iterations=info.iterations,
-               residual=info.residual, levels=[lv["rows"] for lv in H.stats()["levels"]])
-    row["s_per_iteration"] = row["solve_s"] / max(1, info.iterations)
-    if cuda:
-        row["peak_bytes_per_dof"] = (torch.cuda.max_memory_allocated() - base) / A.shape[0]
-    return row
+    if mode == "dist1":
+        dist.init_process_group("nccl" if cuda else "gloo", init_method=init, rank=0, world_size=1)
+    opts = {} if gather is None or mode == "one" else dict(gather_size=gather)
+    try:
+        if cuda:
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+            base = torch.cuda.memory_allocated()
+        if mode == "dist1":
+            A = getattr(dsla.distributed, kind)(int(n))
+            A = A.cuda() if cuda else A
+            rows = A.n_owned
+        else:
+            A = getattr(dsla, kind)(int(n), device=dev)
+            rows = A.shape[0]
+        b = torch.ones(rows, dtype=torch.float64, device=dev)
+        H = dsla.amg(A, **opts)
+        dsla.solve(A, b, method="cg", M=H, rtol=rtol)
+        del H
+        setups, solves = [], []
+        for rep in range(repeats):
+            sync()
+            t0 = time.perf_counter()
+            H = dsla.amg(A, **opts)
+            sync()
+            t1 = time.perf_counter()
+            _, info = dsla.solve(A, b, method="cg", M=H, rtol=rtol, return_info=True)
+            sync()
+            setups.append(t1 - t0)
+            solves.append(time.perf_counter() - t1)
+            if rep < repeats - 1:
+                del H  # one hierarchy alive at a time: the peak is one setup's
+        st = H.stats()
+        row = dict(problem=spec, device=str(dev), mode=mode, n=rows,
+                   setup_s=statistics.median(setups), solve_s=statistics.median(solves),
+                   iterations=info.iterations, residual=info.residual,
+                   levels=[lv["rows"] for lv in st["levels"]], setup_phases=st.get("setup_time"))
+        if mode == "dist1":
+            row["distributed_levels"] = H.num_distributed_levels
+        row["s_per_iteration"] = row["solve_s"] / max(1, info.iterations)
+        if cuda:
+            row["peak_bytes_per_dof"] = (torch.cuda.max_memory_allocated() - base) / rows
+    except (torch.cuda.OutOfMemoryError, RuntimeError) as err:
+        # dsla's C++ setup raises torch's out-of-memory error as a RuntimeError.
+        if "out of memory" not in str(err):
+            raise
+        row = dict(problem=spec, device=str(dev), mode=mode, oom=str(err).splitlines()[0])
+    finally:
+        if mode == "dist1":
+            dist.destroy_process_group()
+    with open(out, "w") as f:
+        json.dump(row, f)
+
+
+def share_run(spec, device, rtol, repeats, mode="one", gather=None):
+    """share_worker in a spawned process; its row (with "oom" when it did not fit)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "share.json")
+        init = "file://" + os.path.join(tmp, "init")
+        mp.spawn(share_worker, args=(spec, device, rtol, repeats, mode, gather, init, out),
+                 nprocs=1)
+        with open(out) as f:
+            return json.load(f)
+
+
+def fitting_share(kind, n_share, device, rtol, repeats, mode, gather, shrink=0.8, tries=4):
+    """The share kind:n_share, or when it does not fit in memory the largest of
+    n_share * shrink^k (k = 1..tries-1) that does, with times, levels and peak scaled linearly
+    in rows to the share (AMG's work and memory are linear in the rows; stated in the row)."""
+    for k in range(tries):
+        m = round(n_share * shrink ** k)
+        row = share_run(f"{kind}:{m}", device, rtol, repeats, mode, gather)
+        if "oom" not in row:
+            break
+        print(f"share {kind}:{m} ({mode}) out of memory: {row['oom'][:160]}", flush=True)
+    else:
+        raise SystemExit(f"no share of {kind}:{n_share} down to {kind}:{m} fits on {device}")
+    if m == n_share:
+        return row, None
+    f = n_share ** 3 / row["n"]
+    print(f"running {kind}:{m} and scaling by rows (x{f:.3f})", flush=True)
+    scaled = dict(row, problem=f"{kind}:{n_share}", n=n_share ** 3, setup_s=row["setup_s"] * f,
+                  solve_s=row["solve_s"] * f, s_per_iteration=row["s_per_iteration"] * f,
+                  levels=[round(r * f) for r in row["levels"]], scaled_from=row, scale=f)
+    return scaled, row
 
 
 def model(share, counts, n_target, ranks, alpha, beta, t_coll, gather, overhead=None):
@@ -286,8 +347,12 @@ def main():
     ap.add_argument("--count-ranks", type=int, default=0, help="ranks of the count run (0: --ranks)")
     ap.add_argument("--gather", type=int, default=2000,
                     help="gather_size of the count run (small: several distributed levels)")
-    ap.add_argument("--target-gather", type=int, default=50000,
-                    help="gather_size of the projected run (AmgOptions default)")
+    ap.add_argument("--target-gather", type=int, default=None,
+                    help="gather_size of the projected run (default: AmgOptions', 200000)")
+    ap.add_argument("--share", default="dist1", choices=["dist1", "one"],
+                    help="the target's share as one rank of the distributed layer (dist1: its "
+                         "own work measured, no halo) or one process (one: times the count "
+                         "runs' ratio)")
     ap.add_argument("--rtol", type=float, default=1e-6)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--latency-us", type=float, default=10.0)
@@ -330,26 +395,13 @@ def main():
     # 3. The target: one rank's share on this device, the model with the link figures given.
     kt, nt = a.target.split(":")
     n_share = round((int(nt) ** 3 / a.ranks) ** (1 / 3))
-    try:
-        share = share_run(f"{kt}:{n_share}", a.device, a.rtol, a.repeats)
-    except torch.cuda.OutOfMemoryError as err:
-        # The share does not fit with AMG's setup peak: run 0.8^3 of it and scale its times and
-        # peak linearly in rows (stated in the JSON; AMG's work is linear in the rows).
-        print(f"share {kt}:{n_share} out of memory ({str(err).splitlines()[0]}); running "
-              f"{kt}:{round(0.8 * n_share)} and scaling by rows", flush=True)
-        import gc
-        gc.collect()
-        torch.cuda.empty_cache()
-        small = share_run(f"{kt}:{round(0.8 * n_share)}", a.device, a.rtol, a.repeats)
-        f = n_share ** 3 / small["n"]
-        share = dict(small, problem=f"{kt}:{n_share}", n=n_share ** 3,
-                     setup_s=small["setup_s"] * f, solve_s=small["solve_s"] * f,
-                     s_per_iteration=small["s_per_iteration"] * f,
-                     levels=[round(r * f) for r in small["levels"]],
-                     scaled_from=small, scale=f)
+    share, _ = fitting_share(kt, n_share, a.device, a.rtol, a.repeats, a.share, a.target_gather)
+    # A one-rank distributed share already holds the distributed layer's own work: the ratio
+    # measured by the count runs (beyond communication) applies only to a one-process share.
+    ratio = (1.0, 1.0) if a.share == "dist1" else overhead
     proj = model(share, counts, int(nt), a.ranks, a.latency_us * 1e-6, a.link_gbs * 1e9,
-                 a.allreduce_us * 1e-6, a.target_gather, overhead)
-    proj.update(share=share, target=a.target, ranks=a.ranks,
+                 a.allreduce_us * 1e-6, a.target_gather or 200000, ratio)
+    proj.update(share=share, share_mode=a.share, target=a.target, ranks=a.ranks,
                 target_seconds=a.target_seconds, meets_target=proj["total_s"] <= a.target_seconds)
     if "peak_bytes_per_dof" in share:
         # Per GPU: the share's peak, plus per distributed level the ghost rows of the vectors a
@@ -359,6 +411,7 @@ def main():
                      for r in share["levels"][:proj["distributed_levels"]])
         proj["memory_per_gpu_bytes"] = share["peak_bytes_per_dof"] * share["n"] + 40 * nb * ghosts
         proj["device_memory_bytes"] = torch.cuda.get_device_properties(0).total_memory
+        proj["fits_in_device_memory"] = proj["memory_per_gpu_bytes"] <= proj["device_memory_bytes"]
         print(f"projected memory per GPU {proj['memory_per_gpu_bytes'] / 2**30:.1f} GiB of "
               f"{proj['device_memory_bytes'] / 2**30:.1f} GiB", flush=True)
     print(f"share {share['problem']} on {a.device}: setup {share['setup_s']:.3f} s, solve "
