@@ -190,8 +190,10 @@ def share_worker(rank, spec, device, rtol, repeats, mode, gather, init, out):
             torch.cuda.reset_peak_memory_stats()
             base = torch.cuda.memory_allocated()
         if mode == "dist1":
-            A = getattr(dsla.distributed, kind)(int(n))
-            A = A.cuda() if cuda else A
+            # On a GPU the one-rank matrix is built there (a twin of one rank: the real matrix,
+            # no ghosts): the host generator would hold 250M rows in host memory first.
+            A = (dsla.distributed.twin(kind, int(n), 0, 1, device=dev) if cuda
+                 else getattr(dsla.distributed, kind)(int(n)))
             rows = A.n_owned
         else:
             A = getattr(dsla, kind)(int(n), device=dev)

@@ -133,9 +133,12 @@ class DistMatrix {
   // ids of the rows this rank owns, unique; together the ranks' owned sets partition [0, N));
   // `col` any global column. values [nnz] or [B, nnz] (differentiable: gradients reach them
   // through diag() and offd()). Duplicates are summed. shape: the global (N, N), the same on
-  // every rank.
+  // every rank. entry_pos (optional): receives, for each entry k, its position in values()
+  // (int64 [nnz] on values' device; duplicates share one), so that new values for the same
+  // entries go in by one scatter (index_add into zeros) instead of another from_local_coo.
   static DistMatrix from_local_coo(const Comm& comm, const at::Tensor& row, const at::Tensor& col,
-                                   const at::Tensor& values, Shape shape, const at::Tensor& owned);
+                                   const at::Tensor& values, Shape shape, const at::Tensor& owned,
+                                   at::Tensor* entry_pos = nullptr);
 
   // A weak-scaling twin, for benchmarks on one process: the rows rank `rank` of `ranks` owns
   // in dist::generate(kind, n) over that many ranks (its box, ghost layer and halo plan, built
@@ -148,7 +151,7 @@ class DistMatrix {
                          at::ScalarType dtype = at::kDouble,
                          c10::Device device = c10::Device(c10::kCPU), double epsilon = 1e-2);
   bool defined() const { return plan_ != nullptr; }
-  bool is_twin() const;
+  bool is_twin() const;  // a twin of ranks > 1 (a twin of one rank is the real matrix)
   const Comm& comm() const;
   int64_t rows() const;  // global N
   int64_t cols() const;

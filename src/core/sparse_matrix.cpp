@@ -2,10 +2,12 @@
 // expressed through ATen index ops (and so are differentiable in the values for free).
 #include <dsla/sparse_matrix.h>
 
+#include "core/coo.h"
 #include "core/dispatch.h"
 #include "core/dtype_names.h"
 #include "kernels/cpu/csr_kernels.h"
 
+#include <limits>
 #include <sstream>
 
 namespace dsla {
@@ -58,6 +60,60 @@ SparseMatrix::SparseMatrix(PatternPtr pattern, at::Tensor values, bool check)
 
 SparseMatrix SparseMatrix::from_coo(const at::Tensor& row, const at::Tensor& col,
                                     const at::Tensor& values, Shape shape, const CooOptions& opt) {
+  at::Tensor map;
+  return detail::from_coo_mapped(row, col, values, shape, opt, map);
+}
+
+namespace detail {
+
+int64_t coo_to_csr_aten(const at::Tensor& r, const at::Tensor& c, int64_t rows, int64_t cols,
+                        at::ScalarType idt, at::Tensor& crow, at::Tensor& col_out,
+                        at::Tensor& map) {
+  const int64_t nnz_in = r.numel();
+  if (nnz_in == 0) {
+    crow = at::zeros({rows + 1}, r.options().dtype(idt));
+    col_out = at::empty({0}, r.options().dtype(idt));
+    map = at::empty({0}, r.options());
+    return 0;
+  }
+  // One int64 key when rows x cols fits (always for int32-indexed shapes), else two stable sorts.
+  at::Tensor order, rs, cs, starts;
+  if (cols == 0 || rows <= (std::numeric_limits<int64_t>::max() >> 1) / cols) {
+    auto srt = at::sort(r * cols + c);
+    auto key = std::get<0>(srt);
+    order = std::get<1>(srt);
+    starts = at::ones({nnz_in}, r.options().dtype(at::kBool));
+    starts.narrow(0, 1, nnz_in - 1)
+        .copy_(key.narrow(0, 1, nnz_in - 1) != key.narrow(0, 0, nnz_in - 1));
+  } else {
+    order = std::get<1>(at::sort(c, /*stable=*/true, 0, false));
+    order = order.index_select(0, std::get<1>(at::sort(r.index_select(0, order), true, 0, false)));
+  }
+  rs = r.index_select(0, order);
+  cs = c.index_select(0, order);
+  if (!starts.defined()) {
+    starts = at::ones({nnz_in}, r.options().dtype(at::kBool));
+    starts.narrow(0, 1, nnz_in - 1)
+        .copy_((rs.narrow(0, 1, nnz_in - 1) != rs.narrow(0, 0, nnz_in - 1)) |
+               (cs.narrow(0, 1, nnz_in - 1) != cs.narrow(0, 0, nnz_in - 1)));
+  }
+  auto id = starts.to(at::kLong).cumsum(0).sub_(1);  // merged position of each sorted entry
+  map = at::empty({nnz_in}, r.options());
+  map.index_put_({order}, id);
+  auto first = at::nonzero(starts).view(-1);
+  const int64_t nnz = first.numel();
+  auto counts = at::bincount(rs.index_select(0, first), {}, rows);
+  crow = at::cat({at::zeros({1}, counts.options()), counts.cumsum(0)}).to(idt);
+  col_out = cs.index_select(0, first).to(idt);
+  return nnz;
+}
+
+}  // namespace detail
+
+namespace detail {
+
+SparseMatrix from_coo_mapped(const at::Tensor& row, const at::Tensor& col, const at::Tensor& values,
+                             Shape shape, const CooOptions& opt, at::Tensor& map) {
   check_index_tensor(row, "row");
   check_index_tensor(col, "col");
   DSLA_CHECK_ARG(row.numel() == col.numel(), "col", "has ", col.numel(), " entries but row has ",
@@ -67,6 +123,35 @@ SparseMatrix SparseMatrix::from_coo(const at::Tensor& row, const at::Tensor& col
   check_values_shape(values, row.numel(), "values");
   DSLA_CHECK_ARG(row.device() == col.device(), "col", "must be on row's device");
   const int64_t nnz_in = row.numel();
+  if (!row.device().is_cpu()) {
+    // The entries' own device sorts and merges them (a GPU does millions in microseconds; the
+    // host kernel would first copy them over and back).
+    auto r = row.to(at::kLong).contiguous();
+    auto c = col.to(at::kLong).contiguous();
+    if (nnz_in > 0) {
+      auto bad = (r < 0) | (r >= shape.rows) | (c < 0) | (c >= shape.cols);
+      if (bad.any().item<bool>()) {
+        const int64_t k = at::nonzero(bad)[0][0].item<int64_t>();
+        const int64_t rb = r[k].item<int64_t>(), cb = c[k].item<int64_t>();
+        DSLA_CHECK_INDEX(false, rb < 0 || rb >= shape.rows ? "row" : "col", "entry ", k, " = (", rb,
+                         ", ", cb, ") is outside the shape (", shape.rows, ", ", shape.cols, ")");
+      }
+    }
+    if (opt.check) check_finite(values, "values");
+    const auto idt =
+        opt.index_dtype.value_or(Pattern::index_dtype_for(shape.rows, shape.cols, nnz_in));
+    at::Tensor crow, cols, m;
+    const int64_t nnz = coo_to_csr_aten(r, c, shape.rows, shape.cols, idt, crow, cols, m);
+    DSLA_CHECK_ARG(opt.sum_duplicates || nnz == nnz_in, "row",
+                   "contains duplicate (row, col) entries and sum_duplicates is false");
+    auto pattern =
+        Pattern::from_csr(crow, cols, shape.rows, shape.cols, /*check=*/false)->to(values.device());
+    map = m.to(values.device());
+    auto shape_out = values.sizes().vec();
+    shape_out.back() = nnz;
+    auto v = at::zeros(shape_out, values.options()).index_add(-1, map, values);
+    return SparseMatrix(pattern, v, /*check=*/false);
+  }
   auto r = row.to(at::kCPU, at::kLong).contiguous();
   auto c = col.to(at::kCPU, at::kLong).contiguous();
   // Unconditional: an index out of range would write outside the CSR arrays (a crash, or heap
@@ -83,10 +168,10 @@ SparseMatrix SparseMatrix::from_coo(const at::Tensor& row, const at::Tensor& col
       opt.index_dtype.value_or(Pattern::index_dtype_for(shape.rows, shape.cols, nnz_in));
   auto crow = at::empty({shape.rows + 1}, r.options().dtype(idt));
   auto cols = at::empty({nnz_in}, r.options().dtype(idt));
-  auto map = at::empty({nnz_in}, r.options());
+  auto hmap = at::empty({nnz_in}, r.options());
   const int64_t nnz = DSLA_DISPATCH_INDEX(idt, "from_coo", [&] {
     return kc::coo_to_csr<index_t>(shape.rows, nnz_in, ptr<int64_t>(r), ptr<int64_t>(c),
-                                   ptr<index_t>(crow), ptr<index_t>(cols), ptr<int64_t>(map),
+                                   ptr<index_t>(crow), ptr<index_t>(cols), ptr<int64_t>(hmap),
                                    num_threads());
   });
   DSLA_CHECK_ARG(opt.sum_duplicates || nnz == nnz_in, "row",
@@ -94,18 +179,20 @@ SparseMatrix SparseMatrix::from_coo(const at::Tensor& row, const at::Tensor& col
   cols = cols.slice(0, 0, nnz).clone();
   auto pattern =
       Pattern::from_csr(crow, cols, shape.rows, shape.cols, /*check=*/false)->to(values.device());
-  auto dev_map = map.to(values.device());
+  const bool identity = nnz == nnz_in && at::equal(hmap, at::arange(nnz_in, hmap.options()));
+  map = hmap.to(values.device());
   at::Tensor v;
-  const bool identity = nnz == nnz_in && at::equal(map, at::arange(nnz_in, map.options()));
   if (identity) {
     v = values;
   } else {
     auto shape_out = values.sizes().vec();
     shape_out.back() = nnz;
-    v = at::zeros(shape_out, values.options()).index_add(-1, dev_map, values);
+    v = at::zeros(shape_out, values.options()).index_add(-1, map, values);
   }
   return SparseMatrix(pattern, v, /*check=*/false);
 }
+
+}  // namespace detail
 
 SparseMatrix SparseMatrix::from_csr(const at::Tensor& crow, const at::Tensor& col,
                                     const at::Tensor& values, Shape shape, bool check) {

@@ -7,6 +7,7 @@
 
 #include <sstream>
 
+#include "core/coo.h"
 #include "core/products.h"
 #include "dist/dist_internal.h"
 #include "dist/halo_plan.h"
@@ -43,7 +44,7 @@ at::Tensor find_sorted(const at::Tensor& sorted, const at::Tensor& x, at::Tensor
 
 DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
                                       const at::Tensor& col, const at::Tensor& values, Shape shape,
-                                      const at::Tensor& owned) {
+                                      const at::Tensor& owned, at::Tensor* entry_pos) {
   DSLA_CHECK_ARG(comm.defined(), "comm", "is empty; build it from a process group");
   // Local checks first, agreed on before any collective that depends on them.
   std::string err;
@@ -139,12 +140,21 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
   CooOptions co;
   co.check = true;
   DistMatrix A;
-  A.diag_ = SparseMatrix::from_coo(new_pos.index_select(0, rpos.index_select(0, di)),
-                                   new_pos.index_select(0, cpos.index_select(0, di)),
-                                   values.index_select(-1, di), {n_owned, n_owned}, co);
-  A.offd_ =
-      SparseMatrix::from_coo(new_pos.index_select(0, rpos.index_select(0, oi)) - n_int, ghost_col,
-                             values.index_select(-1, oi), {n_owned - n_int, plan->n_ghost}, co);
+  at::Tensor map_d, map_o;
+  A.diag_ =
+      dsla::detail::from_coo_mapped(new_pos.index_select(0, rpos.index_select(0, di)),
+                                    new_pos.index_select(0, cpos.index_select(0, di)),
+                                    values.index_select(-1, di), {n_owned, n_owned}, co, map_d);
+  A.offd_ = dsla::detail::from_coo_mapped(new_pos.index_select(0, rpos.index_select(0, oi)) - n_int,
+                                          ghost_col, values.index_select(-1, oi),
+                                          {n_owned - n_int, plan->n_ghost}, co, map_o);
+  if (entry_pos) {
+    // values() is the diagonal block's values, then the off-diagonal block's.
+    auto pos = at::empty({r.numel()}, map_d.options());
+    if (di.numel() > 0) pos.index_put_({di.to(pos.device())}, map_d);
+    if (oi.numel() > 0) pos.index_put_({oi.to(pos.device())}, map_o + A.diag_.nnz());
+    *entry_pos = pos;
+  }
   auto nz = at::tensor({A.diag_.nnz() + A.offd_.nnz()}, cpu_long);
   comm.allreduce_sum_(nz);
   plan->nnz_global = nz.item<int64_t>();

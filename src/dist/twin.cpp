@@ -127,7 +127,9 @@ DistMatrix DistMatrix::twin(const Comm& comm, const std::string& kind, int64_t n
   auto plan = std::make_shared<HaloPlan>();
   plan->comm = comm;
   plan->n = N;
-  plan->loopback = true;
+  // A twin of one rank is that rank's real matrix (no ghosts): nothing to loop back, and what
+  // refuses twins (gather, AMG) takes it.
+  plan->loopback = ranks > 1;
   // Stored entries of the whole problem: per offset, the points whose neighbour is inside.
   for (const auto& o : st.off) {
     int64_t c = 1;

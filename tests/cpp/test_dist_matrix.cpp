@@ -59,6 +59,34 @@ void expect_products(const SparseMatrix& G, const at::Tensor& parts, int P) {
   });
 }
 
+// entry_pos: each local entry's position in values(), duplicates (split over the diagonal and
+// off-diagonal blocks) included: scattering the entries' values there gives values().
+TEST(DistMatrix, FromLocalCooReportsWhereEachEntryLands) {
+  const int P = 3;
+  const int64_t n = 30;
+  auto parts = random_parts(n, P, 5);
+  run_ranks(P, [&](const Comm& c) {
+    auto owned = at::nonzero(parts == c.rank()).view(-1);
+    // Every owned row: its diagonal, two random columns, and one of them again (a duplicate).
+    const int64_t k = owned.numel();
+    auto gl = at::detail::createCPUGenerator(11 + c.rank());
+    auto cols = at::randint(n, {k, 2}, gl, at::kLong);
+    auto row = at::cat({owned, owned, owned, owned});
+    auto col = at::cat({owned, cols.select(1, 0), cols.select(1, 1), cols.select(1, 0)});
+    auto val = at::rand({row.numel()}, gl, at::kDouble).add_(1);
+    at::Tensor pos;
+    auto A = DistMatrix::from_local_coo(c, row, col, val, {n, n}, owned, &pos);
+    ASSERT_EQ(pos.numel(), row.numel());
+    EXPECT_TRUE(
+        at::allclose(at::zeros({A.local_nnz()}, at::kDouble).index_add(0, pos, val), A.values()));
+    // The same positions for new values: one scatter instead of another from_local_coo.
+    auto val2 = val * 3;
+    auto B = DistMatrix::from_local_coo(c, row, col, val2, {n, n}, owned);
+    EXPECT_TRUE(
+        at::allclose(at::zeros({A.local_nnz()}, at::kDouble).index_add(0, pos, val2), B.values()));
+  });
+}
+
 TEST(DistMatrix, ProductsMatchTheGlobalMatrix) {
   DSLA_SKIP_WITHOUT_GLOO();
   auto G = dsla::convdiff2d(9, 3.0);  // nonsymmetric: the adjoint is a different product

@@ -4,12 +4,20 @@
 
 #include <ATen/ATen.h>
 
+#include <limits>
+
+#include "core/coo.h"
+
 namespace {
 
 using dsla::SparseMatrix;
 
-at::Tensor dbl(std::initializer_list<double> v) { return at::tensor(std::vector<double>(v)); }
-at::Tensor i64(std::initializer_list<int64_t> v) { return at::tensor(std::vector<int64_t>(v)); }
+at::Tensor dbl(std::initializer_list<double> v) {
+  return at::tensor(std::vector<double>(v));
+}
+at::Tensor i64(std::initializer_list<int64_t> v) {
+  return at::tensor(std::vector<int64_t>(v));
+}
 
 TEST(SparseMatrix, FromCooSortsAndSumsDuplicates) {
   // Unsorted input with a duplicate (1, 0) twice.
@@ -20,6 +28,32 @@ TEST(SparseMatrix, FromCooSortsAndSumsDuplicates) {
   EXPECT_DOUBLE_EQ(D[0][1].item<double>(), 2.0);
   EXPECT_DOUBLE_EQ(D[2][2].item<double>(), 5.0);
   EXPECT_EQ(A.pattern()->index_dtype(), at::kInt);
+}
+
+// The ATen COO -> CSR (what a CUDA from_coo runs) against the host kernel on the same entries:
+// unsorted, many duplicates, empty rows, nothing at all; the one-key and the two-sort paths.
+TEST(SparseMatrix, AtenCooToCsrMatchesTheHostKernel) {
+  auto g = at::detail::createCPUGenerator(7);
+  for (int64_t nnz : {0, 1, 50, 4000}) {
+    const int64_t rows = 37, cols = 23;
+    auto r = at::randint(rows, {nnz}, g, at::kLong), c = at::randint(cols, {nnz}, g, at::kLong);
+    auto v = at::randn({nnz}, g, at::kDouble);
+    at::Tensor map;
+    auto ref = dsla::detail::from_coo_mapped(r, c, v, {rows, cols}, {}, map);
+    for (int64_t key_cols : {cols, std::numeric_limits<int64_t>::max() / 2}) {
+      // key_cols huge: rows x cols overflows one int64 key, so the two stable sorts run.
+      at::Tensor crow, col, m;
+      const int64_t n =
+          dsla::detail::coo_to_csr_aten(r, c, rows, key_cols, at::kLong, crow, col, m);
+      EXPECT_EQ(n, ref.nnz());
+      EXPECT_TRUE(at::equal(crow, ref.pattern()->crow().to(at::kLong)));
+      EXPECT_TRUE(at::equal(col, ref.pattern()->col().to(at::kLong)));
+      EXPECT_TRUE(at::equal(m, map));
+    }
+    // map: summing the entries into their positions gives the merged values.
+    EXPECT_TRUE(
+        at::allclose(at::zeros({ref.nnz()}, at::kDouble).index_add(0, map, v), ref.values()));
+  }
 }
 
 TEST(SparseMatrix, DuplicatesRejectedWhenAsked) {
@@ -37,8 +71,7 @@ TEST(SparseMatrix, BadInputNamesTheArgument) {
     EXPECT_NE(std::string(e.what()).find("'row'"), std::string::npos);
   }
   EXPECT_THROW(SparseMatrix::from_coo(i64({0}), i64({-1}), dbl({1}), {3, 3}), c10::IndexError);
-  EXPECT_THROW(SparseMatrix::from_coo(i64({0, 1}), i64({0}), dbl({1, 2}), {3, 3}),
-               c10::ValueError);
+  EXPECT_THROW(SparseMatrix::from_coo(i64({0, 1}), i64({0}), dbl({1, 2}), {3, 3}), c10::ValueError);
   EXPECT_THROW(SparseMatrix::from_coo(i64({0}), i64({0}), dbl({NAN}), {3, 3}), c10::ValueError);
   EXPECT_THROW(SparseMatrix::from_coo(i64({0}), i64({0}), at::ones({1}, at::kInt), {3, 3}),
                c10::TypeError);
@@ -96,7 +129,8 @@ TEST(SparseMatrix, MatmulMatchesDenseAllTypes) {
 TEST(SparseMatrix, BatchedMatmul) {
   auto A = dsla::poisson2d(5);
   const int64_t B = 3;
-  auto vals = A.values().unsqueeze(0).repeat({B, 1}) * at::arange(1, B + 1, at::kDouble).unsqueeze(1);
+  auto vals =
+      A.values().unsqueeze(0).repeat({B, 1}) * at::arange(1, B + 1, at::kDouble).unsqueeze(1);
   auto Ab = A.with_values(vals);
   EXPECT_TRUE(Ab.is_batched());
   auto x = at::randn({B, 25}, at::kDouble);

@@ -359,3 +359,27 @@ def test_generators_on_the_device_match_the_host(spec, dtype):
     assert Ag.device.type == "cuda" and Ag.dtype == dtype and Ag.index_dtype == A.index_dtype
     assert torch.equal(Ag.crow.cpu(), A.crow) and torch.equal(Ag.col.cpu(), A.col)
     assert torch.equal(Ag.values.cpu(), A.values)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_from_coo_on_cuda_sorts_and_merges_there():
+    """COO entries on the GPU are sorted and merged there (ATen path): the same CSR, values and
+    gradient as the host kernel, with duplicates, unsorted entries, empty rows and an index out
+    of range refused by name."""
+    g = torch.Generator().manual_seed(3)
+    r = torch.randint(0, 40, (3000,), generator=g)
+    c = torch.randint(0, 30, (3000,), generator=g)
+    v = torch.randn(3000, dtype=torch.float64, generator=g)
+    ref = dsla.SparseTensor.from_coo(r, c, v, (50, 30))
+    vd = v.cuda().requires_grad_()
+    A = dsla.SparseTensor.from_coo(r.cuda(), c.cuda(), vd, (50, 30))
+    assert A.device.type == "cuda"
+    assert torch.equal(A.crow.cpu().long(), ref.crow.long())
+    assert torch.equal(A.col.cpu().long(), ref.col.long())
+    assert torch.allclose(A.values.cpu(), ref.values)
+    A.values.sum().backward()
+    assert torch.equal(vd.grad.cpu(), torch.ones(3000, dtype=torch.float64))
+    with pytest.raises(IndexError, match="'col'"):
+        dsla.SparseTensor.from_coo(r.cuda(), (c + 29).cuda(), v.cuda(), (50, 30))
+    E = dsla.SparseTensor.from_coo(r[:0].cuda(), c[:0].cuda(), v[:0].cuda(), (4, 4))
+    assert E.nnz == 0 and E.crow.shape == (5,)

@@ -368,6 +368,15 @@ def case_twin(rank, P):
                       (lambda: dsla.distributed.twin("poisson2d", 8, 2, 2), "rank")):
         with pytest.raises(ValueError, match=word):
             bad()
+    # A twin of one rank is that rank's real matrix (no ghosts, nothing looped back): it gathers
+    # to the one-process matrix and takes AMG (the projection's one-rank share on a GPU).
+    T = dsla.distributed.twin("poisson3d", 7, 0, 1)
+    assert T.n_ghost == 0
+    G = dsla.poisson3d(7)
+    assert torch.equal(T.gather_matrix().to_dense(), G.to_dense())
+    bt = torch.ones(T.n_owned, dtype=torch.float64)
+    xt, it = dsla.solve(T, bt, method="cg", precond="amg", rtol=1e-10, return_info=True)
+    assert it.converged and _rel(T @ xt, bt) < 1e-9
     return True
 
 

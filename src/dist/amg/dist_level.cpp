@@ -300,16 +300,11 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   // fills them), and where each received entry lands in its values().
   const int64_t B = L.values.size(0);
   auto zeros = at::zeros({B, got_row.numel()}, L.values.options());
+  // c_recv_pos: where each received entry lands in next.values(), from the construction itself
+  // (no second sort of the coarse entries).
   next = DistMatrix::from_local_coo(C, got_row, got_col, A.is_batched() ? zeros : zeros[0],
                                     {L.nc_global, L.nc_global},
-                                    at::arange(L.c_off, L.c_off + nc, kLongCpu));
-  {
-    auto g = dist::detail::global_coo(next);
-    auto key = ((g.row - L.c_off) * L.nc_global + g.col).to(dev);
-    auto srt = at::sort(key);
-    auto got_key = ((got_row - L.c_off) * L.nc_global + got_col).to(dev);
-    L.c_recv_pos = std::get<1>(srt).index_select(0, position_in(std::get<0>(srt), got_key));
-  }
+                                    at::arange(L.c_off, L.c_off + nc, kLongCpu), &L.c_recv_pos);
 
   // P for the cycle over the next level's distribution: owned coarse columns in its local
   // order, the others through a halo plan of their own.
