@@ -248,11 +248,12 @@ def share_run(spec, device, rtol, repeats, mode="one", gather=None):
             return json.load(f)
 
 
-def fitting_share(kind, n_share, device, rtol, repeats, mode, gather, shrink=0.8, tries=4):
+def fitting_share(kind, n_share, device, rtol, repeats, mode, gather, shrink=0.8, tries=4,
+                  first=0):
     """The share kind:n_share, or when it does not fit in memory the largest of
     n_share * shrink^k (k = 1..tries-1) that does, with times, levels and peak scaled linearly
     in rows to the share (AMG's work and memory are linear in the rows; stated in the row)."""
-    for k in range(tries):
+    for k in range(first, first + tries):
         m = round(n_share * shrink ** k)
         row = share_run(f"{kind}:{m}", device, rtol, repeats, mode, gather)
         if "oom" not in row:
@@ -336,34 +337,9 @@ def share_of(spec, ranks):
     return f"{kind}:{round((int(n) ** 3 / ranks) ** (1 / 3))}", int(n)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--target", default="poisson3d:1000")
-    ap.add_argument("--ranks", type=int, default=4)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--count", default="poisson3d:36,poisson3d:48",
-                    help="problems of the P-rank count runs: the next-to-last gives the "
-                         "distributed layer's ratio to one process, the last checks the model")
-    ap.add_argument("--count-device", default="cpu",
-                    help="device of the count runs (cuda: Gloo ranks sharing this GPU)")
-    ap.add_argument("--count-ranks", type=int, default=0, help="ranks of the count run (0: --ranks)")
-    ap.add_argument("--gather", type=int, default=2000,
-                    help="gather_size of the count run (small: several distributed levels)")
-    ap.add_argument("--target-gather", type=int, default=None,
-                    help="gather_size of the projected run (default: AmgOptions', 200000)")
-    ap.add_argument("--share", default="dist1", choices=["dist1", "one"],
-                    help="the target's share as one rank of the distributed layer (dist1: its "
-                         "own work measured, no halo) or one process (one: times the count "
-                         "runs' ratio)")
-    ap.add_argument("--rtol", type=float, default=1e-6)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--latency-us", type=float, default=10.0)
-    ap.add_argument("--link-gbs", type=float, default=350.0)
-    ap.add_argument("--allreduce-us", type=float, default=15.0)
-    ap.add_argument("--target-seconds", type=float, default=10.0)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
-    a = ap.parse_args()
-    Pc = a.count_ranks or a.ranks
+def count_and_check(a, Pc):
+    """Counts from real Pc-rank runs of two sizes, the one-process shares, the ratio fitted on the
+    first and the model checked on the second."""
     # 1. Counts from real Pc-rank runs of two sizes: the first calibrates the fixed cost of the
     # distributed layer, the second checks the calibrated model against a measurement.
     specs = a.count.split(",")
@@ -393,11 +369,60 @@ def main():
               f"{'; fitted' if c is fit_run[0] else '; predicted'}): setup "
               f"{v['setup_s']:.3f} vs {c['setup_s']:.3f} s, solve {v['solve_s']:.3f} vs "
               f"{c['solve_s']:.3f} s", flush=True)
+    return runs, validation, overhead
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--target", default="poisson3d:1000")
+    ap.add_argument("--ranks", type=int, default=4)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--count", default="poisson3d:36,poisson3d:48",
+                    help="problems of the P-rank count runs: the next-to-last gives the "
+                         "distributed layer's ratio to one process, the last checks the model")
+    ap.add_argument("--count-device", default="cpu",
+                    help="device of the count runs (cuda: Gloo ranks sharing this GPU)")
+    ap.add_argument("--count-ranks", type=int, default=0, help="ranks of the count run (0: --ranks)")
+    ap.add_argument("--gather", type=int, default=2000,
+                    help="gather_size of the count run (small: several distributed levels)")
+    ap.add_argument("--target-gather", type=int, default=None,
+                    help="gather_size of the projected run (default: AmgOptions', 200000)")
+    ap.add_argument("--share", default="dist1", choices=["dist1", "one"],
+                    help="the target's share as one rank of the distributed layer (dist1: its "
+                         "own work measured, no halo) or one process (one: times the count "
+                         "runs' ratio)")
+    ap.add_argument("--rtol", type=float, default=1e-6)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--latency-us", type=float, default=10.0)
+    ap.add_argument("--link-gbs", type=float, default=350.0)
+    ap.add_argument("--allreduce-us", type=float, default=15.0)
+    ap.add_argument("--target-seconds", type=float, default=10.0)
+    ap.add_argument("--counts-json", default=None,
+                    help="take the counts, shares and ratios from this earlier JSON of this "
+                         "script (skips the count runs)")
+    ap.add_argument("--first-shrink", type=int, default=0,
+                    help="try the share at 0.8^k of its size from k = this (known not to fit)")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    a = ap.parse_args()
+    Pc = a.count_ranks or a.ranks
+    if a.counts_json:
+        # The counts, their one-process shares and the checked model of an earlier run.
+        with open(a.counts_json) as f:
+            prev = json.load(f)
+        validation = prev["validation"]
+        fit = next(v for v in validation if v["calibration_run"])
+        overhead = (fit["ratio_setup"], fit["ratio_iteration"])
+        runs = [(c, v["share"], c["n_side"]) for c, v in zip(prev["counts"], validation)]
+        print(f"counts, shares and ratios from {a.counts_json} (commit {prev.get('commit')})",
+              flush=True)
+    else:
+        runs, validation, overhead = count_and_check(a, Pc)
     counts = runs[-1][0]
     # 3. The target: one rank's share on this device, the model with the link figures given.
     kt, nt = a.target.split(":")
     n_share = round((int(nt) ** 3 / a.ranks) ** (1 / 3))
-    share, _ = fitting_share(kt, n_share, a.device, a.rtol, a.repeats, a.share, a.target_gather)
+    share, _ = fitting_share(kt, n_share, a.device, a.rtol, a.repeats, a.share, a.target_gather,
+                             first=a.first_shrink)
     # A one-rank distributed share already holds the distributed layer's own work: the ratio
     # measured by the count runs (beyond communication) applies only to a one-process share.
     ratio = (1.0, 1.0) if a.share == "dist1" else overhead
@@ -426,6 +451,7 @@ def main():
           f"(target {a.target_seconds} s)", flush=True)
     doc = _meta.header("dist_amg_projection", cuda=a.device.startswith("cuda"))
     doc.update(counts=[r[0] for r in runs], validation=validation, projection=proj,
+               counts_from=a.counts_json,
                model="setup_P = r_s setup_share + C_s t_coll + M_s alpha + B_s / beta; solve_P "
                      "= it (r_i t_it_share + sum_l E (alpha + f_l / beta) + C_i t_coll)")
     _meta.write(doc, a.out, f"dist-amg-projection-{torch.device(a.device).type}")

@@ -44,13 +44,6 @@ PatternPtr csr_sorted(const at::Tensor& row, const at::Tensor& col, int64_t rows
   return Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), rows, cols, false);
 }
 
-// Entries (row, col) in any order as a pattern; `order` receives the permutation that sorts them.
-PatternPtr csr_any(const at::Tensor& row, const at::Tensor& col, int64_t rows, int64_t cols,
-                   at::Tensor& order) {
-  order = at::argsort(row * std::max<int64_t>(cols, 1) + col);
-  return csr_sorted(row.index_select(0, order), col.index_select(0, order), rows, cols);
-}
-
 // Positions of `x` in the sorted `sorted` (every element present).
 at::Tensor position_in(const at::Tensor& sorted, const at::Tensor& x) {
   return at::searchsorted(sorted, x);
@@ -314,19 +307,32 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   auto mine = (p1col_g >= L.c_off) & (p1col_g < L.c_off + nc);
   auto ghost_ids = std::get<0>(at::_unique(p1col_g.index({~mine}), /*sorted=*/true));
   L.pplan = build_plan(C, L.nc_global, owned_next, ghost_ids, dev);
-  auto g_sort = at::sort(L.pplan->ghost.to(dev));
-  auto col_cyc = at::empty_like(p1col_g);
-  col_cyc.index_put_({mine}, local_of.index_select(0, p1col_g.index({mine}) - L.c_off));
-  col_cyc.index_put_({~mine},
-                     nc + std::get<1>(g_sort).index_select(
-                              0, position_in(std::get<0>(g_sort), p1col_g.index({~mine}))));
-  auto prow = entry_rows(*L.p1);
-  at::Tensor perm;
-  L.pcyc = csr_any(prow, col_cyc, n, nc + L.pplan->n_ghost, perm);
-  L.pcyc_src = perm;
-  L.rcyc = L.pcyc->transpose();
-  L.rcyc_src = L.pcyc_src.index_select(0, L.pcyc->transpose_perm().to(at::kLong));
-
+  // The cycle's coarse slots: [the next level's owned rows in its local order | pplan's ghosts].
+  // Prolongation reads P's columns (E1 positions) from the slots and restriction writes Pᵀ r's
+  // rows (E2 positions) to them: two coarse-sized maps instead of second copies of P and Pᵀ
+  // renumbered into slots (their patterns, values and int64 source maps: ~130 bytes per fine
+  // row of a 3-D problem).
+  {
+    auto g_sort = at::sort(L.pplan->ghost.to(dev));
+    const auto& gs = std::get<0>(g_sort);
+    const int64_t e1n = L.e1.numel();
+    auto e1_mine = (L.e1 >= L.c_off) & (L.e1 < L.c_off + nc);
+    L.e1_slot = at::zeros({e1n}, Ld);
+    auto mi = at::nonzero(e1_mine).view(-1);
+    L.e1_slot.index_put_({mi}, local_of.index_select(0, L.e1.index_select(0, mi) - L.c_off));
+    auto oi = at::nonzero(~e1_mine).view(-1);
+    if (oi.numel() > 0 && gs.numel() > 0) {
+      // E1 ids outside P's columns (T's ghost columns a filtered S does not reach) have no
+      // slot: P has no entry there, so any slot (0) is read times nothing.
+      auto ids = L.e1.index_select(0, oi);
+      auto pos = at::searchsorted(gs, ids).clamp_max(gs.numel() - 1);
+      auto found = gs.index_select(0, pos) == ids;
+      auto slot = (std::get<1>(g_sort).index_select(0, pos) + nc).masked_fill_(~found, 0);
+      L.e1_slot.index_put_({oi}, slot);
+    }
+    auto slot_ids = at::cat({owned_next, L.pplan->ghost.to(dev)});
+    L.slot_e2 = at::searchsorted(e2, slot_ids);
+  }
   // The next level's near-nullspace, in its local order.
   S.coarse_nullspace = S.coarse_nullspace.index_select(0, owned_next - L.c_off);
   stats.t_rap += lap(clock);
@@ -368,16 +374,22 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
   stats.t_prolongation += lap(clock);
   auto ap = dsla::detail::spgemm_values(L.aloc, L.values, L.pstack,
                                         at::cat({L.p_values, pext_v}, 1).contiguous());
-  auto ptv = L.p_values.index_select(1, L.pt_perm);
-  auto cv = dsla::detail::spgemm_values(L.pt, ptv, L.ap, ap);
+  L.pt_values = L.p_values.index_select(1, L.pt_perm);
+  // A P's pattern is the level's largest structure (nnz(A P) ~ 9 per fine row in 3-D): on the
+  // GPU it is not kept after the product (a numeric re-setup recomputes it, milliseconds), as
+  // one process does.
+  const auto ap_pattern = L.ap ? L.ap : dsla::detail::spgemm_pattern(L.aloc, L.pstack);
+  auto cv = dsla::detail::spgemm_values(L.pt, L.pt_values, ap_pattern, ap);
+  if (A.device().is_cuda()) {
+    L.ap.reset();
+    dsla::detail::spgemm_forget(L.aloc, L.pstack);
+  }
   // Each coarse row's pieces to its owner, summed there.
   auto send = cv.index_select(1, L.c_send).t().contiguous();  // [nnz, B]
   auto got = A.comm().alltoallv(send, L.c_counts);
   auto vals = at::zeros({B, next.local_nnz()}, cv.options());
   // Per member along dim 0 (an index_add along dim 1 is several times slower).
   for (int64_t b = 0; b < B; ++b) vals.select(0, b).index_add_(0, L.c_recv_pos, got.select(1, b));
-  L.pc_values = L.p_values.index_select(1, L.pcyc_src);
-  L.rc_values = L.p_values.index_select(1, L.rcyc_src);
   auto out = next.with_values(A.is_batched() ? vals : vals[0]);
   stats.t_rap += lap(clock);
   return out;
@@ -397,14 +409,15 @@ at::Tensor DistLevel::residual(const at::Tensor& b, const at::Tensor& x) const {
 }
 
 at::Tensor DistLevel::prolong(const at::Tensor& xc) const {
-  auto xe = at::cat({xc, exchange_ghosts(*pplan, xc, 24)}, 1).contiguous();
-  return dsla::detail::spmm(*pcyc, pc_values, xe);
+  auto xe = at::cat({xc, exchange_ghosts(*pplan, xc, 24)}, 1);
+  return dsla::detail::spmm(*p1, p_values, xe.index_select(1, e1_slot).contiguous());
 }
 
 at::Tensor DistLevel::restrict_to_coarse(const at::Tensor& r) const {
   const auto& p = *pplan;
   const int64_t nc = p.n_owned;
-  auto y = dsla::detail::spmm(*rcyc, rc_values, r.contiguous());  // [B, nc + n_ghost, k]
+  // Pᵀ r over E2, then its rows in the slots [owned | ghosts]: [B, nc + n_ghost, k].
+  auto y = dsla::detail::spmm(*pt, pt_values, r.contiguous()).index_select(1, slot_e2);
   const int64_t B = y.size(0), k = y.size(2);
   auto back = y.narrow(1, nc, p.n_ghost).permute({1, 0, 2}).contiguous();
   auto got = at::empty({p.n_send(), B, k}, y.options());

@@ -50,7 +50,7 @@ struct DistLevel final : public amg::detail::CycleLevel {
   PatternPtr pstack;   // [P; P_ext] over E2: [n + n_ghost, |E2|]
   PatternPtr pt;       // (P over E2)ᵀ
   at::Tensor pt_perm;  // int64: transpose_perm of p2
-  PatternPtr ap, c;    // A·[P; P_ext], Pᵀ A P over E2
+  PatternPtr ap, c;    // A·[P; P_ext] (dropped after the product on CUDA), Pᵀ A P over E2
   at::Tensor c_send;   // int64 [nnz(c)]: c's entries in send order (by owner)
   std::vector<int64_t> c_counts;
   at::Tensor c_recv_pos;  // int64: position in the next level's values() of each received entry
@@ -58,9 +58,10 @@ struct DistLevel final : public amg::detail::CycleLevel {
   // P and Pᵀ for the cycle over the next level's distribution: columns [owned (next level's
   // local order) | ghosts of pplan].
   std::shared_ptr<HaloPlan> pplan;
-  PatternPtr pcyc, rcyc;
-  at::Tensor pcyc_src, rcyc_src;  // int64 positions in p_values
-  at::Tensor pc_values, rc_values;
+  // The cycle applies P (p1, p_values) and Pᵀ (pt, pt_values) themselves: e1_slot (int64 [|E1|])
+  // is the slot of each E1 column, slot_e2 (int64 [nc + n_ghost]) the E2 row of each slot.
+  at::Tensor pt_values;  // [B, nnz(pt)]
+  at::Tensor e1_slot, slot_e2;
 
   void smooth(const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps) const override;
   at::Tensor residual(const at::Tensor& b, const at::Tensor& x) const override;
