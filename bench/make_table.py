@@ -213,7 +213,26 @@ SUMMARY = [
     "levels), solve 51 collectives and 121-177 messages (7 it); distributed layer / one-process "
     "share beyond communication: setup 5.75x, per iteration 5.29x (poisson3d:40); predicted "
     "poisson3d:56 setup 0.695 s vs measured 0.595, solve 0.321 vs 0.243 | 1B unknowns < 10 s "
-    "on 4 H200 (H200 projection not yet run) | dist-amg-projection-cpu-20261204-062810.json |",
+    "on 4 H200 (H200 projection: see below) | dist-amg-projection-cpu-20261204-062810.json |",
+    "| H200 projection of distributed AMG-PCG, poisson3d:1000 on 4 GPUs (#15 item 6), rtol 1e-6 | "
+    "one rank's share (630^3, 250M rows) does not fit one H200: as one process (126.9 GiB in use "
+    "when setup asked 13 GiB more) nor as one NCCL rank; 403^3 as one NCCL rank: setup 6.72-8.39 "
+    "s, solve 0.54 s (10 it), 1627 -> 1473 B/row after the one-copy-of-P change; scaled x3.82 "
+    "and with counted communication (2 Gloo ranks sharing the GPU; NVLink 350 GB/s, 10 us, 15 us "
+    "stated): 27.7-34.1 s and 343 GiB per GPU | 1B unknowns < 10 s on 4 H200: missed (setup "
+    "~7x one process at 65M rows; memory 2.6x one process's 560 B/DOF) | "
+    "h200-20261204c/dist-amg-projection-cuda-20261204-120946.json, "
+    "h200-20261204c/dist-amg-projection-cuda-20261204-121935.json |",
+    "| H200 distributed AMG setup, one NCCL rank vs one process, poisson3d:128 | 1.086 -> 0.469 s "
+    "(Galerkin phase 1.134 -> 0.085 s: coarse entries sorted and merged on the GPU, positions "
+    "from from_local_coo); one process 0.045 s; 2 Gloo ranks sharing the GPU 1.023 -> 0.378 s | "
+    "- | h200-20261204c/dist-amg-setup-profile-cuda-20261204-114647.json, "
+    "h200-20261204c/dist-amg-setup-profile-cuda-20261204-121008.json |",
+    "| H200 dsla.cudss_prepare, poisson2d:1024 Cholesky, fresh process (final form) | default "
+    "first call 3.49 s; cudss_prepare(background=False) 2.42 s, then first call 0.56 s; "
+    "background thread with nothing else to overlap: first call 2.69 s (it waits for the "
+    "thread) | <= 0.4 s: missed (see the row above) | "
+    "h200-20261204c/cudss-first-call-20261204-114036.json |",
     "| CPU one-CG refactoring, after / before | not resolvable here: one tree spreads 8.5-14.8 "
     "ms/it across rounds (bench/results/logs/cpu-20261203-s6-refactor-noise.log) | <= +3 % | "
     "refactor-cpu-*.json |",
