@@ -76,8 +76,10 @@ int64_t coo_to_csr_aten(const at::Tensor& r, const at::Tensor& c, int64_t rows, 
     map = at::empty({0}, r.options());
     return 0;
   }
-  // One int64 key when rows x cols fits (always for int32-indexed shapes), else two stable sorts.
-  at::Tensor order, rs, cs, starts;
+  // One int64 key when rows x cols fits (always for int32-indexed shapes): the merged rows and
+  // columns come back from the sorted keys, so no sorted copies of r and c are made. Else two
+  // stable sorts.
+  at::Tensor order, starts, first, urow, ucol;
   if (cols == 0 || rows <= (std::numeric_limits<int64_t>::max() >> 1) / cols) {
     auto srt = at::sort(r * cols + c);
     auto key = std::get<0>(srt);
@@ -85,26 +87,31 @@ int64_t coo_to_csr_aten(const at::Tensor& r, const at::Tensor& c, int64_t rows, 
     starts = at::ones({nnz_in}, r.options().dtype(at::kBool));
     starts.narrow(0, 1, nnz_in - 1)
         .copy_(key.narrow(0, 1, nnz_in - 1) != key.narrow(0, 0, nnz_in - 1));
+    first = at::nonzero(starts).view(-1);
+    auto ukey = key.index_select(0, first);
+    key = at::Tensor();
+    urow = at::div(ukey, std::max<int64_t>(cols, 1), "floor");
+    ucol = ukey - urow * cols;
   } else {
     order = std::get<1>(at::sort(c, /*stable=*/true, 0, false));
     order = order.index_select(0, std::get<1>(at::sort(r.index_select(0, order), true, 0, false)));
-  }
-  rs = r.index_select(0, order);
-  cs = c.index_select(0, order);
-  if (!starts.defined()) {
+    auto rs = r.index_select(0, order), cs = c.index_select(0, order);
     starts = at::ones({nnz_in}, r.options().dtype(at::kBool));
     starts.narrow(0, 1, nnz_in - 1)
         .copy_((rs.narrow(0, 1, nnz_in - 1) != rs.narrow(0, 0, nnz_in - 1)) |
                (cs.narrow(0, 1, nnz_in - 1) != cs.narrow(0, 0, nnz_in - 1)));
+    first = at::nonzero(starts).view(-1);
+    urow = rs.index_select(0, first);
+    ucol = cs.index_select(0, first);
   }
   auto id = starts.to(at::kLong).cumsum(0).sub_(1);  // merged position of each sorted entry
+  starts = at::Tensor();
   map = at::empty({nnz_in}, r.options());
   map.index_put_({order}, id);
-  auto first = at::nonzero(starts).view(-1);
   const int64_t nnz = first.numel();
-  auto counts = at::bincount(rs.index_select(0, first), {}, rows);
+  auto counts = at::bincount(urow, {}, rows);
   crow = at::cat({at::zeros({1}, counts.options()), counts.cumsum(0)}).to(idt);
-  col_out = cs.index_select(0, first).to(idt);
+  col_out = ucol.to(idt);
   return nnz;
 }
 

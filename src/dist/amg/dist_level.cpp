@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "core/products.h"
 #include "core/spgemm.h"
@@ -69,6 +70,13 @@ double lap(Clock::time_point& t) {
   return s;
 }
 
+// A position array as int32 when every position fits (`bound`: the size of what it indexes):
+// index_select and index_add take either, and the level's maps over entries are its largest
+// index arrays.
+at::Tensor compact(const at::Tensor& idx, int64_t bound) {
+  return bound <= std::numeric_limits<int32_t>::max() ? idx.to(at::kInt) : idx;
+}
+
 // The row of each entry of p, int64.
 at::Tensor entry_rows(const Pattern& p) {
   return p.row().to(at::kLong);
@@ -107,7 +115,8 @@ void level_operator(DistLevel& L) {
   const auto dt = Pattern::index_dtype_for(n, n + ng, nd + no);
   L.aloc = Pattern::from_csr(crow.to(dt), col.to(dt), n, n + ng, false);
   // The diagonal's position in every row (the diagonal block has it: checked by the caller).
-  L.aloc_diag = pos_d.index_select(0, D.diag_pos().to(at::kLong));
+  L.aloc_diag = compact(pos_d.index_select(0, D.diag_pos().to(at::kLong)), nd + no);
+  L.aloc_src = compact(L.aloc_src, nd + no);
   L.op = dist::detail::make_operator(A, false);
 }
 
@@ -260,24 +269,27 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   L.pext = fetch_ghost_structure(plan, p1crow, p1col_g, dev);
   auto e2 = std::get<0>(at::_unique(at::cat({L.e1, L.pext.col}), /*sorted=*/true));
   const int64_t w = e2.numel();
+  PatternPtr p2;  // this rank's P over E2
   {
     auto col2 = coarse_position(e2, L.c_off, nc, p1col_g);
     const auto dt = Pattern::index_dtype_for(n + ng, w, col2.numel() + L.pext.col.numel());
-    L.p2 = Pattern::from_csr(p1crow.to(dt), col2.to(dt).contiguous(), n, w, false);
+    p2 = Pattern::from_csr(p1crow.to(dt), col2.to(dt).contiguous(), n, w, false);
     auto crow = at::cat({p1crow, p1crow[-1] + L.pext.crow.narrow(0, 1, ng)});
     auto col = at::cat({col2, coarse_position(e2, L.c_off, nc, L.pext.col)});
     L.pstack = Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), n + ng, w, false);
   }
   stats.t_prolongation += lap(clock);
-  L.pt = L.p2->transpose();
-  L.pt_perm = L.p2->transpose_perm().to(at::kLong);
+  // P over E2 only for its transpose (and the int64 permutation Pattern::transpose caches on it):
+  // both leave with it at the end of this function.
+  L.pt = p2->transpose();
+  L.pt_perm = compact(p2->transpose_perm(), p2->nnz());
   L.ap = dsla::detail::spgemm_pattern(L.aloc, L.pstack);
-  L.c = dsla::detail::spgemm_pattern(L.pt, L.ap);
+  const auto c = dsla::detail::spgemm_pattern(L.pt, L.ap);
 
   // Rows of Pᵀ A P go to the owners of their coarse ids (contiguous: rank r owns
   // [c_off_r, c_off_r + nc_r)).
-  auto c_row = e2.index_select(0, L.c->row().to(at::kLong));
-  auto c_col = e2.index_select(0, L.c->col().to(at::kLong));
+  auto c_row = e2.index_select(0, c->row().to(at::kLong));
+  auto c_col = e2.index_select(0, c->col().to(at::kLong));
   auto bounds = ncs.cumsum(0).to(dev);
   auto owner = at::searchsorted(bounds, c_row, /*out_int32=*/false, /*right=*/true);
   auto order = at::argsort(owner);  // stable enough: any order within an owner works
@@ -285,7 +297,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   auto per = at::bincount(owner, {}, P).cpu();
   L.c_counts.assign(P, 0);
   for (int r = 0; r < P; ++r) L.c_counts[r] = per[r].item<int64_t>();
-  L.c_send = order;
+  L.c_send = compact(order, c->nnz());
   auto got_row = C.alltoallv(c_row.index_select(0, order), L.c_counts);
   auto got_col = C.alltoallv(c_col.index_select(0, order), L.c_counts);
 
@@ -298,6 +310,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   next = DistMatrix::from_local_coo(C, got_row, got_col, A.is_batched() ? zeros : zeros[0],
                                     {L.nc_global, L.nc_global},
                                     at::arange(L.c_off, L.c_off + nc, kLongCpu), &L.c_recv_pos);
+  L.c_recv_pos = compact(L.c_recv_pos, next.local_nnz());
 
   // P for the cycle over the next level's distribution: owned coarse columns in its local
   // order, the others through a halo plan of their own.

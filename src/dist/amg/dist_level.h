@@ -25,7 +25,7 @@ struct DistLevel final : public amg::detail::CycleLevel {
   // the left factor of the local products; where its entries sit in A.values() and where its
   // diagonal is.
   PatternPtr aloc;
-  at::Tensor aloc_src, aloc_diag;  // int64
+  at::Tensor aloc_src, aloc_diag;  // int32 when they fit
   at::Tensor values;               // [B, nnz(aloc)]
   at::Tensor dinv;                 // [B, n, 1]
   precond::detail::SpectrumEstimate spectrum;
@@ -44,16 +44,17 @@ struct DistLevel final : public amg::detail::CycleLevel {
   at::Tensor e1;
   PatternPtr tstack;
   at::Tensor tstack_values;  // [1, nnz]
-  // P (this rank's rows) over E1, then over E2 = E1 ∪ the columns of the ghost rows of P.
-  PatternPtr p1, p2;
-  GhostRows pext;      // P's ghost rows (structure in E2 ids after remapping)
-  PatternPtr pstack;   // [P; P_ext] over E2: [n + n_ghost, |E2|]
+  // P (this rank's rows) over E1 (E2 = E1 ∪ the columns of the ghost rows of P).
+  PatternPtr p1;
+  GhostRows pext;     // P's ghost rows (structure in E2 ids after remapping)
+  PatternPtr pstack;  // [P; P_ext] over E2: [n + n_ghost, |E2|]
+  // Position maps over entries are int32 when they fit (int64 otherwise).
   PatternPtr pt;       // (P over E2)ᵀ
-  at::Tensor pt_perm;  // int64: transpose_perm of p2
-  PatternPtr ap, c;    // A·[P; P_ext] (dropped after the product on CUDA), Pᵀ A P over E2
-  at::Tensor c_send;   // int64 [nnz(c)]: c's entries in send order (by owner)
+  at::Tensor pt_perm;  // position in p_values of each entry of pt
+  PatternPtr ap;       // A·[P; P_ext] (dropped after the product on CUDA)
+  at::Tensor c_send;   // Pᵀ A P's entries (over E2) in send order (by owner)
   std::vector<int64_t> c_counts;
-  at::Tensor c_recv_pos;  // int64: position in the next level's values() of each received entry
+  at::Tensor c_recv_pos;  // position in the next level's values() of each received entry
   at::Tensor p_values;    // [B, nnz(p1)]
   // P and Pᵀ for the cycle over the next level's distribution: columns [owned (next level's
   // local order) | ghosts of pplan].
