@@ -77,9 +77,14 @@ at::Tensor compact(const at::Tensor& idx, int64_t bound) {
   return bound <= std::numeric_limits<int32_t>::max() ? idx.to(at::kInt) : idx;
 }
 
-// The row of each entry of p, int64.
+// The row of each entry of p, int64, computed here rather than read from Pattern::row(), which
+// caches an nnz array on the pattern for its lifetime (on A's own blocks and the level's aloc
+// that is 8 bytes per stored entry kept after the setup).
 at::Tensor entry_rows(const Pattern& p) {
-  return p.row().to(at::kLong);
+  auto crow = p.crow().to(at::kLong);
+  const int64_t n = p.rows();
+  return at::repeat_interleave(crow.narrow(0, 1, n) - crow.narrow(0, 0, n),
+                               c10::optional<int64_t>(p.nnz()));
 }
 
 }  // namespace
