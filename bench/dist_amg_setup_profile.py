@@ -6,7 +6,13 @@ ATen ops with the most host time (self), the kernels with the most device time, 
 syncs (cudaStreamSynchronize / cudaMemcpy*, the round trips a distributed setup pays per
 .item() or host copy); writes them as JSON.
 
+With --memory (CUDA), the allocator's history is recorded over one setup of each kind
+(torch.cuda.memory._record_memory_history, C++ and Python stacks): the snapshots are written
+beside the JSON (open them in pytorch.org/memory_viz), and the blocks alive at the peak are
+summed by the first dsla frame of their allocation stack and printed.
+
     python3 bench/dist_amg_setup_profile.py [--problem poisson3d:128] [--device cuda] [--top 25]
+                                            [--memory]
 """
 import argparse
 import json
@@ -30,6 +36,60 @@ def table(events, key, top):
     return [dict(name=e.key, calls=e.count, self_cpu_us=e.self_cpu_time_total,
                  device_us=getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0)))
             for e in rows]
+
+
+def peak_blocks(trace, key=None):
+    """Replays an allocator trace (the entries of one device in a memory snapshot: dicts with
+    action 'alloc' / 'free_completed' (or 'free_requested' when the trace has no completions),
+    addr, size, frames) and returns (peak bytes, the blocks alive at the peak as
+    {label: bytes}), label = key(frames) (default: the first frame naming dsla, else the first)."""
+    def default_key(frames):
+        for f in frames or []:
+            name = f.get("name", "")
+            if "dsla" in name or "dsla" in f.get("filename", ""):
+                return f"{name} ({os.path.basename(f.get('filename', ''))}:{f.get('line', 0)})"
+        f = (frames or [{}])[0]
+        return f.get("name", "?")
+    key = key or default_key
+    free_action = ("free_completed" if any(e["action"] == "free_completed" for e in trace)
+                   else "free_requested")
+    live, total, peak, at_peak = {}, 0, 0, {}
+    for e in trace:
+        if e["action"] == "alloc":
+            live[e["addr"]] = e
+            total += e["size"]
+            if total > peak:
+                peak, at_peak = total, dict(live)
+        elif e["action"] == free_action and e["addr"] in live:
+            total -= live.pop(e["addr"])["size"]
+    by = {}
+    for e in at_peak.values():
+        k = key(e.get("frames"))
+        by[k] = by.get(k, 0) + e["size"]
+    return peak, dict(sorted(by.items(), key=lambda kv: -kv[1]))
+
+
+def memory_setup(build, sync, path, top):
+    """One setup under the allocator's history: the snapshot to `path`, the peak's blocks."""
+    import pickle
+    H = build()
+    del H
+    sync()
+    torch.cuda.empty_cache()
+    torch.cuda.memory._record_memory_history(max_entries=2_000_000)
+    try:
+        H = build()
+        sync()
+        snap = torch.cuda.memory._snapshot()
+    finally:
+        torch.cuda.memory._record_memory_history(enabled=None)
+    del H
+    with open(path, "wb") as f:
+        pickle.dump(snap, f)
+    dev = torch.cuda.current_device()
+    peak, by = peak_blocks(snap["device_traces"][dev])
+    return dict(snapshot=os.path.basename(path), peak_bytes_in_trace=peak,
+                alive_at_peak=[dict(site=k, bytes=v) for k, v in list(by.items())[:top]])
 
 
 def profiled_setup(build, sync, cuda, top):
@@ -57,7 +117,7 @@ def profiled_setup(build, sync, cuda, top):
                 sync_calls=syncs)
 
 
-def worker(rank, spec, device, gather, top, init, out):
+def worker(rank, spec, device, gather, top, init, out, memory=False, out_dir=None):
     torch.set_num_threads(1)
     cuda = device == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
@@ -71,6 +131,12 @@ def worker(rank, spec, device, gather, top, init, out):
         res = dict(one_process=profiled_setup(lambda: dsla.amg(A), sync, cuda, top),
                    distributed_one_rank=profiled_setup(lambda: dsla.amg(Ad, **opts), sync, cuda,
                                                        top))
+        if memory and cuda:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            for name, build in (("one_process", lambda: dsla.amg(A)),
+                                ("distributed_one_rank", lambda: dsla.amg(Ad, **opts))):
+                path = os.path.join(out_dir, f"memory-snapshot-{name}-{stamp}.pickle")
+                res[name]["memory"] = memory_setup(build, sync, path, top)
     finally:
         dist.destroy_process_group()
     with open(out, "w") as f:
@@ -83,12 +149,16 @@ def main():
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--gather", type=int, default=None)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--memory", action="store_true",
+                    help="CUDA: record the allocator's history over a setup of each kind")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "prof.json")
+        os.makedirs(a.out, exist_ok=True)
         torch.multiprocessing.spawn(worker, args=(a.problem, a.device, a.gather, a.top,
-                                                  "file://" + os.path.join(tmp, "init"), out),
+                                                  "file://" + os.path.join(tmp, "init"), out,
+                                                  a.memory, a.out),
                                     nprocs=1)
         with open(out) as f:
             res = json.load(f)
@@ -99,6 +169,12 @@ def main():
         print("   host time (self), top ops:")
         for o in r["host_ops"][:15]:
             print(f"     {o['self_cpu_us'] / 1e3:9.2f} ms  {o['calls']:6d}x  {o['name']}")
+        if "memory" in r:
+            m = r["memory"]
+            print(f"   alive at the setup's peak ({m['peak_bytes_in_trace'] / 2**20:.1f} MiB, "
+                  f"{m['snapshot']}):")
+            for o in m["alive_at_peak"][:15]:
+                print(f"     {o['bytes'] / 2**20:9.1f} MiB  {o['site'][:100]}")
         if r["device_ops"]:
             print("   device time, top kernels / ops:")
             for o in r["device_ops"][:15]:

@@ -44,3 +44,26 @@ def test_model_adds_counted_communication():
     r = proj.model(share, counts, 20, 4, 1e-3, 1e12, 2e-3, 0, overhead=(2.0, 3.0))
     assert r["setup_s"] == pytest.approx(2.0 + m["setup_comm_s"])
     assert r["solve_s"] == pytest.approx(10 * (0.3 + 13e-3), rel=1e-3)
+
+
+setup_profile = pytest.importorskip("dist_amg_setup_profile")
+
+
+def test_peak_blocks_replays_an_allocator_trace():
+    # alloc a (100), alloc b (50), free a, alloc c (120): the peak is 170 with b and c alive.
+    f = lambda name: [{"name": "at::empty", "filename": "x.cpp", "line": 1},  # noqa: E731
+                      {"name": name, "filename": "src/dist/amg/dist_level.cpp", "line": 7}]
+    trace = [dict(action="alloc", addr=1, size=100, frames=f("dsla::a")),
+             dict(action="alloc", addr=2, size=50, frames=f("dsla::b")),
+             dict(action="free_requested", addr=1, size=100, frames=[]),
+             dict(action="free_completed", addr=1, size=100, frames=[]),
+             dict(action="alloc", addr=3, size=120, frames=f("dsla::c")),
+             dict(action="free_completed", addr=2, size=50, frames=[])]
+    peak, by = setup_profile.peak_blocks(trace)
+    assert peak == 170
+    assert list(by.values()) == [120, 50]
+    assert list(by)[0].startswith("dsla::c (dist_level.cpp:7)")
+    # Without completions, the requests count as frees.
+    trace2 = [e for e in trace if e["action"] != "free_completed"]
+    trace2.append(dict(action="free_requested", addr=2, size=50, frames=[]))
+    assert setup_profile.peak_blocks(trace2)[0] == 170
