@@ -145,8 +145,11 @@ class DistMatrix {
   // directly on `device`), with the halo exchanged with itself: what it sends to a neighbour
   // lands in the ghosts it receives from that neighbour (the bytes per exchange of the real run,
   // moved device to device). Time and memory per iteration are the real rank's without the
-  // network; the ghost values are not the real ones, so gather() refuses. kind: poisson2d,
-  // poisson3d or aniso2d (a symmetric stencil). comm: a group of one process.
+  // network; the ghost values are not the real ones, so gather() refuses. DistAmg takes a
+  // twin: its hierarchy is the AMG of the twin's own operator (each ghost coupling lands on the
+  // mirrored boundary row), with the real rank's fine-level work and halo; coarse levels have no
+  // halo. kind: poisson2d, poisson3d or aniso2d (a symmetric stencil). comm: a group of one
+  // process.
   static DistMatrix twin(const Comm& comm, const std::string& kind, int64_t n, int rank, int ranks,
                          at::ScalarType dtype = at::kDouble,
                          c10::Device device = c10::Device(c10::kCPU), double epsilon = 1e-2);

@@ -530,7 +530,11 @@ def twin(kind, n, rank, ranks, dtype=torch.float64, device=None, epsilon=1e-2, g
     run) — with the halo exchanged with itself (what it sends to a neighbour lands in the
     ghosts it receives from that neighbour: the bytes per exchange of the real run, moved device
     to device). Products and solves run the real rank's kernels; the ghost values are not the
-    real ones, so ``gather`` refuses. kind: ``"poisson2d"``, ``"poisson3d"``, ``"aniso2d"``.
+    real ones, so ``gather`` refuses. ``dsla.amg`` takes a twin (``gather_size`` below its
+    global size): the AMG of the twin's own operator — each ghost coupling lands on the
+    mirrored boundary row — with the real rank's fine-level work and halo exchanges; its coarse
+    levels have no halo. A twin of one rank (``ranks=1``) is the real matrix.
+    kind: ``"poisson2d"``, ``"poisson3d"``, ``"aniso2d"``.
     The group (default: the default one) must have one process.
     """
     comm = _comm(group)

@@ -368,6 +368,15 @@ def case_twin(rank, P):
                       (lambda: dsla.distributed.twin("poisson2d", 8, 2, 2), "rank")):
         with pytest.raises(ValueError, match=word):
             bad()
+    # AMG on the twin: the hierarchy of the twin's own operator (ghost couplings on the mirrored
+    # rows), distributed on the fine level; AMG-PCG solves the system Jacobi-CG solves on it.
+    H = dsla.amg(A, gather_size=100, coarse_size=20)
+    assert H.num_distributed_levels >= 1
+    xa, ia = dsla.solve(A, b, method="cg", M=H, rtol=1e-10, return_info=True)
+    assert ia.converged and ia.iterations < info.iterations / 3, (ia, info)
+    assert _rel(xa, xs) < 1e-8 and _rel(A @ xa, b) < 1e-9
+    with pytest.raises(ValueError, match="gather_size"):
+        dsla.amg(A, gather_size=10**6)
     # A twin of one rank is that rank's real matrix (no ghosts, nothing looped back): it gathers
     # to the one-process matrix and takes AMG (the projection's one-rank share on a GPU).
     T = dsla.distributed.twin("poisson3d", 7, 0, 1)

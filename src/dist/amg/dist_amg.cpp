@@ -90,9 +90,6 @@ namespace {
 
 void check_matrix(const DistMatrix& A) {
   DSLA_CHECK_ARG(A.defined(), "A", "is an empty (default-constructed) distributed matrix");
-  DSLA_CHECK_ARG(!A.is_twin(), "A",
-                 "is a weak-scaling twin: its ghost values are not the real ones, so AMG's "
-                 "Galerkin products would be wrong; build the real distributed matrix");
   const auto& C = A.comm();
   std::string err;
   if (!(A.dtype() == at::kDouble || A.dtype() == at::kFloat)) {
@@ -119,6 +116,15 @@ std::shared_ptr<DistAmg> DistAmg::build(const DistMatrix& A_in, const amg::AmgOp
   auto& I = *impl;
   I.opt = opt_in;
   auto& opt = I.opt;
+  // A twin (benchmarks): its loopback halo makes each ghost coupling a coupling of the rank's own
+  // mirrored boundary row, so its hierarchy is the AMG of that operator — the real rank's work
+  // on the fine level (its aggregates, ghost rows of T and P, halo exchanges), coarse levels
+  // without a halo (their ghost ids are this rank's). It cannot be gathered as a whole.
+  DSLA_CHECK_ARG(!A_in.is_twin() || (A_in.rows() > opt.gather_size && opt.max_levels > 1),
+                 "gather_size",
+                 "must be below the twin's global size (a weak-scaling twin cannot be gathered: "
+                 "the whole matrix is not there), got gather_size = ",
+                 opt.gather_size, " for N = ", A_in.rows(), " and max_levels = ", opt.max_levels);
   I.A = A_in.detach();
   const auto& C = I.A.comm();
   const int64_t n = I.A.n_owned();
