@@ -5,10 +5,12 @@ whose counts are measured:
     setup_P = r_s setup_share + C_s t_coll + M_s alpha + B_s / beta
     solve_P = it_share * (r_i t_it_share + sum_l E (alpha + f_l / beta) + C_i t_coll)
 
-share       one rank's rows as a one-process problem on this device (poisson3d:m with m^3 the
-            rank's N / P rows): its AMG-PCG setup, time per iteration, iterations, peak memory
-            (per owned row) and hierarchy. The rank's real work differs by its halo (the
-            off-diagonal block: a face of rows), which is the communication terms below.
+share       one rank's rows on this device (--share): by default rank 1 of P of the target as a
+            weak-scaling twin (its rows with its halo, exchanged with itself; the AMG of the
+            twin's operator), or one rank of the distributed layer without a halo (dist1), or
+            a one-process problem (one, times r below): its AMG-PCG setup, time per iteration,
+            iterations, peak memory (per owned row) and hierarchy. The network is the
+            communication terms below.
 counts      from a real P-rank run (spawned processes, Gloo, one thread each) of a smaller box
             problem, read with dsla._C.comm_traffic: collectives C and point-to-point messages M
             (with bytes B) of the setup, per distributed level; exchanges E per distributed level
@@ -170,18 +172,20 @@ def count_worker(rank, P, init, spec, gather, rtol, out, device):
         dist.destroy_process_group()
 
 
-def share_worker(rank, spec, device, rtol, repeats, mode, gather, init, out):
+def share_worker(rank, spec, device, rtol, repeats, mode, gather, init, out, ranks=1):
     """One rank's share of `spec` on `device` in a process of its own (so an out-of-memory
     attempt leaves nothing behind): mode "one" is the one-process hierarchy (dsla.amg on a
     SparseTensor); "dist1" the distributed layer on one rank (NCCL on CUDA, Gloo on CPU), i.e.
-    everything a rank of the P-rank run computes except its halo. AMG-PCG setup, solve,
-    iterations, hierarchy, and on CUDA the peak memory from before the matrix exists."""
+    everything a rank of the P-rank run computes except its halo; "twin" rank 1 of `ranks` of
+    `spec` (the global problem) as a weak-scaling twin: the rank's rows with its halo, exchanged
+    with itself. AMG-PCG setup, solve, iterations, hierarchy, and on CUDA the peak memory from
+    before the matrix exists."""
     torch.set_num_threads(1)
     dev = torch.device(device)
     cuda = dev.type == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     kind, n = spec.split(":")
-    if mode == "dist1":
+    if mode in ("dist1", "twin"):
         dist.init_process_group("nccl" if cuda else "gloo", init_method=init, rank=0, world_size=1)
     opts = {} if gather is None or mode == "one" else dict(gather_size=gather)
     try:
@@ -195,6 +199,11 @@ def share_worker(rank, spec, device, rtol, repeats, mode, gather, init, out):
             A = (dsla.distributed.twin(kind, int(n), 0, 1, device=dev) if cuda
                  else getattr(dsla.distributed, kind)(int(n)))
             rows = A.n_owned
+        elif mode == "twin":
+            A = dsla.distributed.twin(kind, int(n), min(1, ranks - 1), ranks, device=dev)
+            rows = A.n_owned
+            # A twin cannot be gathered whole: its gather size stays below its global size.
+            opts = dict(gather_size=min(gather or 200000, A.shape[0] - 1))
         else:
             A = getattr(dsla, kind)(int(n), device=dev)
             rows = A.shape[0]
@@ -225,7 +234,7 @@ def share_worker(rank, spec, device, rtol, repeats, mode, gather, init, out):
                    setup_s=statistics.median(setups), solve_s=statistics.median(solves),
                    iterations=info.iterations, residual=info.residual,
                    levels=[lv["rows"] for lv in st["levels"]], setup_phases=st.get("setup_time"))
-        if mode == "dist1":
+        if mode != "one":
             row["distributed_levels"] = H.num_distributed_levels
         row["s_per_iteration"] = row["solve_s"] / max(1, info.iterations)
         if cuda:
@@ -237,41 +246,43 @@ def share_worker(rank, spec, device, rtol, repeats, mode, gather, init, out):
             raise
         row = dict(problem=spec, device=str(dev), mode=mode, oom=str(err).splitlines()[0])
     finally:
-        if mode == "dist1":
+        if mode != "one":
             dist.destroy_process_group()
     with open(out, "w") as f:
         json.dump(row, f)
 
 
-def share_run(spec, device, rtol, repeats, mode="one", gather=None):
+def share_run(spec, device, rtol, repeats, mode="one", gather=None, ranks=1):
     """share_worker in a spawned process; its row (with "oom" when it did not fit)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "share.json")
         init = "file://" + os.path.join(tmp, "init")
-        mp.spawn(share_worker, args=(spec, device, rtol, repeats, mode, gather, init, out),
+        mp.spawn(share_worker, args=(spec, device, rtol, repeats, mode, gather, init, out, ranks),
                  nprocs=1)
         with open(out) as f:
             return json.load(f)
 
 
-def fitting_share(kind, n_share, device, rtol, repeats, mode, gather, shrink=0.8, tries=4,
-                  first=0):
-    """The share kind:n_share, or when it does not fit in memory the largest of
-    n_share * shrink^k (k = 1..tries-1) that does, with times, levels and peak scaled linearly
-    in rows to the share (AMG's work and memory are linear in the rows; stated in the row)."""
+def fitting_share(kind, n_side, target_rows, device, rtol, repeats, mode, gather, ranks=1,
+                  shrink=0.8, tries=4, first=0):
+    """The share kind:n_side (for mode "twin", n_side is the global problem's side; else the
+    share's), or when it does not fit in memory the largest of n_side * shrink^k (k from
+    `first`) that does, with times, levels and peak scaled linearly in rows to `target_rows`
+    (AMG's work and memory are linear in the rows; stated in the row)."""
     for k in range(first, first + tries):
-        m = round(n_share * shrink ** k)
-        row = share_run(f"{kind}:{m}", device, rtol, repeats, mode, gather)
+        m = round(n_side * shrink ** k)
+        row = share_run(f"{kind}:{m}", device, rtol, repeats, mode, gather, ranks)
         if "oom" not in row:
             break
         print(f"share {kind}:{m} ({mode}) out of memory: {row['oom'][:160]}", flush=True)
     else:
-        raise SystemExit(f"no share of {kind}:{n_share} down to {kind}:{m} fits on {device}")
-    if m == n_share:
-        return row, None
-    f = n_share ** 3 / row["n"]
+        raise SystemExit(f"no share of {kind}:{n_side} down to {kind}:{m} fits on {device}")
+    label = f"{kind}:{n_side}" + (f" rank 1 of {ranks} (twin)" if mode == "twin" else "")
+    if m == n_side:
+        return dict(row, problem=label), None
+    f = target_rows / row["n"]
     print(f"running {kind}:{m} and scaling by rows (x{f:.3f})", flush=True)
-    scaled = dict(row, problem=f"{kind}:{n_share}", n=n_share ** 3, setup_s=row["setup_s"] * f,
+    scaled = dict(row, problem=label, n=target_rows, setup_s=row["setup_s"] * f,
                   solve_s=row["solve_s"] * f, s_per_iteration=row["s_per_iteration"] * f,
                   levels=[round(r * f) for r in row["levels"]], scaled_from=row, scale=f)
     return scaled, row
@@ -393,10 +404,11 @@ def main():
                     help="gather_size of the count run (small: several distributed levels)")
     ap.add_argument("--target-gather", type=int, default=None,
                     help="gather_size of the projected run (default: AmgOptions', 200000)")
-    ap.add_argument("--share", default="dist1", choices=["dist1", "one"],
-                    help="the target's share as one rank of the distributed layer (dist1: its "
-                         "own work measured, no halo) or one process (one: times the count "
-                         "runs' ratio)")
+    ap.add_argument("--share", default="twin", choices=["twin", "dist1", "one"],
+                    help="the target's share as a weak-scaling twin (twin: rank 1 of --ranks "
+                         "with its halo exchanged with itself; its AMG is that of the twin's "
+                         "operator), one rank of the distributed layer (dist1: no halo) or one "
+                         "process (one: times the count runs' ratio)")
     ap.add_argument("--rtol", type=float, default=1e-6)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--latency-us", type=float, default=10.0)
@@ -427,11 +439,18 @@ def main():
     # 3. The target: one rank's share on this device, the model with the link figures given.
     kt, nt = a.target.split(":")
     n_share = round((int(nt) ** 3 / a.ranks) ** (1 / 3))
-    share, _ = fitting_share(kt, n_share, a.device, a.rtol, a.repeats, a.share, a.target_gather,
-                             first=a.first_shrink)
-    # A one-rank distributed share already holds the distributed layer's own work: the ratio
-    # measured by the count runs (beyond communication) applies only to a one-process share.
-    ratio = (1.0, 1.0) if a.share == "dist1" else overhead
+    if a.share == "twin":
+        # The twin's own rows: the box of rank 1 in dsla's process grid (near N^3 / P).
+        share, _ = fitting_share(kt, int(nt), int(nt) ** 3 / a.ranks, a.device, a.rtol,
+                                 a.repeats, "twin", a.target_gather, a.ranks,
+                                 first=a.first_shrink)
+    else:
+        share, _ = fitting_share(kt, n_share, n_share ** 3, a.device, a.rtol, a.repeats, a.share,
+                                 a.target_gather, first=a.first_shrink)
+    # A distributed share (one rank, or a twin) already holds the distributed layer's own work:
+    # the ratio measured by the count runs (beyond communication) applies only to a one-process
+    # share.
+    ratio = overhead if a.share == "one" else (1.0, 1.0)
     proj = model(share, counts, int(nt), a.ranks, a.latency_us * 1e-6, a.link_gbs * 1e9,
                  a.allreduce_us * 1e-6, a.target_gather or 200000, ratio)
     proj.update(share=share, share_mode=a.share, target=a.target, ranks=a.ranks,
