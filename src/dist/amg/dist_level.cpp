@@ -428,6 +428,12 @@ at::Tensor DistLevel::residual(const at::Tensor& b, const at::Tensor& x) const {
 
 at::Tensor DistLevel::prolong(const at::Tensor& xc) const {
   auto xe = at::cat({xc, exchange_ghosts(*pplan, xc, 24)}, 1);
+  if (xe.size(1) == 0) {
+    // No coarse slot at all (no aggregate here, P reaches no ghost): P has no entry, and the
+    // placeholder slot 0 of e1_slot does not exist.
+    return at::zeros({std::max(xc.size(0), p_values.size(0)), A.n_owned(), xc.size(2)},
+                     xc.options());
+  }
   return dsla::detail::spmm(*p1, p_values, xe.index_select(1, e1_slot).contiguous());
 }
 
