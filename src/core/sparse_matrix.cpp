@@ -115,10 +115,6 @@ int64_t coo_to_csr_aten(const at::Tensor& r, const at::Tensor& c, int64_t rows, 
   return nnz;
 }
 
-}  // namespace detail
-
-namespace detail {
-
 SparseMatrix from_coo_mapped(const at::Tensor& row, const at::Tensor& col, const at::Tensor& values,
                              Shape shape, const CooOptions& opt, at::Tensor& map) {
   check_index_tensor(row, "row");
@@ -130,41 +126,21 @@ SparseMatrix from_coo_mapped(const at::Tensor& row, const at::Tensor& col, const
   check_values_shape(values, row.numel(), "values");
   DSLA_CHECK_ARG(row.device() == col.device(), "col", "must be on row's device");
   const int64_t nnz_in = row.numel();
-  if (!row.device().is_cpu()) {
-    // The entries' own device sorts and merges them (a GPU does millions in microseconds; the
-    // host kernel would first copy them over and back).
-    auto r = row.to(at::kLong).contiguous();
-    auto c = col.to(at::kLong).contiguous();
-    if (nnz_in > 0) {
-      auto bad = (r < 0) | (r >= shape.rows) | (c < 0) | (c >= shape.cols);
-      if (bad.any().item<bool>()) {
-        const int64_t k = at::nonzero(bad)[0][0].item<int64_t>();
-        const int64_t rb = r[k].item<int64_t>(), cb = c[k].item<int64_t>();
-        DSLA_CHECK_INDEX(false, rb < 0 || rb >= shape.rows ? "row" : "col", "entry ", k, " = (", rb,
-                         ", ", cb, ") is outside the shape (", shape.rows, ", ", shape.cols, ")");
-      }
-    }
-    if (opt.check) check_finite(values, "values");
-    const auto idt =
-        opt.index_dtype.value_or(Pattern::index_dtype_for(shape.rows, shape.cols, nnz_in));
-    at::Tensor crow, cols, m;
-    const int64_t nnz = coo_to_csr_aten(r, c, shape.rows, shape.cols, idt, crow, cols, m);
-    DSLA_CHECK_ARG(opt.sum_duplicates || nnz == nnz_in, "row",
-                   "contains duplicate (row, col) entries and sum_duplicates is false");
-    auto pattern =
-        Pattern::from_csr(crow, cols, shape.rows, shape.cols, /*check=*/false)->to(values.device());
-    map = m.to(values.device());
-    auto shape_out = values.sizes().vec();
-    shape_out.back() = nnz;
-    auto v = at::zeros(shape_out, values.options()).index_add(-1, map, values);
-    return SparseMatrix(pattern, v, /*check=*/false);
-  }
-  auto r = row.to(at::kCPU, at::kLong).contiguous();
-  auto c = col.to(at::kCPU, at::kLong).contiguous();
+  // Host entries go through the host kernel; entries on another device are sorted and merged
+  // there (a GPU does millions in microseconds; the host kernel would copy them over and back).
+  const bool host = row.device().is_cpu();
+  auto r = (host ? row.to(at::kCPU, at::kLong) : row.to(at::kLong)).contiguous();
+  auto c = (host ? col.to(at::kCPU, at::kLong) : col.to(at::kLong)).contiguous();
   // Unconditional: an index out of range would write outside the CSR arrays (a crash, or heap
   // corruption for -1) whatever the caller promised; the scan is O(nnz), once.
-  const int64_t bad = kc::find_bad_coo_index(nnz_in, ptr<int64_t>(r), ptr<int64_t>(c), shape.rows,
-                                             shape.cols, num_threads());
+  int64_t bad = -1;
+  if (host) {
+    bad = kc::find_bad_coo_index(nnz_in, ptr<int64_t>(r), ptr<int64_t>(c), shape.rows, shape.cols,
+                                 num_threads());
+  } else if (nnz_in > 0) {
+    auto out = (r < 0) | (r >= shape.rows) | (c < 0) | (c >= shape.cols);
+    if (out.any().item<bool>()) bad = at::nonzero(out)[0][0].item<int64_t>();
+  }
   if (bad >= 0) {
     const int64_t rb = r[bad].item<int64_t>(), cb = c[bad].item<int64_t>();
     DSLA_CHECK_INDEX(false, rb < 0 || rb >= shape.rows ? "row" : "col", "entry ", bad, " = (", rb,
@@ -173,21 +149,28 @@ SparseMatrix from_coo_mapped(const at::Tensor& row, const at::Tensor& col, const
   if (opt.check) check_finite(values, "values");
   const auto idt =
       opt.index_dtype.value_or(Pattern::index_dtype_for(shape.rows, shape.cols, nnz_in));
-  auto crow = at::empty({shape.rows + 1}, r.options().dtype(idt));
-  auto cols = at::empty({nnz_in}, r.options().dtype(idt));
-  auto hmap = at::empty({nnz_in}, r.options());
-  const int64_t nnz = DSLA_DISPATCH_INDEX(idt, "from_coo", [&] {
-    return kc::coo_to_csr<index_t>(shape.rows, nnz_in, ptr<int64_t>(r), ptr<int64_t>(c),
-                                   ptr<index_t>(crow), ptr<index_t>(cols), ptr<int64_t>(hmap),
-                                   num_threads());
-  });
+  at::Tensor crow, cols, m;
+  int64_t nnz = 0;
+  bool identity = false;  // entries already sorted and unique (host kernel only: values as given)
+  if (host) {
+    crow = at::empty({shape.rows + 1}, r.options().dtype(idt));
+    cols = at::empty({nnz_in}, r.options().dtype(idt));
+    m = at::empty({nnz_in}, r.options());
+    nnz = DSLA_DISPATCH_INDEX(idt, "from_coo", [&] {
+      return kc::coo_to_csr<index_t>(shape.rows, nnz_in, ptr<int64_t>(r), ptr<int64_t>(c),
+                                     ptr<index_t>(crow), ptr<index_t>(cols), ptr<int64_t>(m),
+                                     num_threads());
+    });
+    cols = cols.slice(0, 0, nnz).clone();
+    identity = nnz == nnz_in && at::equal(m, at::arange(nnz_in, m.options()));
+  } else {
+    nnz = coo_to_csr_aten(r, c, shape.rows, shape.cols, idt, crow, cols, m);
+  }
   DSLA_CHECK_ARG(opt.sum_duplicates || nnz == nnz_in, "row",
                  "contains duplicate (row, col) entries and sum_duplicates is false");
-  cols = cols.slice(0, 0, nnz).clone();
   auto pattern =
       Pattern::from_csr(crow, cols, shape.rows, shape.cols, /*check=*/false)->to(values.device());
-  const bool identity = nnz == nnz_in && at::equal(hmap, at::arange(nnz_in, hmap.options()));
-  map = hmap.to(values.device());
+  map = m.to(values.device());
   at::Tensor v;
   if (identity) {
     v = values;

@@ -151,8 +151,8 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
   if (entry_pos) {
     // values() is the diagonal block's values, then the off-diagonal block's.
     auto pos = at::empty({r.numel()}, map_d.options());
-    if (di.numel() > 0) pos.index_put_({di.to(pos.device())}, map_d);
-    if (oi.numel() > 0) pos.index_put_({oi.to(pos.device())}, map_o + A.diag_.nnz());
+    if (di.numel() > 0) pos.index_put_({di}, map_d);
+    if (oi.numel() > 0) pos.index_put_({oi}, map_o + A.diag_.nnz());
     *entry_pos = pos;
   }
   auto nz = at::tensor({A.diag_.nnz() + A.offd_.nnz()}, cpu_long);

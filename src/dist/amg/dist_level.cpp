@@ -17,7 +17,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <limits>
 
 #include "core/products.h"
 #include "core/spgemm.h"
@@ -74,7 +73,7 @@ double lap(Clock::time_point& t) {
 // index_select and index_add take either, and the level's maps over entries are its largest
 // index arrays.
 at::Tensor compact(const at::Tensor& idx, int64_t bound) {
-  return bound <= std::numeric_limits<int32_t>::max() ? idx.to(at::kInt) : idx;
+  return idx.to(Pattern::index_dtype_for(bound, bound, bound));
 }
 
 // The row of each entry of p, int64, computed here rather than read from Pattern::row(), which
