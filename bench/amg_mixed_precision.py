@@ -14,7 +14,6 @@ import os
 import platform
 import statistics
 import sys
-import time
 
 import torch
 
@@ -22,6 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 import _meta  # noqa: E402
+from _amg_timing import timed_amg_pcg  # noqa: E402
 
 
 def measure(spec, dev, level_dtype, rtol):
@@ -35,19 +35,7 @@ def measure(spec, dev, level_dtype, rtol):
         base = torch.cuda.memory_allocated()
     A = getattr(dsla, kind)(int(n)).to(dev)
     b = torch.ones(A.shape[0], dtype=torch.float64, device=dev)
-    H = dsla.amg(A, **opts)
-    dsla.solve(A, b, method="cg", M=H, rtol=rtol)  # warm-up
-    setups, solves = [], []
-    for _ in range(5):
-        sync()
-        t0 = time.perf_counter()
-        H = dsla.amg(A, **opts)
-        sync()
-        t1 = time.perf_counter()
-        _, info = dsla.solve(A, b, method="cg", M=H, rtol=rtol, return_info=True)
-        sync()
-        setups.append(t1 - t0)
-        solves.append(time.perf_counter() - t1)
+    setups, solves, H, info = timed_amg_pcg(A, b, lambda: dsla.amg(A, **opts), rtol, 5, sync)
     row = dict(problem=spec, device=str(dev), levels=str(level_dtype).replace("torch.", ""),
                rtol=rtol, n=A.shape[0], setup_s=statistics.median(setups),
                solve_s=statistics.median(solves), iterations=info.iterations,

@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 import _meta  # noqa: E402
+from _amg_timing import timed_amg_pcg  # noqa: E402
 
 
 def worker(rank, P, init, specs, gathers, rtol, out, device, backend):
@@ -110,19 +111,7 @@ def one_process(specs, rtol, device):
         kind, n = spec.split(":")
         G = getattr(dsla, kind)(int(n)).to(dev)
         b = torch.ones(G.shape[0], dtype=torch.float64, device=dev)
-        H = dsla.amg(G)
-        dsla.solve(G, b, method="cg", M=H, rtol=rtol)
-        setups, solves = [], []
-        for _ in range(5):
-            sync()
-            t0 = time.perf_counter()
-            H = dsla.amg(G)
-            sync()
-            t1 = time.perf_counter()
-            _, info = dsla.solve(G, b, method="cg", M=H, rtol=rtol, return_info=True)
-            sync()
-            setups.append(t1 - t0)
-            solves.append(time.perf_counter() - t1)
+        setups, solves, H, info = timed_amg_pcg(G, b, lambda: dsla.amg(G), rtol, 5, sync)
         setup, solve = statistics.median(setups), statistics.median(solves)
         out.append(dict(problem=spec, ranks="one process", device=device, n=G.shape[0],
                         setup_s=setup, solve_s=solve, total_s=setup + solve,

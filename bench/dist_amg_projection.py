@@ -51,6 +51,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 sys.path.insert(0, os.path.dirname(__file__))
 import dsla  # noqa: E402
 import _meta  # noqa: E402
+from _amg_timing import timed_amg_pcg  # noqa: E402
 
 
 def process_grid(ranks, dims):
@@ -213,22 +214,9 @@ def share_worker(rank, spec, device, rtol, repeats, mode, gather, init, out, ran
             # reported peak is the matrix (and b) plus what AMG-PCG adds on top of them.
             gen_peak = torch.cuda.max_memory_allocated() - base
             torch.cuda.reset_peak_memory_stats()
-        H = dsla.amg(A, **opts)
-        dsla.solve(A, b, method="cg", M=H, rtol=rtol)
-        del H
-        setups, solves = [], []
-        for rep in range(repeats):
-            sync()
-            t0 = time.perf_counter()
-            H = dsla.amg(A, **opts)
-            sync()
-            t1 = time.perf_counter()
-            _, info = dsla.solve(A, b, method="cg", M=H, rtol=rtol, return_info=True)
-            sync()
-            setups.append(t1 - t0)
-            solves.append(time.perf_counter() - t1)
-            if rep < repeats - 1:
-                del H  # one hierarchy alive at a time: the peak is one setup's
+        # One hierarchy alive at a time: the peak is one setup's.
+        setups, solves, H, info = timed_amg_pcg(A, b, lambda: dsla.amg(A, **opts), rtol, repeats,
+                                                sync, one_alive=True)
         st = H.stats()
         row = dict(problem=spec, device=str(dev), mode=mode, n=rows,
                    setup_s=statistics.median(setups), solve_s=statistics.median(solves),

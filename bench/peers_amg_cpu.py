@@ -21,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import torch
 
@@ -29,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import dsla  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 import _meta  # noqa: E402
+from _amg_timing import timed_amg_pcg  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -55,16 +55,7 @@ def run_dsla(threads, n, rtol):
     torch.set_num_threads(threads)
     A = dsla.poisson2d(n)
     b = torch.ones(A.shape[0], dtype=torch.float64)
-    H = dsla.amg(A)
-    dsla.solve(A, b, method="cg", M=H, rtol=rtol)  # warm-up
-    setups, solves = [], []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        H = dsla.amg(A)
-        t1 = time.perf_counter()
-        x, info = dsla.solve(A, b, method="cg", M=H, rtol=rtol, return_info=True)
-        setups.append(t1 - t0)
-        solves.append(time.perf_counter() - t1)
+    setups, solves, H, info = timed_amg_pcg(A, b, lambda: dsla.amg(A), rtol, 5)
     s, v = statistics.median(setups), statistics.median(solves)
     return dict(solver="dsla AMG + CG", threads=threads, n=A.shape[0], setup_s=s, solve_s=v,
                 total_s=s + v, iterations=info.iterations, residual=info.residual,
