@@ -15,8 +15,11 @@ SparseMatrix from_coo_mapped(const at::Tensor& row, const at::Tensor& col, const
 
 // The CSR of int64 COO entries (r, c) in ATen ops on their own device: sorted by (row, col),
 // duplicates merged; crow / col_out in `idt`, map (int64) each entry's position in the result.
-// Returns the merged count. One int64 sort key when rows x cols fits, else two stable sorts.
+// Returns the merged count. One int64 sort key when rows x cols fits, else two stable sorts;
+// entries already sorted by (row, col) are not sorted again. *identity (when given): the entries
+// were sorted and unique (map is 0, 1, ..., nnz - 1).
 int64_t coo_to_csr_aten(const at::Tensor& r, const at::Tensor& c, int64_t rows, int64_t cols,
-                        at::ScalarType idt, at::Tensor& crow, at::Tensor& col_out, at::Tensor& map);
+                        at::ScalarType idt, at::Tensor& crow, at::Tensor& col_out, at::Tensor& map,
+                        bool* identity = nullptr);
 
 }  // namespace dsla::detail

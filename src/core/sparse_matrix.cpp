@@ -67,9 +67,10 @@ SparseMatrix SparseMatrix::from_coo(const at::Tensor& row, const at::Tensor& col
 namespace detail {
 
 int64_t coo_to_csr_aten(const at::Tensor& r, const at::Tensor& c, int64_t rows, int64_t cols,
-                        at::ScalarType idt, at::Tensor& crow, at::Tensor& col_out,
-                        at::Tensor& map) {
+                        at::ScalarType idt, at::Tensor& crow, at::Tensor& col_out, at::Tensor& map,
+                        bool* identity) {
   const int64_t nnz_in = r.numel();
+  if (identity) *identity = nnz_in == 0;
   if (nnz_in == 0) {
     crow = at::zeros({rows + 1}, r.options().dtype(idt));
     col_out = at::empty({0}, r.options().dtype(idt));
@@ -78,20 +79,26 @@ int64_t coo_to_csr_aten(const at::Tensor& r, const at::Tensor& c, int64_t rows, 
   }
   // One int64 key when rows x cols fits (always for int32-indexed shapes): the merged rows and
   // columns come back from the sorted keys, so no sorted copies of r and c are made. Else two
-  // stable sorts.
-  at::Tensor order, starts, first, urow, ucol;
-  if (cols == 0 || rows <= (std::numeric_limits<int64_t>::max() >> 1) / cols) {
-    auto srt = at::sort(r * cols + c);
-    auto key = std::get<0>(srt);
-    order = std::get<1>(srt);
+  // stable sorts. Entries already in order (a product's rows handed on, one rank's Galerkin
+  // rows) skip the sort: a compare instead of a radix sort with its buffers. Each temporary is
+  // released as soon as it is used: at the coarse levels of a distributed AMG nnz_in is the
+  // largest count of the setup, and each int64 array of it 8 bytes per entry.
+  const bool one_key = cols == 0 || rows <= (std::numeric_limits<int64_t>::max() >> 1) / cols;
+  at::Tensor key, order, starts;  // order undefined: the identity
+  if (one_key) {
+    key = r * cols;
+    key.add_(c);
+    const bool in_order =
+        nnz_in < 2 ||
+        (key.narrow(0, 1, nnz_in - 1) >= key.narrow(0, 0, nnz_in - 1)).all().item<bool>();
+    if (!in_order) {
+      auto srt = at::sort(key);
+      key = std::get<0>(srt);
+      order = std::get<1>(srt);
+    }
     starts = at::ones({nnz_in}, r.options().dtype(at::kBool));
     starts.narrow(0, 1, nnz_in - 1)
         .copy_(key.narrow(0, 1, nnz_in - 1) != key.narrow(0, 0, nnz_in - 1));
-    first = at::nonzero(starts).view(-1);
-    auto ukey = key.index_select(0, first);
-    key = at::Tensor();
-    urow = at::div(ukey, std::max<int64_t>(cols, 1), "floor");
-    ucol = ukey - urow * cols;
   } else {
     order = std::get<1>(at::sort(c, /*stable=*/true, 0, false));
     order = order.index_select(0, std::get<1>(at::sort(r.index_select(0, order), true, 0, false)));
@@ -100,16 +107,33 @@ int64_t coo_to_csr_aten(const at::Tensor& r, const at::Tensor& c, int64_t rows, 
     starts.narrow(0, 1, nnz_in - 1)
         .copy_((rs.narrow(0, 1, nnz_in - 1) != rs.narrow(0, 0, nnz_in - 1)) |
                (cs.narrow(0, 1, nnz_in - 1) != cs.narrow(0, 0, nnz_in - 1)));
-    first = at::nonzero(starts).view(-1);
-    urow = rs.index_select(0, first);
-    ucol = cs.index_select(0, first);
+    key = at::stack({rs, cs});  // [2, nnz_in]: the merged rows and columns are read from it
   }
-  auto id = starts.to(at::kLong).cumsum(0).sub_(1);  // merged position of each sorted entry
-  starts = at::Tensor();
-  map = at::empty({nnz_in}, r.options());
-  map.index_put_({order}, id);
-  const int64_t nnz = first.numel();
+  // The merged position of each sorted entry, then of each input entry.
+  map = starts.cumsum(0, at::kLong).sub_(1);
+  const int64_t nnz = map[-1].item<int64_t>() + 1;
+  if (order.defined()) {
+    auto id = std::move(map);
+    map = at::empty({nnz_in}, r.options());
+    map.index_put_({order}, id);
+  }
+  if (identity) *identity = !order.defined() && nnz == nnz_in;
+  order = at::Tensor();
+  // The merged entries' keys (all of them when nothing was merged: no copy).
+  at::Tensor urow, ucol;
+  if (one_key) {
+    auto ukey = nnz == nnz_in ? std::move(key) : key.masked_select(starts);
+    key = at::Tensor();
+    starts = at::Tensor();
+    urow = at::div(ukey, std::max<int64_t>(cols, 1), "floor");
+    ukey.sub_(urow * cols);
+    ucol = std::move(ukey);
+  } else {
+    urow = key[0].masked_select(starts);
+    ucol = key[1].masked_select(starts);
+  }
   auto counts = at::bincount(urow, {}, rows);
+  urow = at::Tensor();
   crow = at::cat({at::zeros({1}, counts.options()), counts.cumsum(0)}).to(idt);
   col_out = ucol.to(idt);
   return nnz;
@@ -151,7 +175,7 @@ SparseMatrix from_coo_mapped(const at::Tensor& row, const at::Tensor& col, const
       opt.index_dtype.value_or(Pattern::index_dtype_for(shape.rows, shape.cols, nnz_in));
   at::Tensor crow, cols, m;
   int64_t nnz = 0;
-  bool identity = false;  // entries already sorted and unique (host kernel only: values as given)
+  bool identity = false;  // entries already sorted and unique: values as given
   if (host) {
     crow = at::empty({shape.rows + 1}, r.options().dtype(idt));
     cols = at::empty({nnz_in}, r.options().dtype(idt));
@@ -164,7 +188,7 @@ SparseMatrix from_coo_mapped(const at::Tensor& row, const at::Tensor& col, const
     cols = cols.slice(0, 0, nnz).clone();
     identity = nnz == nnz_in && at::equal(m, at::arange(nnz_in, m.options()));
   } else {
-    nnz = coo_to_csr_aten(r, c, shape.rows, shape.cols, idt, crow, cols, m);
+    nnz = coo_to_csr_aten(r, c, shape.rows, shape.cols, idt, crow, cols, m, &identity);
   }
   DSLA_CHECK_ARG(opt.sum_duplicates || nnz == nnz_in, "row",
                  "contains duplicate (row, col) entries and sum_duplicates is false");
@@ -173,7 +197,7 @@ SparseMatrix from_coo_mapped(const at::Tensor& row, const at::Tensor& col, const
   map = m.to(values.device());
   at::Tensor v;
   if (identity) {
-    v = values;
+    v = values.contiguous();  // a broadcast placeholder (an expanded zero) becomes storage here
   } else {
     auto shape_out = values.sizes().vec();
     shape_out.back() = nnz;

@@ -101,6 +101,9 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
                                 .item<bool>())
       fail("argument 'owned': contains duplicate row ids");
   }
+  // The entry-sized arrays (row, col, their positions, the blocks' inputs) are the largest of a
+  // distributed AMG's setup (the coarse Galerkin entries): each is released once used, and the
+  // common case of no ghost column at all (one rank, a twin's coarse levels) selects nothing.
   at::Tensor rfound, cfound;
   auto rpos = find_sorted(sorted, r, rfound);
   if (r.numel() > 0 && !rfound.all().item<bool>()) {
@@ -109,51 +112,66 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
          std::to_string(r[i].item<int64_t>()) +
          ", which this rank does not own (rows of a rank's entries must be in its 'owned')");
   }
+  rfound = at::Tensor();
   if (c.numel() > 0 && (c.min().item<int64_t>() < 0 || c.max().item<int64_t>() >= N))
     fail("argument 'col': column ids must be in [0, " + std::to_string(N) + ")");
   comm.agree(err.empty(), err);
 
   auto cpos = find_sorted(sorted, c, cfound);
   auto is_ghost = ~cfound;
+  auto oi = at::nonzero(is_ghost).view(-1);
+  const bool all_diag = oi.numel() == 0;
   // Boundary rows: those with an entry in a ghost column. Interior first, then boundary, each
   // in ascending global order.
   auto bnd = at::zeros({n_owned}, dev_long.dtype(at::kBool));
-  if (r.numel() > 0) bnd.index_put_({rpos.index({is_ghost})}, true);
+  if (!all_diag) bnd.index_put_({rpos.index_select(0, oi)}, true);
   auto order = at::cat({at::nonzero(~bnd).view(-1), at::nonzero(bnd).view(-1)});  // sorted idx
   const int64_t n_int = n_owned - bnd.sum().item<int64_t>();
   auto new_pos = at::empty({n_owned}, dev_long);
   new_pos.index_put_({order}, at::arange(n_owned, dev_long));
   auto local_owned = sorted.index_select(0, order);
 
-  auto ghost_ids = std::get<0>(at::_unique(c.index({is_ghost}), /*sorted=*/true));
+  auto ghost_ids = all_diag ? at::empty({0}, dev_long)
+                            : std::get<0>(at::_unique(c.index_select(0, oi), /*sorted=*/true));
   auto plan = build_plan(comm, N, local_owned, ghost_ids, dev);
   plan->n_interior = n_int;
 
   // The two blocks, differentiable in values (index_select, then from_coo's index_add).
-  auto di = at::nonzero(cfound).view(-1);
-  auto oi = at::nonzero(is_ghost).view(-1);
   // Ghost index of a column: its position in the plan's ghost list (grouped by owner).
   auto g_sort = at::sort(plan->ghost.to(dev));
   at::Tensor gfound;
   auto gsp = find_sorted(std::get<0>(g_sort), c.index_select(0, oi), gfound);
   auto ghost_col = std::get<1>(g_sort).index_select(0, gsp);
+  auto orow = new_pos.index_select(0, rpos.index_select(0, oi)) - n_int;
   CooOptions co;
   co.check = true;
   DistMatrix A;
   at::Tensor map_d, map_o;
-  A.diag_ =
-      dsla::detail::from_coo_mapped(new_pos.index_select(0, rpos.index_select(0, di)),
-                                    new_pos.index_select(0, cpos.index_select(0, di)),
-                                    values.index_select(-1, di), {n_owned, n_owned}, co, map_d);
-  A.offd_ = dsla::detail::from_coo_mapped(new_pos.index_select(0, rpos.index_select(0, oi)) - n_int,
-                                          ghost_col, values.index_select(-1, oi),
+  A.offd_ = dsla::detail::from_coo_mapped(orow, ghost_col, values.index_select(-1, oi),
                                           {n_owned - n_int, plan->n_ghost}, co, map_o);
-  if (entry_pos) {
-    // values() is the diagonal block's values, then the off-diagonal block's.
-    auto pos = at::empty({r.numel()}, map_d.options());
-    if (di.numel() > 0) pos.index_put_({di}, map_d);
-    if (oi.numel() > 0) pos.index_put_({oi}, map_o + A.diag_.nnz());
-    *entry_pos = pos;
+  // The diagonal block: every entry when no column is a ghost (no selection, no copy), else the
+  // others'.
+  {
+    at::Tensor di = all_diag ? at::Tensor() : at::nonzero(cfound).view(-1);
+    cfound = at::Tensor();
+    is_ghost = at::Tensor();
+    auto sel = [&](at::Tensor t) { return all_diag ? t : t.index_select(-1, di); };
+    auto drow = new_pos.index_select(0, sel(rpos));
+    rpos = at::Tensor();
+    auto dcol = new_pos.index_select(0, sel(cpos));
+    cpos = at::Tensor();
+    A.diag_ = dsla::detail::from_coo_mapped(drow, dcol, sel(values), {n_owned, n_owned}, co, map_d);
+    if (entry_pos) {
+      // values() is the diagonal block's values, then the off-diagonal block's.
+      if (all_diag) {
+        *entry_pos = map_d;
+      } else {
+        auto pos = at::empty({r.numel()}, map_d.options());
+        if (di.numel() > 0) pos.index_put_({di}, map_d);
+        pos.index_put_({oi}, map_o + A.diag_.nnz());
+        *entry_pos = pos;
+      }
+    }
   }
   auto nz = at::tensor({A.diag_.nnz() + A.offd_.nnz()}, cpu_long);
   comm.allreduce_sum_(nz);
@@ -412,8 +430,10 @@ SparseMatrix DistMatrix::gather_matrix() const {
   DSLA_CHECK_ARG(!is_twin(), "A", "is a weak-scaling twin (one rank's share on one process): ",
                  "there is no whole matrix to gather");
   const auto g = detail::global_coo(*this);
-  auto rows = comm().allgatherv(g.row);
-  auto cols = comm().allgatherv(g.col);
+  // The gathered entries are merged on the matrix's device: a GPU sorts the millions of entries
+  // of a gathered AMG level in milliseconds, the host kernel (one thread here) in seconds.
+  auto rows = comm().allgatherv(g.row).to(device());
+  auto cols = comm().allgatherv(g.col).to(device());
   const auto& v = g.values;
   auto vals = comm().allgatherv(v.dim() == 2 ? v.t().contiguous() : v.contiguous());
   if (v.dim() == 2) vals = vals.t().contiguous();

@@ -57,8 +57,8 @@ void diagonal_facts(const DistMatrix& A, bool& pos, bool& nz) {
 // All ranks: A = Aᴴ, probed with a random vector (by global row, so every layout draws alike):
 // ‖A v − Aᴴ v‖ ≤ 1e-10 ‖A v‖.
 bool probably_hermitian(const DistMatrix& A, const LinearOperator& op) {
-  auto ids = A.owned().to(at::kDouble);
-  auto v = at::sin(ids * 0.7071 + 0.3).add_(at::cos(ids * 0.37)).to(A.device(), A.dtype());
+  auto ids = A.owned().to(A.device(), at::kDouble);  // on the device: n_owned sin and cos
+  auto v = at::sin(ids * 0.7071 + 0.3).add_(at::cos(ids * 0.37)).to(A.dtype());
   auto v3 = v.view({1, -1, 1});
   const int64_t B = A.batch_size();
   auto y1 = at::empty({B, A.n_owned(), 1}, v3.options());

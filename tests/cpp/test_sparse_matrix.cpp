@@ -56,6 +56,32 @@ TEST(SparseMatrix, AtenCooToCsrMatchesTheHostKernel) {
   }
 }
 
+// Entries already sorted by (row, col) skip the sort: the same CSR, and the identity reported
+// only when nothing was merged.
+TEST(SparseMatrix, AtenCooToCsrTakesSortedEntriesAsTheyAre) {
+  const int64_t rows = 5, cols = 4;
+  auto r = i64({0, 0, 1, 3, 3, 4}), c = i64({1, 3, 0, 0, 2, 3});
+  at::Tensor crow, col, m;
+  bool identity = false;
+  EXPECT_EQ(dsla::detail::coo_to_csr_aten(r, c, rows, cols, at::kInt, crow, col, m, &identity), 6);
+  EXPECT_TRUE(identity);
+  EXPECT_TRUE(at::equal(crow, at::tensor({0, 2, 3, 3, 5, 6}, at::kInt)));
+  EXPECT_TRUE(at::equal(col, c.to(at::kInt)));
+  EXPECT_TRUE(at::equal(m, at::arange(6, at::kLong)));
+  // Sorted with a duplicate: merged, not the identity.
+  auto r2 = i64({0, 1, 1, 2}), c2 = i64({2, 0, 0, 1});
+  EXPECT_EQ(dsla::detail::coo_to_csr_aten(r2, c2, 3, 3, at::kLong, crow, col, m, &identity), 3);
+  EXPECT_FALSE(identity);
+  EXPECT_TRUE(at::equal(m, i64({0, 1, 1, 2})));
+  EXPECT_TRUE(at::equal(col, i64({2, 0, 1})));
+  // Unsorted and unique: sorted, not the identity.
+  EXPECT_EQ(dsla::detail::coo_to_csr_aten(i64({1, 0}), i64({0, 1}), 2, 2, at::kLong, crow, col, m,
+                                          &identity),
+            2);
+  EXPECT_FALSE(identity);
+  EXPECT_TRUE(at::equal(m, i64({1, 0})));
+}
+
 TEST(SparseMatrix, DuplicatesRejectedWhenAsked) {
   dsla::CooOptions o;
   o.sum_duplicates = false;

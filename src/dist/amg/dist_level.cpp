@@ -290,30 +290,57 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   L.ap = dsla::detail::spgemm_pattern(L.aloc, L.pstack);
   const auto c = dsla::detail::spgemm_pattern(L.pt, L.ap);
 
-  // Rows of Pᵀ A P go to the owners of their coarse ids (contiguous: rank r owns
-  // [c_off_r, c_off_r + nc_r)).
-  auto c_row = e2.index_select(0, c->row().to(at::kLong));
-  auto c_col = e2.index_select(0, c->col().to(at::kLong));
-  auto bounds = ncs.cumsum(0).to(dev);
-  auto owner = at::searchsorted(bounds, c_row, /*out_int32=*/false, /*right=*/true);
-  auto order = at::argsort(owner);  // stable enough: any order within an owner works
-  const int P = C.size();
-  auto per = at::bincount(owner, {}, P).cpu();
+  // Rows of Pᵀ A P go to the owners of their coarse ids: rank r owns [c_off_r, c_off_r + nc_r),
+  // and C's rows are E2 positions, sorted ids, so each rank's rows are one row range of C and
+  // their entries one entry range: no sort and no permutation routes them. This rank's range
+  // (most of the entries) stays here; only the others' (the rows of ghost aggregates) travel.
+  // The entry-sized arrays are the setup's largest (nnz(C) ~ 30 per coarse row in 3-D): they
+  // are built for the ranges that need them and released once used.
+  const int P = C.size(), me = C.rank();
+  auto ccrow = c->crow().to(at::kLong);
+  // Each rank's first row of C (an E2 position) and first entry: [P + 1] each, host.
+  auto starts = at::cat({at::zeros({1}, kLongCpu), ncs.cumsum(0)}).to(dev);
+  auto row_at = at::searchsorted(e2, starts);
+  auto ent_at = ccrow.index_select(0, row_at).cpu();
+  row_at = row_at.cpu();
+  auto first_row = [&](int r) { return row_at[r].item<int64_t>(); };
   L.c_counts.assign(P, 0);
-  for (int r = 0; r < P; ++r) L.c_counts[r] = per[r].item<int64_t>();
-  L.c_send = compact(order, c->nnz());
-  auto got_row = C.alltoallv(c_row.index_select(0, order), L.c_counts);
-  auto got_col = C.alltoallv(c_col.index_select(0, order), L.c_counts);
-
-  // The next level: its structure from the received entries (values zero: transfer_numeric
-  // fills them), and where each received entry lands in its values().
+  for (int r = 0; r < P; ++r)
+    if (r != me) L.c_counts[r] = ent_at[r + 1].item<int64_t>() - ent_at[r].item<int64_t>();
+  L.c_own_begin = ent_at[me].item<int64_t>();
+  L.c_own_end = ent_at[me + 1].item<int64_t>();
+  // Global row and column ids of the entries of C's rows [r0, r1).
+  auto entry_ids = [&](int64_t r0, int64_t r1) {
+    const int64_t e0 = ccrow[r0].item<int64_t>(), ne = ccrow[r1].item<int64_t>() - e0;
+    if (ne == 0) return std::make_pair(at::empty({0}, Ld), at::empty({0}, Ld));
+    auto cnt = ccrow.narrow(0, r0 + 1, r1 - r0) - ccrow.narrow(0, r0, r1 - r0);
+    auto rows = e2.index_select(0, at::repeat_interleave(cnt, c10::optional<int64_t>(ne)).add_(r0));
+    auto cols = e2.index_select(0, c->col().narrow(0, e0, ne));
+    return std::make_pair(rows, cols);
+  };
+  at::Tensor got_row, got_col;
+  {
+    auto before = entry_ids(0, first_row(me));
+    auto after = entry_ids(first_row(me + 1), w);
+    got_row = C.alltoallv(at::cat({before.first, after.first}), L.c_counts);
+    got_col = C.alltoallv(at::cat({before.second, after.second}), L.c_counts);
+  }
+  // The next level: its structure from this rank's entries, then the received ones (values
+  // zero: transfer_numeric fills them), and where each of them lands in its values().
   const int64_t B = L.values.size(0);
-  auto zeros = at::zeros({B, got_row.numel()}, L.values.options());
-  // c_recv_pos: where each received entry lands in next.values(), from the construction itself
-  // (no second sort of the coarse entries).
-  next = DistMatrix::from_local_coo(C, got_row, got_col, A.is_batched() ? zeros : zeros[0],
-                                    {L.nc_global, L.nc_global},
-                                    at::arange(L.c_off, L.c_off + nc, kLongCpu), &L.c_recv_pos);
+  {
+    auto own = entry_ids(first_row(me), first_row(me + 1));
+    auto row = got_row.numel() == 0 ? std::move(own.first) : at::cat({own.first, got_row});
+    own.first = at::Tensor();
+    auto col = got_col.numel() == 0 ? std::move(own.second) : at::cat({own.second, got_col});
+    own.second = at::Tensor();
+    got_row = got_col = at::Tensor();
+    // A broadcast zero: from_local_coo selects from it (nothing allocated until the blocks).
+    auto zeros = at::zeros({B, 1}, L.values.options()).expand({B, row.numel()});
+    next = DistMatrix::from_local_coo(C, row, col, A.is_batched() ? zeros : zeros[0],
+                                      {L.nc_global, L.nc_global},
+                                      at::arange(L.c_off, L.c_off + nc, kLongCpu), &L.c_recv_pos);
+  }
   L.c_recv_pos = compact(L.c_recv_pos, next.local_nnz());
 
   // P for the cycle over the next level's distribution: owned coarse columns in its local
@@ -401,12 +428,19 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
     L.ap.reset();
     dsla::detail::spgemm_forget(L.aloc, L.pstack);
   }
-  // Each coarse row's pieces to its owner, summed there.
-  auto send = cv.index_select(1, L.c_send).t().contiguous();  // [nnz, B]
-  auto got = A.comm().alltoallv(send, L.c_counts);
+  // Each coarse row's pieces to its owner, summed there: this rank's rows are the entry range
+  // [c_own_begin, c_own_end) of cv, the others' are sent (their ranges in rank order).
+  const int64_t e0 = L.c_own_begin, e1 = L.c_own_end, ncv = cv.size(1);
+  auto send = at::cat({cv.narrow(1, 0, e0), cv.narrow(1, e1, ncv - e1)}, 1).t().contiguous();
+  auto got = A.comm().alltoallv(send, L.c_counts);  // [n_received, B]
   auto vals = at::zeros({B, next.local_nnz()}, cv.options());
+  auto own_pos = L.c_recv_pos.narrow(0, 0, e1 - e0);
+  auto got_pos = L.c_recv_pos.narrow(0, e1 - e0, got.size(0));
   // Per member along dim 0 (an index_add along dim 1 is several times slower).
-  for (int64_t b = 0; b < B; ++b) vals.select(0, b).index_add_(0, L.c_recv_pos, got.select(1, b));
+  for (int64_t b = 0; b < B; ++b) {
+    vals.select(0, b).index_add_(0, own_pos, cv.select(0, b).narrow(0, e0, e1 - e0));
+    if (got.size(0) > 0) vals.select(0, b).index_add_(0, got_pos, got.select(1, b));
+  }
   auto out = next.with_values(A.is_batched() ? vals : vals[0]);
   stats.t_rap += lap(clock);
   return out;

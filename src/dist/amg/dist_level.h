@@ -52,10 +52,13 @@ struct DistLevel final : public amg::detail::CycleLevel {
   PatternPtr pt;       // (P over E2)ᵀ
   at::Tensor pt_perm;  // position in p_values of each entry of pt
   PatternPtr ap;       // A·[P; P_ext] (dropped after the product on CUDA)
-  at::Tensor c_send;   // Pᵀ A P's entries (over E2) in send order (by owner)
+  // Pᵀ A P's entries (over E2) by owner: this rank's rows are the entries [c_own_begin,
+  // c_own_end), the others' are sent, c_counts[r] to rank r (0 to this rank).
+  int64_t c_own_begin = 0, c_own_end = 0;
   std::vector<int64_t> c_counts;
-  at::Tensor c_recv_pos;  // position in the next level's values() of each received entry
-  at::Tensor p_values;    // [B, nnz(p1)]
+  // Position in the next level's values() of each of this rank's entries, then of each received.
+  at::Tensor c_recv_pos;
+  at::Tensor p_values;  // [B, nnz(p1)]
   // P and Pᵀ for the cycle over the next level's distribution: columns [owned (next level's
   // local order) | ghosts of pplan].
   std::shared_ptr<HaloPlan> pplan;
