@@ -206,6 +206,7 @@ at::Tensor Comm::allgather(const at::Tensor& t) const {
 
 at::Tensor Comm::allgatherv(const at::Tensor& t) const {
   DSLA_CHECK_ARG(t.dim() >= 1, "t", "needs a leading dimension to concatenate along");
+  if (size() == 1) return t.clone();  // not padded, gathered and cut again
   auto n = at::tensor({t.size(0)}, at::kLong);
   auto counts = allgather(n).view({-1});
   const int64_t mx = counts.max().item<int64_t>();

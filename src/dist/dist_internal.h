@@ -23,7 +23,8 @@ void local_step(const Comm& comm, const std::function<void()>& fn);
 struct GlobalCoo {
   at::Tensor row, col, values, local_row;
 };
-GlobalCoo global_coo(const DistMatrix& A);
+// row, col and local_row on `dev` (the host by default; gather_matrix: the matrix's device).
+GlobalCoo global_coo(const DistMatrix& A, c10::Device dev = c10::Device(c10::kCPU));
 
 // Σ_j |a_ij| of every owned row (int64-free: double on the host, [n_owned]). Local.
 at::Tensor abs_row_sums(const DistMatrix& A);

@@ -399,15 +399,16 @@ at::Tensor DistMatrix::gather(const at::Tensor& x) const {
 
 namespace detail {
 
-GlobalCoo global_coo(const DistMatrix& A) {
+GlobalCoo global_coo(const DistMatrix& A, c10::Device dev) {
   const auto& p = A.plan();
   const auto &d = A.diag(), &o = A.offd();
   GlobalCoo g;
-  g.local_row = at::cat({d.row_indices().to(at::kCPU, at::kLong),
-                         o.row_indices().to(at::kCPU, at::kLong) + p.n_interior});
-  g.row = p.owned.index_select(0, g.local_row);
-  g.col = at::cat({p.owned.index_select(0, d.col_indices().to(at::kCPU, at::kLong)),
-                   p.ghost.index_select(0, o.col_indices().to(at::kCPU, at::kLong))});
+  auto owned = p.owned.to(dev), ghost = p.ghost.to(dev);
+  g.local_row = at::cat(
+      {d.row_indices().to(dev, at::kLong), o.row_indices().to(dev, at::kLong) + p.n_interior});
+  g.row = owned.index_select(0, g.local_row);
+  g.col = at::cat({owned.index_select(0, d.col_indices().to(dev, at::kLong)),
+                   ghost.index_select(0, o.col_indices().to(dev, at::kLong))});
   g.values = A.values().detach();
   return g;
 }
@@ -429,11 +430,12 @@ SparseMatrix DistMatrix::gather_matrix() const {
   TORCH_CHECK_VALUE(defined(), "dsla: the DistMatrix is empty (default-constructed)");
   DSLA_CHECK_ARG(!is_twin(), "A", "is a weak-scaling twin (one rank's share on one process): ",
                  "there is no whole matrix to gather");
-  const auto g = detail::global_coo(*this);
-  // The gathered entries are merged on the matrix's device: a GPU sorts the millions of entries
-  // of a gathered AMG level in milliseconds, the host kernel (one thread here) in seconds.
-  auto rows = comm().allgatherv(g.row).to(device());
-  auto cols = comm().allgatherv(g.col).to(device());
+  // The entries are renumbered, gathered and merged on the matrix's device: a GPU sorts the
+  // millions of entries of a gathered AMG level in milliseconds, the host (one thread on the
+  // CPU machines) in seconds.
+  const auto g = detail::global_coo(*this, device());
+  auto rows = comm().allgatherv(g.row);
+  auto cols = comm().allgatherv(g.col);
   const auto& v = g.values;
   auto vals = comm().allgatherv(v.dim() == 2 ? v.t().contiguous() : v.contiguous());
   if (v.dim() == 2) vals = vals.t().contiguous();

@@ -17,9 +17,14 @@ std::pair<int64_t, int64_t> contiguous_range(int64_t n, int rank, int size) {
 
 namespace {
 
-// Sorts `ids` by home rank; returns the order and the count per home.
+// Sorts `ids` by home rank; returns the order (undefined: already grouped, the identity) and
+// the count per home. Ids in ascending order (a coarse level's owned range, one rank's rows) are
+// grouped already: the host sort of millions of ids is skipped.
 std::vector<int64_t> by_home(const at::Tensor& home, int P, at::Tensor& order) {
-  order = at::argsort(home);  // stable enough: ties keep no meaning here
+  const int64_t m = home.numel();
+  const bool grouped =
+      m < 2 || (home.narrow(0, 1, m - 1) >= home.narrow(0, 0, m - 1)).all().item<bool>();
+  order = grouped ? at::Tensor() : at::argsort(home);  // stable enough: ties keep no meaning
   auto counts = at::bincount(home, {}, P);
   auto c = counts.accessor<int64_t, 1>();
   return std::vector<int64_t>(c.data(), c.data() + P);
@@ -38,7 +43,8 @@ Directory::Directory(const Comm& comm, int64_t n, const at::Tensor& owned) : com
   auto home = at::searchsorted(home_off_, owned, /*out_int32=*/false, /*right=*/true) - 1;
   at::Tensor order;
   auto counts = by_home(home, P, order);
-  auto pairs = at::stack({owned, at::arange(owned.numel(), at::kLong)}, 1).index_select(0, order);
+  auto pairs = at::stack({owned, at::arange(owned.numel(), at::kLong)}, 1);
+  if (order.defined()) pairs = pairs.index_select(0, order);
   std::vector<int64_t> rc;
   auto got = comm.alltoallv(pairs, counts, &rc);
   owner_ = at::full({hi - lo}, -1, at::kLong);
@@ -75,16 +81,19 @@ void Directory::lookup(const at::Tensor& ids, at::Tensor& owner, at::Tensor& pos
   at::Tensor order;
   auto counts = by_home(home, P, order);
   std::vector<int64_t> rc;
-  auto q = comm_.alltoallv(ids.index_select(0, order), counts, &rc);
+  auto q = comm_.alltoallv(order.defined() ? ids.index_select(0, order) : ids, counts, &rc);
   auto local = q - lo_;
   auto ans = at::stack({owner_.index_select(0, local), pos_.index_select(0, local)}, 1);
   // Answers go back to the askers: what came from rank r returns to r, in order.
   auto back = comm_.alltoallv(ans, rc);
   owner = at::empty_like(ids);
   position = at::empty_like(ids);
-  if (ids.numel() > 0) {
+  if (ids.numel() > 0 && order.defined()) {
     owner.index_put_({order}, back.select(1, 0));
     position.index_put_({order}, back.select(1, 1));
+  } else if (ids.numel() > 0) {
+    owner.copy_(back.select(1, 0));
+    position.copy_(back.select(1, 1));
   }
 }
 

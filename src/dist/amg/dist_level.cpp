@@ -39,14 +39,9 @@ at::Tensor values2d(const at::Tensor& v) {
 // A CSR pattern from entries sorted by (row, col): int64 row / col on `device`.
 PatternPtr csr_sorted(const at::Tensor& row, const at::Tensor& col, int64_t rows, int64_t cols) {
   auto counts = at::bincount(row, {}, rows);
-  auto crow = at::cat({at::zeros({1}, row.options()), counts.cumsum(0)});
+  auto crow = at::cat({at::zeros({1}, counts.options()), counts.cumsum(0)});
   const auto dt = Pattern::index_dtype_for(rows, cols, col.numel());
   return Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), rows, cols, false);
-}
-
-// Positions of `x` in the sorted `sorted` (every element present).
-at::Tensor position_in(const at::Tensor& sorted, const at::Tensor& x) {
-  return at::searchsorted(sorted, x);
 }
 
 // Positions of coarse ids `x` in `e` (sorted, holding the whole owned range [lo, lo + nc)): the
@@ -76,11 +71,11 @@ at::Tensor compact(const at::Tensor& idx, int64_t bound) {
   return idx.to(Pattern::index_dtype_for(bound, bound, bound));
 }
 
-// The row of each entry of p, int64, computed here rather than read from Pattern::row(), which
-// caches an nnz array on the pattern for its lifetime (on A's own blocks and the level's aloc
-// that is 8 bytes per stored entry kept after the setup).
-at::Tensor entry_rows(const Pattern& p) {
-  auto crow = p.crow().to(at::kLong);
+// The row of each entry of p (int64, or `dt`), computed here rather than read from
+// Pattern::row(), which caches an nnz array on the pattern for its lifetime (on A's own blocks
+// and the level's aloc that is 8 bytes per stored entry kept after the setup).
+at::Tensor entry_rows(const Pattern& p, at::ScalarType dt = at::kLong) {
+  auto crow = p.crow().to(dt);
   const int64_t n = p.rows();
   return at::repeat_interleave(crow.narrow(0, 1, n) - crow.narrow(0, 0, n),
                                c10::optional<int64_t>(p.nnz()));
@@ -128,7 +123,7 @@ void level_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric) {
   const auto& A = L.A;
   const int64_t n = A.n_owned();
   L.values = values2d(A.values()).index_select(1, L.aloc_src);
-  const int64_t B = L.values.size(0);
+  const int64_t B = L.batch = L.values.size(0);
   auto d = L.values.index_select(1, L.aloc_diag);
   L.dinv = d.reciprocal().view({B, n, 1});
   const bool finite = n == 0 || at::isfinite(L.dinv).all().item<bool>();
@@ -162,21 +157,29 @@ void build_filter(DistLevel& L, double theta) {
   auto d = v.index_select(0, L.aloc_diag).abs();  // [n]
   auto dg = A.halo(d.view({1, n, 1}).to(v.scalar_type())).view({-1});
   auto dall = at::cat({d, dg});
-  auto row = entry_rows(*L.aloc).to(v.device());
-  auto col = L.aloc->col().to(at::kLong);
+  // Entry-sized arrays of the finest level, the largest of the setup: int32 rows and columns,
+  // the threshold built in place, each released once used.
+  auto row = entry_rows(*L.aloc, at::kInt).to(v.device());
+  const auto& col = L.aloc->col();  // int32 when it fits (aloc's index dtype)
   auto av = v.abs();
   auto keep = (row != col) & (av > 0);
-  if (theta > 0)
-    keep = keep & (av >= (d.index_select(0, row) * dall.index_select(0, col)).sqrt() * theta);
-  keep = keep | (row == col);
+  if (theta > 0) {
+    auto thr = d.index_select(0, row);
+    thr.mul_(dall.index_select(0, col)).sqrt_().mul_(theta);
+    keep.logical_and_(av >= thr);
+  }
+  av = at::Tensor();
+  auto is_diag = row == col;
+  keep.logical_or_(is_diag);
   auto counts = at::tensor({L.aloc->nnz() - keep.sum().item<int64_t>(), L.aloc->nnz()}, kLongCpu);
   A.comm().allreduce_sum_(counts);
   if (counts[0].item<int64_t>() * 20 < counts[1].item<int64_t>()) return;
   auto& S = L.st;
-  S.f_src = keep.nonzero().view(-1);
+  S.f_src = compact(keep.nonzero().view(-1), L.aloc->nnz());  // kept: 4 bytes per entry
+  keep = at::Tensor();
   S.f = csr_sorted(row.index_select(0, S.f_src), col.index_select(0, S.f_src), n, L.aloc->cols());
-  auto fk = (row * L.aloc->cols() + col).index_select(0, S.f_src);
-  S.f_diag = position_in(fk, at::arange(n, fk.options()) * (L.aloc->cols() + 1));
+  // The diagonal's position in f: one per row (every row keeps its diagonal), in row order.
+  S.f_diag = is_diag.index_select(0, S.f_src).nonzero().view(-1);
 }
 
 // y = F x for the filtered operator over A's distribution (x's ghosts through A's halo); its
@@ -406,9 +409,11 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
       rho = est.lmax.view({-1, 1, 1}).to(fv.device(), fv.scalar_type());
       diag_pos = L.st.f_diag;
     }
-    auto scale = (opt.prolongation_omega / rho).view({B, 1});
-    auto row = entry_rows(*f).to(fv.device());
-    auto sv = -(scale * dinv.view({B, n}).index_select(1, row)) * fv;
+    // S's values in place on one array: each temporary here is one per stored entry of F
+    // (the level's largest value arrays), and the row map is int32 (n fits).
+    auto sv = dinv.view({B, n}).index_select(1, entry_rows(*f, at::kInt).to(fv.device()));
+    sv.mul_((-opt.prolongation_omega / rho).view({B, 1})).mul_(fv);
+    fv = at::Tensor();
     sv.index_add_(1, diag_pos, at::ones({B, diag_pos.numel()}, sv.options()));
     L.p_values = dsla::detail::spgemm_values(f, sv, L.tstack, L.tstack_values);
   } else {
@@ -441,6 +446,10 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
     vals.select(0, b).index_add_(0, own_pos, cv.select(0, b).narrow(0, e0, e1 - e0));
     if (got.size(0) > 0) vals.select(0, b).index_add_(0, got_pos, got.select(1, b));
   }
+  // The level's values in aloc order are the setup's (level_numeric, the filter, P and A P):
+  // not kept beside A's own (a numeric re-setup gathers them again). On the finest level that
+  // is 8 bytes per stored entry of A for the life of the hierarchy.
+  L.values = at::Tensor();
   auto out = next.with_values(A.is_batched() ? vals : vals[0]);
   stats.t_rap += lap(clock);
   return out;
@@ -453,7 +462,7 @@ void DistLevel::smooth(const at::Tensor& b, at::Tensor& x, bool zero_guess, int6
 }
 
 at::Tensor DistLevel::residual(const at::Tensor& b, const at::Tensor& x) const {
-  const int64_t B = std::max(x.size(0), values.size(0));
+  const int64_t B = std::max(x.size(0), batch);
   auto ax = at::empty({B, A.n_owned(), x.size(2)}, x.options());
   A.apply(x.expand({B, A.n_owned(), x.size(2)}).contiguous(), ax);
   return b - ax;

@@ -26,8 +26,11 @@ struct DistLevel final : public amg::detail::CycleLevel {
   // diagonal is.
   PatternPtr aloc;
   at::Tensor aloc_src, aloc_diag;  // int32 when they fit
-  at::Tensor values;               // [B, nnz(aloc)]
-  at::Tensor dinv;                 // [B, n, 1]
+  // [B, nnz(aloc)]: A's values in aloc's order, during the setup only (level_numeric to
+  // transfer_numeric); batch: B.
+  at::Tensor values;
+  int64_t batch = 1;
+  at::Tensor dinv;  // [B, n, 1]
   precond::detail::SpectrumEstimate spectrum;
   at::Tensor rho;  // [B, 1, 1]
   precond::detail::SmootherPtr smoother;

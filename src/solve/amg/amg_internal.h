@@ -45,7 +45,7 @@ struct LevelStructure {
   // lumped into the diagonal (keeps P as sparse as the strength graph: anisotropic problems).
   // Undefined when every connection is strong (then A itself smooths).
   PatternPtr f;
-  at::Tensor f_src;   // [nnz_f] int64: position in A of each entry of f
+  at::Tensor f_src;   // [nnz_f] int64 (int32 on a distributed level): position in A of each entry
   at::Tensor f_diag;  // [n] int64: position of the diagonal in f
   PatternPtr p;       // prolongator pattern (that of A T when smoothed, else t)
   at::Tensor t_in_p;  // [nnz_t] int64: position of each entry of T in P

@@ -126,7 +126,11 @@ void smoothing_operator(const LevelStructure& st, const Level& lv, at::Tensor& v
   // Row sums ([B, n]); per member along dim 0 (an index_add along dim 1 is several times slower).
   auto row_sums = [&](const Pattern& p, const at::Tensor& v) {
     auto out = at::zeros({B, n}, v.options());
-    auto row = p.row().to(at::kLong);
+    // Entry rows computed here, not Pattern::row(): that caches an nnz array on the pattern
+    // for its lifetime (on a distributed level's aloc and filter, kept after the setup).
+    auto crow = p.crow().to(at::kLong);
+    auto row = at::repeat_interleave(crow.narrow(0, 1, n) - crow.narrow(0, 0, n),
+                                     c10::optional<int64_t>(p.nnz()));
     for (int64_t b = 0; b < B; ++b) out.select(0, b).index_add_(0, row, v.select(0, b));
     return out;
   };
