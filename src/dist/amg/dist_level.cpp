@@ -92,37 +92,53 @@ void level_operator(DistLevel& L) {
   const auto& O = *A.offd().pattern();
   // Row i of aloc is row i of the diagonal block, then (boundary rows) its off-diagonal row with
   // columns shifted by n: already in column order, so the merge is a placement, not a sort.
+  // The interior rows come first and have no off-diagonal entry: their aloc entries are the
+  // diagonal block's first `head` entries, in place. Only the boundary rows (a rank's faces)
+  // are placed, so no array of A's size is built beyond aloc's own columns.
   auto crow_d = D.crow().to(at::kLong), crow_o = O.crow().to(at::kLong);
-  auto cnt_d = crow_d.narrow(0, 1, n) - crow_d.narrow(0, 0, n);
-  auto cnt = cnt_d.clone();
-  if (n > ni)
-    cnt.narrow(0, ni, n - ni).add_(crow_o.narrow(0, 1, n - ni) - crow_o.narrow(0, 0, n - ni));
-  auto crow = at::cat({at::zeros({1}, cnt.options()), cnt.cumsum(0)});
-  const int64_t nd = D.nnz(), no = O.nnz();
-  auto rd = entry_rows(D);
-  auto pos_d =
-      crow.index_select(0, rd) + (at::arange(nd, rd.options()) - crow_d.index_select(0, rd));
-  auto ro = entry_rows(O);
-  auto pos_o = (crow.narrow(0, ni, n - ni) + cnt_d.narrow(0, ni, n - ni)).index_select(0, ro) +
-               (at::arange(no, ro.options()) - crow_o.index_select(0, ro));
-  L.aloc_src = at::empty({nd + no}, rd.options());
-  L.aloc_src.index_put_({pos_d}, at::arange(nd, rd.options()));
-  L.aloc_src.index_put_({pos_o}, at::arange(nd, nd + no, rd.options()));
-  auto col = at::empty({nd + no}, rd.options());
-  col.index_put_({pos_d}, D.col().to(at::kLong));
-  col.index_put_({pos_o}, O.col().to(at::kLong) + n);
+  const int64_t nd = D.nnz(), no = O.nnz(), nb = n - ni;
+  const int64_t head = crow_d[ni].item<int64_t>(), ndb = nd - head;
+  const auto Ld = crow_d.options();
+  auto crow_db = crow_d.narrow(0, ni, nb + 1) - head;  // boundary rows in D's tail
+  auto cnt_db = crow_db.narrow(0, 1, nb) - crow_db.narrow(0, 0, nb);
+  auto cnt_o = crow_o.narrow(0, 1, nb) - crow_o.narrow(0, 0, nb);
+  auto crow_b = at::cat({at::zeros({1}, Ld), (cnt_db + cnt_o).cumsum(0)});  // from `head`
+  auto rdb = at::repeat_interleave(cnt_db, c10::optional<int64_t>(ndb));
+  auto pos_db = crow_b.index_select(0, rdb) + (at::arange(ndb, Ld) - crow_db.index_select(0, rdb));
+  auto rob = at::repeat_interleave(cnt_o, c10::optional<int64_t>(no));
+  auto pos_o = (crow_b.index_select(0, rob) + cnt_db.index_select(0, rob)) +
+               (at::arange(no, Ld) - crow_o.index_select(0, rob));
+  auto src_b = at::empty({ndb + no}, Ld);
+  src_b.index_put_({pos_db}, at::arange(head, nd, Ld));
+  src_b.index_put_({pos_o}, at::arange(nd, nd + no, Ld));
+  auto col_b = at::empty({ndb + no}, Ld);
+  col_b.index_put_({pos_db}, D.col().narrow(0, head, ndb).to(at::kLong));
+  col_b.index_put_({pos_o}, O.col().to(at::kLong) + n);
   const auto dt = Pattern::index_dtype_for(n, n + ng, nd + no);
-  L.aloc = Pattern::from_csr(crow.to(dt), col.to(dt), n, n + ng, false);
-  // The diagonal's position in every row (the diagonal block has it: checked by the caller).
-  L.aloc_diag = compact(pos_d.index_select(0, D.diag_pos().to(at::kLong)), nd + no);
-  L.aloc_src = compact(L.aloc_src, nd + no);
+  auto crow = at::cat({crow_d.narrow(0, 0, ni + 1), crow_b.narrow(0, 1, nb) + head});
+  auto col = at::cat({D.col().narrow(0, 0, head).to(dt), col_b.to(dt)});
+  L.aloc = Pattern::from_csr(crow.to(dt), col, n, n + ng, false);
+  // The diagonal's position in every row (the diagonal block has it: checked by the caller):
+  // D's own for the interior rows, placed for the boundary ones.
+  auto dpos = D.diag_pos().to(at::kLong);
+  auto dpos_b = dpos.narrow(0, ni, nb) - head;
+  L.aloc_diag =
+      compact(at::cat({dpos.narrow(0, 0, ni), pos_db.index_select(0, dpos_b) + head}), nd + no);
+  // aloc's entries [0, head) are D's; src_b: the position in A.values() of each later one.
+  L.aloc_head = head;
+  L.aloc_src = compact(src_b, nd + no);
   L.op = dist::detail::make_operator(A, false);
 }
 
 void level_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric) {
   const auto& A = L.A;
   const int64_t n = A.n_owned();
-  L.values = values2d(A.values()).index_select(1, L.aloc_src);
+  {
+    auto v = values2d(A.values());
+    L.values = L.aloc_src.numel() == 0
+                   ? v.narrow(1, 0, L.aloc_head).contiguous()
+                   : at::cat({v.narrow(1, 0, L.aloc_head), v.index_select(1, L.aloc_src)}, 1);
+  }
   const int64_t B = L.batch = L.values.size(0);
   auto d = L.values.index_select(1, L.aloc_diag);
   L.dinv = d.reciprocal().view({B, n, 1});

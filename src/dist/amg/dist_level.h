@@ -25,7 +25,11 @@ struct DistLevel final : public amg::detail::CycleLevel {
   // the left factor of the local products; where its entries sit in A.values() and where its
   // diagonal is.
   PatternPtr aloc;
-  at::Tensor aloc_src, aloc_diag;  // int32 when they fit
+  // aloc's entries [0, aloc_head) are A.diag()'s first ones (the interior rows); aloc_src: the
+  // position in A.values() of each later one (the boundary rows); aloc_diag: each row's
+  // diagonal in aloc. int32 when they fit.
+  int64_t aloc_head = 0;
+  at::Tensor aloc_src, aloc_diag;
   // [B, nnz(aloc)]: A's values in aloc's order, during the setup only (level_numeric to
   // transfer_numeric); batch: B.
   at::Tensor values;
