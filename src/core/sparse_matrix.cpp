@@ -120,22 +120,20 @@ int64_t coo_to_csr_aten(const at::Tensor& r, const at::Tensor& c, int64_t rows, 
   if (identity) *identity = !order.defined() && nnz == nnz_in;
   order = at::Tensor();
   // The merged entries' keys (all of them when nothing was merged: no copy).
-  at::Tensor urow, ucol;
   if (one_key) {
+    // Row starts by searching the sorted keys (no array of rows), columns in place.
     auto ukey = nnz == nnz_in ? std::move(key) : key.masked_select(starts);
     key = at::Tensor();
     starts = at::Tensor();
-    urow = at::div(ukey, std::max<int64_t>(cols, 1), "floor");
-    ukey.sub_(urow * cols);
-    ucol = std::move(ukey);
+    const int64_t kc = std::max<int64_t>(cols, 1);
+    crow = at::searchsorted(ukey, at::arange(rows + 1, ukey.options()).mul_(kc)).to(idt);
+    col_out = ukey.remainder_(kc).to(idt);
   } else {
-    urow = key[0].masked_select(starts);
-    ucol = key[1].masked_select(starts);
+    auto urow = key[0].masked_select(starts);
+    auto counts = at::bincount(urow, {}, rows);
+    crow = at::cat({at::zeros({1}, counts.options()), counts.cumsum(0)}).to(idt);
+    col_out = key[1].masked_select(starts).to(idt);
   }
-  auto counts = at::bincount(urow, {}, rows);
-  urow = at::Tensor();
-  crow = at::cat({at::zeros({1}, counts.options()), counts.cumsum(0)}).to(idt);
-  col_out = ucol.to(idt);
   return nnz;
 }
 

@@ -33,7 +33,7 @@ at::Tensor find_sorted(const at::Tensor& sorted, const at::Tensor& x, at::Tensor
     // A contiguous range (the coarse levels of a distributed AMG own [c_off, c_off + nc)): the
     // position is an offset, no binary search over the entries.
     found = (x >= lo) & (x <= hi);
-    return (x - lo).clamp(0, n - 1);
+    return (x - lo).clamp_(0, n - 1);
   }
   auto pos = at::searchsorted(sorted, x).clamp_max(n - 1);
   found = sorted.index_select(0, pos.view({-1})).view(x.sizes()) == x;
@@ -156,10 +156,12 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
     cfound = at::Tensor();
     is_ghost = at::Tensor();
     auto sel = [&](at::Tensor t) { return all_diag ? t : t.index_select(-1, di); };
-    auto drow = new_pos.index_select(0, sel(rpos));
-    rpos = at::Tensor();
-    auto dcol = new_pos.index_select(0, sel(cpos));
-    cpos = at::Tensor();
+    // No boundary row: the local order is the sorted one, positions are local ids as they are.
+    auto local = [&](at::Tensor pos) {
+      return n_int == n_owned ? pos : new_pos.index_select(0, pos);
+    };
+    auto drow = local(sel(std::move(rpos)));
+    auto dcol = local(sel(std::move(cpos)));
     A.diag_ = dsla::detail::from_coo_mapped(drow, dcol, sel(values), {n_owned, n_owned}, co, map_d);
     if (entry_pos) {
       // values() is the diagonal block's values, then the off-diagonal block's.

@@ -306,6 +306,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   // both leave with it at the end of this function.
   L.pt = p2->transpose();
   L.pt_perm = compact(p2->transpose_perm(), p2->nnz());
+  p2.reset();  // with the int64 permutation and row cache transpose() left on it
   L.ap = dsla::detail::spgemm_pattern(L.aloc, L.pstack);
   const auto c = dsla::detail::spgemm_pattern(L.pt, L.ap);
 
