@@ -11,8 +11,12 @@ With --memory (CUDA), the allocator's history is recorded over one setup of each
 beside the JSON (open them in pytorch.org/memory_viz), and the blocks alive at the peak are
 summed by the first dsla frame of their allocation stack and printed.
 
+With --twin P the distributed matrix is the weak-scaling twin of rank 1 of P ranks (its halo
+exchanged with itself; what bench/dist_amg_projection.py measures), against one process on a
+grid of about as many rows.
+
     python3 bench/dist_amg_setup_profile.py [--problem poisson3d:128] [--device cuda] [--top 25]
-                                            [--memory]
+                                            [--memory] [--twin P]
 """
 import argparse
 import json
@@ -117,17 +121,25 @@ def profiled_setup(build, sync, cuda, top):
                 sync_calls=syncs)
 
 
-def worker(rank, spec, device, gather, top, init, out, memory=False, out_dir=None):
+def worker(rank, spec, device, gather, top, init, out, memory=False, out_dir=None, twin=0):
     torch.set_num_threads(1)
     cuda = device == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     dist.init_process_group("nccl" if cuda else "gloo", init_method=init, rank=0, world_size=1)
     try:
         kind, n = spec.split(":")
-        Ad = getattr(dsla.distributed, kind)(int(n))
-        Ad = Ad.cuda() if cuda else Ad
-        A = getattr(dsla, kind)(int(n), device=device)
         opts = dict(gather_size=gather) if gather else {}
+        if twin:
+            # Rank 1 of `twin` ranks with its halo (what the projection measures); the one
+            # process runs the same kind on about as many rows.
+            Ad = dsla.distributed.twin(kind, int(n), 1, twin, device=device)
+            opts["gather_size"] = min(gather or 200000, Ad.shape[0] - 1)
+            dim = {"poisson2d": 2, "poisson3d": 3}[kind]
+            A = getattr(dsla, kind)(round(Ad.n_owned ** (1 / dim)), device=device)
+        else:
+            Ad = getattr(dsla.distributed, kind)(int(n))
+            Ad = Ad.cuda() if cuda else Ad
+            A = getattr(dsla, kind)(int(n), device=device)
         res = dict(one_process=profiled_setup(lambda: dsla.amg(A), sync, cuda, top),
                    distributed_one_rank=profiled_setup(lambda: dsla.amg(Ad, **opts), sync, cuda,
                                                        top))
@@ -151,6 +163,9 @@ def main():
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--memory", action="store_true",
                     help="CUDA: record the allocator's history over a setup of each kind")
+    ap.add_argument("--twin", type=int, default=0, metavar="P",
+                    help="profile the weak-scaling twin of rank 1 of P ranks (poisson2d/3d) "
+                         "instead of the whole matrix on one rank")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,7 +173,7 @@ def main():
         os.makedirs(a.out, exist_ok=True)
         torch.multiprocessing.spawn(worker, args=(a.problem, a.device, a.gather, a.top,
                                                   "file://" + os.path.join(tmp, "init"), out,
-                                                  a.memory, a.out),
+                                                  a.memory, a.out, a.twin),
                                     nprocs=1)
         with open(out) as f:
             res = json.load(f)
@@ -180,7 +195,7 @@ def main():
             for o in r["device_ops"][:15]:
                 print(f"     {o['device_us'] / 1e3:9.2f} ms  {o['calls']:6d}x  {o['name'][:90]}")
     doc = _meta.header("dist_amg_setup_profile", cuda=a.device == "cuda")
-    doc.update(problem=a.problem, device=a.device, gather_size=a.gather, **res)
+    doc.update(problem=a.problem, device=a.device, gather_size=a.gather, twin_ranks=a.twin, **res)
     _meta.write(doc, a.out, f"dist-amg-setup-profile-{a.device}")
 
 

@@ -136,7 +136,9 @@ class DistMatrix {
   // every rank. entry_pos (optional): receives, for each entry k, its position in values()
   // (int64 [nnz] on values' device; duplicates share one), so that new values for the same
   // entries go in by one scatter (index_add into zeros) instead of another from_local_coo.
-  static DistMatrix from_local_coo(const Comm& comm, const at::Tensor& row, const at::Tensor& col,
+  // row and col are taken by value: a caller that moves them in (std::move) lets their storage
+  // go as soon as it is read, and may see it reused for the positions.
+  static DistMatrix from_local_coo(const Comm& comm, at::Tensor row, at::Tensor col,
                                    const at::Tensor& values, Shape shape, const at::Tensor& owned,
                                    at::Tensor* entry_pos = nullptr);
 

@@ -20,8 +20,11 @@ at::Tensor values2d(const SparseMatrix& M) {
   return M.is_batched() ? M.values() : M.values().unsqueeze(0);
 }
 
-// Position of each of `x` in `sorted` (int64), and whether it is there.
-at::Tensor find_sorted(const at::Tensor& sorted, const at::Tensor& x, at::Tensor& found) {
+// Position of each of `x` in `sorted` (int64), and whether it is there. consume: x (int64) may be
+// overwritten by the positions when every element is found in a contiguous range (x's storage
+// then holds the result: no second entry-sized array).
+at::Tensor find_sorted(const at::Tensor& sorted, at::Tensor x, at::Tensor& found,
+                       bool consume = false) {
   if (sorted.numel() == 0) {
     found = at::zeros(x.sizes(), x.options().dtype(at::kBool));
     return at::zeros_like(x);
@@ -33,6 +36,7 @@ at::Tensor find_sorted(const at::Tensor& sorted, const at::Tensor& x, at::Tensor
     // A contiguous range (the coarse levels of a distributed AMG own [c_off, c_off + nc)): the
     // position is an offset, no binary search over the entries.
     found = (x >= lo) & (x <= hi);
+    if (consume && found.all().item<bool>()) return x.sub_(lo);
     return (x - lo).clamp_(0, n - 1);
   }
   auto pos = at::searchsorted(sorted, x).clamp_max(n - 1);
@@ -42,8 +46,8 @@ at::Tensor find_sorted(const at::Tensor& sorted, const at::Tensor& x, at::Tensor
 
 }  // namespace
 
-DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
-                                      const at::Tensor& col, const at::Tensor& values, Shape shape,
+DistMatrix DistMatrix::from_local_coo(const Comm& comm, at::Tensor row, at::Tensor col,
+                                      const at::Tensor& values, Shape shape,
                                       const at::Tensor& owned, at::Tensor* entry_pos) {
   DSLA_CHECK_ARG(comm.defined(), "comm", "is empty; build it from a process group");
   // Local checks first, agreed on before any collective that depends on them.
@@ -90,6 +94,14 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
   auto own = owned.to(dev).contiguous();
   auto r = row.to(dev, at::kLong).contiguous();
   auto c = col.to(dev, at::kLong).contiguous();
+  row = col = at::Tensor();
+  const int64_t nnz_in = r.numel();
+  // Index arrays nobody else holds (moved in, or converted here) are overwritten by their
+  // positions; the caller's own are never written.
+  auto sole = [](const at::Tensor& t) {
+    return t.use_count() == 1 && t.storage().use_count() == 1;
+  };
+  const bool own_r = sole(r), own_c = sole(c);
   const int64_t n_owned = own.numel();
   // owned: in range, unique; rows: owned here; cols: in range.
   auto sorted = std::get<0>(at::sort(own));
@@ -105,22 +117,25 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
   // distributed AMG's setup (the coarse Galerkin entries): each is released once used, and the
   // common case of no ghost column at all (one rank, a twin's coarse levels) selects nothing.
   at::Tensor rfound, cfound;
-  auto rpos = find_sorted(sorted, r, rfound);
-  if (r.numel() > 0 && !rfound.all().item<bool>()) {
+  auto rpos = find_sorted(sorted, r, rfound, own_r);
+  if (nnz_in > 0 && !rfound.all().item<bool>()) {
     const int64_t i = at::nonzero(~rfound)[0][0].item<int64_t>();
     fail("argument 'row': entry " + std::to_string(i) + " has row " +
          std::to_string(r[i].item<int64_t>()) +
          ", which this rank does not own (rows of a rank's entries must be in its 'owned')");
   }
   rfound = at::Tensor();
-  if (c.numel() > 0 && (c.min().item<int64_t>() < 0 || c.max().item<int64_t>() >= N))
+  r = at::Tensor();
+  if (nnz_in > 0 && (c.min().item<int64_t>() < 0 || c.max().item<int64_t>() >= N))
     fail("argument 'col': column ids must be in [0, " + std::to_string(N) + ")");
   comm.agree(err.empty(), err);
 
-  auto cpos = find_sorted(sorted, c, cfound);
+  auto cpos = find_sorted(sorted, c, cfound, own_c);
   auto is_ghost = ~cfound;
   auto oi = at::nonzero(is_ghost).view(-1);
   const bool all_diag = oi.numel() == 0;
+  auto c_ghost = c.index_select(0, oi);  // the ghost columns' global ids
+  c = at::Tensor();
   // Boundary rows: those with an entry in a ghost column. Interior first, then boundary, each
   // in ascending global order.
   auto bnd = at::zeros({n_owned}, dev_long.dtype(at::kBool));
@@ -131,8 +146,8 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
   new_pos.index_put_({order}, at::arange(n_owned, dev_long));
   auto local_owned = sorted.index_select(0, order);
 
-  auto ghost_ids = all_diag ? at::empty({0}, dev_long)
-                            : std::get<0>(at::_unique(c.index_select(0, oi), /*sorted=*/true));
+  auto ghost_ids =
+      all_diag ? at::empty({0}, dev_long) : std::get<0>(at::_unique(c_ghost, /*sorted=*/true));
   auto plan = build_plan(comm, N, local_owned, ghost_ids, dev);
   plan->n_interior = n_int;
 
@@ -140,7 +155,7 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
   // Ghost index of a column: its position in the plan's ghost list (grouped by owner).
   auto g_sort = at::sort(plan->ghost.to(dev));
   at::Tensor gfound;
-  auto gsp = find_sorted(std::get<0>(g_sort), c.index_select(0, oi), gfound);
+  auto gsp = find_sorted(std::get<0>(g_sort), c_ghost, gfound);
   auto ghost_col = std::get<1>(g_sort).index_select(0, gsp);
   auto orow = new_pos.index_select(0, rpos.index_select(0, oi)) - n_int;
   CooOptions co;
@@ -168,7 +183,7 @@ DistMatrix DistMatrix::from_local_coo(const Comm& comm, const at::Tensor& row,
       if (all_diag) {
         *entry_pos = map_d;
       } else {
-        auto pos = at::empty({r.numel()}, map_d.options());
+        auto pos = at::empty({nnz_in}, map_d.options());
         if (di.numel() > 0) pos.index_put_({di}, map_d);
         pos.index_put_({oi}, map_o + A.diag_.nnz());
         *entry_pos = pos;

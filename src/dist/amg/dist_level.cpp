@@ -357,8 +357,9 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
     got_row = got_col = at::Tensor();
     // A broadcast zero: from_local_coo selects from it (nothing allocated until the blocks).
     auto zeros = at::zeros({B, 1}, L.values.options()).expand({B, row.numel()});
-    next = DistMatrix::from_local_coo(C, row, col, A.is_batched() ? zeros : zeros[0],
-                                      {L.nc_global, L.nc_global},
+    // Moved in: their storage becomes the positions, then goes.
+    next = DistMatrix::from_local_coo(C, std::move(row), std::move(col),
+                                      A.is_batched() ? zeros : zeros[0], {L.nc_global, L.nc_global},
                                       at::arange(L.c_off, L.c_off + nc, kLongCpu), &L.c_recv_pos);
   }
   L.c_recv_pos = compact(L.c_recv_pos, next.local_nnz());
