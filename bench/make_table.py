@@ -228,6 +228,20 @@ SUMMARY = [
     "from from_local_coo); one process 0.045 s; 2 Gloo ranks sharing the GPU 1.023 -> 0.378 s | "
     "- | h200-20261204c/dist-amg-setup-profile-cuda-20261204-114647.json, "
     "h200-20261204c/dist-amg-setup-profile-cuda-20261204-121008.json |",
+    "| H200 projection of distributed AMG-PCG, poisson3d:1000 on 4 GPUs (#15 item 6), twin share "
+    "(rank 1 of 4 with its halo; session 14) | poisson3d:800 twin (128M rows): setup 9.22 -> "
+    "5.68-7.42 s (machine variance between the last two runs), solve 1.08 s (10 it), peak 998 -> "
+    "839 B/row; projected 20.1 -> 13.2-16.6 s, 195 GiB per GPU; 250M rows need <= 559 B/row | "
+    "1B unknowns < 10 s on 4 H200: missed; the share does not fit one H200 | "
+    "h200-20261204d/dist-amg-projection-cuda-20261204-145058.json, "
+    "h200-20261204d/dist-amg-projection-cuda-20261204-150711.json |",
+    "| H200 distributed AMG setup, one NCCL rank vs one process, poisson3d:256 (session 14) | "
+    "5.01 -> 0.60 s (one process 0.24 s); setup peak 19.1 -> 9.5 GiB (one process 4.9 GiB); "
+    "dist_amg_bench NCCL P=1 setup 0.254/0.407/0.964 -> 0.032/0.038/0.109 s, Gloo P=2 sharing "
+    "the GPU 0.339/0.492 -> 0.191/0.242 s | - | "
+    "h200-20261204d/dist-amg-setup-profile-cuda-20261204-145020.json, "
+    "h200-20261204d/dist-amg-cuda-nccl-20261204-145115.json, "
+    "h200-20261204d/dist-amg-cuda-gloo-20261204-145129.json |",
     "| H200 dsla.cudss_prepare, poisson2d:1024 Cholesky, fresh process (final form) | default "
     "first call 3.49 s; cudss_prepare(background=False) 2.42 s, then first call 0.56 s; "
     "background thread with nothing else to overlap: first call 2.69 s (it waits for the "
