@@ -3,7 +3,10 @@
 
 #include <dsla/errors.h>
 
+#include <algorithm>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 namespace dsla::dist {
 
@@ -147,6 +150,52 @@ at::Tensor exchange_ghosts(const HaloPlan& p, const at::Tensor& x3, int tag) {
   return recv.permute({1, 0, 2}).contiguous();
 }
 
+namespace {
+
+// When every rank owns one contiguous range of ids and the ranges tile [0, n) (each coarse level
+// of a distributed AMG owns [c_off, c_off + nc)), an id's owner is found among the P range
+// starts and the owner turns requested ids into its positions itself: no ownership directory
+// (its n / P-sized host arrays, host searches and two all-to-alls per plan). `owned` must be
+// unique (the callers check it). Collective. Fills starts / ranks (host, the non-empty ranges
+// by start) and lo (this rank's first id).
+bool range_owners(const Comm& comm, int64_t n, const at::Tensor& owned, at::Tensor& starts,
+                  at::Tensor& ranks, int64_t& lo) {
+  const int64_t m = owned.numel();
+  lo = 0;
+  int64_t hi = -1;
+  if (m > 0) {
+    auto e = at::stack({owned.min(), owned.max()}).cpu();
+    lo = e[0].item<int64_t>();
+    hi = e[1].item<int64_t>();
+  }
+  auto info = comm.allgather(at::tensor({int64_t(m == 0 || hi - lo + 1 == m), lo, m}, at::kLong))
+                  .view({-1, 3});
+  const int P = comm.size();
+  auto a = info.accessor<int64_t, 2>();
+  std::vector<std::pair<int64_t, int64_t>> by_start;  // (start, rank) of the non-empty ranges
+  for (int r = 0; r < P; ++r) {
+    if (a[r][0] == 0) return false;
+    if (a[r][2] > 0) by_start.emplace_back(a[r][1], r);
+  }
+  std::sort(by_start.begin(), by_start.end());
+  int64_t next = 0;
+  for (const auto& [st, r] : by_start) {
+    if (st != next) return false;
+    next += a[r][2];
+  }
+  if (next != n) return false;
+  std::vector<int64_t> s, rk;
+  for (const auto& [st, r] : by_start) {
+    s.push_back(st);
+    rk.push_back(r);
+  }
+  starts = at::tensor(s, at::kLong);
+  ranks = at::tensor(rk, at::kLong);
+  return true;
+}
+
+}  // namespace
+
 std::shared_ptr<HaloPlan> build_plan(const Comm& comm, int64_t n, const at::Tensor& owned,
                                      const at::Tensor& ghost_ids, c10::Device device) {
   const auto cpu_long = at::TensorOptions().dtype(at::kLong);
@@ -156,16 +205,25 @@ std::shared_ptr<HaloPlan> build_plan(const Comm& comm, int64_t n, const at::Tens
   plan->owned = owned.to(at::kCPU).contiguous();
   plan->n_owned = owned.numel();
   plan->n_interior = plan->n_owned;
-  // Ownership directory: checks that the owned sets partition [0, n).
-  Directory dir(comm, n, plan->owned);
-  // Ghosts, grouped by owner (then by id).
   auto ids = ghost_ids.to(at::kCPU).contiguous();
+  at::Tensor starts, ranks;
+  int64_t lo = 0;
+  const bool by_range = range_owners(comm, n, owned, starts, ranks, lo);
+  // Ghosts, grouped by owner (then by id). g_pos: each ghost's position at its owner (directory
+  // path), or undefined (range path: the owner finds the positions of the ids it is sent).
   at::Tensor g_owner, g_pos;
-  dir.lookup(ids, g_owner, g_pos);
+  if (by_range) {
+    auto k = at::searchsorted(starts, ids, /*out_int32=*/false, /*right=*/true) - 1;
+    g_owner = ranks.index_select(0, k.clamp_min(0));
+  } else {
+    // Ownership directory: checks that the owned sets partition [0, n).
+    Directory dir(comm, n, plan->owned);
+    dir.lookup(ids, g_owner, g_pos);
+  }
   auto g_order = at::argsort(g_owner * (n + 1) + ids);
   plan->ghost = ids.index_select(0, g_order);
   g_owner = g_owner.index_select(0, g_order);
-  g_pos = g_pos.index_select(0, g_order);
+  if (g_pos.defined()) g_pos = g_pos.index_select(0, g_order);
   plan->n_ghost = ids.numel();
   const int P = comm.size();
   auto per_owner = at::bincount(g_owner, {}, P);
@@ -181,9 +239,17 @@ std::shared_ptr<HaloPlan> build_plan(const Comm& comm, int64_t n, const at::Tens
       plan->recv_off.push_back(plan->recv_off.back() + ask[p]);
     }
   }
-  // Owners learn which of their entries each neighbour needs (in the neighbour's ghost order).
+  // Owners learn which of their entries each neighbour needs (in the neighbour's ghost order):
+  // their positions (directory), or their ids, turned into positions here (range: one scatter
+  // of the owned ids on the device, then a gather of the few requested).
   std::vector<int64_t> give;
-  auto send_idx = comm.alltoallv(g_pos, ask, &give);
+  auto send_idx = comm.alltoallv(by_range ? plan->ghost : g_pos, ask, &give);
+  if (by_range && plan->n_owned > 0) {
+    const auto dl = at::TensorOptions().dtype(at::kLong).device(device);
+    auto inv = at::empty({plan->n_owned}, dl);
+    inv.index_put_({owned.to(device, at::kLong) - lo}, at::arange(plan->n_owned, dl));
+    send_idx = inv.index_select(0, send_idx.to(device) - lo);
+  }
   plan->send_off.push_back(0);
   for (int p = 0; p < P; ++p) {
     if (give[p] > 0) {

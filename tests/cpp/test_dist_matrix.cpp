@@ -110,6 +110,26 @@ TEST(DistMatrix, FromLocalCooWritesOnlyIndexArraysMovedIn) {
   });
 }
 
+// Owned sets that are each one contiguous range but overlap, or leave a gap, are not a
+// partition: the range shortcut of the halo plan must not take them, and every rank raises.
+TEST(DistMatrix, ContiguousOwnedRangesThatDoNotTileAreRefused) {
+  DSLA_SKIP_WITHOUT_GLOO();
+  const int64_t n = 10;
+  for (int64_t second : {4, 6}) {  // rank 1 owns [second, 10): overlap at 4, gap at 6
+    SCOPED_TRACE(second);
+    run_ranks(2, [&](const Comm& c) {
+      auto owned = c.rank() == 0 ? at::arange(0, 5, at::kLong) : at::arange(second, n, at::kLong);
+      auto val = at::ones({owned.numel()}, at::kDouble);
+      try {
+        DistMatrix::from_local_coo(c, owned, owned, val, {n, n}, owned);
+        ADD_FAILURE() << "rank " << c.rank() << " accepted a non-partition";
+      } catch (const c10::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("owned"), std::string::npos) << e.what();
+      }
+    });
+  }
+}
+
 TEST(DistMatrix, ProductsMatchTheGlobalMatrix) {
   DSLA_SKIP_WITHOUT_GLOO();
   auto G = dsla::convdiff2d(9, 3.0);  // nonsymmetric: the adjoint is a different product

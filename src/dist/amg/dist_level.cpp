@@ -363,6 +363,14 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
                                       at::arange(L.c_off, L.c_off + nc, kLongCpu), &L.c_recv_pos);
   }
   L.c_recv_pos = compact(L.c_recv_pos, next.local_nnz());
+  // `next` is a structure until transfer_numeric gives it values: its zeros (8 bytes per coarse
+  // entry, alive through this level's Galerkin numeric product, the setup's peak) give way to a
+  // broadcast zero.
+  {
+    const int64_t nz = next.local_nnz();
+    auto z = at::zeros({1}, L.values.options());
+    next = next.with_values(A.is_batched() ? z.expand({B, nz}) : z.expand({nz}));
+  }
 
   // P for the cycle over the next level's distribution: owned coarse columns in its local
   // order, the others through a halo plan of their own.
