@@ -279,16 +279,17 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   // The finest level smooths P with the filtered operator (as one process: on coarser levels the
   // dropped entries are the Galerkin products' small couplings, not anisotropy).
   if (smoothed && first_level) build_filter(L, theta);
+  PatternPtr p1;  // P over E1 (setup only: the cycle reads P through pstack's first rows)
   if (smoothed) {
-    L.p1 = dsla::detail::spgemm_pattern(S.f ? S.f : L.aloc, L.tstack);
+    p1 = dsla::detail::spgemm_pattern(S.f ? S.f : L.aloc, L.tstack);
   } else {
-    L.p1 = Pattern::from_csr(L.tstack->crow().narrow(0, 0, n + 1).contiguous(),
-                             L.tstack->col().narrow(0, 0, S.t->nnz()).contiguous(), n, L.e1.numel(),
-                             false);
+    p1 = Pattern::from_csr(L.tstack->crow().narrow(0, 0, n + 1).contiguous(),
+                           L.tstack->col().narrow(0, 0, S.t->nnz()).contiguous(), n, L.e1.numel(),
+                           false);
   }
   // P's ghost rows (their structure, in global coarse ids), and E2.
-  auto p1crow = L.p1->crow().to(at::kLong);
-  auto p1col_g = L.e1.index_select(0, L.p1->col().to(at::kLong));
+  auto p1crow = p1->crow().to(at::kLong);
+  auto p1col_g = L.e1.index_select(0, p1->col().to(at::kLong));
   L.pext = fetch_ghost_structure(plan, p1crow, p1col_g, dev);
   auto e2 = std::get<0>(at::_unique(at::cat({L.e1, L.pext.col}), /*sorted=*/true));
   const int64_t w = e2.numel();
@@ -300,6 +301,9 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
     auto crow = at::cat({p1crow, p1crow[-1] + L.pext.crow.narrow(0, 1, ng)});
     auto col = at::cat({col2, coarse_position(e2, L.c_off, nc, L.pext.col)});
     L.pstack = Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), n + ng, w, false);
+    // P (this rank's rows) over E2 for the cycle: a view of pstack's first rows, no copy.
+    L.ptop = Pattern::from_csr(L.pstack->crow().narrow(0, 0, n + 1),
+                               L.pstack->col().narrow(0, 0, p1->nnz()), n, w, false);
   }
   stats.t_prolongation += lap(clock);
   // P over E2 only for its transpose (and the int64 permutation Pattern::transpose caches on it):
@@ -381,27 +385,27 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   auto ghost_ids = std::get<0>(at::_unique(p1col_g.index({~mine}), /*sorted=*/true));
   L.pplan = build_plan(C, L.nc_global, owned_next, ghost_ids, dev);
   // The cycle's coarse slots: [the next level's owned rows in its local order | pplan's ghosts].
-  // Prolongation reads P's columns (E1 positions) from the slots and restriction writes Pᵀ r's
+  // Prolongation reads P's columns (E2 positions) from the slots and restriction writes Pᵀ r's
   // rows (E2 positions) to them: two coarse-sized maps instead of second copies of P and Pᵀ
   // renumbered into slots (their patterns, values and int64 source maps: ~130 bytes per fine
   // row of a 3-D problem).
   {
     auto g_sort = at::sort(L.pplan->ghost.to(dev));
     const auto& gs = std::get<0>(g_sort);
-    const int64_t e1n = L.e1.numel();
-    auto e1_mine = (L.e1 >= L.c_off) & (L.e1 < L.c_off + nc);
-    L.e1_slot = at::zeros({e1n}, Ld);
-    auto mi = at::nonzero(e1_mine).view(-1);
-    L.e1_slot.index_put_({mi}, local_of.index_select(0, L.e1.index_select(0, mi) - L.c_off));
-    auto oi = at::nonzero(~e1_mine).view(-1);
+    auto e2_mine = (e2 >= L.c_off) & (e2 < L.c_off + nc);
+    L.e2_slot = at::zeros({w}, Ld);
+    auto mi = at::nonzero(e2_mine).view(-1);
+    L.e2_slot.index_put_({mi}, local_of.index_select(0, e2.index_select(0, mi) - L.c_off));
+    auto oi = at::nonzero(~e2_mine).view(-1);
     if (oi.numel() > 0 && gs.numel() > 0) {
-      // E1 ids outside P's columns (T's ghost columns a filtered S does not reach) have no
-      // slot: P has no entry there, so any slot (0) is read times nothing.
-      auto ids = L.e1.index_select(0, oi);
+      // E2 ids outside P's own columns (T's ghost columns a filtered S does not reach, the
+      // columns of P's ghost rows only) have no slot: this rank's P has no entry there, so any
+      // slot (0) is read times nothing.
+      auto ids = e2.index_select(0, oi);
       auto pos = at::searchsorted(gs, ids).clamp_max(gs.numel() - 1);
       auto found = gs.index_select(0, pos) == ids;
       auto slot = (std::get<1>(g_sort).index_select(0, pos) + nc).masked_fill_(~found, 0);
-      L.e1_slot.index_put_({oi}, slot);
+      L.e2_slot.index_put_({oi}, slot);
     }
     auto slot_ids = at::cat({owned_next, L.pplan->ghost.to(dev)});
     L.slot_e2 = at::searchsorted(e2, slot_ids);
@@ -442,6 +446,10 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
     fv = at::Tensor();
     sv.index_add_(1, diag_pos, at::ones({B, diag_pos.numel()}, sv.options()));
     L.p_values = dsla::detail::spgemm_values(f, sv, L.tstack, L.tstack_values);
+    // The product's pattern (P over E1) is not kept on the GPU: the cycle reads P through
+    // pstack's first rows (the same entries in the same order), and a numeric re-setup
+    // recomputes it (milliseconds), as A P's.
+    if (A.device().is_cuda()) dsla::detail::spgemm_forget(f, L.tstack);
   } else {
     L.p_values = L.st.t_values.expand({B, L.st.t->nnz()}).contiguous();
   }
@@ -498,11 +506,11 @@ at::Tensor DistLevel::prolong(const at::Tensor& xc) const {
   auto xe = at::cat({xc, exchange_ghosts(*pplan, xc, 24)}, 1);
   if (xe.size(1) == 0) {
     // No coarse slot at all (no aggregate here, P reaches no ghost): P has no entry, and the
-    // placeholder slot 0 of e1_slot does not exist.
+    // placeholder slot 0 of e2_slot does not exist.
     return at::zeros({std::max(xc.size(0), p_values.size(0)), A.n_owned(), xc.size(2)},
                      xc.options());
   }
-  return dsla::detail::spmm(*p1, p_values, xe.index_select(1, e1_slot).contiguous());
+  return dsla::detail::spmm(*ptop, p_values, xe.index_select(1, e2_slot).contiguous());
 }
 
 at::Tensor DistLevel::restrict_to_coarse(const at::Tensor& r) const {

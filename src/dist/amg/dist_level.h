@@ -51,10 +51,10 @@ struct DistLevel final : public amg::detail::CycleLevel {
   at::Tensor e1;
   PatternPtr tstack;
   at::Tensor tstack_values;  // [1, nnz]
-  // P (this rank's rows) over E1 (E2 = E1 ∪ the columns of the ghost rows of P).
-  PatternPtr p1;
+  // E2 = E1 ∪ the columns of the ghost rows of P.
   GhostRows pext;     // P's ghost rows (structure in E2 ids after remapping)
   PatternPtr pstack;  // [P; P_ext] over E2: [n + n_ghost, |E2|]
+  PatternPtr ptop;    // P (this rank's rows) over E2: a view of pstack's first n rows
   // Position maps over entries are int32 when they fit (int64 otherwise).
   PatternPtr pt;       // (P over E2)ᵀ
   at::Tensor pt_perm;  // position in p_values of each entry of pt
@@ -65,14 +65,14 @@ struct DistLevel final : public amg::detail::CycleLevel {
   std::vector<int64_t> c_counts;
   // Position in the next level's values() of each of this rank's entries, then of each received.
   at::Tensor c_recv_pos;
-  at::Tensor p_values;  // [B, nnz(p1)]
+  at::Tensor p_values;  // [B, nnz(P)] in ptop's order
   // P and Pᵀ for the cycle over the next level's distribution: columns [owned (next level's
   // local order) | ghosts of pplan].
   std::shared_ptr<HaloPlan> pplan;
-  // The cycle applies P (p1, p_values) and Pᵀ (pt, pt_values) themselves: e1_slot (int64 [|E1|])
-  // is the slot of each E1 column, slot_e2 (int64 [nc + n_ghost]) the E2 row of each slot.
+  // The cycle applies P (ptop, p_values) and Pᵀ (pt, pt_values) themselves: e2_slot (int64
+  // [|E2|]) is the slot of each E2 column, slot_e2 (int64 [nc + n_ghost]) the E2 row of each slot.
   at::Tensor pt_values;  // [B, nnz(pt)]
-  at::Tensor e1_slot, slot_e2;
+  at::Tensor e2_slot, slot_e2;
 
   void smooth(const at::Tensor& b, at::Tensor& x, bool zero_guess, int64_t sweeps) const override;
   at::Tensor residual(const at::Tensor& b, const at::Tensor& x) const override;
