@@ -364,7 +364,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
     // Moved in: their storage becomes the positions, then goes.
     next = DistMatrix::from_local_coo(C, std::move(row), std::move(col),
                                       A.is_batched() ? zeros : zeros[0], {L.nc_global, L.nc_global},
-                                      at::arange(L.c_off, L.c_off + nc, kLongCpu), &L.c_recv_pos);
+                                      at::arange(L.c_off, L.c_off + nc, Ld), &L.c_recv_pos);
   }
   L.c_recv_pos = compact(L.c_recv_pos, next.local_nnz());
   // `next` is a structure until transfer_numeric gives it values: its zeros (8 bytes per coarse
