@@ -71,16 +71,6 @@ at::Tensor compact(const at::Tensor& idx, int64_t bound) {
   return idx.to(Pattern::index_dtype_for(bound, bound, bound));
 }
 
-// The row of each entry of p (int64, or `dt`), computed here rather than read from
-// Pattern::row(), which caches an nnz array on the pattern for its lifetime (on A's own blocks
-// and the level's aloc that is 8 bytes per stored entry kept after the setup).
-at::Tensor entry_rows(const Pattern& p, at::ScalarType dt = at::kLong) {
-  auto crow = p.crow().to(dt);
-  const int64_t n = p.rows();
-  return at::repeat_interleave(crow.narrow(0, 1, n) - crow.narrow(0, 0, n),
-                               c10::optional<int64_t>(p.nnz()));
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- the operator and smoother
@@ -150,7 +140,7 @@ void level_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric) {
   L.rho = L.spectrum.lmax.view({-1, 1, 1}).to(L.values.device(), L.values.scalar_type());
   if (opt.smoother == "l1_jacobi") {
     auto l1 = at::zeros({B, n}, L.values.options());
-    auto row = entry_rows(*L.aloc).to(L.values.device());
+    auto row = ad::entry_rows(*L.aloc).to(L.values.device());
     for (int64_t b = 0; b < B; ++b) l1.select(0, b).index_add_(0, row, L.values.select(0, b).abs());
     L.smoother = pd::make_l1_jacobi_smoother(A.diag(), L.op, l1.view({B, n, 1}), opt.jacobi_omega);
   } else {
@@ -175,7 +165,7 @@ void build_filter(DistLevel& L, double theta) {
   auto dall = at::cat({d, dg});
   // Entry-sized arrays of the finest level, the largest of the setup: int32 rows and columns,
   // the threshold built in place, each released once used.
-  auto row = entry_rows(*L.aloc, at::kInt).to(v.device());
+  auto row = ad::entry_rows(*L.aloc, at::kInt).to(v.device());
   const auto& col = L.aloc->col();  // int32 when it fits (aloc's index dtype)
   auto av = v.abs();
   auto keep = (row != col) & (av > 0);
@@ -441,7 +431,7 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
     }
     // S's values in place on one array: each temporary here is one per stored entry of F
     // (the level's largest value arrays), and the row map is int32 (n fits).
-    auto sv = dinv.view({B, n}).index_select(1, entry_rows(*f, at::kInt).to(fv.device()));
+    auto sv = dinv.view({B, n}).index_select(1, ad::entry_rows(*f, at::kInt).to(fv.device()));
     sv.mul_((-opt.prolongation_omega / rho).view({B, 1})).mul_(fv);
     fv = at::Tensor();
     sv.index_add_(1, diag_pos, at::ones({B, diag_pos.numel()}, sv.options()));

@@ -112,6 +112,11 @@ at::Tensor product_values(const PatternPtr& a, const at::Tensor& av, const Patte
 // values.index_select(1, idx) for [B, nnz] values (1-D fast path for B = 1).
 at::Tensor gather_values(const at::Tensor& values, const at::Tensor& idx);
 
+// The row of each entry of p (int64, or dt), computed on each call rather than read from
+// Pattern::row(), which caches an nnz array on the pattern for its lifetime (on a distributed
+// level's aloc and filter that is kept after the setup).
+at::Tensor entry_rows(const Pattern& p, at::ScalarType dt = at::kLong);
+
 // ---- smoother.cpp
 // The spectral estimate of a level (precond::detail::estimate_spectrum) with ρ on the device.
 void estimate_spectrum(Level& lv, int64_t steps, bool symmetric);

@@ -126,11 +126,7 @@ void smoothing_operator(const LevelStructure& st, const Level& lv, at::Tensor& v
   // Row sums ([B, n]); per member along dim 0 (an index_add along dim 1 is several times slower).
   auto row_sums = [&](const Pattern& p, const at::Tensor& v) {
     auto out = at::zeros({B, n}, v.options());
-    // Entry rows computed here, not Pattern::row(): that caches an nnz array on the pattern
-    // for its lifetime (on a distributed level's aloc and filter, kept after the setup).
-    auto crow = p.crow().to(at::kLong);
-    auto row = at::repeat_interleave(crow.narrow(0, 1, n) - crow.narrow(0, 0, n),
-                                     c10::optional<int64_t>(p.nnz()));
+    auto row = entry_rows(p);
     for (int64_t b = 0; b < B; ++b) out.select(0, b).index_add_(0, row, v.select(0, b));
     return out;
   };
@@ -159,6 +155,14 @@ void build_prolongator_pattern(LevelStructure& st, bool smoothed) {
   auto keys_p = st.p->row().to(at::kLong) * nc + st.p->col().to(at::kLong);
   auto keys_t = st.t->row().to(at::kLong) * nc + st.t->col().to(at::kLong);
   st.t_in_p = at::searchsorted(keys_p, keys_t);
+}
+
+at::Tensor entry_rows(const Pattern& p, at::ScalarType dt) {
+  const auto& crow = p.crow();
+  const int64_t n = p.rows();
+  // Row lengths in crow's own dtype, then dt (an int64 crow past 2³¹ entries would wrap first).
+  auto len = (crow.narrow(0, 1, n) - crow.narrow(0, 0, n)).to(dt);
+  return at::repeat_interleave(len, c10::optional<int64_t>(p.nnz()));
 }
 
 at::Tensor gather_values(const at::Tensor& v, const at::Tensor& idx) {
