@@ -168,6 +168,10 @@ def main():
                          "instead of the whole matrix on one rank")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     a = ap.parse_args()
+    if a.twin and a.problem.split(":")[0] not in ("poisson2d", "poisson3d"):
+        ap.error(f"--twin: the problem must be poisson2d:N or poisson3d:N, got {a.problem}")
+    if a.twin == 1 or a.twin < 0:
+        ap.error(f"--twin: P must be at least 2 (rank 1 of P), got {a.twin}")
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "prof.json")
         os.makedirs(a.out, exist_ok=True)
