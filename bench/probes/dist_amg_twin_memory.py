@@ -66,29 +66,40 @@ def worker(rank, spec, ranks, init, out, snapshot_path, top):
         matrix = torch.cuda.memory_allocated() - base
         torch.cuda.reset_peak_memory_stats()
         opts = dict(gather_size=min(200000, A.shape[0] - 1))
-        t0 = time.perf_counter()
-        H = dsla.amg(A, **opts)
-        torch.cuda.synchronize()
-        setup_s = time.perf_counter() - t0
-        setup_peak = torch.cuda.max_memory_allocated() - base
-        kept = torch.cuda.memory_allocated() - base
-        torch.cuda.reset_peak_memory_stats()
-        _, info = dsla.solve(A, b, method="cg", M=H, rtol=1e-6, return_info=True)
-        torch.cuda.synchronize()
-        solve_peak = torch.cuda.max_memory_allocated() - base
+        setup_s = setup_peak = kept = solve_peak = None
+        levels, iterations, oom = [], None, None
+        try:
+            t0 = time.perf_counter()
+            H = dsla.amg(A, **opts)
+            torch.cuda.synchronize()
+            setup_s = time.perf_counter() - t0
+            setup_peak = torch.cuda.max_memory_allocated() - base
+            kept = torch.cuda.memory_allocated() - base
+            levels = [lv["rows"] for lv in H.stats()["levels"]]
+            torch.cuda.reset_peak_memory_stats()
+            _, info = dsla.solve(A, b, method="cg", M=H, rtol=1e-6, return_info=True)
+            torch.cuda.synchronize()
+            iterations = info.iterations
+            solve_peak = torch.cuda.max_memory_allocated() - base
+        except (torch.cuda.OutOfMemoryError, RuntimeError) as err:
+            # dsla's C++ raises torch's out-of-memory error as a RuntimeError: the trace up to
+            # the failed allocation still says what was alive.
+            if "out of memory" not in str(err):
+                raise
+            oom = str(err).splitlines()[0][:300]
         snap = torch.cuda.memory._snapshot()
         torch.cuda.memory._record_memory_history(enabled=None)
-        levels = [lv["rows"] for lv in H.stats()["levels"]]
     finally:
         dist.destroy_process_group()
     peak, when, blocks = blocks_at_peak(snap["device_traces"][torch.cuda.current_device()])
     if snapshot_path:
         with open(snapshot_path, "wb") as f:
             pickle.dump(snap, f)
+    per_row = lambda v: None if v is None else v / rows  # noqa: E731
     res = dict(problem=f"{spec} rank 1 of {ranks} (twin)", rows=rows, levels=levels,
-               iterations=info.iterations, setup_s=setup_s,
-               bytes_per_row=dict(matrix=matrix / rows, setup_peak=setup_peak / rows,
-                                  after_setup=kept / rows, solve_peak=solve_peak / rows,
+               iterations=iterations, setup_s=setup_s, oom=oom,
+               bytes_per_row=dict(matrix=matrix / rows, setup_peak=per_row(setup_peak),
+                                  after_setup=per_row(kept), solve_peak=per_row(solve_peak),
                                   trace_peak=peak / rows),
                peak_event=when,
                alive_at_peak=[dict(bytes=e["size"], site=site(e)) for e in blocks[:top]])
@@ -125,9 +136,13 @@ def main():
     with open(path, "w") as f:
         json.dump(res, f, indent=1)
     br = res["bytes_per_row"]
-    print(f"{res['problem']}: {res['rows']} rows, levels {res['levels']}, {res['iterations']} it, "
-          f"setup {res['setup_s']:.3f} s")
-    print("bytes per owned row: " + ", ".join(f"{k} {v:.1f}" for k, v in br.items()))
+    if res["oom"]:
+        print(f"{res['problem']}: {res['rows']} rows: OUT OF MEMORY: {res['oom']}")
+    else:
+        print(f"{res['problem']}: {res['rows']} rows, levels {res['levels']}, "
+              f"{res['iterations']} it, setup {res['setup_s']:.3f} s")
+    print("bytes per owned row: " + ", ".join(f"{k} {v:.1f}" for k, v in br.items()
+                                               if v is not None))
     rows = res["rows"]
     print(f"alive at the traced peak (event {res['peak_event']}):")
     for o in res["alive_at_peak"]:

@@ -7,6 +7,7 @@
 #include <dsla/errors.h>
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include "solve/solver_internal.h"
 
@@ -71,8 +72,18 @@ at::Tensor solve(const DistSolver& solver, const at::Tensor& b, SolveInfo* info,
   const auto& A = solver.matrix();
   std::vector<int64_t> x_shape;
   auto b3 = to3(A, b, x_shape);
-  auto v = A.values();
-  auto v2 = v.dim() == 2 ? v : v.unsqueeze(0);
+  // The autograd node's values handle: A.values() (a concatenation: a copy of every stored
+  // value) only when a gradient can flow to them; otherwise a broadcast of one zero with its
+  // shape and dtype (the node reads no more of it), not 8 bytes per entry alive for the solve.
+  const bool grad = c10::GradMode::is_enabled() &&
+                    (A.diag().values().requires_grad() || A.offd().values().requires_grad());
+  at::Tensor v2;
+  if (grad) {
+    auto v = A.values();
+    v2 = v.dim() == 2 ? v : v.unsqueeze(0);
+  } else {
+    v2 = at::zeros({1, 1}, A.diag().values().options()).expand({A.batch_size(), A.local_nnz()});
+  }
   auto x3 = dsla::detail::solve_autograd(
       v2, b3, std::make_shared<DistBackend>(solver.detached(), adjoint), info);
   if (b.dim() == 3 && !A.is_batched()) return x3;

@@ -26,6 +26,11 @@ struct GlobalCoo {
 // row, col and local_row on `dev` (the host by default; gather_matrix: the matrix's device).
 GlobalCoo global_coo(const DistMatrix& A, c10::Device dev = c10::Device(c10::kCPU));
 
+// y3 = Aᴴ x3 ([B, n_owned, k]) like DistMatrix::apply_adjoint, but without forming the blocks'
+// transposes (which stay cached on A's patterns): a scatter over A's entries, for one-off
+// products. Collective (the halo exchange reversed).
+void apply_adjoint_uncached(const DistMatrix& A, const at::Tensor& x3, at::Tensor& y3);
+
 // Σ_j |a_ij| of every owned row (int64-free: double on the host, [n_owned]). Local.
 at::Tensor abs_row_sums(const DistMatrix& A);
 

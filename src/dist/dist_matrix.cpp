@@ -307,31 +307,71 @@ void DistMatrix::apply(const at::Tensor& x3, at::Tensor& y3) const {
   }
 }
 
-void DistMatrix::apply_adjoint(const at::Tensor& x3, at::Tensor& y3) const {
-  check_x3(*this, x3);
-  const auto& p = *plan_;
+namespace {
+
+// Y = Mᴴ X without forming Mᴴ: each stored entry adds conj(m_ij) x_i to y_j, a block of rows at a
+// time (about 2^24 entries: the transient stays bounded whatever M's size). What a one-off
+// product uses (the symmetry probe): Pattern::transpose would cache a transposed pattern and an
+// int64 permutation on M's pattern for good, 16-20 bytes per stored entry.
+void adjoint_scatter(const SparseMatrix& M, const at::Tensor& x3, at::Tensor& y3) {
+  const auto& p = *M.pattern();
+  const int64_t nnz = p.nnz(), rows = p.rows();
+  y3.zero_();
+  if (nnz == 0) return;
+  auto v = values2d(M).to(x3.scalar_type());
+  if (v.is_complex()) v = v.conj();
+  auto crow = p.crow().to(at::kLong);
+  const int64_t per = std::max<int64_t>(1, rows * (int64_t(1) << 24) / nnz);
+  for (int64_t r0 = 0; r0 < rows; r0 += per) {
+    const int64_t r1 = std::min(rows, r0 + per);
+    const int64_t e0 = crow[r0].item<int64_t>(), ne = crow[r1].item<int64_t>() - e0;
+    if (ne == 0) continue;
+    auto cnt = crow.narrow(0, r0 + 1, r1 - r0) - crow.narrow(0, r0, r1 - r0);
+    auto row = at::repeat_interleave(cnt, c10::optional<int64_t>(ne)).add_(r0);
+    auto t = v.narrow(1, e0, ne).unsqueeze(-1) * x3.index_select(1, row);
+    y3.index_add_(1, p.col().narrow(0, e0, ne), t);
+  }
+}
+
+// y = Aᴴ x over A's distribution: the diagonal block's adjoint here, the off-diagonal block's
+// contributions to ghost columns sent back to their owners (the exchange reversed). `cached`:
+// through the blocks' transposes (built once, kept on their patterns: the solvers' path), else
+// by adjoint_scatter.
+void adjoint_product(const DistMatrix& A, const at::Tensor& x3, at::Tensor& y3, bool cached) {
+  const auto& p = A.plan();
   const int64_t k = x3.size(2);
-  const int64_t B = std::max(x3.size(0), batch_size());
-  auto adj = [](const SparseMatrix& M) {
-    return M.is_complex() ? M.conj_transpose() : M.transpose();
+  const int64_t B = std::max(x3.size(0), A.batch_size());
+  auto apply = [cached](const SparseMatrix& M, const at::Tensor& x, at::Tensor& y) {
+    if (!cached) return adjoint_scatter(M, x, y);
+    auto Mh = M.is_complex() ? M.conj_transpose() : M.transpose();
+    dsla::detail::spmm(*Mh.pattern(), values2d(Mh), x, y);
   };
-  // The ghost columns' contributions go back to their owners (the exchange reversed).
   auto back = at::zeros({p.n_ghost, B, k}, x3.options());
-  if (p.n_ghost > 0 && offd_.nnz() > 0) {
-    auto Oh = adj(offd_);
+  if (p.n_ghost > 0 && A.offd().nnz() > 0) {
     auto t = at::empty({B, p.n_ghost, k}, x3.options());
-    dsla::detail::spmm(*Oh.pattern(), values2d(Oh),
-                       x3.narrow(1, p.n_interior, p.n_boundary()).contiguous(), t);
+    apply(A.offd(), x3.narrow(1, p.n_interior, p.n_boundary()).contiguous(), t);
     back.copy_(t.permute({1, 0, 2}));
   }
   auto got = at::empty({p.n_send(), B, k}, x3.options());
   std::vector<Comm::Request> reqs;
   exchange(p, back, p.recv_ranks, p.recv_off, got, p.send_ranks, p.send_off, 12, reqs);
-  auto Dh = adj(diag_);
-  dsla::detail::spmm(*Dh.pattern(), values2d(Dh), x3.contiguous(), y3);
+  apply(A.diag(), x3.contiguous(), y3);
   for (auto& r : reqs) p.comm.wait(r);
   if (p.n_send() > 0) y3.index_add_(1, p.send_idx, got.permute({1, 0, 2}));
 }
+
+}  // namespace
+
+void DistMatrix::apply_adjoint(const at::Tensor& x3, at::Tensor& y3) const {
+  check_x3(*this, x3);
+  adjoint_product(*this, x3, y3, true);
+}
+
+namespace detail {
+void apply_adjoint_uncached(const DistMatrix& A, const at::Tensor& x3, at::Tensor& y3) {
+  adjoint_product(A, x3, y3, false);
+}
+}  // namespace detail
 
 at::Tensor DistMatrix::halo(const at::Tensor& x3) const {
   check_x3(*this, x3);

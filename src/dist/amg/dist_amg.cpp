@@ -249,8 +249,13 @@ void DistAmg::update(const DistMatrix& A_in) {
   for (size_t l = 0; l < I.levels.size(); ++l) {
     auto& L = *I.levels[l];
     L.A = cur;
-    L.op = detail::make_operator(cur, false);
     auto t1 = Clock::now();
+    if (L.aloc) {
+      L.op = detail::make_operator(cur, false);
+    } else {  // released after the setup on the GPU (transfer_numeric)
+      amg_detail::level_operator(L);
+      L.st.a = L.aloc;
+    }
     amg_detail::level_numeric(L, I.opt, I.symmetric);
     s.t_smoother += since(t1);
     const DistMatrix& next = l + 1 < I.levels.size() ? I.levels[l + 1]->A : I.last;

@@ -251,6 +251,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   // one host thread in a second); only per-rank counts cross to the host.
   const auto Ld = at::TensorOptions().dtype(at::kLong).device(dev);
   ad::build_tentative(S);
+  S.agg = at::Tensor();  // int64 per row, read by build_tentative only
   auto tcrow = S.t->crow().to(at::kLong);
   auto tcol = S.t->col().to(at::kLong) + L.c_off;
   auto text = fetch_ghost_structure(plan, tcrow, tcol, dev);
@@ -447,16 +448,25 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
   stats.t_prolongation += lap(clock);
   auto ap = dsla::detail::spgemm_values(L.aloc, L.values, L.pstack,
                                         at::cat({L.p_values, pext_v}, 1).contiguous());
+  pext_v = at::Tensor();
+  // The level's values in aloc order are the setup's (level_numeric, the filter, P and A P):
+  // not kept beside A's own (a numeric re-setup gathers them again). On the finest level that
+  // is 8 bytes per stored entry of A for the life of the hierarchy.
+  L.values = at::Tensor();
   L.pt_values = L.p_values.index_select(1, L.pt_perm);
-  // A P's pattern is the level's largest structure (nnz(A P) ~ 9 per fine row in 3-D): on the
-  // GPU it is not kept after the product (a numeric re-setup recomputes it, milliseconds), as
-  // one process does.
-  const auto ap_pattern = L.ap ? L.ap : dsla::detail::spgemm_pattern(L.aloc, L.pstack);
+  // A P's pattern is the level's largest structure (nnz(A P) ~ 5 per fine row in 3-D), and
+  // Pᵀ (A P)'s (cached on pt) the next: on the GPU neither is kept after the product (a numeric
+  // re-setup recomputes them, milliseconds), as one process does. A P's values, its pattern and
+  // the product's go before the next level's values are made: this is the setup's peak.
+  auto ap_pattern = L.ap ? L.ap : dsla::detail::spgemm_pattern(L.aloc, L.pstack);
   auto cv = dsla::detail::spgemm_values(L.pt, L.pt_values, ap_pattern, ap);
+  ap = at::Tensor();
   if (A.device().is_cuda()) {
+    dsla::detail::spgemm_forget(L.pt, ap_pattern);
     L.ap.reset();
     dsla::detail::spgemm_forget(L.aloc, L.pstack);
   }
+  ap_pattern.reset();
   // Each coarse row's pieces to its owner, summed there: this rank's rows are the entry range
   // [c_own_begin, c_own_end) of cv, the others' are sent (their ranges in rank order).
   const int64_t e0 = L.c_own_begin, e1 = L.c_own_end, ncv = cv.size(1);
@@ -470,11 +480,15 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
     vals.select(0, b).index_add_(0, own_pos, cv.select(0, b).narrow(0, e0, e1 - e0));
     if (got.size(0) > 0) vals.select(0, b).index_add_(0, got_pos, got.select(1, b));
   }
-  // The level's values in aloc order are the setup's (level_numeric, the filter, P and A P):
-  // not kept beside A's own (a numeric re-setup gathers them again). On the finest level that
-  // is 8 bytes per stored entry of A for the life of the hierarchy.
-  L.values = at::Tensor();
   auto out = next.with_values(A.is_batched() ? vals : vals[0]);
+  // On the GPU aloc and its maps are setup-only (the cycle smooths and takes residuals through A
+  // itself): released here, 36 bytes per fine row on the finest level, and rebuilt by update()
+  // (level_operator: pattern work of milliseconds), as A P's pattern is.
+  if (A.device().is_cuda()) {
+    L.aloc.reset();
+    L.st.a.reset();
+    L.aloc_src = L.aloc_diag = at::Tensor();
+  }
   stats.t_rap += lap(clock);
   return out;
 }

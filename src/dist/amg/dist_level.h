@@ -23,7 +23,7 @@ struct DistLevel final : public amg::detail::CycleLevel {
   LinearOperatorPtr op;  // A over the distributed space
   // A's rows with all their columns, [n, n + n_ghost] (the diagonal block's, then the ghosts'):
   // the left factor of the local products; where its entries sit in A.values() and where its
-  // diagonal is.
+  // diagonal is. Setup-only on the GPU (released by transfer_numeric, rebuilt by update()).
   PatternPtr aloc;
   // aloc's entries [0, aloc_head) are A.diag()'s first ones (the interior rows); aloc_src: the
   // position in A.values() of each later one (the boundary rows); aloc_diag: each row's
