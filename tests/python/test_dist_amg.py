@@ -246,6 +246,38 @@ def _check_update_matches_fresh(G, A, r):
     assert not torch.allclose(H(r), dsla.amg(A, **opts)(r), rtol=1e-3)
 
 
+def case_blocked_galerkin(rank, P, device="cpu"):
+    """The Galerkin product by row blocks (forced by DSLA_GALERKIN_BLOCK_FLOPS; a 250M-row
+    share takes it because its A P passes 2³¹ entries) builds the hierarchy of one product: the
+    same levels and, to rounding, the same cycle; update() through the blocks too."""
+    dev = torch.device(device)
+    G = dsla.poisson3d(12).to(dev)
+    A = dsla.distributed.from_global(G)
+    opts = dict(gather_size=60, coarse_size=60)
+    r = torch.cos(torch.arange(A.n_owned, dtype=torch.float64, device=dev))
+    H1 = dsla.amg(A, **opts)
+    os.environ["DSLA_GALERKIN_BLOCK_FLOPS"] = "700"
+    try:
+        H2 = dsla.amg(A, **opts)
+        A2 = A.with_values(A.values * 3)
+        H1.update(A2)
+        z1 = H1(r)
+        H2.update(A2)
+        z2 = H2(r)
+    finally:
+        del os.environ["DSLA_GALERKIN_BLOCK_FLOPS"]
+    s1, s2 = H1.stats(), H2.stats()
+    assert [lv["nnz"] for lv in s1["levels"]] == [lv["nnz"] for lv in s2["levels"]], (s1, s2)
+    assert H2.num_distributed_levels >= 2
+    assert torch.allclose(z2, z1, rtol=1e-10, atol=1e-13)
+    assert torch.allclose(z1, dsla.amg(A2, **opts)(r), rtol=1e-10, atol=1e-13)
+    return True
+
+
+def case_blocked_galerkin_cuda(rank, P):
+    return case_blocked_galerkin(rank, P, "cuda")
+
+
 def case_errors(rank, P):
     G = dsla.poisson2d(12)
     A = dsla.distributed.from_global(G)
@@ -301,6 +333,16 @@ def test_cuda_dist_amg_gloo_ranks_share_the_gpu(tmp_path, P):
 @pytest.mark.skipif(not dist.is_available() or not dist.is_nccl_available(), reason="needs NCCL")
 def test_cuda_dist_amg_nccl_one_rank(tmp_path):
     assert _spawn(tmp_path, 1, "case_cuda", timeout=300, backend="nccl")
+
+
+@pytest.mark.parametrize("P", [1, 3])
+def test_blocked_galerkin_product_matches_one_product(tmp_path, P):
+    assert all(_spawn(tmp_path, P, "case_blocked_galerkin"))
+
+
+@needs_cuda
+def test_cuda_blocked_galerkin_product_matches_one_product(tmp_path):
+    assert all(_spawn(tmp_path, 2, "case_blocked_galerkin_cuda", timeout=300))
 
 
 def test_errors_on_every_rank(tmp_path):

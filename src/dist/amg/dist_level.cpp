@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "core/products.h"
 #include "core/spgemm.h"
@@ -71,6 +72,40 @@ at::Tensor compact(const at::Tensor& idx, int64_t bound) {
   return idx.to(Pattern::index_dtype_for(bound, bound, bound));
 }
 
+// Rows [r0, r1) of p as a pattern of their own (columns shared, crow rebased), with the entry
+// range they hold.
+struct RowBlock {
+  PatternPtr p;
+  int64_t e0, e1;
+};
+RowBlock row_block(const Pattern& p, int64_t r0, int64_t r1) {
+  auto c = p.crow().narrow(0, r0, r1 - r0 + 1);
+  const int64_t e0 = c[0].item<int64_t>(), e1 = c[r1 - r0].item<int64_t>();
+  return {Pattern::from_csr(c - e0, p.col().narrow(0, e0, e1 - e0), r1 - r0, p.cols(), false), e0,
+          e1};
+}
+
+// The fine rows' blocks of the Galerkin product: about equal row ranges, each with at most
+// `budget` multiply-adds in A P (Σ over aloc's entries of the length of pstack's row at their
+// column), so each block's A P has under 2³¹ entries and int32 indices. DSLA_GALERKIN_BLOCK_FLOPS
+// sets the budget (tests force several blocks on small matrices).
+std::vector<int64_t> galerkin_blocks(const Pattern& aloc, const Pattern& pstack) {
+  int64_t budget = (int64_t(1) << 31) - 1;
+  if (const char* e = std::getenv("DSLA_GALERKIN_BLOCK_FLOPS"))
+    budget = std::max<int64_t>(1, std::atoll(e));
+  const int64_t n = aloc.rows();
+  int64_t flops = 0;
+  if (aloc.nnz() > 0) {
+    const auto& pc = pstack.crow();
+    auto len = (pc.narrow(0, 1, pstack.rows()) - pc.narrow(0, 0, pstack.rows())).to(at::kLong);
+    flops = (at::bincount(aloc.col(), {}, pstack.rows()) * len).sum().item<int64_t>();
+  }
+  const int64_t nb = std::max<int64_t>(1, std::min<int64_t>(n, (flops + budget - 1) / budget));
+  std::vector<int64_t> rows(nb + 1);
+  for (int64_t b = 0; b <= nb; ++b) rows[b] = n * b / nb;
+  return rows;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- the operator and smoother
@@ -120,15 +155,27 @@ void level_operator(DistLevel& L) {
   L.op = dist::detail::make_operator(A, false);
 }
 
+namespace {
+
+// A's values in aloc's order ([B, nnz(aloc)]): the diagonal block's first aloc_head entries as
+// they are, then the boundary rows' entries gathered from the diagonal block's tail and the
+// off-diagonal block. Only those are copied twice (not A.values(), a copy of every entry).
+at::Tensor aloc_values(const DistLevel& L) {
+  const auto dv = values2d(L.A.diag().values());
+  if (L.aloc_src.numel() == 0) return dv.narrow(1, 0, L.aloc_head).contiguous();
+  const int64_t nd = dv.size(1);
+  auto tail = at::cat({dv.narrow(1, L.aloc_head, nd - L.aloc_head),
+                       values2d(L.A.offd().values()).expand({dv.size(0), -1})},
+                      1);
+  return at::cat({dv.narrow(1, 0, L.aloc_head), tail.index_select(1, L.aloc_src - L.aloc_head)}, 1);
+}
+
+}  // namespace
+
 void level_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric) {
   const auto& A = L.A;
   const int64_t n = A.n_owned();
-  {
-    auto v = values2d(A.values());
-    L.values = L.aloc_src.numel() == 0
-                   ? v.narrow(1, 0, L.aloc_head).contiguous()
-                   : at::cat({v.narrow(1, 0, L.aloc_head), v.index_select(1, L.aloc_src)}, 1);
-  }
+  L.values = aloc_values(L);
   const int64_t B = L.batch = L.values.size(0);
   auto d = L.values.index_select(1, L.aloc_diag);
   L.dinv = d.reciprocal().view({B, n, 1});
@@ -270,6 +317,10 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   // The finest level smooths P with the filtered operator (as one process: on coarser levels the
   // dropped entries are the Galerkin products' small couplings, not anisotropy).
   if (smoothed && first_level) build_filter(L, theta);
+  // On the GPU A's values in aloc order leave until transfer_numeric gathers them again: the
+  // next level's structure (from_local_coo, the setup's peak on a large share) is built
+  // without them.
+  if (dev.is_cuda()) L.values = at::Tensor();
   PatternPtr p1;  // P over E1 (setup only: the cycle reads P through pstack's first rows)
   if (smoothed) {
     p1 = dsla::detail::spgemm_pattern(S.f ? S.f : L.aloc, L.tstack);
@@ -302,8 +353,39 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   L.pt = p2->transpose();
   L.pt_perm = compact(p2->transpose_perm(), p2->nnz());
   p2.reset();  // with the int64 permutation and row cache transpose() left on it
-  L.ap = dsla::detail::spgemm_pattern(L.aloc, L.pstack);
-  const auto c = dsla::detail::spgemm_pattern(L.pt, L.ap);
+  // C = Pᵀ A P over E2 ([w, w]): in one product, or summed over row blocks of the fine level
+  // (galerkin_blocks: A P of a 250M-row share passes 2³¹ entries). A block's Pᵀ is the
+  // transpose of its rows of P; its product's entries land in C's through g_map[b] (C's pattern
+  // is the union of the blocks', by sorted keys row·w + col).
+  L.g_rows = galerkin_blocks(*L.aloc, *L.pstack);
+  L.g_map.clear();
+  PatternPtr c;
+  if (L.g_rows.size() == 2) {
+    L.ap = dsla::detail::spgemm_pattern(L.aloc, L.pstack);
+    c = dsla::detail::spgemm_pattern(L.pt, L.ap);
+  } else {
+    std::vector<at::Tensor> keys;
+    for (size_t b = 0; b + 1 < L.g_rows.size(); ++b) {
+      auto ab = row_block(*L.aloc, L.g_rows[b], L.g_rows[b + 1]).p;
+      auto ptb = row_block(*L.ptop, L.g_rows[b], L.g_rows[b + 1]).p->transpose();
+      auto apb = dsla::detail::spgemm_pattern(ab, L.pstack);
+      auto cb = dsla::detail::spgemm_pattern(ptb, apb);
+      keys.push_back(ad::entry_rows(*cb).mul_(w).add_(cb->col().to(at::kLong)));
+      dsla::detail::spgemm_forget(ptb, apb);
+      dsla::detail::spgemm_forget(ab, L.pstack);
+    }
+    std::vector<int64_t> sizes;
+    for (const auto& k : keys) sizes.push_back(k.numel());
+    auto all = at::cat(keys);
+    keys.clear();
+    auto uniq = at::_unique(all, /*sorted=*/true, /*return_inverse=*/true);
+    all = at::Tensor();
+    const auto& uk = std::get<0>(uniq);
+    auto inv = std::get<1>(uniq).split(sizes);
+    for (auto& m : inv) L.g_map.push_back(compact(m, uk.numel()));
+    L.g_nnz = uk.numel();
+    c = csr_sorted(at::div(uk, w, "floor"), at::remainder(uk, w), w, w);
+  }
 
   // Rows of Pᵀ A P go to the owners of their coarse ids: rank r owns [c_off_r, c_off_r + nc_r),
   // and C's rows are E2 positions, sorted ids, so each rank's rows are one row range of C and
@@ -342,7 +424,8 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   }
   // The next level: its structure from this rank's entries, then the received ones (values
   // zero: transfer_numeric fills them), and where each of them lands in its values().
-  const int64_t B = L.values.size(0);
+  const int64_t B = L.batch;
+  const auto vopt = A.diag().values().options();
   {
     auto own = entry_ids(first_row(me), first_row(me + 1));
     auto row = got_row.numel() == 0 ? std::move(own.first) : at::cat({own.first, got_row});
@@ -351,7 +434,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
     own.second = at::Tensor();
     got_row = got_col = at::Tensor();
     // A broadcast zero: from_local_coo selects from it (nothing allocated until the blocks).
-    auto zeros = at::zeros({B, 1}, L.values.options()).expand({B, row.numel()});
+    auto zeros = at::zeros({B, 1}, vopt).expand({B, row.numel()});
     // Moved in: their storage becomes the positions, then goes.
     next = DistMatrix::from_local_coo(C, std::move(row), std::move(col),
                                       A.is_batched() ? zeros : zeros[0], {L.nc_global, L.nc_global},
@@ -363,7 +446,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   // broadcast zero.
   {
     const int64_t nz = next.local_nnz();
-    auto z = at::zeros({1}, L.values.options());
+    auto z = at::zeros({1}, vopt);
     next = next.with_values(A.is_batched() ? z.expand({B, nz}) : z.expand({nz}));
   }
 
@@ -411,7 +494,8 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
                             const DistMatrix& next, amg::AmgStats& stats) {
   const auto& A = L.A;
   auto clock = Clock::now();
-  const int64_t B = L.values.size(0), n = A.n_owned();
+  const int64_t B = L.batch, n = A.n_owned();
+  if (!L.values.defined()) L.values = aloc_values(L);  // released by build_transfer on the GPU
   // P = S_loc · tstack with S = I − (ω/ρ) D⁻¹ F on F's pattern (F: the filtered operator, or
   // aloc itself), or T itself.
   if (opt.prolongation_omega > 0) {
@@ -446,27 +530,49 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
   }
   auto pext_v = fetch_ghost_values(A.plan(), L.pext, L.p_values);
   stats.t_prolongation += lap(clock);
-  auto ap = dsla::detail::spgemm_values(L.aloc, L.values, L.pstack,
-                                        at::cat({L.p_values, pext_v}, 1).contiguous());
+  auto pall = at::cat({L.p_values, pext_v}, 1).contiguous();
   pext_v = at::Tensor();
-  // The level's values in aloc order are the setup's (level_numeric, the filter, P and A P):
-  // not kept beside A's own (a numeric re-setup gathers them again). On the finest level that
-  // is 8 bytes per stored entry of A for the life of the hierarchy.
-  L.values = at::Tensor();
   L.pt_values = L.p_values.index_select(1, L.pt_perm);
-  // A P's pattern is the level's largest structure (nnz(A P) ~ 5 per fine row in 3-D), and
-  // Pᵀ (A P)'s (cached on pt) the next: on the GPU neither is kept after the product (a numeric
-  // re-setup recomputes them, milliseconds), as one process does. A P's values, its pattern and
-  // the product's go before the next level's values are made: this is the setup's peak.
-  auto ap_pattern = L.ap ? L.ap : dsla::detail::spgemm_pattern(L.aloc, L.pstack);
-  auto cv = dsla::detail::spgemm_values(L.pt, L.pt_values, ap_pattern, ap);
-  ap = at::Tensor();
-  if (A.device().is_cuda()) {
-    dsla::detail::spgemm_forget(L.pt, ap_pattern);
-    L.ap.reset();
-    dsla::detail::spgemm_forget(L.aloc, L.pstack);
+  at::Tensor cv;
+  if (L.g_rows.size() > 2) {
+    // By row blocks (build_transfer): each block's A P and Pᵀ (A P), summed into C's entries.
+    cv = at::zeros({B, L.g_nnz}, L.values.options());
+    for (size_t b = 0; b + 1 < L.g_rows.size(); ++b) {
+      const int64_t r0 = L.g_rows[b], r1 = L.g_rows[b + 1];
+      auto ab = row_block(*L.aloc, r0, r1);
+      auto pb = row_block(*L.ptop, r0, r1);
+      auto ptb = pb.p->transpose();
+      auto ptv = L.p_values.narrow(1, pb.e0, pb.e1 - pb.e0).index_select(1, pb.p->transpose_perm());
+      auto apv = dsla::detail::spgemm_values(
+          ab.p, L.values.narrow(1, ab.e0, ab.e1 - ab.e0).contiguous(), L.pstack, pall);
+      auto apb = dsla::detail::spgemm_pattern(ab.p, L.pstack);
+      auto cvb = dsla::detail::spgemm_values(ptb, ptv, apb, apv);
+      dsla::detail::spgemm_forget(ptb, apb);
+      dsla::detail::spgemm_forget(ab.p, L.pstack);
+      for (int64_t k = 0; k < B; ++k) cv.select(0, k).index_add_(0, L.g_map[b], cvb.select(0, k));
+    }
+    pall = at::Tensor();
+    L.values = at::Tensor();
+  } else {
+    auto ap = dsla::detail::spgemm_values(L.aloc, L.values, L.pstack, pall);
+    pall = at::Tensor();
+    // The level's values in aloc order are the setup's (level_numeric, the filter, P and A P):
+    // not kept beside A's own (a numeric re-setup gathers them again). On the finest level that
+    // is 8 bytes per stored entry of A for the life of the hierarchy.
+    L.values = at::Tensor();
+    // A P's pattern is the level's largest structure (nnz(A P) ~ 5 per fine row in 3-D), and
+    // Pᵀ (A P)'s (cached on pt) the next: on the GPU neither is kept after the product (a numeric
+    // re-setup recomputes them, milliseconds), as one process does. A P's values, its pattern and
+    // the product's go before the next level's values are made: this is the setup's peak.
+    auto ap_pattern = L.ap ? L.ap : dsla::detail::spgemm_pattern(L.aloc, L.pstack);
+    cv = dsla::detail::spgemm_values(L.pt, L.pt_values, ap_pattern, ap);
+    ap = at::Tensor();
+    if (A.device().is_cuda()) {
+      dsla::detail::spgemm_forget(L.pt, ap_pattern);
+      L.ap.reset();
+      dsla::detail::spgemm_forget(L.aloc, L.pstack);
+    }
   }
-  ap_pattern.reset();
   // Each coarse row's pieces to its owner, summed there: this rank's rows are the entry range
   // [c_own_begin, c_own_end) of cv, the others' are sent (their ranges in rank order).
   const int64_t e0 = L.c_own_begin, e1 = L.c_own_end, ncv = cv.size(1);

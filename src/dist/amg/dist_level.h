@@ -31,7 +31,7 @@ struct DistLevel final : public amg::detail::CycleLevel {
   int64_t aloc_head = 0;
   at::Tensor aloc_src, aloc_diag;
   // [B, nnz(aloc)]: A's values in aloc's order, during the setup only (level_numeric to
-  // transfer_numeric); batch: B.
+  // transfer_numeric; on the GPU not across build_transfer); batch: B.
   at::Tensor values;
   int64_t batch = 1;
   at::Tensor dinv;  // [B, n, 1]
@@ -58,7 +58,13 @@ struct DistLevel final : public amg::detail::CycleLevel {
   // Position maps over entries are int32 when they fit (int64 otherwise).
   PatternPtr pt;       // (P over E2)ᵀ
   at::Tensor pt_perm;  // position in p_values of each entry of pt
-  PatternPtr ap;       // A·[P; P_ext] (dropped after the product on CUDA)
+  PatternPtr ap;       // A·[P; P_ext] (dropped after the product on CUDA; unused when blocked)
+  // The Galerkin product by row blocks of the fine level when A P would pass 2³¹ entries (one
+  // block otherwise): g_rows, the blocks' row boundaries [nb + 1]; g_map[b], where each entry of
+  // block b's Pᵀ (A P) sits among C's (int32 when it fits; empty with one block).
+  std::vector<int64_t> g_rows;
+  std::vector<at::Tensor> g_map;
+  int64_t g_nnz = 0;  // C's entries (blocked)
   // Pᵀ A P's entries (over E2) by owner: this rank's rows are the entries [c_own_begin,
   // c_own_end), the others' are sent, c_counts[r] to rank r (0 to this rank).
   int64_t c_own_begin = 0, c_own_end = 0;
