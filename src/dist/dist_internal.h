@@ -34,6 +34,9 @@ void apply_adjoint_uncached(const DistMatrix& A, const at::Tensor& x3, at::Tenso
 // Σ_j |a_ij| of every owned row (int64-free: double on the host, [n_owned]). Local.
 at::Tensor abs_row_sums(const DistMatrix& A);
 
+// Local: are this rank's stored values finite (checked block by block, without a copy)?
+bool values_finite(const DistMatrix& A);
+
 // All ranks: is every diagonal entry positive and real (pos) / nonzero (nz)?
 void diagonal_facts(const DistMatrix& A, bool& pos, bool& nz);
 // All ranks: A = Aᴴ, probed with a random vector (by global row, so every layout draws alike):

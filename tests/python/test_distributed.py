@@ -573,6 +573,18 @@ def case_failures(rank, P):
         dsla.solve(A, b, method="cg")
     except ValueError as e:
         msgs["nan"] = str(e)
+    # NaN in one rank's stored values, in its off-diagonal block (the check goes block by
+    # block): the solve and the AMG setup raise on every rank, naming the values on that rank.
+    v = A.values.clone()
+    assert A.n_ghost > 0  # so the last stored value is an off-diagonal block's
+    if rank == 1:
+        v[-1] = float("nan")
+    An = A.with_values(v)
+    for fn in (lambda: dsla.solve(An, torch.ones(A.n_owned, dtype=torch.float64), method="cg"),
+               lambda: dsla.amg(An, gather_size=4)):
+        with pytest.raises(ValueError) as e:
+            fn()
+        assert rank != 1 or "NaN or Inf" in str(e.value), str(e.value)
     # Mismatched global shapes across ranks.
     try:
         n = 36 if rank == 0 else 37

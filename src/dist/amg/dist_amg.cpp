@@ -100,7 +100,7 @@ void check_matrix(const DistMatrix& A) {
     err =
         "argument 'A': AMG needs a stored diagonal entry in every row; a row owned by this "
         "rank has none";
-  } else if (A.local_nnz() > 0 && !at::isfinite(A.values().detach()).all().item<bool>()) {
+  } else if (!detail::values_finite(A)) {
     err = "argument 'A': values contain NaN or Inf on this rank";
   }
   C.agree(err.empty(), err);
