@@ -235,6 +235,13 @@ SUMMARY = [
     "1B unknowns < 10 s on 4 H200: missed; the share does not fit one H200 | "
     "h200-20261204d/dist-amg-projection-cuda-20261204-145058.json, "
     "h200-20261204d/dist-amg-projection-cuda-20261204-150711.json |",
+    "| H200 weak-scaling twin of poisson3d:1000 rank 1 of 4 (250M rows with its halo), AMG-PCG "
+    "rtol 1e-6 (#15 item 6; session 15) | fits one H200: setup 9.64 s, solve 2.52 s (11 it), "
+    "575 B/row, 134.0 GiB (was out of memory: 813 B/row at 800^3 -> 601 before the blocked "
+    "Galerkin product); projected four-GPU time 12.17 s | 1B unknowns < 10 s on 4 H200: missed "
+    "(rap 4.69 s in the blocked product) | "
+    "h200-20261204e/dist-amg-projection-cuda-20261204-172945.json, "
+    "h200-20261204e/dist-amg-twin-memory-20261204-173041.json |",
     "| H200 distributed AMG setup, one NCCL rank vs one process, poisson3d:256 (session 14) | "
     "5.01 -> 0.60 s (one process 0.24 s); setup peak 19.1 -> 9.5 GiB (one process 4.9 GiB); "
     "dist_amg_bench NCCL P=1 setup 0.254/0.407/0.964 -> 0.032/0.038/0.109 s, Gloo P=2 sharing "
