@@ -16,7 +16,7 @@ exchanged with itself; what bench/dist_amg_projection.py measures), against one 
 grid of about as many rows.
 
     python3 bench/dist_amg_setup_profile.py [--problem poisson3d:128] [--device cuda] [--top 25]
-                                            [--memory] [--twin P]
+                                            [--memory] [--twin P] [--no-one]
 """
 import argparse
 import json
@@ -121,7 +121,8 @@ def profiled_setup(build, sync, cuda, top):
                 sync_calls=syncs)
 
 
-def worker(rank, spec, device, gather, top, init, out, memory=False, out_dir=None, twin=0):
+def worker(rank, spec, device, gather, top, init, out, memory=False, out_dir=None, twin=0,
+           one=True):
     torch.set_num_threads(1)
     cuda = device == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
@@ -135,18 +136,20 @@ def worker(rank, spec, device, gather, top, init, out, memory=False, out_dir=Non
             Ad = dsla.distributed.twin(kind, int(n), 1, twin, device=device)
             opts["gather_size"] = min(gather or 200000, Ad.shape[0] - 1)
             dim = {"poisson2d": 2, "poisson3d": 3}[kind]
-            A = getattr(dsla, kind)(round(Ad.n_owned ** (1 / dim)), device=device)
+            A = getattr(dsla, kind)(round(Ad.n_owned ** (1 / dim)), device=device) if one else None
         else:
             Ad = getattr(dsla.distributed, kind)(int(n))
             Ad = Ad.cuda() if cuda else Ad
-            A = getattr(dsla, kind)(int(n), device=device)
-        res = dict(one_process=profiled_setup(lambda: dsla.amg(A), sync, cuda, top),
-                   distributed_one_rank=profiled_setup(lambda: dsla.amg(Ad, **opts), sync, cuda,
-                                                       top))
+            A = getattr(dsla, kind)(int(n), device=device) if one else None
+        res = {}
+        if one:
+            res["one_process"] = profiled_setup(lambda: dsla.amg(A), sync, cuda, top)
+        res["distributed_one_rank"] = profiled_setup(lambda: dsla.amg(Ad, **opts), sync, cuda, top)
         if memory and cuda:
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            for name, build in (("one_process", lambda: dsla.amg(A)),
-                                ("distributed_one_rank", lambda: dsla.amg(Ad, **opts))):
+            builds = [("one_process", lambda: dsla.amg(A))] if one else []
+            builds.append(("distributed_one_rank", lambda: dsla.amg(Ad, **opts)))
+            for name, build in builds:
                 path = os.path.join(out_dir, f"memory-snapshot-{name}-{stamp}.pickle")
                 res[name]["memory"] = memory_setup(build, sync, path, top)
     finally:
@@ -166,6 +169,9 @@ def main():
     ap.add_argument("--twin", type=int, default=0, metavar="P",
                     help="profile the weak-scaling twin of rank 1 of P ranks (poisson2d/3d) "
                          "instead of the whole matrix on one rank")
+    ap.add_argument("--no-one", action="store_true",
+                    help="skip the one-process comparison (a share as large as one GPU's memory "
+                         "leaves no room for both)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     a = ap.parse_args()
     if a.twin and a.problem.split(":")[0] not in ("poisson2d", "poisson3d"):
@@ -177,7 +183,7 @@ def main():
         os.makedirs(a.out, exist_ok=True)
         torch.multiprocessing.spawn(worker, args=(a.problem, a.device, a.gather, a.top,
                                                   "file://" + os.path.join(tmp, "init"), out,
-                                                  a.memory, a.out, a.twin),
+                                                  a.memory, a.out, a.twin, not a.no_one),
                                     nprocs=1)
         with open(out) as f:
             res = json.load(f)

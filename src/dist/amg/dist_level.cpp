@@ -560,7 +560,7 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
     // not kept beside A's own (a numeric re-setup gathers them again). On the finest level that
     // is 8 bytes per stored entry of A for the life of the hierarchy.
     L.values = at::Tensor();
-    // A P's pattern is the level's largest structure (nnz(A P) ~ 5 per fine row in 3-D), and
+    // A P's pattern is the level's largest structure (nnz(A P) ~ 9 per fine row in 3-D), and
     // Pᵀ (A P)'s (cached on pt) the next: on the GPU neither is kept after the product (a numeric
     // re-setup recomputes them, milliseconds), as one process does. A P's values, its pattern and
     // the product's go before the next level's values are made: this is the setup's peak.
