@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "dist/dist_internal.h"
 #include "dist_harness.h"
 
 namespace {
@@ -57,6 +58,42 @@ void expect_products(const SparseMatrix& G, const at::Tensor& parts, int P) {
     // Interior rows first: no ghost column in them.
     EXPECT_EQ(A.offd().rows(), A.n_owned() - A.n_interior());
   });
+}
+
+// Aᴴ x by a scatter over A's entries (detail::apply_adjoint_uncached, the symmetry probe's: no
+// transpose formed and cached on A) against the blocks' transposes (DistMatrix::apply_adjoint)
+// and the dense Aᴴ X: a nonsymmetric matrix with duplicates, real and complex, one and two
+// value sets, two right-hand sides, three ranks of a random layout.
+TEST(DistMatrix, AdjointByScatterMatchesTheTransposes) {
+  DSLA_SKIP_WITHOUT_GLOO();
+  const int P = 3;
+  const int64_t n = 40;
+  auto parts = random_parts(n, P, 9);
+  auto g = at::detail::createCPUGenerator(21);
+  auto ids = at::arange(n, at::kLong);
+  auto row = at::cat({ids, at::randint(n, {150}, g, at::kLong)});
+  auto col = at::cat({ids, at::randint(n, {150}, g, at::kLong)});
+  for (auto dt : {at::kDouble, at::kComplexDouble}) {
+    for (int64_t B : {1, 2}) {
+      auto v = at::randn({B, row.numel()}, g, dt);
+      auto G = SparseMatrix::from_coo(row, col, B == 1 ? v[0] : v, {n, n});
+      auto D = G.to_dense().reshape({B, n, n});
+      auto X = at::randn({n, 2}, g, dt);
+      auto Yh = D.conj().transpose(1, 2).matmul(X);  // [B, n, 2]
+      run_ranks(P, [&](const Comm& c) {
+        auto A = from_global(c, G, parts);
+        const auto& own = A.owned();
+        auto x3 = X.index_select(0, own).unsqueeze(0).contiguous();
+        auto by_scatter = at::empty({B, A.n_owned(), 2}, x3.options());
+        auto by_transpose = at::empty_like(by_scatter);
+        dsla::dist::detail::apply_adjoint_uncached(A, x3, by_scatter);
+        A.apply_adjoint(x3, by_transpose);
+        auto want = Yh.index_select(1, own);
+        EXPECT_TRUE(at::allclose(by_scatter, want, 1e-12, 1e-12)) << dt << " B=" << B;
+        EXPECT_TRUE(at::allclose(by_transpose, want, 1e-12, 1e-12)) << dt << " B=" << B;
+      });
+    }
+  }
 }
 
 // entry_pos: each local entry's position in values(), duplicates (split over the diagonal and
