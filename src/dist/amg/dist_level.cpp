@@ -85,6 +85,30 @@ RowBlock row_block(const Pattern& p, int64_t r0, int64_t r1) {
           e1};
 }
 
+// The sorted distinct values of `keys` and, for each key, the position of its value among them
+// (int32 when the keys' count fits). One sort: at::_unique with return_inverse is a hash table
+// on the CPU (seconds for a few million keys).
+std::pair<at::Tensor, at::Tensor> unique_inverse(at::Tensor keys) {
+  const int64_t m = keys.numel();
+  auto sorted = at::sort(keys);
+  keys = at::Tensor();
+  auto sk = std::move(std::get<0>(sorted));
+  auto perm = std::move(std::get<1>(sorted));
+  auto first = at::ones({m}, sk.options().dtype(at::kBool));
+  if (m > 1) {
+    auto rest = first.narrow(0, 1, m - 1);
+    at::ne_out(rest, sk.narrow(0, 1, m - 1), sk.narrow(0, 0, m - 1));
+  }
+  auto uk = sk.masked_select(first);
+  sk = at::Tensor();
+  const auto dt = Pattern::index_dtype_for(m, m, m);
+  auto pos = first.cumsum(0, dt).sub_(1);
+  first = at::Tensor();
+  auto inv = at::empty({m}, pos.options());
+  inv.index_put_({perm}, pos);
+  return {uk, inv};
+}
+
 // The fine rows' blocks of the Galerkin product: about equal row ranges, each with at most
 // `budget` multiply-adds in A P (Σ over aloc's entries of the length of pstack's row at their
 // column), so each block's A P has under 2³¹ entries and int32 indices. DSLA_GALERKIN_BLOCK_FLOPS
@@ -378,11 +402,9 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
     for (const auto& k : keys) sizes.push_back(k.numel());
     auto all = at::cat(keys);
     keys.clear();
-    auto uniq = at::_unique(all, /*sorted=*/true, /*return_inverse=*/true);
-    all = at::Tensor();
-    const auto& uk = std::get<0>(uniq);
-    auto inv = std::get<1>(uniq).split(sizes);
-    for (auto& m : inv) L.g_map.push_back(compact(m, uk.numel()));
+    auto [uk, inv] = unique_inverse(std::move(all));
+    for (auto& m : inv.split(sizes)) L.g_map.push_back(compact(m, uk.numel()));
+    inv = at::Tensor();
     L.g_nnz = uk.numel();
     c = csr_sorted(at::div(uk, w, "floor"), at::remainder(uk, w), w, w);
   }
