@@ -228,6 +228,11 @@ def share_worker(rank, spec, device, rtol, repeats, mode, gather, init, out, ran
         if cuda:
             row["peak_bytes_per_dof"] = (torch.cuda.max_memory_allocated() - base) / rows
             row["generation_peak_bytes_per_dof"] = gen_peak / rows
+            # Near a full device the caching allocator frees its cache and retries (a sync and
+            # unmaps each time): setup time lost to memory pressure shows here.
+            ms = torch.cuda.memory_stats()
+            row["allocator_retries"] = ms.get("num_alloc_retries")
+            row["reserved_peak_bytes_per_dof"] = ms.get("reserved_bytes.all.peak", 0) / rows
     except (torch.cuda.OutOfMemoryError, RuntimeError) as err:
         # dsla's C++ setup raises torch's out-of-memory error as a RuntimeError.
         if "out of memory" not in str(err):

@@ -89,6 +89,12 @@ def worker(rank, spec, ranks, init, out, snapshot_path, top):
             oom = str(err).splitlines()[0][:300]
         snap = torch.cuda.memory._snapshot()
         torch.cuda.memory._record_memory_history(enabled=None)
+        # Near a full device the caching allocator frees its cache and retries (a sync and
+        # unmaps each time): time the setup loses to memory pressure, not to its own work.
+        ms = torch.cuda.memory_stats()
+        allocator = {k: ms.get(k) for k in ("num_alloc_retries", "num_ooms",
+                                            "reserved_bytes.all.peak", "num_device_alloc",
+                                            "num_device_free")}
     finally:
         dist.destroy_process_group()
     peak, when, blocks = blocks_at_peak(snap["device_traces"][torch.cuda.current_device()])
@@ -101,7 +107,7 @@ def worker(rank, spec, ranks, init, out, snapshot_path, top):
                bytes_per_row=dict(matrix=matrix / rows, setup_peak=per_row(setup_peak),
                                   after_setup=per_row(kept), solve_peak=per_row(solve_peak),
                                   trace_peak=peak / rows),
-               peak_event=when,
+               peak_event=when, allocator=allocator,
                alive_at_peak=[dict(bytes=e["size"], site=site(e)) for e in blocks[:top]])
     with open(out, "w") as f:
         json.dump(res, f)
@@ -144,6 +150,7 @@ def main():
     print("bytes per owned row: " + ", ".join(f"{k} {v:.1f}" for k, v in br.items()
                                                if v is not None))
     rows = res["rows"]
+    print("allocator: " + ", ".join(f"{k} {v}" for k, v in res["allocator"].items()))
     print(f"alive at the traced peak (event {res['peak_event']}):")
     for o in res["alive_at_peak"]:
         print(f"  {o['bytes'] / 2**20:9.1f} MiB {o['bytes'] / rows:6.1f} B/row  {o['site'][:170]}")
