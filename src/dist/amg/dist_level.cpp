@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "core/coo.h"
 #include "core/products.h"
 #include "core/spgemm.h"
 #include "dist/dist_internal.h"
@@ -83,30 +84,6 @@ RowBlock row_block(const Pattern& p, int64_t r0, int64_t r1) {
   const int64_t e0 = c[0].item<int64_t>(), e1 = c[r1 - r0].item<int64_t>();
   return {Pattern::from_csr(c - e0, p.col().narrow(0, e0, e1 - e0), r1 - r0, p.cols(), false), e0,
           e1};
-}
-
-// The sorted distinct values of `keys` and, for each key, the position of its value among them
-// (int32 when the keys' count fits). One sort: at::_unique with return_inverse is a hash table
-// on the CPU (seconds for a few million keys).
-std::pair<at::Tensor, at::Tensor> unique_inverse(at::Tensor keys) {
-  const int64_t m = keys.numel();
-  auto sorted = at::sort(keys);
-  keys = at::Tensor();
-  auto sk = std::move(std::get<0>(sorted));
-  auto perm = std::move(std::get<1>(sorted));
-  auto first = at::ones({m}, sk.options().dtype(at::kBool));
-  if (m > 1) {
-    auto rest = first.narrow(0, 1, m - 1);
-    at::ne_out(rest, sk.narrow(0, 1, m - 1), sk.narrow(0, 0, m - 1));
-  }
-  auto uk = sk.masked_select(first);
-  sk = at::Tensor();
-  const auto dt = Pattern::index_dtype_for(m, m, m);
-  auto pos = first.cumsum(0, dt).sub_(1);
-  first = at::Tensor();
-  auto inv = at::empty({m}, pos.options());
-  inv.index_put_({perm}, pos);
-  return {uk, inv};
 }
 
 // The fine rows' blocks of the Galerkin product: about equal row ranges, each with at most
@@ -380,7 +357,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   // C = Pᵀ A P over E2 ([w, w]): in one product, or summed over row blocks of the fine level
   // (galerkin_blocks: A P of a 250M-row share passes 2³¹ entries). A block's Pᵀ is the
   // transpose of its rows of P; its product's entries land in C's through g_map[b] (C's pattern
-  // is the union of the blocks', by sorted keys row·w + col).
+  // is the union of the blocks', merged by coo_to_csr_aten, which gives each entry's position).
   L.g_rows = galerkin_blocks(*L.aloc, *L.pstack);
   L.g_map.clear();
   PatternPtr c;
@@ -388,25 +365,28 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
     L.ap = dsla::detail::spgemm_pattern(L.aloc, L.pstack);
     c = dsla::detail::spgemm_pattern(L.pt, L.ap);
   } else {
-    std::vector<at::Tensor> keys;
+    std::vector<at::Tensor> rows, cols;
     for (size_t b = 0; b + 1 < L.g_rows.size(); ++b) {
       auto ab = row_block(*L.aloc, L.g_rows[b], L.g_rows[b + 1]).p;
       auto ptb = row_block(*L.ptop, L.g_rows[b], L.g_rows[b + 1]).p->transpose();
       auto apb = dsla::detail::spgemm_pattern(ab, L.pstack);
       auto cb = dsla::detail::spgemm_pattern(ptb, apb);
-      keys.push_back(ad::entry_rows(*cb).mul_(w).add_(cb->col().to(at::kLong)));
+      rows.push_back(ad::entry_rows(*cb));
+      cols.push_back(cb->col().to(at::kLong));
       dsla::detail::spgemm_forget(ptb, apb);
       dsla::detail::spgemm_forget(ab, L.pstack);
     }
     std::vector<int64_t> sizes;
-    for (const auto& k : keys) sizes.push_back(k.numel());
-    auto all = at::cat(keys);
-    keys.clear();
-    auto [uk, inv] = unique_inverse(std::move(all));
-    for (auto& m : inv.split(sizes)) L.g_map.push_back(compact(m, uk.numel()));
-    inv = at::Tensor();
-    L.g_nnz = uk.numel();
-    c = csr_sorted(at::div(uk, w, "floor"), at::remainder(uk, w), w, w);
+    for (const auto& r : rows) sizes.push_back(r.numel());
+    auto row = at::cat(rows), col = at::cat(cols);
+    rows.clear();
+    cols.clear();
+    at::Tensor crow, ccol, map;
+    L.g_nnz = dsla::detail::coo_to_csr_aten(
+        row, col, w, w, Pattern::index_dtype_for(w, w, row.numel()), crow, ccol, map);
+    row = col = at::Tensor();
+    for (auto& m : map.split(sizes)) L.g_map.push_back(compact(m, L.g_nnz));
+    c = Pattern::from_csr(crow, ccol, w, w, false);
   }
 
   // Rows of Pᵀ A P go to the owners of their coarse ids: rank r owns [c_off_r, c_off_r + nc_r),
