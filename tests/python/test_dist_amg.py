@@ -256,6 +256,13 @@ def case_blocked_galerkin(rank, P, device="cpu"):
     opts = dict(gather_size=60, coarse_size=60)
     r = torch.cos(torch.arange(A.n_owned, dtype=torch.float64, device=dev))
     H1 = dsla.amg(A, **opts)
+    # Not a positive integer: ignored (a warning on stderr), the default budget (one product).
+    os.environ["DSLA_GALERKIN_BLOCK_FLOPS"] = "7e2"
+    try:
+        H0 = dsla.amg(A, **opts)
+    finally:
+        del os.environ["DSLA_GALERKIN_BLOCK_FLOPS"]
+    assert torch.equal(H0(r), H1(r))
     os.environ["DSLA_GALERKIN_BLOCK_FLOPS"] = "700"
     try:
         H2 = dsla.amg(A, **opts)

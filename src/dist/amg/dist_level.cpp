@@ -89,11 +89,23 @@ RowBlock row_block(const Pattern& p, int64_t r0, int64_t r1) {
 // The fine rows' blocks of the Galerkin product: about equal row ranges, each with at most
 // `budget` multiply-adds in A P (Σ over aloc's entries of the length of pstack's row at their
 // column), so each block's A P has under 2³¹ entries and int32 indices. DSLA_GALERKIN_BLOCK_FLOPS
-// sets the budget (tests force several blocks on small matrices).
+// sets the budget (tests force several blocks on small matrices); a value that is not a
+// positive integer is ignored with a warning (not an error: raising on one rank here would leave
+// the others waiting in the next collective).
 std::vector<int64_t> galerkin_blocks(const Pattern& aloc, const Pattern& pstack) {
   int64_t budget = (int64_t(1) << 31) - 1;
-  if (const char* e = std::getenv("DSLA_GALERKIN_BLOCK_FLOPS"))
-    budget = std::max<int64_t>(1, std::atoll(e));
+  if (const char* e = std::getenv("DSLA_GALERKIN_BLOCK_FLOPS")) {
+    char* end = nullptr;
+    const long long v = std::strtoll(e, &end, 10);
+    if (end != e && *end == '\0' && v > 0) {
+      budget = v;
+    } else {
+      TORCH_WARN_ONCE(
+          "dsla: DSLA_GALERKIN_BLOCK_FLOPS must be a positive integer (multiply-adds "
+          "per block of the distributed Galerkin product), got '",
+          e, "'; using the default 2^31 - 1");
+    }
+  }
   const int64_t n = aloc.rows();
   int64_t flops = 0;
   if (aloc.nnz() > 0) {
