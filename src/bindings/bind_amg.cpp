@@ -73,6 +73,7 @@ py::dict stats_dict(const amg::AmgStats& s) {
     e["nnz"] = l.nnz;
     e["aggregates"] = l.aggregates;
     e["unaggregated"] = l.unaggregated;
+    e["galerkin_blocks"] = l.galerkin_blocks;
     levels.append(e);
   }
   d["levels"] = levels;

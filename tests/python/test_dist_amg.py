@@ -247,9 +247,9 @@ def _check_update_matches_fresh(G, A, r):
 
 
 def case_blocked_galerkin(rank, P, device="cpu"):
-    """The Galerkin product by row blocks (forced by DSLA_GALERKIN_BLOCK_FLOPS; a 250M-row
-    share takes it because its A P passes 2³¹ entries) builds the hierarchy of one product: the
-    same levels and, to rounding, the same cycle; update() through the blocks too."""
+    """The Galerkin product by column blocks of P (forced by DSLA_GALERKIN_BLOCK_FLOPS; a
+    250M-row share takes it because its A P passes 2³¹ entries) builds the hierarchy of one
+    product: the same levels and, to rounding, the same cycle; update() through the blocks too."""
     dev = torch.device(device)
     G = dsla.poisson3d(12).to(dev)
     A = dsla.distributed.from_global(G)
@@ -276,6 +276,11 @@ def case_blocked_galerkin(rank, P, device="cpu"):
     s1, s2 = H1.stats(), H2.stats()
     assert [lv["nnz"] for lv in s1["levels"]] == [lv["nnz"] for lv in s2["levels"]], (s1, s2)
     assert H2.num_distributed_levels >= 2
+    # Several column blocks on the finest level under the forced budget, one without it.
+    b1 = [lv["galerkin_blocks"] for lv in s1["levels"]]
+    b2 = [lv["galerkin_blocks"] for lv in s2["levels"]]
+    assert b1[: H1.num_distributed_levels] == [1] * H1.num_distributed_levels, b1
+    assert b2[0] > 2 and b2[H2.num_distributed_levels:] == [0] * (len(b2) - H2.num_distributed_levels), b2
     assert torch.allclose(z2, z1, rtol=1e-10, atol=1e-13)
     assert torch.allclose(z1, dsla.amg(A2, **opts)(r), rtol=1e-10, atol=1e-13)
     return True

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 
 #include "core/coo.h"
@@ -73,50 +74,121 @@ at::Tensor compact(const at::Tensor& idx, int64_t bound) {
   return idx.to(Pattern::index_dtype_for(bound, bound, bound));
 }
 
-// Rows [r0, r1) of p as a pattern of their own (columns shared, crow rebased), with the entry
-// range they hold.
-struct RowBlock {
-  PatternPtr p;
-  int64_t e0, e1;
-};
-RowBlock row_block(const Pattern& p, int64_t r0, int64_t r1) {
-  auto c = p.crow().narrow(0, r0, r1 - r0 + 1);
-  const int64_t e0 = c[0].item<int64_t>(), e1 = c[r1 - r0].item<int64_t>();
-  return {Pattern::from_csr(c - e0, p.col().narrow(0, e0, e1 - e0), r1 - r0, p.cols(), false), e0,
-          e1};
+// The multiply-adds budget of one block of the Galerkin product: 2³¹ − 1 (an upper bound of
+// the block's A P entries, so its indices stay int32), or DSLA_GALERKIN_BLOCK_FLOPS (tests force
+// several blocks on small matrices). A value that is not a positive integer is ignored with a
+// warning (not an error: raising on one rank here would leave the others waiting in the next
+// collective).
+int64_t galerkin_budget() {
+  const int64_t budget = (int64_t(1) << 31) - 1;
+  const char* e = std::getenv("DSLA_GALERKIN_BLOCK_FLOPS");
+  if (e == nullptr) return budget;
+  char* end = nullptr;
+  const long long v = std::strtoll(e, &end, 10);
+  if (end != e && *end == '\0' && v > 0) return v;
+  TORCH_WARN_ONCE(
+      "dsla: DSLA_GALERKIN_BLOCK_FLOPS must be a positive integer (multiply-adds per block of "
+      "the distributed Galerkin product), got '",
+      e, "'; using the default 2^31 - 1");
+  return budget;
 }
 
-// The fine rows' blocks of the Galerkin product: about equal row ranges, each with at most
-// `budget` multiply-adds in A P (Σ over aloc's entries of the length of pstack's row at their
-// column), so each block's A P has under 2³¹ entries and int32 indices. DSLA_GALERKIN_BLOCK_FLOPS
-// sets the budget (tests force several blocks on small matrices); a value that is not a
-// positive integer is ignored with a warning (not an error: raising on one rank here would leave
-// the others waiting in the next collective).
+// A P's multiply-adds by column of [P; P_ext] (double [w]): each entry (k, j) of pstack meets
+// every entry of aloc's column k once. Rows in chunks of about 2²⁶ entries keep the per-entry
+// arrays small (a 250M-row share has ~10⁹ entries in pstack).
+at::Tensor column_flops(const Pattern& aloc, const Pattern& pstack) {
+  const int64_t rows = pstack.rows();
+  auto uses = at::bincount(aloc.col(), {}, rows).to(at::kDouble);
+  auto flops = at::zeros({pstack.cols()}, uses.options());
+  const int64_t chunks = std::max<int64_t>(1, pstack.nnz() >> 26);
+  auto crow = pstack.crow().to(at::kLong);
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t r0 = rows * c / chunks, r1 = rows * (c + 1) / chunks;
+    auto cr = crow.narrow(0, r0, r1 - r0 + 1);
+    const int64_t e0 = cr[0].item<int64_t>(), ne = cr[r1 - r0].item<int64_t>() - e0;
+    if (ne == 0) continue;
+    auto len = cr.narrow(0, 1, r1 - r0) - cr.narrow(0, 0, r1 - r0);
+    auto w = at::repeat_interleave(uses.narrow(0, r0, r1 - r0), len, 0, ne);
+    flops.index_add_(0, pstack.col().narrow(0, e0, ne), w);
+  }
+  return flops;
+}
+
+// The Galerkin product's column blocks: boundaries [nb + 1] over pstack's columns (E2), the
+// fewest blocks with at most galerkin_budget() multiply-adds of A P each (about equal shares).
+// One column is never split: a column over the budget is a block of its own (its A P then
+// takes int64 indices, as any product past 2³¹ entries does).
 std::vector<int64_t> galerkin_blocks(const Pattern& aloc, const Pattern& pstack) {
-  int64_t budget = (int64_t(1) << 31) - 1;
-  if (const char* e = std::getenv("DSLA_GALERKIN_BLOCK_FLOPS")) {
-    char* end = nullptr;
-    const long long v = std::strtoll(e, &end, 10);
-    if (end != e && *end == '\0' && v > 0) {
-      budget = v;
-    } else {
-      TORCH_WARN_ONCE(
-          "dsla: DSLA_GALERKIN_BLOCK_FLOPS must be a positive integer (multiply-adds "
-          "per block of the distributed Galerkin product), got '",
-          e, "'; using the default 2^31 - 1");
+  const int64_t w = pstack.cols(), budget = galerkin_budget();
+  if (w == 0 || aloc.nnz() == 0 || pstack.nnz() == 0) return {0, w};
+  auto cum =
+      at::cat({at::zeros({1}, at::TensorOptions().dtype(at::kDouble).device(pstack.col().device())),
+               column_flops(aloc, pstack).cumsum(0)});
+  const double total = cum[w].item<double>();
+  auto nb = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(total / double(budget))));
+  while (true) {
+    if (nb == 1) return {0, w};
+    // Block b ends at the first column whose cumulative count passes b / nb of the total.
+    auto t = at::arange(1, nb, cum.options()).mul_(total / double(nb));
+    auto ends = at::searchsorted(cum, t, false, /*right=*/true).sub_(1).clamp_(0, w);
+    auto bounds = at::cat({at::zeros({1}, ends.options()), ends, at::full({1}, w, ends.options())});
+    bounds = std::get<0>(at::sort(bounds)).cpu();  // monotone already; sorted for safety
+    auto per = (cum.index_select(0, bounds.to(cum.device())).cpu());
+    std::vector<int64_t> out(bounds.data_ptr<int64_t>(), bounds.data_ptr<int64_t>() + nb + 1);
+    const double* pc = per.data_ptr<double>();
+    double worst = 0;
+    for (int64_t b = 0; b < nb; ++b) worst = std::max(worst, pc[b + 1] - pc[b]);
+    if (worst <= double(budget) || nb >= w) {
+      out.erase(std::unique(out.begin(), out.end()), out.end());
+      return out;
     }
+    // Uneven columns: more blocks, in proportion to the overshoot.
+    nb =
+        std::min(w, std::max(nb + 1, static_cast<int64_t>(std::ceil(nb * worst / double(budget)))));
   }
-  const int64_t n = aloc.rows();
-  int64_t flops = 0;
-  if (aloc.nnz() > 0) {
-    const auto& pc = pstack.crow();
-    auto len = (pc.narrow(0, 1, pstack.rows()) - pc.narrow(0, 0, pstack.rows())).to(at::kLong);
-    flops = (at::bincount(aloc.col(), {}, pstack.rows()) * len).sum().item<int64_t>();
+}
+
+// Columns [j0, j1) of p (the other columns' entries dropped, column ids kept) with the positions
+// of the kept entries in p's (sel, sorted; p's index dtype).
+struct ColumnBlock {
+  PatternPtr p;
+  at::Tensor sel;
+};
+ColumnBlock column_block(const Pattern& p, int64_t j0, int64_t j1) {
+  const auto& col = p.col();
+  const auto dt = p.index_dtype();
+  auto sel = at::nonzero((col >= j0) & (col < j1)).view(-1).to(dt);
+  // Row r's kept entries start at the number of kept entries before p's row r starts.
+  auto crow = at::searchsorted(sel, p.crow(), /*out_int32=*/dt == at::kInt);
+  return {Pattern::from_csr(crow, col.index_select(0, sel), p.rows(), p.cols(), false),
+          std::move(sel)};
+}
+
+// C's pattern from its column blocks' (the same rows, disjoint column ranges in increasing
+// order): row r of C is the blocks' rows r one after the other, so no entry is compared or
+// sorted. off[b] (block b's entry e in row r is C's entry off[b][r] + e) are appended; cb is
+// released block by block.
+PatternPtr merge_column_blocks(std::vector<PatternPtr>& cb, std::vector<at::Tensor>& off) {
+  const int64_t w = cb[0]->rows(), cols = cb[0]->cols();
+  auto crow = cb[0]->crow().to(at::kLong).clone();
+  for (size_t b = 1; b < cb.size(); ++b) crow.add_(cb[b]->crow().to(at::kLong));
+  const int64_t nnz = crow[w].item<int64_t>();
+  const auto dt = Pattern::index_dtype_for(w, cols, nnz);
+  auto col = at::empty({nnz}, crow.options().dtype(dt));
+  auto start = crow.narrow(0, 0, w).clone();  // where the next block's part of each row goes
+  for (auto& pb : cb) {
+    auto bc = pb->crow().to(at::kLong);
+    auto o = start - bc.narrow(0, 0, w);
+    if (pb->nnz() > 0) {
+      auto pos = o.index_select(0, ad::entry_rows(*pb, Pattern::index_dtype_for(w, w, w)));
+      pos.add_(at::arange(pb->nnz(), pos.options()));
+      col.index_put_({pos}, pb->col().to(dt));
+    }
+    start.add_(bc.narrow(0, 1, w) - bc.narrow(0, 0, w));
+    off.push_back(compact(o, nnz));
+    pb.reset();
   }
-  const int64_t nb = std::max<int64_t>(1, std::min<int64_t>(n, (flops + budget - 1) / budget));
-  std::vector<int64_t> rows(nb + 1);
-  for (int64_t b = 0; b <= nb; ++b) rows[b] = n * b / nb;
-  return rows;
+  return Pattern::from_csr(crow.to(dt), col, w, cols, false);
 }
 
 }  // namespace
@@ -366,39 +438,30 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   L.pt = p2->transpose();
   L.pt_perm = compact(p2->transpose_perm(), p2->nnz());
   p2.reset();  // with the int64 permutation and row cache transpose() left on it
-  // C = Pᵀ A P over E2 ([w, w]): in one product, or summed over row blocks of the fine level
-  // (galerkin_blocks: A P of a 250M-row share passes 2³¹ entries). A block's Pᵀ is the
-  // transpose of its rows of P; its product's entries land in C's through g_map[b] (C's pattern
-  // is the union of the blocks', merged by coo_to_csr_aten, which gives each entry's position).
-  L.g_rows = galerkin_blocks(*L.aloc, *L.pstack);
-  L.g_map.clear();
+  // C = Pᵀ A P over E2 ([w, w]): in one product, or by column blocks of P (galerkin_blocks: A P
+  // of a 250M-row share passes 2³¹ entries). Block b is Pᵀ (A P[:, J_b]) = Pᵀ (aloc [P; P_ext]
+  // [:, J_b]): its columns are J_b's only, so the blocks' patterns are disjoint and C's rows are
+  // theirs laid one after the other (merge_column_blocks: no sort; where each block's entries
+  // sit in C is one offset per row and block, g_off). The full Pᵀ serves every block.
+  L.g_cols = galerkin_blocks(*L.aloc, *L.pstack);
+  L.g_off.clear();
+  const int64_t nblocks = static_cast<int64_t>(L.g_cols.size()) - 1;
+  stats.levels.back().galerkin_blocks = nblocks;
   PatternPtr c;
-  if (L.g_rows.size() == 2) {
+  if (nblocks == 1) {
     L.ap = dsla::detail::spgemm_pattern(L.aloc, L.pstack);
     c = dsla::detail::spgemm_pattern(L.pt, L.ap);
   } else {
-    std::vector<at::Tensor> rows, cols;
-    for (size_t b = 0; b + 1 < L.g_rows.size(); ++b) {
-      auto ab = row_block(*L.aloc, L.g_rows[b], L.g_rows[b + 1]).p;
-      auto ptb = row_block(*L.ptop, L.g_rows[b], L.g_rows[b + 1]).p->transpose();
-      auto apb = dsla::detail::spgemm_pattern(ab, L.pstack);
-      auto cb = dsla::detail::spgemm_pattern(ptb, apb);
-      rows.push_back(ad::entry_rows(*cb));
-      cols.push_back(cb->col().to(at::kLong));
-      dsla::detail::spgemm_forget(ptb, apb);
-      dsla::detail::spgemm_forget(ab, L.pstack);
+    std::vector<PatternPtr> cb;
+    for (int64_t b = 0; b < nblocks; ++b) {
+      auto pj = column_block(*L.pstack, L.g_cols[b], L.g_cols[b + 1]).p;
+      auto apj = dsla::detail::spgemm_pattern(L.aloc, pj);
+      cb.push_back(dsla::detail::spgemm_pattern(L.pt, apj));
+      dsla::detail::spgemm_forget(L.pt, apj);
+      dsla::detail::spgemm_forget(L.aloc, pj);
     }
-    std::vector<int64_t> sizes;
-    for (const auto& r : rows) sizes.push_back(r.numel());
-    auto row = at::cat(rows), col = at::cat(cols);
-    rows.clear();
-    cols.clear();
-    at::Tensor crow, ccol, map;
-    L.g_nnz = dsla::detail::coo_to_csr_aten(
-        row, col, w, w, Pattern::index_dtype_for(w, w, row.numel()), crow, ccol, map);
-    row = col = at::Tensor();
-    for (auto& m : map.split(sizes)) L.g_map.push_back(compact(m, L.g_nnz));
-    c = Pattern::from_csr(crow, ccol, w, w, false);
+    c = merge_column_blocks(cb, L.g_off);
+    L.g_nnz = c->nnz();
   }
 
   // Rows of Pᵀ A P go to the owners of their coarse ids: rank r owns [c_off_r, c_off_r + nc_r),
@@ -548,22 +611,26 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
   pext_v = at::Tensor();
   L.pt_values = L.p_values.index_select(1, L.pt_perm);
   at::Tensor cv;
-  if (L.g_rows.size() > 2) {
-    // By row blocks (build_transfer): each block's A P and Pᵀ (A P), summed into C's entries.
+  if (L.g_cols.size() > 2) {
+    // By column blocks of P (build_transfer): each block's A P[:, J_b] and Pᵀ (A P[:, J_b]),
+    // placed in C's entries (each entry of C belongs to one block: written once).
     cv = at::zeros({B, L.g_nnz}, L.values.options());
-    for (size_t b = 0; b + 1 < L.g_rows.size(); ++b) {
-      const int64_t r0 = L.g_rows[b], r1 = L.g_rows[b + 1];
-      auto ab = row_block(*L.aloc, r0, r1);
-      auto pb = row_block(*L.ptop, r0, r1);
-      auto ptb = pb.p->transpose();
-      auto ptv = L.p_values.narrow(1, pb.e0, pb.e1 - pb.e0).index_select(1, pb.p->transpose_perm());
-      auto apv = dsla::detail::spgemm_values(
-          ab.p, L.values.narrow(1, ab.e0, ab.e1 - ab.e0).contiguous(), L.pstack, pall);
-      auto apb = dsla::detail::spgemm_pattern(ab.p, L.pstack);
-      auto cvb = dsla::detail::spgemm_values(ptb, ptv, apb, apv);
-      dsla::detail::spgemm_forget(ptb, apb);
-      dsla::detail::spgemm_forget(ab.p, L.pstack);
-      for (int64_t k = 0; k < B; ++k) cv.select(0, k).index_add_(0, L.g_map[b], cvb.select(0, k));
+    for (size_t b = 0; b + 1 < L.g_cols.size(); ++b) {
+      auto pj = column_block(*L.pstack, L.g_cols[b], L.g_cols[b + 1]);
+      auto apv =
+          dsla::detail::spgemm_values(L.aloc, L.values, pj.p, ad::gather_values(pall, pj.sel));
+      auto apj = dsla::detail::spgemm_pattern(L.aloc, pj.p);
+      auto cvb = dsla::detail::spgemm_values(L.pt, L.pt_values, apj, apv);
+      apv = at::Tensor();
+      auto cj = dsla::detail::spgemm_pattern(L.pt, apj);
+      dsla::detail::spgemm_forget(L.pt, apj);
+      dsla::detail::spgemm_forget(L.aloc, pj.p);
+      if (cj->nnz() == 0) continue;
+      const auto& off = L.g_off[b];
+      auto rows = ad::entry_rows(*cj, Pattern::index_dtype_for(cj->rows(), 0, cj->rows()));
+      auto pos = off.index_select(0, rows);
+      pos.add_(at::arange(cj->nnz(), pos.options()));
+      for (int64_t k = 0; k < B; ++k) cv.select(0, k).index_add_(0, pos, cvb.select(0, k));
     }
     pall = at::Tensor();
     L.values = at::Tensor();

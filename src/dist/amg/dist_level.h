@@ -58,12 +58,14 @@ struct DistLevel final : public amg::detail::CycleLevel {
   // Position maps over entries are int32 when they fit (int64 otherwise).
   PatternPtr pt;       // (P over E2)ᵀ
   at::Tensor pt_perm;  // position in p_values of each entry of pt
-  PatternPtr ap;       // A·[P; P_ext] (dropped after the product on CUDA; unused when blocked)
-  // The Galerkin product by row blocks of the fine level when A P would pass 2³¹ entries (one
-  // block otherwise): g_rows, the blocks' row boundaries [nb + 1]; g_map[b], where each entry of
-  // block b's Pᵀ (A P) sits among C's (int32 when it fits; empty with one block).
-  std::vector<int64_t> g_rows;
-  std::vector<at::Tensor> g_map;
+  PatternPtr ap;       // A·[P; P_ext] (dropped after the product on CUDA; unset when blocked)
+  // The Galerkin product by column blocks of P when A P would pass 2³¹ entries (one block
+  // otherwise): g_cols, the blocks' E2 column boundaries [nb + 1]; C's entries of block b are
+  // Pᵀ (A P[:, J_b]), columns in J_b only, so the blocks' patterns are disjoint and each row of C
+  // is their rows one after the other: entry e of block b, in row r, is C's entry g_off[b][r] + e
+  // (int32 when C's entries fit; empty with one block).
+  std::vector<int64_t> g_cols;
+  std::vector<at::Tensor> g_off;
   int64_t g_nnz = 0;  // C's entries (blocked)
   // Pᵀ A P's entries (over E2) by owner: this rank's rows are the entries [c_own_begin,
   // c_own_end), the others' are sent, c_counts[r] to rank r (0 to this rank).
