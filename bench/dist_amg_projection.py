@@ -224,6 +224,7 @@ def share_worker(rank, spec, device, rtol, repeats, mode, gather, init, out, ran
                    levels=[lv["rows"] for lv in st["levels"]], setup_phases=st.get("setup_time"))
         if mode != "one":
             row["distributed_levels"] = H.num_distributed_levels
+            row["galerkin_blocks"] = [lv.get("galerkin_blocks", 0) for lv in st["levels"]]
         row["s_per_iteration"] = row["solve_s"] / max(1, info.iterations)
         if cuda:
             row["peak_bytes_per_dof"] = (torch.cuda.max_memory_allocated() - base) / rows
@@ -462,7 +463,9 @@ def main():
     print(f"share {share['problem']} on {a.device}: setup {share['setup_s']:.3f} s, solve "
           f"{share['solve_s']:.3f} s, {share['iterations']} it"
           + (f", {share['peak_bytes_per_dof']:.0f} B/DOF" if "peak_bytes_per_dof" in share
-             else ""), flush=True)
+             else "")
+          + (f", Galerkin blocks {share['galerkin_blocks']}" if "galerkin_blocks" in share else "")
+          + (f", phases {share['setup_phases']}" if share.get("setup_phases") else ""), flush=True)
     print(f"projected {a.target} on {a.ranks} ranks: setup {proj['setup_s']:.3f} s (comm "
           f"{proj['setup_comm_s'] * 1e3:.1f} ms) + solve {proj['solve_s']:.3f} s (comm "
           f"{proj['comm_per_iteration_s'] * 1e6:.0f} us/it) = {proj['total_s']:.3f} s "

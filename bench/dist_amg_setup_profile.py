@@ -116,6 +116,7 @@ def profiled_setup(build, sync, cuda, top):
                           "cudaMemcpy", "cudaEventSynchronize")}
     return dict(wall_s=wall, phases=H.stats().get("setup_time"),
                 levels=[lv["rows"] for lv in H.stats()["levels"]],
+                galerkin_blocks=[lv.get("galerkin_blocks", 0) for lv in H.stats()["levels"]],
                 host_ops=table(ev, "self_cpu_time_total", top),
                 device_ops=table(ev, dev_key, top) if cuda else [],
                 sync_calls=syncs)
@@ -188,7 +189,8 @@ def main():
         with open(out) as f:
             res = json.load(f)
     for name, r in res.items():
-        print(f"== {name}: setup {r['wall_s']:.3f} s, levels {r['levels']}, phases "
+        print(f"== {name}: setup {r['wall_s']:.3f} s, levels {r['levels']}, "
+              f"Galerkin blocks {r['galerkin_blocks']}, phases "
               + ", ".join(f"{k} {v:.3f}" for k, v in (r["phases"] or {}).items()))
         print(f"   host syncs / copies: {r['sync_calls']}")
         print("   host time (self), top ops:")
