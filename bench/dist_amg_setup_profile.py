@@ -106,10 +106,14 @@ def profiled_setup(build, sync, cuda, top):
     wall = time.perf_counter() - t0
     del H
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
-    with profile(activities=acts) as prof:
+    with profile(activities=acts, record_shapes=True) as prof:
         H = build()
         sync()
     ev = prof.key_averages()
+    # The copies (host <-> device transfers and dtype conversions) by input shape: which arrays
+    # cross, and how often.
+    by_shape = [e for e in prof.key_averages(group_by_input_shape=True)
+                if e.key in ("aten::copy_", "aten::_to_copy")]
     dev_key = "self_device_time_total" if hasattr(ev[0], "self_device_time_total") else "self_cuda_time_total"
     syncs = {e.key: e.count for e in ev
              if e.key in ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaMemcpyAsync",
@@ -119,7 +123,12 @@ def profiled_setup(build, sync, cuda, top):
                 galerkin_blocks=[lv.get("galerkin_blocks", 0) for lv in H.stats()["levels"]],
                 host_ops=table(ev, "self_cpu_time_total", top),
                 device_ops=table(ev, dev_key, top) if cuda else [],
-                sync_calls=syncs)
+                sync_calls=syncs,
+                copies=[dict(name=e.key, shapes=str(e.input_shapes), calls=e.count,
+                             self_cpu_us=e.self_cpu_time_total,
+                             device_us=getattr(e, dev_key, 0))
+                        for e in sorted(by_shape, key=lambda e: getattr(e, dev_key, 0)
+                                        + e.self_cpu_time_total, reverse=True)[:top]])
 
 
 def worker(rank, spec, device, gather, top, init, out, memory=False, out_dir=None, twin=0,
@@ -206,6 +215,11 @@ def main():
             print("   device time, top kernels / ops:")
             for o in r["device_ops"][:15]:
                 print(f"     {o['device_us'] / 1e3:9.2f} ms  {o['calls']:6d}x  {o['name'][:90]}")
+        if r.get("copies"):
+            print("   copies by input shape (device ms, host ms):")
+            for o in r["copies"][:12]:
+                print(f"     {o['device_us'] / 1e3:9.2f} {o['self_cpu_us'] / 1e3:9.2f}  "
+                      f"{o['calls']:5d}x  {o['name']} {o['shapes'][:110]}")
     doc = _meta.header("dist_amg_setup_profile", cuda=a.device == "cuda")
     doc.update(problem=a.problem, device=a.device, gather_size=a.gather, twin_ranks=a.twin, **res)
     _meta.write(doc, a.out, f"dist-amg-setup-profile-{a.device}")

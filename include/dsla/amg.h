@@ -82,8 +82,8 @@ struct AmgLevelStats {
   int64_t rows = 0, nnz = 0;
   int64_t aggregates = 0;    // rows of the next level / m (0 on the coarsest)
   int64_t unaggregated = 0;  // rows without a strong neighbour (outside every aggregate)
-  // Column blocks the Galerkin product to the next level ran in (a distributed level whose A P
-  // would pass 2³¹ entries; 1 otherwise); 0 on levels of one process and the coarsest.
+  // Blocks of fine rows the Galerkin product to the next level ran in (a distributed level whose
+  // A P would pass 2³¹ entries; 1 otherwise); 0 on levels of one process and the coarsest.
   int64_t galerkin_blocks = 0;
 };
 

@@ -184,6 +184,7 @@ std::shared_ptr<DistAmg> DistAmg::build(const DistMatrix& A_in, const amg::AmgOp
     auto L = std::make_unique<DistLevel>();
     L->A = cur;
     auto t1 = Clock::now();
+    L->trace.start(cur.device(), l);
     amg_detail::level_operator(*L);
     amg_detail::level_numeric(*L, opt, I.symmetric);
     I.stats.t_smoother += since(t1);
@@ -250,6 +251,7 @@ void DistAmg::update(const DistMatrix& A_in) {
     auto& L = *I.levels[l];
     L.A = cur;
     auto t1 = Clock::now();
+    L.trace.start(cur.device(), static_cast<int64_t>(l));
     if (L.aloc) {
       L.op = detail::make_operator(cur, false);
     } else {  // released after the setup on the GPU (transfer_numeric)

@@ -18,7 +18,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "core/coo.h"
 #include "core/products.h"
@@ -93,63 +95,78 @@ int64_t galerkin_budget() {
   return budget;
 }
 
-// A P's multiply-adds by column of [P; P_ext] (double [w]): each entry (k, j) of pstack meets
-// every entry of aloc's column k once. Rows in chunks of about 2²⁶ entries keep the per-entry
-// arrays small (a 250M-row share has ~10⁹ entries in pstack).
-at::Tensor column_flops(const Pattern& aloc, const Pattern& pstack) {
-  const int64_t rows = pstack.rows();
-  auto uses = at::bincount(aloc.col(), {}, rows).to(at::kDouble);
-  auto flops = at::zeros({pstack.cols()}, uses.options());
-  const int64_t chunks = std::max<int64_t>(1, pstack.nnz() >> 26);
-  auto crow = pstack.crow().to(at::kLong);
+// A P's multiply-adds up to each fine row (int64 [n + 1], a prefix sum): row i's are Σ over
+// aloc's entries (i, k) of the length of pstack's row k. Rows in chunks of about 2²⁶ entries
+// keep the per-entry arrays small (aloc of a 250M-row share has ~1.75·10⁹ entries).
+at::Tensor row_flops(const Pattern& aloc, const Pattern& pstack) {
+  const int64_t n = aloc.rows();
+  const auto& pc = pstack.crow();
+  auto len = (pc.narrow(0, 1, pstack.rows()) - pc.narrow(0, 0, pstack.rows())).to(at::kLong);
+  auto crow = aloc.crow().to(at::kLong);
+  auto out = at::zeros({n + 1}, crow.options());
+  const int64_t chunks = std::max<int64_t>(1, aloc.nnz() >> 26);
+  int64_t base = 0;
   for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t r0 = rows * c / chunks, r1 = rows * (c + 1) / chunks;
+    const int64_t r0 = n * c / chunks, r1 = n * (c + 1) / chunks;
     auto cr = crow.narrow(0, r0, r1 - r0 + 1);
     const int64_t e0 = cr[0].item<int64_t>(), ne = cr[r1 - r0].item<int64_t>() - e0;
-    if (ne == 0) continue;
-    auto len = cr.narrow(0, 1, r1 - r0) - cr.narrow(0, 0, r1 - r0);
-    auto w = at::repeat_interleave(uses.narrow(0, r0, r1 - r0), len, 0, ne);
-    flops.index_add_(0, pstack.col().narrow(0, e0, ne), w);
+    // Prefix sums of the chunk's entries' counts, read at its rows' starts.
+    auto ce = at::cat({at::zeros({1}, len.options()),
+                       len.index_select(0, aloc.col().narrow(0, e0, ne)).cumsum(0)});
+    out.narrow(0, r0, r1 - r0 + 1).copy_(ce.index_select(0, cr - e0).add_(base));
+    base += ce[ne].item<int64_t>();
   }
-  return flops;
+  return out;
 }
 
-// The Galerkin product's column blocks: boundaries [nb + 1] over pstack's columns (E2), the
-// fewest blocks with at most galerkin_budget() multiply-adds of A P each (about equal shares).
-// One column is never split: a column over the budget is a block of its own (its A P then
-// takes int64 indices, as any product past 2³¹ entries does).
+// The Galerkin product's blocks of fine rows: boundaries [nb + 1], the fewest about-equal
+// blocks of at most galerkin_budget() multiply-adds of A P each (so each block's A P has under
+// 2³¹ entries and int32 indices). A row is never split: a row over the budget is a block of its
+// own.
 std::vector<int64_t> galerkin_blocks(const Pattern& aloc, const Pattern& pstack) {
-  const int64_t w = pstack.cols(), budget = galerkin_budget();
-  if (w == 0 || aloc.nnz() == 0 || pstack.nnz() == 0) return {0, w};
-  auto cum =
-      at::cat({at::zeros({1}, at::TensorOptions().dtype(at::kDouble).device(pstack.col().device())),
-               column_flops(aloc, pstack).cumsum(0)});
-  const double total = cum[w].item<double>();
-  auto nb = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(total / double(budget))));
+  const int64_t n = aloc.rows(), budget = galerkin_budget();
+  if (n == 0 || aloc.nnz() == 0 || pstack.nnz() == 0) return {0, n};
+  auto cum = row_flops(aloc, pstack);
+  const int64_t total = cum[n].item<int64_t>();
+  int64_t nb = std::max<int64_t>(1, (total + budget - 1) / budget);
   while (true) {
-    if (nb == 1) return {0, w};
-    // Block b ends at the first column whose cumulative count passes b / nb of the total.
-    auto t = at::arange(1, nb, cum.options()).mul_(total / double(nb));
-    auto ends = at::searchsorted(cum, t, false, /*right=*/true).sub_(1).clamp_(0, w);
-    auto bounds = at::cat({at::zeros({1}, ends.options()), ends, at::full({1}, w, ends.options())});
-    bounds = std::get<0>(at::sort(bounds)).cpu();  // monotone already; sorted for safety
-    auto per = (cum.index_select(0, bounds.to(cum.device())).cpu());
+    if (nb == 1) return {0, n};
+    // Block b ends at the last row whose prefix is at most b / nb of the total.
+    auto t = at::arange(1, nb, cum.options().dtype(at::kDouble)).mul_(double(total) / double(nb));
+    auto ends = at::searchsorted(cum.to(at::kDouble), t, false, /*right=*/true).sub_(1);
+    auto bounds = at::cat(
+        {at::zeros({1}, ends.options()), ends.clamp_(0, n), at::full({1}, n, ends.options())});
+    auto per = cum.index_select(0, bounds).cpu();
+    bounds = bounds.cpu();
     std::vector<int64_t> out(bounds.data_ptr<int64_t>(), bounds.data_ptr<int64_t>() + nb + 1);
-    const double* pc = per.data_ptr<double>();
-    double worst = 0;
+    const int64_t* pc = per.data_ptr<int64_t>();
+    int64_t worst = 0;
     for (int64_t b = 0; b < nb; ++b) worst = std::max(worst, pc[b + 1] - pc[b]);
-    if (worst <= double(budget) || nb >= w) {
+    if (worst <= budget || nb >= n) {
       out.erase(std::unique(out.begin(), out.end()), out.end());
       return out;
     }
-    // Uneven columns: more blocks, in proportion to the overshoot.
-    nb =
-        std::min(w, std::max(nb + 1, static_cast<int64_t>(std::ceil(nb * worst / double(budget)))));
+    // Uneven rows: more blocks, in proportion to the overshoot.
+    nb = std::min(n, std::max(nb + 1, (nb * worst + budget - 1) / budget));
   }
 }
 
-// Columns [j0, j1) of p (the other columns' entries dropped, column ids kept) with the positions
-// of the kept entries in p's (sel, sorted; p's index dtype).
+// Rows [r0, r1) of p as a pattern of their own (columns shared, crow rebased), with the entry
+// range they hold.
+struct RowBlock {
+  PatternPtr p;
+  int64_t e0, e1;
+};
+RowBlock row_block(const Pattern& p, int64_t r0, int64_t r1) {
+  auto c = p.crow().narrow(0, r0, r1 - r0 + 1);
+  const int64_t e0 = c[0].item<int64_t>(), e1 = c[r1 - r0].item<int64_t>();
+  return {Pattern::from_csr(c - e0, p.col().narrow(0, e0, e1 - e0), r1 - r0, p.cols(), false), e0,
+          e1};
+}
+
+// Columns [j0, j1) of p as a pattern of their own ([rows, j1 - j0], columns shifted by −j0),
+// with the positions of its entries among p's (sel, sorted, p's index dtype): a selection, no
+// sort.
 struct ColumnBlock {
   PatternPtr p;
   at::Tensor sel;
@@ -158,40 +175,33 @@ ColumnBlock column_block(const Pattern& p, int64_t j0, int64_t j1) {
   const auto& col = p.col();
   const auto dt = p.index_dtype();
   auto sel = at::nonzero((col >= j0) & (col < j1)).view(-1).to(dt);
-  // Row r's kept entries start at the number of kept entries before p's row r starts.
+  // Row r's entries start at the number of selected entries before p's row r starts.
   auto crow = at::searchsorted(sel, p.crow(), /*out_int32=*/dt == at::kInt);
-  return {Pattern::from_csr(crow, col.index_select(0, sel), p.rows(), p.cols(), false),
+  return {Pattern::from_csr(crow, col.index_select(0, sel).sub_(j0), p.rows(), j1 - j0, false),
           std::move(sel)};
 }
 
-// C's pattern from its column blocks' (the same rows, disjoint column ranges in increasing
-// order): row r of C is the blocks' rows r one after the other, so no entry is compared or
-// sorted. off[b] (block b's entry e in row r is C's entry off[b][r] + e) are appended; cb is
-// released block by block.
-PatternPtr merge_column_blocks(std::vector<PatternPtr>& cb, std::vector<at::Tensor>& off) {
-  const int64_t w = cb[0]->rows(), cols = cb[0]->cols();
-  auto crow = cb[0]->crow().to(at::kLong).clone();
-  for (size_t b = 1; b < cb.size(); ++b) crow.add_(cb[b]->crow().to(at::kLong));
-  const int64_t nnz = crow[w].item<int64_t>();
-  const auto dt = Pattern::index_dtype_for(w, cols, nnz);
-  auto col = at::empty({nnz}, crow.options().dtype(dt));
-  auto start = crow.narrow(0, 0, w).clone();  // where the next block's part of each row goes
-  for (auto& pb : cb) {
-    auto bc = pb->crow().to(at::kLong);
-    auto o = start - bc.narrow(0, 0, w);
-    if (pb->nnz() > 0) {
-      auto pos = o.index_select(0, ad::entry_rows(*pb, Pattern::index_dtype_for(w, w, w)));
-      pos.add_(at::arange(pb->nnz(), pos.options()));
-      col.index_put_({pos}, pb->col().to(dt));
-    }
-    start.add_(bc.narrow(0, 1, w) - bc.narrow(0, 0, w));
-    off.push_back(compact(o, nnz));
-    pb.reset();
-  }
-  return Pattern::from_csr(crow.to(dt), col, w, cols, false);
+}  // namespace
+
+void SetupTrace::start(c10::Device device, int64_t level) {
+  static const bool enabled = [] {
+    const char* e = std::getenv("DSLA_AMG_TRACE");
+    return e != nullptr && *e != '\0' && std::string(e) != "0";
+  }();
+  on_ = enabled;
+  device_ = device;
+  level_ = level;
+  t_ = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
 }
 
-}  // namespace
+void SetupTrace::operator()(const char* step) {
+  if (!on_) return;
+  if (device_.is_cuda()) at::zeros({1}, at::TensorOptions().device(device_)).item<float>();
+  const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+  std::fprintf(stderr, "dsla trace: level %lld %s %.4f s\n", static_cast<long long>(level_), step,
+               now - t_);
+  t_ = now;
+}
 
 // ---------------------------------------------------------------- the operator and smoother
 
@@ -238,6 +248,7 @@ void level_operator(DistLevel& L) {
   L.aloc_head = head;
   L.aloc_src = compact(src_b, nd + no);
   L.op = dist::detail::make_operator(A, false);
+  L.trace("operator");
 }
 
 namespace {
@@ -268,8 +279,10 @@ void level_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric) {
   A.comm().agree(finite,
                  "argument 'A': has a zero diagonal entry on this rank (AMG smoothers "
                  "divide by the diagonal)");
+  L.trace("values and diagonal");
   L.spectrum = pd::estimate_spectrum(*L.op, L.dinv, std::max<int64_t>(2, opt.eig_iters), symmetric);
   L.rho = L.spectrum.lmax.view({-1, 1, 1}).to(L.values.device(), L.values.scalar_type());
+  L.trace("spectrum");
   if (opt.smoother == "l1_jacobi") {
     auto l1 = at::zeros({B, n}, L.values.options());
     auto row = ad::entry_rows(*L.aloc).to(L.values.device());
@@ -279,6 +292,7 @@ void level_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symmetric) {
     L.smoother = pd::make_chebyshev_smoother(A.diag(), L.op, L.dinv, L.spectrum,
                                              opt.chebyshev_degree, opt.chebyshev_ratio, symmetric);
   }
+  L.trace("smoother");
 }
 
 // ---------------------------------------------------------------- the filter
@@ -377,6 +391,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   stats.levels.back().unaggregated = counts.select(1, 2).sum().item<int64_t>();
   stats.t_aggregation += lap(clock);
   if (L.nc_global == 0 || L.nc_global >= A.rows()) return false;
+  L.trace("aggregation");
 
   // Tentative prolongator: this rank's rows, then the ghost rows' from their owners.
   // The index work stays on the matrix's device (a GPU sorts millions of ids in microseconds,
@@ -397,6 +412,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
     L.tstack = Pattern::from_csr(crow.to(dt), col.to(dt).contiguous(), n + ng, L.e1.numel(), false);
     L.tstack_values = at::cat({S.t_values, text_v}, 1).contiguous();
   }
+  L.trace("tentative");
   // P's pattern over E1: that of S_loc · tstack (smoothed), or T's rows (unsmoothed).
   const bool smoothed = opt.prolongation_omega > 0;
   // The finest level smooths P with the filtered operator (as one process: on coarser levels the
@@ -406,6 +422,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   // next level's structure (from_local_coo, the setup's peak on a large share) is built
   // without them.
   if (dev.is_cuda()) L.values = at::Tensor();
+  L.trace("filter");
   PatternPtr p1;  // P over E1 (setup only: the cycle reads P through pstack's first rows)
   if (smoothed) {
     p1 = dsla::detail::spgemm_pattern(S.f ? S.f : L.aloc, L.tstack);
@@ -414,6 +431,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
                            L.tstack->col().narrow(0, 0, S.t->nnz()).contiguous(), n, L.e1.numel(),
                            false);
   }
+  L.trace("P pattern");
   // P's ghost rows (their structure, in global coarse ids), and E2.
   auto p1crow = p1->crow().to(at::kLong);
   auto p1col_g = L.e1.index_select(0, p1->col().to(at::kLong));
@@ -432,38 +450,54 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
     L.ptop = Pattern::from_csr(L.pstack->crow().narrow(0, 0, n + 1),
                                L.pstack->col().narrow(0, 0, p1->nnz()), n, w, false);
   }
+  L.trace("P ghost rows, E2");
   stats.t_prolongation += lap(clock);
   // P over E2 only for its transpose (and the int64 permutation Pattern::transpose caches on it):
   // both leave with it at the end of this function.
   L.pt = p2->transpose();
   L.pt_perm = compact(p2->transpose_perm(), p2->nnz());
   p2.reset();  // with the int64 permutation and row cache transpose() left on it
-  // C = Pᵀ A P over E2 ([w, w]): in one product, or by column blocks of P (galerkin_blocks: A P
-  // of a 250M-row share passes 2³¹ entries). Block b is Pᵀ (A P[:, J_b]) = Pᵀ (aloc [P; P_ext]
-  // [:, J_b]): its columns are J_b's only, so the blocks' patterns are disjoint and C's rows are
-  // theirs laid one after the other (merge_column_blocks: no sort; where each block's entries
-  // sit in C is one offset per row and block, g_off). The full Pᵀ serves every block.
-  L.g_cols = galerkin_blocks(*L.aloc, *L.pstack);
-  L.g_off.clear();
-  const int64_t nblocks = static_cast<int64_t>(L.g_cols.size()) - 1;
+  L.trace("P transpose");
+  // C = Pᵀ A P over E2 ([w, w]): in one product, or summed over blocks of fine rows
+  // (galerkin_blocks: A P of a 250M-row share passes 2³¹ entries). Block b's rows [r0, r1) give
+  // A P_b = aloc's rows × [P; P_ext] and C_b = Pᵀ_b (A P_b), Pᵀ_b being the columns [r0, r1) of
+  // the level's Pᵀ (a selection: no transpose per block). The blocks' patterns overlap in the
+  // coarse rows whose aggregates straddle a block boundary: C's pattern is their union, merged
+  // by coo_to_csr_aten, which gives each entry's position (g_map[b]).
+  L.g_rows = galerkin_blocks(*L.aloc, *L.pstack);
+  L.g_map.clear();
+  const int64_t nblocks = static_cast<int64_t>(L.g_rows.size()) - 1;
   stats.levels.back().galerkin_blocks = nblocks;
   PatternPtr c;
   if (nblocks == 1) {
     L.ap = dsla::detail::spgemm_pattern(L.aloc, L.pstack);
     c = dsla::detail::spgemm_pattern(L.pt, L.ap);
   } else {
-    std::vector<PatternPtr> cb;
+    std::vector<at::Tensor> rows, cols;
+    std::vector<int64_t> sizes;
     for (int64_t b = 0; b < nblocks; ++b) {
-      auto pj = column_block(*L.pstack, L.g_cols[b], L.g_cols[b + 1]).p;
-      auto apj = dsla::detail::spgemm_pattern(L.aloc, pj);
-      cb.push_back(dsla::detail::spgemm_pattern(L.pt, apj));
-      dsla::detail::spgemm_forget(L.pt, apj);
-      dsla::detail::spgemm_forget(L.aloc, pj);
+      auto ab = row_block(*L.aloc, L.g_rows[b], L.g_rows[b + 1]).p;
+      auto ptb = column_block(*L.pt, L.g_rows[b], L.g_rows[b + 1]).p;
+      auto apb = dsla::detail::spgemm_pattern(ab, L.pstack);
+      auto cb = dsla::detail::spgemm_pattern(ptb, apb);
+      rows.push_back(ad::entry_rows(*cb));
+      cols.push_back(cb->col().to(at::kLong));
+      sizes.push_back(cb->nnz());
+      dsla::detail::spgemm_forget(ptb, apb);
+      dsla::detail::spgemm_forget(ab, L.pstack);
     }
-    c = merge_column_blocks(cb, L.g_off);
-    L.g_nnz = c->nnz();
+    auto row = at::cat(rows), col = at::cat(cols);
+    rows.clear();
+    cols.clear();
+    at::Tensor crow, ccol, map;
+    L.g_nnz = dsla::detail::coo_to_csr_aten(
+        row, col, w, w, Pattern::index_dtype_for(w, w, row.numel()), crow, ccol, map);
+    row = col = at::Tensor();
+    for (auto& m : map.split(sizes)) L.g_map.push_back(compact(m, L.g_nnz));
+    c = Pattern::from_csr(crow, ccol, w, w, false);
   }
 
+  L.trace("C pattern");
   // Rows of Pᵀ A P go to the owners of their coarse ids: rank r owns [c_off_r, c_off_r + nc_r),
   // and C's rows are E2 positions, sorted ids, so each rank's rows are one row range of C and
   // their entries one entry range: no sort and no permutation routes them. This rank's range
@@ -499,6 +533,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
     got_row = C.alltoallv(at::cat({before.first, after.first}), L.c_counts);
     got_col = C.alltoallv(at::cat({before.second, after.second}), L.c_counts);
   }
+  L.trace("C rows routed");
   // The next level: its structure from this rank's entries, then the received ones (values
   // zero: transfer_numeric fills them), and where each of them lands in its values().
   const int64_t B = L.batch;
@@ -527,6 +562,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
     next = next.with_values(A.is_batched() ? z.expand({B, nz}) : z.expand({nz}));
   }
 
+  L.trace("next level structure");
   // P for the cycle over the next level's distribution: owned coarse columns in its local
   // order, the others through a halo plan of their own.
   auto owned_next = next.owned().to(dev);
@@ -561,6 +597,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
     auto slot_ids = at::cat({owned_next, L.pplan->ghost.to(dev)});
     L.slot_e2 = at::searchsorted(e2, slot_ids);
   }
+  L.trace("cycle layout");
   // The next level's near-nullspace, in its local order.
   S.coarse_nullspace = S.coarse_nullspace.index_select(0, owned_next - L.c_off);
   stats.t_rap += lap(clock);
@@ -605,32 +642,31 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
   } else {
     L.p_values = L.st.t_values.expand({B, L.st.t->nnz()}).contiguous();
   }
+  L.trace("P values");
   auto pext_v = fetch_ghost_values(A.plan(), L.pext, L.p_values);
   stats.t_prolongation += lap(clock);
   auto pall = at::cat({L.p_values, pext_v}, 1).contiguous();
   pext_v = at::Tensor();
   L.pt_values = L.p_values.index_select(1, L.pt_perm);
+  L.trace("P ghost values, Pt values");
   at::Tensor cv;
-  if (L.g_cols.size() > 2) {
-    // By column blocks of P (build_transfer): each block's A P[:, J_b] and Pᵀ (A P[:, J_b]),
-    // placed in C's entries (each entry of C belongs to one block: written once).
+  if (L.g_rows.size() > 2) {
+    // By blocks of fine rows (build_transfer): each block's A P_b and Pᵀ_b (A P_b), summed into
+    // C's entries through g_map[b].
     cv = at::zeros({B, L.g_nnz}, L.values.options());
-    for (size_t b = 0; b + 1 < L.g_cols.size(); ++b) {
-      auto pj = column_block(*L.pstack, L.g_cols[b], L.g_cols[b + 1]);
-      auto apv =
-          dsla::detail::spgemm_values(L.aloc, L.values, pj.p, ad::gather_values(pall, pj.sel));
-      auto apj = dsla::detail::spgemm_pattern(L.aloc, pj.p);
-      auto cvb = dsla::detail::spgemm_values(L.pt, L.pt_values, apj, apv);
+    for (size_t b = 0; b + 1 < L.g_rows.size(); ++b) {
+      const int64_t r0 = L.g_rows[b], r1 = L.g_rows[b + 1];
+      auto ab = row_block(*L.aloc, r0, r1);
+      auto ptb = column_block(*L.pt, r0, r1);
+      auto apv = dsla::detail::spgemm_values(
+          ab.p, L.values.narrow(1, ab.e0, ab.e1 - ab.e0).contiguous(), L.pstack, pall);
+      auto apb = dsla::detail::spgemm_pattern(ab.p, L.pstack);
+      auto cvb =
+          dsla::detail::spgemm_values(ptb.p, ad::gather_values(L.pt_values, ptb.sel), apb, apv);
       apv = at::Tensor();
-      auto cj = dsla::detail::spgemm_pattern(L.pt, apj);
-      dsla::detail::spgemm_forget(L.pt, apj);
-      dsla::detail::spgemm_forget(L.aloc, pj.p);
-      if (cj->nnz() == 0) continue;
-      const auto& off = L.g_off[b];
-      auto rows = ad::entry_rows(*cj, Pattern::index_dtype_for(cj->rows(), 0, cj->rows()));
-      auto pos = off.index_select(0, rows);
-      pos.add_(at::arange(cj->nnz(), pos.options()));
-      for (int64_t k = 0; k < B; ++k) cv.select(0, k).index_add_(0, pos, cvb.select(0, k));
+      dsla::detail::spgemm_forget(ptb.p, apb);
+      dsla::detail::spgemm_forget(ab.p, L.pstack);
+      for (int64_t k = 0; k < B; ++k) cv.select(0, k).index_add_(0, L.g_map[b], cvb.select(0, k));
     }
     pall = at::Tensor();
     L.values = at::Tensor();
@@ -654,6 +690,7 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
       dsla::detail::spgemm_forget(L.aloc, L.pstack);
     }
   }
+  L.trace("C values");
   // Each coarse row's pieces to its owner, summed there: this rank's rows are the entry range
   // [c_own_begin, c_own_end) of cv, the others' are sent (their ranges in rank order).
   const int64_t e0 = L.c_own_begin, e1 = L.c_own_end, ncv = cv.size(1);
@@ -667,6 +704,7 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
     vals.select(0, b).index_add_(0, own_pos, cv.select(0, b).narrow(0, e0, e1 - e0));
     if (got.size(0) > 0) vals.select(0, b).index_add_(0, got_pos, got.select(1, b));
   }
+  L.trace("C values routed");
   auto out = next.with_values(A.is_batched() ? vals : vals[0]);
   // On the GPU aloc and its maps are setup-only (the cycle smooths and takes residuals through A
   // itself): released here, 36 bytes per fine row on the finest level, and rebuilt by update()

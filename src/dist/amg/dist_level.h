@@ -18,7 +18,25 @@
 
 namespace dsla::dist::amg_detail {
 
+// DSLA_AMG_TRACE=1 (read once per process): the seconds of each step of a distributed level's
+// setup on stderr ("dsla trace: level L <step> <s> s"), the device synchronized at each mark:
+// where a large share's setup goes, without a profiler (whose records of a 250M-row share's
+// setup are themselves large). Off: one branch per mark.
+class SetupTrace {
+ public:
+  // Marks from here on are level `level`'s, timed from now.
+  void start(c10::Device device, int64_t level);
+  void operator()(const char* step);
+
+ private:
+  bool on_ = false;
+  c10::Device device_{c10::kCPU};
+  int64_t level_ = 0;
+  double t_ = 0;
+};
+
 struct DistLevel final : public amg::detail::CycleLevel {
+  SetupTrace trace;  // DSLA_AMG_TRACE
   DistMatrix A;
   LinearOperatorPtr op;  // A over the distributed space
   // A's rows with all their columns, [n, n + n_ghost] (the diagonal block's, then the ghosts'):
@@ -59,13 +77,11 @@ struct DistLevel final : public amg::detail::CycleLevel {
   PatternPtr pt;       // (P over E2)ᵀ
   at::Tensor pt_perm;  // position in p_values of each entry of pt
   PatternPtr ap;       // A·[P; P_ext] (dropped after the product on CUDA; unset when blocked)
-  // The Galerkin product by column blocks of P when A P would pass 2³¹ entries (one block
-  // otherwise): g_cols, the blocks' E2 column boundaries [nb + 1]; C's entries of block b are
-  // Pᵀ (A P[:, J_b]), columns in J_b only, so the blocks' patterns are disjoint and each row of C
-  // is their rows one after the other: entry e of block b, in row r, is C's entry g_off[b][r] + e
-  // (int32 when C's entries fit; empty with one block).
-  std::vector<int64_t> g_cols;
-  std::vector<at::Tensor> g_off;
+  // The Galerkin product by blocks of fine rows when A P would pass 2³¹ entries (one block
+  // otherwise): g_rows, the blocks' row boundaries [nb + 1]; g_map[b], where each entry of block
+  // b's Pᵀ_b (A P_b) sits among C's (int32 when it fits; empty with one block).
+  std::vector<int64_t> g_rows;
+  std::vector<at::Tensor> g_map;
   int64_t g_nnz = 0;  // C's entries (blocked)
   // Pᵀ A P's entries (over E2) by owner: this rank's rows are the entries [c_own_begin,
   // c_own_end), the others' are sent, c_counts[r] to rank r (0 to this rank).
