@@ -20,6 +20,7 @@ grid of about as many rows.
 """
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -96,6 +97,37 @@ def memory_setup(build, sync, path, top):
                 alive_at_peak=[dict(site=k, bytes=v) for k, v in list(by.items())[:top]])
 
 
+def by_step(prof, dev_key, top, min_numel=10**7):
+    """The setup's steps (the ranges "dsla level L after S" a distributed level opens,
+    dist_level.h SetupTrace): each one's host and device time, and the large copies (aten::copy_
+    of at least min_numel elements: host <-> device transfers, dtype conversions) by the step
+    they ran in."""
+    steps, copies = {}, {}
+    dev_total = "device_time_total" if dev_key.startswith("self_device") else "cuda_time_total"
+    for e in prof.events():
+        if e.name.startswith("dsla level"):
+            r = steps.setdefault(e.name, dict(step=e.name, calls=0, cpu_us=0.0, device_us=0.0))
+            r["calls"] += 1
+            r["cpu_us"] += e.cpu_time_total
+            r["device_us"] += getattr(e, dev_total, 0)
+        elif e.name == "aten::copy_":
+            shapes = e.input_shapes or []
+            numel = max((math.prod(x) for x in shapes if x), default=0)
+            if numel < min_numel:
+                continue
+            p = e.cpu_parent
+            while p is not None and not p.name.startswith("dsla level"):
+                p = p.cpu_parent
+            key = (p.name if p is not None else "(outside the steps)", str(shapes[:2]))
+            r = copies.setdefault(key, dict(step=key[0], shapes=key[1], calls=0, cpu_us=0.0,
+                                            device_us=0.0))
+            r["calls"] += 1
+            r["cpu_us"] += e.self_cpu_time_total
+            r["device_us"] += getattr(e, dev_total, 0)
+    order = lambda r: -(r["device_us"] + r["cpu_us"])  # noqa: E731
+    return sorted(steps.values(), key=order)[:top], sorted(copies.values(), key=order)[:top]
+
+
 def profiled_setup(build, sync, cuda, top):
     H = build()  # warm-up (plans, allocator, first-use library work)
     del H
@@ -118,7 +150,9 @@ def profiled_setup(build, sync, cuda, top):
     syncs = {e.key: e.count for e in ev
              if e.key in ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaMemcpyAsync",
                           "cudaMemcpy", "cudaEventSynchronize")}
-    return dict(wall_s=wall, phases=H.stats().get("setup_time"),
+    steps, step_copies = by_step(prof, dev_key, top)
+    return dict(wall_s=wall, phases=H.stats().get("setup_time"), steps=steps,
+                step_copies=step_copies,
                 levels=[lv["rows"] for lv in H.stats()["levels"]],
                 galerkin_blocks=[lv.get("galerkin_blocks", 0) for lv in H.stats()["levels"]],
                 host_ops=table(ev, "self_cpu_time_total", top),
@@ -215,6 +249,15 @@ def main():
             print("   device time, top kernels / ops:")
             for o in r["device_ops"][:15]:
                 print(f"     {o['device_us'] / 1e3:9.2f} ms  {o['calls']:6d}x  {o['name'][:90]}")
+        if r.get("steps"):
+            print("   steps (host ms, device ms):")
+            for o in r["steps"][:25]:
+                print(f"     {o['cpu_us'] / 1e3:9.2f} {o['device_us'] / 1e3:9.2f}  {o['step']}")
+        if r.get("step_copies"):
+            print("   large copies by step (host ms, device ms):")
+            for o in r["step_copies"][:15]:
+                print(f"     {o['cpu_us'] / 1e3:9.2f} {o['device_us'] / 1e3:9.2f}  {o['calls']:4d}x  "
+                      f"{o['step']}  {o['shapes'][:80]}")
         if r.get("copies"):
             print("   copies by input shape (device ms, host ms):")
             for o in r["copies"][:12]:

@@ -19,6 +19,7 @@ namespace dsla::detail {
 
 device::Stub<SpgemmSymbolicFn> spgemm_symbolic_stub;
 device::Stub<SpgemmNumericFn> spgemm_numeric_stub;
+device::Stub<SpgemmRowNnzFn> spgemm_row_nnz_stub;
 
 namespace kc = kernels::cpu;
 
@@ -224,6 +225,16 @@ void spgemm_forget(const PatternPtr& a, const PatternPtr& b) {
                                             [] { return std::make_shared<DeviceSpgemmCache>(); });
   std::lock_guard<std::mutex> g(cache->mutex);
   cache->by_b.erase(b.get());
+}
+
+at::Tensor spgemm_row_nnz(const PatternPtr& a, const PatternPtr& b) {
+  if (auto* f = spgemm_row_nnz_stub.on(a->device())) {
+    auto r = f(*a, *b);
+    if (r.defined()) return r;
+  }
+  const auto& crow = spgemm_pattern(a, b)->crow();
+  const int64_t n = a->rows();
+  return (crow.narrow(0, 1, n) - crow.narrow(0, 0, n)).to(at::kLong);
 }
 
 PatternPtr spgemm_pattern(const PatternPtr& a, const PatternPtr& b) {

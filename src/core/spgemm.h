@@ -47,6 +47,12 @@ std::shared_ptr<const SpgemmPlan> spgemm_plan(const PatternPtr& a, const Pattern
 // C's pattern on A's device (CUDA: computed there, cached on A's device pattern).
 PatternPtr spgemm_pattern(const PatternPtr& a, const PatternPtr& b);
 
+// C's entries per row of C = A B (int64 [rows] on A's device) without C's pattern where the
+// device can count alone (CUDA: the symbolic phase's count kernels); otherwise from C's pattern
+// (the CPU plan, cached as spgemm_plan's). For sizing work before a product (AMG's blocked
+// Galerkin product: a block's entries must stay under 2³¹).
+at::Tensor spgemm_row_nnz(const PatternPtr& a, const PatternPtr& b);
+
 // Drops the cached CUDA pattern of A B (its memory, once nothing else holds it); the next
 // product recomputes it. No-op for CPU patterns (their plans are small).
 void spgemm_forget(const PatternPtr& a, const PatternPtr& b);
@@ -78,6 +84,9 @@ using SpgemmSymbolicFn = PatternPtr(const Pattern& a, const Pattern& b);
 using SpgemmNumericFn = at::Tensor(const Pattern& a, const at::Tensor& av, const Pattern& b,
                                    const at::Tensor& bv, const Pattern& c);
 extern device::Stub<SpgemmSymbolicFn> spgemm_symbolic_stub;
+// Row counts on the device, or an undefined tensor (rows wider than the device's tables).
+using SpgemmRowNnzFn = at::Tensor(const Pattern& a, const Pattern& b);
+extern device::Stub<SpgemmRowNnzFn> spgemm_row_nnz_stub;
 extern device::Stub<SpgemmNumericFn> spgemm_numeric_stub;
 
 }  // namespace dsla::detail

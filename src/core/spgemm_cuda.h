@@ -12,6 +12,9 @@ namespace dsla::cuda {
 // like the CPU plan), or nullptr when some row of C is wider than the kernels' tables (the
 // caller then analyses on the host). Synchronizes for the sizes.
 PatternPtr spgemm_symbolic(const Pattern& a, const Pattern& b);
+// C's entries per row (int64 [rows]: the symbolic phase's count, without the fill), or an
+// undefined tensor when some row is wider than the kernels' tables. Synchronizes.
+at::Tensor spgemm_row_nnz(const Pattern& a, const Pattern& b);
 // Values of C = A B on C's pattern c: av [Ba, nnzA], bv [Bb, nnzB] -> [B, nnzC]. float/double.
 at::Tensor spgemm_numeric(const Pattern& a, const at::Tensor& av, const Pattern& b,
                           const at::Tensor& bv, const Pattern& c);

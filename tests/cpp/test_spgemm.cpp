@@ -12,6 +12,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "core/spgemm.h"
+
 namespace {
 
 using dsla::SparseMatrix;
@@ -62,6 +64,33 @@ TEST(Spgemm, RandomRectangularAllDtypes) {
       auto A = random_matrix(17, 23, 0.15, dt, 10 + s);
       auto B = random_matrix(23, 9, 0.2, dt, 20 + s);
       expect_product(A, B);
+    }
+  }
+}
+
+// The entries per row of C = A B without C (AMG sizes its blocked Galerkin product by them):
+// C's own row lengths, on the CPU and (when present) the GPU, with empty rows, int64 indices and
+// rows long enough for the warp and block kernels.
+TEST(Spgemm, RowNnzEqualsTheProductsRowLengths) {
+  std::vector<c10::Device> devices{c10::kCPU};
+  if (at::hasCUDA()) devices.emplace_back(c10::kCUDA);
+  for (auto dev : devices) {
+    for (auto idt : {at::kInt, at::kLong}) {
+      for (double density : {0.05, 0.6}) {
+        SCOPED_TRACE(dev.str() + " " + c10::toString(idt) + " density " + std::to_string(density));
+        auto A = random_matrix(70, 300, density, at::kDouble, 3, idt, {0, 9}).to(dev);
+        auto B = random_matrix(300, 400, density, at::kDouble, 4, idt).to(dev);
+        auto got = dsla::detail::spgemm_row_nnz(A.pattern(), B.pattern());
+        auto C = dsla::detail::spgemm_pattern(A.pattern(), B.pattern());
+        auto want = (C->crow().narrow(0, 1, 70) - C->crow().narrow(0, 0, 70)).to(at::kLong);
+        ASSERT_EQ(got.scalar_type(), at::kLong);
+        EXPECT_EQ(got.device(), dev);
+        EXPECT_TRUE(at::equal(got.cpu(), want.cpu()));
+        EXPECT_EQ(got[0].item<int64_t>(), 0);
+        // Against the dense product's nonzero count per row (no cancellation: random values).
+        auto dense = at::matmul(A.to_dense(), B.to_dense()).cpu();
+        EXPECT_TRUE(at::equal(got.cpu(), (dense != 0).sum(1)));
+      }
     }
   }
 }

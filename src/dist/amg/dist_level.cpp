@@ -76,11 +76,11 @@ at::Tensor compact(const at::Tensor& idx, int64_t bound) {
   return idx.to(Pattern::index_dtype_for(bound, bound, bound));
 }
 
-// The multiply-adds budget of one block of the Galerkin product: 2³¹ − 1 (an upper bound of
-// the block's A P entries, so its indices stay int32), or DSLA_GALERKIN_BLOCK_FLOPS (tests force
-// several blocks on small matrices). A value that is not a positive integer is ignored with a
-// warning (not an error: raising on one rank here would leave the others waiting in the next
-// collective).
+// The budget of the Galerkin product's blocks (galerkin_blocks): 2³¹ − 1 (A P's entries per
+// block, so its indices stay int32; A P's multiply-adds under it need no count), or
+// DSLA_GALERKIN_BLOCK_FLOPS (tests force several blocks on small matrices). A value that is not a
+// positive integer is ignored with a warning (not an error: raising on one rank here would leave
+// the others waiting in the next collective).
 int64_t galerkin_budget() {
   const int64_t budget = (int64_t(1) << 31) - 1;
   const char* e = std::getenv("DSLA_GALERKIN_BLOCK_FLOPS");
@@ -89,8 +89,8 @@ int64_t galerkin_budget() {
   const long long v = std::strtoll(e, &end, 10);
   if (end != e && *end == '\0' && v > 0) return v;
   TORCH_WARN_ONCE(
-      "dsla: DSLA_GALERKIN_BLOCK_FLOPS must be a positive integer (multiply-adds per block of "
-      "the distributed Galerkin product), got '",
+      "dsla: DSLA_GALERKIN_BLOCK_FLOPS must be a positive integer (the budget of A P's "
+      "multiply-adds and entries per block of the distributed Galerkin product), got '",
       e, "'; using the default 2^31 - 1");
   return budget;
 }
@@ -119,14 +119,11 @@ at::Tensor row_flops(const Pattern& aloc, const Pattern& pstack) {
   return out;
 }
 
-// The Galerkin product's blocks of fine rows: boundaries [nb + 1], the fewest about-equal
-// blocks of at most galerkin_budget() multiply-adds of A P each (so each block's A P has under
-// 2³¹ entries and int32 indices). A row is never split: a row over the budget is a block of its
-// own.
-std::vector<int64_t> galerkin_blocks(const Pattern& aloc, const Pattern& pstack) {
-  const int64_t n = aloc.rows(), budget = galerkin_budget();
-  if (n == 0 || aloc.nnz() == 0 || pstack.nnz() == 0) return {0, n};
-  auto cum = row_flops(aloc, pstack);
+// Row boundaries [nb + 1] cutting the rows of `cum` (int64 [n + 1], a prefix sum of a per-row
+// cost) into the fewest about-equal blocks of at most `budget` each. A row is never split: a row
+// over the budget is a block of its own.
+std::vector<int64_t> split_rows(const at::Tensor& cum, int64_t budget) {
+  const int64_t n = cum.numel() - 1;
   const int64_t total = cum[n].item<int64_t>();
   int64_t nb = std::max<int64_t>(1, (total + budget - 1) / budget);
   while (true) {
@@ -149,6 +146,20 @@ std::vector<int64_t> galerkin_blocks(const Pattern& aloc, const Pattern& pstack)
     // Uneven rows: more blocks, in proportion to the overshoot.
     nb = std::min(n, std::max(nb + 1, (nb * worst + budget - 1) / budget));
   }
+}
+
+// The Galerkin product's blocks of fine rows: boundaries [nb + 1]. One block when A P's
+// multiply-adds (an upper bound of its entries, from the patterns' row lengths) are within
+// galerkin_budget(); otherwise A P's entries are counted (the symbolic product's count phase,
+// without the fill) and cut into the fewest blocks of at most the budget each, so each block's
+// A P keeps int32 indices. (The bound alone overcounts 3-5x on coarse levels: at 250M rows it
+// asked for 4, 6 and 5 blocks where the entries need 2, 1 and 1.)
+std::vector<int64_t> galerkin_blocks(const PatternPtr& aloc, const PatternPtr& pstack) {
+  const int64_t n = aloc->rows(), budget = galerkin_budget();
+  if (n == 0 || aloc->nnz() == 0 || pstack->nnz() == 0) return {0, n};
+  if (row_flops(*aloc, *pstack)[n].item<int64_t>() <= budget) return {0, n};
+  auto nnz = dsla::detail::spgemm_row_nnz(aloc, pstack);
+  return split_rows(at::cat({at::zeros({1}, nnz.options()), nnz.cumsum(0)}), budget);
 }
 
 // Rows [r0, r1) of p as a pattern of their own (columns shared, crow rebased), with the entry
@@ -183,6 +194,16 @@ ColumnBlock column_block(const Pattern& p, int64_t j0, int64_t j1) {
 
 }  // namespace
 
+SetupTrace::SetupTrace() = default;
+SetupTrace::~SetupTrace() = default;
+
+void SetupTrace::open(const char* after) {
+  range_ = std::make_unique<at::RecordFunction>(at::RecordScope::USER_SCOPE);
+  if (range_->isActive()) {
+    range_->before("dsla level " + std::to_string(level_) + " after " + after);
+  }
+}
+
 void SetupTrace::start(c10::Device device, int64_t level) {
   static const bool enabled = [] {
     const char* e = std::getenv("DSLA_AMG_TRACE");
@@ -192,15 +213,23 @@ void SetupTrace::start(c10::Device device, int64_t level) {
   device_ = device;
   level_ = level;
   t_ = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+  open("start");
 }
 
 void SetupTrace::operator()(const char* step) {
-  if (!on_) return;
-  if (device_.is_cuda()) at::zeros({1}, at::TensorOptions().device(device_)).item<float>();
-  const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
-  std::fprintf(stderr, "dsla trace: level %lld %s %.4f s\n", static_cast<long long>(level_), step,
-               now - t_);
-  t_ = now;
+  range_.reset();
+  if (on_) {
+    if (device_.is_cuda()) at::zeros({1}, at::TensorOptions().device(device_)).item<float>();
+    const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+    std::fprintf(stderr, "dsla trace: level %lld %s %.4f s\n", static_cast<long long>(level_), step,
+                 now - t_);
+    t_ = now;
+  }
+  open(step);
+}
+
+void SetupTrace::stop() {
+  range_.reset();
 }
 
 // ---------------------------------------------------------------- the operator and smoother
@@ -464,7 +493,7 @@ bool build_transfer(DistLevel& L, const amg::AmgOptions& opt, double theta, bool
   // the level's Pᵀ (a selection: no transpose per block). The blocks' patterns overlap in the
   // coarse rows whose aggregates straddle a block boundary: C's pattern is their union, merged
   // by coo_to_csr_aten, which gives each entry's position (g_map[b]).
-  L.g_rows = galerkin_blocks(*L.aloc, *L.pstack);
+  L.g_rows = galerkin_blocks(L.aloc, L.pstack);
   L.g_map.clear();
   const int64_t nblocks = static_cast<int64_t>(L.g_rows.size()) - 1;
   stats.levels.back().galerkin_blocks = nblocks;
@@ -715,6 +744,7 @@ DistMatrix transfer_numeric(DistLevel& L, const amg::AmgOptions& opt, bool symme
     L.aloc_src = L.aloc_diag = at::Tensor();
   }
   stats.t_rap += lap(clock);
+  L.trace.stop();
   return out;
 }
 

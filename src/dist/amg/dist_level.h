@@ -7,6 +7,7 @@
 #include <dsla/dist.h>
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 
 #include <memory>
 #include <vector>
@@ -18,21 +19,29 @@
 
 namespace dsla::dist::amg_detail {
 
-// DSLA_AMG_TRACE=1 (read once per process): the seconds of each step of a distributed level's
-// setup on stderr ("dsla trace: level L <step> <s> s"), the device synchronized at each mark:
-// where a large share's setup goes, without a profiler (whose records of a 250M-row share's
-// setup are themselves large). Off: one branch per mark.
+// The steps of a distributed level's setup, marked as they end. Each step is a profiler range
+// ("dsla level L after S": the step that follows mark S; what torch.profiler attributes the
+// step's operators and copies to, bench/dist_amg_setup_profile.py). With DSLA_AMG_TRACE=1 (read
+// once per process) each mark also prints the step's seconds on stderr ("dsla trace: level L S
+// <s> s"), the device synchronized first. Off, a mark costs an inactive RecordFunction.
 class SetupTrace {
  public:
+  SetupTrace();
+  ~SetupTrace();
+  SetupTrace(const SetupTrace&) = delete;
+  SetupTrace& operator=(const SetupTrace&) = delete;
   // Marks from here on are level `level`'s, timed from now.
   void start(c10::Device device, int64_t level);
   void operator()(const char* step);
+  void stop();  // closes the open range (the level's last step)
 
  private:
+  void open(const char* after);
   bool on_ = false;
   c10::Device device_{c10::kCPU};
   int64_t level_ = 0;
   double t_ = 0;
+  std::unique_ptr<at::RecordFunction> range_;
 };
 
 struct DistLevel final : public amg::detail::CycleLevel {
