@@ -196,13 +196,21 @@ bool range_owners(const Comm& comm, int64_t n, const at::Tensor& owned, at::Tens
 
 }  // namespace
 
+at::Tensor host_ids(const at::Tensor& ids) {
+  if (!ids.is_cuda()) return ids.to(at::kLong).contiguous();
+  auto h =
+      at::empty(ids.sizes(), ids.options().dtype(at::kLong).device(at::kCPU).pinned_memory(true));
+  h.copy_(ids);
+  return h;
+}
+
 std::shared_ptr<HaloPlan> build_plan(const Comm& comm, int64_t n, const at::Tensor& owned,
                                      const at::Tensor& ghost_ids, c10::Device device) {
   const auto cpu_long = at::TensorOptions().dtype(at::kLong);
   auto plan = std::make_shared<HaloPlan>();
   plan->comm = comm;
   plan->n = n;
-  plan->owned = owned.to(at::kCPU).contiguous();
+  plan->owned = host_ids(owned);
   plan->n_owned = owned.numel();
   plan->n_interior = plan->n_owned;
   auto ids = ghost_ids.to(at::kCPU).contiguous();

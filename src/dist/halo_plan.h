@@ -52,6 +52,11 @@ void exchange(const HaloPlan& p, const at::Tensor& send_buf, const std::vector<i
 // coarse plan.
 at::Tensor exchange_ghosts(const HaloPlan& p, const at::Tensor& x3, int tag);
 
+// A host copy of owned or ghost ids (int64), in page-locked memory when they come from the GPU:
+// the plan keeps its ids on the host, and the setup copies the owned ones back to the device
+// (start vectors by global id); from pageable memory that is a staged copy of 2 GB at 250M rows.
+at::Tensor host_ids(const at::Tensor& ids);
+
 // The plan of a rank that owns `owned` (int64 global ids of a vector of n rows, in local order)
 // and needs the entries `ghost_ids` (int64, unique, none owned here, any order): ghosts grouped
 // by owner (ascending), then by id; each owner told which of its entries every neighbour needs

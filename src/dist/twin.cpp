@@ -185,7 +185,7 @@ DistMatrix DistMatrix::twin(const Comm& comm, const std::string& kind, int64_t n
     auto i2 = order;
     auto gx = i2.remainder(nx) + x0, gy = i2.div(nx, "floor").remainder(ny) + y0,
          gz = i2.div(nx * ny, "floor") + z0;
-    plan->owned = (gx + n * gy + n * n * gz).cpu();
+    plan->owned = host_ids(gx + n * gy + n * n * gz);
   }
   DistMatrix A;
   A.plan_ = plan;

@@ -27,7 +27,9 @@ using ApplyFn = std::function<at::Tensor(const at::Tensor&)>;  // x [B, n, 1] ->
 // of a distributed A — any partition, interior-first local order — draws one process's vector.
 at::Tensor start_vector(int64_t B, int64_t n, const at::Tensor& like, const VectorSpace& space) {
   auto o = like.options().dtype(at::kDouble);
-  auto g = space.global_ids(n).to(o);
+  // The ids to the device as they are, converted there (a host conversion of a 250M-row
+  // share's ids took longer than the copy).
+  auto g = space.global_ids(n).to(like.device()).to(o);
   auto v = ((g * 0.6180339887498949 + 0.25).frac() - 0.5).view({1, n, 1});
   v = v / space.norm(v);
   return v.to(like.scalar_type()).expand({B, n, 1}).contiguous();
