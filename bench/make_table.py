@@ -242,6 +242,15 @@ SUMMARY = [
     "(rap 4.69 s in the blocked product) | "
     "h200-20261204e/dist-amg-projection-cuda-20261204-172945.json, "
     "h200-20261204e/dist-amg-twin-memory-20261204-173041.json |",
+    "| H200 weak-scaling twin of poisson3d:1000 rank 1 of 4 (250M rows with its halo), AMG-PCG "
+    "rtol 1e-6 (#15 item 6; session 16) | setup 9.64 -> 5.71 / 5.86 s (two runs), solve 2.37 s "
+    "(11 it), 583 B/row, 135.7 GiB; projected four-GPU time 12.17 -> **8.09 / 8.24 s** (Galerkin "
+    "blocks from A P's counted entries: 4/6/5 -> 2/1/1 on levels 0-2, rap 4.69 -> 2.86 s; owned ids "
+    "pinned and converted on the device: level-0 spectral estimate 1.49 -> 0.23 s) | 1B unknowns "
+    "< 10 s on 4 H200: met (projection) | "
+    "h200-20261204f/dist-amg-projection-cuda-20261204-194848.json, "
+    "h200-20261204f/dist-amg-projection-cuda-20261204-195227.json, "
+    "h200-20261204f/dist-amg-setup-profile-cuda-20261204-194946.json |",
     "| H200 distributed AMG setup, one NCCL rank vs one process, poisson3d:256 (session 14) | "
     "5.01 -> 0.60 s (one process 0.24 s); setup peak 19.1 -> 9.5 GiB (one process 4.9 GiB); "
     "dist_amg_bench NCCL P=1 setup 0.254/0.407/0.964 -> 0.032/0.038/0.109 s, Gloo P=2 sharing "
