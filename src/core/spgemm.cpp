@@ -220,6 +220,14 @@ PatternPtr device_pattern(const PatternPtr& a, const PatternPtr& b, SpgemmSymbol
 }  // namespace
 
 void spgemm_forget(const PatternPtr& a, const PatternPtr& b) {
+  if (a->device().is_cpu()) {
+    // The plan holds C's pattern: dropped now rather than at A's next product (there may be
+    // none, e.g. a level's rows counted once before its blocked Galerkin product).
+    auto cache = a->cached<SpgemmCache>("spgemm", [] { return std::make_shared<SpgemmCache>(); });
+    std::lock_guard<std::mutex> g(cache->mutex);
+    cache->by_b.erase(b.get());
+    return;
+  }
   if (!spgemm_symbolic_stub.on(a->device())) return;
   auto cache = a->cached<DeviceSpgemmCache>("spgemm.device",
                                             [] { return std::make_shared<DeviceSpgemmCache>(); });

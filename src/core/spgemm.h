@@ -53,8 +53,8 @@ PatternPtr spgemm_pattern(const PatternPtr& a, const PatternPtr& b);
 // Galerkin product: a block's entries must stay under 2³¹).
 at::Tensor spgemm_row_nnz(const PatternPtr& a, const PatternPtr& b);
 
-// Drops the cached CUDA pattern of A B (its memory, once nothing else holds it); the next
-// product recomputes it. No-op for CPU patterns (their plans are small).
+// Drops the cached pattern of A B (CUDA) or its plan (CPU A: the plan holds C's pattern): its
+// memory, once nothing else holds it; the next product recomputes it.
 void spgemm_forget(const PatternPtr& a, const PatternPtr& b);
 // C = A B values: the CPU kernels, the CUDA kernels for CUDA float/double values (C's pattern
 // computed on the device, cached on A's device pattern), the ATen formulation otherwise.

@@ -158,7 +158,12 @@ std::vector<int64_t> galerkin_blocks(const PatternPtr& aloc, const PatternPtr& p
   const int64_t n = aloc->rows(), budget = galerkin_budget();
   if (n == 0 || aloc->nnz() == 0 || pstack->nnz() == 0) return {0, n};
   if (row_flops(*aloc, *pstack)[n].item<int64_t>() <= budget) return {0, n};
-  auto nnz = dsla::detail::spgemm_row_nnz(aloc, pstack);
+  // Counted against a second handle on pstack's arrays: where the count comes from the pattern
+  // (the CPU plan), that plan is cached under this handle, which dies here, and not under
+  // pstack for the level's life (the blocks make their own, smaller ones).
+  auto nnz = dsla::detail::spgemm_row_nnz(
+      aloc,
+      Pattern::from_csr(pstack->crow(), pstack->col(), pstack->rows(), pstack->cols(), false));
   return split_rows(at::cat({at::zeros({1}, nnz.options()), nnz.cumsum(0)}), budget);
 }
 
