@@ -95,6 +95,18 @@ TEST(Spgemm, RowNnzEqualsTheProductsRowLengths) {
   }
 }
 
+// spgemm_forget drops a CPU plan with C's pattern (the blocked Galerkin product counts A P once
+// and must not keep its whole pattern on A for the level's life); the next product recomputes it.
+TEST(Spgemm, ForgetDropsTheCpuPlan) {
+  auto A = random_matrix(40, 50, 0.2, at::kDouble, 5);
+  auto B = random_matrix(50, 30, 0.2, at::kDouble, 6);
+  std::weak_ptr<const dsla::Pattern> c = dsla::detail::spgemm_pattern(A.pattern(), B.pattern());
+  EXPECT_FALSE(c.expired());  // held by the plan cached on A
+  dsla::detail::spgemm_forget(A.pattern(), B.pattern());
+  EXPECT_TRUE(c.expired());
+  expect_product(A, B);
+}
+
 TEST(Spgemm, EmptyRowsAndColumns) {
   auto A = random_matrix(12, 10, 0.3, at::kDouble, 1, at::kInt, {0, 5, 11}, {3, 4});
   auto B = random_matrix(10, 8, 0.3, at::kDouble, 2, at::kInt, {1, 7}, {0, 6});

@@ -17,7 +17,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -95,28 +94,12 @@ int64_t galerkin_budget() {
   return budget;
 }
 
-// A P's multiply-adds up to each fine row (int64 [n + 1], a prefix sum): row i's are Σ over
-// aloc's entries (i, k) of the length of pstack's row k. Rows in chunks of about 2²⁶ entries
-// keep the per-entry arrays small (aloc of a 250M-row share has ~1.75·10⁹ entries).
-at::Tensor row_flops(const Pattern& aloc, const Pattern& pstack) {
-  const int64_t n = aloc.rows();
+// A P's multiply-adds: Σ over aloc's entries (i, k) of the length of pstack's row k (an upper
+// bound of A P's entries, from the patterns alone).
+int64_t product_flops(const Pattern& aloc, const Pattern& pstack) {
   const auto& pc = pstack.crow();
   auto len = (pc.narrow(0, 1, pstack.rows()) - pc.narrow(0, 0, pstack.rows())).to(at::kLong);
-  auto crow = aloc.crow().to(at::kLong);
-  auto out = at::zeros({n + 1}, crow.options());
-  const int64_t chunks = std::max<int64_t>(1, aloc.nnz() >> 26);
-  int64_t base = 0;
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t r0 = n * c / chunks, r1 = n * (c + 1) / chunks;
-    auto cr = crow.narrow(0, r0, r1 - r0 + 1);
-    const int64_t e0 = cr[0].item<int64_t>(), ne = cr[r1 - r0].item<int64_t>() - e0;
-    // Prefix sums of the chunk's entries' counts, read at its rows' starts.
-    auto ce = at::cat({at::zeros({1}, len.options()),
-                       len.index_select(0, aloc.col().narrow(0, e0, ne)).cumsum(0)});
-    out.narrow(0, r0, r1 - r0 + 1).copy_(ce.index_select(0, cr - e0).add_(base));
-    base += ce[ne].item<int64_t>();
-  }
-  return out;
+  return (at::bincount(aloc.col(), {}, pstack.rows()) * len).sum().item<int64_t>();
 }
 
 // Row boundaries [nb + 1] cutting the rows of `cum` (int64 [n + 1], a prefix sum of a per-row
@@ -157,13 +140,11 @@ std::vector<int64_t> split_rows(const at::Tensor& cum, int64_t budget) {
 std::vector<int64_t> galerkin_blocks(const PatternPtr& aloc, const PatternPtr& pstack) {
   const int64_t n = aloc->rows(), budget = galerkin_budget();
   if (n == 0 || aloc->nnz() == 0 || pstack->nnz() == 0) return {0, n};
-  if (row_flops(*aloc, *pstack)[n].item<int64_t>() <= budget) return {0, n};
-  // Counted against a second handle on pstack's arrays: where the count comes from the pattern
-  // (the CPU plan), that plan is cached under this handle, which dies here, and not under
-  // pstack for the level's life (the blocks make their own, smaller ones).
-  auto nnz = dsla::detail::spgemm_row_nnz(
-      aloc,
-      Pattern::from_csr(pstack->crow(), pstack->col(), pstack->rows(), pstack->cols(), false));
+  if (product_flops(*aloc, *pstack) <= budget) return {0, n};
+  // Where the count comes from the product's pattern (the CPU plan, or CUDA rows wider than the
+  // count kernels' tables) it is not kept: the blocks make their own, smaller ones.
+  auto nnz = dsla::detail::spgemm_row_nnz(aloc, pstack);
+  dsla::detail::spgemm_forget(aloc, pstack);
   return split_rows(at::cat({at::zeros({1}, nnz.options()), nnz.cumsum(0)}), budget);
 }
 
