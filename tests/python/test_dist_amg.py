@@ -247,7 +247,7 @@ def _check_update_matches_fresh(G, A, r):
 
 
 def case_blocked_galerkin(rank, P, device="cpu"):
-    """The Galerkin product by column blocks of P (forced by DSLA_GALERKIN_BLOCK_FLOPS; a
+    """The Galerkin product by blocks of fine rows (forced by DSLA_GALERKIN_BLOCK_FLOPS; a
     250M-row share takes it because its A P passes 2³¹ entries) builds the hierarchy of one
     product: the same levels and, to rounding, the same cycle; update() through the blocks too."""
     dev = torch.device(device)
